@@ -1,0 +1,40 @@
+//! Admin handler for the audit trail (`GET /api/v1/audit-events`).
+//!
+//! Owns: reading audit events for the operator or an org's admins. Must not touch: writing
+//! them (every write path in `service` records its own event).
+
+use super::auth::Caller;
+use super::dto::{AuditEventList, AuditEventResponse, AuditQuery};
+use super::orgs::scoped_org;
+use super::service::{self, page_request};
+use crate::app::AppState;
+use crate::http::{ApiError, Json, Query};
+use axum::extract::State;
+
+#[utoipa::path(get, path = "/api/v1/audit-events", tag = "audit", params(AuditQuery),
+    responses((status = 200, description = "A page of audit events, newest first", body = AuditEventList)))]
+pub async fn list_audit_events(
+    State(st): State<AppState>,
+    caller: Caller,
+    Query(q): Query<AuditQuery>,
+) -> Result<Json<AuditEventList>, ApiError> {
+    let org = match q.org_id.as_deref() {
+        Some(o) => Some(scoped_org(&st, &caller, o).await?),
+        None => {
+            caller.scope_global()?;
+            None
+        }
+    };
+    let action = q.action.filter(|a| !a.is_empty());
+    let page = service::list_audit(
+        st.storage.as_ref(),
+        org,
+        action,
+        &page_request(q.limit, q.after)?,
+    )
+    .await?;
+    Ok(Json(AuditEventList {
+        items: page.items.iter().map(AuditEventResponse::from).collect(),
+        next_cursor: page.next,
+    }))
+}

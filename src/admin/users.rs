@@ -1,0 +1,296 @@
+//! Admin handlers for users (tenant-level), their external identities, org memberships and
+//! invitations (`/api/v1/users/...`, `/api/v1/orgs/{org_id}/members|invitations/...`).
+//!
+//! Owns: HTTP ↔ service translation for these resources. Must not touch: validation or
+//! storage writes (that is `service`).
+
+use super::auth::Caller;
+use super::dto::*;
+use super::orgs::scoped_org;
+use super::service::{self, page_request, page_vec};
+use super::{ctx, path_id};
+use crate::app::AppState;
+use crate::domain::{Email, InvitationId, UserId};
+use crate::http::{ApiError, Json, Path, Query};
+use crate::storage::UserFilter;
+use axum::extract::State;
+use axum::http::StatusCode;
+
+type R<T> = Result<T, ApiError>;
+
+// ---------------------------------------------------------------------------------------
+// Users
+
+#[utoipa::path(get, path = "/api/v1/users", tag = "users", params(UserListQuery),
+    responses((status = 200, description = "A page of users (by id)", body = UserList)))]
+pub async fn list_users(
+    State(st): State<AppState>,
+    caller: Caller,
+    Query(q): Query<UserListQuery>,
+) -> R<Json<UserList>> {
+    caller.scope_global()?;
+    let email = match q.email.as_deref() {
+        Some(e) => Some(Email::parse(e).map_err(|e| {
+            ApiError::bad_request(format!("The email filter is invalid: {}", e.message))
+                .with_field("email")
+        })?),
+        None => None,
+    };
+    let page = st
+        .storage
+        .list_users(&UserFilter { email }, &page_request(q.limit, q.after)?)
+        .await?;
+    Ok(Json(UserList {
+        items: page.items.iter().map(UserResponse::from).collect(),
+        next_cursor: page.next,
+    }))
+}
+
+#[utoipa::path(post, path = "/api/v1/users", tag = "users", request_body = UserCreate,
+    responses((status = 201, description = "Created", body = UserResponse)))]
+pub async fn create_user(
+    State(st): State<AppState>,
+    caller: Caller,
+    Json(req): Json<UserCreate>,
+) -> R<(StatusCode, Json<UserResponse>)> {
+    caller.scope_global()?;
+    let u = service::create_user(&ctx(&st, &caller), req).await?;
+    Ok((StatusCode::CREATED, Json((&u).into())))
+}
+
+#[utoipa::path(get, path = "/api/v1/users/{user_id}", tag = "users",
+    params(("user_id" = String, Path, description = "User id")),
+    responses((status = 200, description = "The user", body = UserResponse)))]
+pub async fn get_user(
+    State(st): State<AppState>,
+    caller: Caller,
+    Path(user_id): Path<String>,
+) -> R<Json<UserResponse>> {
+    caller.scope_global()?;
+    let id: UserId = path_id(&user_id, "user")?;
+    let u = service::require_user(st.storage.as_ref(), &id).await?;
+    Ok(Json((&u).into()))
+}
+
+#[utoipa::path(patch, path = "/api/v1/users/{user_id}", tag = "users",
+    params(("user_id" = String, Path, description = "User id")), request_body = UserPatch,
+    responses((status = 200, description = "Updated", body = UserResponse)))]
+pub async fn update_user(
+    State(st): State<AppState>,
+    caller: Caller,
+    Path(user_id): Path<String>,
+    Json(p): Json<UserPatch>,
+) -> R<Json<UserResponse>> {
+    caller.scope_global()?;
+    let id: UserId = path_id(&user_id, "user")?;
+    let u = service::update_user(&ctx(&st, &caller), &id, p).await?;
+    Ok(Json((&u).into()))
+}
+
+#[utoipa::path(delete, path = "/api/v1/users/{user_id}", tag = "users",
+    params(("user_id" = String, Path, description = "User id")),
+    responses((status = 204, description = "Deleted with their identities and memberships; their refresh tokens are revoked")))]
+pub async fn delete_user(
+    State(st): State<AppState>,
+    caller: Caller,
+    Path(user_id): Path<String>,
+) -> R<StatusCode> {
+    caller.scope_global()?;
+    let id: UserId = path_id(&user_id, "user")?;
+    service::delete_user(&ctx(&st, &caller), &id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(get, path = "/api/v1/users/{user_id}/identities", tag = "users",
+    params(("user_id" = String, Path, description = "User id"), ListQuery),
+    responses((status = 200, description = "The user's external identities", body = IdentityList)))]
+pub async fn list_identities(
+    State(st): State<AppState>,
+    caller: Caller,
+    Path(user_id): Path<String>,
+    Query(q): Query<ListQuery>,
+) -> R<Json<IdentityList>> {
+    caller.scope_global()?;
+    let id: UserId = path_id(&user_id, "user")?;
+    service::require_user(st.storage.as_ref(), &id).await?;
+    let all = st.storage.list_identities(&id).await?;
+    let page = page_vec(
+        all,
+        |i| format!("{}\u{1f}{}\u{1f}{}", i.connection_id, i.issuer, i.subject),
+        &page_request(q.limit, q.after)?,
+    );
+    Ok(Json(IdentityList {
+        items: page.items.iter().map(IdentityResponse::from).collect(),
+        next_cursor: page.next,
+    }))
+}
+
+// ---------------------------------------------------------------------------------------
+// Members
+
+#[utoipa::path(get, path = "/api/v1/orgs/{org_id}/members", tag = "members",
+    params(("org_id" = String, Path, description = "Organization id"), ListQuery),
+    responses((status = 200, description = "A page of members (by user id)", body = MemberList)))]
+pub async fn list_members(
+    State(st): State<AppState>,
+    caller: Caller,
+    Path(org_id): Path<String>,
+    Query(q): Query<ListQuery>,
+) -> R<Json<MemberList>> {
+    let org = scoped_org(&st, &caller, &org_id).await?;
+    service::require_org(st.storage.as_ref(), &org).await?;
+    let page = st
+        .storage
+        .list_members(&org, &page_request(q.limit, q.after)?)
+        .await?;
+    Ok(Json(MemberList {
+        items: page.items.iter().map(MemberResponse::from).collect(),
+        next_cursor: page.next,
+    }))
+}
+
+#[utoipa::path(post, path = "/api/v1/orgs/{org_id}/members", tag = "members",
+    params(("org_id" = String, Path, description = "Organization id")), request_body = MemberCreate,
+    responses((status = 201, description = "Created", body = MemberResponse)))]
+pub async fn create_member(
+    State(st): State<AppState>,
+    caller: Caller,
+    Path(org_id): Path<String>,
+    Json(req): Json<MemberCreate>,
+) -> R<(StatusCode, Json<MemberResponse>)> {
+    let org = scoped_org(&st, &caller, &org_id).await?;
+    let m = service::create_member(&ctx(&st, &caller), &org, req).await?;
+    Ok((StatusCode::CREATED, Json((&m).into())))
+}
+
+#[utoipa::path(get, path = "/api/v1/orgs/{org_id}/members/{user_id}", tag = "members",
+    params(("org_id" = String, Path, description = "Organization id"), ("user_id" = String, Path, description = "User id")),
+    responses((status = 200, description = "The membership", body = MemberResponse)))]
+pub async fn get_member(
+    State(st): State<AppState>,
+    caller: Caller,
+    Path((org_id, user_id)): Path<(String, String)>,
+) -> R<Json<MemberResponse>> {
+    let org = scoped_org(&st, &caller, &org_id).await?;
+    let user: UserId = path_id(&user_id, "member")?;
+    let m = service::require_member(st.storage.as_ref(), &org, &user).await?;
+    Ok(Json((&m).into()))
+}
+
+#[utoipa::path(patch, path = "/api/v1/orgs/{org_id}/members/{user_id}", tag = "members",
+    params(("org_id" = String, Path, description = "Organization id"), ("user_id" = String, Path, description = "User id")),
+    request_body = MemberPatch,
+    responses((status = 200, description = "Updated (suspension and role changes revoke refresh tokens of subscribing apps)", body = MemberResponse)))]
+pub async fn update_member(
+    State(st): State<AppState>,
+    caller: Caller,
+    Path((org_id, user_id)): Path<(String, String)>,
+    Json(p): Json<MemberPatch>,
+) -> R<Json<MemberResponse>> {
+    let org = scoped_org(&st, &caller, &org_id).await?;
+    let user: UserId = path_id(&user_id, "member")?;
+    let m = service::update_member(&ctx(&st, &caller), &org, &user, p).await?;
+    Ok(Json((&m).into()))
+}
+
+#[utoipa::path(delete, path = "/api/v1/orgs/{org_id}/members/{user_id}", tag = "members",
+    params(("org_id" = String, Path, description = "Organization id"), ("user_id" = String, Path, description = "User id")),
+    responses((status = 204, description = "Removed (refresh tokens revoked for subscribing apps)")))]
+pub async fn delete_member(
+    State(st): State<AppState>,
+    caller: Caller,
+    Path((org_id, user_id)): Path<(String, String)>,
+) -> R<StatusCode> {
+    let org = scoped_org(&st, &caller, &org_id).await?;
+    let user: UserId = path_id(&user_id, "member")?;
+    service::delete_member(&ctx(&st, &caller), &org, &user).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+// ---------------------------------------------------------------------------------------
+// Invitations
+
+#[utoipa::path(get, path = "/api/v1/orgs/{org_id}/invitations", tag = "members",
+    params(("org_id" = String, Path, description = "Organization id"), ListQuery),
+    responses((status = 200, description = "A page of invitations", body = InvitationList)))]
+pub async fn list_invitations(
+    State(st): State<AppState>,
+    caller: Caller,
+    Path(org_id): Path<String>,
+    Query(q): Query<ListQuery>,
+) -> R<Json<InvitationList>> {
+    let org = scoped_org(&st, &caller, &org_id).await?;
+    service::require_org(st.storage.as_ref(), &org).await?;
+    let page = st
+        .storage
+        .list_invitations(&org, &page_request(q.limit, q.after)?)
+        .await?;
+    Ok(Json(InvitationList {
+        items: page.items.iter().map(InvitationResponse::from).collect(),
+        next_cursor: page.next,
+    }))
+}
+
+#[utoipa::path(post, path = "/api/v1/orgs/{org_id}/invitations", tag = "members",
+    params(("org_id" = String, Path, description = "Organization id")), request_body = InvitationCreate,
+    responses((status = 201, description = "Created; `token` is shown this once", body = InvitationWithToken)))]
+pub async fn create_invitation(
+    State(st): State<AppState>,
+    caller: Caller,
+    Path(org_id): Path<String>,
+    Json(req): Json<InvitationCreate>,
+) -> R<(StatusCode, Json<InvitationWithToken>)> {
+    let org = scoped_org(&st, &caller, &org_id).await?;
+    let (inv, token) = service::create_invitation(&ctx(&st, &caller), &org, req).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(InvitationWithToken {
+            invitation: (&inv).into(),
+            token: crate::domain::Secret::new(token),
+        }),
+    ))
+}
+
+#[utoipa::path(get, path = "/api/v1/orgs/{org_id}/invitations/{invitation_id}", tag = "members",
+    params(("org_id" = String, Path, description = "Organization id"), ("invitation_id" = String, Path, description = "Invitation id")),
+    responses((status = 200, description = "The invitation", body = InvitationResponse)))]
+pub async fn get_invitation(
+    State(st): State<AppState>,
+    caller: Caller,
+    Path((org_id, invitation_id)): Path<(String, String)>,
+) -> R<Json<InvitationResponse>> {
+    let org = scoped_org(&st, &caller, &org_id).await?;
+    let id: InvitationId = path_id(&invitation_id, "invitation")?;
+    let i = service::require_invitation(st.storage.as_ref(), &org, &id).await?;
+    Ok(Json((&i).into()))
+}
+
+#[utoipa::path(patch, path = "/api/v1/orgs/{org_id}/invitations/{invitation_id}", tag = "members",
+    params(("org_id" = String, Path, description = "Organization id"), ("invitation_id" = String, Path, description = "Invitation id")),
+    request_body = InvitationPatch,
+    responses((status = 200, description = "Updated", body = InvitationResponse)))]
+pub async fn update_invitation(
+    State(st): State<AppState>,
+    caller: Caller,
+    Path((org_id, invitation_id)): Path<(String, String)>,
+    Json(p): Json<InvitationPatch>,
+) -> R<Json<InvitationResponse>> {
+    let org = scoped_org(&st, &caller, &org_id).await?;
+    let id: InvitationId = path_id(&invitation_id, "invitation")?;
+    let i = service::update_invitation(&ctx(&st, &caller), &org, &id, p).await?;
+    Ok(Json((&i).into()))
+}
+
+#[utoipa::path(delete, path = "/api/v1/orgs/{org_id}/invitations/{invitation_id}", tag = "members",
+    params(("org_id" = String, Path, description = "Organization id"), ("invitation_id" = String, Path, description = "Invitation id")),
+    responses((status = 204, description = "Deleted")))]
+pub async fn delete_invitation(
+    State(st): State<AppState>,
+    caller: Caller,
+    Path((org_id, invitation_id)): Path<(String, String)>,
+) -> R<StatusCode> {
+    let org = scoped_org(&st, &caller, &org_id).await?;
+    let id: InvitationId = path_id(&invitation_id, "invitation")?;
+    service::delete_invitation(&ctx(&st, &caller), &org, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,422 @@
+//! Typed configuration: defaults < optional TOML file (`--config`) < `LOBBY_*` environment.
+//! Every invalid setting is reported at once, each with its key name; unknown `LOBBY_*` keys
+//! are warned about; secrets are kept in `Secret` so they never reach a log.
+//!
+//! Owns: reading and validating settings. Must not touch: anything that acts on them.
+
+use crate::domain::Secret;
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogFormat {
+    Pretty,
+    Json,
+}
+
+/// The validated configuration.
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub listen: SocketAddr,
+    /// The issuer and base of every URL Lobby hands out. Never taken from request headers.
+    pub public_url: url::Url,
+    pub data_dir: PathBuf,
+    pub database_url: Secret,
+    pub redis_url: Option<Secret>,
+    /// Operator bearer token for the admin API; `None` disables the admin API.
+    pub admin_token: Option<Secret>,
+    pub log_format: LogFormat,
+    pub log_level: String,
+    /// 32-byte key (base64) that encrypts private keys and upstream client secrets at rest.
+    /// When unset, one is generated in the data dir (file mode 0600).
+    pub secret_key: Option<Secret>,
+    pub max_body_bytes: usize,
+    /// Allow upstream fetches (IdP discovery, JWKS, metadata) to loopback and private
+    /// addresses. Off by default (SSRF guard); tests and local IdPs turn it on.
+    pub upstream_allow_private: bool,
+}
+
+/// The keys a TOML file may set; every field is optional and overrides the default.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    listen: Option<String>,
+    public_url: Option<String>,
+    data_dir: Option<String>,
+    database_url: Option<String>,
+    redis_url: Option<String>,
+    admin_token: Option<String>,
+    log_format: Option<String>,
+    log_level: Option<String>,
+    secret_key: Option<String>,
+    max_body_bytes: Option<u64>,
+    upstream_allow_private: Option<bool>,
+}
+
+/// Every environment key Lobby reads.
+pub const ENV_KEYS: &[&str] = &[
+    "LOBBY_LISTEN",
+    "LOBBY_PUBLIC_URL",
+    "LOBBY_DATA_DIR",
+    "LOBBY_DATABASE_URL",
+    "LOBBY_REDIS_URL",
+    "LOBBY_ADMIN_TOKEN",
+    "LOBBY_LOG_FORMAT",
+    "LOBBY_LOG",
+    "LOBBY_SECRET_KEY",
+    "LOBBY_MAX_BODY_BYTES",
+    "LOBBY_UPSTREAM_ALLOW_PRIVATE",
+    // Read by the test suites, not by the server.
+    "LOBBY_TEST_DATABASE_URL",
+    "LOBBY_TEST_REDIS_URL",
+];
+
+/// The result of loading: the config, or every problem found; plus warnings either way.
+#[derive(Debug)]
+pub struct Loaded {
+    pub config: Config,
+    pub warnings: Vec<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("invalid configuration:\n  - {}", .0.join("\n  - "))]
+pub struct ConfigErrors(pub Vec<String>);
+
+impl Config {
+    /// Load from an optional TOML file and the process environment.
+    pub fn load(file: Option<&Path>) -> Result<Loaded, ConfigErrors> {
+        let env: BTreeMap<String, String> = std::env::vars()
+            .filter(|(k, _)| k.starts_with("LOBBY_"))
+            .collect();
+        let text = match file {
+            Some(p) => Some(std::fs::read_to_string(p).map_err(|e| {
+                ConfigErrors(vec![format!(
+                    "--config {}: cannot read the file ({e})",
+                    p.display()
+                )])
+            })?),
+            None => None,
+        };
+        Self::from_sources(text.as_deref(), &env)
+    }
+
+    /// Pure core of `load`, for tests.
+    pub fn from_sources(
+        toml_text: Option<&str>,
+        env: &BTreeMap<String, String>,
+    ) -> Result<Loaded, ConfigErrors> {
+        let mut errors = Vec::new();
+        let mut warnings = Vec::new();
+        let file: FileConfig = match toml_text {
+            Some(t) => match toml::from_str(t) {
+                Ok(f) => f,
+                Err(e) => {
+                    errors.push(format!("config file: {}", e.message()));
+                    FileConfig::default()
+                }
+            },
+            None => FileConfig::default(),
+        };
+        for k in env.keys() {
+            if !ENV_KEYS.contains(&k.as_str()) {
+                warnings.push(format!("unknown environment variable {k} is ignored"));
+            }
+        }
+        let pick = |env_key: &str, file_val: Option<String>| -> Option<String> {
+            env.get(env_key)
+                .cloned()
+                .filter(|v| !v.is_empty())
+                .or(file_val)
+        };
+
+        let listen_s = pick("LOBBY_LISTEN", file.listen).unwrap_or_else(|| "127.0.0.1:8080".into());
+        let listen = match listen_s.parse::<SocketAddr>() {
+            Ok(a) => Some(a),
+            Err(_) => {
+                errors.push(format!(
+                    "LOBBY_LISTEN / listen: \"{listen_s}\" is not an address like 127.0.0.1:8080"
+                ));
+                None
+            }
+        };
+
+        let public_s = pick("LOBBY_PUBLIC_URL", file.public_url);
+        let public_url = match (&public_s, listen) {
+            (Some(s), _) => match url::Url::parse(s) {
+                Ok(u)
+                    if matches!(u.scheme(), "http" | "https")
+                        && u.query().is_none()
+                        && u.fragment().is_none()
+                        && u.host().is_some() =>
+                {
+                    Some(normalize_public_url(u))
+                }
+                _ => {
+                    errors.push(format!("LOBBY_PUBLIC_URL / public_url: \"{s}\" must be an absolute http(s) URL without query or fragment"));
+                    None
+                }
+            },
+            (None, Some(a)) => {
+                let host = if a.ip().is_unspecified() {
+                    "127.0.0.1".to_string()
+                } else {
+                    a.ip().to_string()
+                };
+                let host = if a.is_ipv6() && !a.ip().is_unspecified() {
+                    format!("[{host}]")
+                } else {
+                    host
+                };
+                url::Url::parse(&format!("http://{host}:{}", a.port()))
+                    .ok()
+                    .map(normalize_public_url)
+            }
+            (None, None) => None,
+        };
+        if let Some(u) = &public_url
+            && u.scheme() == "http"
+            && !is_loopback_url(u)
+        {
+            warnings.push(format!(
+                    "LOBBY_PUBLIC_URL {u} is plain http on a non-loopback host: browsers will not keep Lobby's Secure cookies; use https"
+                ));
+        }
+
+        let data_dir =
+            PathBuf::from(pick("LOBBY_DATA_DIR", file.data_dir).unwrap_or_else(|| "./data".into()));
+        let database_url = pick("LOBBY_DATABASE_URL", file.database_url).unwrap_or_else(|| {
+            format!("sqlite://{}?mode=rwc", data_dir.join("lobby.db").display())
+        });
+        if !(database_url.starts_with("sqlite:")
+            || database_url.starts_with("postgres://")
+            || database_url.starts_with("postgresql://"))
+        {
+            errors.push(
+                "LOBBY_DATABASE_URL / database_url: must start with sqlite: or postgres://".into(),
+            );
+        }
+        let redis_url = pick("LOBBY_REDIS_URL", file.redis_url);
+        if let Some(r) = &redis_url
+            && !(r.starts_with("redis://") || r.starts_with("rediss://"))
+        {
+            errors
+                .push("LOBBY_REDIS_URL / redis_url: must start with redis:// or rediss://".into());
+        }
+        let admin_token = pick("LOBBY_ADMIN_TOKEN", file.admin_token);
+        if let Some(t) = &admin_token
+            && t.len() < 16
+        {
+            errors.push("LOBBY_ADMIN_TOKEN / admin_token: must be at least 16 characters (use a random value)".into());
+        }
+        let log_format = match pick("LOBBY_LOG_FORMAT", file.log_format).as_deref() {
+            None | Some("pretty") => LogFormat::Pretty,
+            Some("json") => LogFormat::Json,
+            Some(other) => {
+                errors.push(format!(
+                    "LOBBY_LOG_FORMAT / log_format: \"{other}\" must be \"pretty\" or \"json\""
+                ));
+                LogFormat::Pretty
+            }
+        };
+        let log_level = pick("LOBBY_LOG", file.log_level).unwrap_or_else(|| "info".into());
+        if tracing_subscriber::EnvFilter::try_new(&log_level).is_err() {
+            errors.push(format!("LOBBY_LOG / log_level: \"{log_level}\" is not a log filter like info or lobby=debug"));
+        }
+        let secret_key = pick("LOBBY_SECRET_KEY", file.secret_key);
+        if let Some(k) = &secret_key {
+            use base64::Engine;
+            match base64::engine::general_purpose::STANDARD.decode(k.trim()) {
+                Ok(b) if b.len() == 32 => {}
+                _ => errors.push("LOBBY_SECRET_KEY / secret_key: must be 32 bytes, base64-encoded (openssl rand -base64 32)".into()),
+            }
+        }
+        let max_body_bytes = match env.get("LOBBY_MAX_BODY_BYTES") {
+            Some(v) => match v.parse::<u64>() {
+                Ok(n) => n,
+                Err(_) => {
+                    errors.push(format!(
+                        "LOBBY_MAX_BODY_BYTES: \"{v}\" is not a number of bytes"
+                    ));
+                    0
+                }
+            },
+            None => file.max_body_bytes.unwrap_or(1024 * 1024),
+        };
+        if !(1024..=64 * 1024 * 1024).contains(&max_body_bytes)
+            && errors
+                .iter()
+                .all(|e| !e.starts_with("LOBBY_MAX_BODY_BYTES"))
+        {
+            errors.push(
+                "LOBBY_MAX_BODY_BYTES / max_body_bytes: must be between 1024 and 67108864".into(),
+            );
+        }
+        let upstream_allow_private = match env.get("LOBBY_UPSTREAM_ALLOW_PRIVATE") {
+            Some(v) => match parse_bool(v) {
+                Some(b) => b,
+                None => {
+                    errors.push(format!(
+                        "LOBBY_UPSTREAM_ALLOW_PRIVATE: \"{v}\" must be true or false"
+                    ));
+                    false
+                }
+            },
+            None => file.upstream_allow_private.unwrap_or(false),
+        };
+
+        if !errors.is_empty() {
+            return Err(ConfigErrors(errors));
+        }
+        let config = Config {
+            listen: listen.expect("checked"),
+            public_url: public_url.expect("checked"),
+            data_dir,
+            database_url: Secret::new(database_url),
+            redis_url: redis_url.map(Secret::new),
+            admin_token: admin_token.map(Secret::new),
+            log_format,
+            log_level,
+            secret_key: secret_key.map(Secret::new),
+            max_body_bytes: max_body_bytes as usize,
+            upstream_allow_private,
+        };
+        Ok(Loaded { config, warnings })
+    }
+
+    /// Cookies get `Secure` unless Lobby runs on plain http on loopback (local development).
+    pub fn secure_cookies(&self) -> bool {
+        self.public_url.scheme() == "https" || !is_loopback_url(&self.public_url)
+    }
+
+    /// An absolute URL under the public URL: `url("/token")`.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.public_url.as_str().trim_end_matches('/'), path)
+    }
+
+    /// The OIDC issuer: the public URL without a trailing slash.
+    pub fn issuer(&self) -> String {
+        self.public_url.as_str().trim_end_matches('/').to_owned()
+    }
+
+    /// A config for tests: memory state, the given database, public URL from the listen address.
+    pub fn for_tests(database_url: &str, data_dir: &Path) -> Config {
+        Config {
+            listen: "127.0.0.1:0".parse().expect("static"),
+            public_url: url::Url::parse("http://127.0.0.1:8080").expect("static"),
+            data_dir: data_dir.to_owned(),
+            database_url: Secret::new(database_url),
+            redis_url: None,
+            admin_token: Some(Secret::new("test-admin-token-0123456789")),
+            log_format: LogFormat::Pretty,
+            log_level: "warn".into(),
+            secret_key: None,
+            max_body_bytes: 1024 * 1024,
+            upstream_allow_private: true,
+        }
+    }
+}
+
+fn normalize_public_url(mut u: url::Url) -> url::Url {
+    if !u.path().ends_with('/') {
+        let p = format!("{}/", u.path());
+        u.set_path(&p);
+    }
+    u
+}
+
+fn is_loopback_url(u: &url::Url) -> bool {
+    match u.host() {
+        Some(url::Host::Domain(d)) => d == "localhost",
+        Some(url::Host::Ipv4(a)) => a.is_loopback(),
+        Some(url::Host::Ipv6(a)) => a.is_loopback(),
+        None => false,
+    }
+}
+
+fn parse_bool(s: &str) -> Option<bool> {
+    match s.to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" | "on" => Some(true),
+        "0" | "false" | "no" | "off" => Some(false),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn defaults() {
+        let l = Config::from_sources(None, &env(&[])).unwrap();
+        assert_eq!(l.config.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(l.config.issuer(), "http://127.0.0.1:8080");
+        assert!(l.config.database_url.expose().starts_with("sqlite://"));
+        assert!(l.config.admin_token.is_none());
+        assert!(!l.config.secure_cookies());
+    }
+
+    #[test]
+    fn env_overrides_file_overrides_defaults() {
+        let file = "listen = \"127.0.0.1:9000\"\npublic_url = \"https://login.example.com\"\nlog_format = \"json\"\n";
+        let l =
+            Config::from_sources(Some(file), &env(&[("LOBBY_LISTEN", "127.0.0.1:9100")])).unwrap();
+        assert_eq!(l.config.listen.port(), 9100);
+        assert_eq!(l.config.issuer(), "https://login.example.com");
+        assert_eq!(l.config.log_format, LogFormat::Json);
+        assert!(l.config.secure_cookies());
+    }
+
+    #[test]
+    fn all_errors_reported_at_once_with_key_names() {
+        let e = Config::from_sources(
+            None,
+            &env(&[
+                ("LOBBY_LISTEN", "nope"),
+                ("LOBBY_LOG_FORMAT", "xml"),
+                ("LOBBY_REDIS_URL", "http://x"),
+                ("LOBBY_ADMIN_TOKEN", "short"),
+                ("LOBBY_SECRET_KEY", "abc"),
+            ]),
+        )
+        .unwrap_err();
+        let all = e.to_string();
+        for key in [
+            "LOBBY_LISTEN",
+            "LOBBY_LOG_FORMAT",
+            "LOBBY_REDIS_URL",
+            "LOBBY_ADMIN_TOKEN",
+            "LOBBY_SECRET_KEY",
+        ] {
+            assert!(all.contains(key), "{key} missing from {all}");
+        }
+        assert_eq!(e.0.len(), 5);
+        assert!(!all.contains("short"), "secrets must not be echoed");
+    }
+
+    #[test]
+    fn unknown_keys_warn_and_file_keys_are_checked() {
+        let l = Config::from_sources(None, &env(&[("LOBBY_LISTN", "x")])).unwrap();
+        assert!(l.warnings.iter().any(|w| w.contains("LOBBY_LISTN")));
+        let e = Config::from_sources(Some("lissten = 1"), &env(&[])).unwrap_err();
+        assert!(e.to_string().contains("lissten"));
+    }
+
+    #[test]
+    fn secrets_are_redacted_in_debug() {
+        let l = Config::from_sources(
+            None,
+            &env(&[("LOBBY_ADMIN_TOKEN", "super-secret-token-123")]),
+        )
+        .unwrap();
+        assert!(!format!("{:?}", l.config).contains("super-secret-token-123"));
+    }
+}

@@ -1,0 +1,33 @@
+//! Pure domain rules: identifiers, email domains, orgs, apps, roles, memberships, connections,
+//! users, invitations, audit events, and the validation rules that tie them together.
+//!
+//! Owns: every type that is stored or put in a token, and every rule that needs no I/O.
+//! Must not touch: storage, HTTP, the clock of the machine (take a `Clock`), randomness other
+//! than through the id generators.
+
+pub mod app;
+pub mod audit;
+pub mod clock;
+pub mod connection;
+pub mod email;
+pub mod error;
+pub mod ids;
+pub mod invitation;
+pub mod membership;
+pub mod org;
+pub mod rules;
+pub mod secret;
+pub mod user;
+
+pub use app::*;
+pub use audit::*;
+pub use clock::*;
+pub use connection::*;
+pub use email::*;
+pub use error::*;
+pub use ids::*;
+pub use invitation::*;
+pub use membership::*;
+pub use org::*;
+pub use secret::*;
+pub use user::*;

@@ -1,0 +1,335 @@
+//! Home-realm discovery and org eligibility for the hosted login.
+//!
+//! Owns: (1) the auth-policy rule — which of an org's connections an app may use: the link's
+//! explicit connection list (in its order) when it overrides, else the org's *active*
+//! connections whose kind the app's `allowed_kinds` permits; (2) the pre-authentication
+//! routing of the identifier page: an `organization` hint naming an org linked to the app, else
+//! the org that has *verified* the email's domain (DESIGN §6.2) and is linked to the app; if that
+//! org's policy has an OIDC/SAML connection, that connection is used, otherwise the password page
+//! (also for unknown emails and unrouted domains, so the answer reveals nothing); (3) the
+//! post-authentication eligible orgs of a password sign-in: the user's *active* memberships in
+//! *active* orgs linked to the app whose policy allows an active password connection.
+//! Org selection happens after authentication (as Keycloak Organizations and WorkOS do).
+//!
+//! Must not touch: HTTP, sessions, tokens.
+
+use crate::domain::{
+    App, Connection, ConnectionKind, ConnectionState, Email, LinkAuthPolicy, MemberStatus, Org,
+    OrgAppLink, OrgId, OrgStatus, Slug, UserId,
+};
+use crate::storage::{Result, Storage};
+
+/// The connections of an org an app may use, in order of preference. Only active connections
+/// of this org are ever returned.
+pub fn policy_connections<'a>(
+    app: &App,
+    link: &OrgAppLink,
+    connections: &'a [Connection],
+) -> Vec<&'a Connection> {
+    let usable = |c: &&Connection| c.state == ConnectionState::Active && c.org_id == link.org_id;
+    match &link.auth_policy {
+        LinkAuthPolicy::Connections { connection_ids } => connection_ids
+            .iter()
+            .filter_map(|id| connections.iter().find(|c| &c.id == id))
+            .filter(usable)
+            .collect(),
+        LinkAuthPolicy::Inherit => {
+            let mut v: Vec<&Connection> = connections
+                .iter()
+                .filter(usable)
+                .filter(|c| app.auth_policy.allowed_kinds.contains(&c.kind()))
+                .collect();
+            // A stable order: oldest connection first.
+            v.sort_by(|a, b| a.created_at.cmp(&b.created_at).then(a.id.cmp(&b.id)));
+            v
+        }
+    }
+}
+
+/// How the identifier page continues.
+#[derive(Clone, Debug)]
+pub enum ConnectionDispatch {
+    /// The password page (also the uniform answer for unknown users and domains).
+    Password,
+    /// The org's own OpenID Provider (issue 4).
+    Oidc(Connection),
+    /// The org's own SAML IdP (issue 5).
+    Saml(Connection),
+}
+
+/// An org that is active and linked to the app.
+#[derive(Clone, Debug)]
+pub struct LinkedOrg {
+    pub org: Org,
+    pub link: OrgAppLink,
+}
+
+/// An org given as `organization=` (its id or its slug), if it is active and linked to the app.
+pub async fn resolve_org_hint(
+    storage: &dyn Storage,
+    app: &App,
+    hint: &str,
+) -> Result<Option<LinkedOrg>> {
+    let mut org = None;
+    if let Ok(id) = OrgId::parse(hint) {
+        org = storage.get_org(&id).await?;
+    }
+    if org.is_none()
+        && let Ok(slug) = Slug::parse(hint)
+    {
+        org = storage.get_org_by_slug(&slug).await?;
+    }
+    match org {
+        Some(o) => linked(storage, app, o).await,
+        None => Ok(None),
+    }
+}
+
+async fn linked(storage: &dyn Storage, app: &App, org: Org) -> Result<Option<LinkedOrg>> {
+    if org.status != OrgStatus::Active {
+        return Ok(None);
+    }
+    Ok(storage
+        .get_link(&org.id, &app.id)
+        .await?
+        .map(|link| LinkedOrg { org, link }))
+}
+
+/// The org that has verified this email's domain, if it is active and linked to the app.
+pub async fn org_for_email(
+    storage: &dyn Storage,
+    app: &App,
+    email: &Email,
+) -> Result<Option<LinkedOrg>> {
+    let Some(org_id) = storage.find_verified_domain_org(&email.domain()).await? else {
+        return Ok(None);
+    };
+    match storage.get_org(&org_id).await? {
+        Some(o) => linked(storage, app, o).await,
+        None => Ok(None),
+    }
+}
+
+/// Where the identifier page sends this email: the target org (hint first, then verified
+/// domain) and its first OIDC/SAML connection under the app's policy; else the password page.
+pub async fn route(
+    storage: &dyn Storage,
+    app: &App,
+    hinted: Option<&LinkedOrg>,
+    email: &Email,
+) -> Result<(Option<LinkedOrg>, ConnectionDispatch)> {
+    let target = match hinted {
+        Some(h) => Some(h.clone()),
+        None => org_for_email(storage, app, email).await?,
+    };
+    let Some(t) = target else {
+        return Ok((None, ConnectionDispatch::Password));
+    };
+    let conns = storage.list_connections(&t.org.id).await?;
+    let dispatch = policy_connections(app, &t.link, &conns)
+        .into_iter()
+        .find_map(|c| match c.kind() {
+            ConnectionKind::Oidc => Some(ConnectionDispatch::Oidc(c.clone())),
+            ConnectionKind::Saml => Some(ConnectionDispatch::Saml(c.clone())),
+            ConnectionKind::Password => None,
+        })
+        .unwrap_or(ConnectionDispatch::Password);
+    Ok((Some(t), dispatch))
+}
+
+/// An org the user may sign in to with the password they just proved.
+#[derive(Clone, Debug)]
+pub struct EligibleOrg {
+    pub org: Org,
+    /// The org's password connection used (becomes the token's `idp`).
+    pub connection: Connection,
+}
+
+/// The eligible orgs of a password sign-in, sorted by display name then id.
+pub async fn eligible_password_orgs(
+    storage: &dyn Storage,
+    app: &App,
+    user: &UserId,
+) -> Result<Vec<EligibleOrg>> {
+    let mut out = Vec::new();
+    for m in storage.list_memberships_for_user(user).await? {
+        if m.status != MemberStatus::Active {
+            continue;
+        }
+        let Some(org) = storage.get_org(&m.org_id).await? else {
+            continue;
+        };
+        let Some(l) = linked(storage, app, org).await? else {
+            continue;
+        };
+        let conns = storage.list_connections(&l.org.id).await?;
+        let pw = policy_connections(app, &l.link, &conns)
+            .into_iter()
+            .find(|c| c.kind() == ConnectionKind::Password)
+            .cloned();
+        if let Some(connection) = pw {
+            out.push(EligibleOrg {
+                org: l.org,
+                connection,
+            });
+        }
+    }
+    out.sort_by(|a, b| {
+        display_name(&a.org)
+            .to_lowercase()
+            .cmp(&display_name(&b.org).to_lowercase())
+            .then(a.org.id.cmp(&b.org.id))
+    });
+    Ok(out)
+}
+
+/// The name shown for an org: its branding display name, else its name.
+pub fn display_name(org: &Org) -> &str {
+    org.branding.display_name.as_deref().unwrap_or(&org.name)
+}
+
+/// Whether `connection` is still usable for `app` in its org (refresh-time check for tokens
+/// that name an `idp`).
+pub async fn connection_allowed(
+    storage: &dyn Storage,
+    app: &App,
+    link: &OrgAppLink,
+    connection: &crate::domain::ConnectionId,
+) -> Result<bool> {
+    let conns = storage.list_connections(&link.org_id).await?;
+    Ok(policy_connections(app, link, &conns)
+        .iter()
+        .any(|c| &c.id == connection))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::*;
+    use std::collections::BTreeSet;
+    use time::OffsetDateTime;
+
+    fn conn(id: &str, kind: &str, state: ConnectionState, secs: i64) -> Connection {
+        let config = match kind {
+            "password" => ConnectionConfig::Password(PasswordConfig { min_length: 12 }),
+            "saml" => ConnectionConfig::Saml(SamlConfig {
+                idp_metadata_url: Some("https://idp.example.com/md".into()),
+                idp_metadata_xml: None,
+                idp_entity_id: None,
+                name_id_format: None,
+                attributes: ClaimMapping::default(),
+                role_mapping: vec![],
+                sign_authn_requests: true,
+                want_assertions_signed: true,
+                allow_idp_initiated: false,
+                idp_initiated_app_id: None,
+                idp_initiated_redirect_uri: None,
+            }),
+            _ => ConnectionConfig::Oidc(OidcConfig {
+                issuer: "https://idp.example.com".into(),
+                client_id: "c".into(),
+                client_secret: None,
+                scopes: vec!["openid".into()],
+                token_endpoint_auth_method: TokenEndpointAuthMethod::None,
+                allowed_algs: vec!["RS256".into()],
+                claims: ClaimMapping::default(),
+                role_mapping: vec![],
+                require_email_verified: true,
+            }),
+        };
+        Connection {
+            id: ConnectionId::parse(id).unwrap(),
+            org_id: OrgId::parse("acme").unwrap(),
+            name: id.into(),
+            state,
+            config,
+            version: 1,
+            created_at: OffsetDateTime::UNIX_EPOCH + time::Duration::seconds(secs),
+            updated_at: OffsetDateTime::UNIX_EPOCH,
+        }
+    }
+
+    fn app(kinds: &[ConnectionKind]) -> App {
+        App {
+            id: AppId::parse("crm").unwrap(),
+            name: "CRM".into(),
+            client_id: ClientId::parse("crm").unwrap(),
+            client_type: ClientType::Public,
+            client_secret_hash: None,
+            redirect_uris: vec!["https://crm.example.com/cb".into()],
+            post_logout_redirect_uris: vec![],
+            signing_alg: SigningAlg::RS256,
+            token_lifetimes: TokenLifetimes::default(),
+            invite_ttl_secs: 86400,
+            revoke_on: BTreeSet::new(),
+            auth_policy: AppAuthPolicy {
+                allowed_kinds: kinds.iter().copied().collect(),
+            },
+            version: 1,
+            created_at: OffsetDateTime::UNIX_EPOCH,
+            updated_at: OffsetDateTime::UNIX_EPOCH,
+        }
+    }
+
+    fn link(policy: LinkAuthPolicy) -> OrgAppLink {
+        OrgAppLink {
+            org_id: OrgId::parse("acme").unwrap(),
+            app_id: AppId::parse("crm").unwrap(),
+            allowed_role_groups: BTreeSet::new(),
+            auth_policy: policy,
+            jit: false,
+            default_roles: BTreeSet::new(),
+            version: 1,
+            created_at: OffsetDateTime::UNIX_EPOCH,
+            updated_at: OffsetDateTime::UNIX_EPOCH,
+        }
+    }
+
+    #[test]
+    fn inherit_uses_active_connections_of_allowed_kinds_oldest_first() {
+        let conns = vec![
+            conn("pw", "password", ConnectionState::Active, 3),
+            conn("sso", "oidc", ConnectionState::Active, 2),
+            conn("old", "saml", ConnectionState::Disabled, 1),
+            conn("draft", "oidc", ConnectionState::Draft, 0),
+        ];
+        let all = app(&[
+            ConnectionKind::Oidc,
+            ConnectionKind::Saml,
+            ConnectionKind::Password,
+        ]);
+        let ids: Vec<_> = policy_connections(&all, &link(LinkAuthPolicy::Inherit), &conns)
+            .iter()
+            .map(|c| c.id.as_str())
+            .collect();
+        assert_eq!(ids, ["sso", "pw"]);
+        let pw_only = app(&[ConnectionKind::Password]);
+        let ids: Vec<_> = policy_connections(&pw_only, &link(LinkAuthPolicy::Inherit), &conns)
+            .iter()
+            .map(|c| c.id.as_str())
+            .collect();
+        assert_eq!(ids, ["pw"]);
+    }
+
+    #[test]
+    fn override_keeps_its_order_and_skips_inactive_or_foreign() {
+        let mut foreign = conn("foreign", "password", ConnectionState::Active, 0);
+        foreign.org_id = OrgId::parse("globex").unwrap();
+        let conns = vec![
+            conn("pw", "password", ConnectionState::Active, 3),
+            conn("sso", "oidc", ConnectionState::Active, 2),
+            conn("off", "saml", ConnectionState::Disabled, 1),
+            foreign,
+        ];
+        let ids = |v: Vec<&Connection>| v.iter().map(|c| c.id.to_string()).collect::<Vec<_>>();
+        let l = link(LinkAuthPolicy::Connections {
+            connection_ids: ["off", "pw", "foreign", "missing", "sso"]
+                .iter()
+                .map(|s| ConnectionId::parse(s).unwrap())
+                .collect(),
+        });
+        // The override ignores the app's allowed kinds, but never an inactive connection.
+        let a = app(&[ConnectionKind::Oidc]);
+        assert_eq!(ids(policy_connections(&a, &l, &conns)), ["pw", "sso"]);
+    }
+}

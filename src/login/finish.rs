@@ -1,0 +1,251 @@
+//! The end of a login: choose the org among the eligible ones, then issue the authorization
+//! code and send the browser back to the client.
+//!
+//! Codes (RFC 6749 §4.1.2, §10.5; DESIGN §6.5): 256 random bits (`random_token`), stored only
+//! as `code:<sha256>` in the state store for 60 s, bound to the client, the redirect_uri, the
+//! PKCE challenge and the nonce; the token endpoint *takes* the record so a code redeems once.
+//! The response carries `iss` (RFC 9207 §2) and `state`.
+//!
+//! Owns: org selection after authentication (1 eligible org → code, several → chooser unless an
+//! eligible `organization` hint or, for `prompt=none`, the session's last org for this app
+//! decides; none → "no access"), and code issuance. Must not touch: password checks, tokens.
+
+use super::discovery::{self, EligibleOrg};
+use super::flow::{self, Authenticated, Flow, Stage};
+use super::pages::{PageError, error_page};
+use super::session::{self, SsoSession};
+use crate::app::AppState;
+use crate::domain::{App, AuditEvent, AuditEventId, ClientId, Outcome, random_token, to_millis};
+use crate::provider::claims::Grant;
+use crate::provider::error::{ErrorCode, error_redirect, redirect_with, see_other};
+use axum::http::HeaderMap;
+use axum::response::Response;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::time::Duration;
+use tower_sessions::Session;
+
+/// A code is valid this long (DESIGN §6.5: ≤ 60 s).
+pub const CODE_TTL_SECS: i64 = 60;
+
+/// What a code stands for, stored under `code:<sha256(code)>`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct CodeRecord {
+    pub client_id: ClientId,
+    pub redirect_uri: String,
+    pub code_challenge: String,
+    pub nonce: Option<String>,
+    pub grant: Grant,
+    /// Unix milliseconds.
+    pub expires_at: i64,
+}
+
+/// The state-store key of a code.
+pub fn code_key(code: &str) -> String {
+    format!("code:{}", hex::encode(Sha256::digest(code.as_bytes())))
+}
+
+/// Issue a code for `org` and redirect to the client.
+pub async fn issue_code(
+    st: &AppState,
+    headers: &HeaderMap,
+    flow: &Flow,
+    auth: &Authenticated,
+    chosen: &EligibleOrg,
+) -> Response {
+    let grant = Grant {
+        user_id: auth.user_id.clone(),
+        org_id: chosen.org.id.clone(),
+        sid: auth.sid.clone(),
+        auth_time: auth.auth_time,
+        amr: auth.amr.clone(),
+        idp: Some(chosen.connection.id.clone()),
+        scope: flow.scope.clone(),
+    };
+    let now = st.clock.now();
+    let rec = CodeRecord {
+        client_id: flow.client_id.clone(),
+        redirect_uri: flow.redirect_uri.clone(),
+        code_challenge: flow.code_challenge.clone(),
+        nonce: flow.nonce.clone(),
+        grant,
+        expires_at: to_millis(now) + CODE_TTL_SECS * 1000,
+    };
+    let code = random_token();
+    let bytes = match serde_json::to_vec(&rec) {
+        Ok(b) => b,
+        Err(_) => return error_page(PageError::Server, headers, None),
+    };
+    if let Err(e) = st
+        .state
+        .put(
+            &code_key(&code),
+            &bytes,
+            Duration::from_secs(CODE_TTL_SECS as u64),
+        )
+        .await
+    {
+        tracing::error!(error = %e, "cannot store an authorization code");
+        return error_page(PageError::Unavailable, headers, None);
+    }
+    audit_login(st, headers, flow, auth, chosen).await;
+    let issuer = st.config.issuer();
+    let mut pairs: Vec<(&str, &str)> = vec![("code", &code)];
+    if let Some(s) = &flow.state {
+        pairs.push(("state", s));
+    }
+    pairs.push(("iss", &issuer));
+    redirect_with(&flow.redirect_uri, &pairs)
+}
+
+async fn audit_login(
+    st: &AppState,
+    headers: &HeaderMap,
+    flow: &Flow,
+    auth: &Authenticated,
+    chosen: &EligibleOrg,
+) {
+    let ev = AuditEvent {
+        id: AuditEventId::generate(),
+        time: st.clock.now(),
+        actor: format!("user:{}", auth.user_id),
+        org_id: Some(chosen.org.id.clone()),
+        action: "login.success".into(),
+        target_type: "app".into(),
+        target_id: flow.app_id.to_string(),
+        outcome: Outcome::Success,
+        details: serde_json::json!({
+            "client_id": flow.client_id.as_str(),
+            "connection_id": chosen.connection.id.as_str(),
+            "amr": auth.amr,
+        }),
+        request_id: Some(crate::provider::params::request_id(headers)),
+    };
+    if let Err(e) = st.storage.append_audit(&ev).await {
+        tracing::error!(error = %e, "cannot record the sign-in audit event");
+    }
+}
+
+/// What the caller should do after authentication is known (fresh login or SSO session).
+/// `flow` is the current stored flow (`stored`) or one not stored yet (the SSO shortcut of
+/// `/authorize`); it is saved when the chooser is needed, and otherwise consumed atomically
+/// before the code is issued, so one flow never yields two codes.
+pub async fn continue_authenticated(
+    st: &AppState,
+    headers: &HeaderMap,
+    sess: &Session,
+    app: &App,
+    mut flow: Flow,
+    auth: Authenticated,
+    stored: bool,
+) -> Response {
+    // A federated session is good for its connection's org only (`login::identity`).
+    let eligible = match &auth.idp {
+        Some(idp) => {
+            super::identity::eligible_federated_orgs(st.storage.as_ref(), app, &auth.user_id, idp)
+                .await
+        }
+        None => discovery::eligible_password_orgs(st.storage.as_ref(), app, &auth.user_id).await,
+    };
+    let eligible = match eligible {
+        Ok(e) => e,
+        Err(e) => {
+            tracing::error!(error = %e, "storage error computing eligible orgs");
+            return error_page(PageError::Server, headers, None);
+        }
+    };
+    let issuer = st.config.issuer();
+    if eligible.is_empty() {
+        if flow.prompt.none {
+            return error_redirect(
+                &flow.redirect_uri,
+                ErrorCode::LoginRequired,
+                "The signed-in user has no access to this application.",
+                flow.state.as_deref(),
+                &issuer,
+            );
+        }
+        if stored {
+            let _ = flow::take(st, &flow.id, headers).await;
+        }
+        return error_page(PageError::NoAccess, headers, None);
+    }
+    let sso = session::current(sess, st.clock.now().unix_timestamp())
+        .await
+        .ok()
+        .flatten();
+    let last = sso
+        .as_ref()
+        .filter(|s| s.user_id == auth.user_id)
+        .and_then(|s| s.last_org.get(&app.id).cloned());
+    let by_hint = flow
+        .org_hint
+        .as_ref()
+        .and_then(|h| eligible.iter().find(|e| &e.org.id == h));
+    let chosen = if eligible.len() == 1 && !flow.prompt.select_account {
+        eligible.first()
+    } else if by_hint.is_some() && !flow.prompt.select_account {
+        by_hint
+    } else if flow.prompt.none {
+        last.as_ref()
+            .and_then(|l| eligible.iter().find(|e| &e.org.id == l))
+    } else {
+        None
+    };
+    if let Some(c) = chosen {
+        if stored && let Err(e) = flow::take(st, &flow.id, headers).await {
+            return super::flow_error(e, headers);
+        }
+        remember_org(st, sess, app, &auth, c).await;
+        return issue_code(st, headers, &flow, &auth, c).await;
+    }
+    if flow.prompt.none {
+        // OIDC Core §3.1.2.6: the user must choose an org, which needs an interaction.
+        return error_redirect(
+            &flow.redirect_uri,
+            ErrorCode::InteractionRequired,
+            "The user must choose an organization.",
+            flow.state.as_deref(),
+            &issuer,
+        );
+    }
+    flow.stage = Stage::Chooser;
+    flow.auth = Some(auth);
+    flow.eligible = eligible.iter().map(|e| e.org.id.clone()).collect();
+    if let Err(e) = flow::save(st, &flow).await {
+        tracing::error!(error = %e, "cannot store the flow");
+        return error_page(PageError::Unavailable, headers, None);
+    }
+    see_other(&format!("/login/org?flow={}", flow.id))
+}
+
+/// Remember the chosen org for this app in the SSO session (for a later `prompt=none`).
+pub async fn remember_org(
+    st: &AppState,
+    sess: &Session,
+    app: &App,
+    auth: &Authenticated,
+    chosen: &EligibleOrg,
+) {
+    if let Ok(Some(mut s)) = session::current(sess, st.clock.now().unix_timestamp()).await
+        && s.user_id == auth.user_id
+        && s.sid == auth.sid
+    {
+        s.last_org.insert(app.id.clone(), chosen.org.id.clone());
+        if let Err(e) = session::update(sess, &s).await {
+            tracing::warn!(error = %e, "cannot remember the chosen org in the session");
+        }
+    }
+}
+
+/// The `Authenticated` of a live SSO session.
+pub fn from_session(s: &SsoSession) -> Authenticated {
+    Authenticated {
+        user_id: s.user_id.clone(),
+        sid: s.sid.clone(),
+        auth_time: s.auth_time,
+        amr: s.amr.clone(),
+        method: s.method,
+        idp: s.idp.clone(),
+    }
+}

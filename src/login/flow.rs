@@ -1,0 +1,311 @@
+//! The in-flight login: a server-side `Flow` record in the short-lived state store under
+//! `flow:<id>` (≤ 10 minutes), bound to the browser that started it (DESIGN §2, §6.7).
+//!
+//! The flow id travels in the page URLs and forms. The browser-binding cookie
+//! (`__Host-lobby_flow` — `Secure; HttpOnly; Path=/; SameSite=None` — when
+//! `config.secure_cookies()`, else `lobby_flow` with `HttpOnly; Path=/; SameSite=Lax` on http
+//! loopback development) holds a random 256-bit secret whose SHA-256 is stored in every flow of
+//! that browser, so a flow id copied into another browser fails. One cookie serves any number of
+//! concurrent flows (tabs). Each flow also has its own CSRF token, checked on every POST.
+//!
+//! Owns: the flow record, its storage, the binding cookie. Must not touch: authentication,
+//! token issuance.
+
+use crate::app::AppState;
+use crate::domain::{
+    AppId, ClientId, ConnectionId, Email, OrgId, Secret, UserId, random_token, to_millis,
+};
+use crate::state::StateError;
+use axum::http::{HeaderMap, HeaderValue};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::time::Duration;
+use subtle::ConstantTimeEq;
+
+/// A flow lives at most this long.
+pub const FLOW_TTL: Duration = Duration::from_secs(600);
+
+/// Where the user is in the flow.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Stage {
+    /// The identifier page (email).
+    Identifier,
+    /// The password page for `Flow::email`.
+    Password,
+    /// Authenticated; choosing among `Flow::eligible`.
+    Chooser,
+}
+
+/// `prompt` values of the request (OIDC Core §3.1.2.1).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Prompt {
+    pub none: bool,
+    pub login: bool,
+    pub select_account: bool,
+}
+
+/// How the user proved who they are.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AuthMethod {
+    Password,
+    /// Through the org's own OpenID Provider (`login::oidc`).
+    Oidc,
+    /// Through the org's own SAML IdP.
+    Saml,
+}
+
+/// A completed authentication inside a flow.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Authenticated {
+    pub user_id: UserId,
+    pub sid: String,
+    /// Unix seconds.
+    pub auth_time: i64,
+    pub amr: Vec<String>,
+    pub method: AuthMethod,
+    /// The upstream connection of a federated sign-in (`None` for passwords): such a session
+    /// is good for that connection's org only.
+    #[serde(default)]
+    pub idp: Option<ConnectionId>,
+}
+
+/// An authentication request sent to an org's own IdP and not yet answered (issues 4 and 5).
+/// The answer must come back to this browser's flow AND name this connection (mix-up defence).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UpstreamPending {
+    pub connection_id: ConnectionId,
+    /// Hex SHA-256 of the `state` (OIDC) or `RelayState` (SAML) that was sent.
+    pub state_hash: String,
+    /// OIDC: the `nonce` sent, compared with the ID token's.
+    #[serde(default)]
+    pub nonce: Option<Secret>,
+    /// OIDC: the PKCE `code_verifier` (RFC 7636).
+    #[serde(default)]
+    pub pkce_verifier: Option<Secret>,
+    /// SAML: the AuthnRequest `ID` (checked against `InResponseTo`).
+    #[serde(default)]
+    pub request_id: Option<String>,
+    /// Unix milliseconds when the request was sent.
+    pub sent_at: i64,
+}
+
+/// The validated authorization request, kept until the code is issued.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Flow {
+    pub id: String,
+    pub client_id: ClientId,
+    pub app_id: AppId,
+    pub redirect_uri: String,
+    pub state: Option<String>,
+    pub nonce: Option<String>,
+    pub code_challenge: String,
+    pub scope: String,
+    pub prompt: Prompt,
+    pub max_age: Option<i64>,
+    pub login_hint: Option<String>,
+    /// The `organization` hint, resolved to an org linked to the app.
+    pub org_hint: Option<OrgId>,
+    pub domain_hint: Option<String>,
+    pub ui_locales: Option<String>,
+    pub csrf: Secret,
+    /// Hex SHA-256 of the browser-binding secret.
+    pub binding: String,
+    pub stage: Stage,
+    pub email: Option<Email>,
+    /// The org discovery routed the email to (hint or verified domain), for branding.
+    pub target_org: Option<OrgId>,
+    pub auth: Option<Authenticated>,
+    /// Orgs the authenticated user may choose (chooser stage).
+    pub eligible: Vec<OrgId>,
+    /// An invitation token the app passed as `invitation=` (redeemed by a federated first
+    /// sign-in into the invitation's org, `login::identity`).
+    #[serde(default)]
+    pub invitation: Option<Secret>,
+    /// The pending request to an upstream IdP, if the flow went there.
+    #[serde(default)]
+    pub upstream: Option<UpstreamPending>,
+    /// Unix milliseconds.
+    pub expires_at: i64,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum FlowError {
+    #[error("no such flow, or it expired")]
+    Missing,
+    #[error("the flow belongs to another browser")]
+    WrongBrowser,
+    #[error(transparent)]
+    State(#[from] StateError),
+}
+
+fn key(id: &str) -> String {
+    format!("flow:{id}")
+}
+
+/// A flow id as generated by `random_token` (43 base64url characters).
+pub fn valid_id(id: &str) -> bool {
+    id.len() == 43
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+fn sha256_hex(s: &str) -> String {
+    hex::encode(Sha256::digest(s.as_bytes()))
+}
+
+/// The name of the browser-binding cookie.
+pub fn cookie_name(st: &AppState) -> &'static str {
+    cookie_name_for(st.config.secure_cookies())
+}
+
+fn cookie_name_for(secure: bool) -> &'static str {
+    if secure {
+        "__Host-lobby_flow"
+    } else {
+        "lobby_flow"
+    }
+}
+
+/// The browser's binding secret, and a `Set-Cookie` value when a new one had to be made.
+pub fn browser_binding(st: &AppState, headers: &HeaderMap) -> (String, Option<HeaderValue>) {
+    binding_for(st.config.secure_cookies(), headers)
+}
+
+fn binding_for(secure: bool, headers: &HeaderMap) -> (String, Option<HeaderValue>) {
+    if let Some(v) = crate::provider::params::cookie(headers, cookie_name_for(secure))
+        && valid_id(v)
+    {
+        return (v.to_owned(), None);
+    }
+    let secret = random_token();
+    let attrs = if secure {
+        // SameSite=None so a cross-site POST back (SAML ACS) still carries it; __Host- pins it
+        // to this host, Path=/ and Secure.
+        "Path=/; Secure; HttpOnly; SameSite=None"
+    } else {
+        "Path=/; HttpOnly; SameSite=Lax"
+    };
+    let cookie =
+        HeaderValue::from_str(&format!("{}={secret}; {attrs}", cookie_name_for(secure))).ok();
+    (secret, cookie)
+}
+
+/// Hash of a binding secret, as stored in the flow.
+pub fn binding_hash(secret: &str) -> String {
+    sha256_hex(secret)
+}
+
+impl Flow {
+    /// Remaining lifetime, `None` when expired.
+    fn ttl(&self, now_ms: i64) -> Option<Duration> {
+        let left = self.expires_at - now_ms;
+        (left > 0).then(|| Duration::from_millis(left as u64))
+    }
+
+    pub fn csrf_ok(&self, presented: Option<&str>) -> bool {
+        match presented {
+            Some(p) => p.as_bytes().ct_eq(self.csrf.expose().as_bytes()).into(),
+            None => false,
+        }
+    }
+}
+
+/// Store a new flow.
+pub async fn create(st: &AppState, flow: &Flow) -> Result<(), FlowError> {
+    save(st, flow).await
+}
+
+/// Store the flow again (its expiry does not move).
+pub async fn save(st: &AppState, flow: &Flow) -> Result<(), FlowError> {
+    let now = to_millis(st.clock.now());
+    let ttl = flow.ttl(now).ok_or(FlowError::Missing)?;
+    let bytes = serde_json::to_vec(flow).map_err(|e| StateError::Unavailable(e.into()))?;
+    st.state.put(&key(&flow.id), &bytes, ttl).await?;
+    Ok(())
+}
+
+fn decode(st: &AppState, bytes: Option<Vec<u8>>) -> Result<Flow, FlowError> {
+    let bytes = bytes.ok_or(FlowError::Missing)?;
+    let flow: Flow = serde_json::from_slice(&bytes).map_err(|_| FlowError::Missing)?;
+    if flow.ttl(to_millis(st.clock.now())).is_none() {
+        return Err(FlowError::Missing);
+    }
+    Ok(flow)
+}
+
+fn check_binding(st: &AppState, flow: &Flow, headers: &HeaderMap) -> Result<(), FlowError> {
+    let presented = super::super::provider::params::cookie(headers, cookie_name(st))
+        .filter(|v| valid_id(v))
+        .map(binding_hash);
+    match presented {
+        Some(h) if bool::from(h.as_bytes().ct_eq(flow.binding.as_bytes())) => Ok(()),
+        _ => Err(FlowError::WrongBrowser),
+    }
+}
+
+/// Load a flow for this browser.
+pub async fn load(st: &AppState, id: &str, headers: &HeaderMap) -> Result<Flow, FlowError> {
+    if !valid_id(id) {
+        return Err(FlowError::Missing);
+    }
+    let flow = decode(st, st.state.get(&key(id)).await?)?;
+    check_binding(st, &flow, headers)?;
+    Ok(flow)
+}
+
+/// Take a flow out of the store (atomic: of concurrent finishers exactly one gets it).
+pub async fn take(st: &AppState, id: &str, headers: &HeaderMap) -> Result<Flow, FlowError> {
+    if !valid_id(id) {
+        return Err(FlowError::Missing);
+    }
+    // Check the browser first, so another browser cannot burn this flow.
+    load(st, id, headers).await?;
+    let flow = decode(st, st.state.take(&key(id)).await?)?;
+    check_binding(st, &flow, headers)?;
+    Ok(flow)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn binding_cookie_attributes() {
+        let h = HeaderMap::new();
+        let (secret, c) = binding_for(true, &h);
+        let c = c.unwrap();
+        let c = c.to_str().unwrap();
+        assert!(c.starts_with(&format!("__Host-lobby_flow={secret};")));
+        for a in ["Path=/", "Secure", "HttpOnly", "SameSite=None"] {
+            assert!(c.contains(a), "{c}");
+        }
+        assert!(!c.contains("Domain"), "__Host- cookies have no Domain");
+        let (_, c) = binding_for(false, &h);
+        let c = c.unwrap();
+        let c = c.to_str().unwrap();
+        assert!(c.starts_with("lobby_flow="));
+        assert!(c.contains("HttpOnly") && c.contains("SameSite=Lax") && !c.contains("Secure"));
+        // An existing well-formed cookie is kept; a malformed one is replaced.
+        let mut h = HeaderMap::new();
+        h.insert(
+            axum::http::header::COOKIE,
+            format!("lobby_flow={secret}").parse().unwrap(),
+        );
+        assert_eq!(binding_for(false, &h), (secret, None));
+        h.insert(
+            axum::http::header::COOKIE,
+            "lobby_flow=bad".parse().unwrap(),
+        );
+        assert!(binding_for(false, &h).1.is_some());
+    }
+
+    #[test]
+    fn ids_are_checked_before_use_as_keys() {
+        assert!(valid_id(&random_token()));
+        assert!(!valid_id("short"));
+        assert!(!valid_id(&format!("{}:", &random_token()[..42])));
+    }
+}

@@ -1,0 +1,371 @@
+//! The hosted pages: askama templates (`templates/`), the stylesheet (`static/lobby.css`,
+//! embedded) and the per-org brand colour stylesheet, and the fixed error sentences.
+//!
+//! Branding (display name, logo, `--brand` colour) applies once the org is known. The colour
+//! reaches the page as `/static/brand.css?c=rrggbb`: the value is validated as six hex digits
+//! and the stylesheet is served from our own origin, so the CSP needs no inline styles.
+//!
+//! Owns: rendering and the wording of every user-facing sentence. Must not touch: storage,
+//! flow logic. Templates escape HTML by default; nothing here marks input as safe.
+
+use crate::domain::Org;
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::extract::RawQuery;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+
+/// Shared chrome of every page.
+#[derive(Clone, Debug)]
+pub struct Chrome {
+    pub title: &'static str,
+    pub brand_name: String,
+    pub logo_url: Option<String>,
+    /// Six hex digits without `#`, already validated.
+    pub color: Option<String>,
+    pub request_id: String,
+}
+
+impl Chrome {
+    pub fn new(title: &'static str, headers: &HeaderMap) -> Self {
+        Self {
+            title,
+            brand_name: "Lobby".into(),
+            logo_url: None,
+            color: None,
+            request_id: crate::provider::params::request_id(headers),
+        }
+    }
+
+    /// Apply an org's branding.
+    pub fn branded(mut self, org: Option<&Org>) -> Self {
+        if let Some(o) = org {
+            self.brand_name = super::discovery::display_name(o).to_owned();
+            self.logo_url = o
+                .branding
+                .logo_url
+                .clone()
+                .filter(|u| crate::domain::validate_web_url(u, "logo").is_ok());
+            self.color = o
+                .branding
+                .primary_color
+                .as_deref()
+                .and_then(|c| c.strip_prefix('#'))
+                .filter(|c| valid_hex_color(c))
+                .map(|c| c.to_ascii_lowercase());
+        }
+        self
+    }
+}
+
+fn valid_hex_color(c: &str) -> bool {
+    c.len() == 6 && c.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "login.html")]
+pub struct LoginPage {
+    pub c: Chrome,
+    pub app_name: String,
+    pub flow: String,
+    pub csrf: String,
+    pub email: String,
+    pub error: Option<&'static str>,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "password.html")]
+pub struct PasswordPage {
+    pub c: Chrome,
+    pub app_name: String,
+    pub flow: String,
+    pub csrf: String,
+    pub email: String,
+    pub error: Option<&'static str>,
+}
+
+pub struct OrgChoice {
+    pub id: String,
+    pub slug: String,
+    pub name: String,
+    pub logo_url: Option<String>,
+    pub last_used: bool,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "org_chooser.html")]
+pub struct ChooserPage {
+    pub c: Chrome,
+    pub app_name: String,
+    pub flow: String,
+    pub csrf: String,
+    pub orgs: Vec<OrgChoice>,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "error.html")]
+pub struct ErrorPage {
+    pub c: Chrome,
+    pub message: &'static str,
+}
+
+pub struct LogoutConfirm {
+    pub csrf: String,
+    pub client_id: Option<String>,
+    pub post_logout_redirect_uri: Option<String>,
+    pub state: Option<String>,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "logged_out.html")]
+pub struct LoggedOutPage {
+    pub c: Chrome,
+    pub confirm: Option<LogoutConfirm>,
+}
+
+/// Every error a person can meet on the hosted pages: a fixed sentence and a status.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PageError {
+    UnknownClient,
+    BadRedirectUri,
+    BadRequest,
+    TooLarge,
+    FlowExpired,
+    WrongBrowser,
+    Csrf,
+    NoAccess,
+    OrgNotAllowed,
+    SsoNotAvailable,
+    LogoutInvalid,
+    Unavailable,
+    Server,
+    Unknown,
+}
+
+impl PageError {
+    pub const ALL: [PageError; 14] = [
+        Self::UnknownClient,
+        Self::BadRedirectUri,
+        Self::BadRequest,
+        Self::TooLarge,
+        Self::FlowExpired,
+        Self::WrongBrowser,
+        Self::Csrf,
+        Self::NoAccess,
+        Self::OrgNotAllowed,
+        Self::SsoNotAvailable,
+        Self::LogoutInvalid,
+        Self::Unavailable,
+        Self::Server,
+        Self::Unknown,
+    ];
+
+    /// The code used in `/login/error?e=…`.
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::UnknownClient => "unknown_client",
+            Self::BadRedirectUri => "bad_redirect_uri",
+            Self::BadRequest => "bad_request",
+            Self::TooLarge => "too_large",
+            Self::FlowExpired => "flow_expired",
+            Self::WrongBrowser => "wrong_browser",
+            Self::Csrf => "csrf",
+            Self::NoAccess => "no_access",
+            Self::OrgNotAllowed => "org_not_allowed",
+            Self::SsoNotAvailable => "sso_not_available",
+            Self::LogoutInvalid => "logout_invalid",
+            Self::Unavailable => "unavailable",
+            Self::Server => "server",
+            Self::Unknown => "unknown",
+        }
+    }
+
+    pub fn title(self) -> &'static str {
+        match self {
+            Self::NoAccess | Self::OrgNotAllowed => "Access denied",
+            Self::LogoutInvalid => "Sign-out failed",
+            Self::Unavailable | Self::Server => "Sign-in unavailable",
+            _ => "Sign-in problem",
+        }
+    }
+
+    pub fn message(self) -> &'static str {
+        match self {
+            Self::UnknownClient => {
+                "This sign-in link is not valid: the application is not registered. Go back to the application and try again, or contact its support."
+            }
+            Self::BadRedirectUri => {
+                "This sign-in link is not valid: its return address does not match the application's registration. Contact the application's support."
+            }
+            Self::BadRequest => {
+                "This sign-in request is not valid. Go back to the application and start signing in again."
+            }
+            Self::TooLarge => {
+                "This sign-in request is too large. Go back to the application and start signing in again."
+            }
+            Self::FlowExpired => {
+                "This sign-in attempt has expired or was already completed. Go back to the application and sign in again."
+            }
+            Self::WrongBrowser => {
+                "This sign-in attempt was started in another browser or window. Go back to the application and sign in again from this browser."
+            }
+            Self::Csrf => {
+                "This form has expired or was not sent from this page. Go back, reload the page and try again."
+            }
+            Self::NoAccess => {
+                "You don't have access to this application. Ask your organization's administrator to give you access."
+            }
+            Self::OrgNotAllowed => {
+                "You can't sign in to this organization with this account. Go back and choose one of the organizations listed."
+            }
+            Self::SsoNotAvailable => {
+                "This organization's sign-in is not available yet. Contact your IT administrator."
+            }
+            Self::LogoutInvalid => {
+                "This sign-out request is not valid, so you have not been signed out. Go back to the application and try again."
+            }
+            Self::Unavailable => "Sign-in is temporarily unavailable. Try again in a few minutes.",
+            Self::Server => "Something went wrong on our side. Try again in a few minutes.",
+            Self::Unknown => {
+                "Something went wrong while signing in. Go back to the application and try again."
+            }
+        }
+    }
+
+    pub fn status(self) -> StatusCode {
+        match self {
+            Self::Csrf | Self::NoAccess | Self::OrgNotAllowed => StatusCode::FORBIDDEN,
+            Self::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::SsoNotAvailable => StatusCode::NOT_IMPLEMENTED,
+            Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Server => StatusCode::INTERNAL_SERVER_ERROR,
+            _ => StatusCode::BAD_REQUEST,
+        }
+    }
+
+    pub fn from_code(code: &str) -> Self {
+        Self::ALL
+            .into_iter()
+            .find(|e| e.code() == code)
+            .unwrap_or(Self::Unknown)
+    }
+}
+
+/// Render a page with a status; HTML pages are never cached.
+pub fn render<T: Template>(status: StatusCode, page: &T) -> Response {
+    match page.render() {
+        Ok(html) => {
+            let mut res = (status, axum::response::Html(html)).into_response();
+            no_store(&mut res);
+            res
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "template rendering failed");
+            (StatusCode::INTERNAL_SERVER_ERROR, "Internal error.").into_response()
+        }
+    }
+}
+
+/// The hosted pages' policy: everything from our origin, except org logos (absolute https
+/// URLs, DESIGN §1 branding). No inline script or style. No `form-action`: browsers apply it to
+/// the redirect that follows a form POST, which here goes to the client's redirect_uri.
+/// (`http::layers` keeps a CSP a handler sets.)
+pub const PAGE_CSP: &str = "default-src 'self'; img-src 'self' https:; frame-ancestors 'none'; base-uri 'none'; object-src 'none'";
+
+pub fn no_store(res: &mut Response) {
+    let h = res.headers_mut();
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(PAGE_CSP),
+    );
+}
+
+/// The error page for `e`, branded when the org is known.
+pub fn error_page(e: PageError, headers: &HeaderMap, org: Option<&Org>) -> Response {
+    let page = ErrorPage {
+        c: Chrome::new(e.title(), headers).branded(org),
+        message: e.message(),
+    };
+    render(e.status(), &page)
+}
+
+/// `GET /login/error?e=<code>`: the fixed sentence for a known code.
+pub async fn error_route(headers: HeaderMap, RawQuery(q): RawQuery) -> Response {
+    let p = crate::provider::params::Params::from_query(q.as_deref());
+    let e = PageError::from_code(p.get("e").ok().flatten().unwrap_or("unknown"));
+    error_page(e, &headers, None)
+}
+
+const LOBBY_CSS: &str = include_str!("../../static/lobby.css");
+
+/// `GET /static/lobby.css`.
+pub async fn stylesheet() -> Response {
+    css(LOBBY_CSS.to_owned())
+}
+
+/// `GET /static/brand.css?c=rrggbb`: one custom property, from a strictly validated value.
+pub async fn brand_stylesheet(RawQuery(q): RawQuery) -> Response {
+    let p = crate::provider::params::Params::from_query(q.as_deref());
+    match p.get("c").ok().flatten() {
+        Some(c) if valid_hex_color(c) => css(format!(
+            ":root {{ --brand: #{}; }}\n",
+            c.to_ascii_lowercase()
+        )),
+        _ => (StatusCode::NOT_FOUND, "Not found.").into_response(),
+    }
+}
+
+fn css(body: String) -> Response {
+    let mut res = body.into_response();
+    res.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/css; charset=utf-8"),
+    );
+    res.headers_mut().insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=3600"),
+    );
+    res
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_codes_round_trip_and_have_sentences() {
+        for e in PageError::ALL {
+            assert_eq!(PageError::from_code(e.code()), e);
+            assert!(e.message().ends_with('.'));
+        }
+        assert_eq!(PageError::from_code("<script>"), PageError::Unknown);
+    }
+
+    #[test]
+    fn pages_escape_input() {
+        let h = HeaderMap::new();
+        let p = LoginPage {
+            c: Chrome::new("Sign in", &h),
+            app_name: "<b>CRM</b>".into(),
+            flow: "f".into(),
+            csrf: "c".into(),
+            email: "\"><script>alert(1)</script>".into(),
+            error: None,
+        };
+        let html = p.render().unwrap();
+        assert!(!html.contains("<script>alert"));
+        assert!(!html.contains("<b>CRM"));
+        assert!(html.contains("id=\"email\""));
+        assert!(html.contains("id=\"submit\""));
+        assert!(html.contains("<main"));
+        assert!(html.contains("<label for=\"email\">"));
+    }
+
+    #[test]
+    fn colors_are_validated() {
+        assert!(valid_hex_color("1a2B3c"));
+        assert!(!valid_hex_color("1a2b3"));
+        assert!(!valid_hex_color("red;}x"));
+    }
+}

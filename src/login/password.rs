@@ -1,0 +1,353 @@
+//! The password connection: `/login/password` (DESIGN §2 step 3).
+//!
+//! Credentials are checked with argon2id (`domain::user::verify_password` against
+//! `User.password_hash`). Unknown users, users without a password and wrong passwords get the
+//! same sentence in the same time: an unknown user is verified against a fixed dummy argon2id
+//! hash with the same parameters. Lockout (counters in the state store, fail closed): 5 failures
+//! per account (keyed by the SHA-256 of the normalized email, so unknown accounts behave the
+//! same) and 30 per client IP (IPv6 per /64) within 15 minutes lock that account or IP for 15
+//! minutes — even a correct password is refused meanwhile. The IP is the TCP peer
+//! (`ConnectInfo`); no proxy header is trusted. After a correct password the session id is
+//! cycled and the SSO session stored; `finish` picks the org.
+//!
+//! Owns: password verification and its rate limits. Must not touch: org selection, codes.
+
+use super::finish::continue_authenticated;
+use super::flow::{self, AuthMethod, Authenticated, Stage};
+use super::pages::{Chrome, PageError, PasswordPage, error_page, render};
+use super::session::{self, SsoSession};
+use super::{flow_app, load_flow, load_form_flow};
+use crate::app::AppState;
+use crate::domain::{
+    AuditEvent, AuditEventId, Email, Outcome, Secret, User, UserId, random_token, verify_password,
+};
+use crate::provider::error::see_other;
+use crate::provider::params::Params;
+use crate::storage::{PageRequest, UserFilter};
+use axum::body::Bytes;
+use axum::extract::connect_info::ConnectInfo;
+use axum::extract::{FromRequestParts, RawQuery, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+use std::net::{IpAddr, SocketAddr};
+use std::time::Duration;
+use tower_sessions::Session;
+
+/// The lockout window and duration.
+pub const WINDOW: Duration = Duration::from_secs(15 * 60);
+pub const MAX_ACCOUNT_FAILURES: u64 = 5;
+pub const MAX_IP_FAILURES: u64 = 30;
+/// Longest password accepted (argon2 would take any length; bound the work).
+const MAX_PASSWORD_BYTES: usize = 1024;
+
+pub const WRONG: &str = "The email or password is incorrect.";
+pub const LOCKED: &str = "Too many failed sign-in attempts. Wait 15 minutes and try again.";
+
+/// An argon2id hash (m=19456, t=2, p=1, the parameters `hash_password` uses) of a random
+/// password nobody knows: verifying against it costs the same as a real check.
+const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$WqrmDahQ7m6hmTLqE2zF9g$yXlH4i/3fd2yIL6yVqt1+iqSFRxXYGJL1EVEYcqlbbo";
+
+/// The TCP peer address, when the server was started with connect info.
+pub struct ClientIp(pub Option<IpAddr>);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
+    type Rejection = std::convert::Infallible;
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(Self(
+            parts
+                .extensions
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|c| c.0.ip()),
+        ))
+    }
+}
+
+/// The rate-limit bucket of an IP: the address, or its /64 for IPv6.
+fn ip_bucket(ip: IpAddr) -> String {
+    match ip {
+        IpAddr::V4(a) => a.to_string(),
+        IpAddr::V6(a) => match a.to_ipv4_mapped() {
+            Some(v4) => v4.to_string(),
+            None => {
+                let s = a.segments();
+                format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+            }
+        },
+    }
+}
+
+fn account_bucket(email: &Email) -> String {
+    hex::encode(Sha256::digest(email.as_str().as_bytes()))
+}
+
+fn page(
+    headers: &HeaderMap,
+    app_name: &str,
+    flow: &flow::Flow,
+    brand: Option<&crate::domain::Org>,
+    error: Option<&'static str>,
+    status: StatusCode,
+) -> Response {
+    let p = PasswordPage {
+        c: Chrome::new("Enter your password", headers).branded(brand),
+        app_name: app_name.to_owned(),
+        flow: flow.id.clone(),
+        csrf: flow.csrf.expose().to_owned(),
+        email: flow
+            .email
+            .as_ref()
+            .map(|e| e.to_string())
+            .unwrap_or_default(),
+        error,
+    };
+    render(status, &p)
+}
+
+async fn brand(st: &AppState, flow: &flow::Flow) -> Option<crate::domain::Org> {
+    match flow.target_org.as_ref().or(flow.org_hint.as_ref()) {
+        Some(id) => st.storage.get_org(id).await.ok().flatten(),
+        None => None,
+    }
+}
+
+/// `GET /login/password?flow=…`.
+pub async fn get(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    RawQuery(q): RawQuery,
+) -> Response {
+    let p = Params::from_query(q.as_deref());
+    let flow = match load_flow(&st, &p, &headers).await {
+        Ok(f) => f,
+        Err(r) => return r,
+    };
+    match flow.stage {
+        Stage::Password if flow.email.is_some() => {}
+        Stage::Chooser => return see_other(&format!("/login/org?flow={}", flow.id)),
+        _ => return see_other(&format!("/login?flow={}", flow.id)),
+    }
+    let app = match flow_app(&st, &flow, &headers).await {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    let b = brand(&st, &flow).await;
+    page(&headers, &app.name, &flow, b.as_ref(), None, StatusCode::OK)
+}
+
+/// The user with a password for this email, if any.
+async fn find_password_user(st: &AppState, email: &Email) -> crate::storage::Result<Option<User>> {
+    let filter = UserFilter {
+        email: Some(email.clone()),
+    };
+    let users = st
+        .storage
+        .list_users(&filter, &PageRequest::first(20))
+        .await?;
+    Ok(users
+        .items
+        .into_iter()
+        .find(|u| &u.email == email && u.password_hash.is_some()))
+}
+
+enum Limit {
+    Ok,
+    Locked,
+}
+
+async fn locked(st: &AppState, acct: &str, ip: Option<&str>) -> crate::state::Result<Limit> {
+    if st.state.get(&format!("lock:acct:{acct}")).await?.is_some() {
+        return Ok(Limit::Locked);
+    }
+    if let Some(ip) = ip
+        && st.state.get(&format!("lock:ip:{ip}")).await?.is_some()
+    {
+        return Ok(Limit::Locked);
+    }
+    Ok(Limit::Ok)
+}
+
+/// Count a failure; `Locked` when this failure reached a limit.
+async fn count_failure(st: &AppState, acct: &str, ip: Option<&str>) -> crate::state::Result<Limit> {
+    let mut out = Limit::Ok;
+    let n = st.state.incr(&format!("fail:acct:{acct}"), WINDOW).await?;
+    if n >= MAX_ACCOUNT_FAILURES {
+        st.state
+            .put(&format!("lock:acct:{acct}"), b"1", WINDOW)
+            .await?;
+        out = Limit::Locked;
+    }
+    if let Some(ip) = ip {
+        let n = st.state.incr(&format!("fail:ip:{ip}"), WINDOW).await?;
+        if n >= MAX_IP_FAILURES {
+            st.state.put(&format!("lock:ip:{ip}"), b"1", WINDOW).await?;
+            out = Limit::Locked;
+        }
+    }
+    Ok(out)
+}
+
+async fn audit_failure(st: &AppState, headers: &HeaderMap, user: Option<&UserId>, reason: &str) {
+    let ev = AuditEvent {
+        id: AuditEventId::generate(),
+        time: st.clock.now(),
+        actor: user.map_or_else(|| "anonymous".to_owned(), |u| format!("user:{u}")),
+        org_id: None,
+        action: "login.failure".into(),
+        target_type: "user".into(),
+        target_id: user.map(|u| u.to_string()).unwrap_or_default(),
+        outcome: Outcome::Failure,
+        details: serde_json::json!({ "reason": reason, "connection": "password" }),
+        request_id: Some(crate::provider::params::request_id(headers)),
+    };
+    if let Err(e) = st.storage.append_audit(&ev).await {
+        tracing::error!(error = %e, "cannot record the failed sign-in");
+    }
+}
+
+/// `POST /login/password`.
+pub async fn post(
+    State(st): State<AppState>,
+    sess: Session,
+    ClientIp(ip): ClientIp,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let (flow, p) = match load_form_flow(&st, &headers, &body).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let Some(email) = flow.email.clone().filter(|_| flow.stage == Stage::Password) else {
+        return see_other(&format!("/login?flow={}", flow.id));
+    };
+    let app = match flow_app(&st, &flow, &headers).await {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    let b = brand(&st, &flow).await;
+    let acct = account_bucket(&email);
+    let ip = ip.map(ip_bucket);
+    match locked(&st, &acct, ip.as_deref()).await {
+        Ok(Limit::Ok) => {}
+        Ok(Limit::Locked) => {
+            return page(
+                &headers,
+                &app.name,
+                &flow,
+                b.as_ref(),
+                Some(LOCKED),
+                StatusCode::TOO_MANY_REQUESTS,
+            );
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "state store error checking sign-in limits");
+            return error_page(PageError::Unavailable, &headers, None);
+        }
+    }
+    let password = p.get("password").ok().flatten().unwrap_or("");
+    let user = match find_password_user(&st, &email).await {
+        Ok(u) => u,
+        Err(e) => {
+            tracing::error!(error = %e, "storage error looking up the user");
+            return error_page(PageError::Server, &headers, None);
+        }
+    };
+    let dummy = Secret::new(DUMMY_HASH);
+    let hash = user
+        .as_ref()
+        .and_then(|u| u.password_hash.as_ref())
+        .unwrap_or(&dummy);
+    // argon2 is CPU-bound (~20-50 ms): keep it off the async workers.
+    let ok = if password.is_empty() || password.len() > MAX_PASSWORD_BYTES {
+        let _ = verify_in_pool(dummy.clone(), "x".to_owned()).await;
+        false
+    } else {
+        verify_in_pool(hash.clone(), password.to_owned()).await && user.is_some()
+    };
+    if !ok {
+        audit_failure(
+            &st,
+            &headers,
+            user.as_ref().map(|u| &u.id),
+            "bad_credentials",
+        )
+        .await;
+        let msg = match count_failure(&st, &acct, ip.as_deref()).await {
+            Ok(Limit::Ok) => WRONG,
+            Ok(Limit::Locked) => LOCKED,
+            Err(e) => {
+                tracing::error!(error = %e, "state store error counting a failed sign-in");
+                return error_page(PageError::Unavailable, &headers, None);
+            }
+        };
+        let status = if msg == LOCKED {
+            StatusCode::TOO_MANY_REQUESTS
+        } else {
+            StatusCode::OK
+        };
+        return page(&headers, &app.name, &flow, b.as_ref(), Some(msg), status);
+    }
+    let Some(user) = user else {
+        return error_page(PageError::Server, &headers, None);
+    };
+    let _ = st.state.delete(&format!("fail:acct:{acct}")).await;
+
+    // DESIGN §6.7: a new session id after login, then the SSO session.
+    let now = st.clock.now().unix_timestamp();
+    let sso = SsoSession {
+        user_id: user.id.clone(),
+        sid: random_token(),
+        auth_time: now,
+        amr: vec!["pwd".into()],
+        method: AuthMethod::Password,
+        last_org: BTreeMap::new(),
+        idp: None,
+    };
+    if let Err(e) = session::begin(&sess, &sso).await {
+        tracing::error!(error = %e, "cannot start the SSO session");
+        return error_page(PageError::Unavailable, &headers, None);
+    }
+    let auth = Authenticated {
+        user_id: sso.user_id.clone(),
+        sid: sso.sid.clone(),
+        auth_time: sso.auth_time,
+        amr: sso.amr.clone(),
+        method: sso.method,
+        idp: None,
+    };
+    continue_authenticated(&st, &headers, &sess, &app, flow, auth, true).await
+}
+
+async fn verify_in_pool(hash: Secret, password: String) -> bool {
+    tokio::task::spawn_blocking(move || verify_password(&hash, &password))
+        .await
+        .unwrap_or(false)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dummy_hash_is_a_valid_argon2id_hash_with_the_real_parameters() {
+        let real = crate::domain::hash_password("x").unwrap();
+        let params = |h: &str| h.split('$').nth(3).map(str::to_owned);
+        assert_eq!(params(DUMMY_HASH), params(real.expose()));
+        assert!(DUMMY_HASH.starts_with("$argon2id$v=19$"));
+        assert!(!verify_password(&Secret::new(DUMMY_HASH), "x"));
+        // It parses (a malformed hash would return at once and leak timing).
+        assert!(argon2::password_hash::PasswordHash::new(DUMMY_HASH).is_ok());
+    }
+
+    #[test]
+    fn ip_buckets() {
+        assert_eq!(ip_bucket("10.1.2.3".parse().unwrap()), "10.1.2.3");
+        assert_eq!(
+            ip_bucket("2001:db8:1:2:3:4:5:6".parse().unwrap()),
+            "2001:db8:1:2::/64"
+        );
+        assert_eq!(ip_bucket("::ffff:10.0.0.1".parse().unwrap()), "10.0.0.1");
+    }
+}

@@ -1,0 +1,637 @@
+//! `/token` (RFC 6749 §3.2): the `authorization_code` and `refresh_token` grants, client
+//! authentication (shared with `/revoke` and `/introspect`), and token issuance.
+//!
+//! Client authentication (RFC 6749 §2.3): `client_secret_basic` (the id and secret are
+//! form-urlencoded inside Basic, §2.3.1), `client_secret_post`, or — for public clients only —
+//! `none` (just `client_id`; PKCE protects the code). More than one method in a request is
+//! refused. Secrets are compared as SHA-256 hashes in constant time (`TokenHash::verify`).
+//!
+//! Codes (RFC 6749 §4.1.3, §10.5; RFC 7636 §4.6; DESIGN §6.5): taken from the state store
+//! atomically, so a code redeems once. Then `code-used:<sha256>` records, for 10 minutes, the
+//! refresh family and access-token id it is about to issue: a second redemption finds that
+//! record, revokes the family and deny-lists the access token (RFC 6749 §4.1.2: "SHOULD revoke
+//! all tokens previously issued based on that authorization code"). A replay racing the first
+//! redemption leaves `code-replayed:<sha256>`, which the first redemption checks after storing
+//! its family. Client, redirect_uri, expiry (60 s) and the S256 verifier are checked after the
+//! take, so a failed attempt burns the code.
+//!
+//! Refresh tokens: 256-bit opaque values, stored as hashes in families (`storage::RefreshStore`),
+//! rotated on every use. Reuse of a rotated token within `REUSE_GRACE_SECS` (two tabs refreshing
+//! at once) is refused without consequence; later reuse revokes the family. Every refresh
+//! reloads membership, org, link and connection (`claims::load_subject`): not eligible any more
+//! → the family is revoked and the grant fails.
+//!
+//! Access tokens are JWTs (`typ: at+jwt`, RFC 9068); `/revoke` deny-lists their `jti` in the
+//! state store until `exp` (`deny:<jti>`), checked by `/userinfo` and `/introspect`.
+//!
+//! Owns: the token endpoint and the code/refresh bookkeeping. Must not touch: the login flow,
+//! key management (it only signs through `KeyRing`).
+
+use super::claims::{self, Grant, Issue, Subject};
+use super::error::{ErrorCode, OAuthError};
+use super::keys::{KeyRing, VerifyOptions};
+use super::params::{Params, is_form};
+use crate::app::AppState;
+use crate::domain::{
+    App, ClientId, ClientType, SigningAlg, TokenHash, UserId, random_token, to_millis,
+};
+use crate::login::finish::{CodeRecord, code_key};
+use crate::storage::{RefreshFamily, RefreshToken, RotateOutcome};
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use base64::Engine;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256, Sha512};
+use std::time::Duration;
+use subtle::ConstantTimeEq;
+use time::OffsetDateTime;
+
+/// A rotated refresh token presented again within this many seconds is refused without
+/// revoking its family (a concurrent refresh from two tabs, not theft).
+pub const REUSE_GRACE_SECS: i64 = 10;
+/// How long a redeemed code is remembered for replay detection.
+const CODE_USED_TTL: Duration = Duration::from_secs(600);
+/// Every algorithm Lobby signs with (for verifying its own tokens).
+pub const ALL_ALGS: [SigningAlg; 3] = [SigningAlg::RS256, SigningAlg::ES256, SigningAlg::EdDSA];
+
+/// What a redeemed code issued, for revocation on replay.
+#[derive(Serialize, Deserialize)]
+struct CodeUsed {
+    family_id: String,
+    jti: String,
+    /// Unix seconds: the access token's `exp`.
+    exp: i64,
+}
+
+/// `POST /token`.
+pub async fn token(State(st): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    match handle(&st, &headers, &body).await {
+        Ok(v) => no_store(Json(v).into_response()),
+        Err(e) => e.into_response(),
+    }
+}
+
+pub(crate) fn no_store(mut res: Response) -> Response {
+    let h = res.headers_mut();
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+    res
+}
+
+async fn handle(st: &AppState, headers: &HeaderMap, body: &Bytes) -> Result<Value, OAuthError> {
+    // RFC 6749 §3.2: parameters are sent form-encoded in the body.
+    if !is_form(headers) {
+        return Err(OAuthError::invalid_request(
+            "The request body must be application/x-www-form-urlencoded.",
+        ));
+    }
+    let p = Params::parse(body);
+    if p.first_repeated(&[
+        "grant_type",
+        "code",
+        "redirect_uri",
+        "code_verifier",
+        "refresh_token",
+        "scope",
+        "client_id",
+        "client_secret",
+    ])
+    .is_some()
+    {
+        return Err(OAuthError::invalid_request(
+            "A parameter was sent more than once.",
+        ));
+    }
+    let app = authenticate_client(st, headers, &p).await?;
+    match p.get("grant_type").ok().flatten() {
+        Some("authorization_code") => code_grant(st, &app, &p).await,
+        Some("refresh_token") => refresh_grant(st, &app, &p).await,
+        None => Err(OAuthError::invalid_request("grant_type is required.")),
+        // DESIGN §6.5: no password (RFC 9700 §2.4) or implicit grants; no others either.
+        Some(_) => Err(OAuthError::new(
+            ErrorCode::UnsupportedGrantType,
+            "Only the authorization_code and refresh_token grants are supported.",
+        )),
+    }
+}
+
+/// RFC 6749 §2.3.1: the Basic credentials are the form-urlencoded id and secret.
+fn basic_credentials(headers: &HeaderMap) -> Result<Option<(String, String)>, OAuthError> {
+    let Some(v) = headers.get(header::AUTHORIZATION) else {
+        return Ok(None);
+    };
+    let v = v.to_str().map_err(|_| OAuthError::invalid_client())?;
+    let Some((scheme, rest)) = v.split_once(' ') else {
+        return Ok(None);
+    };
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return Ok(None);
+    }
+    let raw = STANDARD
+        .decode(rest.trim())
+        .map_err(|_| OAuthError::invalid_client())?;
+    let raw = String::from_utf8(raw).map_err(|_| OAuthError::invalid_client())?;
+    let (id, secret) = raw.split_once(':').ok_or_else(OAuthError::invalid_client)?;
+    let dec = |s: &str| String::from_utf8(form_decode(s)).map_err(|_| OAuthError::invalid_client());
+    Ok(Some((dec(id)?, dec(secret)?)))
+}
+
+/// `application/x-www-form-urlencoded` decoding of one value: `+` is a space, `%XX` a byte;
+/// a malformed escape is kept literally.
+fn form_decode(s: &str) -> Vec<u8> {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'+' => out.push(b' '),
+            b'%' if i + 2 < b.len() => match (hex_val(b[i + 1]), hex_val(b[i + 2])) {
+                (Some(h), Some(l)) => {
+                    out.push(h * 16 + l);
+                    i += 2;
+                }
+                _ => out.push(b'%'),
+            },
+            c => out.push(c),
+        }
+        i += 1;
+    }
+    out
+}
+
+fn hex_val(c: u8) -> Option<u8> {
+    (c as char).to_digit(16).map(|d| d as u8)
+}
+
+/// Authenticate the client of a back-channel request (RFC 6749 §2.3, §3.2.1).
+pub(crate) async fn authenticate_client(
+    st: &AppState,
+    headers: &HeaderMap,
+    p: &Params,
+) -> Result<App, OAuthError> {
+    let basic = basic_credentials(headers)?;
+    let post_id = p.get("client_id").ok().flatten();
+    let post_secret = p.get("client_secret").ok().flatten();
+    let (id, secret): (String, Option<String>) = match (basic, post_secret) {
+        (Some(_), Some(_)) => {
+            return Err(OAuthError::invalid_request(
+                "Use only one client authentication method.",
+            ));
+        }
+        (Some((id, secret)), None) => {
+            if post_id.is_some_and(|p| p != id) {
+                return Err(OAuthError::invalid_request(
+                    "client_id does not match the authenticated client.",
+                ));
+            }
+            (id, Some(secret))
+        }
+        (None, Some(secret)) => match post_id {
+            Some(id) => (id.to_owned(), Some(secret.to_owned())),
+            None => return Err(OAuthError::invalid_client()),
+        },
+        (None, None) => match post_id {
+            Some(id) => (id.to_owned(), None),
+            None => return Err(OAuthError::invalid_client()),
+        },
+    };
+    let client_id = ClientId::parse(&id).map_err(|_| OAuthError::invalid_client())?;
+    let app = st
+        .storage
+        .get_app_by_client_id(&client_id)
+        .await?
+        .ok_or_else(OAuthError::invalid_client)?;
+    match (app.client_type, &app.client_secret_hash, secret) {
+        (ClientType::Confidential, Some(hash), Some(s)) if hash.verify(&s) => Ok(app),
+        (ClientType::Public, _, None) => Ok(app),
+        _ => Err(OAuthError::invalid_client()),
+    }
+}
+
+/// RFC 7636 §4.1: 43-128 unreserved characters.
+fn valid_verifier(v: &str) -> bool {
+    (43..=128).contains(&v.len())
+        && v.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~'))
+}
+
+/// RFC 7636 §4.6: BASE64URL(SHA256(verifier)) == challenge, compared in constant time.
+pub fn pkce_s256_ok(verifier: &str, challenge: &str) -> bool {
+    if !valid_verifier(verifier) {
+        return false;
+    }
+    let computed = URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()));
+    computed.as_bytes().ct_eq(challenge.as_bytes()).into()
+}
+
+fn used_key(code: &str) -> String {
+    format!("code-used:{}", &code_key(code)["code:".len()..])
+}
+fn replayed_key(code: &str) -> String {
+    format!("code-replayed:{}", &code_key(code)["code:".len()..])
+}
+fn deny_key(jti: &str) -> String {
+    format!("deny:{jti}")
+}
+
+const BAD_CODE: &str = "The authorization code is invalid, expired, or was already used.";
+
+async fn code_grant(st: &AppState, app: &App, p: &Params) -> Result<Value, OAuthError> {
+    let g = |n: &str| p.get(n).ok().flatten();
+    let code = g("code").ok_or(OAuthError::invalid_request("code is required."))?;
+    let redirect_uri =
+        g("redirect_uri").ok_or(OAuthError::invalid_request("redirect_uri is required."))?;
+    let verifier = g("code_verifier").ok_or(OAuthError::invalid_request(
+        "code_verifier is required (PKCE).",
+    ))?;
+    if code.len() > 256 {
+        return Err(OAuthError::invalid_grant(BAD_CODE));
+    }
+    let Some(bytes) = st.state.take(&code_key(code)).await? else {
+        replay(st, code).await?;
+        return Err(OAuthError::invalid_grant(BAD_CODE));
+    };
+    let rec: CodeRecord =
+        serde_json::from_slice(&bytes).map_err(|_| OAuthError::invalid_grant(BAD_CODE))?;
+    let now = st.clock.now();
+    let family_id = format!("rf_{}", random_token());
+    let jti = random_token();
+    let access_exp = now.unix_timestamp() + app.token_lifetimes.access_token_secs;
+    let used = CodeUsed {
+        family_id: family_id.clone(),
+        jti: jti.clone(),
+        exp: access_exp,
+    };
+    let used_bytes = serde_json::to_vec(&used).map_err(|_| OAuthError::server_error())?;
+    st.state
+        .put(&used_key(code), &used_bytes, CODE_USED_TTL)
+        .await?;
+
+    // RFC 6749 §4.1.3: the code was issued to this client, for this redirect_uri.
+    if rec.client_id != app.client_id {
+        return Err(OAuthError::invalid_grant(BAD_CODE));
+    }
+    if to_millis(now) >= rec.expires_at {
+        return Err(OAuthError::invalid_grant(BAD_CODE));
+    }
+    if rec.redirect_uri != redirect_uri {
+        return Err(OAuthError::invalid_grant(
+            "redirect_uri does not match the authorization request.",
+        ));
+    }
+    // RFC 7636 §4.6.
+    if !pkce_s256_ok(verifier, &rec.code_challenge) {
+        return Err(OAuthError::invalid_grant(
+            "The code_verifier does not match the code_challenge.",
+        ));
+    }
+    let subject = match claims::load_subject(
+        st.storage.as_ref(),
+        app,
+        &rec.grant.user_id,
+        &rec.grant.org_id,
+        rec.grant.idp.as_ref(),
+    )
+    .await?
+    {
+        Ok(s) => s,
+        Err(why) => {
+            tracing::info!(?why, "code exchange refused: no longer eligible");
+            return Err(OAuthError::invalid_grant(
+                "The user no longer has access to this application in this organization.",
+            ));
+        }
+    };
+    let refresh = random_token();
+    let family = RefreshFamily {
+        id: family_id.clone(),
+        app_id: app.id.clone(),
+        user_id: rec.grant.user_id.clone(),
+        org_id: rec.grant.org_id.clone(),
+        session_id: rec.grant.sid.clone(),
+        auth_time: OffsetDateTime::from_unix_timestamp(rec.grant.auth_time).unwrap_or(now),
+        amr: rec.grant.amr.clone(),
+        scope: rec.grant.scope.clone(),
+        idp: rec.grant.idp.clone(),
+        created_at: crate::domain::trunc_millis(now),
+        expires_at: crate::domain::trunc_millis(
+            now + time::Duration::seconds(app.token_lifetimes.refresh_token_secs),
+        ),
+        revoked_at: None,
+    };
+    let first = RefreshToken {
+        hash: TokenHash::of(&refresh),
+        family_id: family_id.clone(),
+        created_at: crate::domain::trunc_millis(now),
+        used_at: None,
+    };
+    st.storage.create_family(&family, &first).await?;
+    // A replay that raced this redemption: revoke what was just issued.
+    if st.state.get(&replayed_key(code)).await?.is_some() {
+        st.storage.revoke_family(&family_id, now).await?;
+        return Err(OAuthError::invalid_grant(BAD_CODE));
+    }
+    issue(
+        st,
+        app,
+        &subject,
+        &rec.grant,
+        rec.nonce.as_deref(),
+        &jti,
+        &refresh,
+    )
+}
+
+/// A code that is not (or no longer) in the store: if it was redeemed, revoke what it issued.
+async fn replay(st: &AppState, code: &str) -> Result<(), OAuthError> {
+    let Some(bytes) = st.state.get(&used_key(code)).await? else {
+        return Ok(());
+    };
+    st.state
+        .put(&replayed_key(code), b"1", CODE_USED_TTL)
+        .await?;
+    let Ok(used) = serde_json::from_slice::<CodeUsed>(&bytes) else {
+        return Ok(());
+    };
+    let now = st.clock.now();
+    match st.storage.revoke_family(&used.family_id, now).await {
+        Ok(()) | Err(crate::storage::StorageError::NotFound) => {}
+        Err(e) => return Err(e.into()),
+    }
+    deny(st, &used.jti, used.exp).await?;
+    tracing::warn!(family = %used.family_id, "authorization code replayed: its tokens are revoked");
+    Ok(())
+}
+
+/// Deny-list an access token id until its expiry.
+pub(crate) async fn deny(st: &AppState, jti: &str, exp: i64) -> Result<(), OAuthError> {
+    let left = exp - st.clock.now().unix_timestamp();
+    if left > 0 {
+        st.state
+            .put(&deny_key(jti), b"1", Duration::from_secs(left as u64 + 1))
+            .await?;
+    }
+    Ok(())
+}
+
+async fn refresh_grant(st: &AppState, app: &App, p: &Params) -> Result<Value, OAuthError> {
+    const BAD: &str = "The refresh token is invalid, expired, or revoked.";
+    let presented = p
+        .get("refresh_token")
+        .ok()
+        .flatten()
+        .ok_or(OAuthError::invalid_request("refresh_token is required."))?;
+    if presented.len() > 256 {
+        return Err(OAuthError::invalid_grant(BAD));
+    }
+    let hash = TokenHash::of(presented);
+    let now = st.clock.now();
+    let Some((_, family)) = st.storage.find_refresh(&hash).await? else {
+        return Err(OAuthError::invalid_grant(BAD));
+    };
+    // RFC 6749 §6: the token was issued to this client.
+    if family.app_id != app.id {
+        return Err(OAuthError::invalid_grant(BAD));
+    }
+    if family.revoked_at.is_some() || family.expires_at <= now {
+        return Err(OAuthError::invalid_grant(BAD));
+    }
+    // RFC 6749 §6: a narrower scope may be asked for, never a wider one.
+    let scope = match p.get("scope").ok().flatten() {
+        None => family.scope.clone(),
+        Some(s) => {
+            let granted: Vec<&str> = family.scope.split(' ').collect();
+            if !s.split(' ').all(|v| granted.contains(&v)) {
+                return Err(OAuthError::new(
+                    ErrorCode::InvalidScope,
+                    "The requested scope exceeds the scope originally granted.",
+                ));
+            }
+            s.to_owned()
+        }
+    };
+    // DESIGN §3: claims are recomputed from the current membership at every refresh.
+    let subject = match claims::load_subject(
+        st.storage.as_ref(),
+        app,
+        &family.user_id,
+        &family.org_id,
+        family.idp.as_ref(),
+    )
+    .await?
+    {
+        Ok(s) => s,
+        Err(why) => {
+            tracing::info!(?why, family = %family.id, "refresh refused: no longer eligible; family revoked");
+            st.storage.revoke_family(&family.id, now).await?;
+            return Err(OAuthError::invalid_grant(
+                "The user no longer has access to this application in this organization.",
+            ));
+        }
+    };
+    let next_secret = random_token();
+    let next = RefreshToken {
+        hash: TokenHash::of(&next_secret),
+        family_id: family.id.clone(),
+        created_at: crate::domain::trunc_millis(now),
+        used_at: None,
+    };
+    let family = match st.storage.rotate_refresh(&hash, &next, now).await? {
+        RotateOutcome::Rotated(f) => f,
+        RotateOutcome::AlreadyUsed { family, used_at } => {
+            if now - used_at <= time::Duration::seconds(REUSE_GRACE_SECS) {
+                return Err(OAuthError::invalid_grant(
+                    "The refresh token was just used; use the newest one.",
+                ));
+            }
+            // Reuse of a rotated token: assume theft and revoke the whole family.
+            tracing::warn!(family = %family.id, "refresh token reuse: family revoked");
+            st.storage.revoke_family(&family.id, now).await?;
+            return Err(OAuthError::invalid_grant(BAD));
+        }
+        RotateOutcome::Invalid => return Err(OAuthError::invalid_grant(BAD)),
+    };
+    let grant = Grant {
+        user_id: family.user_id.clone(),
+        org_id: family.org_id.clone(),
+        sid: family.session_id.clone(),
+        auth_time: family.auth_time.unix_timestamp(),
+        amr: family.amr.clone(),
+        idp: family.idp.clone(),
+        scope,
+    };
+    // OIDC Core §12.2: the refreshed ID token has no nonce.
+    issue(
+        st,
+        app,
+        &subject,
+        &grant,
+        None,
+        &random_token(),
+        &next_secret,
+    )
+}
+
+/// OIDC Core §3.1.3.6 `at_hash`: left half of the hash of the access token, with the hash of
+/// the ID token's algorithm (SHA-256 for RS256/ES256, SHA-512 for EdDSA with Ed25519).
+pub fn at_hash(access_token: &str, alg: SigningAlg) -> String {
+    match alg {
+        SigningAlg::EdDSA => {
+            let d = Sha512::digest(access_token.as_bytes());
+            URL_SAFE_NO_PAD.encode(&d[..32])
+        }
+        _ => {
+            let d = Sha256::digest(access_token.as_bytes());
+            URL_SAFE_NO_PAD.encode(&d[..16])
+        }
+    }
+}
+
+fn sign(keys: &KeyRing, claims: &Value, alg: SigningAlg, typ: &str) -> Result<String, OAuthError> {
+    keys.sign_typed(claims, alg, typ).map_err(|e| {
+        tracing::error!(error = %e, "token signing failed");
+        OAuthError::server_error()
+    })
+}
+
+/// Sign the access and ID tokens and build the token response (RFC 6749 §5.1, OIDC Core
+/// §3.1.3.3).
+fn issue(
+    st: &AppState,
+    app: &App,
+    subject: &Subject,
+    grant: &Grant,
+    nonce: Option<&str>,
+    jti: &str,
+    refresh: &str,
+) -> Result<Value, OAuthError> {
+    let issuer = st.config.issuer();
+    let now = st.clock.now().unix_timestamp();
+    let at = Issue {
+        issuer: &issuer,
+        now,
+        nonce: None,
+        at_hash: None,
+        jti,
+    };
+    let access = sign(
+        &st.keys,
+        &claims::access_token_claims(app, subject, grant, &at),
+        app.signing_alg,
+        "at+jwt",
+    )?;
+    let hash = at_hash(&access, app.signing_alg);
+    let id_jti = random_token();
+    let it = Issue {
+        issuer: &issuer,
+        now,
+        nonce,
+        at_hash: Some(&hash),
+        jti: &id_jti,
+    };
+    let id_token = sign(
+        &st.keys,
+        &claims::id_token_claims(app, subject, grant, &it),
+        app.signing_alg,
+        "JWT",
+    )?;
+    Ok(json!({
+        "access_token": access,
+        "token_type": "Bearer",
+        "expires_in": app.token_lifetimes.access_token_secs,
+        "id_token": id_token,
+        "refresh_token": refresh,
+        "scope": grant.scope,
+    }))
+}
+
+/// A valid access token issued by Lobby: signature, `typ: at+jwt`, issuer, expiry, and not
+/// deny-listed. Returns its claims.
+pub(crate) async fn verify_access_token(
+    st: &AppState,
+    token: &str,
+) -> Result<Option<Value>, OAuthError> {
+    if token.len() > 16 * 1024 {
+        return Ok(None);
+    }
+    let issuer = st.config.issuer();
+    let opts = VerifyOptions {
+        issuer: Some(&issuer),
+        audience: None,
+        typ: Some("at+jwt"),
+        leeway_secs: 0,
+    };
+    let Ok(claims) = st.keys.verify(token, &ALL_ALGS, &opts) else {
+        return Ok(None);
+    };
+    let Some(jti) = claims.get("jti").and_then(Value::as_str) else {
+        return Ok(None);
+    };
+    if st.state.get(&deny_key(jti)).await?.is_some() {
+        return Ok(None);
+    }
+    Ok(Some(claims))
+}
+
+/// The user id in a token's `sub`.
+pub(crate) fn sub_of(claims: &Value) -> Option<UserId> {
+    claims
+        .get("sub")
+        .and_then(Value::as_str)
+        .and_then(|s| UserId::parse(s).ok())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pkce_rfc7636_appendix_b() {
+        let verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+        let challenge = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+        assert!(pkce_s256_ok(verifier, challenge));
+        assert!(!pkce_s256_ok(
+            "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXK",
+            challenge
+        ));
+        // `plain` would compare the verifier itself: never accepted.
+        assert!(!pkce_s256_ok(challenge, challenge));
+        assert!(!pkce_s256_ok("short", challenge));
+    }
+
+    #[test]
+    fn basic_credentials_are_form_decoded() {
+        let mut h = HeaderMap::new();
+        let enc = STANDARD.encode("my%20client:s%3Acret+x");
+        h.insert(
+            header::AUTHORIZATION,
+            format!("Basic {enc}").parse().unwrap(),
+        );
+        let (id, secret) = basic_credentials(&h).unwrap().unwrap();
+        assert_eq!(id, "my client");
+        assert_eq!(secret, "s:cret x");
+        h.insert(header::AUTHORIZATION, "Basic !!!".parse().unwrap());
+        assert!(basic_credentials(&h).is_err());
+        h.insert(header::AUTHORIZATION, "Bearer x".parse().unwrap());
+        assert!(basic_credentials(&h).unwrap().is_none());
+    }
+
+    #[test]
+    fn form_decoding() {
+        assert_eq!(form_decode("a%26b%3D+c"), b"a&b= c");
+        assert_eq!(form_decode("100%"), b"100%");
+        assert_eq!(form_decode("%zz%4"), b"%zz%4");
+        assert_eq!(form_decode("%41"), b"A");
+    }
+
+    #[test]
+    fn at_hash_lengths() {
+        assert_eq!(at_hash("x", SigningAlg::RS256).len(), 22);
+        assert_eq!(at_hash("x", SigningAlg::EdDSA).len(), 43);
+    }
+}

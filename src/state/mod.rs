@@ -1,0 +1,107 @@
+//! Short-lived shared state: login flow records, authorization codes, SAML request ids,
+//! replay caches, rate-limit counters. In-process memory by default (`memory.rs`), Redis when
+//! `LOBBY_REDIS_URL` is set (`redis.rs`); `conformance.rs` is the suite both must pass.
+//! Also the `tower-sessions` session stores on the same backends (`sessions.rs`).
+//!
+//! Owns: expiry, atomic take-once, put-if-absent, counters.
+//! Must not touch: durable data (that is `storage`), HTTP, the meaning of what it stores.
+//!
+//! Fail closed: every error is returned to the caller, who must refuse the request. A check is
+//! never skipped because the store is down.
+
+pub mod memory;
+pub mod redis;
+pub mod sessions;
+
+#[cfg(test)]
+mod conformance;
+
+pub use memory::MemoryState;
+pub use redis::RedisState;
+pub use sessions::{SessionBackend, session_store};
+
+use crate::domain::Clock;
+use async_trait::async_trait;
+use std::sync::Arc;
+use std::time::Duration;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StateError {
+    #[error("short-lived state store unavailable: {0}")]
+    Unavailable(#[from] anyhow::Error),
+}
+
+pub type Result<T> = std::result::Result<T, StateError>;
+
+#[async_trait]
+pub trait StateStore: Send + Sync + 'static {
+    /// Store `value` under `key` for `ttl`, replacing any previous value.
+    async fn put(&self, key: &str, value: &[u8], ttl: Duration) -> Result<()>;
+    /// Store only if `key` is absent (or expired). `true` when stored. Replay caches use this.
+    async fn put_if_absent(&self, key: &str, value: &[u8], ttl: Duration) -> Result<bool>;
+    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>>;
+    /// Atomically read and delete: of any number of concurrent takers, exactly one gets it.
+    async fn take(&self, key: &str) -> Result<Option<Vec<u8>>>;
+    async fn delete(&self, key: &str) -> Result<()>;
+    /// Increment a counter; the counter expires `ttl` after its first increment.
+    async fn incr(&self, key: &str, ttl: Duration) -> Result<u64>;
+    /// `/readyz`.
+    async fn ping(&self) -> Result<()>;
+    /// "memory" or "redis".
+    fn backend(&self) -> &'static str;
+}
+
+/// The state store Lobby uses: in-process memory when `redis_url` is `None`, otherwise Redis
+/// with keys under [`redis::DEFAULT_PREFIX`]. `clock` drives memory expiry (Redis expires by its
+/// own clock).
+///
+/// Redis connects lazily: when it does not answer at start, a warning is logged, Lobby starts,
+/// `/readyz` reports the state store as down and every request that needs it fails closed until
+/// Redis is back. An invalid URL is an error.
+pub async fn open(
+    redis_url: Option<&str>,
+    clock: Arc<dyn Clock>,
+) -> anyhow::Result<Arc<dyn StateStore>> {
+    match redis_url {
+        None => Ok(MemoryState::new(clock)),
+        Some(url) => {
+            let store = RedisState::connect_lazy(url, self::redis::DEFAULT_PREFIX)?;
+            if let Err(e) = store.ping().await {
+                tracing::warn!(error = %e, "Redis (LOBBY_REDIS_URL) does not answer yet; requests needing short-lived state will fail until it does");
+            }
+            Ok(Arc::new(store))
+        }
+    }
+}
+
+#[cfg(test)]
+mod open_tests {
+    use super::*;
+    use crate::domain::SystemClock;
+
+    #[tokio::test]
+    async fn open_picks_memory_without_url_and_redis_with_one() {
+        let s = open(None, Arc::new(SystemClock)).await.unwrap();
+        assert_eq!(s.backend(), "memory");
+        let port = {
+            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            l.local_addr().unwrap().port()
+        };
+        let s = open(
+            Some(&format!("redis://127.0.0.1:{port}")),
+            Arc::new(SystemClock),
+        )
+        .await
+        .unwrap();
+        assert_eq!(s.backend(), "redis");
+        assert!(
+            s.ping().await.is_err(),
+            "a dead Redis is reported, not hidden"
+        );
+        assert!(
+            open(Some("not a url"), Arc::new(SystemClock))
+                .await
+                .is_err()
+        );
+    }
+}

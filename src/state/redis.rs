@@ -1,0 +1,318 @@
+//! Redis-backed short-lived state, shared by every Lobby instance behind a load balancer.
+//!
+//! Owns: the Redis connection (a `redis::aio::ConnectionManager` that reconnects by itself),
+//! the key prefix, timeouts, and the mapping of `StateStore` operations onto Redis commands.
+//! Must not touch: durable data, HTTP, the meaning of keys or values.
+//!
+//! Commands (Redis ≥ 6.2; Valkey works too): `put` = `SET k v PX ttl`, `put_if_absent` =
+//! `SET k v NX PX ttl`, `take` = `GETDEL` (atomic on the server, so of any number of concurrent
+//! takers exactly one gets the value), `incr` = a Lua script that runs `INCR` and, when the
+//! key has no expiry yet, `PEXPIRE` — one atomic step on the server, portable to Redis
+//! versions without `PEXPIRE … NX`. Expiry is Redis's own clock.
+//!
+//! Fail closed and fast: each connection attempt and each response has a timeout, reconnects are
+//! retried once, and every operation is additionally bounded by [`OP_TIMEOUT`]. Any failure is
+//! `StateError::Unavailable`; a request never hangs on a dead Redis.
+
+use super::{Result, StateError, StateStore};
+use async_trait::async_trait;
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use std::time::Duration;
+
+/// The prefix of every state key Lobby writes (sessions use [`super::sessions::SESSION_PREFIX`]).
+pub const DEFAULT_PREFIX: &str = "lobby:state:";
+/// Upper bound on one operation, reconnect included.
+pub const OP_TIMEOUT: Duration = Duration::from_millis(2500);
+const CONNECT_TIMEOUT: Duration = Duration::from_millis(1000);
+const RESPONSE_TIMEOUT: Duration = Duration::from_millis(1000);
+
+/// INCR and set the expiry only on a key that has none (the first increment).
+const INCR_SCRIPT: &str = r"
+local n = redis.call('INCR', KEYS[1])
+if redis.call('PTTL', KEYS[1]) < 0 then
+  redis.call('PEXPIRE', KEYS[1], ARGV[1])
+end
+return n
+";
+
+/// A lazily connecting `ConnectionManager` with Lobby's timeouts. Returns at once; the first
+/// command connects. The URL (which may hold a password) is never put in the error.
+///
+/// Must be called inside a tokio runtime (the manager spawns its reconnect task); outside one
+/// it returns an error instead of panicking.
+pub fn connection_manager(url: &str) -> anyhow::Result<ConnectionManager> {
+    if tokio::runtime::Handle::try_current().is_err() {
+        anyhow::bail!("the Redis connection must be set up inside the tokio runtime");
+    }
+    let client = redis::Client::open(url).map_err(|e| {
+        anyhow::anyhow!("LOBBY_REDIS_URL is not a valid Redis URL ({:?})", e.kind())
+    })?;
+    let config = ConnectionManagerConfig::new()
+        .set_connection_timeout(Some(CONNECT_TIMEOUT))
+        .set_response_timeout(Some(RESPONSE_TIMEOUT))
+        .set_number_of_retries(1)
+        .set_min_delay(Duration::from_millis(50))
+        .set_max_delay(Duration::from_millis(200));
+    ConnectionManager::new_lazy_with_config(client, config)
+        .map_err(|e| anyhow::anyhow!("cannot set up the Redis connection: {e}"))
+}
+
+/// Runs one Redis call under [`OP_TIMEOUT`], mapping every failure to `Unavailable`.
+pub(crate) async fn bounded<T>(
+    what: &'static str,
+    fut: impl std::future::Future<Output = redis::RedisResult<T>>,
+) -> Result<T> {
+    match tokio::time::timeout(OP_TIMEOUT, fut).await {
+        Ok(Ok(v)) => Ok(v),
+        Ok(Err(e)) => Err(StateError::Unavailable(anyhow::anyhow!(
+            "redis {what}: {e}"
+        ))),
+        Err(_) => Err(StateError::Unavailable(anyhow::anyhow!(
+            "redis {what}: no answer within {} ms",
+            OP_TIMEOUT.as_millis()
+        ))),
+    }
+}
+
+/// Milliseconds for `PX`/`PEXPIRE`: at least 1 (Redis rejects 0).
+pub(crate) fn ttl_millis(ttl: Duration) -> u64 {
+    u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1)
+}
+
+/// The Redis `StateStore`. Cheap to clone.
+#[derive(Clone)]
+pub struct RedisState {
+    conn: ConnectionManager,
+    prefix: String,
+    incr: redis::Script,
+}
+
+impl std::fmt::Debug for RedisState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedisState")
+            .field("prefix", &self.prefix)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RedisState {
+    /// A store on `url` whose keys all start with `prefix`; connects lazily (see
+    /// [`connection_manager`]).
+    pub fn connect_lazy(url: &str, prefix: &str) -> anyhow::Result<Self> {
+        Ok(Self::with_manager(connection_manager(url)?, prefix))
+    }
+
+    /// Like [`RedisState::connect_lazy`], then checks that Redis answers.
+    pub async fn connect(url: &str, prefix: &str) -> anyhow::Result<Self> {
+        let s = Self::connect_lazy(url, prefix)?;
+        s.ping().await?;
+        Ok(s)
+    }
+
+    pub fn with_manager(conn: ConnectionManager, prefix: &str) -> Self {
+        Self {
+            conn,
+            prefix: prefix.to_owned(),
+            incr: redis::Script::new(INCR_SCRIPT),
+        }
+    }
+
+    pub fn prefix(&self) -> &str {
+        &self.prefix
+    }
+
+    fn key(&self, key: &str) -> String {
+        format!("{}{key}", self.prefix)
+    }
+}
+
+#[async_trait]
+impl StateStore for RedisState {
+    async fn put(&self, key: &str, value: &[u8], ttl: Duration) -> Result<()> {
+        let mut c = self.conn.clone();
+        let mut cmd = redis::cmd("SET");
+        cmd.arg(self.key(key))
+            .arg(value)
+            .arg("PX")
+            .arg(ttl_millis(ttl));
+        bounded("SET", cmd.query_async::<()>(&mut c)).await
+    }
+
+    async fn put_if_absent(&self, key: &str, value: &[u8], ttl: Duration) -> Result<bool> {
+        let mut c = self.conn.clone();
+        let mut cmd = redis::cmd("SET");
+        cmd.arg(self.key(key))
+            .arg(value)
+            .arg("NX")
+            .arg("PX")
+            .arg(ttl_millis(ttl));
+        // `OK` when set, nil when the key exists.
+        let r: Option<String> = bounded("SET NX", cmd.query_async(&mut c)).await?;
+        Ok(r.is_some())
+    }
+
+    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>> {
+        let mut c = self.conn.clone();
+        let mut cmd = redis::cmd("GET");
+        cmd.arg(self.key(key));
+        bounded("GET", cmd.query_async(&mut c)).await
+    }
+
+    async fn take(&self, key: &str) -> Result<Option<Vec<u8>>> {
+        let mut c = self.conn.clone();
+        let mut cmd = redis::cmd("GETDEL");
+        cmd.arg(self.key(key));
+        bounded("GETDEL", cmd.query_async(&mut c)).await
+    }
+
+    async fn delete(&self, key: &str) -> Result<()> {
+        let mut c = self.conn.clone();
+        let mut cmd = redis::cmd("DEL");
+        cmd.arg(self.key(key));
+        bounded("DEL", cmd.query_async::<()>(&mut c)).await
+    }
+
+    async fn incr(&self, key: &str, ttl: Duration) -> Result<u64> {
+        let mut c = self.conn.clone();
+        let mut inv = self.incr.key(self.key(key));
+        inv.arg(ttl_millis(ttl));
+        let n: i64 = bounded("INCR", inv.invoke_async(&mut c)).await?;
+        u64::try_from(n).map_err(|_| {
+            StateError::Unavailable(anyhow::anyhow!("redis INCR returned a negative counter"))
+        })
+    }
+
+    async fn ping(&self) -> Result<()> {
+        let mut c = self.conn.clone();
+        let pong: String = bounded("PING", redis::cmd("PING").query_async(&mut c)).await?;
+        if pong == "PONG" {
+            Ok(())
+        } else {
+            Err(StateError::Unavailable(anyhow::anyhow!(
+                "redis PING: unexpected answer"
+            )))
+        }
+    }
+
+    fn backend(&self) -> &'static str {
+        "redis"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Instant;
+
+    /// Fail closed and fast: a Redis that is not there is `Unavailable` within the bound.
+    #[tokio::test]
+    async fn closed_port_is_unavailable_quickly() {
+        let port = {
+            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            l.local_addr().unwrap().port()
+        };
+        let s = RedisState::connect_lazy(&format!("redis://127.0.0.1:{port}"), "t:").unwrap();
+        let started = Instant::now();
+        let r = s.put("k", b"v", Duration::from_secs(5)).await;
+        assert!(matches!(r, Err(StateError::Unavailable(_))), "{r:?}");
+        let r = s.take("k").await;
+        assert!(matches!(r, Err(StateError::Unavailable(_))), "{r:?}");
+        let r = s.put_if_absent("k", b"v", Duration::from_secs(5)).await;
+        assert!(matches!(r, Err(StateError::Unavailable(_))), "{r:?}");
+        let r = s.incr("k", Duration::from_secs(5)).await;
+        assert!(matches!(r, Err(StateError::Unavailable(_))), "{r:?}");
+        assert!(s.ping().await.is_err());
+        assert!(
+            started.elapsed() < Duration::from_secs(3),
+            "took {:?}",
+            started.elapsed()
+        );
+        assert!(
+            RedisState::connect(&format!("redis://127.0.0.1:{port}"), "t:")
+                .await
+                .is_err()
+        );
+    }
+
+    /// A TCP peer that accepts and never answers: operations still end within `OP_TIMEOUT`.
+    #[tokio::test]
+    async fn silent_server_times_out() {
+        let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = l.local_addr().unwrap().port();
+        let hold = tokio::spawn(async move {
+            let mut held = Vec::new();
+            while let Ok((sock, _)) = l.accept().await {
+                held.push(sock);
+            }
+        });
+        let s = RedisState::connect_lazy(&format!("redis://127.0.0.1:{port}"), "t:").unwrap();
+        let started = Instant::now();
+        let r = s.get("k").await;
+        assert!(matches!(r, Err(StateError::Unavailable(_))), "{r:?}");
+        assert!(
+            started.elapsed() < OP_TIMEOUT + Duration::from_millis(500),
+            "took {:?}",
+            started.elapsed()
+        );
+        hold.abort();
+    }
+
+    /// Keys really carry the prefix on the server (runs when `LOBBY_TEST_REDIS_URL` is set).
+    #[tokio::test]
+    async fn keys_carry_the_prefix_on_the_server() {
+        let Ok(url) = std::env::var("LOBBY_TEST_REDIS_URL") else {
+            eprintln!("note: LOBBY_TEST_REDIS_URL unset; Redis prefix test skipped");
+            return;
+        };
+        let prefix = format!("lobbytest:{}:state:", crate::domain::random_token());
+        let s = RedisState::connect(&url, &prefix)
+            .await
+            .expect("LOBBY_TEST_REDIS_URL is set but Redis does not answer");
+        s.put("k", b"v", Duration::from_secs(30)).await.unwrap();
+        s.incr("n", Duration::from_secs(30)).await.unwrap();
+        let mut c = connection_manager(&url).unwrap();
+        let raw: Option<Vec<u8>> = redis::cmd("GET")
+            .arg(format!("{prefix}k"))
+            .query_async(&mut c)
+            .await
+            .unwrap();
+        assert_eq!(raw.as_deref(), Some(&b"v"[..]));
+        let raw: Option<Vec<u8>> = redis::cmd("GET")
+            .arg("k")
+            .query_async(&mut c)
+            .await
+            .unwrap();
+        assert_ne!(raw.as_deref(), Some(&b"v"[..]));
+        let pttl: i64 = redis::cmd("PTTL")
+            .arg(format!("{prefix}n"))
+            .query_async(&mut c)
+            .await
+            .unwrap();
+        assert!(pttl > 0 && pttl <= 30_000, "counter has its TTL: {pttl}");
+    }
+
+    #[test]
+    fn outside_a_runtime_is_an_error_not_a_panic() {
+        assert!(RedisState::connect_lazy("redis://127.0.0.1:1", "t:").is_err());
+    }
+
+    #[tokio::test]
+    async fn bad_url_error_does_not_echo_the_url() {
+        let e = RedisState::connect_lazy("redis://user:hunter2@[bad", "t:").unwrap_err();
+        assert!(!e.to_string().contains("hunter2"), "{e}");
+    }
+
+    #[test]
+    fn debug_shows_no_connection_details() {
+        // Debug of the store must not print the URL (it may hold a password).
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let s = RedisState::connect_lazy("redis://:hunter2@127.0.0.1:1", "p:").unwrap();
+            let d = format!("{s:?}");
+            assert!(!d.contains("hunter2"), "{d}");
+        });
+    }
+}

@@ -1,0 +1,390 @@
+//! Durable storage: one small trait per aggregate, each returning `Result<Option<T>>` for
+//! lookups. Two dialects behind one SQL implementation (`sql.rs`): SQLite (embedded default,
+//! `sqlite.rs`) and PostgreSQL (`postgres.rs`), with per-dialect migrations applied at start.
+//! `conformance.rs` is the one suite every backend must pass.
+//!
+//! Owns: persistence of every aggregate in `domain`, signing keys and refresh-token families.
+//! Must not touch: HTTP, business rules beyond uniqueness/referential integrity (those live in
+//! `domain`), short-lived state (that is `state`).
+//!
+//! Every method that reads org-owned data takes the org id and filters by it in the same query:
+//! another org's row is simply not found.
+
+pub mod conformance;
+pub mod postgres;
+pub mod saml;
+pub mod sql;
+pub mod sqlite;
+
+pub use saml::{SamlIdpRecord, SamlSpKeyRecord, SamlStore};
+
+use crate::domain::*;
+use async_trait::async_trait;
+use std::collections::BTreeSet;
+use time::OffsetDateTime;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StorageError {
+    /// The row to update or delete does not exist (lookups return `Ok(None)` instead).
+    #[error("not found")]
+    NotFound,
+    /// Optimistic-concurrency check failed: the row changed since it was read.
+    #[error("the object was changed by someone else; reload and retry")]
+    Conflict,
+    /// A uniqueness rule was violated; the string names what is duplicated, e.g. "org slug".
+    #[error("{0} already exists")]
+    Duplicate(String),
+    /// Deleting would orphan other rows; the string names them, e.g. "child organizations".
+    #[error("still in use by {0}")]
+    InUse(String),
+    /// A referenced row does not exist (e.g. a parent org id); names it.
+    #[error("{0} does not exist")]
+    MissingReference(String),
+    #[error("storage backend error: {0}")]
+    Backend(#[from] anyhow::Error),
+}
+
+pub type Result<T> = std::result::Result<T, StorageError>;
+
+/// Keyset pagination: items sorted by their key, `after` is the last key of the previous page.
+#[derive(Clone, Debug, Default)]
+pub struct PageRequest {
+    pub after: Option<String>,
+    /// 1..=500; 0 means the default of 50.
+    pub limit: u32,
+}
+
+impl PageRequest {
+    pub fn first(limit: u32) -> Self {
+        Self { after: None, limit }
+    }
+    pub fn effective_limit(&self) -> u32 {
+        match self.limit {
+            0 => 50,
+            n => n.min(500),
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    /// Key to pass as `after` for the next page; `None` on the last page.
+    pub next: Option<String>,
+}
+
+#[async_trait]
+pub trait AppStore: Send + Sync {
+    async fn create_app(&self, app: &App) -> Result<()>;
+    async fn get_app(&self, id: &AppId) -> Result<Option<App>>;
+    async fn get_app_by_client_id(&self, client_id: &ClientId) -> Result<Option<App>>;
+    async fn list_apps(&self, page: &PageRequest) -> Result<Page<App>>;
+    /// Compare-and-swap on `app.version`; returns the stored row with the bumped version.
+    async fn update_app(&self, app: &App) -> Result<App>;
+    /// Refuses with `InUse` while roles, role groups or org links reference the app, unless
+    /// `cascade` (then removes them too).
+    async fn delete_app(&self, id: &AppId, cascade: bool) -> Result<()>;
+}
+
+#[async_trait]
+pub trait RoleStore: Send + Sync {
+    async fn create_role(&self, role: &Role) -> Result<()>;
+    async fn get_role(&self, app: &AppId, value: &RoleValue) -> Result<Option<Role>>;
+    async fn list_roles(&self, app: &AppId) -> Result<Vec<Role>>;
+    async fn update_role(&self, role: &Role) -> Result<()>;
+    async fn delete_role(&self, app: &AppId, value: &RoleValue) -> Result<()>;
+
+    async fn create_role_group(&self, group: &RoleGroup) -> Result<()>;
+    async fn get_role_group(&self, app: &AppId, id: &RoleGroupId) -> Result<Option<RoleGroup>>;
+    async fn list_role_groups(&self, app: &AppId) -> Result<Vec<RoleGroup>>;
+    async fn update_role_group(&self, group: &RoleGroup) -> Result<RoleGroup>;
+    /// `InUse` while an org link allows the group.
+    async fn delete_role_group(&self, app: &AppId, id: &RoleGroupId) -> Result<()>;
+}
+
+#[async_trait]
+pub trait OrgStore: Send + Sync {
+    /// `Duplicate("org slug")`, `Duplicate("org id")`, `MissingReference("parent organization")`.
+    async fn create_org(&self, org: &Org) -> Result<()>;
+    async fn get_org(&self, id: &OrgId) -> Result<Option<Org>>;
+    async fn get_org_by_slug(&self, slug: &Slug) -> Result<Option<Org>>;
+    /// Paginated by id; `parent` filters to the direct children of one org.
+    async fn list_orgs(&self, parent: Option<&OrgId>, page: &PageRequest) -> Result<Page<Org>>;
+    async fn update_org(&self, org: &Org) -> Result<Org>;
+    /// Without `cascade`: `InUse("child organizations")` or `InUse("members")` when present.
+    /// With `cascade`: the org, its descendants and everything they own, in one transaction.
+    async fn delete_org(&self, id: &OrgId, cascade: bool) -> Result<()>;
+    /// Ancestors of an org, nearest first (recursive query, bounded depth).
+    async fn org_ancestors(&self, id: &OrgId) -> Result<Vec<OrgId>>;
+    /// Descendants of an org (children, grandchildren…), not including itself.
+    async fn org_descendants(&self, id: &OrgId) -> Result<Vec<OrgId>>;
+}
+
+#[async_trait]
+pub trait LinkStore: Send + Sync {
+    async fn create_link(&self, link: &OrgAppLink) -> Result<()>;
+    async fn get_link(&self, org: &OrgId, app: &AppId) -> Result<Option<OrgAppLink>>;
+    async fn list_links_for_org(&self, org: &OrgId) -> Result<Vec<OrgAppLink>>;
+    async fn update_link(&self, link: &OrgAppLink) -> Result<OrgAppLink>;
+    async fn delete_link(&self, org: &OrgId, app: &AppId) -> Result<()>;
+}
+
+#[async_trait]
+pub trait DomainStore: Send + Sync {
+    /// `Duplicate("domain")` when the org already has it, or when `verified` and another org
+    /// has it verified.
+    async fn create_domain(&self, d: &OrgDomain) -> Result<()>;
+    async fn get_domain(&self, org: &OrgId, domain: &EmailDomain) -> Result<Option<OrgDomain>>;
+    async fn list_domains(&self, org: &OrgId) -> Result<Vec<OrgDomain>>;
+    /// Updates `verified`/`verified_at`/`verification_token`; `Duplicate("verified domain")`.
+    async fn update_domain(&self, d: &OrgDomain) -> Result<()>;
+    async fn delete_domain(&self, org: &OrgId, domain: &EmailDomain) -> Result<()>;
+    /// Discovery: the org that has verified this domain.
+    async fn find_verified_domain_org(&self, domain: &EmailDomain) -> Result<Option<OrgId>>;
+}
+
+#[async_trait]
+pub trait ConnectionStore: Send + Sync {
+    async fn create_connection(&self, c: &Connection) -> Result<()>;
+    async fn get_connection(&self, org: &OrgId, id: &ConnectionId) -> Result<Option<Connection>>;
+    async fn list_connections(&self, org: &OrgId) -> Result<Vec<Connection>>;
+    async fn update_connection(&self, c: &Connection) -> Result<Connection>;
+    async fn delete_connection(&self, org: &OrgId, id: &ConnectionId) -> Result<()>;
+    /// For upstream callbacks that only carry the connection id in their path. The caller must
+    /// then check the connection's org against its flow.
+    async fn get_connection_for_callback(&self, id: &ConnectionId) -> Result<Option<Connection>>;
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct UserFilter {
+    pub email: Option<Email>,
+}
+
+#[async_trait]
+pub trait UserStore: Send + Sync {
+    async fn create_user(&self, u: &User) -> Result<()>;
+    async fn get_user(&self, id: &UserId) -> Result<Option<User>>;
+    async fn list_users(&self, filter: &UserFilter, page: &PageRequest) -> Result<Page<User>>;
+    async fn update_user(&self, u: &User) -> Result<User>;
+    /// Removes the user, their identities and memberships.
+    async fn delete_user(&self, id: &UserId) -> Result<()>;
+
+    /// `Duplicate("external identity")` when (connection, issuer, subject) is taken.
+    async fn create_identity(&self, i: &ExternalIdentity) -> Result<()>;
+    async fn find_identity(
+        &self,
+        connection: &ConnectionId,
+        issuer: &str,
+        subject: &str,
+    ) -> Result<Option<ExternalIdentity>>;
+    async fn list_identities(&self, user: &UserId) -> Result<Vec<ExternalIdentity>>;
+}
+
+#[async_trait]
+pub trait MembershipStore: Send + Sync {
+    /// `Duplicate("membership")`, `MissingReference("user")`/`("organization")`.
+    async fn create_membership(&self, m: &Membership) -> Result<()>;
+    async fn get_membership(&self, org: &OrgId, user: &UserId) -> Result<Option<Membership>>;
+    /// Paginated by user id.
+    async fn list_members(&self, org: &OrgId, page: &PageRequest) -> Result<Page<Membership>>;
+    /// Every org the user belongs to (discovery, the chooser).
+    async fn list_memberships_for_user(&self, user: &UserId) -> Result<Vec<Membership>>;
+    /// A member of `org` whose user has this email (password sign-in, invitations).
+    async fn find_member_by_email(
+        &self,
+        org: &OrgId,
+        email: &Email,
+    ) -> Result<Option<(User, Membership)>>;
+    async fn update_membership(&self, m: &Membership) -> Result<Membership>;
+    async fn delete_membership(&self, org: &OrgId, user: &UserId) -> Result<()>;
+}
+
+#[async_trait]
+pub trait InvitationStore: Send + Sync {
+    async fn create_invitation(&self, i: &Invitation) -> Result<()>;
+    async fn get_invitation(&self, org: &OrgId, id: &InvitationId) -> Result<Option<Invitation>>;
+    async fn list_invitations(&self, org: &OrgId, page: &PageRequest) -> Result<Page<Invitation>>;
+    /// The token is the credential, so this lookup is not org-scoped.
+    async fn find_invitation_by_token(&self, hash: &TokenHash) -> Result<Option<Invitation>>;
+    /// CAS on version (accepting an invitation must happen once).
+    async fn update_invitation(&self, i: &Invitation) -> Result<Invitation>;
+    async fn delete_invitation(&self, org: &OrgId, id: &InvitationId) -> Result<()>;
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct AuditFilter {
+    pub org_id: Option<OrgId>,
+    pub action: Option<String>,
+}
+
+#[async_trait]
+pub trait AuditStore: Send + Sync {
+    async fn append_audit(&self, e: &AuditEvent) -> Result<()>;
+    /// Newest first; the cursor is the event id (ULIDs sort by time).
+    async fn list_audit(
+        &self,
+        filter: &AuditFilter,
+        page: &PageRequest,
+    ) -> Result<Page<AuditEvent>>;
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum KeyStatus {
+    /// Published in JWKS, not yet used to sign.
+    Next,
+    /// Signs new tokens. At most one per algorithm.
+    Active,
+    /// No longer signs; published until `retire_until`.
+    Retired,
+}
+
+/// A token-signing key. The private key is PKCS#8 DER, encrypted at rest by the caller.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SigningKeyRecord {
+    pub kid: String,
+    pub alg: SigningAlg,
+    pub status: KeyStatus,
+    pub private_key: Secret,
+    pub public_jwk: String,
+    pub created_at: OffsetDateTime,
+    /// For retired keys: the key leaves JWKS after this time.
+    pub retire_until: Option<OffsetDateTime>,
+}
+
+#[async_trait]
+pub trait KeyStore: Send + Sync {
+    async fn create_key(&self, k: &SigningKeyRecord) -> Result<()>;
+    async fn list_keys(&self) -> Result<Vec<SigningKeyRecord>>;
+    /// Sets status (and retire_until) of one key.
+    async fn set_key_status(
+        &self,
+        kid: &str,
+        status: KeyStatus,
+        retire_until: Option<OffsetDateTime>,
+    ) -> Result<()>;
+    async fn delete_key(&self, kid: &str) -> Result<()>;
+}
+
+/// A refresh-token family: everything one authorization issued, rotated on each use.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RefreshFamily {
+    pub id: String,
+    pub app_id: AppId,
+    pub user_id: UserId,
+    pub org_id: OrgId,
+    pub session_id: String,
+    pub auth_time: OffsetDateTime,
+    pub amr: Vec<String>,
+    pub scope: String,
+    pub idp: Option<ConnectionId>,
+    pub created_at: OffsetDateTime,
+    pub expires_at: OffsetDateTime,
+    pub revoked_at: Option<OffsetDateTime>,
+}
+
+/// One refresh token of a family (only its hash is stored).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RefreshToken {
+    pub hash: TokenHash,
+    pub family_id: String,
+    pub created_at: OffsetDateTime,
+    /// Set when the token was exchanged for its successor.
+    pub used_at: Option<OffsetDateTime>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RotateOutcome {
+    /// The token was unused; it is now marked used and `next` is stored in the family.
+    Rotated(RefreshFamily),
+    /// The token had already been used at `used_at` (reuse; the caller decides on the grace
+    /// window and may revoke the family). Nothing was stored.
+    AlreadyUsed {
+        family: RefreshFamily,
+        used_at: OffsetDateTime,
+    },
+    /// Unknown token, or its family is revoked or expired.
+    Invalid,
+}
+
+#[async_trait]
+pub trait RefreshStore: Send + Sync {
+    async fn create_family(&self, f: &RefreshFamily, first: &RefreshToken) -> Result<()>;
+    async fn get_family(&self, id: &str) -> Result<Option<RefreshFamily>>;
+    /// Atomically: if `presented` is an unused token of a live family, mark it used at `now`
+    /// and insert `next` into the same family.
+    async fn rotate_refresh(
+        &self,
+        presented: &TokenHash,
+        next: &RefreshToken,
+        now: OffsetDateTime,
+    ) -> Result<RotateOutcome>;
+    async fn find_refresh(&self, hash: &TokenHash)
+    -> Result<Option<(RefreshToken, RefreshFamily)>>;
+    async fn revoke_family(&self, id: &str, now: OffsetDateTime) -> Result<()>;
+    /// Revokes every live family of this member, for the given apps (all apps when `None`).
+    /// Returns how many were revoked.
+    async fn revoke_member_families(
+        &self,
+        org: &OrgId,
+        user: &UserId,
+        apps: Option<&BTreeSet<AppId>>,
+        now: OffsetDateTime,
+    ) -> Result<u64>;
+    /// Revokes every live family of an org for the given apps (org suspended / unlinked).
+    async fn revoke_org_families(
+        &self,
+        org: &OrgId,
+        apps: Option<&BTreeSet<AppId>>,
+        now: OffsetDateTime,
+    ) -> Result<u64>;
+    /// Revokes every family of one browser session (logout).
+    async fn revoke_session_families(&self, session_id: &str, now: OffsetDateTime) -> Result<u64>;
+}
+
+/// One write of a declarative import. Upserts overwrite whatever is stored (no version check).
+#[derive(Clone, Debug)]
+pub enum Change {
+    UpsertApp(App),
+    UpsertRole(Role),
+    UpsertRoleGroup(RoleGroup),
+    UpsertOrg(Org),
+    UpsertLink(OrgAppLink),
+    UpsertDomain(OrgDomain),
+    UpsertConnection(Connection),
+    UpsertUser(User),
+    UpsertMembership(Membership),
+    Audit(AuditEvent),
+}
+
+#[async_trait]
+pub trait Storage:
+    AppStore
+    + RoleStore
+    + OrgStore
+    + LinkStore
+    + DomainStore
+    + ConnectionStore
+    + UserStore
+    + MembershipStore
+    + InvitationStore
+    + AuditStore
+    + KeyStore
+    + RefreshStore
+    + SamlStore
+    + Send
+    + Sync
+    + 'static
+{
+    /// `/readyz`: a trivial query.
+    async fn ping(&self) -> Result<()>;
+    /// Applies all changes in one transaction, in order: all or nothing.
+    async fn apply_changes(&self, changes: &[Change]) -> Result<()>;
+    /// "sqlite" or "postgres".
+    fn dialect(&self) -> &'static str;
+}
+
+/// Open the storage named by a database URL (`sqlite:…` or `postgres://…`) and migrate it.
+pub async fn open(url: &str) -> anyhow::Result<std::sync::Arc<dyn Storage>> {
+    Ok(std::sync::Arc::new(sql::SqlStore::connect(url).await?))
+}

@@ -1,0 +1,55 @@
+//! PostgreSQL specifics of the SQL store: pool options, the embedded migrations, and how
+//! PostgreSQL reports constraint violations (SQLSTATE 23505 unique, 23503 foreign key).
+//!
+//! Owns: everything that differs between SQLite and PostgreSQL on the PostgreSQL side.
+//! Must not touch: queries (they live in `sql.rs` and are shared by both dialects).
+
+use super::sql::Violation;
+use sqlx::AnyPool;
+use sqlx::any::AnyPoolOptions;
+use sqlx::error::DatabaseError;
+use std::time::Duration;
+
+/// The schema, applied by `sql::SqlStore::connect`.
+pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "init",
+        include_str!("../../migrations/postgres/0001_init.sql"),
+    ),
+    (
+        5,
+        "saml",
+        include_str!("../../migrations/postgres/0005_saml.sql"),
+    ),
+];
+
+const MAX_CONNECTIONS: u32 = 10;
+
+// SQLSTATE codes (PostgreSQL manual, Appendix A "Class 23 — Integrity Constraint Violation").
+const UNIQUE_VIOLATION: &str = "23505";
+const FOREIGN_KEY_VIOLATION: &str = "23503";
+
+/// Open the pool for a `postgres://` URL. Connecting fails here (not on first use) so a wrong
+/// URL is reported at start.
+pub(crate) async fn connect(url: &str) -> anyhow::Result<AnyPool> {
+    let pool = AnyPoolOptions::new()
+        .max_connections(MAX_CONNECTIONS)
+        .acquire_timeout(Duration::from_secs(10))
+        .idle_timeout(Duration::from_secs(300))
+        .connect(url)
+        .await?;
+    Ok(pool)
+}
+
+/// Which constraint a PostgreSQL error violated, by constraint (or unique index) name.
+pub(crate) fn classify(e: &dyn DatabaseError) -> Option<Violation> {
+    let code = e.code()?;
+    match code.as_ref() {
+        UNIQUE_VIOLATION => Some(Violation::Unique(
+            e.constraint().unwrap_or_default().to_owned(),
+        )),
+        FOREIGN_KEY_VIOLATION => Some(Violation::ForeignKey),
+        _ => None,
+    }
+}

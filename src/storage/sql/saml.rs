@@ -1,0 +1,133 @@
+//! `SamlStore` on the SQL backends (both dialects, same queries).
+//!
+//! Owns: the `saml_idp_state` and `saml_sp_keys` queries. Must not touch: other tables.
+
+use super::{SqlStore, backend, col, col_enum, col_opt_ts, col_ts, enum_name, ms, opt_ms};
+use crate::domain::{ConnectionId, Secret};
+use crate::storage::{KeyStatus, Result, SamlIdpRecord, SamlSpKeyRecord, SamlStore, StorageError};
+use async_trait::async_trait;
+use sqlx::any::AnyRow;
+use time::OffsetDateTime;
+
+fn idp_from(r: &AnyRow) -> Result<SamlIdpRecord> {
+    let id: String = col(r, "connection_id")?;
+    Ok(SamlIdpRecord {
+        connection_id: ConnectionId::parse(&id)
+            .map_err(|e| backend(anyhow::anyhow!("stored connection id: {e}")))?,
+        state: col(r, "state")?,
+        updated_at: col_ts(r, "updated_at")?,
+    })
+}
+
+fn key_from(r: &AnyRow) -> Result<SamlSpKeyRecord> {
+    Ok(SamlSpKeyRecord {
+        id: col(r, "id")?,
+        status: col_enum(r, "status")?,
+        private_key: Secret::new(col::<String>(r, "private_key")?),
+        certificate: col(r, "certificate")?,
+        created_at: col_ts(r, "created_at")?,
+        retire_until: col_opt_ts(r, "retire_until")?,
+    })
+}
+
+#[async_trait]
+impl SamlStore for SqlStore {
+    async fn get_saml_idp(&self, connection: &ConnectionId) -> Result<Option<SamlIdpRecord>> {
+        let row = sqlx::query(
+            "SELECT connection_id, state, updated_at FROM saml_idp_state WHERE connection_id = $1",
+        )
+        .bind(connection.as_str())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(backend)?;
+        row.as_ref().map(idp_from).transpose()
+    }
+
+    async fn put_saml_idp(&self, r: &SamlIdpRecord) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO saml_idp_state (connection_id, state, updated_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (connection_id) DO UPDATE SET state = excluded.state, \
+             updated_at = excluded.updated_at",
+        )
+        .bind(r.connection_id.as_str())
+        .bind(r.state.as_str())
+        .bind(ms(r.updated_at))
+        .execute(&self.pool)
+        .await
+        .map_err(|e| self.write_err(e, "connection"))?;
+        Ok(())
+    }
+
+    async fn list_saml_idps(&self) -> Result<Vec<SamlIdpRecord>> {
+        let rows = sqlx::query(
+            "SELECT connection_id, state, updated_at FROM saml_idp_state ORDER BY connection_id",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?;
+        rows.iter().map(idp_from).collect()
+    }
+
+    async fn create_saml_sp_key(&self, k: &SamlSpKeyRecord) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO saml_sp_keys (id, status, private_key, certificate, created_at, \
+             retire_until) VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(k.id.as_str())
+        .bind(enum_name(&k.status)?)
+        .bind(k.private_key.expose())
+        .bind(k.certificate.as_str())
+        .bind(ms(k.created_at))
+        .bind(opt_ms(k.retire_until))
+        .execute(&self.pool)
+        .await
+        .map_err(|e| match self.write_err(e, "SAML SP key") {
+            StorageError::Duplicate(_) => StorageError::Duplicate("SAML SP key".into()),
+            other => other,
+        })?;
+        Ok(())
+    }
+
+    async fn list_saml_sp_keys(&self) -> Result<Vec<SamlSpKeyRecord>> {
+        let rows = sqlx::query(
+            "SELECT id, status, private_key, certificate, created_at, retire_until \
+             FROM saml_sp_keys ORDER BY created_at, id",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?;
+        rows.iter().map(key_from).collect()
+    }
+
+    async fn set_saml_sp_key_status(
+        &self,
+        id: &str,
+        status: KeyStatus,
+        retire_until: Option<OffsetDateTime>,
+    ) -> Result<()> {
+        let res =
+            sqlx::query("UPDATE saml_sp_keys SET status = $2, retire_until = $3 WHERE id = $1")
+                .bind(id)
+                .bind(enum_name(&status)?)
+                .bind(opt_ms(retire_until))
+                .execute(&self.pool)
+                .await
+                .map_err(backend)?;
+        if res.rows_affected() == 0 {
+            return Err(StorageError::NotFound);
+        }
+        Ok(())
+    }
+
+    async fn delete_saml_sp_key(&self, id: &str) -> Result<()> {
+        let res = sqlx::query("DELETE FROM saml_sp_keys WHERE id = $1")
+            .bind(id)
+            .execute(&self.pool)
+            .await
+            .map_err(backend)?;
+        if res.rows_affected() == 0 {
+            return Err(StorageError::NotFound);
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,248 @@
+//! SQLite specifics of the SQL store: connection setup (file creation, WAL, foreign keys, busy
+//! timeout, synchronous=NORMAL; one connection for `sqlite::memory:`), the embedded migrations,
+//! and how SQLite reports constraint violations.
+//!
+//! Owns: everything that differs between SQLite and PostgreSQL on the SQLite side.
+//! Must not touch: queries (they live in `sql.rs` and are shared by both dialects).
+
+use super::sql::Violation;
+use sqlx::AnyConnection;
+use sqlx::any::AnyPoolOptions;
+use sqlx::error::DatabaseError;
+use sqlx::{AnyPool, Executor};
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// The schema, applied by `sql::SqlStore::connect`.
+pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "init",
+        include_str!("../../migrations/sqlite/0001_init.sql"),
+    ),
+    (
+        5,
+        "saml",
+        include_str!("../../migrations/sqlite/0005_saml.sql"),
+    ),
+];
+
+/// Connections of a file database: SQLite has one writer at a time, readers run in parallel
+/// next to it in WAL mode.
+const FILE_MAX_CONNECTIONS: u32 = 8;
+/// How long a writer waits for the write lock before giving up with "database is locked".
+const BUSY_TIMEOUT_MS: u32 = 10_000;
+
+// Extended result codes (https://www.sqlite.org/rescode.html).
+const SQLITE_CONSTRAINT_FOREIGNKEY: &str = "787";
+const SQLITE_CONSTRAINT_PRIMARYKEY: &str = "1555";
+const SQLITE_CONSTRAINT_UNIQUE: &str = "2067";
+
+/// What a `sqlite:` URL names.
+#[derive(Debug, PartialEq, Eq)]
+enum Target {
+    Memory,
+    File(PathBuf),
+}
+
+fn target(url: &str) -> anyhow::Result<Target> {
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+        .ok_or_else(|| anyhow::anyhow!("not a sqlite: URL"))?;
+    let (path, query) = match rest.split_once('?') {
+        Some((p, q)) => (p, Some(q)),
+        None => (rest, None),
+    };
+    let memory_mode = query.is_some_and(|q| {
+        url::form_urlencoded::parse(q.as_bytes()).any(|(k, v)| k == "mode" && v == "memory")
+    });
+    if path == ":memory:" || path.is_empty() || memory_mode {
+        return Ok(Target::Memory);
+    }
+    let decoded = percent_decode(path)?;
+    Ok(Target::File(PathBuf::from(decoded)))
+}
+
+/// `%XX` decoding of the path part of the URL (sqlx decodes it the same way).
+fn percent_decode(s: &str) -> anyhow::Result<String> {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%' {
+            let hex = b
+                .get(i + 1..i + 3)
+                .filter(|h| h.iter().all(u8::is_ascii_hexdigit))
+                .ok_or_else(|| anyhow::anyhow!("invalid %-escape in the database path"))?;
+            let hex = std::str::from_utf8(hex)?;
+            out.push(u8::from_str_radix(hex, 16)?);
+            i += 3;
+        } else {
+            out.push(b[i]);
+            i += 1;
+        }
+    }
+    Ok(String::from_utf8(out)?)
+}
+
+/// The URL handed to sqlx: `mode=rwc` added to file URLs that do not choose a mode, so a new
+/// data dir works without setup.
+fn effective_url(url: &str) -> String {
+    let has_mode = url
+        .split_once('?')
+        .is_some_and(|(_, q)| url::form_urlencoded::parse(q.as_bytes()).any(|(k, _)| k == "mode"));
+    if has_mode {
+        url.to_owned()
+    } else if url.contains('?') {
+        format!("{url}&mode=rwc")
+    } else {
+        format!("{url}?mode=rwc")
+    }
+}
+
+async fn configure(conn: &mut AnyConnection, memory: bool) -> Result<(), sqlx::Error> {
+    // WAL lets readers run beside the single writer; NORMAL is durable across application
+    // crashes in WAL mode and skips an fsync per commit. An in-memory database has no WAL.
+    if !memory {
+        conn.execute("PRAGMA journal_mode = WAL").await?;
+        conn.execute("PRAGMA synchronous = NORMAL").await?;
+    }
+    conn.execute("PRAGMA foreign_keys = ON").await?;
+    conn.execute(sqlx::AssertSqlSafe(format!(
+        "PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}"
+    )))
+    .await?;
+    Ok(())
+}
+
+/// Open the pool for a `sqlite:` URL, creating the database file (and its directory).
+pub(crate) async fn connect(url: &str) -> anyhow::Result<AnyPool> {
+    let t = target(url)?;
+    if let Target::File(path) = &t
+        && let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty())
+    {
+        std::fs::create_dir_all(dir).map_err(|e| {
+            anyhow::anyhow!(
+                "cannot create the database directory {}: {e}",
+                dir.display()
+            )
+        })?;
+    }
+    let memory = t == Target::Memory;
+    let opts = if memory {
+        // Every connection to `sqlite::memory:` is its own empty database: keep exactly one,
+        // forever.
+        AnyPoolOptions::new()
+            .max_connections(1)
+            .min_connections(1)
+            .idle_timeout(None)
+            .max_lifetime(None)
+    } else {
+        AnyPoolOptions::new()
+            .max_connections(FILE_MAX_CONNECTIONS)
+            .acquire_timeout(Duration::from_secs(30))
+            // A local file cannot drop a connection the way a network server can: skip the
+            // ping before every acquire (a round trip to the connection's worker thread).
+            .test_before_acquire(false)
+    };
+    let pool = opts
+        .after_connect(move |conn, _meta| Box::pin(configure(conn, memory)))
+        .connect(&effective_url(url))
+        .await?;
+    Ok(pool)
+}
+
+/// Which constraint a SQLite error violated. SQLite names unique violations by their columns
+/// ("UNIQUE constraint failed: orgs.slug"), which we turn into the index name used by both
+/// dialects; foreign-key violations carry no detail.
+pub(crate) fn classify(e: &dyn DatabaseError) -> Option<Violation> {
+    let code = e.code()?;
+    match code.as_ref() {
+        SQLITE_CONSTRAINT_FOREIGNKEY => Some(Violation::ForeignKey),
+        SQLITE_CONSTRAINT_UNIQUE | SQLITE_CONSTRAINT_PRIMARYKEY => {
+            let cols = e
+                .message()
+                .split_once("constraint failed: ")
+                .map(|(_, c)| c.trim())
+                .unwrap_or("");
+            Some(Violation::Unique(constraint_of(cols).to_owned()))
+        }
+        _ => None,
+    }
+}
+
+/// The constraint name (as in the PostgreSQL schema) for the column list SQLite reports.
+fn constraint_of(cols: &str) -> &str {
+    match cols {
+        "apps.id" => "apps_pkey",
+        "apps.client_id" => "apps_client_id_key",
+        "roles.app_id, roles.value" => "roles_pkey",
+        "role_groups.app_id, role_groups.id" => "role_groups_pkey",
+        "role_group_roles.app_id, role_group_roles.group_id, role_group_roles.role_value" => {
+            "role_group_roles_pkey"
+        }
+        "orgs.id" => "orgs_pkey",
+        "orgs.slug" => "orgs_slug_key",
+        "org_app_links.org_id, org_app_links.app_id" => "org_app_links_pkey",
+        "link_role_groups.org_id, link_role_groups.app_id, link_role_groups.group_id" => {
+            "link_role_groups_pkey"
+        }
+        "org_domains.org_id, org_domains.domain" => "org_domains_pkey",
+        "org_domains.domain" => "org_domains_verified_key",
+        "connections.id" => "connections_pkey",
+        "users.id" => "users_pkey",
+        "external_identities.connection_id, external_identities.issuer, external_identities.subject" => {
+            "external_identities_pkey"
+        }
+        "memberships.org_id, memberships.user_id" => "memberships_pkey",
+        "invitations.id" => "invitations_pkey",
+        "invitations.token_hash" => "invitations_token_hash_key",
+        "audit_events.id" => "audit_events_pkey",
+        "signing_keys.kid" => "signing_keys_pkey",
+        "refresh_families.id" => "refresh_families_pkey",
+        "refresh_tokens.hash" => "refresh_tokens_pkey",
+        other => other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn targets() {
+        assert_eq!(target("sqlite::memory:").unwrap(), Target::Memory);
+        assert_eq!(target("sqlite://?mode=memory").unwrap(), Target::Memory);
+        assert_eq!(
+            target("sqlite:data/lobby.db").unwrap(),
+            Target::File("data/lobby.db".into())
+        );
+        assert_eq!(
+            target("sqlite:///tmp/a%20b/l.db?mode=rwc").unwrap(),
+            Target::File("/tmp/a b/l.db".into())
+        );
+        assert!(target("postgres://x").is_err());
+        assert!(target("sqlite:/tmp/%zz").is_err());
+    }
+
+    #[test]
+    fn rwc_is_added_only_without_a_mode() {
+        assert_eq!(effective_url("sqlite:a.db"), "sqlite:a.db?mode=rwc");
+        assert_eq!(
+            effective_url("sqlite:a.db?cache=shared"),
+            "sqlite:a.db?cache=shared&mode=rwc"
+        );
+        assert_eq!(effective_url("sqlite:a.db?mode=ro"), "sqlite:a.db?mode=ro");
+    }
+
+    #[test]
+    fn unique_violations_name_the_constraint() {
+        assert_eq!(constraint_of("orgs.slug"), "orgs_slug_key");
+        assert_eq!(
+            constraint_of("org_domains.domain"),
+            "org_domains_verified_key"
+        );
+        assert_eq!(constraint_of("weird.col"), "weird.col");
+    }
+}

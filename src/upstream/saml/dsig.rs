@@ -1,0 +1,114 @@
+//! XML Signature behind a small trait, so samael/xmlsec can be replaced later (e.g. by a
+//! pure-Rust XML-DSig crate once one is audited).
+//!
+//! Owns: verifying XML signatures against pinned certificates and reducing a document to what
+//! the signatures cover; signing an enveloped-signature template. Must not touch: SAML meaning
+//! (`validate`), keys at rest (`sp_keys`).
+//!
+//! samael footguns handled here (see CRATES.md):
+//! - an empty certificate list would make samael skip verification: refused before calling it;
+//! - `allowed_signature_algorithms` defaults to "anything" (SHA-1 included): we always pass
+//!   [`ALLOWED_ALGORITHMS`] (rsa-sha256/384/512, ecdsa-sha256; digests of the same family);
+//! - errors are `Box<dyn Error>` without `Send`: turned into [`DsigError`] right here, so no
+//!   samael error ever crosses an `.await`;
+//! - only the certificates we pass are used: xmlsec gets one preset key per attempt and no key
+//!   manager, so a `KeyInfo` in the message (an attacker's certificate) is never trusted;
+//! - libxmlsec1 prints its own errors to stderr (not through `tracing`): a refused signature
+//!   leaves an `xmlSecOpenSSLEvpSignatureVerify … data do not match` line there. We log the
+//!   refusal ourselves at debug level and audit it with a reason code.
+
+use samael::crypto::{
+    AllowedSignatureAlgorithm, CertificateDer, Crypto, CryptoProvider, ReduceMode,
+};
+
+/// XML-DSig SignatureMethod allow-list (XMLDSIG-MORE, RFC 6931 §2.3): no SHA-1, no DSA, no HMAC.
+pub const ALLOWED_ALGORITHMS: [AllowedSignatureAlgorithm; 4] = [
+    AllowedSignatureAlgorithm::RsaSha256,
+    AllowedSignatureAlgorithm::RsaSha384,
+    AllowedSignatureAlgorithm::RsaSha512,
+    AllowedSignatureAlgorithm::EcdsaSha256,
+];
+
+pub const RSA_SHA256: &str = "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256";
+pub const SHA256: &str = "http://www.w3.org/2001/04/xmlenc#sha256";
+pub const EXC_C14N: &str = "http://www.w3.org/2001/10/xml-exc-c14n#";
+pub const ENVELOPED: &str = "http://www.w3.org/2000/09/xmldsig#enveloped-signature";
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DsigError {
+    #[error("no pinned signing certificate")]
+    NoPinnedCert,
+    #[error("signature verification failed")]
+    Invalid,
+    #[error("signing failed: {0}")]
+    Sign(String),
+}
+
+/// XML Signature operations Lobby needs.
+pub trait XmlDsig: Send + Sync {
+    /// Verify every `ds:Signature` of `xml` against `pinned` (DER certificates) only, with the
+    /// algorithm allow-list, and return a document holding only the signed content (the signed
+    /// element becomes the root). Any signature that does not verify fails the whole document.
+    fn verify_and_reduce(&self, xml: &str, pinned: &[Vec<u8>]) -> Result<String, DsigError>;
+
+    /// Fill in the `ds:Signature` template of `xml` (enveloped, referenced by `ID`) with the
+    /// private key (DER).
+    fn sign_template(&self, xml: &str, private_key_der: &[u8]) -> Result<String, DsigError>;
+}
+
+/// The samael 0.0.22 + libxmlsec1 implementation.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct SamaelDsig;
+
+impl XmlDsig for SamaelDsig {
+    fn verify_and_reduce(&self, xml: &str, pinned: &[Vec<u8>]) -> Result<String, DsigError> {
+        // Footgun 1: never hand samael an empty certificate list.
+        if pinned.is_empty() {
+            return Err(DsigError::NoPinnedCert);
+        }
+        let certs: Vec<CertificateDer> = pinned.iter().cloned().map(CertificateDer::from).collect();
+        Crypto::reduce_xml_to_signed_with_allowed_algorithms(
+            xml,
+            &certs,
+            ReduceMode::ValidateAndMarkNoAncestors,
+            Some(&ALLOWED_ALGORITHMS),
+        )
+        .map_err(|e| {
+            tracing::debug!(error = %e, "XML signature verification failed");
+            DsigError::Invalid
+        })
+    }
+
+    fn sign_template(&self, xml: &str, private_key_der: &[u8]) -> Result<String, DsigError> {
+        Crypto::sign_xml(xml, private_key_der).map_err(|e| DsigError::Sign(e.to_string()))
+    }
+}
+
+/// An enveloped-signature template (rsa-sha256, exclusive C14N, SHA-256 digest) for the element
+/// with this `ID`, to be placed right after its `Issuer` (SAML core §5.4.1 / schema order).
+pub fn signature_template(ref_id: &str) -> String {
+    format!(
+        concat!(
+            "<ds:Signature xmlns:ds=\"http://www.w3.org/2000/09/xmldsig#\">",
+            "<ds:SignedInfo>",
+            "<ds:CanonicalizationMethod Algorithm=\"{c14n}\"/>",
+            "<ds:SignatureMethod Algorithm=\"{alg}\"/>",
+            "<ds:Reference URI=\"#{id}\">",
+            "<ds:Transforms>",
+            "<ds:Transform Algorithm=\"{env}\"/>",
+            "<ds:Transform Algorithm=\"{c14n}\"/>",
+            "</ds:Transforms>",
+            "<ds:DigestMethod Algorithm=\"{sha}\"/>",
+            "<ds:DigestValue></ds:DigestValue>",
+            "</ds:Reference>",
+            "</ds:SignedInfo>",
+            "<ds:SignatureValue></ds:SignatureValue>",
+            "</ds:Signature>"
+        ),
+        c14n = EXC_C14N,
+        alg = RSA_SHA256,
+        env = ENVELOPED,
+        sha = SHA256,
+        id = super::xml::escape(ref_id),
+    )
+}

@@ -1,0 +1,159 @@
+// Issue 5 interop: alice@acme.test signs into an OIDC app (openid-client) through acme's own
+// SAML IdP — Debian's SimpleSAMLphp, which requires signed AuthnRequests and signs Response and
+// Assertion (rsa-sha256) — in headless Chromium. The IdP and the RP are on `localhost`, Lobby on
+// `127.0.0.1`: the ACS POST is cross-site, so on http the flow cookie (SameSite=Lax) does not
+// come along and Lobby's RelayState handle + browser-bound `continue` step must carry the login.
+// Metadata is loaded by URL; groups → roles; JIT; an IdP certificate rollover is picked up by
+// the metadata refresh endpoint.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import * as client from 'openid-client';
+import { startLobby } from './lib/lobby.mjs';
+import { openBrowser, waitForCallback } from './lib/browser.mjs';
+import { startCallbackServer } from './lib/rp.mjs';
+import { startSamlIdp, makeCert } from './lib/idp-saml.mjs';
+
+const ALICE = { email: 'alice@acme.test', password: 'alice-pass-123', name: 'Alice Acme', groups: ['crm-admins', 'staff'] };
+const CID = 'acme-saml';
+let lobby, rp, idp, app;
+
+before(async () => {
+  rp = await startCallbackServer();
+  idp = await startSamlIdp({ users: { [ALICE.email]: ALICE } });
+  lobby = await startLobby();
+  app = {
+    client_id: 'crm',
+    client_secret: 'crm-secret-interop-0123456789-abcdefgh',
+    redirect_uri: `${rp.base}/cb`,
+  };
+  await lobby.admin('POST', '/apps', {
+    id: 'crm', name: 'CRM', client_id: app.client_id, client_type: 'confidential',
+    client_secret: app.client_secret, redirect_uris: [app.redirect_uri],
+  });
+  for (const value of ['sales', 'finance']) {
+    await lobby.admin('POST', '/apps/crm/roles', { value, name: value });
+  }
+  await lobby.admin('POST', '/apps/crm/role-groups', { id: 'all', name: 'All', roles: ['sales', 'finance'] });
+  await lobby.admin('POST', '/orgs', { id: 'acme', slug: 'acme', name: 'Acme' });
+  await lobby.admin('POST', '/orgs/acme/domains', { domain: 'acme.test', verified: true });
+  await lobby.admin('POST', '/orgs/acme/apps', {
+    app_id: 'crm', allowed_role_groups: ['all'], jit: true, default_roles: ['sales'],
+  });
+  // Metadata by URL (fetched through Lobby's SSRF-guarded client; loopback allowed by
+  // LOBBY_UPSTREAM_ALLOW_PRIVATE in lib/lobby.mjs).
+  await lobby.admin('POST', '/orgs/acme/connections', {
+    id: CID, name: 'Acme SAML', state: 'active',
+    config: {
+      kind: 'saml',
+      idp_metadata_url: idp.metadataUrl,
+      attributes: { email: 'email', name: 'name', groups: 'groups' },
+      role_mapping: [{ group: 'crm-admins', app_id: 'crm', roles: ['finance'] }],
+    },
+  });
+  // Org IT loads our SP metadata into their IdP.
+  const spMd = await (await fetch(`${lobby.url}/sso/saml/${CID}/metadata`)).text();
+  assert.match(spMd, /AuthnRequestsSigned="true"/);
+  idp.setSpMetadata(spMd);
+});
+
+after(async () => {
+  await lobby?.stop();
+  await idp?.close();
+  await rp?.close();
+});
+
+async function rpConfig() {
+  return client.discovery(new URL(lobby.url), app.client_id, app.client_secret, undefined, {
+    execute: [client.allowInsecureRequests],
+  });
+}
+
+/// One sign-in in a fresh browser; returns { cb, req, page text on failure }.
+async function signIn(config, b) {
+  const verifier = client.randomPKCECodeVerifier();
+  const params = {
+    redirect_uri: app.redirect_uri,
+    scope: 'openid email profile',
+    code_challenge: await client.calculatePKCECodeChallenge(verifier),
+    code_challenge_method: 'S256',
+    state: client.randomState(),
+    nonce: client.randomNonce(),
+  };
+  await b.page.goto(client.buildAuthorizationUrl(config, params).href);
+  await b.page.fill('#email', ALICE.email);
+  await b.page.click('#submit');
+  // SimpleSAMLphp's login form, on localhost.
+  await b.page.waitForSelector('#username', { timeout: 30_000 });
+  assert.ok(b.page.url().startsWith(idp.base), `at the IdP: ${b.page.url()}`);
+  await b.page.fill('#username', ALICE.email);
+  await b.page.fill('#password', ALICE.password);
+  await b.page.click('#submit_button');
+  return { req: { verifier, params } };
+}
+
+async function exchange(config, req, cb) {
+  return client.authorizationCodeGrant(config, new URL(cb), {
+    pkceCodeVerifier: req.verifier,
+    expectedState: req.params.state,
+    expectedNonce: req.params.nonce,
+  });
+}
+
+test('alice signs in through SimpleSAMLphp: JIT, groups → roles, cross-site ACS POST', async () => {
+  const config = await rpConfig();
+  const b = await openBrowser();
+  try {
+    const { req } = await signIn(config, b);
+    const cb = await waitForCallback(b.page, app.redirect_uri);
+    const tokens = await exchange(config, req, cb);
+    const c = tokens.claims();
+    assert.equal(c.iss, lobby.url);
+    assert.equal(c.email, ALICE.email);
+    assert.equal(c.org_id, 'acme');
+    assert.equal(c.idp, CID);
+    assert.deepEqual([...c.roles].sort(), ['finance', 'sales'], 'JIT default role + crm-admins → finance');
+    // The external identity is keyed by the IdP entity id and the NameID with its format.
+    const ids = await lobby.admin('GET', `/users/${c.sub}/identities`);
+    const items = ids.items ?? ids;
+    assert.equal(items[0].issuer, idp.entityId);
+    assert.match(items[0].subject, /nameid-format:emailAddress\|alice@acme\.test$/);
+  } finally {
+    await b.close();
+  }
+});
+
+test('an IdP certificate rollover is picked up by the metadata refresh', async () => {
+  const config = await rpConfig();
+  // The IdP switches to a new signing key, still publishing the old certificate beside it.
+  const next = makeCert(idp.certDir, 'idp-b', 'Acme IdP B');
+  idp.setCerts({ signing: next, extra: idp.firstCert });
+
+  // Before the refresh, responses signed with the new key are refused (fixed page).
+  let b = await openBrowser();
+  try {
+    await signIn(config, b);
+    await b.page.waitForSelector('#error-message', { timeout: 30_000 });
+    assert.ok(b.page.url().startsWith(lobby.url), 'refused by Lobby');
+    assert.ok(!b.page.url().startsWith(app.redirect_uri));
+  } finally {
+    await b.close();
+  }
+
+  const report = await lobby.admin('POST', `/orgs/acme/connections/${CID}/refresh-metadata`);
+  assert.equal(report.ok, true);
+  assert.equal(report.added_certs.length, 1, 'the new certificate is pinned');
+  const testReport = await lobby.admin('GET', `/orgs/acme/connections/${CID}/test`);
+  assert.equal(testReport.ok, true, JSON.stringify(testReport));
+  assert.equal(testReport.checks.filter((c) => c.name === 'signing_certificate').length, 2);
+
+  b = await openBrowser();
+  try {
+    const { req } = await signIn(config, b);
+    const cb = await waitForCallback(b.page, app.redirect_uri);
+    const tokens = await exchange(config, req, cb);
+    assert.equal(tokens.claims().email, ALICE.email);
+    assert.equal(tokens.claims().org_id, 'acme');
+  } finally {
+    await b.close();
+  }
+});

@@ -1,0 +1,12 @@
+//! The one integration-test binary: boots the whole app on 127.0.0.1:0 with a temp-dir
+//! SQLite file and in-memory short-lived state, and drives it over HTTP.
+//!
+//! Owns: end-to-end tests. Must not touch: the tested code's internals beyond its public API.
+
+mod admin;
+mod declarative;
+mod harness;
+mod login;
+mod oidc_federation;
+mod provider;
+mod saml;
