@@ -98,7 +98,10 @@ $metadata['__DYNAMIC:1__'] = [
   };
   writeHosted({ signing: first });
 
-  const child = spawn('php', ['-S', `127.0.0.1:${port}`, join(HERE, '..', 'ssp', 'router.php')], {
+  // opcache is on for PHP's cli-server SAPI (Debian: opcache.enable=On, revalidate_freq=2): a
+  // metadata file rewritten by setCerts() could be served stale for up to two seconds, so the
+  // IdP would go on signing with the old key. The IdP must see every rewrite at once.
+  const child = spawn('php', ['-d', 'opcache.enable=0', '-S', `127.0.0.1:${port}`, join(HERE, '..', 'ssp', 'router.php')], {
     env: { ...process.env, SIMPLESAMLPHP_CONFIG_DIR: dir, PHP_CLI_SERVER_WORKERS: '4' },
     stdio: ['ignore', 'ignore', 'pipe'],
     detached: true, // its own process group: workers are stopped with it
