@@ -124,6 +124,7 @@ $metadata['__DYNAMIC:1__'] = [
     metadataUrl,
     ssoUrl: `${base}saml2/idp/SSOService.php`,
     dir,
+    pid: child.pid, // leader of the php -S process group (its workers share the group)
     certDir,
     firstCert: first,
     log: () => log,

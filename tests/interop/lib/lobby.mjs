@@ -70,6 +70,7 @@ export async function startLobby({ env = {}, host = '127.0.0.1', importYaml } = 
   };
   return {
     url: publicUrl,
+    pid: child.pid, // for benchmarks that read the process's CPU time
     admin,
     log: () => log,
     async stop() {
