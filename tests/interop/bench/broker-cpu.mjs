@@ -124,7 +124,7 @@ function forms(html, base) {
 /**
  * Navigates like a browser from `url` until a redirect to the app's redirect_uri, filling the
  * forms met on the way: Lobby's email page, the IdP's login page, auto-POST forms. Returns the
- * callback URL. Every step is recorded, so a failure shows the whole path.
+ * callback URL and the steps taken (a failure shows them all).
  */
 async function browse(jar, url, user) {
   let req = { url: new URL(url), method: 'GET', body: undefined, initiator: null };
@@ -133,7 +133,7 @@ async function browse(jar, url, user) {
     throw new Error(`${why}\n  path: ${trail.join('\n        ')}\n  page: ${text.replace(/\s+/g, ' ').slice(0, 1500)}`);
   };
   for (let step = 0; step < 25; step++) {
-    if (req.url.href.startsWith(APP.redirect_uri)) return req.url;
+    if (req.url.href.startsWith(APP.redirect_uri)) return { cb: req.url, trail };
     const headers = { 'user-agent': 'lobby-bench/1' };
     const cookie = jar.header(req.url, req.method, req.initiator);
     if (cookie) headers.cookie = cookie;
@@ -181,6 +181,7 @@ async function appSetup(lobby) {
   return { meta, keys: new Map(jwks.keys.map((k) => [k.kid, createPublicKey({ key: k, format: 'jwk' })])) };
 }
 
+let traced = false;
 async function login(app, user, expect) {
   const verifier = b64url(randomBytes(32));
   const state = b64url(randomBytes(16));
@@ -191,7 +192,11 @@ async function login(app, user, expect) {
     scope: 'openid email profile', state, nonce, code_challenge_method: 'S256',
     code_challenge: b64url(createHash('sha256').update(verifier).digest()),
   }).toString();
-  const cb = await browse(new Jar(), auth, user);
+  const { cb, trail } = await browse(new Jar(), auth, user);
+  if (!traced) {
+    traced = true;
+    console.log(`  one login's requests:\n    ${trail.join('\n    ')}\n    POST ${app.meta.token_endpoint}`);
+  }
   if (cb.searchParams.get('state') !== state || !cb.searchParams.get('code')) {
     throw new Error(`bad callback: ${cb.href}`);
   }
@@ -255,7 +260,9 @@ const SCENARIOS = {
     const lobby = await startLobby({ env: lobbyEnv });
     const conn = 'acme-oidc';
     const idpClient = { client_id: 'lobby-at-acme', client_secret: 'acme-idp-secret-for-lobby-0123456789' };
-    const child = fork(join(HERE, 'oidc-idp-process.mjs'), { stdio: 'inherit' });
+    const child = fork(join(HERE, 'oidc-idp-process.mjs'), { stdio: ['ignore', 'inherit', 'pipe', 'ipc'] });
+    // oidc-provider's start-up notices (dev adapter, default TTLs) are noise here.
+    child.stderr.on('data', (d) => process.stderr.write(String(d).split('\n').filter((l) => l && !l.startsWith('oidc-provider ')).map((l) => l + '\n').join('')));
     child.send({
       users: { [USER.email]: { sub: 'idp-alice', password: USER.password, email_verified: true, name: USER.name } },
       clients: [{ ...idpClient, redirect_uris: [`${lobby.url}/sso/oidc/${conn}/callback`] }],
@@ -309,6 +316,7 @@ async function run(name, i) {
   const s = await SCENARIOS[name]();
   try {
     const app = await appSetup(s.lobby);
+    traced = i > 0; // show the path of the first login of each scenario
     await logins(WARMUP, app, USER, s.expect);
     // Control: Lobby's CPU while idle for 2 s (background tasks), for comparison.
     const idle0 = cpuMs(s.lobby.pid);
