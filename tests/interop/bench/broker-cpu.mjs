@@ -17,6 +17,7 @@ import { fork, spawn, execFileSync } from 'node:child_process';
 import { createHash, createPublicKey, randomBytes, verify } from 'node:crypto';
 import { readFileSync, readdirSync, mkdirSync } from 'node:fs';
 import { loadavg, cpus } from 'node:os';
+import { createInterface } from 'node:readline';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startLobby } from '../lib/lobby.mjs';
@@ -262,7 +263,7 @@ const SCENARIOS = {
     const idpClient = { client_id: 'lobby-at-acme', client_secret: 'acme-idp-secret-for-lobby-0123456789' };
     const child = fork(join(HERE, 'oidc-idp-process.mjs'), { stdio: ['ignore', 'inherit', 'pipe', 'ipc'] });
     // oidc-provider's start-up notices (dev adapter, default TTLs) are noise here.
-    child.stderr.on('data', (d) => process.stderr.write(String(d).split('\n').filter((l) => l && !l.startsWith('oidc-provider ')).map((l) => l + '\n').join('')));
+    createInterface({ input: child.stderr }).on('line', (l) => /^(\x1b\[[\d;]*m)*oidc-provider /.test(l) || console.error(l));
     child.send({
       users: { [USER.email]: { sub: 'idp-alice', password: USER.password, email_verified: true, name: USER.name } },
       clients: [{ ...idpClient, redirect_uris: [`${lobby.url}/sso/oidc/${conn}/callback`] }],
