@@ -303,7 +303,7 @@ const N = { oidc: env('BENCH_N_OIDC', 500), saml: env('BENCH_N_SAML', 300) };
 async function perfAttach(pid, dir, name) {
   mkdirSync(dir, { recursive: true });
   const out = join(dir, `perf-${name}.data`);
-  const p = spawn('perf', ['record', '-e', 'cpu-clock', '-F', '999', '-g', '-p', String(pid), '-o', out], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const p = spawn('perf', ['record', '-e', 'cpu-clock', '-F', '499', '--call-graph', 'dwarf,32768', '-p', String(pid), '-o', out], { stdio: ['ignore', 'ignore', 'inherit'] });
   await new Promise((r) => setTimeout(r, 500));
   return async () => {
     p.kill('SIGINT');
