@@ -261,9 +261,11 @@ const SCENARIOS = {
     const lobby = await startLobby({ env: lobbyEnv });
     const conn = 'acme-oidc';
     const idpClient = { client_id: 'lobby-at-acme', client_secret: 'acme-idp-secret-for-lobby-0123456789' };
-    const child = fork(join(HERE, 'oidc-idp-process.mjs'), { stdio: ['ignore', 'inherit', 'pipe', 'ipc'] });
+    const child = fork(join(HERE, 'oidc-idp-process.mjs'), { stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
     // oidc-provider's start-up notices (dev adapter, default TTLs) are noise here.
-    createInterface({ input: child.stderr }).on('line', (l) => /^(\x1b\[[\d;]*m)*oidc-provider /.test(l) || console.error(l));
+    for (const out of [child.stdout, child.stderr]) {
+      createInterface({ input: out }).on('line', (l) => /^(\x1b\[[\d;]*m)*oidc-provider /.test(l) || console.error(l));
+    }
     child.send({
       users: { [USER.email]: { sub: 'idp-alice', password: USER.password, email_verified: true, name: USER.name } },
       clients: [{ ...idpClient, redirect_uris: [`${lobby.url}/sso/oidc/${conn}/callback`] }],
