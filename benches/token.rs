@@ -4,7 +4,10 @@
 //! sockets), so the numbers are Lobby's own cost: client auth, code/refresh checks, claims
 //! from the current membership, signing, storage writes.
 //!
-//! `cargo bench --bench token` (env: LOBBY_BENCH_SECS, default 5; LOBBY_BENCH_CONCURRENCY, 16).
+//! `cargo bench --bench token` (env: LOBBY_BENCH_SECS, default 5; LOBBY_BENCH_CONCURRENCY, 16;
+//! LOBBY_BENCH_ALGS, e.g. `ES256`, default both). Besides wall-clock req/s it reports the
+//! process CPU time per request (all threads), which is what "per core" means and is far less
+//! sensitive to other load on a shared machine than wall-clock throughput.
 
 use axum::body::Body;
 use axum::http::{Request, header};
@@ -102,6 +105,24 @@ struct Stats {
     n: usize,
     secs: f64,
     lat: Vec<Duration>,
+    /// Process CPU time (all threads: the runtime and sqlx's SQLite workers) during the run.
+    cpu: f64,
+}
+
+/// User + system CPU seconds of this whole process so far (`/proc/self/stat` fields 14 and 15,
+/// in clock ticks of 1/100 s on Linux), or 0 where that file does not exist.
+fn process_cpu_secs() -> f64 {
+    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
+        return 0.0;
+    };
+    // The command name (field 2) may contain spaces; the fields after it are plain numbers.
+    let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
+    let f: Vec<f64> = rest
+        .split_whitespace()
+        .map(|v| v.parse().unwrap_or(0.0))
+        .collect();
+    // `rest` starts at field 3 (state), so utime (14) and stime (15) are at 11 and 12.
+    (f.get(11).copied().unwrap_or(0.0) + f.get(12).copied().unwrap_or(0.0)) / 100.0
 }
 
 impl Stats {
@@ -109,11 +130,14 @@ impl Stats {
         self.lat.sort();
         let q =
             |p: f64| self.lat[((self.lat.len() as f64 - 1.0) * p) as usize].as_secs_f64() * 1000.0;
+        let cpu_us = self.cpu * 1e6 / self.n as f64;
         println!(
-            "{what:<34} {:>8.0} req/s   median {:>6.2} ms   p99 {:>6.2} ms   (n={})",
+            "{what:<34} {:>8.0} req/s   median {:>6.2} ms   p99 {:>6.2} ms   CPU {:>6.0} µs/req = {:>6.0} req per CPU-second   (n={})",
             self.n as f64 / self.secs,
             q(0.5),
             q(0.99),
+            cpu_us,
+            1e6 / cpu_us,
             self.n
         );
     }
@@ -138,6 +162,7 @@ async fn refresh_run(
     let lat = Rc::new(RefCell::new(Vec::new()));
     let end = Instant::now() + Duration::from_secs(secs);
     let start = Instant::now();
+    let cpu0 = process_cpu_secs();
     let chains = tokens.into_iter().map(|mut rt| {
         let (router, auth, lat) = (router.clone(), auth.clone(), lat.clone());
         async move {
@@ -156,11 +181,13 @@ async fn refresh_run(
     });
     futures::future::join_all(chains).await;
     let secs = start.elapsed().as_secs_f64();
+    let cpu = process_cpu_secs() - cpu0;
     let lat = Rc::try_unwrap(lat).unwrap().into_inner();
     Stats {
         n: lat.len(),
         secs,
         lat,
+        cpu,
     }
 }
 
@@ -180,6 +207,7 @@ async fn code_run(
     let codes = Rc::new(RefCell::new(codes));
     let lat = Rc::new(RefCell::new(Vec::new()));
     let start = Instant::now();
+    let cpu0 = process_cpu_secs();
     let workers = (0..conc).map(|_| {
         let (router, auth, lat, codes) = (router.clone(), auth.clone(), lat.clone(), codes.clone());
         async move {
@@ -195,11 +223,13 @@ async fn code_run(
     });
     futures::future::join_all(workers).await;
     let secs = start.elapsed().as_secs_f64();
+    let cpu = process_cpu_secs() - cpu0;
     let lat = Rc::try_unwrap(lat).unwrap().into_inner();
     Stats {
         n: lat.len(),
         secs,
         lat,
+        cpu,
     }
 }
 
@@ -227,10 +257,14 @@ fn main() {
         let st = AppState::new(config, storage, state).await.unwrap();
         let router = lobby::app::router(st.clone());
         println!("token endpoint, one core (current-thread runtime), SQLite + memory state, {conc} concurrent clients");
+        let only = std::env::var("LOBBY_BENCH_ALGS").unwrap_or_default();
         for (alg, client, secret) in [
             (SigningAlg::ES256, "es", "es-bench-secret-0123456789-0123456789"),
             (SigningAlg::RS256, "rs", "rs-bench-secret-0123456789-0123456789"),
         ] {
+            if !only.is_empty() && !only.split(',').any(|a| a.eq_ignore_ascii_case(alg.as_str())) {
+                continue;
+            }
             refresh_run(&router, &st, client, secret, conc, 1).await; // warm-up
             refresh_run(&router, &st, client, secret, conc, secs).await.report(&format!("refresh_token grant, {}", alg.as_str()));
             code_run(&router, &st, client, secret, conc, 2000).await.report(&format!("authorization_code grant, {}", alg.as_str()));
