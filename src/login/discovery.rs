@@ -196,8 +196,13 @@ pub async fn connection_allowed(
     link: &OrgAppLink,
     connection: &crate::domain::ConnectionId,
 ) -> Result<bool> {
-    let conns = storage.list_connections(&link.org_id).await?;
-    Ok(policy_connections(app, link, &conns)
+    // Only the one connection is needed: the policy keeps or drops each connection on its
+    // own (state, org, kind, or the link's explicit list), so filtering a one-element slice
+    // gives the same answer as filtering the org's whole list, with one row read.
+    let Some(conn) = storage.get_connection(&link.org_id, connection).await? else {
+        return Ok(false);
+    };
+    Ok(policy_connections(app, link, std::slice::from_ref(&conn))
         .iter()
         .any(|c| &c.id == connection))
 }
