@@ -48,7 +48,7 @@ pub struct Subject {
 /// Why no token may be issued any more.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Ineligible {
-    UnknownUser,
+    /// No membership (also when the user was deleted: memberships go with their user).
     NotAMember,
     MembershipInactive,
     OrgSuspended,
@@ -64,18 +64,13 @@ pub async fn load_subject(
     org_id: &OrgId,
     idp: Option<&ConnectionId>,
 ) -> Result<std::result::Result<Subject, Ineligible>> {
-    let Some(user) = storage.get_user(user_id).await? else {
-        return Ok(Err(Ineligible::UnknownUser));
-    };
-    let Some(membership) = storage.get_membership(org_id, user_id).await? else {
+    // One read for user, membership and org (every refresh comes through here).
+    let Some((user, membership, org)) = storage.get_member_context(org_id, user_id).await? else {
         return Ok(Err(Ineligible::NotAMember));
     };
     if membership.status != MemberStatus::Active {
         return Ok(Err(Ineligible::MembershipInactive));
     }
-    let Some(org) = storage.get_org(org_id).await? else {
-        return Ok(Err(Ineligible::NotAMember));
-    };
     if org.status != OrgStatus::Active {
         return Ok(Err(Ineligible::OrgSuspended));
     }

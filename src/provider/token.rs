@@ -441,8 +441,8 @@ async fn refresh_grant(st: &AppState, app: &App, p: &Params) -> Result<Value, OA
         created_at: crate::domain::trunc_millis(now),
         used_at: None,
     };
-    let family = match st.storage.rotate_refresh(&hash, &next, now).await? {
-        RotateOutcome::Rotated(f) => f,
+    match st.storage.rotate_refresh(&hash, &next, now).await? {
+        RotateOutcome::Rotated => {}
         RotateOutcome::AlreadyUsed { family, used_at } => {
             if now - used_at <= time::Duration::seconds(REUSE_GRACE_SECS) {
                 return Err(OAuthError::invalid_grant(

@@ -195,6 +195,13 @@ pub trait MembershipStore: Send + Sync {
         org: &OrgId,
         email: &Email,
     ) -> Result<Option<(User, Membership)>>;
+    /// The member, their membership and the org in one read (token issuance and every
+    /// refresh recompute claims from these); `None` unless the membership exists.
+    async fn get_member_context(
+        &self,
+        org: &OrgId,
+        user: &UserId,
+    ) -> Result<Option<(User, Membership, Org)>>;
     async fn update_membership(&self, m: &Membership) -> Result<Membership>;
     async fn delete_membership(&self, org: &OrgId, user: &UserId) -> Result<()>;
 }
@@ -295,12 +302,14 @@ pub struct RefreshToken {
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum RotateOutcome {
-    /// The token was unused; it is now marked used and `next` is stored in the family.
-    Rotated(RefreshFamily),
+    /// The token was unused; it is now marked used and `next` is stored in its family (the
+    /// caller already holds the family from [`RefreshStore::find_refresh`]; its identity fields
+    /// never change).
+    Rotated,
     /// The token had already been used at `used_at` (reuse; the caller decides on the grace
     /// window and may revoke the family). Nothing was stored.
     AlreadyUsed {
-        family: RefreshFamily,
+        family: Box<RefreshFamily>,
         used_at: OffsetDateTime,
     },
     /// Unknown token, or its family is revoked or expired.

@@ -456,20 +456,50 @@ fn groups_from(rows: &[AnyRow]) -> Result<Vec<RoleGroup>> {
     Ok(out)
 }
 
+/// Column names of one table in a joined read: `""` for a plain `SELECT {X_COLS} FROM x`, or
+/// the alias prefix given to [`aliased`] (`"o_"` for `o.id AS o_id, …`).
+#[derive(Clone, Copy)]
+struct Prefix(&'static str);
+
+impl Prefix {
+    const NONE: Prefix = Prefix("");
+
+    fn n(self, column: &'static str) -> std::borrow::Cow<'static, str> {
+        if self.0.is_empty() {
+            std::borrow::Cow::Borrowed(column)
+        } else {
+            std::borrow::Cow::Owned(format!("{}{column}", self.0))
+        }
+    }
+}
+
+/// `"id, name"`, table alias `o`, prefix `o_` → `"o.id AS o_id, o.name AS o_name"`.
+fn aliased(cols: &str, table: &str, prefix: Prefix) -> String {
+    cols.split(',')
+        .map(str::trim)
+        .map(|c| format!("{table}.{c} AS {}{c}", prefix.0))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 const ORG_COLS: &str =
     "id, slug, name, status, parent_id, branding, version, created_at, updated_at";
 
 fn org_from(r: &AnyRow) -> Result<Org> {
+    org_from_p(r, Prefix::NONE)
+}
+
+fn org_from_p(r: &AnyRow, p: Prefix) -> Result<Org> {
     Ok(Org {
-        id: col_parse(r, "id", OrgId::parse)?,
-        slug: col_parse(r, "slug", Slug::parse)?,
-        name: col(r, "name")?,
-        status: col_parse(r, "status", OrgStatus::parse)?,
-        parent_id: col_opt_parse(r, "parent_id", OrgId::parse)?,
-        branding: col_json(r, "branding")?,
-        version: col(r, "version")?,
-        created_at: col_ts(r, "created_at")?,
-        updated_at: col_ts(r, "updated_at")?,
+        id: col_parse(r, &p.n("id"), OrgId::parse)?,
+        slug: col_parse(r, &p.n("slug"), Slug::parse)?,
+        name: col(r, &p.n("name"))?,
+        status: col_parse(r, &p.n("status"), OrgStatus::parse)?,
+        parent_id: col_opt_parse(r, &p.n("parent_id"), OrgId::parse)?,
+        branding: col_json(r, &p.n("branding"))?,
+        version: col(r, &p.n("version"))?,
+        created_at: col_ts(r, &p.n("created_at"))?,
+        updated_at: col_ts(r, &p.n("updated_at"))?,
     })
 }
 
@@ -537,15 +567,19 @@ const USER_COLS: &str =
     "id, email, email_verified, name, password_hash, version, created_at, updated_at";
 
 fn user_from(r: &AnyRow) -> Result<User> {
+    user_from_p(r, Prefix::NONE)
+}
+
+fn user_from_p(r: &AnyRow, p: Prefix) -> Result<User> {
     Ok(User {
-        id: col_parse(r, "id", UserId::parse)?,
-        email: col_parse(r, "email", Email::parse)?,
-        email_verified: col_bool(r, "email_verified")?,
-        name: col(r, "name")?,
-        password_hash: col::<Option<String>>(r, "password_hash")?.map(Secret::new),
-        version: col(r, "version")?,
-        created_at: col_ts(r, "created_at")?,
-        updated_at: col_ts(r, "updated_at")?,
+        id: col_parse(r, &p.n("id"), UserId::parse)?,
+        email: col_parse(r, &p.n("email"), Email::parse)?,
+        email_verified: col_bool(r, &p.n("email_verified"))?,
+        name: col(r, &p.n("name"))?,
+        password_hash: col::<Option<String>>(r, &p.n("password_hash"))?.map(Secret::new),
+        version: col(r, &p.n("version"))?,
+        created_at: col_ts(r, &p.n("created_at"))?,
+        updated_at: col_ts(r, &p.n("updated_at"))?,
     })
 }
 
@@ -565,15 +599,19 @@ const MEMBERSHIP_COLS: &str =
     "org_id, user_id, status, roles, org_roles, version, created_at, updated_at";
 
 fn membership_from(r: &AnyRow) -> Result<Membership> {
+    membership_from_p(r, Prefix::NONE)
+}
+
+fn membership_from_p(r: &AnyRow, p: Prefix) -> Result<Membership> {
     Ok(Membership {
-        org_id: col_parse(r, "org_id", OrgId::parse)?,
-        user_id: col_parse(r, "user_id", UserId::parse)?,
-        status: col_enum(r, "status")?,
-        roles: col_json(r, "roles")?,
-        org_roles: col_json(r, "org_roles")?,
-        version: col(r, "version")?,
-        created_at: col_ts(r, "created_at")?,
-        updated_at: col_ts(r, "updated_at")?,
+        org_id: col_parse(r, &p.n("org_id"), OrgId::parse)?,
+        user_id: col_parse(r, &p.n("user_id"), UserId::parse)?,
+        status: col_enum(r, &p.n("status"))?,
+        roles: col_json(r, &p.n("roles"))?,
+        org_roles: col_json(r, &p.n("org_roles"))?,
+        version: col(r, &p.n("version"))?,
+        created_at: col_ts(r, &p.n("created_at"))?,
+        updated_at: col_ts(r, &p.n("updated_at"))?,
     })
 }
 
@@ -2007,6 +2045,37 @@ impl MembershipStore for SqlStore {
         Ok(self.get_membership(org, &user.id).await?.map(|m| (user, m)))
     }
 
+    async fn get_member_context(
+        &self,
+        org: &OrgId,
+        user: &UserId,
+    ) -> Result<Option<(User, Membership, Org)>> {
+        const U: Prefix = Prefix("u_");
+        const M: Prefix = Prefix("m_");
+        const O: Prefix = Prefix("o_");
+        let sql = format!(
+            "SELECT {}, {}, {} FROM memberships m JOIN users u ON u.id = m.user_id \
+             JOIN orgs o ON o.id = m.org_id WHERE m.org_id = $1 AND m.user_id = $2",
+            aliased(USER_COLS, "u", U),
+            aliased(MEMBERSHIP_COLS, "m", M),
+            aliased(ORG_COLS, "o", O),
+        );
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(org.as_str())
+            .bind(user.as_str())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(backend)?;
+        row.map(|r| {
+            Ok((
+                user_from_p(&r, U)?,
+                membership_from_p(&r, M)?,
+                org_from_p(&r, O)?,
+            ))
+        })
+        .transpose()
+    }
+
     async fn update_membership(&self, m: &Membership) -> Result<Membership> {
         let sql = format!(
             "UPDATE memberships SET status = $4, roles = $5, org_roles = $6, updated_at = $7, \
@@ -2355,30 +2424,41 @@ impl RefreshStore for SqlStore {
         .await
         .map_err(backend)?
         .rows_affected();
+        if marked == 1 {
+            // The hot path (every refresh): `next` joins the presented token's family, taken
+            // from that token's row in the same statement.
+            sqlx::query(
+                "INSERT INTO refresh_tokens (hash, family_id, created_at, used_at) \
+                 SELECT $1, family_id, $2, NULL FROM refresh_tokens WHERE hash = $3",
+            )
+            .bind(next.hash.as_hex())
+            .bind(ms(next.created_at))
+            .bind(presented.as_hex())
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| self.write_err(e, "refresh token family"))?;
+            tx.commit().await.map_err(backend)?;
+            return Ok(RotateOutcome::Rotated);
+        }
+        // Not rotated: tell a reused token of a live family from an unknown or dead one.
         let sql = format!("{TOKEN_FAMILY_SELECT} WHERE t.hash = $1");
         let row = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(presented.as_hex())
             .fetch_optional(&mut *tx)
             .await
             .map_err(backend)?;
+        tx.rollback().await.map_err(backend)?;
         let Some(row) = row else {
-            tx.rollback().await.map_err(backend)?;
             return Ok(RotateOutcome::Invalid);
         };
         let token = token_from(&row)?;
         let family = family_from(&row)?;
-        if marked == 1 {
-            // `next` always joins the presented token's family.
-            insert_token(&mut tx, next, &family.id)
-                .await
-                .map_err(|e| self.write_err(e, "refresh token family"))?;
-            tx.commit().await.map_err(backend)?;
-            return Ok(RotateOutcome::Rotated(family));
-        }
-        tx.rollback().await.map_err(backend)?;
         let live = family.revoked_at.is_none() && family.expires_at > now;
         Ok(match token.used_at {
-            Some(used_at) if live => RotateOutcome::AlreadyUsed { family, used_at },
+            Some(used_at) if live => RotateOutcome::AlreadyUsed {
+                family: Box::new(family),
+                used_at,
+            },
             _ => RotateOutcome::Invalid,
         })
     }
