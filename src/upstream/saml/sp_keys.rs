@@ -36,6 +36,9 @@ pub struct SpKey {
     pub status: KeyStatus,
     /// PKCS#8 DER.
     private_der: Arc<Vec<u8>>,
+    /// The same key parsed once when the key set is (re)loaded, not on every AuthnRequest
+    /// (OpenSSL's DER decoding was ~0.5 ms of each SAML login; see BENCHMARKS.md).
+    parsed: PKey<Private>,
     pub cert_der: Vec<u8>,
 }
 
@@ -53,8 +56,9 @@ impl SpKey {
         &self.private_der
     }
 
+    /// The parsed private key (a reference-counted handle: cloning it is cheap).
     pub fn pkey(&self) -> Result<PKey<Private>, SpKeyError> {
-        PKey::private_key_from_der(&self.private_der).map_err(|e| SpKeyError(e.to_string()))
+        Ok(self.parsed.clone())
     }
 }
 
@@ -131,9 +135,11 @@ impl SpKeys {
         let cert = base64::engine::general_purpose::STANDARD
             .decode(&r.certificate)
             .map_err(err)?;
+        let parsed = PKey::private_key_from_der(&private).map_err(err)?;
         Ok(SpKey {
             id: r.id.clone(),
             status: r.status,
+            parsed,
             private_der: Arc::new(private),
             cert_der: cert,
         })
