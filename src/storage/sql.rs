@@ -2053,14 +2053,17 @@ impl MembershipStore for SqlStore {
         const U: Prefix = Prefix("u_");
         const M: Prefix = Prefix("m_");
         const O: Prefix = Prefix("o_");
-        let sql = format!(
-            "SELECT {}, {}, {} FROM memberships m JOIN users u ON u.id = m.user_id \
-             JOIN orgs o ON o.id = m.org_id WHERE m.org_id = $1 AND m.user_id = $2",
-            aliased(USER_COLS, "u", U),
-            aliased(MEMBERSHIP_COLS, "m", M),
-            aliased(ORG_COLS, "o", O),
-        );
-        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+        // Built once: this read is on every refresh and code exchange.
+        static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+            format!(
+                "SELECT {}, {}, {} FROM memberships m JOIN users u ON u.id = m.user_id \
+                 JOIN orgs o ON o.id = m.org_id WHERE m.org_id = $1 AND m.user_id = $2",
+                aliased(USER_COLS, "u", U),
+                aliased(MEMBERSHIP_COLS, "m", M),
+                aliased(ORG_COLS, "o", O),
+            )
+        });
+        let row = sqlx::query(sqlx::AssertSqlSafe(SQL.as_str()))
             .bind(org.as_str())
             .bind(user.as_str())
             .fetch_optional(&self.pool)

@@ -309,14 +309,7 @@ pub async fn start(
             ..params
         };
         let xml = request::authn_request_xml(&p, false);
-        let pkey = match key.as_ref().map(|k| k.pkey()).transpose() {
-            Ok(k) => k,
-            Err(e) => {
-                tracing::error!(error = %e, "SAML SP key unusable");
-                return error_page(PageError::Server, headers, None);
-            }
-        };
-        return match request::redirect_url(sso, &xml, &relay, pkey.as_ref()) {
+        return match request::redirect_url(sso, &xml, &relay, key.as_ref().map(|k| k.pkey())) {
             Ok(url) => see_other(&url),
             Err(e) => {
                 tracing::error!(error = %e, "cannot encode the AuthnRequest");
@@ -331,8 +324,11 @@ pub async fn start(
         destination: sso,
         ..params
     };
-    let key_der = key.map(|k| k.private_der().to_vec());
-    let encoded = request::post_message(st.saml.dsig.as_ref(), &p, key_der.as_deref());
+    let encoded = request::post_message(
+        st.saml.dsig.as_ref(),
+        &p,
+        key.as_ref().map(|k| k.private_der()),
+    );
     let message = match encoded {
         Ok(m) => m,
         Err(e) => {

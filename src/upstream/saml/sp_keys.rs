@@ -56,9 +56,9 @@ impl SpKey {
         &self.private_der
     }
 
-    /// The parsed private key (a reference-counted handle: cloning it is cheap).
-    pub fn pkey(&self) -> Result<PKey<Private>, SpKeyError> {
-        Ok(self.parsed.clone())
+    /// The private key, parsed when the key set was loaded.
+    pub fn pkey(&self) -> &PKey<Private> {
+        &self.parsed
     }
 }
 
