@@ -5,12 +5,7 @@
 # binary, and runs every *.test.mjs with node's test runner.
 set -euo pipefail
 cd "$(dirname "$0")"
-ROOT=$(cd ../.. && pwd)
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
-
-if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  npm ci --no-audit --no-fund --loglevel=error
-fi
+. lib/prepare.sh
 [ -x /usr/bin/chromium ] || { echo "interop: /usr/bin/chromium is missing (apt-get install chromium)"; exit 1; }
 
 (cd "$ROOT" && cargo build --locked --quiet --bin lobby)

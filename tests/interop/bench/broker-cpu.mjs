@@ -22,6 +22,7 @@ import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startLobby } from '../lib/lobby.mjs';
 import { startSamlIdp } from '../lib/idp-saml.mjs';
+import { acmeCrmTenant } from '../lib/tenant.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const env = (k, d) => Number(process.env[k] ?? d);
@@ -42,11 +43,11 @@ function statFields(pid) {
   const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
   return s.slice(s.lastIndexOf(')') + 2).split(' '); // [0] is field 3 (state)
 }
+/** utime + stime (fields 14, 15), plus cutime + cstime (16, 17) of reaped children, in ms. */
+const fieldsMs = (f, children = false) =>
+  ((Number(f[11]) + Number(f[12]) + (children ? Number(f[13]) + Number(f[14]) : 0)) * 1000) / CLK_TCK;
 /** utime + stime of a process (all its threads, live and exited). */
-function cpuMs(pid) {
-  const f = statFields(pid);
-  return ((Number(f[11]) + Number(f[12])) * 1000) / CLK_TCK;
-}
+const cpuMs = (pid) => fieldsMs(statFields(pid));
 /** utime + stime of every process in a process group, plus the leader's reaped children. */
 function groupCpuMs(pgrp) {
   let ms = 0;
@@ -54,8 +55,7 @@ function groupCpuMs(pgrp) {
     if (!/^\d+$/.test(d)) continue;
     try {
       const f = statFields(d);
-      if (Number(f[2]) !== pgrp) continue;
-      ms += ((Number(f[11]) + Number(f[12]) + (Number(d) === pgrp ? Number(f[13]) + Number(f[14]) : 0)) * 1000) / CLK_TCK;
+      if (Number(f[2]) === pgrp) ms += fieldsMs(f, Number(d) === pgrp);
     } catch {} // exited meanwhile
   }
   return ms;
@@ -242,17 +242,7 @@ async function logins(n, app, user, expect) {
 // The tenant: app `crm` (ES256 tokens), org acme with verified domain acme.test, linked to the
 // app with JIT (the warm-up's first login creates alice, all later logins are a returning user).
 
-async function tenant(lobby) {
-  await lobby.admin('POST', '/apps', {
-    id: APP.id, name: 'CRM', client_id: APP.client_id, client_type: 'confidential',
-    client_secret: APP.client_secret, redirect_uris: [APP.redirect_uri], signing_alg: 'ES256',
-  });
-  await lobby.admin('POST', '/apps/crm/roles', { value: 'sales', name: 'Sales' });
-  await lobby.admin('POST', '/apps/crm/role-groups', { id: 'all', name: 'All', roles: ['sales'] });
-  await lobby.admin('POST', '/orgs', { id: 'acme', slug: 'acme', name: 'Acme' });
-  await lobby.admin('POST', '/orgs/acme/domains', { domain: 'acme.test', verified: true });
-  await lobby.admin('POST', '/orgs/acme/apps', { app_id: 'crm', allowed_role_groups: ['all'], jit: true, default_roles: ['sales'] });
-}
+const tenant = (lobby) => acmeCrmTenant(lobby, { ...APP, signing_alg: 'ES256' });
 
 const lobbyEnv = { LOBBY_LOG: process.env.LOBBY_LOG || 'warn' };
 

@@ -6,12 +6,7 @@
 # (see broker-cpu.mjs), CARGO_TARGET_DIR (default <repo>/target).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-ROOT=$(cd ../.. && pwd)
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
-
-if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  npm ci --no-audit --no-fund --loglevel=error
-fi
+. lib/prepare.sh
 
 (cd "$ROOT" && cargo build --release --locked --quiet --bin lobby)
 export LOBBY_BIN="${LOBBY_BIN:-$CARGO_TARGET_DIR/release/lobby}"

@@ -64,3 +64,22 @@ users:
 `;
   return { yaml, apps, orgs, users };
 }
+
+/**
+ * The federation tenant, through the admin API: app `crm` (confidential) with `roles`, all in
+ * role group `all`; org `acme` with the verified domain acme.test, linked to the app with JIT
+ * and default role `sales`. Used by the SAML interop test and the broker CPU benchmark.
+ */
+export async function acmeCrmTenant(lobby, { client_id, client_secret, redirect_uri, signing_alg, roles = ['sales'] }) {
+  await lobby.admin('POST', '/apps', {
+    id: 'crm', name: 'CRM', client_id, client_type: 'confidential', client_secret,
+    redirect_uris: [redirect_uri], ...(signing_alg ? { signing_alg } : {}),
+  });
+  for (const value of roles) await lobby.admin('POST', '/apps/crm/roles', { value, name: value });
+  await lobby.admin('POST', '/apps/crm/role-groups', { id: 'all', name: 'All', roles });
+  await lobby.admin('POST', '/orgs', { id: 'acme', slug: 'acme', name: 'Acme' });
+  await lobby.admin('POST', '/orgs/acme/domains', { domain: 'acme.test', verified: true });
+  await lobby.admin('POST', '/orgs/acme/apps', {
+    app_id: 'crm', allowed_role_groups: ['all'], jit: true, default_roles: ['sales'],
+  });
+}
