@@ -24,7 +24,12 @@ use std::time::Duration;
 #[derive(Clone)]
 pub struct AppState {
     pub config: Arc<Config>,
+    /// Sign-in and token paths: configuration rows come from a per-process cache
+    /// (`storage::cache`); members, users and refresh tokens are always read fresh.
     pub storage: Arc<dyn Storage>,
+    /// The same database without that cache: the admin API reads exactly what was last
+    /// written, by any instance ([`Storage::uncached`]).
+    pub admin_storage: Arc<dyn Storage>,
     pub state: Arc<dyn StateStore>,
     pub clock: Arc<dyn Clock>,
     /// DNS TXT lookups for domain verification (tests replace it with a fake).
@@ -99,6 +104,7 @@ impl AppState {
         saml.spawn_refresher(crate::upstream::saml::REFRESH_EVERY);
         Ok(Self {
             config: Arc::new(config),
+            admin_storage: storage.uncached(),
             storage,
             state,
             clock,

@@ -24,7 +24,7 @@ pub async fn list_apps(
 ) -> R<Json<AppList>> {
     caller.scope_global()?;
     let page = st
-        .storage
+        .admin_storage
         .list_apps(&page_request(q.limit, q.after)?)
         .await?;
     Ok(Json(AppList {
@@ -61,7 +61,7 @@ pub async fn get_app(
 ) -> R<Json<AppResponse>> {
     caller.scope_global()?;
     let id: AppId = path_id(&app_id, "app")?;
-    let app = service::require_app(st.storage.as_ref(), &id).await?;
+    let app = service::require_app(st.admin_storage.as_ref(), &id).await?;
     Ok(Json((&app).into()))
 }
 
@@ -112,8 +112,8 @@ pub async fn list_roles(
 ) -> R<Json<RoleList>> {
     caller.scope_global()?;
     let app: AppId = path_id(&app_id, "app")?;
-    service::require_app(st.storage.as_ref(), &app).await?;
-    let all = st.storage.list_roles(&app).await?;
+    service::require_app(st.admin_storage.as_ref(), &app).await?;
+    let all = st.admin_storage.list_roles(&app).await?;
     let page = page_vec(
         all,
         |r| r.value.to_string(),
@@ -151,7 +151,7 @@ pub async fn get_role(
     caller.scope_global()?;
     let app: AppId = path_id(&app_id, "app")?;
     let value = RoleValue::parse(&value).map_err(|_| ApiError::not_found("role"))?;
-    let role = service::require_role(st.storage.as_ref(), &app, &value).await?;
+    let role = service::require_role(st.admin_storage.as_ref(), &app, &value).await?;
     Ok(Json((&role).into()))
 }
 
@@ -201,8 +201,8 @@ pub async fn list_role_groups(
 ) -> R<Json<RoleGroupList>> {
     caller.scope_global()?;
     let app: AppId = path_id(&app_id, "app")?;
-    service::require_app(st.storage.as_ref(), &app).await?;
-    let all = st.storage.list_role_groups(&app).await?;
+    service::require_app(st.admin_storage.as_ref(), &app).await?;
+    let all = st.admin_storage.list_role_groups(&app).await?;
     let page = page_vec(all, |g| g.id.to_string(), &page_request(q.limit, q.after)?);
     Ok(Json(RoleGroupList {
         items: page.items.iter().map(RoleGroupResponse::from).collect(),
@@ -236,7 +236,7 @@ pub async fn get_role_group(
     caller.scope_global()?;
     let app: AppId = path_id(&app_id, "app")?;
     let id: RoleGroupId = path_id(&group_id, "role group")?;
-    let g = service::require_role_group(st.storage.as_ref(), &app, &id).await?;
+    let g = service::require_role_group(st.admin_storage.as_ref(), &app, &id).await?;
     Ok(Json((&g).into()))
 }
 

@@ -27,7 +27,7 @@ pub async fn list_audit_events(
     };
     let action = q.action.filter(|a| !a.is_empty());
     let page = service::list_audit(
-        st.storage.as_ref(),
+        st.admin_storage.as_ref(),
         org,
         action,
         &page_request(q.limit, q.after)?,

@@ -57,7 +57,7 @@ impl Caller {
                 if org == org_id {
                     return Ok(());
                 }
-                let ancestors = st.storage.org_ancestors(org).await?;
+                let ancestors = st.admin_storage.org_ancestors(org).await?;
                 if ancestors.contains(org_id) {
                     Ok(())
                 } else {

@@ -204,7 +204,7 @@ pub async fn test_connection(
 ) -> R<Json<ConnectionTestReport>> {
     let org = scoped_org(&st, &caller, &org_id).await?;
     let id: ConnectionId = path_id(&connection_id, "connection")?;
-    let c = service::require_connection(st.storage.as_ref(), &org, &id).await?;
+    let c = service::require_connection(st.admin_storage.as_ref(), &org, &id).await?;
     let checks = match &c.config {
         ConnectionConfig::Saml(_) => saml_checks(&st, &c).await,
         ConnectionConfig::Oidc(cfg) => st.oidc.test(&c.id, cfg).await,
@@ -232,7 +232,7 @@ pub async fn refresh_metadata(
 ) -> R<Json<MetadataRefreshReport>> {
     let org = scoped_org(&st, &caller, &org_id).await?;
     let id: ConnectionId = path_id(&connection_id, "connection")?;
-    let c = service::require_connection(st.storage.as_ref(), &org, &id).await?;
+    let c = service::require_connection(st.admin_storage.as_ref(), &org, &id).await?;
     if !matches!(c.config, ConnectionConfig::Saml(_)) {
         return Err(ApiError::bad_request(
             "Only SAML connections have IdP metadata to refresh.",

@@ -194,7 +194,7 @@ async fn method_not_allowed() -> ApiError {
 /// The service context of a request.
 pub(crate) fn ctx<'a>(st: &'a AppState, caller: &Caller) -> Ctx<'a> {
     Ctx {
-        storage: st.storage.as_ref(),
+        storage: st.admin_storage.as_ref(),
         clock: st.clock.as_ref(),
         seal: Some(st.seal.as_ref()),
         actor: caller.actor(),

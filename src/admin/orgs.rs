@@ -40,7 +40,7 @@ pub async fn list_orgs(
     let parent = match q.parent_id.as_deref() {
         Some(p) => {
             let p = scoped_org(&st, &caller, p).await?;
-            service::require_org(st.storage.as_ref(), &p).await?;
+            service::require_org(st.admin_storage.as_ref(), &p).await?;
             Some(p)
         }
         None => {
@@ -49,7 +49,7 @@ pub async fn list_orgs(
         }
     };
     let page = st
-        .storage
+        .admin_storage
         .list_orgs(parent.as_ref(), &page_request(q.limit, q.after)?)
         .await?;
     Ok(Json(OrgList {
@@ -83,7 +83,7 @@ pub async fn get_org(
     Path(org_id): Path<String>,
 ) -> R<Json<OrgResponse>> {
     let org = scoped_org(&st, &caller, &org_id).await?;
-    let o = service::require_org(st.storage.as_ref(), &org).await?;
+    let o = service::require_org(st.admin_storage.as_ref(), &org).await?;
     Ok(Json((&o).into()))
 }
 
@@ -131,8 +131,8 @@ pub async fn list_links(
     Query(q): Query<ListQuery>,
 ) -> R<Json<LinkList>> {
     let org = scoped_org(&st, &caller, &org_id).await?;
-    service::require_org(st.storage.as_ref(), &org).await?;
-    let all = st.storage.list_links_for_org(&org).await?;
+    service::require_org(st.admin_storage.as_ref(), &org).await?;
+    let all = st.admin_storage.list_links_for_org(&org).await?;
     let page = page_vec(
         all,
         |l| l.app_id.to_string(),
@@ -168,7 +168,7 @@ pub async fn get_link(
 ) -> R<Json<LinkResponse>> {
     let org = scoped_org(&st, &caller, &org_id).await?;
     let app: AppId = path_id(&app_id, "link between this organization and app")?;
-    let l = service::require_link(st.storage.as_ref(), &org, &app).await?;
+    let l = service::require_link(st.admin_storage.as_ref(), &org, &app).await?;
     Ok(Json((&l).into()))
 }
 
@@ -215,8 +215,8 @@ pub async fn list_domains(
     Query(q): Query<ListQuery>,
 ) -> R<Json<DomainList>> {
     let org = scoped_org(&st, &caller, &org_id).await?;
-    service::require_org(st.storage.as_ref(), &org).await?;
-    let all = st.storage.list_domains(&org).await?;
+    service::require_org(st.admin_storage.as_ref(), &org).await?;
+    let all = st.admin_storage.list_domains(&org).await?;
     let page = page_vec(
         all,
         |d| d.domain.to_string(),
@@ -256,7 +256,7 @@ pub async fn get_domain(
 ) -> R<Json<DomainResponse>> {
     let org = scoped_org(&st, &caller, &org_id).await?;
     let domain = domain_path(&domain)?;
-    let d = service::require_domain(st.storage.as_ref(), &org, &domain).await?;
+    let d = service::require_domain(st.admin_storage.as_ref(), &org, &domain).await?;
     Ok(Json((&d).into()))
 }
 
@@ -321,8 +321,8 @@ pub async fn list_connections(
     Query(q): Query<ListQuery>,
 ) -> R<Json<ConnectionList>> {
     let org = scoped_org(&st, &caller, &org_id).await?;
-    service::require_org(st.storage.as_ref(), &org).await?;
-    let all = st.storage.list_connections(&org).await?;
+    service::require_org(st.admin_storage.as_ref(), &org).await?;
+    let all = st.admin_storage.list_connections(&org).await?;
     let page = page_vec(all, |c| c.id.to_string(), &page_request(q.limit, q.after)?);
     Ok(Json(ConnectionList {
         items: page.items.iter().map(ConnectionResponse::from).collect(),
@@ -359,7 +359,7 @@ pub async fn get_connection(
 ) -> R<Json<ConnectionResponse>> {
     let org = scoped_org(&st, &caller, &org_id).await?;
     let id: ConnectionId = path_id(&connection_id, "connection")?;
-    let c = service::require_connection(st.storage.as_ref(), &org, &id).await?;
+    let c = service::require_connection(st.admin_storage.as_ref(), &org, &id).await?;
     Ok(Json((&c).into()))
 }
 
@@ -376,7 +376,7 @@ pub async fn update_connection(
     let org = scoped_org(&st, &caller, &org_id).await?;
     let id: ConnectionId = path_id(&connection_id, "connection")?;
     // A SAML connection is stored active only when its metadata pins a signing certificate.
-    let mut preview = service::require_connection(st.storage.as_ref(), &org, &id).await?;
+    let mut preview = service::require_connection(st.admin_storage.as_ref(), &org, &id).await?;
     if let Some(s) = p.state {
         preview.state = s.into();
     }

@@ -37,7 +37,7 @@ pub async fn list_users(
         None => None,
     };
     let page = st
-        .storage
+        .admin_storage
         .list_users(&UserFilter { email }, &page_request(q.limit, q.after)?)
         .await?;
     Ok(Json(UserList {
@@ -68,7 +68,7 @@ pub async fn get_user(
 ) -> R<Json<UserResponse>> {
     caller.scope_global()?;
     let id: UserId = path_id(&user_id, "user")?;
-    let u = service::require_user(st.storage.as_ref(), &id).await?;
+    let u = service::require_user(st.admin_storage.as_ref(), &id).await?;
     Ok(Json((&u).into()))
 }
 
@@ -112,8 +112,8 @@ pub async fn list_identities(
 ) -> R<Json<IdentityList>> {
     caller.scope_global()?;
     let id: UserId = path_id(&user_id, "user")?;
-    service::require_user(st.storage.as_ref(), &id).await?;
-    let all = st.storage.list_identities(&id).await?;
+    service::require_user(st.admin_storage.as_ref(), &id).await?;
+    let all = st.admin_storage.list_identities(&id).await?;
     let page = page_vec(
         all,
         |i| format!("{}\u{1f}{}\u{1f}{}", i.connection_id, i.issuer, i.subject),
@@ -138,9 +138,9 @@ pub async fn list_members(
     Query(q): Query<ListQuery>,
 ) -> R<Json<MemberList>> {
     let org = scoped_org(&st, &caller, &org_id).await?;
-    service::require_org(st.storage.as_ref(), &org).await?;
+    service::require_org(st.admin_storage.as_ref(), &org).await?;
     let page = st
-        .storage
+        .admin_storage
         .list_members(&org, &page_request(q.limit, q.after)?)
         .await?;
     Ok(Json(MemberList {
@@ -173,7 +173,7 @@ pub async fn get_member(
 ) -> R<Json<MemberResponse>> {
     let org = scoped_org(&st, &caller, &org_id).await?;
     let user: UserId = path_id(&user_id, "member")?;
-    let m = service::require_member(st.storage.as_ref(), &org, &user).await?;
+    let m = service::require_member(st.admin_storage.as_ref(), &org, &user).await?;
     Ok(Json((&m).into()))
 }
 
@@ -220,9 +220,9 @@ pub async fn list_invitations(
     Query(q): Query<ListQuery>,
 ) -> R<Json<InvitationList>> {
     let org = scoped_org(&st, &caller, &org_id).await?;
-    service::require_org(st.storage.as_ref(), &org).await?;
+    service::require_org(st.admin_storage.as_ref(), &org).await?;
     let page = st
-        .storage
+        .admin_storage
         .list_invitations(&org, &page_request(q.limit, q.after)?)
         .await?;
     Ok(Json(InvitationList {
@@ -261,7 +261,7 @@ pub async fn get_invitation(
 ) -> R<Json<InvitationResponse>> {
     let org = scoped_org(&st, &caller, &org_id).await?;
     let id: InvitationId = path_id(&invitation_id, "invitation")?;
-    let i = service::require_invitation(st.storage.as_ref(), &org, &id).await?;
+    let i = service::require_invitation(st.admin_storage.as_ref(), &org, &id).await?;
     Ok(Json((&i).into()))
 }
 

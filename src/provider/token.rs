@@ -435,12 +435,7 @@ async fn refresh_grant(st: &AppState, app: &App, p: &Params) -> Result<Value, OA
         }
     };
     let next_secret = random_token();
-    let next = RefreshToken {
-        hash: TokenHash::of(&next_secret),
-        family_id: family.id.clone(),
-        created_at: crate::domain::trunc_millis(now),
-        used_at: None,
-    };
+    let next = TokenHash::of(&next_secret);
     match st.storage.rotate_refresh(&hash, &next, now).await? {
         RotateOutcome::Rotated => {}
         RotateOutcome::AlreadyUsed { family, used_at } => {

@@ -28,7 +28,7 @@ fn fresh(prefix: &str) -> String {
     )
 }
 
-fn org(parent: Option<&OrgId>) -> Org {
+pub(crate) fn org(parent: Option<&OrgId>) -> Org {
     let t = now();
     Org {
         id: OrgId::generate(),
@@ -1360,9 +1360,13 @@ pub async fn refresh_rotation(s: Arc<dyn Storage>) {
 
     // First use rotates.
     let at = now() + Duration::seconds(10);
-    let t2 = token(&f.id);
+    // The successor is stored in the presented token's family, created at the rotation time.
+    let t2 = RefreshToken {
+        created_at: at,
+        ..token(&f.id)
+    };
     assert_eq!(
-        s.rotate_refresh(&t1.hash, &t2, at).await.unwrap(),
+        s.rotate_refresh(&t1.hash, &t2.hash, at).await.unwrap(),
         RotateOutcome::Rotated
     );
     let (used, _) = s.find_refresh(&t1.hash).await.unwrap().unwrap();
@@ -1374,7 +1378,7 @@ pub async fn refresh_rotation(s: Arc<dyn Storage>) {
     // Second use of the same token: reuse, reported with when it was used; nothing stored.
     let t3 = token(&f.id);
     assert_eq!(
-        s.rotate_refresh(&t1.hash, &t3, at + Duration::seconds(1))
+        s.rotate_refresh(&t1.hash, &t3.hash, at + Duration::seconds(1))
             .await
             .unwrap(),
         RotateOutcome::AlreadyUsed {
@@ -1385,7 +1389,7 @@ pub async fn refresh_rotation(s: Arc<dyn Storage>) {
     assert_eq!(s.find_refresh(&t3.hash).await.unwrap(), None);
     // Unknown tokens are invalid.
     assert_eq!(
-        s.rotate_refresh(&TokenHash::of("unknown"), &token(&f.id), at)
+        s.rotate_refresh(&TokenHash::of("unknown"), &token(&f.id).hash, at)
             .await
             .unwrap(),
         RotateOutcome::Invalid
@@ -1393,7 +1397,7 @@ pub async fn refresh_rotation(s: Arc<dyn Storage>) {
     // The successor rotates; then the family is revoked and nothing rotates any more.
     let t4 = token(&f.id);
     assert!(matches!(
-        s.rotate_refresh(&t2.hash, &t4, at + Duration::seconds(2))
+        s.rotate_refresh(&t2.hash, &t4.hash, at + Duration::seconds(2))
             .await
             .unwrap(),
         RotateOutcome::Rotated
@@ -1410,15 +1414,23 @@ pub async fn refresh_rotation(s: Arc<dyn Storage>) {
     );
     assert_not_found(s.revoke_family("no-such-family", revoked_at).await);
     assert_eq!(
-        s.rotate_refresh(&t4.hash, &token(&f.id), revoked_at + Duration::seconds(1))
-            .await
-            .unwrap(),
+        s.rotate_refresh(
+            &t4.hash,
+            &token(&f.id).hash,
+            revoked_at + Duration::seconds(1)
+        )
+        .await
+        .unwrap(),
         RotateOutcome::Invalid
     );
     assert_eq!(
-        s.rotate_refresh(&t1.hash, &token(&f.id), revoked_at + Duration::seconds(1))
-            .await
-            .unwrap(),
+        s.rotate_refresh(
+            &t1.hash,
+            &token(&f.id).hash,
+            revoked_at + Duration::seconds(1)
+        )
+        .await
+        .unwrap(),
         RotateOutcome::Invalid,
         "reuse in a revoked family is just invalid"
     );
@@ -1431,7 +1443,7 @@ pub async fn refresh_rotation(s: Arc<dyn Storage>) {
     let ot = token(&old.id);
     s.create_family(&old, &ot).await.unwrap();
     assert_eq!(
-        s.rotate_refresh(&ot.hash, &token(&old.id), now())
+        s.rotate_refresh(&ot.hash, &token(&old.id).hash, now())
             .await
             .unwrap(),
         RotateOutcome::Invalid
@@ -1450,7 +1462,7 @@ pub async fn refresh_concurrent_rotation(s: Arc<dyn Storage>) {
         let (s, barrier, hash, next) = (s.clone(), barrier.clone(), t.hash.clone(), token(&f.id));
         tasks.push(tokio::spawn(async move {
             barrier.wait().await;
-            let out = s.rotate_refresh(&hash, &next, now()).await.unwrap();
+            let out = s.rotate_refresh(&hash, &next.hash, now()).await.unwrap();
             (out, next)
         }));
     }

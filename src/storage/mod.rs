@@ -10,6 +10,7 @@
 //! Every method that reads org-owned data takes the org id and filters by it in the same query:
 //! another org's row is simply not found.
 
+pub mod cache;
 pub mod conformance;
 pub mod postgres;
 pub mod saml;
@@ -321,11 +322,11 @@ pub trait RefreshStore: Send + Sync {
     async fn create_family(&self, f: &RefreshFamily, first: &RefreshToken) -> Result<()>;
     async fn get_family(&self, id: &str) -> Result<Option<RefreshFamily>>;
     /// Atomically: if `presented` is an unused token of a live family, mark it used at `now`
-    /// and insert `next` into the same family.
+    /// and store the token hashed `next` in the same family, created at `now`.
     async fn rotate_refresh(
         &self,
         presented: &TokenHash,
-        next: &RefreshToken,
+        next: &TokenHash,
         now: OffsetDateTime,
     ) -> Result<RotateOutcome>;
     async fn find_refresh(&self, hash: &TokenHash)
@@ -391,6 +392,11 @@ pub trait Storage:
     async fn apply_changes(&self, changes: &[Change]) -> Result<()>;
     /// "sqlite" or "postgres".
     fn dialect(&self) -> &'static str;
+    /// The same storage without the per-process cache of configuration rows: every read goes
+    /// to the database. The admin API uses it, so an admin reads what was last written even
+    /// when another instance wrote it a moment ago (and version checks do not trip on a cached
+    /// copy). Writes through either view invalidate the shared cache.
+    fn uncached(&self) -> std::sync::Arc<dyn Storage>;
 }
 
 /// Open the storage named by a database URL (`sqlite:…` or `postgres://…`) and migrate it.

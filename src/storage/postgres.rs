@@ -22,6 +22,11 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
         "saml",
         include_str!("../../migrations/postgres/0005_saml.sql"),
     ),
+    (
+        6,
+        "rotation",
+        include_str!("../../migrations/postgres/0006_rotation.sql"),
+    ),
 ];
 
 const MAX_CONNECTIONS: u32 = 10;

@@ -36,7 +36,11 @@ use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::{Any, AnyPool, Row, SqlSafeStr, Transaction};
 use std::borrow::Cow;
 use std::collections::BTreeSet;
+use std::hash::Hash;
+use std::sync::Arc;
 use time::OffsetDateTime;
+
+use super::cache::{self, ConfigCache};
 
 mod saml;
 
@@ -73,9 +77,15 @@ pub(crate) enum Violation {
 }
 
 /// Durable storage on SQLite or PostgreSQL.
+///
+/// Reads of configuration rows (app by client id, org, org–app link, connection, role groups)
+/// go through a per-process [`ConfigCache`] unless this is the [`Storage::uncached`] view; every
+/// configuration write, through either view, invalidates it (see `cache.rs` for the rules).
 pub struct SqlStore {
     pool: AnyPool,
     dialect: Dialect,
+    cache: Arc<ConfigCache>,
+    cached_reads: bool,
 }
 
 impl std::fmt::Debug for SqlStore {
@@ -124,7 +134,76 @@ impl SqlStore {
             .run(&pool)
             .await
             .context("applying database migrations")?;
-        Ok(SqlStore { pool, dialect })
+        Ok(SqlStore {
+            pool,
+            dialect,
+            cache: Arc::new(ConfigCache::new(cache::DEFAULT_TTL)),
+            cached_reads: true,
+        })
+    }
+
+    /// The same store with another lifetime for cached configuration rows (zero: no caching).
+    pub fn with_config_ttl(self, ttl: std::time::Duration) -> SqlStore {
+        SqlStore {
+            cache: Arc::new(ConfigCache::new(ttl)),
+            ..self
+        }
+    }
+
+    /// A cached configuration row, or `Err(ticket)` to load it (`None` in the uncached view).
+    fn cache_get<K: Eq + Hash, V: Clone>(
+        &self,
+        pick: cache::Pick<K, V>,
+        key: &K,
+    ) -> std::result::Result<V, Option<cache::Ticket>> {
+        if !self.cached_reads {
+            return Err(None);
+        }
+        self.cache.get(pick, key).map_err(Some)
+    }
+
+    /// Remembers a row loaded after a miss; rows that do not exist are not remembered.
+    fn cache_put<K: Eq + Hash, V: Clone>(
+        &self,
+        pick: cache::Pick<K, V>,
+        ticket: Option<cache::Ticket>,
+        key: K,
+        value: Option<&V>,
+    ) {
+        if let (Some(t), Some(v)) = (ticket, value) {
+            self.cache.store(pick, t, key, v.clone());
+        }
+    }
+
+    /// One connection by id, within `org` when given.
+    async fn load_connection(
+        &self,
+        org: Option<&OrgId>,
+        id: &ConnectionId,
+    ) -> Result<Option<Connection>> {
+        let row = match org {
+            Some(org) => {
+                let sql = format!(
+                    "SELECT {CONNECTION_COLS} FROM connections WHERE org_id = $1 AND id = $2"
+                );
+                sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .bind(org.as_str())
+                    .bind(id.as_str())
+                    .fetch_optional(&self.pool)
+                    .await
+            }
+            None => {
+                let sql = format!("SELECT {CONNECTION_COLS} FROM connections WHERE id = $1");
+                sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .bind(id.as_str())
+                    .fetch_optional(&self.pool)
+                    .await
+            }
+        };
+        row.map_err(backend)?
+            .as_ref()
+            .map(connection_from)
+            .transpose()
     }
 
     /// The connection pool (the discovery benchmark seeds through it).
@@ -1099,6 +1178,7 @@ const CONNECTION_EXISTS: &str = "SELECT 1 FROM connections WHERE id = $1";
 #[async_trait]
 impl AppStore for SqlStore {
     async fn create_app(&self, app: &App) -> Result<()> {
+        let _invalidate = self.cache.on_write();
         let mut conn = self.pool.acquire().await.map_err(backend)?;
         write_app(&mut conn, app, false)
             .await
@@ -1119,15 +1199,23 @@ impl AppStore for SqlStore {
     }
 
     async fn get_app_by_client_id(&self, client_id: &ClientId) -> Result<Option<App>> {
-        let sql = format!("SELECT {APP_COLS} FROM apps WHERE client_id = $1");
-        sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(client_id.as_str())
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(backend)?
-            .as_ref()
-            .map(app_from)
-            .transpose()
+        let ticket = match self.cache_get(cache::APPS, client_id) {
+            Ok(hit) => return Ok(Some(hit)),
+            Err(t) => t,
+        };
+        let found: Option<_> = {
+            let sql = format!("SELECT {APP_COLS} FROM apps WHERE client_id = $1");
+            sqlx::query(sqlx::AssertSqlSafe(sql))
+                .bind(client_id.as_str())
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(backend)?
+                .as_ref()
+                .map(app_from)
+                .transpose()?
+        };
+        self.cache_put(cache::APPS, ticket, client_id.clone(), found.as_ref());
+        Ok(found)
     }
 
     async fn list_apps(&self, page: &PageRequest) -> Result<Page<App>> {
@@ -1143,6 +1231,7 @@ impl AppStore for SqlStore {
     }
 
     async fn update_app(&self, a: &App) -> Result<App> {
+        let _invalidate = self.cache.on_write();
         let sql = format!(
             "UPDATE apps SET name = $3, client_id = $4, client_type = $5, \
              client_secret_hash = $6, redirect_uris = $7, post_logout_redirect_uris = $8, \
@@ -1175,6 +1264,7 @@ impl AppStore for SqlStore {
     }
 
     async fn delete_app(&self, id: &AppId, cascade: bool) -> Result<()> {
+        let _invalidate = self.cache.on_write();
         let mut tx = self.begin().await?;
         let found = sqlx::query(APP_EXISTS)
             .bind(id.as_str())
@@ -1233,6 +1323,7 @@ impl AppStore for SqlStore {
 #[async_trait]
 impl RoleStore for SqlStore {
     async fn create_role(&self, role: &Role) -> Result<()> {
+        let _invalidate = self.cache.on_write();
         let mut conn = self.pool.acquire().await.map_err(backend)?;
         write_role(&mut conn, role, false)
             .await
@@ -1266,6 +1357,7 @@ impl RoleStore for SqlStore {
     }
 
     async fn update_role(&self, role: &Role) -> Result<()> {
+        let _invalidate = self.cache.on_write();
         let res = sqlx::query(
             "UPDATE roles SET name = $3, description = $4 WHERE app_id = $1 AND value = $2",
         )
@@ -1283,6 +1375,7 @@ impl RoleStore for SqlStore {
     }
 
     async fn delete_role(&self, app: &AppId, value: &RoleValue) -> Result<()> {
+        let _invalidate = self.cache.on_write();
         // A role inside a group is protected by role_group_roles' foreign key.
         let res = sqlx::query("DELETE FROM roles WHERE app_id = $1 AND value = $2")
             .bind(app.as_str())
@@ -1297,6 +1390,7 @@ impl RoleStore for SqlStore {
     }
 
     async fn create_role_group(&self, g: &RoleGroup) -> Result<()> {
+        let _invalidate = self.cache.on_write();
         let mut tx = self.begin().await?;
         if let Err(e) = write_group_row(&mut tx, g, false).await {
             return Err(self.write_error(e, "app"));
@@ -1319,16 +1413,23 @@ impl RoleStore for SqlStore {
     }
 
     async fn list_role_groups(&self, app: &AppId) -> Result<Vec<RoleGroup>> {
+        let ticket = match self.cache_get(cache::ROLE_GROUPS, app) {
+            Ok(hit) => return Ok(hit),
+            Err(t) => t,
+        };
         let sql = format!("{GROUP_SELECT} WHERE g.app_id = $1 ORDER BY g.id, r.role_value");
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(app.as_str())
             .fetch_all(&self.pool)
             .await
             .map_err(backend)?;
-        groups_from(&rows)
+        let groups = groups_from(&rows)?;
+        self.cache_put(cache::ROLE_GROUPS, ticket, app.clone(), Some(&groups));
+        Ok(groups)
     }
 
     async fn update_role_group(&self, g: &RoleGroup) -> Result<RoleGroup> {
+        let _invalidate = self.cache.on_write();
         let mut tx = self.begin().await?;
         let row = sqlx::query(
             "UPDATE role_groups SET name = $4, updated_at = $5, version = version + 1 \
@@ -1369,6 +1470,7 @@ impl RoleStore for SqlStore {
     }
 
     async fn delete_role_group(&self, app: &AppId, id: &RoleGroupId) -> Result<()> {
+        let _invalidate = self.cache.on_write();
         // A group allowed by a link is protected by link_role_groups' foreign key.
         let res = sqlx::query("DELETE FROM role_groups WHERE app_id = $1 AND id = $2")
             .bind(app.as_str())
@@ -1386,6 +1488,7 @@ impl RoleStore for SqlStore {
 #[async_trait]
 impl OrgStore for SqlStore {
     async fn create_org(&self, org: &Org) -> Result<()> {
+        let _invalidate = self.cache.on_write();
         let mut conn = self.pool.acquire().await.map_err(backend)?;
         let res = write_org(&mut conn, org, false).await;
         drop(conn);
@@ -1394,15 +1497,23 @@ impl OrgStore for SqlStore {
     }
 
     async fn get_org(&self, id: &OrgId) -> Result<Option<Org>> {
-        let sql = format!("SELECT {ORG_COLS} FROM orgs WHERE id = $1");
-        sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(id.as_str())
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(backend)?
-            .as_ref()
-            .map(org_from)
-            .transpose()
+        let ticket = match self.cache_get(cache::ORGS, id) {
+            Ok(hit) => return Ok(Some(hit)),
+            Err(t) => t,
+        };
+        let found: Option<_> = {
+            let sql = format!("SELECT {ORG_COLS} FROM orgs WHERE id = $1");
+            sqlx::query(sqlx::AssertSqlSafe(sql))
+                .bind(id.as_str())
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(backend)?
+                .as_ref()
+                .map(org_from)
+                .transpose()?
+        };
+        self.cache_put(cache::ORGS, ticket, id.clone(), found.as_ref());
+        Ok(found)
     }
 
     async fn get_org_by_slug(&self, slug: &Slug) -> Result<Option<Org>> {
@@ -1433,6 +1544,7 @@ impl OrgStore for SqlStore {
     }
 
     async fn update_org(&self, o: &Org) -> Result<Org> {
+        let _invalidate = self.cache.on_write();
         let sql = format!(
             "UPDATE orgs SET slug = $3, name = $4, status = $5, parent_id = $6, branding = $7, \
              updated_at = $8, version = version + 1 WHERE id = $1 AND version = $2 \
@@ -1457,6 +1569,7 @@ impl OrgStore for SqlStore {
     }
 
     async fn delete_org(&self, id: &OrgId, cascade: bool) -> Result<()> {
+        let _invalidate = self.cache.on_write();
         let mut tx = self.begin().await?;
         let found = sqlx::query(ORG_EXISTS)
             .bind(id.as_str())
@@ -1554,6 +1667,7 @@ impl OrgStore for SqlStore {
 #[async_trait]
 impl LinkStore for SqlStore {
     async fn create_link(&self, l: &OrgAppLink) -> Result<()> {
+        let _invalidate = self.cache.on_write();
         let mut tx = self.begin().await?;
         match write_link_row(&mut tx, l, false).await {
             Ok(_) => {}
@@ -1574,6 +1688,11 @@ impl LinkStore for SqlStore {
     }
 
     async fn get_link(&self, org: &OrgId, app: &AppId) -> Result<Option<OrgAppLink>> {
+        let key = (org.clone(), app.clone());
+        let ticket = match self.cache_get(cache::LINKS, &key) {
+            Ok(hit) => return Ok(Some(hit)),
+            Err(t) => t,
+        };
         let sql =
             format!("{LINK_SELECT} WHERE l.org_id = $1 AND l.app_id = $2 ORDER BY g.group_id");
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
@@ -1582,7 +1701,9 @@ impl LinkStore for SqlStore {
             .fetch_all(&self.pool)
             .await
             .map_err(backend)?;
-        Ok(links_from(&rows)?.into_iter().next())
+        let found = links_from(&rows)?.into_iter().next();
+        self.cache_put(cache::LINKS, ticket, key, found.as_ref());
+        Ok(found)
     }
 
     async fn list_links_for_org(&self, org: &OrgId) -> Result<Vec<OrgAppLink>> {
@@ -1596,6 +1717,7 @@ impl LinkStore for SqlStore {
     }
 
     async fn update_link(&self, l: &OrgAppLink) -> Result<OrgAppLink> {
+        let _invalidate = self.cache.on_write();
         let mut tx = self.begin().await?;
         let rows = sqlx::query(
             "UPDATE org_app_links SET auth_policy = $4, jit = $5, default_roles = $6, \
@@ -1644,6 +1766,7 @@ impl LinkStore for SqlStore {
     }
 
     async fn delete_link(&self, org: &OrgId, app: &AppId) -> Result<()> {
+        let _invalidate = self.cache.on_write();
         let res = sqlx::query("DELETE FROM org_app_links WHERE org_id = $1 AND app_id = $2")
             .bind(org.as_str())
             .bind(app.as_str())
@@ -1740,25 +1863,12 @@ impl DomainStore for SqlStore {
 #[async_trait]
 impl ConnectionStore for SqlStore {
     async fn create_connection(&self, c: &Connection) -> Result<()> {
+        let _invalidate = self.cache.on_write();
         let mut conn = self.pool.acquire().await.map_err(backend)?;
         let res = write_connection(&mut conn, c, false).await;
         drop(conn);
         res.map_err(|e| self.write_error(e, "organization"))?;
         Ok(())
-    }
-
-    async fn get_connection(&self, org: &OrgId, id: &ConnectionId) -> Result<Option<Connection>> {
-        let sql =
-            format!("SELECT {CONNECTION_COLS} FROM connections WHERE org_id = $1 AND id = $2");
-        sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(org.as_str())
-            .bind(id.as_str())
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(backend)?
-            .as_ref()
-            .map(connection_from)
-            .transpose()
     }
 
     async fn list_connections(&self, org: &OrgId) -> Result<Vec<Connection>> {
@@ -1773,6 +1883,7 @@ impl ConnectionStore for SqlStore {
     }
 
     async fn update_connection(&self, c: &Connection) -> Result<Connection> {
+        let _invalidate = self.cache.on_write();
         let sql = format!(
             "UPDATE connections SET name = $4, kind = $5, state = $6, config = $7, \
              updated_at = $8, version = version + 1 \
@@ -1802,6 +1913,7 @@ impl ConnectionStore for SqlStore {
     }
 
     async fn delete_connection(&self, org: &OrgId, id: &ConnectionId) -> Result<()> {
+        let _invalidate = self.cache.on_write();
         let res = sqlx::query("DELETE FROM connections WHERE org_id = $1 AND id = $2")
             .bind(org.as_str())
             .bind(id.as_str())
@@ -1814,16 +1926,25 @@ impl ConnectionStore for SqlStore {
         Ok(())
     }
 
+    async fn get_connection(&self, org: &OrgId, id: &ConnectionId) -> Result<Option<Connection>> {
+        // Cached by id: a cached connection of another org is "not found", as in the query.
+        let ticket = match self.cache_get(cache::CONNECTIONS, id) {
+            Ok(hit) => return Ok(Some(hit).filter(|c| c.org_id == *org)),
+            Err(t) => t,
+        };
+        let found = self.load_connection(Some(org), id).await?;
+        self.cache_put(cache::CONNECTIONS, ticket, id.clone(), found.as_ref());
+        Ok(found)
+    }
+
     async fn get_connection_for_callback(&self, id: &ConnectionId) -> Result<Option<Connection>> {
-        let sql = format!("SELECT {CONNECTION_COLS} FROM connections WHERE id = $1");
-        sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(id.as_str())
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(backend)?
-            .as_ref()
-            .map(connection_from)
-            .transpose()
+        let ticket = match self.cache_get(cache::CONNECTIONS, id) {
+            Ok(hit) => return Ok(Some(hit)),
+            Err(t) => t,
+        };
+        let found = self.load_connection(None, id).await?;
+        self.cache_put(cache::CONNECTIONS, ticket, id.clone(), found.as_ref());
+        Ok(found)
     }
 }
 
@@ -2409,48 +2530,39 @@ impl RefreshStore for SqlStore {
     async fn rotate_refresh(
         &self,
         presented: &TokenHash,
-        next: &RefreshToken,
+        next: &TokenHash,
         now: OffsetDateTime,
     ) -> Result<RotateOutcome> {
         let now_ms = ms(now);
-        let mut tx = self.begin().await?;
-        // The single conditional UPDATE is the atomic step: of any number of concurrent
-        // callers presenting one token, exactly one sees a row affected.
+        // One statement, the atomic step: of any number of concurrent callers presenting one
+        // token, exactly one sees a row affected (SQLite takes the write lock for the whole
+        // statement; PostgreSQL re-checks `used_at IS NULL` after waiting on the row lock).
+        // Setting `next_hash` fires the `refresh_tokens_rotate` trigger (migration 0006), which
+        // inserts the successor into the presented token's family, created at `now`, within
+        // this same statement. A duplicate successor hash fails the whole statement.
         let marked = sqlx::query(
-            "UPDATE refresh_tokens SET used_at = $2 WHERE hash = $1 AND used_at IS NULL \
+            "UPDATE refresh_tokens SET used_at = $2, next_hash = $3 \
+             WHERE hash = $1 AND used_at IS NULL \
              AND EXISTS (SELECT 1 FROM refresh_families f WHERE f.id = refresh_tokens.family_id \
              AND f.revoked_at IS NULL AND f.expires_at > $2)",
         )
         .bind(presented.as_hex())
         .bind(now_ms)
-        .execute(&mut *tx)
+        .bind(next.as_hex())
+        .execute(&self.pool)
         .await
-        .map_err(backend)?
+        .map_err(|e| self.write_err(e, "refresh token family"))?
         .rows_affected();
         if marked == 1 {
-            // The hot path (every refresh): `next` joins the presented token's family, taken
-            // from that token's row in the same statement.
-            sqlx::query(
-                "INSERT INTO refresh_tokens (hash, family_id, created_at, used_at) \
-                 SELECT $1, family_id, $2, NULL FROM refresh_tokens WHERE hash = $3",
-            )
-            .bind(next.hash.as_hex())
-            .bind(ms(next.created_at))
-            .bind(presented.as_hex())
-            .execute(&mut *tx)
-            .await
-            .map_err(|e| self.write_err(e, "refresh token family"))?;
-            tx.commit().await.map_err(backend)?;
             return Ok(RotateOutcome::Rotated);
         }
         // Not rotated: tell a reused token of a live family from an unknown or dead one.
         let sql = format!("{TOKEN_FAMILY_SELECT} WHERE t.hash = $1");
         let row = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(presented.as_hex())
-            .fetch_optional(&mut *tx)
+            .fetch_optional(&self.pool)
             .await
             .map_err(backend)?;
-        tx.rollback().await.map_err(backend)?;
         let Some(row) = row else {
             return Ok(RotateOutcome::Invalid);
         };
@@ -2650,6 +2762,7 @@ impl Storage for SqlStore {
     }
 
     async fn apply_changes(&self, changes: &[Change]) -> Result<()> {
+        let _invalidate = self.cache.on_write();
         let mut tx = self.begin().await?;
         for c in changes {
             // Any error drops `tx`, which rolls everything back.
@@ -2663,6 +2776,15 @@ impl Storage for SqlStore {
             Dialect::Sqlite => "sqlite",
             Dialect::Postgres => "postgres",
         }
+    }
+
+    fn uncached(&self) -> Arc<dyn Storage> {
+        Arc::new(SqlStore {
+            pool: self.pool.clone(),
+            dialect: self.dialect,
+            cache: self.cache.clone(),
+            cached_reads: false,
+        })
     }
 }
 

@@ -25,6 +25,11 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
         "saml",
         include_str!("../../migrations/sqlite/0005_saml.sql"),
     ),
+    (
+        6,
+        "rotation",
+        include_str!("../../migrations/sqlite/0006_rotation.sql"),
+    ),
 ];
 
 /// Connections of a file database: SQLite has one writer at a time, readers run in parallel
