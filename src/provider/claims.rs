@@ -64,10 +64,23 @@ pub async fn load_subject(
     org_id: &OrgId,
     idp: Option<&ConnectionId>,
 ) -> Result<std::result::Result<Subject, Ineligible>> {
-    // One read for user, membership and org (every refresh comes through here).
-    let Some((user, membership, org)) = storage.get_member_context(org_id, user_id).await? else {
+    // One read for user, membership and org (every code exchange comes through here).
+    let member = storage.get_member_context(org_id, user_id).await?;
+    subject_for(storage, app, member, idp).await
+}
+
+/// [`load_subject`] for a member already read (a refresh reads it with its token), `None`
+/// when the membership no longer exists.
+pub async fn subject_for(
+    storage: &dyn Storage,
+    app: &App,
+    member: Option<(User, Membership, Org)>,
+    idp: Option<&ConnectionId>,
+) -> Result<std::result::Result<Subject, Ineligible>> {
+    let Some((user, membership, org)) = member else {
         return Ok(Err(Ineligible::NotAMember));
     };
+    let org_id = &org.id;
     if membership.status != MemberStatus::Active {
         return Ok(Err(Ineligible::MembershipInactive));
     }

@@ -391,7 +391,8 @@ async fn refresh_grant(st: &AppState, app: &App, p: &Params) -> Result<Value, OA
     }
     let hash = TokenHash::of(presented);
     let now = st.clock.now();
-    let Some((_, family)) = st.storage.find_refresh(&hash).await? else {
+    // The token, its family and the member it speaks for, in one read.
+    let Some((_, family, member)) = st.storage.find_refresh_in_context(&hash).await? else {
         return Err(OAuthError::invalid_grant(BAD));
     };
     // RFC 6749 §6: the token was issued to this client.
@@ -416,14 +417,8 @@ async fn refresh_grant(st: &AppState, app: &App, p: &Params) -> Result<Value, OA
         }
     };
     // DESIGN §3: claims are recomputed from the current membership at every refresh.
-    let subject = match claims::load_subject(
-        st.storage.as_ref(),
-        app,
-        &family.user_id,
-        &family.org_id,
-        family.idp.as_ref(),
-    )
-    .await?
+    let subject = match claims::subject_for(st.storage.as_ref(), app, member, family.idp.as_ref())
+        .await?
     {
         Ok(s) => s,
         Err(why) => {

@@ -185,7 +185,7 @@ mod tests {
     fn hit_after_store_and_miss_after_invalidate() {
         let c = ConfigCache::new(Duration::from_secs(60));
         let id = OrgId::parse("acme").unwrap();
-        let t = c.get(ORGS, &id).err().expect("empty cache misses");
+        let t = c.get(ORGS, &id).expect_err("empty cache misses");
         c.store(ORGS, t, id.clone(), org("Acme"));
         assert_eq!(c.get(ORGS, &id).ok().unwrap().name, "Acme");
         c.invalidate();
@@ -196,7 +196,7 @@ mod tests {
     fn a_load_that_raced_a_write_is_not_stored() {
         let c = ConfigCache::new(Duration::from_secs(60));
         let id = OrgId::parse("acme").unwrap();
-        let t = c.get(ORGS, &id).err().unwrap();
+        let t = c.get(ORGS, &id).expect_err("a miss");
         // A write lands while the (old) row is being read.
         c.on_write();
         c.store(ORGS, t, id.clone(), org("Old name"));
@@ -207,14 +207,14 @@ mod tests {
     fn entries_expire_and_zero_ttl_caches_nothing() {
         let c = ConfigCache::new(Duration::from_millis(20));
         let id = OrgId::parse("acme").unwrap();
-        let t = c.get(ORGS, &id).err().unwrap();
+        let t = c.get(ORGS, &id).expect_err("a miss");
         c.store(ORGS, t, id.clone(), org("Acme"));
         assert!(c.get(ORGS, &id).is_ok());
         std::thread::sleep(Duration::from_millis(30));
         assert!(c.get(ORGS, &id).is_err(), "expired");
 
         let off = ConfigCache::new(Duration::ZERO);
-        let t = off.get(ORGS, &id).err().unwrap();
+        let t = off.get(ORGS, &id).expect_err("a miss");
         off.store(ORGS, t, id.clone(), org("Acme"));
         assert!(off.get(ORGS, &id).is_err());
     }
@@ -224,7 +224,7 @@ mod tests {
         let c = ConfigCache::new(Duration::from_secs(60));
         for i in 0..=MAX_ENTRIES {
             let id = OrgId::parse(&format!("o{i}")).unwrap();
-            let t = c.get(ORGS, &id).err().unwrap();
+            let t = c.get(ORGS, &id).expect_err("a miss");
             c.store(ORGS, t, id, org("Acme"));
         }
         assert_eq!(c.lock().orgs.len(), 1);

@@ -1341,6 +1341,19 @@ pub async fn refresh_rotation(s: Arc<dyn Storage>) {
         s.find_refresh(&t1.hash).await.unwrap(),
         Some((t1.clone(), f.clone()))
     );
+    // The same token with its member, as the separate reads give them.
+    let member = s.get_member_context(&o.id, &u.id).await.unwrap();
+    assert!(member.is_some());
+    assert_eq!(
+        s.find_refresh_in_context(&t1.hash).await.unwrap(),
+        Some((t1.clone(), f.clone(), member))
+    );
+    assert_eq!(
+        s.find_refresh_in_context(&TokenHash::of("unknown"))
+            .await
+            .unwrap(),
+        None
+    );
     assert_duplicate(
         s.create_family(&f, &token(&f.id)).await,
         "refresh token family",
@@ -1436,6 +1449,12 @@ pub async fn refresh_rotation(s: Arc<dyn Storage>) {
     );
     let (t4_after, _) = s.find_refresh(&t4.hash).await.unwrap().unwrap();
     assert_eq!(t4_after.used_at, None, "an invalid rotation marks nothing");
+
+    // Once the membership is gone the token is still found, without a member.
+    s.delete_membership(&o.id, &u.id).await.unwrap();
+    let (t4_found, f_found, member) = s.find_refresh_in_context(&t4.hash).await.unwrap().unwrap();
+    assert_eq!((t4_found.hash, f_found.id), (t4.hash.clone(), f.id.clone()));
+    assert_eq!(member, None);
 
     // An expired family does not rotate either.
     let mut old = family(&a.id, &o.id, &u.id, "sess-2");

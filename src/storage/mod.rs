@@ -317,6 +317,9 @@ pub enum RotateOutcome {
     Invalid,
 }
 
+/// What [`RefreshStore::find_refresh_in_context`] returns.
+pub type RefreshInContext = (RefreshToken, RefreshFamily, Option<(User, Membership, Org)>);
+
 #[async_trait]
 pub trait RefreshStore: Send + Sync {
     async fn create_family(&self, f: &RefreshFamily, first: &RefreshToken) -> Result<()>;
@@ -331,6 +334,10 @@ pub trait RefreshStore: Send + Sync {
     ) -> Result<RotateOutcome>;
     async fn find_refresh(&self, hash: &TokenHash)
     -> Result<Option<(RefreshToken, RefreshFamily)>>;
+    /// [`RefreshStore::find_refresh`] and the family's member in the same read: the user, their
+    /// membership in the family's org and the org (a refresh recomputes its claims from these).
+    /// The member part is `None` when the membership no longer exists.
+    async fn find_refresh_in_context(&self, hash: &TokenHash) -> Result<Option<RefreshInContext>>;
     async fn revoke_family(&self, id: &str, now: OffsetDateTime) -> Result<()>;
     /// Revokes every live family of this member, for the given apps (all apps when `None`).
     /// Returns how many were revoked.

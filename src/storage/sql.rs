@@ -22,8 +22,8 @@
 use super::{
     AppStore, AuditFilter, AuditStore, Change, ConnectionStore, DomainStore, InvitationStore,
     KeyStatus, KeyStore, LinkStore, MembershipStore, OrgStore, Page, PageRequest, RefreshFamily,
-    RefreshStore, RefreshToken, Result, RoleStore, RotateOutcome, SigningKeyRecord, Storage,
-    StorageError, UserFilter, UserStore, postgres, sqlite,
+    RefreshInContext, RefreshStore, RefreshToken, Result, RoleStore, RotateOutcome,
+    SigningKeyRecord, Storage, StorageError, UserFilter, UserStore, postgres, sqlite,
 };
 use crate::domain::*;
 use anyhow::Context;
@@ -766,10 +766,20 @@ fn family_from(r: &AnyRow) -> Result<RefreshFamily> {
 }
 
 /// A token joined with its family: the token's columns are prefixed `t_`.
-const TOKEN_FAMILY_SELECT: &str = "SELECT t.hash AS t_hash, t.family_id AS t_family_id, \
-     t.created_at AS t_created_at, t.used_at AS t_used_at, f.id, f.app_id, f.user_id, \
-     f.org_id, f.session_id, f.auth_time, f.amr, f.scope, f.idp, f.created_at, f.expires_at, \
-     f.revoked_at FROM refresh_tokens t JOIN refresh_families f ON f.id = t.family_id";
+/// The columns of a refresh token and its family, and the join they come from (macros, so
+/// queries that extend them stay string literals).
+macro_rules! token_family_cols {
+    () => {
+        "SELECT t.hash AS t_hash, t.family_id AS t_family_id, t.created_at AS t_created_at, \
+         t.used_at AS t_used_at, f.id, f.app_id, f.user_id, f.org_id, f.session_id, \
+         f.auth_time, f.amr, f.scope, f.idp, f.created_at, f.expires_at, f.revoked_at"
+    };
+}
+macro_rules! token_family_from {
+    () => {
+        "FROM refresh_tokens t JOIN refresh_families f ON f.id = t.family_id"
+    };
+}
 
 fn token_from(r: &AnyRow) -> Result<RefreshToken> {
     Ok(RefreshToken {
@@ -2557,8 +2567,13 @@ impl RefreshStore for SqlStore {
             return Ok(RotateOutcome::Rotated);
         }
         // Not rotated: tell a reused token of a live family from an unknown or dead one.
-        let sql = format!("{TOKEN_FAMILY_SELECT} WHERE t.hash = $1");
-        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+        const SQL: &str = concat!(
+            token_family_cols!(),
+            " ",
+            token_family_from!(),
+            " WHERE t.hash = $1"
+        );
+        let row = sqlx::query(SQL)
             .bind(presented.as_hex())
             .fetch_optional(&self.pool)
             .await
@@ -2582,8 +2597,13 @@ impl RefreshStore for SqlStore {
         &self,
         hash: &TokenHash,
     ) -> Result<Option<(RefreshToken, RefreshFamily)>> {
-        let sql = format!("{TOKEN_FAMILY_SELECT} WHERE t.hash = $1");
-        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+        const SQL: &str = concat!(
+            token_family_cols!(),
+            " ",
+            token_family_from!(),
+            " WHERE t.hash = $1"
+        );
+        let row = sqlx::query(SQL)
             .bind(hash.as_hex())
             .fetch_optional(&self.pool)
             .await
@@ -2592,6 +2612,46 @@ impl RefreshStore for SqlStore {
             Some(r) => Ok(Some((token_from(&r)?, family_from(&r)?))),
             None => Ok(None),
         }
+    }
+
+    async fn find_refresh_in_context(&self, hash: &TokenHash) -> Result<Option<RefreshInContext>> {
+        const U: Prefix = Prefix("u_");
+        const M: Prefix = Prefix("m_");
+        const O: Prefix = Prefix("o_");
+        // Built once: this read is on every refresh.
+        static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+            format!(
+                concat!(
+                    token_family_cols!(),
+                    ", {}, {}, {} ",
+                    token_family_from!(),
+                    " LEFT JOIN memberships m ON m.org_id = f.org_id AND m.user_id = f.user_id \
+                     LEFT JOIN users u ON u.id = m.user_id LEFT JOIN orgs o ON o.id = m.org_id \
+                     WHERE t.hash = $1"
+                ),
+                aliased(USER_COLS, "u", U),
+                aliased(MEMBERSHIP_COLS, "m", M),
+                aliased(ORG_COLS, "o", O),
+            )
+        });
+        let Some(r) = sqlx::query(sqlx::AssertSqlSafe(SQL.as_str()))
+            .bind(hash.as_hex())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(backend)?
+        else {
+            return Ok(None);
+        };
+        // The membership's key is NOT NULL, so a NULL means the LEFT JOIN found no member.
+        let member = match col::<Option<String>>(&r, "m_user_id")? {
+            None => None,
+            Some(_) => Some((
+                user_from_p(&r, U)?,
+                membership_from_p(&r, M)?,
+                org_from_p(&r, O)?,
+            )),
+        };
+        Ok(Some((token_from(&r)?, family_from(&r)?, member)))
     }
 
     async fn revoke_family(&self, id: &str, now: OffsetDateTime) -> Result<()> {

@@ -32,9 +32,13 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
     ),
 ];
 
-/// Connections of a file database: SQLite has one writer at a time, readers run in parallel
-/// next to it in WAL mode.
-const FILE_MAX_CONNECTIONS: u32 = 8;
+/// Connections of a file database. SQLite has one writer at a time; in WAL mode a reader runs
+/// beside it, so two connections let reads go on during a write. More do not add throughput:
+/// every statement already runs on its connection's worker thread, and each extra connection
+/// adds thread wake-ups and its own page cache, which SQLite empties whenever another
+/// connection writes (measured in BENCHMARKS.md: 8 connections cost ~10 % more CPU per token
+/// request than 2).
+const FILE_MAX_CONNECTIONS: u32 = 2;
 /// How long a writer waits for the write lock before giving up with "database is locked".
 const BUSY_TIMEOUT_MS: u32 = 10_000;
 
