@@ -1,11 +1,12 @@
 //! A per-process cache of read-mostly configuration rows: apps by client id, orgs, org–app
-//! links, connections and an app's role groups. Every sign-in request and every token request
+//! links, connections (one by id, and an org's list), an app's role groups and which org has
+//! verified an email domain. Every sign-in request and every token request
 //! reads several of them (an OIDC login read the app 5×, the org 4×, the connection 4×), and
 //! each read was a database round trip.
 //!
 //! Owns: the cached copies, their lifetime and their invalidation. Must not touch: queries
-//! (the SQL store loads on a miss), anything about members, users, domains, invitations or
-//! refresh tokens — those are never cached, so membership changes, suspensions and revocations
+//! (the SQL store loads on a miss), anything about members, users, invitations or refresh
+//! tokens — those are never cached, so membership changes, suspensions and revocations
 //! take effect on the very next request on every instance.
 //!
 //! Freshness rules:
@@ -21,7 +22,7 @@
 //!   cannot fill memory), and each map is bounded by [`MAX_ENTRIES`].
 
 use crate::domain::{
-    App, AppId, ClientId, Connection, ConnectionId, Org, OrgAppLink, OrgId, RoleGroup,
+    App, AppId, ClientId, Connection, ConnectionId, EmailDomain, Org, OrgAppLink, OrgId, RoleGroup,
 };
 use std::collections::HashMap;
 use std::hash::Hash;
@@ -48,6 +49,9 @@ pub(crate) struct Maps {
     /// By id alone; org-scoped reads check the org of the cached row.
     connections: HashMap<ConnectionId, Entry<Connection>>,
     role_groups: HashMap<AppId, Entry<Vec<RoleGroup>>>,
+    org_connections: HashMap<OrgId, Entry<Vec<Connection>>>,
+    /// Verified domains only (an unknown domain is not remembered).
+    domain_orgs: HashMap<EmailDomain, Entry<OrgId>>,
 }
 
 impl Maps {
@@ -57,6 +61,8 @@ impl Maps {
         self.links.clear();
         self.connections.clear();
         self.role_groups.clear();
+        self.org_connections.clear();
+        self.domain_orgs.clear();
     }
 }
 
@@ -68,6 +74,8 @@ pub(crate) const ORGS: Pick<OrgId, Org> = |m| &mut m.orgs;
 pub(crate) const LINKS: Pick<(OrgId, AppId), OrgAppLink> = |m| &mut m.links;
 pub(crate) const CONNECTIONS: Pick<ConnectionId, Connection> = |m| &mut m.connections;
 pub(crate) const ROLE_GROUPS: Pick<AppId, Vec<RoleGroup>> = |m| &mut m.role_groups;
+pub(crate) const ORG_CONNECTIONS: Pick<OrgId, Vec<Connection>> = |m| &mut m.org_connections;
+pub(crate) const DOMAIN_ORGS: Pick<EmailDomain, OrgId> = |m| &mut m.domain_orgs;
 
 /// A cache miss: load the row, then [`ConfigCache::store`] it with this ticket.
 #[must_use]

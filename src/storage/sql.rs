@@ -1793,6 +1793,7 @@ impl LinkStore for SqlStore {
 #[async_trait]
 impl DomainStore for SqlStore {
     async fn create_domain(&self, d: &OrgDomain) -> Result<()> {
+        let _invalidate = self.cache.on_write();
         let mut conn = self.pool.acquire().await.map_err(backend)?;
         let res = write_domain(&mut conn, d, false).await;
         drop(conn);
@@ -1826,6 +1827,7 @@ impl DomainStore for SqlStore {
     }
 
     async fn update_domain(&self, d: &OrgDomain) -> Result<()> {
+        let _invalidate = self.cache.on_write();
         let res = sqlx::query(
             "UPDATE org_domains SET verified = $3, verified_at = $4, verification_token = $5 \
              WHERE org_id = $1 AND domain = $2",
@@ -1845,6 +1847,7 @@ impl DomainStore for SqlStore {
     }
 
     async fn delete_domain(&self, org: &OrgId, domain: &EmailDomain) -> Result<()> {
+        let _invalidate = self.cache.on_write();
         let res = sqlx::query("DELETE FROM org_domains WHERE org_id = $1 AND domain = $2")
             .bind(org.as_str())
             .bind(domain.as_str())
@@ -1858,15 +1861,21 @@ impl DomainStore for SqlStore {
     }
 
     async fn find_verified_domain_org(&self, domain: &EmailDomain) -> Result<Option<OrgId>> {
+        let ticket = match self.cache_get(cache::DOMAIN_ORGS, domain) {
+            Ok(hit) => return Ok(Some(hit)),
+            Err(t) => t,
+        };
         // Served by the partial unique index org_domains_verified_key.
-        sqlx::query("SELECT org_id FROM org_domains WHERE domain = $1 AND verified")
+        let found = sqlx::query("SELECT org_id FROM org_domains WHERE domain = $1 AND verified")
             .bind(domain.as_str())
             .fetch_optional(&self.pool)
             .await
             .map_err(backend)?
             .as_ref()
             .map(|r| col_parse(r, "org_id", OrgId::parse))
-            .transpose()
+            .transpose()?;
+        self.cache_put(cache::DOMAIN_ORGS, ticket, domain.clone(), found.as_ref());
+        Ok(found)
     }
 }
 
@@ -1882,6 +1891,10 @@ impl ConnectionStore for SqlStore {
     }
 
     async fn list_connections(&self, org: &OrgId) -> Result<Vec<Connection>> {
+        let ticket = match self.cache_get(cache::ORG_CONNECTIONS, org) {
+            Ok(hit) => return Ok(hit),
+            Err(t) => t,
+        };
         let sql =
             format!("SELECT {CONNECTION_COLS} FROM connections WHERE org_id = $1 ORDER BY id");
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
@@ -1889,7 +1902,12 @@ impl ConnectionStore for SqlStore {
             .fetch_all(&self.pool)
             .await
             .map_err(backend)?;
-        rows.iter().map(connection_from).collect()
+        let all = rows
+            .iter()
+            .map(connection_from)
+            .collect::<Result<Vec<_>>>()?;
+        self.cache_put(cache::ORG_CONNECTIONS, ticket, org.clone(), Some(&all));
+        Ok(all)
     }
 
     async fn update_connection(&self, c: &Connection) -> Result<Connection> {
