@@ -304,8 +304,8 @@ pub struct RefreshToken {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum RotateOutcome {
     /// The token was unused; it is now marked used and `next` is stored in its family (the
-    /// caller already holds the family from [`RefreshStore::find_refresh`]; its identity fields
-    /// never change).
+    /// caller already holds the family from [`RefreshStore::find_refresh_in_context`]; its
+    /// identity fields never change).
     Rotated,
     /// The token had already been used at `used_at` (reuse; the caller decides on the grace
     /// window and may revoke the family). Nothing was stored.

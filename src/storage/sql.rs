@@ -150,29 +150,27 @@ impl SqlStore {
         }
     }
 
-    /// A cached configuration row, or `Err(ticket)` to load it (`None` in the uncached view).
-    fn cache_get<K: Eq + Hash, V: Clone>(
+    /// A configuration row through the cache: served from it when present, otherwise `load`ed
+    /// and remembered when it exists. `load` is a future, so it does nothing unless awaited on
+    /// a miss. The uncached view always loads.
+    async fn read_through<K: Eq + Hash + Clone, V: Clone>(
         &self,
         pick: cache::Pick<K, V>,
         key: &K,
-    ) -> std::result::Result<V, Option<cache::Ticket>> {
+        load: impl std::future::Future<Output = Result<Option<V>>>,
+    ) -> Result<Option<V>> {
         if !self.cached_reads {
-            return Err(None);
+            return load.await;
         }
-        self.cache.get(pick, key).map_err(Some)
-    }
-
-    /// Remembers a row loaded after a miss; rows that do not exist are not remembered.
-    fn cache_put<K: Eq + Hash, V: Clone>(
-        &self,
-        pick: cache::Pick<K, V>,
-        ticket: Option<cache::Ticket>,
-        key: K,
-        value: Option<&V>,
-    ) {
-        if let (Some(t), Some(v)) = (ticket, value) {
-            self.cache.store(pick, t, key, v.clone());
+        let ticket = match self.cache.get(pick, key) {
+            Ok(hit) => return Ok(Some(hit)),
+            Err(ticket) => ticket,
+        };
+        let found = load.await?;
+        if let Some(v) = &found {
+            self.cache.store(pick, ticket, key.clone(), v.clone());
         }
+        Ok(found)
     }
 
     /// One connection by id, within `org` when given.
@@ -1209,11 +1207,7 @@ impl AppStore for SqlStore {
     }
 
     async fn get_app_by_client_id(&self, client_id: &ClientId) -> Result<Option<App>> {
-        let ticket = match self.cache_get(cache::APPS, client_id) {
-            Ok(hit) => return Ok(Some(hit)),
-            Err(t) => t,
-        };
-        let found: Option<_> = {
+        self.read_through(cache::APPS, client_id, async {
             let sql = format!("SELECT {APP_COLS} FROM apps WHERE client_id = $1");
             sqlx::query(sqlx::AssertSqlSafe(sql))
                 .bind(client_id.as_str())
@@ -1222,10 +1216,9 @@ impl AppStore for SqlStore {
                 .map_err(backend)?
                 .as_ref()
                 .map(app_from)
-                .transpose()?
-        };
-        self.cache_put(cache::APPS, ticket, client_id.clone(), found.as_ref());
-        Ok(found)
+                .transpose()
+        })
+        .await
     }
 
     async fn list_apps(&self, page: &PageRequest) -> Result<Page<App>> {
@@ -1423,19 +1416,19 @@ impl RoleStore for SqlStore {
     }
 
     async fn list_role_groups(&self, app: &AppId) -> Result<Vec<RoleGroup>> {
-        let ticket = match self.cache_get(cache::ROLE_GROUPS, app) {
-            Ok(hit) => return Ok(hit),
-            Err(t) => t,
+        let load = async {
+            let sql = format!("{GROUP_SELECT} WHERE g.app_id = $1 ORDER BY g.id, r.role_value");
+            let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+                .bind(app.as_str())
+                .fetch_all(&self.pool)
+                .await
+                .map_err(backend)?;
+            groups_from(&rows).map(Some)
         };
-        let sql = format!("{GROUP_SELECT} WHERE g.app_id = $1 ORDER BY g.id, r.role_value");
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(app.as_str())
-            .fetch_all(&self.pool)
-            .await
-            .map_err(backend)?;
-        let groups = groups_from(&rows)?;
-        self.cache_put(cache::ROLE_GROUPS, ticket, app.clone(), Some(&groups));
-        Ok(groups)
+        Ok(self
+            .read_through(cache::ROLE_GROUPS, app, load)
+            .await?
+            .unwrap_or_default())
     }
 
     async fn update_role_group(&self, g: &RoleGroup) -> Result<RoleGroup> {
@@ -1507,11 +1500,7 @@ impl OrgStore for SqlStore {
     }
 
     async fn get_org(&self, id: &OrgId) -> Result<Option<Org>> {
-        let ticket = match self.cache_get(cache::ORGS, id) {
-            Ok(hit) => return Ok(Some(hit)),
-            Err(t) => t,
-        };
-        let found: Option<_> = {
+        self.read_through(cache::ORGS, id, async {
             let sql = format!("SELECT {ORG_COLS} FROM orgs WHERE id = $1");
             sqlx::query(sqlx::AssertSqlSafe(sql))
                 .bind(id.as_str())
@@ -1520,10 +1509,9 @@ impl OrgStore for SqlStore {
                 .map_err(backend)?
                 .as_ref()
                 .map(org_from)
-                .transpose()?
-        };
-        self.cache_put(cache::ORGS, ticket, id.clone(), found.as_ref());
-        Ok(found)
+                .transpose()
+        })
+        .await
     }
 
     async fn get_org_by_slug(&self, slug: &Slug) -> Result<Option<Org>> {
@@ -1698,22 +1686,19 @@ impl LinkStore for SqlStore {
     }
 
     async fn get_link(&self, org: &OrgId, app: &AppId) -> Result<Option<OrgAppLink>> {
-        let key = (org.clone(), app.clone());
-        let ticket = match self.cache_get(cache::LINKS, &key) {
-            Ok(hit) => return Ok(Some(hit)),
-            Err(t) => t,
+        let load = async {
+            let sql =
+                format!("{LINK_SELECT} WHERE l.org_id = $1 AND l.app_id = $2 ORDER BY g.group_id");
+            let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+                .bind(org.as_str())
+                .bind(app.as_str())
+                .fetch_all(&self.pool)
+                .await
+                .map_err(backend)?;
+            Ok(links_from(&rows)?.into_iter().next())
         };
-        let sql =
-            format!("{LINK_SELECT} WHERE l.org_id = $1 AND l.app_id = $2 ORDER BY g.group_id");
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(org.as_str())
-            .bind(app.as_str())
-            .fetch_all(&self.pool)
+        self.read_through(cache::LINKS, &(org.clone(), app.clone()), load)
             .await
-            .map_err(backend)?;
-        let found = links_from(&rows)?.into_iter().next();
-        self.cache_put(cache::LINKS, ticket, key, found.as_ref());
-        Ok(found)
     }
 
     async fn list_links_for_org(&self, org: &OrgId) -> Result<Vec<OrgAppLink>> {
@@ -1861,21 +1846,18 @@ impl DomainStore for SqlStore {
     }
 
     async fn find_verified_domain_org(&self, domain: &EmailDomain) -> Result<Option<OrgId>> {
-        let ticket = match self.cache_get(cache::DOMAIN_ORGS, domain) {
-            Ok(hit) => return Ok(Some(hit)),
-            Err(t) => t,
+        let load = async {
+            // Served by the partial unique index org_domains_verified_key.
+            sqlx::query("SELECT org_id FROM org_domains WHERE domain = $1 AND verified")
+                .bind(domain.as_str())
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(backend)?
+                .as_ref()
+                .map(|r| col_parse(r, "org_id", OrgId::parse))
+                .transpose()
         };
-        // Served by the partial unique index org_domains_verified_key.
-        let found = sqlx::query("SELECT org_id FROM org_domains WHERE domain = $1 AND verified")
-            .bind(domain.as_str())
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(backend)?
-            .as_ref()
-            .map(|r| col_parse(r, "org_id", OrgId::parse))
-            .transpose()?;
-        self.cache_put(cache::DOMAIN_ORGS, ticket, domain.clone(), found.as_ref());
-        Ok(found)
+        self.read_through(cache::DOMAIN_ORGS, domain, load).await
     }
 }
 
@@ -1891,23 +1873,23 @@ impl ConnectionStore for SqlStore {
     }
 
     async fn list_connections(&self, org: &OrgId) -> Result<Vec<Connection>> {
-        let ticket = match self.cache_get(cache::ORG_CONNECTIONS, org) {
-            Ok(hit) => return Ok(hit),
-            Err(t) => t,
+        let load = async {
+            let sql =
+                format!("SELECT {CONNECTION_COLS} FROM connections WHERE org_id = $1 ORDER BY id");
+            let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+                .bind(org.as_str())
+                .fetch_all(&self.pool)
+                .await
+                .map_err(backend)?;
+            rows.iter()
+                .map(connection_from)
+                .collect::<Result<_>>()
+                .map(Some)
         };
-        let sql =
-            format!("SELECT {CONNECTION_COLS} FROM connections WHERE org_id = $1 ORDER BY id");
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(org.as_str())
-            .fetch_all(&self.pool)
-            .await
-            .map_err(backend)?;
-        let all = rows
-            .iter()
-            .map(connection_from)
-            .collect::<Result<Vec<_>>>()?;
-        self.cache_put(cache::ORG_CONNECTIONS, ticket, org.clone(), Some(&all));
-        Ok(all)
+        Ok(self
+            .read_through(cache::ORG_CONNECTIONS, org, load)
+            .await?
+            .unwrap_or_default())
     }
 
     async fn update_connection(&self, c: &Connection) -> Result<Connection> {
@@ -1956,23 +1938,15 @@ impl ConnectionStore for SqlStore {
 
     async fn get_connection(&self, org: &OrgId, id: &ConnectionId) -> Result<Option<Connection>> {
         // Cached by id: a cached connection of another org is "not found", as in the query.
-        let ticket = match self.cache_get(cache::CONNECTIONS, id) {
-            Ok(hit) => return Ok(Some(hit).filter(|c| c.org_id == *org)),
-            Err(t) => t,
-        };
-        let found = self.load_connection(Some(org), id).await?;
-        self.cache_put(cache::CONNECTIONS, ticket, id.clone(), found.as_ref());
-        Ok(found)
+        let found = self
+            .read_through(cache::CONNECTIONS, id, self.load_connection(Some(org), id))
+            .await?;
+        Ok(found.filter(|c| c.org_id == *org))
     }
 
     async fn get_connection_for_callback(&self, id: &ConnectionId) -> Result<Option<Connection>> {
-        let ticket = match self.cache_get(cache::CONNECTIONS, id) {
-            Ok(hit) => return Ok(Some(hit)),
-            Err(t) => t,
-        };
-        let found = self.load_connection(None, id).await?;
-        self.cache_put(cache::CONNECTIONS, ticket, id.clone(), found.as_ref());
-        Ok(found)
+        self.read_through(cache::CONNECTIONS, id, self.load_connection(None, id))
+            .await
     }
 }
 
