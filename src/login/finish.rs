@@ -18,10 +18,12 @@ use crate::app::AppState;
 use crate::domain::{App, AuditEvent, AuditEventId, ClientId, Outcome, random_token, to_millis};
 use crate::provider::claims::Grant;
 use crate::provider::error::{ErrorCode, error_redirect, redirect_with, see_other};
+use crate::storage::Storage;
 use axum::http::HeaderMap;
 use axum::response::Response;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+use std::sync::Arc;
 use std::time::Duration;
 use tower_sessions::Session;
 
@@ -45,6 +47,51 @@ pub fn code_key(code: &str) -> String {
     format!("code:{}", hex::encode(Sha256::digest(code.as_bytes())))
 }
 
+/// An audit event that waits to be written together with the sign-in's `login.success` (one
+/// INSERT for both). Dropped unwritten (an error path), it is written on its own by a spawned
+/// task, so it is never lost; [`PendingAudit::flush`] writes it at once.
+pub struct PendingAudit(Option<(AuditEvent, Arc<dyn Storage>)>);
+
+impl PendingAudit {
+    pub fn new(event: AuditEvent, storage: Arc<dyn Storage>) -> Self {
+        PendingAudit(Some((event, storage)))
+    }
+
+    pub fn none() -> Self {
+        PendingAudit(None)
+    }
+
+    fn take(&mut self) -> Option<AuditEvent> {
+        self.0.take().map(|(e, _)| e)
+    }
+
+    /// Write it now (the caller will not issue a code).
+    pub async fn flush(mut self) {
+        if let Some((e, storage)) = self.0.take() {
+            record(storage.as_ref(), &[e]).await;
+        }
+    }
+}
+
+impl Drop for PendingAudit {
+    fn drop(&mut self) {
+        if let Some((e, storage)) = self.0.take() {
+            match tokio::runtime::Handle::try_current() {
+                Ok(rt) => {
+                    rt.spawn(async move { record(storage.as_ref(), &[e]).await });
+                }
+                Err(_) => tracing::error!(action = %e.action, "audit event dropped: no runtime"),
+            }
+        }
+    }
+}
+
+async fn record(storage: &dyn Storage, events: &[AuditEvent]) {
+    if let Err(e) = storage.append_audits(events).await {
+        tracing::error!(error = %e, "cannot record the sign-in audit events");
+    }
+}
+
 /// Issue a code for `org` and redirect to the client.
 pub async fn issue_code(
     st: &AppState,
@@ -52,6 +99,18 @@ pub async fn issue_code(
     flow: &Flow,
     auth: &Authenticated,
     chosen: &EligibleOrg,
+) -> Response {
+    issue_code_with(st, headers, flow, auth, chosen, PendingAudit::none()).await
+}
+
+/// [`issue_code`], recording `pending` in the same write as `login.success`.
+pub async fn issue_code_with(
+    st: &AppState,
+    headers: &HeaderMap,
+    flow: &Flow,
+    auth: &Authenticated,
+    chosen: &EligibleOrg,
+    mut pending: PendingAudit,
 ) -> Response {
     let grant = Grant {
         user_id: auth.user_id.clone(),
@@ -88,7 +147,7 @@ pub async fn issue_code(
         tracing::error!(error = %e, "cannot store an authorization code");
         return error_page(PageError::Unavailable, headers, None);
     }
-    audit_login(st, headers, flow, auth, chosen).await;
+    audit_login(st, headers, flow, auth, chosen, pending.take()).await;
     let issuer = st.config.issuer();
     let mut pairs: Vec<(&str, &str)> = vec![("code", &code)];
     if let Some(s) = &flow.state {
@@ -104,6 +163,7 @@ async fn audit_login(
     flow: &Flow,
     auth: &Authenticated,
     chosen: &EligibleOrg,
+    before: Option<AuditEvent>,
 ) {
     let ev = AuditEvent {
         id: AuditEventId::generate(),
@@ -121,8 +181,9 @@ async fn audit_login(
         }),
         request_id: Some(crate::provider::params::request_id(headers)),
     };
-    if let Err(e) = st.storage.append_audit(&ev).await {
-        tracing::error!(error = %e, "cannot record the sign-in audit event");
+    match before {
+        Some(b) => record(st.storage.as_ref(), &[b, ev]).await,
+        None => record(st.storage.as_ref(), &[ev]).await,
     }
 }
 
@@ -247,5 +308,68 @@ pub fn from_session(s: &SsoSession) -> Authenticated {
         amr: s.amr.clone(),
         method: s.method,
         idp: s.idp.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::storage::{AuditFilter, PageRequest};
+
+    fn event(action: &str) -> AuditEvent {
+        AuditEvent {
+            id: AuditEventId::generate(),
+            time: time::OffsetDateTime::now_utc(),
+            actor: "user:u".into(),
+            org_id: None,
+            action: action.into(),
+            target_type: "user".into(),
+            target_id: "u".into(),
+            outcome: Outcome::Success,
+            details: serde_json::json!({}),
+            request_id: None,
+        }
+    }
+
+    async fn actions(s: &Arc<dyn Storage>) -> Vec<String> {
+        s.list_audit(&AuditFilter::default(), &PageRequest::first(10))
+            .await
+            .unwrap()
+            .items
+            .into_iter()
+            .map(|e| e.action)
+            .collect()
+    }
+
+    /// A deferred event is never lost: flushed, or written by a spawned task when dropped.
+    #[tokio::test]
+    async fn pending_audit_is_written_when_flushed_or_dropped() {
+        let s = crate::storage::open("sqlite::memory:").await.unwrap();
+        PendingAudit::new(event("a.flushed"), s.clone())
+            .flush()
+            .await;
+        assert_eq!(actions(&s).await, ["a.flushed"]);
+
+        drop(PendingAudit::new(event("b.dropped"), s.clone()));
+        let mut seen = vec![];
+        for _ in 0..200 {
+            seen = actions(&s).await;
+            if seen.len() == 2 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        // Compared as a set: events made in the same millisecond have no set order (ULID ids).
+        seen.sort();
+        assert_eq!(seen, ["a.flushed", "b.dropped"]);
+
+        // Taken for the sign-in's own write: nothing more is written.
+        let mut p = PendingAudit::new(event("c.taken"), s.clone());
+        assert_eq!(p.take().map(|e| e.action), Some("c.taken".into()));
+        assert!(p.0.is_none(), "nothing left for the drop to write");
+        drop(p);
+        drop(PendingAudit::none());
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert_eq!(actions(&s).await.len(), 2);
     }
 }

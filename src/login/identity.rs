@@ -39,14 +39,14 @@
 //! Name and email are refreshed from the IdP on every sign-in (the IdP owns the profile).
 //!
 //! Also here, for both connectors: [`complete`] (start the SSO session with a fresh session id,
-//! issue the code through `finish::issue_code`) and the federated error page ([`SsoErrorPage`],
+//! issue the code through `finish::issue_code_with`) and the federated error page ([`SsoErrorPage`],
 //! which can show the IdP's own `error_description`, escaped).
 //!
 //! Owns: account linking and provisioning of federated sign-ins. Must not touch: protocol
 //! validation (the connectors), token contents (provider), pages other than its error page.
 
 use super::discovery::{self, EligibleOrg};
-use super::finish::issue_code;
+use super::finish::{PendingAudit, issue_code_with};
 use super::flow::{AuthMethod, Authenticated, Flow};
 use super::pages::{Chrome, render};
 use super::session::{self, SsoSession};
@@ -245,7 +245,22 @@ pub async fn audit(
     actor: String,
     details: serde_json::Value,
 ) {
-    let ev = AuditEvent {
+    let ev = audit_event(now, org, action, target, outcome, actor, details);
+    if let Err(e) = storage.append_audit(&ev).await {
+        tracing::error!(error = %e, action, "cannot record an audit event");
+    }
+}
+
+fn audit_event(
+    now: time::OffsetDateTime,
+    org: Option<&OrgId>,
+    action: &str,
+    target: (&str, &str),
+    outcome: Outcome,
+    actor: String,
+    details: serde_json::Value,
+) -> AuditEvent {
+    AuditEvent {
         id: AuditEventId::generate(),
         time: now,
         actor,
@@ -256,9 +271,6 @@ pub async fn audit(
         outcome,
         details,
         request_id: crate::http::current_request_id(),
-    };
-    if let Err(e) = storage.append_audit(&ev).await {
-        tracing::error!(error = %e, action, "cannot record an audit event");
     }
 }
 
@@ -270,6 +282,20 @@ pub async fn resolve(
     app: &App,
     ident: UpstreamIdentity,
 ) -> Result<Resolved, IdentityError> {
+    let (resolved, pending) = resolve_deferred(st, conn, app, ident).await?;
+    pending.flush().await;
+    Ok(resolved)
+}
+
+/// [`resolve`], with the success event (`login.federated`) not written yet: the caller hands
+/// it to [`complete`], which writes it with `login.success` in one INSERT (or, on an error
+/// path, it is written on its own: [`PendingAudit`]). A refusal is recorded at once.
+pub async fn resolve_deferred(
+    st: &AppState,
+    conn: &Connection,
+    app: &App,
+    ident: UpstreamIdentity,
+) -> Result<(Resolved, PendingAudit), IdentityError> {
     let storage = st.storage.as_ref();
     let base = serde_json::json!({
         "connection_id": conn.id.as_str(),
@@ -279,13 +305,12 @@ pub async fn resolve(
     });
     let result = resolve_inner(st, conn, app, ident).await;
     let now = st.clock.now();
-    match &result {
+    match result {
         Ok(r) => {
             let mut d = base;
             d["via"] = r.via.as_str().into();
             d["roles"] = serde_json::json!(r.roles);
-            audit(
-                storage,
+            let ev = audit_event(
                 now,
                 Some(&conn.org_id),
                 "login.federated",
@@ -293,11 +318,11 @@ pub async fn resolve(
                 Outcome::Success,
                 format!("user:{}", r.user.id),
                 d,
-            )
-            .await;
+            );
+            Ok((r, PendingAudit::new(ev, st.storage.clone())))
         }
         Err(e) => {
-            if let IdentityError::Storage(se) = e {
+            if let IdentityError::Storage(se) = &e {
                 tracing::error!(error = %se, "storage error resolving a federated identity");
             }
             let mut d = base;
@@ -313,9 +338,9 @@ pub async fn resolve(
                 d,
             )
             .await;
+            Err(e)
         }
     }
-    result
 }
 
 async fn resolve_inner(
@@ -375,16 +400,17 @@ async fn resolve_inner(
     let mapping = RoleMapping::load(storage, conn, &org.id).await?;
 
     // Rule 2: the external identity.
-    if let Some(found) = storage
-        .find_identity(&conn.id, &ident.issuer, &ident.subject)
+    // The identity with its user and membership of this org in one read.
+    if let Some((_, user, membership)) = storage
+        .find_identity_member(&conn.id, &ident.issuer, &ident.subject, &org.id)
         .await?
     {
-        let Some(user) = storage.get_user(&found.user_id).await? else {
+        let Some(user) = user else {
             return Err(IdentityError::Inconsistent);
         };
         let user =
             refresh_profile(storage, user, email.as_ref(), email_trusted, &name, now).await?;
-        return match storage.get_membership(&org.id, &user.id).await? {
+        return match membership {
             Some(m) if m.status == MemberStatus::Active => {
                 let m = sync_roles(storage, m, &mapping, &ident.groups, now).await?;
                 finish(storage, app, &link, user, org, m, Via::Existing).await
@@ -854,6 +880,7 @@ pub async fn complete(
     app: &App,
     conn: &Connection,
     resolved: Resolved,
+    pending: PendingAudit,
     method: AuthMethod,
     upstream_amr: &[String],
 ) -> Response {
@@ -870,6 +897,7 @@ pub async fn complete(
         idp: Some(conn.id.clone()),
     };
     if let Err(e) = session::begin(sess, &sso).await {
+        pending.flush().await;
         tracing::error!(error = %e, "cannot start the SSO session");
         return sso_error_page(
             headers,
@@ -892,7 +920,7 @@ pub async fn complete(
         org: resolved.org,
         connection: conn.clone(),
     };
-    issue_code(st, headers, flow, &auth, &chosen).await
+    issue_code_with(st, headers, flow, &auth, &chosen, pending).await
 }
 
 /// The error page of a federated sign-in: a fixed sentence, optionally what the IdP itself

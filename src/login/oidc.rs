@@ -567,8 +567,8 @@ pub async fn callback(
     };
     let ident = upstream_identity(&conn, cfg, validated, flow.invitation.clone());
     let amr = ident.amr.clone();
-    match identity::resolve(&st, &conn, &app, ident).await {
-        Ok(resolved) => {
+    match identity::resolve_deferred(&st, &conn, &app, ident).await {
+        Ok((resolved, pending)) => {
             identity::complete(
                 &st,
                 &sess,
@@ -577,6 +577,7 @@ pub async fn callback(
                 &app,
                 &conn,
                 resolved,
+                pending,
                 AuthMethod::Oidc,
                 &amr,
             )

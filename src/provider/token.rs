@@ -36,7 +36,7 @@ use crate::domain::{
     App, ClientId, ClientType, SigningAlg, TokenHash, UserId, random_token, to_millis,
 };
 use crate::login::finish::{CodeRecord, code_key};
-use crate::storage::{RefreshFamily, RefreshToken, RotateOutcome};
+use crate::storage::{RefreshFamily, RotateOutcome};
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;
@@ -324,13 +324,9 @@ async fn code_grant(st: &AppState, app: &App, p: &Params) -> Result<Value, OAuth
         ),
         revoked_at: None,
     };
-    let first = RefreshToken {
-        hash: TokenHash::of(&refresh),
-        family_id: family_id.clone(),
-        created_at: crate::domain::trunc_millis(now),
-        used_at: None,
-    };
-    st.storage.create_family(&family, &first).await?;
+    st.storage
+        .create_family(&family, &TokenHash::of(&refresh))
+        .await?;
     // A replay that raced this redemption: revoke what was just issued.
     if st.state.get(&replayed_key(code)).await?.is_some() {
         st.storage.revoke_family(&family_id, now).await?;

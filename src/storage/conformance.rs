@@ -230,6 +230,29 @@ fn family(app: &AppId, org: &OrgId, user: &UserId, session: &str) -> RefreshFami
     }
 }
 
+/// The identity alone, through the joined read (any org: the membership does not matter here).
+async fn identity_of(
+    s: &Arc<dyn Storage>,
+    connection: &ConnectionId,
+    issuer: &str,
+    subject: &str,
+) -> Option<ExternalIdentity> {
+    s.find_identity_member(connection, issuer, subject, &OrgId::generate())
+        .await
+        .unwrap()
+        .map(|(i, _, _)| i)
+}
+
+/// The first token of `f`, as `create_family` stores it.
+fn first_token(f: &RefreshFamily) -> RefreshToken {
+    RefreshToken {
+        hash: TokenHash::of(&random_token()),
+        family_id: f.id.clone(),
+        created_at: f.created_at,
+        used_at: None,
+    }
+}
+
 fn token(family: &str) -> RefreshToken {
     RefreshToken {
         hash: TokenHash::of(&random_token()),
@@ -621,7 +644,7 @@ pub async fn org_tree(s: Arc<dyn Storage>) {
     let inv = invitation(&grandchild.id);
     s.create_invitation(&inv).await.unwrap();
     let f = family(&a.id, &grandchild.id, &u.id, "sess-tree");
-    s.create_family(&f, &token(&f.id)).await.unwrap();
+    s.create_family(&f, &token(&f.id).hash).await.unwrap();
     s.create_membership(&membership(&unrelated.id, &u.id))
         .await
         .unwrap();
@@ -640,9 +663,7 @@ pub async fn org_tree(s: Arc<dyn Storage>) {
     );
     assert_eq!(s.get_connection_for_callback(&c.id).await.unwrap(), None);
     assert_eq!(
-        s.find_identity(&c.id, "https://idp.example.com", "bob")
-            .await
-            .unwrap(),
+        identity_of(&s, &c.id, "https://idp.example.com", "bob").await,
         None
     );
     assert_eq!(
@@ -938,20 +959,39 @@ pub async fn users_and_identities(s: Arc<dyn Storage>) {
     };
     s.create_identity(&id).await.unwrap();
     assert_eq!(
-        s.find_identity(&c.id, &id.issuer, &id.subject)
-            .await
-            .unwrap(),
+        identity_of(&s, &c.id, &id.issuer, &id.subject).await,
         Some(id.clone())
     );
     // The key is (connection, issuer, subject): any other part differing is another identity.
     assert_eq!(
-        s.find_identity(&c.id, "https://other.example.com", &id.subject)
-            .await
-            .unwrap(),
+        identity_of(&s, &c.id, "https://other.example.com", &id.subject).await,
         None
     );
+    assert_eq!(identity_of(&s, &c.id, &id.issuer, "00U1").await, None);
+    // With its user and membership, as the separate reads give them.
     assert_eq!(
-        s.find_identity(&c.id, &id.issuer, "00U1").await.unwrap(),
+        s.find_identity_member(&c.id, &id.issuer, &id.subject, &o.id)
+            .await
+            .unwrap(),
+        Some((id.clone(), s.get_user(&u.id).await.unwrap(), None))
+    );
+    let other_org = org(None);
+    s.create_org(&other_org).await.unwrap();
+    s.create_membership(&membership(&other_org.id, &u.id))
+        .await
+        .unwrap();
+    let m = s.get_membership(&other_org.id, &u.id).await.unwrap();
+    assert!(m.is_some());
+    assert_eq!(
+        s.find_identity_member(&c.id, &id.issuer, &id.subject, &other_org.id)
+            .await
+            .unwrap(),
+        Some((id.clone(), s.get_user(&u.id).await.unwrap(), m))
+    );
+    assert_eq!(
+        s.find_identity_member(&c.id, &id.issuer, "00U1", &o.id)
+            .await
+            .unwrap(),
         None
     );
     let mut dup = id.clone();
@@ -978,12 +1018,7 @@ pub async fn users_and_identities(s: Arc<dyn Storage>) {
     s.delete_user(&u.id).await.unwrap();
     assert_eq!(s.get_user(&u.id).await.unwrap(), None);
     assert!(s.list_identities(&u.id).await.unwrap().is_empty());
-    assert_eq!(
-        s.find_identity(&c.id, &id.issuer, &id.subject)
-            .await
-            .unwrap(),
-        None
-    );
+    assert_eq!(identity_of(&s, &c.id, &id.issuer, &id.subject).await, None);
     assert_eq!(s.get_membership(&o.id, &u.id).await.unwrap(), None);
     assert_not_found(s.delete_user(&u.id).await);
 }
@@ -1333,8 +1368,8 @@ pub async fn refresh_rotation(s: Arc<dyn Storage>) {
     let (a, o, u) = seed_member(&s).await;
     let mut f = family(&a.id, &o.id, &u.id, "sess-1");
     f.idp = Some(ConnectionId::generate());
-    let t1 = token(&f.id);
-    s.create_family(&f, &t1).await.unwrap();
+    let t1 = first_token(&f);
+    s.create_family(&f, &t1.hash).await.unwrap();
     assert_eq!(s.get_family(&f.id).await.unwrap(), Some(f.clone()));
     assert_eq!(s.get_family("nope").await.unwrap(), None);
     assert_eq!(
@@ -1355,19 +1390,22 @@ pub async fn refresh_rotation(s: Arc<dyn Storage>) {
         None
     );
     assert_duplicate(
-        s.create_family(&f, &token(&f.id)).await,
+        s.create_family(&f, &token(&f.id).hash).await,
         "refresh token family",
     );
     let other = family(&a.id, &o.id, &u.id, "sess-x");
-    assert_duplicate(s.create_family(&other, &t1).await, "refresh token");
+    assert_duplicate(s.create_family(&other, &t1.hash).await, "refresh token");
     assert_eq!(
         s.get_family(&other.id).await.unwrap(),
         None,
         "all or nothing"
     );
     assert_missing(
-        s.create_family(&family(&AppId::generate(), &o.id, &u.id, "s"), &token("x"))
-            .await,
+        s.create_family(
+            &family(&AppId::generate(), &o.id, &u.id, "s"),
+            &token("x").hash,
+        )
+        .await,
         "app",
     );
 
@@ -1459,8 +1497,8 @@ pub async fn refresh_rotation(s: Arc<dyn Storage>) {
     // An expired family does not rotate either.
     let mut old = family(&a.id, &o.id, &u.id, "sess-2");
     old.expires_at = now() - Duration::seconds(1);
-    let ot = token(&old.id);
-    s.create_family(&old, &ot).await.unwrap();
+    let ot = first_token(&old);
+    s.create_family(&old, &ot.hash).await.unwrap();
     assert_eq!(
         s.rotate_refresh(&ot.hash, &token(&old.id).hash, now())
             .await
@@ -1473,8 +1511,8 @@ pub async fn refresh_rotation(s: Arc<dyn Storage>) {
 pub async fn refresh_concurrent_rotation(s: Arc<dyn Storage>) {
     let (a, o, u) = seed_member(&s).await;
     let f = family(&a.id, &o.id, &u.id, "sess-race");
-    let t = token(&f.id);
-    s.create_family(&f, &t).await.unwrap();
+    let t = first_token(&f);
+    s.create_family(&f, &t.hash).await.unwrap();
     let barrier = Arc::new(tokio::sync::Barrier::new(20));
     let mut tasks = Vec::new();
     for _ in 0..20 {
@@ -1526,7 +1564,7 @@ pub async fn refresh_revocation(s: Arc<dyn Storage>) {
         mk(&b.id, &o2.id, &u.id, "s3"), // 4
     ];
     for f in &fams {
-        s.create_family(f, &token(&f.id)).await.unwrap();
+        s.create_family(f, &token(&f.id).hash).await.unwrap();
     }
     let t = now();
     let only_a: BTreeSet<AppId> = [a.id.clone()].into();
@@ -1780,6 +1818,35 @@ pub async fn audit_newest_first(s: Arc<dyn Storage>) {
             .iter()
             .all(|e| e.org_id.as_ref() == Some(&b.id))
     );
+    // Several in one write, all or nothing.
+    let before = s
+        .list_audit(&AuditFilter::default(), &PageRequest::first(100))
+        .await
+        .unwrap()
+        .items
+        .len();
+    let pair = [
+        audit("evt_050", None, "x.one"),
+        audit("evt_051", None, "x.two"),
+    ];
+    s.append_audits(&pair).await.unwrap();
+    assert_duplicate(
+        s.append_audits(&[audit("evt_052", None, "x.three"), none.clone()])
+            .await,
+        "audit event id",
+    );
+    s.append_audits(&[]).await.unwrap();
+    let xs = s
+        .list_audit(&AuditFilter::default(), &PageRequest::first(100))
+        .await
+        .unwrap()
+        .items;
+    assert_eq!(
+        xs.len(),
+        before + 2,
+        "the pair, not the failed batch's first event"
+    );
+    assert!(xs.contains(&pair[0]) && xs.contains(&pair[1]));
 }
 
 /// A batch whose last change violates a constraint leaves nothing behind.
@@ -2046,10 +2113,10 @@ pub async fn timestamps_round_trip(s: Arc<dyn Storage>) {
     f.created_at = old;
     f.expires_at = far;
     f.revoked_at = Some(odd);
-    let mut t = token(&f.id);
-    t.created_at = odd;
-    t.used_at = Some(far);
-    s.create_family(&f, &t).await.unwrap();
+    // The first token is created with its family (at `old`) and unused; rotation tests cover
+    // `used_at`.
+    let t = first_token(&f);
+    s.create_family(&f, &t.hash).await.unwrap();
     assert_eq!(s.find_refresh(&t.hash).await.unwrap(), Some((t, f)));
 
     let mut e = audit("evt_ts", None, "x");

@@ -12,6 +12,7 @@
 
 pub mod cache;
 pub mod conformance;
+pub mod db;
 pub mod postgres;
 pub mod saml;
 pub mod sql;
@@ -172,12 +173,15 @@ pub trait UserStore: Send + Sync {
 
     /// `Duplicate("external identity")` when (connection, issuer, subject) is taken.
     async fn create_identity(&self, i: &ExternalIdentity) -> Result<()>;
-    async fn find_identity(
+    /// The identity with its user and the user's membership of `org`, in one read (a
+    /// returning federated sign-in); `None` unless the identity exists.
+    async fn find_identity_member(
         &self,
         connection: &ConnectionId,
         issuer: &str,
         subject: &str,
-    ) -> Result<Option<ExternalIdentity>>;
+        org: &OrgId,
+    ) -> Result<Option<IdentityMember>>;
     async fn list_identities(&self, user: &UserId) -> Result<Vec<ExternalIdentity>>;
 }
 
@@ -228,6 +232,8 @@ pub struct AuditFilter {
 #[async_trait]
 pub trait AuditStore: Send + Sync {
     async fn append_audit(&self, e: &AuditEvent) -> Result<()>;
+    /// Several events in one write, all or nothing (a sign-in records two).
+    async fn append_audits(&self, events: &[AuditEvent]) -> Result<()>;
     /// Newest first; the cursor is the event id (ULIDs sort by time).
     async fn list_audit(
         &self,
@@ -317,12 +323,18 @@ pub enum RotateOutcome {
     Invalid,
 }
 
+/// What [`UserStore::find_identity_member`] returns: the identity, its user (`None` only if
+/// the store is inconsistent) and the user's membership of the org, if any.
+pub type IdentityMember = (ExternalIdentity, Option<User>, Option<Membership>);
+
 /// What [`RefreshStore::find_refresh_in_context`] returns.
 pub type RefreshInContext = (RefreshToken, RefreshFamily, Option<(User, Membership, Org)>);
 
 #[async_trait]
 pub trait RefreshStore: Send + Sync {
-    async fn create_family(&self, f: &RefreshFamily, first: &RefreshToken) -> Result<()>;
+    /// A new family with its first token (`first`), created with the family and unused: one
+    /// atomic write.
+    async fn create_family(&self, f: &RefreshFamily, first: &TokenHash) -> Result<()>;
     async fn get_family(&self, id: &str) -> Result<Option<RefreshFamily>>;
     /// Atomically: if `presented` is an unused token of a live family, mark it used at `now`
     /// and store the token hashed `next` in the same family, created at `now`.

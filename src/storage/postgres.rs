@@ -4,8 +4,8 @@
 //! Owns: everything that differs between SQLite and PostgreSQL on the PostgreSQL side.
 //! Must not touch: queries (they live in `sql.rs` and are shared by both dialects).
 
+use super::db::Db;
 use super::sql::Violation;
-use sqlx::AnyPool;
 use sqlx::any::AnyPoolOptions;
 use sqlx::error::DatabaseError;
 use std::time::Duration;
@@ -27,6 +27,11 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
         "rotation",
         include_str!("../../migrations/postgres/0006_rotation.sql"),
     ),
+    (
+        7,
+        "family first token",
+        include_str!("../../migrations/postgres/0007_family_first_token.sql"),
+    ),
 ];
 
 const MAX_CONNECTIONS: u32 = 10;
@@ -37,14 +42,14 @@ const FOREIGN_KEY_VIOLATION: &str = "23503";
 
 /// Open the pool for a `postgres://` URL. Connecting fails here (not on first use) so a wrong
 /// URL is reported at start.
-pub(crate) async fn connect(url: &str) -> anyhow::Result<AnyPool> {
+pub(crate) async fn connect(url: &str) -> anyhow::Result<Db> {
     let pool = AnyPoolOptions::new()
         .max_connections(MAX_CONNECTIONS)
         .acquire_timeout(Duration::from_secs(10))
         .idle_timeout(Duration::from_secs(300))
         .connect(url)
         .await?;
-    Ok(pool)
+    Ok(Db::Pool(pool))
 }
 
 /// Which constraint a PostgreSQL error violated, by constraint (or unique index) name.

@@ -19,10 +19,11 @@
 //! - SQLite write transactions start with `BEGIN IMMEDIATE` so a read-then-write transaction
 //!   never fails half-way with "database is locked" (it waits on the busy timeout instead).
 
+use super::db::{Db, Tx};
 use super::{
-    AppStore, AuditFilter, AuditStore, Change, ConnectionStore, DomainStore, InvitationStore,
-    KeyStatus, KeyStore, LinkStore, MembershipStore, OrgStore, Page, PageRequest, RefreshFamily,
-    RefreshInContext, RefreshStore, RefreshToken, Result, RoleStore, RotateOutcome,
+    AppStore, AuditFilter, AuditStore, Change, ConnectionStore, DomainStore, IdentityMember,
+    InvitationStore, KeyStatus, KeyStore, LinkStore, MembershipStore, OrgStore, Page, PageRequest,
+    RefreshFamily, RefreshInContext, RefreshStore, RefreshToken, Result, RoleStore, RotateOutcome,
     SigningKeyRecord, Storage, StorageError, UserFilter, UserStore, postgres, sqlite,
 };
 use crate::domain::*;
@@ -33,7 +34,7 @@ use serde::de::DeserializeOwned;
 use sqlx::AnyConnection;
 use sqlx::any::AnyRow;
 use sqlx::migrate::{Migration, MigrationType, Migrator};
-use sqlx::{Any, AnyPool, Row, SqlSafeStr, Transaction};
+use sqlx::{Any, Row, SqlSafeStr};
 use std::borrow::Cow;
 use std::collections::BTreeSet;
 use std::hash::Hash;
@@ -82,7 +83,7 @@ pub(crate) enum Violation {
 /// go through a per-process [`ConfigCache`] unless this is the [`Storage::uncached`] view; every
 /// configuration write, through either view, invalidates it (see `cache.rs` for the rules).
 pub struct SqlStore {
-    pool: AnyPool,
+    pool: Db,
     dialect: Dialect,
     cache: Arc<ConfigCache>,
     cached_reads: bool,
@@ -130,10 +131,16 @@ impl SqlStore {
                 })
                 .collect(),
         );
-        migrator
-            .run(&pool)
-            .await
-            .context("applying database migrations")?;
+        {
+            let mut conn = pool
+                .acquire()
+                .await
+                .context("applying database migrations")?;
+            migrator
+                .run(&mut *conn)
+                .await
+                .context("applying database migrations")?;
+        }
         Ok(SqlStore {
             pool,
             dialect,
@@ -204,8 +211,8 @@ impl SqlStore {
             .transpose()
     }
 
-    /// The connection pool (the discovery benchmark seeds through it).
-    pub fn pool(&self) -> &AnyPool {
+    /// The database handle (the discovery benchmark seeds through it).
+    pub fn pool(&self) -> &Db {
         &self.pool
     }
 
@@ -214,9 +221,9 @@ impl SqlStore {
     }
 
     /// A write transaction. SQLite: take the write lock up front (see the module comment).
-    async fn begin(&self) -> Result<Transaction<'static, Any>> {
+    async fn begin(&self) -> Result<Tx> {
         let tx = match self.dialect {
-            Dialect::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
+            Dialect::Sqlite => self.pool.begin_with(Some("BEGIN IMMEDIATE")).await,
             Dialect::Postgres => self.pool.begin().await,
         };
         tx.map_err(backend)
@@ -551,6 +558,15 @@ impl Prefix {
 }
 
 /// `"id, name"`, table alias `o`, prefix `o_` → `"o.id AS o_id, o.name AS o_name"`.
+/// The rows a LEFT JOIN brought, read by `read`; `None` when `key` (a NOT NULL column of the
+/// joined table) is NULL, i.e. when the join found no row.
+fn left_joined<T>(r: &AnyRow, key: &str, read: impl FnOnce() -> Result<T>) -> Result<Option<T>> {
+    match col::<Option<String>>(r, key)? {
+        None => Ok(None),
+        Some(_) => read().map(Some),
+    }
+}
+
 fn aliased(cols: &str, table: &str, prefix: Prefix) -> String {
     cols.split(',')
         .map(str::trim)
@@ -1152,27 +1168,41 @@ async fn write_membership(
     Ok(res.rows_affected())
 }
 
-async fn write_audit(
+/// Audit events in one INSERT (one row each); nothing for an empty slice.
+async fn write_audits(
     conn: &mut AnyConnection,
-    e: &AuditEvent,
+    events: &[AuditEvent],
 ) -> std::result::Result<u64, WriteError> {
-    let res = sqlx::query(
+    if events.is_empty() {
+        return Ok(0);
+    }
+    const COLS: usize = 10;
+    let mut sql = String::from(
         "INSERT INTO audit_events (id, time, actor, org_id, action, target_type, target_id, \
-         outcome, details, request_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-    )
-    .bind(e.id.as_str())
-    .bind(ms(e.time))
-    .bind(e.actor.as_str())
-    .bind(e.org_id.as_ref().map(|o| o.as_str().to_owned()))
-    .bind(e.action.as_str())
-    .bind(e.target_type.as_str())
-    .bind(e.target_id.as_str())
-    .bind(e.outcome.as_str())
-    .bind(json(&e.details)?)
-    .bind(e.request_id.clone())
-    .execute(&mut *conn)
-    .await?;
-    Ok(res.rows_affected())
+         outcome, details, request_id) VALUES ",
+    );
+    for i in 0..events.len() {
+        sql.push_str(if i == 0 { "(" } else { ", (" });
+        for c in 1..=COLS {
+            let sep = if c == COLS { ")" } else { ", " };
+            sql.push_str(&format!("${}{sep}", i * COLS + c));
+        }
+    }
+    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+    for e in events {
+        q = q
+            .bind(e.id.as_str())
+            .bind(ms(e.time))
+            .bind(e.actor.as_str())
+            .bind(e.org_id.as_ref().map(|o| o.as_str().to_owned()))
+            .bind(e.action.as_str())
+            .bind(e.target_type.as_str())
+            .bind(e.target_id.as_str())
+            .bind(e.outcome.as_str())
+            .bind(json(&e.details)?)
+            .bind(e.request_id.clone());
+    }
+    Ok(q.execute(&mut *conn).await?.rows_affected())
 }
 
 // Existence checks used to tell NotFound from Conflict and to name missing references.
@@ -2047,26 +2077,41 @@ impl UserStore for SqlStore {
         }
     }
 
-    async fn find_identity(
+    async fn find_identity_member(
         &self,
         connection: &ConnectionId,
         issuer: &str,
         subject: &str,
-    ) -> Result<Option<ExternalIdentity>> {
-        let sql = format!(
-            "SELECT {IDENTITY_COLS} FROM external_identities \
-             WHERE connection_id = $1 AND issuer = $2 AND subject = $3"
-        );
-        sqlx::query(sqlx::AssertSqlSafe(sql))
+        org: &OrgId,
+    ) -> Result<Option<IdentityMember>> {
+        const U: Prefix = Prefix("u_");
+        const M: Prefix = Prefix("m_");
+        // Built once: this read is on every returning federated sign-in.
+        static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+            format!(
+                "SELECT {}, {}, {} FROM external_identities i \
+                 LEFT JOIN users u ON u.id = i.user_id \
+                 LEFT JOIN memberships m ON m.user_id = i.user_id AND m.org_id = $4 \
+                 WHERE i.connection_id = $1 AND i.issuer = $2 AND i.subject = $3",
+                aliased(IDENTITY_COLS, "i", Prefix::NONE),
+                aliased(USER_COLS, "u", U),
+                aliased(MEMBERSHIP_COLS, "m", M),
+            )
+        });
+        let Some(r) = sqlx::query(sqlx::AssertSqlSafe(SQL.as_str()))
             .bind(connection.as_str())
             .bind(issuer)
             .bind(subject)
+            .bind(org.as_str())
             .fetch_optional(&self.pool)
             .await
             .map_err(backend)?
-            .as_ref()
-            .map(identity_from)
-            .transpose()
+        else {
+            return Ok(None);
+        };
+        let user = left_joined(&r, "u_id", || user_from_p(&r, U))?;
+        let member = left_joined(&r, "m_user_id", || membership_from_p(&r, M))?;
+        Ok(Some((identity_from(&r)?, user, member)))
     }
 
     async fn list_identities(&self, user: &UserId) -> Result<Vec<ExternalIdentity>> {
@@ -2361,8 +2406,12 @@ impl InvitationStore for SqlStore {
 #[async_trait]
 impl AuditStore for SqlStore {
     async fn append_audit(&self, e: &AuditEvent) -> Result<()> {
+        self.append_audits(std::slice::from_ref(e)).await
+    }
+
+    async fn append_audits(&self, events: &[AuditEvent]) -> Result<()> {
         let mut conn = self.pool.acquire().await.map_err(backend)?;
-        write_audit(&mut conn, e)
+        write_audits(&mut conn, events)
             .await
             .map_err(|e| self.write_error(e, "audit event"))?;
         Ok(())
@@ -2455,31 +2504,15 @@ impl KeyStore for SqlStore {
     }
 }
 
-async fn insert_token(
-    conn: &mut AnyConnection,
-    t: &RefreshToken,
-    family_id: &str,
-) -> std::result::Result<(), sqlx::Error> {
-    sqlx::query(
-        "INSERT INTO refresh_tokens (hash, family_id, created_at, used_at) VALUES ($1, $2, $3, $4)",
-    )
-    .bind(t.hash.as_hex())
-    .bind(family_id)
-    .bind(ms(t.created_at))
-    .bind(opt_ms(t.used_at))
-    .execute(&mut *conn)
-    .await?;
-    Ok(())
-}
-
 #[async_trait]
 impl RefreshStore for SqlStore {
-    async fn create_family(&self, f: &RefreshFamily, first: &RefreshToken) -> Result<()> {
-        let mut tx = self.begin().await?;
+    async fn create_family(&self, f: &RefreshFamily, first: &TokenHash) -> Result<()> {
+        // One statement: the trigger `refresh_families_first_token` (migration 0007) inserts
+        // the first token, so a duplicate token hash fails the family's INSERT as a whole.
         let res = sqlx::query(
             "INSERT INTO refresh_families (id, app_id, user_id, org_id, session_id, auth_time, \
-             amr, scope, idp, created_at, expires_at, revoked_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+             amr, scope, idp, created_at, expires_at, revoked_at, first_hash) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
         )
         .bind(f.id.as_str())
         .bind(f.app_id.as_str())
@@ -2493,28 +2526,22 @@ impl RefreshStore for SqlStore {
         .bind(ms(f.created_at))
         .bind(ms(f.expires_at))
         .bind(opt_ms(f.revoked_at))
-        .execute(&mut *tx)
+        .bind(first.as_hex())
+        .execute(&self.pool)
         .await;
         match res {
-            Ok(_) => {}
-            Err(e) if self.is_fk(&e) => {
-                tx.rollback().await.map_err(backend)?;
-                return Err(self
-                    .missing(
-                        &[
-                            ("app", APP_EXISTS, &[f.app_id.as_str()]),
-                            ("user", USER_EXISTS, &[f.user_id.as_str()]),
-                        ],
-                        "organization",
-                    )
-                    .await);
-            }
-            Err(e) => return Err(self.write_err(e, "app, user or organization")),
+            Ok(_) => Ok(()),
+            Err(e) if self.is_fk(&e) => Err(self
+                .missing(
+                    &[
+                        ("app", APP_EXISTS, &[f.app_id.as_str()]),
+                        ("user", USER_EXISTS, &[f.user_id.as_str()]),
+                    ],
+                    "organization",
+                )
+                .await),
+            Err(e) => Err(self.write_err(e, "app, user or organization")),
         }
-        insert_token(&mut tx, first, &f.id)
-            .await
-            .map_err(|e| self.write_err(e, "refresh token family"))?;
-        tx.commit().await.map_err(backend)
     }
 
     async fn get_family(&self, id: &str) -> Result<Option<RefreshFamily>> {
@@ -2634,15 +2661,13 @@ impl RefreshStore for SqlStore {
         else {
             return Ok(None);
         };
-        // The membership's key is NOT NULL, so a NULL means the LEFT JOIN found no member.
-        let member = match col::<Option<String>>(&r, "m_user_id")? {
-            None => None,
-            Some(_) => Some((
+        let member = left_joined(&r, "m_user_id", || {
+            Ok((
                 user_from_p(&r, U)?,
                 membership_from_p(&r, M)?,
                 org_from_p(&r, O)?,
-            )),
-        };
+            ))
+        })?;
         Ok(Some((token_from(&r)?, family_from(&r)?, member)))
     }
 
@@ -2794,7 +2819,7 @@ impl SqlStore {
                     .map_err(|e| self.write_error(e, "user or organization"))?;
             }
             Change::Audit(e) => {
-                write_audit(conn, e)
+                write_audits(conn, std::slice::from_ref(e))
                     .await
                     .map_err(|e| self.write_error(e, "audit event"))?;
             }

@@ -5,12 +5,13 @@
 //! Owns: everything that differs between SQLite and PostgreSQL on the SQLite side.
 //! Must not touch: queries (they live in `sql.rs` and are shared by both dialects).
 
+use super::db::{Db, Fixed};
 use super::sql::Violation;
-use sqlx::AnyConnection;
-use sqlx::any::AnyPoolOptions;
+use sqlx::any::AnyConnectOptions;
 use sqlx::error::DatabaseError;
-use sqlx::{AnyPool, Executor};
+use sqlx::{AnyConnection, Connection, Executor};
 use std::path::PathBuf;
+use std::str::FromStr;
 use std::time::Duration;
 
 /// The schema, applied by `sql::SqlStore::connect`.
@@ -30,6 +31,11 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
         "rotation",
         include_str!("../../migrations/sqlite/0006_rotation.sql"),
     ),
+    (
+        7,
+        "family first token",
+        include_str!("../../migrations/sqlite/0007_family_first_token.sql"),
+    ),
 ];
 
 /// Connections of a file database. SQLite has one writer at a time; in WAL mode a reader runs
@@ -37,7 +43,8 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
 /// every statement already runs on its connection's worker thread, and each extra connection
 /// adds thread wake-ups and its own page cache, which SQLite empties whenever another
 /// connection writes (measured in BENCHMARKS.md: 8 connections cost ~10 % more CPU per token
-/// request than 2).
+/// request than 2; 1 measured the same as 2 per login, so 2 keep reads going during a write).
+/// They are opened at start and kept (`db::Fixed`).
 const FILE_MAX_CONNECTIONS: u32 = 2;
 /// How long a writer waits for the write lock before giving up with "database is locked".
 const BUSY_TIMEOUT_MS: u32 = 10_000;
@@ -126,7 +133,7 @@ async fn configure(conn: &mut AnyConnection, memory: bool) -> Result<(), sqlx::E
 }
 
 /// Open the pool for a `sqlite:` URL, creating the database file (and its directory).
-pub(crate) async fn connect(url: &str) -> anyhow::Result<AnyPool> {
+pub(crate) async fn connect(url: &str) -> anyhow::Result<Db> {
     let t = target(url)?;
     if let Target::File(path) = &t
         && let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty())
@@ -139,28 +146,22 @@ pub(crate) async fn connect(url: &str) -> anyhow::Result<AnyPool> {
         })?;
     }
     let memory = t == Target::Memory;
-    let opts = if memory {
-        // Every connection to `sqlite::memory:` is its own empty database: keep exactly one,
-        // forever.
-        AnyPoolOptions::new()
-            .max_connections(1)
-            .min_connections(1)
-            .idle_timeout(None)
-            .max_lifetime(None)
-    } else {
-        AnyPoolOptions::new()
-            .max_connections(FILE_MAX_CONNECTIONS)
-            .acquire_timeout(Duration::from_secs(30))
-            // A local file cannot drop a connection the way a network server can: skip the
-            // ping before every acquire (a round trip to the connection's worker thread).
-            .test_before_acquire(false)
-    };
-    let pool = opts
-        .after_connect(move |conn, _meta| Box::pin(configure(conn, memory)))
-        .connect(&effective_url(url))
-        .await?;
-    Ok(pool)
+    // Every connection to `sqlite::memory:` is its own empty database: keep exactly one.
+    let n = if memory { 1 } else { FILE_MAX_CONNECTIONS };
+    // Opened and configured once, then kept for good (`db::Fixed`: no ping per statement; a
+    // local file cannot drop a connection).
+    let opts = AnyConnectOptions::from_str(&effective_url(url))?;
+    let mut conns = Vec::with_capacity(n as usize);
+    for _ in 0..n {
+        let mut conn = AnyConnection::connect_with(&opts).await?;
+        configure(&mut conn, memory).await?;
+        conns.push(conn);
+    }
+    Ok(Db::Fixed(Fixed::new(conns, ACQUIRE_TIMEOUT)))
 }
+
+/// How long a statement waits for a free connection before it fails (busy server).
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Which constraint a SQLite error violated. SQLite names unique violations by their columns
 /// ("UNIQUE constraint failed: orgs.slug"), which we turn into the index name used by both

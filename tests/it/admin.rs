@@ -4,7 +4,7 @@
 
 use crate::harness::TestApp;
 use lobby::domain::{AppId, OrgId, TokenHash, UserId};
-use lobby::storage::{RefreshFamily, RefreshToken};
+use lobby::storage::RefreshFamily;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
@@ -1501,13 +1501,8 @@ async fn seed_family(t: &TestApp, org: &str, user: &str, app: &str) -> String {
         expires_at: now + time::Duration::days(1),
         revoked_at: None,
     };
-    let tok = RefreshToken {
-        hash: TokenHash::of(&lobby::domain::random_token()),
-        family_id: id.clone(),
-        created_at: now,
-        used_at: None,
-    };
-    t.storage.create_family(&fam, &tok).await.unwrap();
+    let first = TokenHash::of(&lobby::domain::random_token());
+    t.storage.create_family(&fam, &first).await.unwrap();
     id
 }
 

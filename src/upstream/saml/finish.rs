@@ -145,7 +145,7 @@ pub async fn finish(
             return error_page(PageError::Server, headers, None);
         }
     };
-    let resolved = match identity::resolve(st, &conn, &app, ident).await {
+    let (resolved, pending) = match identity::resolve_deferred(st, &conn, &app, ident).await {
         Ok(r) => r,
         Err(e) => return identity_error(headers, &e),
     };
@@ -159,12 +159,15 @@ pub async fn finish(
                 &app,
                 &conn,
                 resolved,
+                pending,
                 AuthMethod::Saml,
                 &done.amr,
             )
             .await
         }
         None => {
+            // No code is issued here: the sign-in's own event is written now.
+            pending.flush().await;
             idp_initiated_landing(
                 st,
                 headers,

@@ -29,6 +29,7 @@ const env = (k, d) => Number(process.env[k] ?? d);
 const WARMUP = env('BENCH_WARMUP', 20);
 const CONCURRENCY = env('BENCH_CONCURRENCY', 6);
 const RUNS = env('BENCH_RUNS', 3);
+const STEP_TIMEOUT_MS = 15000;
 const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim());
 
 const USER = { email: 'alice@acme.test', password: 'alice-idp-password-1', name: 'Alice Acme' };
@@ -142,7 +143,15 @@ async function browse(jar, url, user) {
       headers['content-type'] = 'application/x-www-form-urlencoded';
       headers.origin = req.initiator;
     }
-    const res = await fetch(req.url, { method: req.method, headers, body: req.body, redirect: 'manual' });
+    // A step that hangs fails the run with the path so far instead of stalling it.
+    let res;
+    try {
+      res = await fetch(req.url, {
+        method: req.method, headers, body: req.body, redirect: 'manual', signal: AbortSignal.timeout(STEP_TIMEOUT_MS),
+      });
+    } catch (e) {
+      fail(`${req.method} ${req.url.href.slice(0, 140)}: ${e.message}`);
+    }
     jar.store(req.url, res);
     trail.push(`${req.method} ${req.url.href.slice(0, 140)} → ${res.status}`);
     if (res.status >= 300 && res.status < 400) {
@@ -202,6 +211,7 @@ async function login(app, user, expect) {
     throw new Error(`bad callback: ${cb.href}`);
   }
   const res = await fetch(app.meta.token_endpoint, {
+    signal: AbortSignal.timeout(STEP_TIMEOUT_MS),
     method: 'POST',
     headers: {
       'content-type': 'application/x-www-form-urlencoded',
