@@ -125,16 +125,26 @@ pub async fn route(
     let Some(t) = target else {
         return Ok((None, ConnectionDispatch::Password));
     };
-    let conns = storage.list_connections(&t.org.id).await?;
-    let dispatch = policy_connections(app, &t.link, &conns)
+    let d = dispatch(storage, app, &t).await?;
+    Ok((Some(t), d))
+}
+
+/// Where a sign-in into this org goes: its first SSO connection the policy allows, else the
+/// password page.
+pub async fn dispatch(
+    storage: &dyn Storage,
+    app: &App,
+    target: &LinkedOrg,
+) -> Result<ConnectionDispatch> {
+    let conns = storage.list_connections(&target.org.id).await?;
+    Ok(policy_connections(app, &target.link, &conns)
         .into_iter()
         .find_map(|c| match c.kind() {
             ConnectionKind::Oidc => Some(ConnectionDispatch::Oidc(c.clone())),
             ConnectionKind::Saml => Some(ConnectionDispatch::Saml(c.clone())),
             ConnectionKind::Password => None,
         })
-        .unwrap_or(ConnectionDispatch::Password);
-    Ok((Some(t), dispatch))
+        .unwrap_or(ConnectionDispatch::Password))
 }
 
 /// An org the user may sign in to with the password they just proved.

@@ -243,12 +243,12 @@ async fn identifier_post(State(st): State<AppState>, headers: HeaderMap, body: B
         }
         // Issue 4: the org's own OpenID Provider.
         ConnectionDispatch::Oidc(conn) => match &target {
-            Some(t) => oidc::start(&st, &headers, flow, email, t, conn).await,
+            Some(t) => oidc::start(&st, &headers, flow, Some(email), t, conn).await,
             None => error_page(PageError::SsoNotAvailable, &headers, None),
         },
         // Issue 5: the org's own SAML IdP.
         ConnectionDispatch::Saml(c) => {
-            crate::upstream::saml::routes::start(&st, &headers, flow, email, c).await
+            crate::upstream::saml::routes::start(&st, &headers, flow, Some(email), c).await
         }
     }
 }

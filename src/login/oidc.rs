@@ -136,7 +136,7 @@ pub async fn start(
     st: &AppState,
     headers: &HeaderMap,
     mut flow: Flow,
-    email: Email,
+    email: Option<Email>,
     target: &LinkedOrg,
     conn: Connection,
 ) -> Response {
@@ -157,8 +157,8 @@ pub async fn start(
     else {
         return error_page(PageError::FlowExpired, headers, None);
     };
-    let login_hint = email.to_string();
-    flow.email = Some(email);
+    let login_hint = email.as_ref().map(Email::to_string);
+    flow.email = email;
     flow.target_org = Some(target.org.id.clone());
     flow.upstream = Some(UpstreamPending {
         connection_id: conn.id.clone(),
@@ -192,7 +192,7 @@ pub async fn start(
             state: &state,
             nonce: &nonce,
             pkce_challenge: &pkce_challenge(&verifier),
-            login_hint: Some(&login_hint),
+            login_hint: login_hint.as_deref(),
             force_login: flow.prompt.login || flow.max_age == Some(0),
             max_age: flow.max_age,
         },

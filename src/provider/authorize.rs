@@ -1,6 +1,7 @@
 //! `/authorize` (GET and POST, OIDC Core §3.1.2.1): validates the authorization request,
-//! creates the login flow and either finishes at once from the browser's SSO session or sends
-//! the browser to the hosted login.
+//! creates the login flow and either finishes at once from the browser's SSO session, sends
+//! the browser straight to the org's own IdP (an `organization` hint naming an SSO org), or
+//! sends it to the hosted login.
 //!
 //! Order of checks (RFC 6749 §4.1.2.1): client and redirect_uri first — while either is
 //! unknown or not an exact, byte-for-byte match of a registered URI (DESIGN §6.5; RFC 9700
@@ -16,7 +17,7 @@ use super::error::{ErrorCode, error_redirect, see_other};
 use super::params::{MAX_PARAM_BYTES, Params, is_form};
 use crate::app::AppState;
 use crate::domain::{ClientId, Email, random_token, to_millis};
-use crate::login::discovery;
+use crate::login::discovery::{self, ConnectionDispatch};
 use crate::login::finish::{continue_authenticated, from_session};
 use crate::login::flow::{self, Flow, Prompt, Stage};
 use crate::login::pages::{PageError, error_page};
@@ -293,7 +294,7 @@ async fn authorize(st: &AppState, sess: &Session, headers: &HeaderMap, p: Params
         prompt,
         max_age,
         login_hint: g("login_hint").map(str::to_owned),
-        org_hint: org_hint.map(|o| o.org.id),
+        org_hint: org_hint.as_ref().map(|o| o.org.id.clone()),
         domain_hint: g("domain_hint").map(str::to_owned),
         ui_locales: g("ui_locales").map(str::to_owned),
         csrf: crate::domain::Secret::new(random_token()),
@@ -350,6 +351,38 @@ async fn authorize(st: &AppState, sess: &Session, headers: &HeaderMap, p: Params
             ErrorCode::LoginRequired,
             "The user is not signed in (or must sign in again).",
         );
+    }
+    // 6. The app named the org and the org signs in through its own IdP: straight there, as
+    // WorkOS (`organization`) and Keycloak (`kc_idp_hint`) do. The email page would only pick
+    // the org and become the IdP's `login_hint`; the app's own `login_hint` is passed on instead.
+    // (An org that signs in with passwords still gets the email page, branded.)
+    if let Some(target) = &org_hint {
+        let dispatch = match discovery::dispatch(st.storage.as_ref(), &app, target).await {
+            Ok(d) => d,
+            Err(e) => {
+                tracing::error!(error = %e, "storage error routing the organization hint");
+                return with_cookie(error_page(PageError::Server, headers, None), set_cookie);
+            }
+        };
+        let hint = flow
+            .login_hint
+            .as_deref()
+            .and_then(|h| Email::parse(h).ok());
+        match dispatch {
+            ConnectionDispatch::Password => {}
+            ConnectionDispatch::Oidc(c) => {
+                return with_cookie(
+                    crate::login::oidc::start(st, headers, flow, hint, target, c).await,
+                    set_cookie,
+                );
+            }
+            ConnectionDispatch::Saml(c) => {
+                return with_cookie(
+                    crate::upstream::saml::routes::start(st, headers, flow, hint, c).await,
+                    set_cookie,
+                );
+            }
+        }
     }
     if let Err(e) = flow::create(st, &flow).await {
         tracing::error!(error = %e, "cannot store the flow");

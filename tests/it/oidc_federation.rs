@@ -807,6 +807,91 @@ async fn a_hooli_member_signs_in_through_hooli_idp_with_jit_and_mapped_roles() {
 }
 
 #[tokio::test]
+async fn an_organization_hint_goes_straight_to_the_org_idp() {
+    let fed = Fed::start().await;
+    let b = fed.browser();
+    let (verifier, challenge) = pkce();
+    // The app names the org (by slug) and the user: no email page, the app's login_hint goes on.
+    let r = b
+        .get(&authorize_path(
+            "crm",
+            CRM_CB,
+            &challenge,
+            &[("organization", "hooli"), ("login_hint", "Pat@Hooli.test")],
+        ))
+        .await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    let loc = r.location();
+    assert!(loc.starts_with(&fed.op.issuer()), "{loc}");
+    let p: BTreeMap<String, String> = url::Url::parse(&loc)
+        .unwrap()
+        .query_pairs()
+        .into_owned()
+        .collect();
+    assert_eq!(p["client_id"], CLIENT_ID);
+    assert_eq!(p["code_challenge_method"], "S256");
+    assert_eq!(p["login_hint"], "pat@hooli.test");
+    let token = fed
+        .op
+        .key("ec-1")
+        .sign(&fed.op.claims("pat-1", &p["nonce"], "pat@hooli.test"));
+    fed.op.will_answer("h1", &p["code_challenge"], token);
+    // The flow is bound to this browser: the callback finishes it here.
+    let r = fed
+        .callback(&b, "hooli-idp", &[("code", "h1"), ("state", &p["state"])])
+        .await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    let q = r.redirect_params();
+    assert_eq!(q["state"], "st-123");
+    let t = fed.app_tokens(&q["code"], &verifier).await;
+    let id = crate::provider::fixture::jwt_claims(t["id_token"].as_str().unwrap());
+    assert_eq!(id["org_id"], "hooli");
+    assert_eq!(id["idp"], "hooli-idp");
+
+    // Without a login_hint the IdP gets none; another browser cannot use this state.
+    let b2 = fed.browser();
+    let (_, challenge) = pkce();
+    let r = b2
+        .get(&authorize_path(
+            "crm",
+            CRM_CB,
+            &challenge,
+            &[("organization", "pied")],
+        ))
+        .await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    let p: BTreeMap<String, String> = url::Url::parse(&r.location())
+        .unwrap()
+        .query_pairs()
+        .into_owned()
+        .collect();
+    assert!(!p.contains_key("login_hint"), "{p:?}");
+    let r = fed
+        .callback(
+            &fed.browser(),
+            "pied-idp",
+            &[("code", "p1"), ("state", &p["state"])],
+        )
+        .await;
+    assert!(
+        r.status >= 400 && r.headers.get("location").is_none(),
+        "{}",
+        r.status
+    );
+
+    // An org hint that names no linked org: the identifier page, as before.
+    let flow = b2
+        .start(&authorize_path(
+            "crm",
+            CRM_CB,
+            &challenge,
+            &[("organization", "nope")],
+        ))
+        .await;
+    assert!(!flow.is_empty());
+}
+
+#[tokio::test]
 async fn extra_audience_with_the_right_azp_is_accepted() {
     let fed = Fed::start().await;
     let b = fed.browser();

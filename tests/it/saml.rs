@@ -170,8 +170,27 @@ async fn begin(_e: &Env, b: &Browser) -> Pending {
         )
         .await;
     assert_eq!(r.status, 303, "identifier: {}", r.body);
-    let location = r.location();
-    assert!(location.starts_with(&format!("{IDP_SSO}?")), "{location}");
+    pending(flow, verifier, r.location())
+}
+
+/// The app names the org (`organization=umbrella`): `/authorize` sends the browser straight to
+/// the IdP, without the email page.
+async fn begin_hinted(b: &Browser) -> Pending {
+    let (verifier, challenge) = pkce();
+    let r = b
+        .get(&authorize_path(
+            "crm",
+            CRM_CB,
+            &challenge,
+            &[("organization", "umbrella")],
+        ))
+        .await;
+    assert_eq!(r.status, 303, "authorize: {}", r.body);
+    pending(String::new(), verifier, r.location())
+}
+
+/// What Lobby sent to the IdP (the redirect binding's `location`).
+fn pending(flow: String, verifier: String, location: String) -> Pending {
     let q: std::collections::BTreeMap<String, String> = url::Url::parse(&location)
         .unwrap()
         .query_pairs()
@@ -324,6 +343,29 @@ async fn sp_initiated_sign_in_with_jit_and_group_roles() {
     let code = code_from(&r, &e.lobby.base, CRM_CB);
     let t2 = e.lobby.exchange(&code, &p2.verifier).await;
     assert_eq!(jwt_claims(t2["id_token"].as_str().unwrap())["sub"], sub);
+}
+
+#[tokio::test]
+async fn an_organization_hint_goes_straight_to_the_idp() {
+    let e = env(false).await;
+    let b = e.lobby.browser();
+    let p = begin_hinted(&b).await;
+    assert!(p.location.contains("&Signature="), "{}", p.location);
+    // The flow is bound to this browser as on the identifier path: the ACS POST and the
+    // `continue` step finish it.
+    let xml = corpus::good(&e.spec(&p), &e.idp);
+    let r = post_acs(&e, &e.acs(), &xml, &p.relay).await;
+    let r = continue_in(&b, &r).await;
+    let code = code_from(&r, &e.lobby.base, CRM_CB);
+    let tokens = e.lobby.exchange(&code, &p.verifier).await;
+    let claims = jwt_claims(tokens["id_token"].as_str().unwrap());
+    assert_eq!(claims["org_id"], "umbrella");
+    assert_eq!(claims["idp"], "umbrella-saml");
+    // Another browser cannot finish it.
+    let p2 = begin_hinted(&e.lobby.browser()).await;
+    let r = post_acs(&e, &e.acs(), &corpus::good(&e.spec(&p2), &e.idp), &p2.relay).await;
+    let r = continue_in(&b, &r).await;
+    assert!(r.status >= 400, "{} {}", r.status, r.body);
 }
 
 #[tokio::test]

@@ -209,12 +209,12 @@ async fn sp_metadata(
 }
 
 /// Send the browser to the org's SAML IdP (DESIGN §2 step 3). `flow` was loaded for this
-/// browser; `email` is what the user typed.
+/// browser; `email` is what the user typed (none when the app named the org).
 pub async fn start(
     st: &AppState,
     headers: &HeaderMap,
     mut flow: Flow,
-    email: Email,
+    email: Option<Email>,
     conn: Connection,
 ) -> Response {
     let ConnectionConfig::Saml(cfg) = &conn.config else {
@@ -267,7 +267,7 @@ pub async fn start(
         tracing::error!(error = %e, "cannot store the SAML request");
         return error_page(PageError::Unavailable, headers, None);
     }
-    flow.email = Some(email);
+    flow.email = email;
     flow.target_org = Some(conn.org_id.clone());
     // The request id is also kept in the flow: `continue` checks both agree.
     flow.upstream = Some(flow::UpstreamPending {
