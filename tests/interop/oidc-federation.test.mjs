@@ -177,6 +177,32 @@ test('alice signs in through Acme\'s IdP: acme\'s org_id and the roles her IdP g
   assert.equal(ev[0].details.via, 'existing');
 });
 
+test('an app that names the org (organization=acme) sends the browser straight to Acme\'s IdP', async () => {
+  const b = await openBrowser();
+  try {
+    const app = apps.crm;
+    const config = await rpConfig(app);
+    const req = await authorize(config, app, { organization: 'acme', login_hint: 'alice@acme.test' });
+    const seen = [];
+    b.page.on('request', (r) => { if (r.isNavigationRequest()) seen.push(r.url()); });
+    await b.page.goto(req.url.href);
+    await b.page.waitForURL((u) => u.toString().startsWith(idp.issuer), { waitUntil: 'commit' });
+    await b.page.waitForSelector('#username');
+    // No email page at Lobby: /authorize redirected to the IdP, with the app's login_hint.
+    assert.ok(!seen.some((u) => new URL(u).pathname === '/login'), seen.join('\n'));
+    const atIdp = new URL(seen.find((u) => u.startsWith(`${idp.issuer}/auth`)));
+    assert.equal(atIdp.searchParams.get('login_hint'), 'alice@acme.test');
+    await b.page.fill('#username', 'alice@acme.test');
+    await b.page.fill('#password', USERS['alice@acme.test'].password);
+    await b.page.click('#submit_button');
+    const tokens = await exchange(config, req, await waitForCallback(b.page, app.redirect_uri));
+    assert.equal(tokens.claims().org_id, 'acme');
+    assert.equal(tokens.claims().idp, CONN);
+  } finally {
+    await b.close();
+  }
+});
+
 test('a JIT-provisioned user gets a membership with the link\'s default roles', async () => {
   const tokens = await signIn('crm', 'dave@acme.test');
   const c = tokens.claims();
