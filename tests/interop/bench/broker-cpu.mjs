@@ -258,7 +258,11 @@ async function logins(n, app, user, expect) {
 
 const tenant = (lobby) => acmeCrmTenant(lobby, { ...APP, signing_alg: 'ES256' });
 
-const lobbyEnv = { LOBBY_LOG: process.env.LOBBY_LOG || 'warn' };
+const lobbyEnv = {
+  LOBBY_LOG: process.env.LOBBY_LOG || 'warn',
+  // tokio's own knob for the runtime's worker threads (default: one per CPU)
+  ...(process.env.TOKIO_WORKER_THREADS ? { TOKIO_WORKER_THREADS: process.env.TOKIO_WORKER_THREADS } : {}),
+};
 
 const SCENARIOS = {
   async oidc() {
