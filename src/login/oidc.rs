@@ -131,7 +131,8 @@ async fn upstream_failure(
     sso_error_page(headers, org, e.status(), e.message(), None, None)
 }
 
-/// Send the browser to the org's IdP (OIDC Core §3.1.2.1). `flow` is the current stored flow.
+/// Send the browser to the org's IdP (OIDC Core §3.1.2.1). `flow` is the current flow (stored
+/// here); `email`, the IdP's `login_hint`, is what the user typed or the app's own `login_hint`.
 pub async fn start(
     st: &AppState,
     headers: &HeaderMap,

@@ -209,7 +209,8 @@ async fn sp_metadata(
 }
 
 /// Send the browser to the org's SAML IdP (DESIGN §2 step 3). `flow` was loaded for this
-/// browser; `email` is what the user typed (none when the app named the org).
+/// browser; `email` is what the user typed, or the app's `login_hint` when the app named the
+/// org (`/authorize` then skips the email page).
 pub async fn start(
     st: &AppState,
     headers: &HeaderMap,
