@@ -436,6 +436,7 @@ struct DynQuery {
 
 enum DynArg {
     Text(String),
+    OptText(Option<String>),
     Int(i64),
 }
 
@@ -459,6 +460,9 @@ impl DynQuery {
     fn text(&mut self, s: &str) -> &mut Self {
         self.arg(DynArg::Text(s.to_owned()))
     }
+    fn opt_text(&mut self, s: Option<&str>) -> &mut Self {
+        self.arg(DynArg::OptText(s.map(str::to_owned)))
+    }
     fn int(&mut self, i: i64) -> &mut Self {
         self.arg(DynArg::Int(i))
     }
@@ -468,6 +472,7 @@ impl DynQuery {
         for a in self.args {
             q = match a {
                 DynArg::Text(s) => q.bind(s),
+                DynArg::OptText(s) => q.bind(s),
                 DynArg::Int(i) => q.bind(i),
             };
         }
@@ -557,7 +562,6 @@ impl Prefix {
     }
 }
 
-/// `"id, name"`, table alias `o`, prefix `o_` → `"o.id AS o_id, o.name AS o_name"`.
 /// The rows a LEFT JOIN brought, read by `read`; `None` when `key` (a NOT NULL column of the
 /// joined table) is NULL, i.e. when the join found no row.
 fn left_joined<T>(r: &AnyRow, key: &str, read: impl FnOnce() -> Result<T>) -> Result<Option<T>> {
@@ -567,6 +571,7 @@ fn left_joined<T>(r: &AnyRow, key: &str, read: impl FnOnce() -> Result<T>) -> Re
     }
 }
 
+/// `"id, name"`, table alias `o`, prefix `o_` → `"o.id AS o_id, o.name AS o_name"`.
 fn aliased(cols: &str, table: &str, prefix: Prefix) -> String {
     cols.split(',')
         .map(str::trim)
@@ -1176,33 +1181,34 @@ async fn write_audits(
     if events.is_empty() {
         return Ok(0);
     }
-    const COLS: usize = 10;
-    let mut sql = String::from(
+    let mut q = DynQuery::new(
         "INSERT INTO audit_events (id, time, actor, org_id, action, target_type, target_id, \
          outcome, details, request_id) VALUES ",
     );
-    for i in 0..events.len() {
-        sql.push_str(if i == 0 { "(" } else { ", (" });
-        for c in 1..=COLS {
-            let sep = if c == COLS { ")" } else { ", " };
-            sql.push_str(&format!("${}{sep}", i * COLS + c));
-        }
+    for (i, e) in events.iter().enumerate() {
+        q.push(if i == 0 { "(" } else { ", (" })
+            .text(e.id.as_str())
+            .push(", ")
+            .int(ms(e.time))
+            .push(", ")
+            .text(&e.actor)
+            .push(", ")
+            .opt_text(e.org_id.as_ref().map(OrgId::as_str))
+            .push(", ")
+            .text(&e.action)
+            .push(", ")
+            .text(&e.target_type)
+            .push(", ")
+            .text(&e.target_id)
+            .push(", ")
+            .text(e.outcome.as_str())
+            .push(", ")
+            .text(&json(&e.details)?)
+            .push(", ")
+            .opt_text(e.request_id.as_deref())
+            .push(")");
     }
-    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
-    for e in events {
-        q = q
-            .bind(e.id.as_str())
-            .bind(ms(e.time))
-            .bind(e.actor.as_str())
-            .bind(e.org_id.as_ref().map(|o| o.as_str().to_owned()))
-            .bind(e.action.as_str())
-            .bind(e.target_type.as_str())
-            .bind(e.target_id.as_str())
-            .bind(e.outcome.as_str())
-            .bind(json(&e.details)?)
-            .bind(e.request_id.clone());
-    }
-    Ok(q.execute(&mut *conn).await?.rows_affected())
+    Ok(q.build().execute(&mut *conn).await?.rows_affected())
 }
 
 // Existence checks used to tell NotFound from Conflict and to name missing references.
