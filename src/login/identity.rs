@@ -275,22 +275,11 @@ fn audit_event(
 }
 
 /// Resolve a validated upstream identity to a user and an active membership of the
-/// connection's org (see the module docs for the rules). Records the outcome in the audit log.
+/// connection's org (see the module docs for the rules). A refusal is recorded in the audit log
+/// at once; the success event (`login.federated`) comes back unwritten, for [`complete`] to
+/// write with `login.success` in one INSERT (on an error path it is written on its own:
+/// [`PendingAudit`]).
 pub async fn resolve(
-    st: &AppState,
-    conn: &Connection,
-    app: &App,
-    ident: UpstreamIdentity,
-) -> Result<Resolved, IdentityError> {
-    let (resolved, pending) = resolve_deferred(st, conn, app, ident).await?;
-    pending.flush().await;
-    Ok(resolved)
-}
-
-/// [`resolve`], with the success event (`login.federated`) not written yet: the caller hands
-/// it to [`complete`], which writes it with `login.success` in one INSERT (or, on an error
-/// path, it is written on its own: [`PendingAudit`]). A refusal is recorded at once.
-pub async fn resolve_deferred(
     st: &AppState,
     conn: &Connection,
     app: &App,
@@ -1210,6 +1199,18 @@ mod tests {
             .items
     }
 
+    /// [`resolve`], with its success event written at once.
+    async fn resolve_now(
+        st: &AppState,
+        conn: &Connection,
+        app: &App,
+        ident: UpstreamIdentity,
+    ) -> Result<Resolved, IdentityError> {
+        let (resolved, pending) = resolve(st, conn, app, ident).await?;
+        pending.flush().await;
+        Ok(resolved)
+    }
+
     async fn user_count(st: &AppState) -> usize {
         st.storage
             .list_users(&Default::default(), &PageRequest::first(500))
@@ -1243,13 +1244,15 @@ mod tests {
         let fx = fixture(true).await;
         let mut i = ident(&fx.conn, "sub-1", "Alice@ACME.test", true);
         i.groups = vec!["sales-team".into(), "unknown".into()];
-        let r = resolve(&fx.st, &fx.conn, &fx.app, i.clone()).await.unwrap();
+        let r = resolve_now(&fx.st, &fx.conn, &fx.app, i.clone())
+            .await
+            .unwrap();
         assert_eq!(r.via, Via::Jit);
         assert_eq!(r.org.id.as_str(), "acme");
         assert_eq!(r.user.email.as_str(), "alice@acme.test");
         assert!(r.user.email_verified);
         assert_eq!(r.roles, vec![rv("sales"), rv("viewer")]);
-        let again = resolve(&fx.st, &fx.conn, &fx.app, i).await.unwrap();
+        let again = resolve_now(&fx.st, &fx.conn, &fx.app, i).await.unwrap();
         assert_eq!(again.via, Via::Existing);
         assert_eq!(again.user.id, r.user.id);
         let ev = audits(&fx.st, "login.federated").await;
@@ -1265,7 +1268,7 @@ mod tests {
     #[tokio::test]
     async fn unverified_or_missing_email_never_provisions() {
         let fx = fixture(true).await;
-        let e = resolve(
+        let e = resolve_now(
             &fx.st,
             &fx.conn,
             &fx.app,
@@ -1276,12 +1279,12 @@ mod tests {
         assert!(matches!(e, IdentityError::EmailNotVerified), "{e:?}");
         let mut i = ident(&fx.conn, "s", "x", true);
         i.email = None;
-        let e = resolve(&fx.st, &fx.conn, &fx.app, i).await.unwrap_err();
+        let e = resolve_now(&fx.st, &fx.conn, &fx.app, i).await.unwrap_err();
         assert!(matches!(e, IdentityError::MissingEmail));
         let mut i = ident(&fx.conn, "s", "not an email", true);
         i.email = Some("not an email".into());
         assert!(matches!(
-            resolve(&fx.st, &fx.conn, &fx.app, i).await.unwrap_err(),
+            resolve_now(&fx.st, &fx.conn, &fx.app, i).await.unwrap_err(),
             IdentityError::MissingEmail
         ));
         assert_eq!(user_count(&fx.st).await, 0);
@@ -1312,7 +1315,7 @@ mod tests {
             updated_at: t0(),
         };
         s.create_user(&existing).await.unwrap();
-        let r = resolve(
+        let r = resolve_now(
             &fx.st,
             &fx.conn,
             &fx.app,
@@ -1324,7 +1327,7 @@ mod tests {
         // A second IdP asserting the same email is yet another user.
         let mut i = ident(&fx.conn, "s2", "alice@acme.test", true);
         i.issuer = "https://other-issuer.test".into();
-        let r2 = resolve(&fx.st, &fx.conn, &fx.app, i).await.unwrap();
+        let r2 = resolve_now(&fx.st, &fx.conn, &fx.app, i).await.unwrap();
         assert_ne!(r2.user.id, r.user.id);
         assert_eq!(user_count(&fx.st).await, 3);
     }
@@ -1332,7 +1335,7 @@ mod tests {
     #[tokio::test]
     async fn no_jit_and_no_invitation_is_no_access() {
         let fx = fixture(false).await;
-        let e = resolve(
+        let e = resolve_now(
             &fx.st,
             &fx.conn,
             &fx.app,
@@ -1354,7 +1357,7 @@ mod tests {
             i
         };
         // Another email: refused, invitation untouched, nothing created.
-        let e = resolve(
+        let e = resolve_now(
             &fx.st,
             &fx.conn,
             &fx.app,
@@ -1368,12 +1371,12 @@ mod tests {
         let mut i = with("s0", "carol@acme.test", &token);
         i.email_verified = false;
         assert!(matches!(
-            resolve(&fx.st, &fx.conn, &fx.app, i).await.unwrap_err(),
+            resolve_now(&fx.st, &fx.conn, &fx.app, i).await.unwrap_err(),
             IdentityError::EmailNotVerified
         ));
         let mut i = with("s1", "carol@acme.test", &token);
         i.groups = vec!["sales-team".into()];
-        let r = resolve(&fx.st, &fx.conn, &fx.app, i).await.unwrap();
+        let r = resolve_now(&fx.st, &fx.conn, &fx.app, i).await.unwrap();
         assert_eq!(r.via, Via::Invitation);
         // The invitation's roles, except those the IdP's groups manage (finance is mapped from
         // a group carol is not in), plus the mapped ones.
@@ -1388,7 +1391,7 @@ mod tests {
             .unwrap();
         assert_eq!(stored.status, InvitationStatus::Accepted);
         // Used once: a second person with the same link gets nothing.
-        let e = resolve(
+        let e = resolve_now(
             &fx.st,
             &fx.conn,
             &fx.app,
@@ -1400,7 +1403,7 @@ mod tests {
         assert_eq!(user_count(&fx.st).await, 1);
         // An invitation of globex cannot be redeemed through acme's IdP.
         let (_, gtoken) = invite(&fx, "globex", "dave@acme.test").await;
-        let e = resolve(
+        let e = resolve_now(
             &fx.st,
             &fx.conn,
             &fx.app,
@@ -1409,7 +1412,7 @@ mod tests {
         .await
         .unwrap_err();
         assert!(matches!(e, IdentityError::InvitationWrongOrg));
-        let e = resolve(
+        let e = resolve_now(
             &fx.st,
             &fx.conn,
             &fx.app,
@@ -1425,7 +1428,7 @@ mod tests {
     async fn a_connection_signs_users_into_its_own_org_only() {
         let fx = fixture(true).await;
         // An identity that arrived on globex's connection cannot be resolved against acme's.
-        let e = resolve(
+        let e = resolve_now(
             &fx.st,
             &fx.conn,
             &fx.app,
@@ -1436,7 +1439,7 @@ mod tests {
         assert!(matches!(e, IdentityError::WrongConnection));
         // globex's IdP asserting an acme address: a globex member whose email is only an
         // attribute (unverified), flagged in the audit log.
-        let r = resolve(
+        let r = resolve_now(
             &fx.st,
             &fx.other_conn,
             &fx.app,
@@ -1465,7 +1468,7 @@ mod tests {
     async fn inactive_connection_org_or_membership_is_refused() {
         let fx = fixture(true).await;
         let s = fx.st.storage.as_ref();
-        let r = resolve(
+        let r = resolve_now(
             &fx.st,
             &fx.conn,
             &fx.app,
@@ -1476,7 +1479,7 @@ mod tests {
         let mut m = r.membership.clone();
         m.status = MemberStatus::Suspended;
         s.update_membership(&m).await.unwrap();
-        let e = resolve(
+        let e = resolve_now(
             &fx.st,
             &fx.conn,
             &fx.app,
@@ -1487,7 +1490,7 @@ mod tests {
         assert!(matches!(e, IdentityError::MembershipInactive));
         let mut c = fx.conn.clone();
         c.state = ConnectionState::Disabled;
-        let e = resolve(
+        let e = resolve_now(
             &fx.st,
             &c,
             &fx.app,
@@ -1499,7 +1502,7 @@ mod tests {
         let mut o = s.get_org(&fx.conn.org_id).await.unwrap().unwrap();
         o.status = OrgStatus::Suspended;
         s.update_org(&o).await.unwrap();
-        let e = resolve(
+        let e = resolve_now(
             &fx.st,
             &fx.conn,
             &fx.app,
@@ -1516,13 +1519,17 @@ mod tests {
         let s = fx.st.storage.as_ref();
         let mut i = ident(&fx.conn, "s", "a@acme.test", true);
         i.groups = vec!["finance-team".into()];
-        let r = resolve(&fx.st, &fx.conn, &fx.app, i.clone()).await.unwrap();
+        let r = resolve_now(&fx.st, &fx.conn, &fx.app, i.clone())
+            .await
+            .unwrap();
         // `admin` is mapped but outside acme's allowed role groups.
         assert_eq!(r.roles, vec![rv("finance"), rv("viewer")]);
         // The IdP moves the user to sales: finance (managed) goes, viewer (a default, not
         // managed) stays.
         i.groups = vec!["sales-team".into()];
-        let r = resolve(&fx.st, &fx.conn, &fx.app, i.clone()).await.unwrap();
+        let r = resolve_now(&fx.st, &fx.conn, &fx.app, i.clone())
+            .await
+            .unwrap();
         assert_eq!(r.roles, vec![rv("sales"), rv("viewer")]);
         let stored = s
             .get_membership(&fx.conn.org_id, &r.user.id)
@@ -1533,14 +1540,14 @@ mod tests {
         assert_eq!(audits(&fx.st, "member.roles_sync").await.len(), 1);
         // Name and email follow the IdP.
         i.name = Some("Alice Renamed".into());
-        let r = resolve(&fx.st, &fx.conn, &fx.app, i).await.unwrap();
+        let r = resolve_now(&fx.st, &fx.conn, &fx.app, i).await.unwrap();
         assert_eq!(r.user.name.as_deref(), Some("Alice Renamed"));
     }
 
     #[tokio::test]
     async fn federated_sessions_are_eligible_only_for_their_connection_org() {
         let fx = fixture(true).await;
-        let r = resolve(
+        let r = resolve_now(
             &fx.st,
             &fx.conn,
             &fx.app,

@@ -568,7 +568,7 @@ pub async fn callback(
     };
     let ident = upstream_identity(&conn, cfg, validated, flow.invitation.clone());
     let amr = ident.amr.clone();
-    match identity::resolve_deferred(&st, &conn, &app, ident).await {
+    match identity::resolve(&st, &conn, &app, ident).await {
         Ok((resolved, pending)) => {
             identity::complete(
                 &st,

@@ -145,7 +145,7 @@ pub async fn finish(
             return error_page(PageError::Server, headers, None);
         }
     };
-    let (resolved, pending) = match identity::resolve_deferred(st, &conn, &app, ident).await {
+    let (resolved, pending) = match identity::resolve(st, &conn, &app, ident).await {
         Ok(r) => r,
         Err(e) => return identity_error(headers, &e),
     };
