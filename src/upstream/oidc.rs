@@ -1,7 +1,8 @@
 //! The OIDC connector: Lobby as a relying party of an organization's own OpenID Provider
 //! (issue 4, DESIGN §6.4). Metadata and ID tokens are the `openidconnect` crate's types; JWKS
-//! keys are decoded once per fetch into `jsonwebtoken` keys ([`Jwks`]); every byte from the network comes through [`GuardedHttp`] (SSRF guard, size and time caps,
-//! per-connection concurrency), keyed by the connection id.
+//! keys are decoded once per fetch into `jsonwebtoken` keys ([`Jwks`]). Every byte from the
+//! network comes through [`GuardedHttp`] (SSRF guard, size and time caps, per-connection
+//! concurrency), keyed by the connection id.
 //!
 //! - **Discovery** (OIDC Discovery §4): `<issuer>/.well-known/openid-configuration`; the
 //!   document's `issuer` must equal the configured issuer *exactly* (§4.3), the authorization,
@@ -522,7 +523,7 @@ fn sig_header(h: &str, cfg: &OidcConfig) -> Result<SigHeader, OidcError> {
 }
 
 /// OIDC Core §3.1.3.7, checked on the decoded token with precise reasons. The signature is
-/// checked afterwards by the crate's verifier.
+/// checked afterwards ([`verify_signature`]), then the claims once more ([`recheck_claims`]).
 fn precheck(
     token: &str,
     cfg: &OidcConfig,
