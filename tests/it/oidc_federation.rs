@@ -412,18 +412,7 @@ impl Fed {
             )
             .await;
         assert_eq!(r.status, 303, "identifier: {}", r.body);
-        let loc = r.location();
-        let u = url::Url::parse(&loc).unwrap();
-        let params: BTreeMap<String, String> = u.query_pairs().into_owned().collect();
-        (
-            AuthReq {
-                state: params["state"].clone(),
-                nonce: params["nonce"].clone(),
-                challenge: params["code_challenge"].clone(),
-                params,
-            },
-            verifier,
-        )
+        (auth_req(&r), verifier)
     }
 
     async fn callback(&self, b: &Browser, conn: &str, q: &[(&str, &str)]) -> Resp {
@@ -498,6 +487,17 @@ impl Fed {
             .unwrap();
         assert_eq!(res.status(), 200);
         res.json().await.unwrap()
+    }
+}
+
+/// The authorization request Lobby redirected to the IdP with (`r` is the redirect).
+fn auth_req(r: &Resp) -> AuthReq {
+    let params = r.redirect_params();
+    AuthReq {
+        state: params["state"].clone(),
+        nonce: params["nonce"].clone(),
+        challenge: params["code_challenge"].clone(),
+        params,
     }
 }
 
@@ -823,22 +823,19 @@ async fn an_organization_hint_goes_straight_to_the_org_idp() {
     assert_eq!(r.status, 303, "{}", r.body);
     let loc = r.location();
     assert!(loc.starts_with(&fed.op.issuer()), "{loc}");
-    let p: BTreeMap<String, String> = url::Url::parse(&loc)
-        .unwrap()
-        .query_pairs()
-        .into_owned()
-        .collect();
+    let req = auth_req(&r);
+    let p = &req.params;
     assert_eq!(p["client_id"], CLIENT_ID);
     assert_eq!(p["code_challenge_method"], "S256");
     assert_eq!(p["login_hint"], "pat@hooli.test");
     let token = fed
         .op
         .key("ec-1")
-        .sign(&fed.op.claims("pat-1", &p["nonce"], "pat@hooli.test"));
-    fed.op.will_answer("h1", &p["code_challenge"], token);
+        .sign(&fed.op.claims("pat-1", &req.nonce, "pat@hooli.test"));
+    fed.op.will_answer("h1", &req.challenge, token);
     // The flow is bound to this browser: the callback finishes it here.
     let r = fed
-        .callback(&b, "hooli-idp", &[("code", "h1"), ("state", &p["state"])])
+        .callback(&b, "hooli-idp", &[("code", "h1"), ("state", &req.state)])
         .await;
     assert_eq!(r.status, 303, "{}", r.body);
     let q = r.redirect_params();
@@ -860,17 +857,13 @@ async fn an_organization_hint_goes_straight_to_the_org_idp() {
         ))
         .await;
     assert_eq!(r.status, 303, "{}", r.body);
-    let p: BTreeMap<String, String> = url::Url::parse(&r.location())
-        .unwrap()
-        .query_pairs()
-        .into_owned()
-        .collect();
-    assert!(!p.contains_key("login_hint"), "{p:?}");
+    let req = auth_req(&r);
+    assert!(!req.params.contains_key("login_hint"), "{:?}", req.params);
     let r = fed
         .callback(
             &fed.browser(),
             "pied-idp",
-            &[("code", "p1"), ("state", &p["state"])],
+            &[("code", "p1"), ("state", &req.state)],
         )
         .await;
     assert!(
@@ -888,7 +881,9 @@ async fn an_organization_hint_goes_straight_to_the_org_idp() {
             &[("organization", "nope")],
         ))
         .await;
-    assert!(!flow.is_empty());
+    let page = b2.get(&format!("/login?flow={flow}")).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(page.body.contains("name=\"email\""), "the email page");
 }
 
 #[tokio::test]

@@ -143,7 +143,6 @@ impl Env {
 
 /// A login sent to the IdP and not answered yet.
 struct Pending {
-    flow: String,
     verifier: String,
     request_id: String,
     relay: String,
@@ -170,7 +169,7 @@ async fn begin(_e: &Env, b: &Browser) -> Pending {
         )
         .await;
     assert_eq!(r.status, 303, "identifier: {}", r.body);
-    pending(flow, verifier, r.location())
+    pending(verifier, &r)
 }
 
 /// The app names the org (`organization=umbrella`): `/authorize` sends the browser straight to
@@ -186,16 +185,14 @@ async fn begin_hinted(b: &Browser) -> Pending {
         ))
         .await;
     assert_eq!(r.status, 303, "authorize: {}", r.body);
-    pending(String::new(), verifier, r.location())
+    pending(verifier, &r)
 }
 
-/// What Lobby sent to the IdP (the redirect binding's `location`).
-fn pending(flow: String, verifier: String, location: String) -> Pending {
-    let q: std::collections::BTreeMap<String, String> = url::Url::parse(&location)
-        .unwrap()
-        .query_pairs()
-        .into_owned()
-        .collect();
+/// What Lobby sent to the IdP: the redirect binding in `r`'s `location`.
+fn pending(verifier: String, r: &Resp) -> Pending {
+    let location = r.location();
+    assert!(location.starts_with(&format!("{IDP_SSO}?")), "{location}");
+    let q = r.redirect_params();
     let deflated = base64::engine::general_purpose::STANDARD
         .decode(&q["SAMLRequest"])
         .unwrap();
@@ -206,7 +203,6 @@ fn pending(flow: String, verifier: String, location: String) -> Pending {
     let id_at = xml.find(" ID=\"").unwrap() + 5;
     let request_id = xml[id_at..id_at + xml[id_at..].find('"').unwrap()].to_owned();
     Pending {
-        flow,
         verifier,
         request_id,
         relay: q["RelayState"].clone(),
@@ -761,7 +757,6 @@ async fn responses_are_bound_to_the_browser_and_the_connection() {
         "other RelayState",
     )
     .await;
-    let _ = p1.flow;
 }
 
 /// Two Lobby instances sharing Redis (and storage): an assertion accepted by one is a replay
