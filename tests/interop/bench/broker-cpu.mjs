@@ -274,11 +274,14 @@ const SCENARIOS = {
     for (const out of [child.stdout, child.stderr]) {
       createInterface({ input: out }).on('line', (l) => /^(\x1b\[[\d;]*m)*oidc-provider /.test(l) || console.error(l));
     }
+    const exited = new Promise((_, j) => child.once('exit', (c) => j(new Error(`the IdP process exited (${c})`))));
+    exited.catch(() => {}); // an exit after start-up (the normal stop) is nobody's error
+    await Promise.race([new Promise((r) => child.once('message', r)), exited]); // { ready }
     child.send({
       users: { [USER.email]: { sub: 'idp-alice', password: USER.password, email_verified: true, name: USER.name } },
       clients: [{ ...idpClient, redirect_uris: [`${lobby.url}/sso/oidc/${conn}/callback`] }],
     });
-    const { issuer, error } = await new Promise((r) => child.once('message', r));
+    const { issuer, error } = await Promise.race([new Promise((r) => child.once('message', r)), exited]);
     if (error) throw new Error(error);
     await tenant(lobby);
     await lobby.admin('POST', '/orgs/acme/connections', {

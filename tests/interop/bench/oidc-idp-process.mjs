@@ -1,6 +1,7 @@
 // Acme's OIDC IdP (lib/idp-oidc.mjs, oidc-provider) in its own node process, so the benchmark
 // can read the IdP's CPU time apart from the load driver's. Started with child_process.fork():
-// receives { users, clients } over IPC, answers { issuer }.
+// says { ready } once it listens for its orders (a message sent before that would be lost while
+// the module still loads), then receives { users, clients } over IPC and answers { issuer }.
 import { startOidcIdp } from '../lib/idp-oidc.mjs';
 
 process.once('message', async (opts) => {
@@ -14,3 +15,4 @@ process.once('message', async (opts) => {
     process.exit(1);
   }
 });
+process.send({ ready: true });
