@@ -8,11 +8,10 @@
 // way back to the app).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import * as client from 'openid-client';
 import { startLobby } from './lib/lobby.mjs';
 import { startOidcIdp } from './lib/idp-oidc.mjs';
 import { openBrowser, waitForCallback } from './lib/browser.mjs';
-import { startCallbackServer } from './lib/rp.mjs';
+import { startCallbackServer, rpConfig, authorize, exchange } from './lib/rp.mjs';
 
 const CONN = 'conn_acme_idp';
 const IDP_CLIENT = { client_id: 'lobby-at-acme', client_secret: 'acme-idp-secret-for-lobby-0123456789' };
@@ -85,34 +84,6 @@ after(async () => {
   await rp?.close();
 });
 
-async function rpConfig(app) {
-  return client.discovery(new URL(lobby.url), app.client_id, app.client_secret, undefined, {
-    execute: [client.allowInsecureRequests],
-  });
-}
-
-async function authorize(config, app, extra = {}) {
-  const verifier = client.randomPKCECodeVerifier();
-  const params = {
-    redirect_uri: app.redirect_uri,
-    scope: 'openid email profile',
-    code_challenge: await client.calculatePKCECodeChallenge(verifier),
-    code_challenge_method: 'S256',
-    state: client.randomState(),
-    nonce: client.randomNonce(),
-    ...extra,
-  };
-  return { url: client.buildAuthorizationUrl(config, params), verifier, params };
-}
-
-async function exchange(config, req, callbackUrl) {
-  return client.authorizationCodeGrant(config, new URL(callbackUrl), {
-    pkceCodeVerifier: req.verifier,
-    expectedState: req.params.state,
-    expectedNonce: req.params.nonce,
-  });
-}
-
 /** Lobby's identifier page → Acme's IdP login page. */
 async function toIdp(page, email) {
   await page.fill('#email', email);
@@ -133,7 +104,7 @@ async function signIn(appName, email, extra = {}) {
   const b = await openBrowser();
   try {
     const app = apps[appName];
-    const config = await rpConfig(app);
+    const config = await rpConfig(lobby.url, app);
     const req = await authorize(config, app, extra);
     await b.page.goto(req.url.href);
     await idpLogin(b.page, email);
@@ -181,7 +152,7 @@ test('an app that names the org (organization=acme) sends the browser straight t
   const b = await openBrowser();
   try {
     const app = apps.crm;
-    const config = await rpConfig(app);
+    const config = await rpConfig(lobby.url, app);
     const req = await authorize(config, app, { organization: 'acme', login_hint: 'alice@acme.test' });
     const seen = [];
     b.page.on('request', (r) => { if (r.isNavigationRequest()) seen.push(r.url()); });
@@ -218,7 +189,7 @@ test('an invited user redeems the invitation through the IdP (the app has no JIT
   // Without an invitation: no access to erp.
   const b = await openBrowser();
   try {
-    const config = await rpConfig(apps.erp);
+    const config = await rpConfig(lobby.url, apps.erp);
     const req = await authorize(config, apps.erp);
     await b.page.goto(req.url.href);
     await idpLogin(b.page, 'erin@acme.test');
@@ -246,7 +217,7 @@ test('a user whose IdP says email_verified: false is not linked or provisioned',
   const before = (await lobby.admin('GET', '/users?limit=500')).items.length;
   const b = await openBrowser();
   try {
-    const config = await rpConfig(apps.crm);
+    const config = await rpConfig(lobby.url, apps.crm);
     const req = await authorize(config, apps.crm);
     await b.page.goto(req.url.href);
     await idpLogin(b.page, 'frank@acme.test');
@@ -267,7 +238,7 @@ test('a user whose IdP says email_verified: false is not linked or provisioned',
 test('cancelling at the IdP (access_denied) is shown cleanly, with the way back to the app', async () => {
   const b = await openBrowser();
   try {
-    const config = await rpConfig(apps.crm);
+    const config = await rpConfig(lobby.url, apps.crm);
     const req = await authorize(config, apps.crm);
     await b.page.goto(req.url.href);
     await toIdp(b.page, 'alice@acme.test');

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import * as client from 'openid-client';
 import { startLobby } from './lib/lobby.mjs';
 import { openBrowser, waitForCallback } from './lib/browser.mjs';
-import { startCallbackServer } from './lib/rp.mjs';
+import { startCallbackServer, rpConfig, authorize, exchange } from './lib/rp.mjs';
 import { demoTenant, PASSWORDS } from './lib/tenant.mjs';
 
 let lobby, rp, t;
@@ -23,34 +23,6 @@ after(async () => {
   await rp?.close();
 });
 
-async function rpConfig(app) {
-  return client.discovery(new URL(lobby.url), app.client_id, app.client_secret, undefined, {
-    execute: [client.allowInsecureRequests],
-  });
-}
-
-async function authorize(config, app, extra = {}) {
-  const verifier = client.randomPKCECodeVerifier();
-  const params = {
-    redirect_uri: app.redirect_uri,
-    scope: 'openid email profile',
-    code_challenge: await client.calculatePKCECodeChallenge(verifier),
-    code_challenge_method: 'S256',
-    state: client.randomState(),
-    nonce: client.randomNonce(),
-    ...extra,
-  };
-  return { url: client.buildAuthorizationUrl(config, params), verifier, params };
-}
-
-async function exchange(config, req, callbackUrl) {
-  return client.authorizationCodeGrant(config, new URL(callbackUrl), {
-    pkceCodeVerifier: req.verifier,
-    expectedState: req.params.state,
-    expectedNonce: req.params.nonce,
-  });
-}
-
 async function passwordLogin(page, email, password) {
   await page.fill('#email', email);
   await page.click('#submit');
@@ -63,7 +35,7 @@ test('single-org user signs in with a password; tokens carry the org and roles; 
   const b = await openBrowser();
   try {
     const app = t.apps.crm;
-    const config = await rpConfig(app);
+    const config = await rpConfig(lobby.url, app);
     assert.equal(config.serverMetadata().issuer, lobby.url);
     assert.equal(config.serverMetadata().authorization_response_iss_parameter_supported, true);
     const req = await authorize(config, app);
@@ -101,7 +73,7 @@ test('multi-org user chooses org B: token carries only B and B\'s roles; prompt=
   const b = await openBrowser();
   try {
     const crm = t.apps.crm;
-    const config = await rpConfig(crm);
+    const config = await rpConfig(lobby.url, crm);
     const req = await authorize(config, crm);
     await b.page.goto(req.url.href);
     await passwordLogin(b.page, t.users.bob.email, PASSWORDS.bob);
@@ -117,7 +89,7 @@ test('multi-org user chooses org B: token carries only B and B\'s roles; prompt=
 
     // prompt=none into a second app: the SSO session signs bob in without any page.
     const erp = t.apps.erp;
-    const config2 = await rpConfig(erp);
+    const config2 = await rpConfig(lobby.url, erp);
     const req2 = await authorize(config2, erp, { prompt: 'none', organization: 'globex' });
     await b.page.goto(req2.url.href);
     const cb2 = await waitForCallback(b.page, erp.redirect_uri);
