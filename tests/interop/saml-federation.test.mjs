@@ -7,10 +7,9 @@
 // the metadata refresh endpoint.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import * as client from 'openid-client';
 import { startLobby } from './lib/lobby.mjs';
 import { openBrowser, waitForCallback } from './lib/browser.mjs';
-import { startCallbackServer } from './lib/rp.mjs';
+import { startCallbackServer, rpConfig, authorize, exchange } from './lib/rp.mjs';
 import { startSamlIdp, makeCert } from './lib/idp-saml.mjs';
 import { acmeCrmTenant } from './lib/tenant.mjs';
 
@@ -51,45 +50,27 @@ after(async () => {
   await rp?.close();
 });
 
-async function rpConfig() {
-  return client.discovery(new URL(lobby.url), app.client_id, app.client_secret, undefined, {
-    execute: [client.allowInsecureRequests],
-  });
-}
-
-/// One sign-in in a fresh browser; returns { cb, req, page text on failure }.
+/** Lobby's email page → SimpleSAMLphp's login form → signed in there. */
 async function signIn(config, b) {
-  const verifier = client.randomPKCECodeVerifier();
-  const params = {
-    redirect_uri: app.redirect_uri,
-    scope: 'openid email profile',
-    code_challenge: await client.calculatePKCECodeChallenge(verifier),
-    code_challenge_method: 'S256',
-    state: client.randomState(),
-    nonce: client.randomNonce(),
-  };
-  await b.page.goto(client.buildAuthorizationUrl(config, params).href);
+  const req = await authorize(config, app);
+  await b.page.goto(req.url.href);
   await b.page.fill('#email', ALICE.email);
   await b.page.click('#submit');
-  // SimpleSAMLphp's login form, on localhost.
-  await b.page.waitForSelector('#username', { timeout: 30_000 });
-  assert.ok(b.page.url().startsWith(idp.base), `at the IdP: ${b.page.url()}`);
-  await b.page.fill('#username', ALICE.email);
-  await b.page.fill('#password', ALICE.password);
-  await b.page.click('#submit_button');
-  return { req: { verifier, params } };
+  await idpLogin(b.page);
+  return { req };
 }
 
-async function exchange(config, req, cb) {
-  return client.authorizationCodeGrant(config, new URL(cb), {
-    pkceCodeVerifier: req.verifier,
-    expectedState: req.params.state,
-    expectedNonce: req.params.nonce,
-  });
+/** SimpleSAMLphp's login form, on localhost. */
+async function idpLogin(page) {
+  await page.waitForSelector('#username', { timeout: 30_000 });
+  assert.ok(page.url().startsWith(idp.base), `at the IdP: ${page.url()}`);
+  await page.fill('#username', ALICE.email);
+  await page.fill('#password', ALICE.password);
+  await page.click('#submit_button');
 }
 
 test('alice signs in through SimpleSAMLphp: JIT, groups → roles, cross-site ACS POST', async () => {
-  const config = await rpConfig();
+  const config = await rpConfig(lobby.url, app);
   const b = await openBrowser();
   try {
     const { req } = await signIn(config, b);
@@ -111,8 +92,34 @@ test('alice signs in through SimpleSAMLphp: JIT, groups → roles, cross-site AC
   }
 });
 
+test('an app that names the org (organization=acme) sends the browser straight to SimpleSAMLphp', async () => {
+  const config = await rpConfig(lobby.url, app);
+  const b = await openBrowser();
+  try {
+    const req = await authorize(config, app, { organization: 'acme' });
+    const seen = [];
+    b.page.on('request', (r) => { if (r.isNavigationRequest()) seen.push(r.url()); });
+    await b.page.goto(req.url.href);
+    await idpLogin(b.page);
+    // No email page at Lobby: /authorize redirected to the IdP's SSO service with a signed
+    // AuthnRequest (HTTP-Redirect binding).
+    assert.ok(!seen.some((u) => u.startsWith(lobby.url) && new URL(u).pathname === '/login'), seen.join('\n'));
+    const sso = seen.map((u) => new URL(u)).find((u) => u.href.startsWith(idp.base) && u.searchParams.has('SAMLRequest'));
+    assert.ok(sso, `an AuthnRequest reached the IdP:\n${seen.join('\n')}`);
+    assert.equal(sso.searchParams.get('SigAlg'), 'http://www.w3.org/2001/04/xmldsig-more#rsa-sha256');
+    assert.ok(sso.searchParams.get('Signature'));
+    const cb = await waitForCallback(b.page, app.redirect_uri);
+    const tokens = await exchange(config, req, cb);
+    assert.equal(tokens.claims().email, ALICE.email);
+    assert.equal(tokens.claims().org_id, 'acme');
+    assert.equal(tokens.claims().idp, CID);
+  } finally {
+    await b.close();
+  }
+});
+
 test('an IdP certificate rollover is picked up by the metadata refresh', async () => {
-  const config = await rpConfig();
+  const config = await rpConfig(lobby.url, app);
   // The IdP switches to a new signing key, still publishing the old certificate beside it.
   const next = makeCert(idp.certDir, 'idp-b', 'Acme IdP B');
   idp.setCerts({ signing: next, extra: idp.firstCert });
