@@ -13,56 +13,29 @@
 //
 // Environment: BENCH_N_OIDC (500), BENCH_N_SAML (300), BENCH_WARMUP (20), BENCH_CONCURRENCY (6),
 // BENCH_RUNS (3), BENCH_PERF=<dir>: record `perf` on Lobby during the first run's measured part.
-import { fork, spawn, execFileSync } from 'node:child_process';
+import { fork, spawn } from 'node:child_process';
 import { createHash, createPublicKey, randomBytes, verify } from 'node:crypto';
-import { readFileSync, readdirSync, mkdirSync } from 'node:fs';
-import { loadavg, cpus } from 'node:os';
+import { mkdirSync } from 'node:fs';
+import { cpus } from 'node:os';
 import { createInterface } from 'node:readline';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startLobby } from '../lib/lobby.mjs';
 import { startSamlIdp } from '../lib/idp-saml.mjs';
 import { acmeCrmTenant } from '../lib/tenant.mjs';
+import { CLK_TCK, cpuMs, env, groupCpuMs, load, lobbyEnv } from './proc.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
-const env = (k, d) => Number(process.env[k] ?? d);
 const WARMUP = env('BENCH_WARMUP', 20);
 const CONCURRENCY = env('BENCH_CONCURRENCY', 6);
 const RUNS = env('BENCH_RUNS', 3);
 const ORG_HINT = process.env.BENCH_ORG_HINT === '1';
 const STEP_TIMEOUT_MS = 15000;
-const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim());
 
 const USER = { email: 'alice@acme.test', password: 'alice-idp-password-1', name: 'Alice Acme' };
 const APP = { id: 'crm', client_id: 'crm', client_secret: 'crm-bench-secret-0123456789-abcdefgh' };
 // The app's redirect_uri: never fetched (the driver stops at the redirect), so nothing listens.
 APP.redirect_uri = 'http://localhost:9/cb';
-
-// ---------------------------------------------------------------------------------------------
-// CPU time of processes, in ms.
-
-function statFields(pid) {
-  const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  return s.slice(s.lastIndexOf(')') + 2).split(' '); // [0] is field 3 (state)
-}
-/** utime + stime (fields 14, 15), plus cutime + cstime (16, 17) of reaped children, in ms. */
-const fieldsMs = (f, children = false) =>
-  ((Number(f[11]) + Number(f[12]) + (children ? Number(f[13]) + Number(f[14]) : 0)) * 1000) / CLK_TCK;
-/** utime + stime of a process (all its threads, live and exited). */
-const cpuMs = (pid) => fieldsMs(statFields(pid));
-/** utime + stime of every process in a process group, plus the leader's reaped children. */
-function groupCpuMs(pgrp) {
-  let ms = 0;
-  for (const d of readdirSync('/proc')) {
-    if (!/^\d+$/.test(d)) continue;
-    try {
-      const f = statFields(d);
-      if (Number(f[2]) === pgrp) ms += fieldsMs(f, Number(d) === pgrp);
-    } catch {} // exited meanwhile
-  }
-  return ms;
-}
-const load = () => loadavg().map((x) => x.toFixed(2)).join(' ');
 
 // ---------------------------------------------------------------------------------------------
 // A browser without JavaScript: a cookie jar with SameSite, redirects followed by hand, forms
@@ -257,12 +230,6 @@ async function logins(n, app, user, expect) {
 // app with JIT (the warm-up's first login creates alice, all later logins are a returning user).
 
 const tenant = (lobby) => acmeCrmTenant(lobby, { ...APP, signing_alg: 'ES256' });
-
-const lobbyEnv = {
-  LOBBY_LOG: process.env.LOBBY_LOG || 'warn',
-  // tokio's own knob for the runtime's worker threads (default: one per CPU)
-  ...(process.env.TOKIO_WORKER_THREADS ? { TOKIO_WORKER_THREADS: process.env.TOKIO_WORKER_THREADS } : {}),
-};
 
 const SCENARIOS = {
   async oidc() {

@@ -9,30 +9,14 @@
 // Env: BENCH_N_HTTP (5000), BENCH_CONCURRENCY (6), BENCH_RUNS (3), BENCH_PATH (/healthz),
 // BENCH_GAP_MS (0): a pause after each request, so requests arrive as sparsely as the legs of
 // a login do (Lobby's threads go idle between them, and each request wakes them again).
-import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { loadavg } from 'node:os';
 import { startLobby } from '../lib/lobby.mjs';
+import { cpuMs, env, load, lobbyEnv } from './proc.mjs';
 
-const env = (k, d) => Number(process.env[k] ?? d);
 const N = env('BENCH_N_HTTP', 5000);
 const CONCURRENCY = env('BENCH_CONCURRENCY', 6);
 const RUNS = env('BENCH_RUNS', 3);
 const PATH = process.env.BENCH_PATH || '/healthz';
 const GAP_MS = env('BENCH_GAP_MS', 0);
-const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim());
-
-const cpuMs = (pid) => {
-  const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
-  return ((Number(f[11]) + Number(f[12])) * 1000) / CLK_TCK;
-};
-const load = () => loadavg().map((x) => x.toFixed(2)).join(' ');
-
-const lobbyEnv = {
-  LOBBY_LOG: process.env.LOBBY_LOG || 'warn',
-  ...(process.env.TOKIO_WORKER_THREADS ? { TOKIO_WORKER_THREADS: process.env.TOKIO_WORKER_THREADS } : {}),
-};
 
 async function requests(url, n) {
   let next = 0;

@@ -1,0 +1,44 @@
+// What the benchmark scripts share: CPU time of processes read from /proc, the load average,
+// a numeric setting from the environment, and the environment Lobby is started with.
+import { execFileSync } from 'node:child_process';
+import { readFileSync, readdirSync } from 'node:fs';
+import { loadavg } from 'node:os';
+
+export const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim());
+
+/** A numeric setting from the environment, or `d`. */
+export const env = (k, d) => Number(process.env[k] ?? d);
+
+function statFields(pid) {
+  const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return s.slice(s.lastIndexOf(')') + 2).split(' '); // [0] is field 3 (state)
+}
+/** utime + stime (fields 14, 15), plus cutime + cstime (16, 17) of reaped children, in ms. */
+const fieldsMs = (f, children = false) =>
+  ((Number(f[11]) + Number(f[12]) + (children ? Number(f[13]) + Number(f[14]) : 0)) * 1000) / CLK_TCK;
+
+/** utime + stime of a process (all its threads, live and exited), in ms. */
+export const cpuMs = (pid) => fieldsMs(statFields(pid));
+
+/** utime + stime of every process in a process group, plus the leader's reaped children. */
+export function groupCpuMs(pgrp) {
+  let ms = 0;
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const f = statFields(d);
+      if (Number(f[2]) === pgrp) ms += fieldsMs(f, Number(d) === pgrp);
+    } catch {} // exited meanwhile
+  }
+  return ms;
+}
+
+/** The load average, as printed in the results. */
+export const load = () => loadavg().map((x) => x.toFixed(2)).join(' ');
+
+/** Lobby's environment in a benchmark: quiet logs, and tokio's own worker-thread knob passed on. */
+export const lobbyEnv = {
+  LOBBY_LOG: process.env.LOBBY_LOG || 'warn',
+  // tokio's own knob for the runtime's worker threads (default: one per CPU)
+  ...(process.env.TOKIO_WORKER_THREADS ? { TOKIO_WORKER_THREADS: process.env.TOKIO_WORKER_THREADS } : {}),
+};
