@@ -88,15 +88,25 @@ after(async () => {
 async function toIdp(page, email) {
   await page.fill('#email', email);
   await page.click('#submit');
+  await atIdp(page);
+}
+
+/** Wait for Acme's IdP login page. */
+async function atIdp(page) {
   await page.waitForURL((u) => u.toString().startsWith(idp.issuer), { waitUntil: 'commit' });
   await page.waitForSelector('#username');
 }
 
-async function idpLogin(page, email) {
-  await toIdp(page, email);
+/** Sign in on Acme's IdP login page. */
+async function idpForm(page, email) {
   await page.fill('#username', email);
   await page.fill('#password', USERS[email].password);
   await page.click('#submit_button');
+}
+
+async function idpLogin(page, email) {
+  await toIdp(page, email);
+  await idpForm(page, email);
 }
 
 /** A full sign-in of `email` at `app`; returns the tokens. */
@@ -157,15 +167,12 @@ test('an app that names the org (organization=acme) sends the browser straight t
     const seen = [];
     b.page.on('request', (r) => { if (r.isNavigationRequest()) seen.push(r.url()); });
     await b.page.goto(req.url.href);
-    await b.page.waitForURL((u) => u.toString().startsWith(idp.issuer), { waitUntil: 'commit' });
-    await b.page.waitForSelector('#username');
+    await atIdp(b.page);
     // No email page at Lobby: /authorize redirected to the IdP, with the app's login_hint.
     assert.ok(!seen.some((u) => new URL(u).pathname === '/login'), seen.join('\n'));
-    const atIdp = new URL(seen.find((u) => u.startsWith(`${idp.issuer}/auth`)));
-    assert.equal(atIdp.searchParams.get('login_hint'), 'alice@acme.test');
-    await b.page.fill('#username', 'alice@acme.test');
-    await b.page.fill('#password', USERS['alice@acme.test'].password);
-    await b.page.click('#submit_button');
+    const authRequest = new URL(seen.find((u) => u.startsWith(`${idp.issuer}/auth`)));
+    assert.equal(authRequest.searchParams.get('login_hint'), 'alice@acme.test');
+    await idpForm(b.page, 'alice@acme.test');
     const tokens = await exchange(config, req, await waitForCallback(b.page, app.redirect_uri));
     assert.equal(tokens.claims().org_id, 'acme');
     assert.equal(tokens.claims().idp, CONN);
