@@ -810,17 +810,10 @@ async fn a_hooli_member_signs_in_through_hooli_idp_with_jit_and_mapped_roles() {
 async fn an_organization_hint_goes_straight_to_the_org_idp() {
     let fed = Fed::start().await;
     let b = fed.browser();
-    let (verifier, challenge) = pkce();
     // The app names the org (by slug) and the user: no email page, the app's login_hint goes on.
-    let r = b
-        .get(&authorize_path(
-            "crm",
-            CRM_CB,
-            &challenge,
-            &[("organization", "hooli"), ("login_hint", "Pat@Hooli.test")],
-        ))
+    let (verifier, r) = b
+        .authorize_crm(&[("organization", "hooli"), ("login_hint", "Pat@Hooli.test")])
         .await;
-    assert_eq!(r.status, 303, "{}", r.body);
     let loc = r.location();
     assert!(loc.starts_with(&fed.op.issuer()), "{loc}");
     let req = auth_req(&r);
@@ -847,16 +840,7 @@ async fn an_organization_hint_goes_straight_to_the_org_idp() {
 
     // Without a login_hint the IdP gets none; another browser cannot use this state.
     let b2 = fed.browser();
-    let (_, challenge) = pkce();
-    let r = b2
-        .get(&authorize_path(
-            "crm",
-            CRM_CB,
-            &challenge,
-            &[("organization", "pied")],
-        ))
-        .await;
-    assert_eq!(r.status, 303, "{}", r.body);
+    let (_, r) = b2.authorize_crm(&[("organization", "pied")]).await;
     let req = auth_req(&r);
     assert!(!req.params.contains_key("login_hint"), "{:?}", req.params);
     let r = fed
@@ -873,6 +857,7 @@ async fn an_organization_hint_goes_straight_to_the_org_idp() {
     );
 
     // An org hint that names no linked org: the identifier page, as before.
+    let (_, challenge) = pkce();
     let flow = b2
         .start(&authorize_path(
             "crm",

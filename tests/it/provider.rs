@@ -419,6 +419,17 @@ pub mod fixture {
             self.jar.lock().unwrap().get(name).cloned()
         }
 
+        /// `/authorize` for crm (PKCE S256, `extra` params added) that must redirect; returns
+        /// the PKCE verifier and the redirect (to the hosted login, or straight to an IdP).
+        pub async fn authorize_crm(&self, extra: &[(&str, &str)]) -> (String, Resp) {
+            let (verifier, challenge) = pkce();
+            let r = self
+                .get(&authorize_path("crm", CRM_CB, &challenge, extra))
+                .await;
+            assert_eq!(r.status, 303, "authorize: {}", r.body);
+            (verifier, r)
+        }
+
         /// Start at `/authorize` and follow to the identifier page; returns the flow id.
         pub async fn start(&self, authorize: &str) -> String {
             let r = self.get(authorize).await;

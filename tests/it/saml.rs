@@ -175,16 +175,7 @@ async fn begin(_e: &Env, b: &Browser) -> Pending {
 /// The app names the org (`organization=umbrella`): `/authorize` sends the browser straight to
 /// the IdP, without the email page.
 async fn begin_hinted(b: &Browser) -> Pending {
-    let (verifier, challenge) = pkce();
-    let r = b
-        .get(&authorize_path(
-            "crm",
-            CRM_CB,
-            &challenge,
-            &[("organization", "umbrella")],
-        ))
-        .await;
-    assert_eq!(r.status, 303, "authorize: {}", r.body);
+    let (verifier, r) = b.authorize_crm(&[("organization", "umbrella")]).await;
     pending(verifier, &r)
 }
 
