@@ -379,14 +379,9 @@ struct VerifyKey {
 }
 
 impl Jwks {
-    /// How many keys of the set Lobby can use at all.
-    pub fn len(&self) -> usize {
+    /// How many keys of the set Lobby can use at all (never 0: [`parse_jwks`] refuses that).
+    pub fn key_count(&self) -> usize {
         self.keys.len()
-    }
-
-    /// Never true: [`parse_jwks`] refuses an empty set.
-    pub fn is_empty(&self) -> bool {
-        self.keys.is_empty()
     }
 
     /// How many keys could verify a token signed with one of `algs`.
@@ -1321,7 +1316,7 @@ impl OidcConnector {
                         if usable > 0 {
                             format!(
                                 "Fetched {} signing key(s), {usable} usable with the allowed algorithms.",
-                                k.len()
+                                k.key_count()
                             )
                         } else {
                             "The key set has no key usable with the allowed algorithms.".into()
