@@ -12,11 +12,10 @@
 use axum::body::Body;
 use axum::http::{Request, header};
 use base64::Engine;
-use lobby::app::AppState;
+use lobby::app::{AppState, Boot, Server};
 use lobby::config::Config;
 use lobby::domain::SigningAlg;
-use lobby::login::finish::{CodeRecord, code_key};
-use lobby::provider::claims::Grant;
+use lobby::domain::{CodeRecord, Grant, code_key};
 use sha2::{Digest, Sha256};
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -254,8 +253,8 @@ fn main() {
         let storage = lobby::storage::open(&url).await.unwrap();
         lobby::admin::declarative::import(storage.as_ref(), YAML, "bench").await.unwrap();
         let state = lobby::state::open(None, std::sync::Arc::new(lobby::domain::SystemClock)).await.unwrap();
-        let st = AppState::new(config, storage, state).await.unwrap();
-        let router = lobby::app::router(st.clone());
+        let app = Server::build(config, Boot { storage: Some(storage), state: Some(state), ..Boot::default() }).await.unwrap();
+        let (st, router) = (app.state, app.router);
         println!("token endpoint, one core (current-thread runtime), SQLite + memory state, {conc} concurrent clients");
         let only = std::env::var("LOBBY_BENCH_ALGS").unwrap_or_default();
         for (alg, client, secret) in [

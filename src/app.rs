@@ -1,18 +1,27 @@
-//! Composition root: configuration → storage, short-lived state, router. Nothing else here.
+//! Composition root: configuration → storage, short-lived state, router ([`Server::build`], the
+//! one boot path of the CLI, the tests and the benches). Nothing else here.
+//!
+//! Each edge gets its own context (`FromRef<AppState>`): `login::LoginCtx`,
+//! `provider::ProviderCtx`, `admin::AdminCtx`, `demo::DemoCtx`.
 //!
 //! Owns: wiring and the ops endpoints (`/healthz`, `/readyz`). Must not touch: protocol or
 //! business logic.
 
+use crate::admin::AdminCtx;
 use crate::config::Config;
+use crate::demo::DemoCtx;
 use crate::domain::{Clock, SigningAlg, SystemClock};
+use crate::login::LoginCtx;
+use crate::provider::ProviderCtx;
 use crate::provider::keys::KeyRing;
 use crate::provider::seal::SealKey;
 use crate::state::StateStore;
 use crate::state::sessions::{SessionBackend, session_store};
 use crate::storage::{KeyStore, Storage};
+use crate::upstream::dns::{SystemTxtResolver, TxtResolver};
 use crate::upstream::http::{GuardedHttp, Limits, NetPolicy};
 use crate::upstream::oidc::{CachePolicy, OidcConnector};
-use axum::extract::State;
+use axum::extract::{FromRef, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::get;
@@ -33,7 +42,7 @@ pub struct AppState {
     pub state: Arc<dyn StateStore>,
     pub clock: Arc<dyn Clock>,
     /// DNS TXT lookups for domain verification (tests replace it with a fake).
-    pub txt_resolver: Arc<dyn crate::admin::dns::TxtResolver>,
+    pub txt_resolver: Arc<dyn TxtResolver>,
     /// Token-signing keys (loaded once, reloaded every minute for other instances' rotations).
     pub keys: Arc<KeyRing>,
     /// The `tower-sessions` store of browser sessions, on the same backend as `state`.
@@ -51,25 +60,52 @@ pub struct AppState {
 /// Algorithms that always have an active key (apps choose one of them).
 const SIGNING_ALGS: [SigningAlg; 3] = [SigningAlg::RS256, SigningAlg::ES256, SigningAlg::EdDSA];
 
-impl AppState {
-    /// Opens what needs I/O at start: the seal key, the signing keys (creating one per
-    /// algorithm on first start) and the session store. Fails when stored keys cannot be opened
-    /// (e.g. a different `LOBBY_SECRET_KEY`).
-    pub async fn new(
-        config: Config,
-        storage: Arc<dyn Storage>,
-        state: Arc<dyn StateStore>,
-    ) -> anyhow::Result<Self> {
-        Self::with_clock(config, storage, state, Arc::new(SystemClock)).await
-    }
+/// What a boot may supply instead of opening it from the configuration. The CLI supplies
+/// nothing; tests and benches supply what they control (a temp database, a manual clock, a
+/// fake DNS resolver, short outbound timeouts).
+#[derive(Default)]
+pub struct Boot {
+    /// Default: `config.database_url` (migrations applied).
+    pub storage: Option<Arc<dyn Storage>>,
+    /// Default: Redis at `config.redis_url`, else in-process memory.
+    pub state: Option<Arc<dyn StateStore>>,
+    /// Default: the system clock.
+    pub clock: Option<Arc<dyn Clock>>,
+    /// Default: the system's DNS resolver.
+    pub txt_resolver: Option<Arc<dyn TxtResolver>>,
+    /// Default: [`Limits::default`] for every outbound fetch.
+    pub upstream_limits: Option<Limits>,
+    /// Serve the bundled demo client at `/demo` (`lobby serve --demo`).
+    pub demo: bool,
+}
 
-    /// [`AppState::new`] with another clock (tests move a `ManualClock`).
-    pub async fn with_clock(
-        config: Config,
-        storage: Arc<dyn Storage>,
-        state: Arc<dyn StateStore>,
-        clock: Arc<dyn Clock>,
-    ) -> anyhow::Result<Self> {
+/// A built Lobby: everything it holds, and its whole HTTP surface.
+pub struct Server {
+    pub state: AppState,
+    pub router: Router,
+}
+
+impl Server {
+    /// The one way to start Lobby (CLI, tests, benches): open storage and state (unless given),
+    /// the seal key, the signing keys (creating one per algorithm on first start), the session
+    /// store, the connectors, and build the router. Fails when stored keys cannot be opened (e.g.
+    /// a different `LOBBY_SECRET_KEY`) or a backend is unreachable.
+    pub async fn build(config: Config, boot: Boot) -> anyhow::Result<Server> {
+        let clock = boot.clock.unwrap_or_else(|| Arc::new(SystemClock));
+        let storage = match boot.storage {
+            Some(s) => s,
+            None => crate::storage::open(config.database_url.expose())
+                .await
+                .map_err(|e| anyhow::anyhow!("cannot open the database: {e:#}"))?,
+        };
+        let state = match boot.state {
+            Some(s) => s,
+            None => {
+                crate::state::open(config.redis_url.as_ref().map(|s| s.expose()), clock.clone())
+                    .await
+                    .map_err(|e| anyhow::anyhow!("cannot reach Redis at LOBBY_REDIS_URL: {e:#}"))?
+            }
+        };
         let seal = Arc::new(SealKey::from_config(&config)?);
         let key_store: Arc<dyn KeyStore> = storage.clone();
         let keys = Arc::new(
@@ -87,7 +123,7 @@ impl AppState {
             NetPolicy {
                 allow_private: config.upstream_allow_private,
             },
-            Limits::default(),
+            boot.upstream_limits.unwrap_or_default(),
         )?);
         let oidc = Arc::new(OidcConnector::new(
             http.clone(),
@@ -102,47 +138,109 @@ impl AppState {
             clock.clone(),
         )?);
         saml.spawn_refresher(crate::upstream::saml::REFRESH_EVERY);
-        Ok(Self {
+        let txt_resolver = boot
+            .txt_resolver
+            .unwrap_or_else(|| Arc::new(SystemTxtResolver::new()));
+        let state = AppState {
             config: Arc::new(config),
             admin_storage: storage.uncached(),
             storage,
             state,
             clock,
-            txt_resolver: Arc::new(crate::admin::dns::SystemTxtResolver::new()),
+            txt_resolver,
             keys,
             sessions,
             seal,
             http,
             oidc,
             saml,
-        })
+        };
+        let demo = boot
+            .demo
+            .then(|| crate::demo::router().with_state(DemoCtx::from_ref(&state)));
+        let router = build_router(&state, demo);
+        Ok(Server { state, router })
     }
 }
 
-/// The whole HTTP surface.
-pub fn router(st: AppState) -> Router {
-    build_router(st, Router::new())
+impl FromRef<AppState> for LoginCtx {
+    fn from_ref(st: &AppState) -> Self {
+        LoginCtx {
+            config: st.config.clone(),
+            storage: st.storage.clone(),
+            state: st.state.clone(),
+            clock: st.clock.clone(),
+            oidc: st.oidc.clone(),
+            saml: st.saml.clone(),
+        }
+    }
 }
 
-/// The HTTP surface plus the demo client pages (`lobby serve --demo`).
-pub fn demo_router(st: AppState) -> Router {
-    build_router(st, crate::demo::router())
+impl FromRef<AppState> for ProviderCtx {
+    fn from_ref(st: &AppState) -> Self {
+        ProviderCtx {
+            config: st.config.clone(),
+            storage: st.storage.clone(),
+            state: st.state.clone(),
+            clock: st.clock.clone(),
+            keys: st.keys.clone(),
+            login: LoginCtx::from_ref(st),
+        }
+    }
 }
 
-fn build_router(st: AppState, extra: Router<AppState>) -> Router {
+impl FromRef<AppState> for AdminCtx {
+    fn from_ref(st: &AppState) -> Self {
+        AdminCtx {
+            config: st.config.clone(),
+            storage: st.admin_storage.clone(),
+            clock: st.clock.clone(),
+            txt_resolver: st.txt_resolver.clone(),
+            seal: st.seal.clone(),
+            oidc: st.oidc.clone(),
+            saml: st.saml.clone(),
+        }
+    }
+}
+
+impl FromRef<AppState> for DemoCtx {
+    fn from_ref(st: &AppState) -> Self {
+        DemoCtx {
+            config: st.config.clone(),
+            state: st.state.clone(),
+        }
+    }
+}
+
+/// The HTTP surface of an already built state (a test that swaps one backend of a built
+/// [`Server`] uses it to serve a second instance).
+pub fn router(st: &AppState) -> Router {
+    build_router(st, None)
+}
+
+/// Each edge gets its own context (`FromRef`), so a handler can reach only what its edge needs.
+fn build_router(st: &AppState, extra: Option<Router>) -> Router {
     // The browser-facing surface (OIDC provider + hosted login) carries the SSO session.
     let sessions = crate::login::session::layer(st.sessions.clone(), st.config.secure_cookies());
     let browser = crate::provider::router()
-        .merge(crate::login::router())
-        .merge(crate::upstream::saml::routes::router())
+        .with_state(ProviderCtx::from_ref(st))
+        .merge(crate::login::router().with_state(LoginCtx::from_ref(st)))
         .layer(sessions);
-    let routes = Router::new()
+    let ops = Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
-        .nest("/api/v1", crate::admin::router())
-        .merge(browser)
-        .merge(extra);
-    crate::http::layers(routes, &st.config).with_state(st)
+        .with_state(st.clone());
+    let mut routes = Router::new()
+        .merge(ops)
+        .nest(
+            "/api/v1",
+            crate::admin::router().with_state(AdminCtx::from_ref(st)),
+        )
+        .merge(browser);
+    if let Some(extra) = extra {
+        routes = routes.merge(extra);
+    }
+    crate::http::layers(routes, &st.config)
 }
 
 /// Liveness: the process answers.

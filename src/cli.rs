@@ -3,7 +3,7 @@
 //! Owns: process-level concerns (logging setup, signals, exit reporting). Must not touch:
 //! protocol or business logic — it calls `app`, `admin::declarative` and friends.
 
-use crate::app::{self, AppState};
+use crate::app::{Boot, Server};
 use crate::config::{Config, Loaded, LogFormat};
 use std::path::Path;
 use std::sync::Arc;
@@ -36,23 +36,26 @@ pub async fn serve(loaded: Loaded, demo: bool) -> anyhow::Result<()> {
     let config = loaded.config;
     init_logging(&config, &loaded.warnings);
     let storage = open_storage(&config).await?;
-    let clock: Arc<dyn crate::domain::Clock> = Arc::new(crate::domain::SystemClock);
-    let state = crate::state::open(config.redis_url.as_ref().map(|s| s.expose()), clock.clone())
-        .await
-        .map_err(|e| anyhow::anyhow!("cannot reach Redis at LOBBY_REDIS_URL: {e:#}"))?;
     let listen = config.listen;
     let issuer = config.issuer();
     let admin_enabled = config.admin_token.is_some();
-    let st = AppState::new(config, storage.clone(), state.clone()).await?;
-    let router = if demo {
+    let app = Server::build(
+        config,
+        Boot {
+            storage: Some(storage.clone()),
+            demo,
+            ..Boot::default()
+        },
+    )
+    .await?;
+    if demo {
         crate::demo::seed(storage.as_ref(), &issuer).await?;
         tracing::warn!(
             "demo mode: open {issuer}/demo and sign in as alice@acme.example / alice-demo-password (two orgs) or bob@acme.example / bob-demo-password"
         );
-        app::demo_router(st)
-    } else {
-        app::router(st)
-    };
+    }
+    let state = app.state.state.clone();
+    let router = app.router;
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {listen}: {e}"))?;

@@ -6,8 +6,7 @@
 //! Owns: the demo tenant and the demo client pages. Must not touch: anything outside demo mode
 //! (its routes are only mounted with `--demo`).
 
-use crate::app::AppState;
-use crate::login::pages::Chrome;
+use crate::pages::Chrome;
 use crate::storage::Storage;
 use askama::Template;
 use askama_web::WebTemplate;
@@ -37,7 +36,14 @@ pub async fn seed(storage: &dyn Storage, public_url: &str) -> anyhow::Result<()>
     Ok(())
 }
 
-pub fn router() -> Router<AppState> {
+/// What the demo app uses: the public URL and the short-lived state store (its own sessions).
+#[derive(Clone)]
+pub struct DemoCtx {
+    pub config: std::sync::Arc<crate::config::Config>,
+    pub state: std::sync::Arc<dyn crate::state::StateStore>,
+}
+
+pub fn router() -> Router<DemoCtx> {
     Router::new()
         .route("/demo", get(home))
         .route("/demo/start", get(start))
@@ -82,7 +88,7 @@ struct Pending {
     nonce: String,
 }
 
-async fn start(State(st): State<AppState>, headers: HeaderMap) -> Response {
+async fn start(State(st): State<DemoCtx>, headers: HeaderMap) -> Response {
     let verifier = random(32);
     let nonce = random(16);
     let state = random(16);
@@ -132,7 +138,7 @@ fn claims_of(jwt: &str) -> Option<serde_json::Value> {
 }
 
 async fn callback(
-    State(st): State<AppState>,
+    State(st): State<DemoCtx>,
     headers: HeaderMap,
     Query(q): Query<CallbackQuery>,
 ) -> Response {

@@ -10,6 +10,7 @@ pub mod demo;
 pub mod domain;
 pub mod http;
 pub mod login;
+pub mod pages;
 pub mod provider;
 pub mod state;
 pub mod storage;

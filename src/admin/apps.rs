@@ -7,7 +7,7 @@ use super::auth::Caller;
 use super::dto::*;
 use super::service::{self, page_request, page_vec};
 use super::{ctx, path_id};
-use crate::app::AppState;
+use crate::admin::AdminCtx;
 use crate::domain::{AppId, RoleGroupId, RoleValue};
 use crate::http::{ApiError, Json, Path, Query};
 use axum::extract::State;
@@ -18,13 +18,13 @@ type R<T> = Result<T, ApiError>;
 #[utoipa::path(get, path = "/api/v1/apps", tag = "apps", params(ListQuery),
     responses((status = 200, description = "A page of apps", body = AppList)))]
 pub async fn list_apps(
-    State(st): State<AppState>,
+    State(st): State<AdminCtx>,
     caller: Caller,
     Query(q): Query<ListQuery>,
 ) -> R<Json<AppList>> {
     caller.scope_global()?;
     let page = st
-        .admin_storage
+        .storage
         .list_apps(&page_request(q.limit, q.after)?)
         .await?;
     Ok(Json(AppList {
@@ -36,7 +36,7 @@ pub async fn list_apps(
 #[utoipa::path(post, path = "/api/v1/apps", tag = "apps", request_body = AppCreate,
     responses((status = 201, description = "Created; `client_secret` is shown this once when generated", body = AppWithSecret)))]
 pub async fn create_app(
-    State(st): State<AppState>,
+    State(st): State<AdminCtx>,
     caller: Caller,
     Json(req): Json<AppCreate>,
 ) -> R<(StatusCode, Json<AppWithSecret>)> {
@@ -55,13 +55,13 @@ pub async fn create_app(
     params(("app_id" = String, Path, description = "App id")),
     responses((status = 200, description = "The app", body = AppResponse)))]
 pub async fn get_app(
-    State(st): State<AppState>,
+    State(st): State<AdminCtx>,
     caller: Caller,
     Path(app_id): Path<String>,
 ) -> R<Json<AppResponse>> {
     caller.scope_global()?;
     let id: AppId = path_id(&app_id, "app")?;
-    let app = service::require_app(st.admin_storage.as_ref(), &id).await?;
+    let app = service::require_app(st.storage.as_ref(), &id).await?;
     Ok(Json((&app).into()))
 }
 
@@ -69,7 +69,7 @@ pub async fn get_app(
     params(("app_id" = String, Path, description = "App id")), request_body = AppPatch,
     responses((status = 200, description = "Updated; `client_secret` is shown this once when rotated", body = AppWithSecret)))]
 pub async fn update_app(
-    State(st): State<AppState>,
+    State(st): State<AdminCtx>,
     caller: Caller,
     Path(app_id): Path<String>,
     Json(p): Json<AppPatch>,
@@ -87,7 +87,7 @@ pub async fn update_app(
     params(("app_id" = String, Path, description = "App id"), DeleteQuery),
     responses((status = 204, description = "Deleted")))]
 pub async fn delete_app(
-    State(st): State<AppState>,
+    State(st): State<AdminCtx>,
     caller: Caller,
     Path(app_id): Path<String>,
     Query(q): Query<DeleteQuery>,
@@ -105,15 +105,15 @@ pub async fn delete_app(
     params(("app_id" = String, Path, description = "App id"), ListQuery),
     responses((status = 200, description = "A page of the app's roles (by value)", body = RoleList)))]
 pub async fn list_roles(
-    State(st): State<AppState>,
+    State(st): State<AdminCtx>,
     caller: Caller,
     Path(app_id): Path<String>,
     Query(q): Query<ListQuery>,
 ) -> R<Json<RoleList>> {
     caller.scope_global()?;
     let app: AppId = path_id(&app_id, "app")?;
-    service::require_app(st.admin_storage.as_ref(), &app).await?;
-    let all = st.admin_storage.list_roles(&app).await?;
+    service::require_app(st.storage.as_ref(), &app).await?;
+    let all = st.storage.list_roles(&app).await?;
     let page = page_vec(
         all,
         |r| r.value.to_string(),
@@ -129,7 +129,7 @@ pub async fn list_roles(
     params(("app_id" = String, Path, description = "App id")), request_body = RoleCreate,
     responses((status = 201, description = "Created", body = RoleResponse)))]
 pub async fn create_role(
-    State(st): State<AppState>,
+    State(st): State<AdminCtx>,
     caller: Caller,
     Path(app_id): Path<String>,
     Json(req): Json<RoleCreate>,
@@ -144,14 +144,14 @@ pub async fn create_role(
     params(("app_id" = String, Path, description = "App id"), ("value" = String, Path, description = "Role value")),
     responses((status = 200, description = "The role", body = RoleResponse)))]
 pub async fn get_role(
-    State(st): State<AppState>,
+    State(st): State<AdminCtx>,
     caller: Caller,
     Path((app_id, value)): Path<(String, String)>,
 ) -> R<Json<RoleResponse>> {
     caller.scope_global()?;
     let app: AppId = path_id(&app_id, "app")?;
     let value = RoleValue::parse(&value).map_err(|_| ApiError::not_found("role"))?;
-    let role = service::require_role(st.admin_storage.as_ref(), &app, &value).await?;
+    let role = service::require_role(st.storage.as_ref(), &app, &value).await?;
     Ok(Json((&role).into()))
 }
 
@@ -160,7 +160,7 @@ pub async fn get_role(
     request_body = RolePatch,
     responses((status = 200, description = "Updated", body = RoleResponse)))]
 pub async fn update_role(
-    State(st): State<AppState>,
+    State(st): State<AdminCtx>,
     caller: Caller,
     Path((app_id, value)): Path<(String, String)>,
     Json(p): Json<RolePatch>,
@@ -176,7 +176,7 @@ pub async fn update_role(
     params(("app_id" = String, Path, description = "App id"), ("value" = String, Path, description = "Role value")),
     responses((status = 204, description = "Deleted")))]
 pub async fn delete_role(
-    State(st): State<AppState>,
+    State(st): State<AdminCtx>,
     caller: Caller,
     Path((app_id, value)): Path<(String, String)>,
 ) -> R<StatusCode> {
@@ -194,15 +194,15 @@ pub async fn delete_role(
     params(("app_id" = String, Path, description = "App id"), ListQuery),
     responses((status = 200, description = "A page of the app's role groups", body = RoleGroupList)))]
 pub async fn list_role_groups(
-    State(st): State<AppState>,
+    State(st): State<AdminCtx>,
     caller: Caller,
     Path(app_id): Path<String>,
     Query(q): Query<ListQuery>,
 ) -> R<Json<RoleGroupList>> {
     caller.scope_global()?;
     let app: AppId = path_id(&app_id, "app")?;
-    service::require_app(st.admin_storage.as_ref(), &app).await?;
-    let all = st.admin_storage.list_role_groups(&app).await?;
+    service::require_app(st.storage.as_ref(), &app).await?;
+    let all = st.storage.list_role_groups(&app).await?;
     let page = page_vec(all, |g| g.id.to_string(), &page_request(q.limit, q.after)?);
     Ok(Json(RoleGroupList {
         items: page.items.iter().map(RoleGroupResponse::from).collect(),
@@ -214,7 +214,7 @@ pub async fn list_role_groups(
     params(("app_id" = String, Path, description = "App id")), request_body = RoleGroupCreate,
     responses((status = 201, description = "Created", body = RoleGroupResponse)))]
 pub async fn create_role_group(
-    State(st): State<AppState>,
+    State(st): State<AdminCtx>,
     caller: Caller,
     Path(app_id): Path<String>,
     Json(req): Json<RoleGroupCreate>,
@@ -229,14 +229,14 @@ pub async fn create_role_group(
     params(("app_id" = String, Path, description = "App id"), ("group_id" = String, Path, description = "Role group id")),
     responses((status = 200, description = "The role group", body = RoleGroupResponse)))]
 pub async fn get_role_group(
-    State(st): State<AppState>,
+    State(st): State<AdminCtx>,
     caller: Caller,
     Path((app_id, group_id)): Path<(String, String)>,
 ) -> R<Json<RoleGroupResponse>> {
     caller.scope_global()?;
     let app: AppId = path_id(&app_id, "app")?;
     let id: RoleGroupId = path_id(&group_id, "role group")?;
-    let g = service::require_role_group(st.admin_storage.as_ref(), &app, &id).await?;
+    let g = service::require_role_group(st.storage.as_ref(), &app, &id).await?;
     Ok(Json((&g).into()))
 }
 
@@ -245,7 +245,7 @@ pub async fn get_role_group(
     request_body = RoleGroupPatch,
     responses((status = 200, description = "Updated", body = RoleGroupResponse)))]
 pub async fn update_role_group(
-    State(st): State<AppState>,
+    State(st): State<AdminCtx>,
     caller: Caller,
     Path((app_id, group_id)): Path<(String, String)>,
     Json(p): Json<RoleGroupPatch>,
@@ -261,7 +261,7 @@ pub async fn update_role_group(
     params(("app_id" = String, Path, description = "App id"), ("group_id" = String, Path, description = "Role group id")),
     responses((status = 204, description = "Deleted")))]
 pub async fn delete_role_group(
-    State(st): State<AppState>,
+    State(st): State<AdminCtx>,
     caller: Caller,
     Path((app_id, group_id)): Path<(String, String)>,
 ) -> R<StatusCode> {

@@ -7,14 +7,14 @@ use super::auth::Caller;
 use super::dto::{AuditEventList, AuditEventResponse, AuditQuery};
 use super::orgs::scoped_org;
 use super::service::{self, page_request};
-use crate::app::AppState;
+use crate::admin::AdminCtx;
 use crate::http::{ApiError, Json, Query};
 use axum::extract::State;
 
 #[utoipa::path(get, path = "/api/v1/audit-events", tag = "audit", params(AuditQuery),
     responses((status = 200, description = "A page of audit events, newest first", body = AuditEventList)))]
 pub async fn list_audit_events(
-    State(st): State<AppState>,
+    State(st): State<AdminCtx>,
     caller: Caller,
     Query(q): Query<AuditQuery>,
 ) -> Result<Json<AuditEventList>, ApiError> {
@@ -27,7 +27,7 @@ pub async fn list_audit_events(
     };
     let action = q.action.filter(|a| !a.is_empty());
     let page = service::list_audit(
-        st.admin_storage.as_ref(),
+        st.storage.as_ref(),
         org,
         action,
         &page_request(q.limit, q.after)?,

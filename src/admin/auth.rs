@@ -7,7 +7,7 @@
 //! variant exists so that, once Lobby accepts its own access tokens here, scoping is added in
 //! this one file: `scope_global` / `scope_org` are the only gates the handlers use.
 
-use crate::app::AppState;
+use crate::admin::AdminCtx;
 use crate::domain::{OrgId, UserId};
 use crate::http::ApiError;
 use axum::extract::FromRequestParts;
@@ -50,14 +50,14 @@ impl Caller {
 
     /// Resources of one org. An org admin reaches their org and its descendants; anything
     /// else is reported as not found (DESIGN §6.6), not as forbidden.
-    pub async fn scope_org(&self, st: &AppState, org: &OrgId) -> Result<(), ApiError> {
+    pub async fn scope_org(&self, st: &AdminCtx, org: &OrgId) -> Result<(), ApiError> {
         match self {
             Caller::Operator => Ok(()),
             Caller::OrgAdmin { org_id, .. } => {
                 if org == org_id {
                     return Ok(());
                 }
-                let ancestors = st.admin_storage.org_ancestors(org).await?;
+                let ancestors = st.storage.org_ancestors(org).await?;
                 if ancestors.contains(org_id) {
                     Ok(())
                 } else {
@@ -87,10 +87,10 @@ fn unauthorized(invalid_token: bool) -> ApiError {
     .with_header(WWW_AUTHENTICATE, HeaderValue::from_static(challenge))
 }
 
-impl FromRequestParts<AppState> for Caller {
+impl FromRequestParts<AdminCtx> for Caller {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, st: &AppState) -> Result<Self, ApiError> {
+    async fn from_request_parts(parts: &mut Parts, st: &AdminCtx) -> Result<Self, ApiError> {
         let Some(expected) = st.config.admin_token.as_ref().filter(|t| !t.is_empty()) else {
             return Err(ApiError::new(
                 StatusCode::FORBIDDEN,

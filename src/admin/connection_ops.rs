@@ -13,7 +13,7 @@ use super::auth::Caller;
 use super::orgs::scoped_org;
 use super::path_id;
 use super::service;
-use crate::app::AppState;
+use crate::admin::AdminCtx;
 use crate::domain::{Connection, ConnectionConfig, ConnectionId, ConnectionState};
 use crate::http::{ApiError, Json, Path};
 use crate::upstream::oidc::Check;
@@ -74,7 +74,7 @@ fn setup_error(e: SetupError) -> ApiError {
 
 /// Refuse to store an active SAML connection whose metadata does not load or pins no signing
 /// certificate (samael would otherwise accept unsigned responses: CRATES.md footgun 1).
-pub(crate) async fn guard_activation(st: &AppState, c: &Connection) -> R<()> {
+pub(crate) async fn guard_activation(st: &AdminCtx, c: &Connection) -> R<()> {
     if c.state == ConnectionState::Active && matches!(c.config, ConnectionConfig::Saml(_)) {
         st.saml.prepare(c, false).await.map_err(setup_error)?;
     }
@@ -82,7 +82,7 @@ pub(crate) async fn guard_activation(st: &AppState, c: &Connection) -> R<()> {
 }
 
 /// After a SAML connection was stored active: pin its metadata now (first use would too).
-pub(crate) async fn pin_after_save(st: &AppState, c: &Connection) {
+pub(crate) async fn pin_after_save(st: &AdminCtx, c: &Connection) {
     if c.state == ConnectionState::Active
         && matches!(c.config, ConnectionConfig::Saml(_))
         && let Err(e) = st.saml.idp_state(c).await
@@ -95,7 +95,7 @@ fn days_left(not_after: i64, now: i64) -> i64 {
     (not_after - now).div_euclid(86_400)
 }
 
-async fn saml_checks(st: &AppState, c: &Connection) -> Vec<Check> {
+async fn saml_checks(st: &AdminCtx, c: &Connection) -> Vec<Check> {
     let mut out = Vec::new();
     let ConnectionConfig::Saml(cfg) = &c.config else {
         return out;
@@ -198,13 +198,13 @@ async fn saml_checks(st: &AppState, c: &Connection) -> Vec<Check> {
     params(("org_id" = String, Path, description = "Organization id"), ("connection_id" = String, Path, description = "Connection id")),
     responses((status = 200, description = "What a sign-in would meet, check by check (fetched fresh)", body = ConnectionTestReport)))]
 pub async fn test_connection(
-    State(st): State<AppState>,
+    State(st): State<AdminCtx>,
     caller: Caller,
     Path((org_id, connection_id)): Path<(String, String)>,
 ) -> R<Json<ConnectionTestReport>> {
     let org = scoped_org(&st, &caller, &org_id).await?;
     let id: ConnectionId = path_id(&connection_id, "connection")?;
-    let c = service::require_connection(st.admin_storage.as_ref(), &org, &id).await?;
+    let c = service::require_connection(st.storage.as_ref(), &org, &id).await?;
     let checks = match &c.config {
         ConnectionConfig::Saml(_) => saml_checks(&st, &c).await,
         ConnectionConfig::Oidc(cfg) => st.oidc.test(&c.id, cfg).await,
@@ -226,13 +226,13 @@ pub async fn test_connection(
     params(("org_id" = String, Path, description = "Organization id"), ("connection_id" = String, Path, description = "Connection id")),
     responses((status = 200, description = "Refreshed, or failed with the last good copy kept (see ok and error)", body = MetadataRefreshReport)))]
 pub async fn refresh_metadata(
-    State(st): State<AppState>,
+    State(st): State<AdminCtx>,
     caller: Caller,
     Path((org_id, connection_id)): Path<(String, String)>,
 ) -> R<Json<MetadataRefreshReport>> {
     let org = scoped_org(&st, &caller, &org_id).await?;
     let id: ConnectionId = path_id(&connection_id, "connection")?;
-    let c = service::require_connection(st.admin_storage.as_ref(), &org, &id).await?;
+    let c = service::require_connection(st.storage.as_ref(), &org, &id).await?;
     if !matches!(c.config, ConnectionConfig::Saml(_)) {
         return Err(ApiError::bad_request(
             "Only SAML connections have IdP metadata to refresh.",

@@ -13,15 +13,19 @@ pub mod audit;
 pub mod auth;
 pub mod connection_ops;
 pub mod declarative;
-pub mod dns;
 pub mod dto;
 pub mod openapi;
 pub mod orgs;
 pub mod service;
 pub mod users;
 
-use crate::app::AppState;
+use crate::config::Config;
+use crate::domain::Clock;
 use crate::http::ApiError;
+use crate::provider::seal::SealKey;
+use crate::storage::Storage;
+use crate::upstream::oidc::OidcConnector;
+use crate::upstream::saml::SamlService;
 use auth::Caller;
 use axum::Router;
 use axum::handler::Handler;
@@ -29,20 +33,21 @@ use axum::http::Method;
 use axum::http::header::{self, HeaderValue};
 use axum::routing::{MethodRouter, delete, get, patch, post};
 use service::Ctx;
+use std::sync::Arc;
 use tower_http::set_header::SetResponseHeaderLayer;
 
 /// One route of the admin API: method, path (relative to `/api/v1`) and handler.
 pub struct RouteDef {
     pub method: Method,
     pub path: &'static str,
-    handler: MethodRouter<AppState>,
+    handler: MethodRouter<AdminCtx>,
 }
 
 macro_rules! verb {
     ($fn:ident, $method:ident, $routing:ident) => {
         fn $fn<H, T>(path: &'static str, h: H) -> RouteDef
         where
-            H: Handler<T, AppState>,
+            H: Handler<T, AdminCtx>,
             T: 'static,
         {
             RouteDef {
@@ -160,8 +165,23 @@ pub fn route_table() -> Vec<RouteDef> {
     ]
 }
 
+/// What the admin API's handlers may use. Its storage is *uncached*: the admin API reads
+/// exactly what was last written, by any instance.
+#[derive(Clone)]
+pub struct AdminCtx {
+    pub config: Arc<Config>,
+    pub storage: Arc<dyn Storage>,
+    pub clock: Arc<dyn Clock>,
+    /// DNS TXT lookups for domain verification (tests replace it with a fake).
+    pub txt_resolver: Arc<dyn crate::upstream::dns::TxtResolver>,
+    /// Seals secrets at rest (upstream client secrets).
+    pub seal: Arc<SealKey>,
+    pub oidc: Arc<OidcConnector>,
+    pub saml: Arc<SamlService>,
+}
+
 /// The admin API, to be nested under `/api/v1`.
-pub fn router() -> Router<AppState> {
+pub fn router() -> Router<AdminCtx> {
     let mut r = Router::new();
     for def in route_table() {
         r = r.route(def.path, def.handler);
@@ -192,9 +212,9 @@ async fn method_not_allowed() -> ApiError {
 }
 
 /// The service context of a request.
-pub(crate) fn ctx<'a>(st: &'a AppState, caller: &Caller) -> Ctx<'a> {
+pub(crate) fn ctx<'a>(st: &'a AdminCtx, caller: &Caller) -> Ctx<'a> {
     Ctx {
-        storage: st.admin_storage.as_ref(),
+        storage: st.storage.as_ref(),
         clock: st.clock.as_ref(),
         seal: Some(st.seal.as_ref()),
         actor: caller.actor(),

@@ -8,7 +8,7 @@ use super::auth::Caller;
 use super::dto::*;
 use super::service::{self, page_request, page_vec};
 use super::{ctx, path_id};
-use crate::app::AppState;
+use crate::admin::AdminCtx;
 use crate::domain::{AppId, ConnectionId, EmailDomain, OrgId};
 use crate::http::{ApiError, Json, Path, Query};
 use axum::extract::State;
@@ -17,7 +17,7 @@ use axum::http::StatusCode;
 type R<T> = Result<T, ApiError>;
 
 /// The org of the path, after the caller's scope check (every org-owned handler starts here).
-pub(crate) async fn scoped_org(st: &AppState, caller: &Caller, org_id: &str) -> R<OrgId> {
+pub(crate) async fn scoped_org(st: &AdminCtx, caller: &Caller, org_id: &str) -> R<OrgId> {
     let org: OrgId = path_id(org_id, "organization")?;
     caller.scope_org(st, &org).await?;
     Ok(org)
@@ -33,14 +33,14 @@ fn domain_path(s: &str) -> R<EmailDomain> {
 #[utoipa::path(get, path = "/api/v1/orgs", tag = "orgs", params(OrgListQuery),
     responses((status = 200, description = "A page of organizations (by id)", body = OrgList)))]
 pub async fn list_orgs(
-    State(st): State<AppState>,
+    State(st): State<AdminCtx>,
     caller: Caller,
     Query(q): Query<OrgListQuery>,
 ) -> R<Json<OrgList>> {
     let parent = match q.parent_id.as_deref() {
         Some(p) => {
             let p = scoped_org(&st, &caller, p).await?;
-            service::require_org(st.admin_storage.as_ref(), &p).await?;
+            service::require_org(st.storage.as_ref(), &p).await?;
             Some(p)
         }
         None => {
@@ -49,7 +49,7 @@ pub async fn list_orgs(
         }
     };
     let page = st
-        .admin_storage
+        .storage
         .list_orgs(parent.as_ref(), &page_request(q.limit, q.after)?)
         .await?;
     Ok(Json(OrgList {
@@ -61,7 +61,7 @@ pub async fn list_orgs(
 #[utoipa::path(post, path = "/api/v1/orgs", tag = "orgs", request_body = OrgCreate,
     responses((status = 201, description = "Created", body = OrgResponse)))]
 pub async fn create_org(
-    State(st): State<AppState>,
+    State(st): State<AdminCtx>,
     caller: Caller,
     Json(req): Json<OrgCreate>,
 ) -> R<(StatusCode, Json<OrgResponse>)> {
@@ -78,12 +78,12 @@ pub async fn create_org(
     params(("org_id" = String, Path, description = "Organization id")),
     responses((status = 200, description = "The organization", body = OrgResponse)))]
 pub async fn get_org(
-    State(st): State<AppState>,
+    State(st): State<AdminCtx>,
     caller: Caller,
     Path(org_id): Path<String>,
 ) -> R<Json<OrgResponse>> {
     let org = scoped_org(&st, &caller, &org_id).await?;
-    let o = service::require_org(st.admin_storage.as_ref(), &org).await?;
+    let o = service::require_org(st.storage.as_ref(), &org).await?;
     Ok(Json((&o).into()))
 }
 
@@ -91,7 +91,7 @@ pub async fn get_org(
     params(("org_id" = String, Path, description = "Organization id")), request_body = OrgPatch,
     responses((status = 200, description = "Updated", body = OrgResponse)))]
 pub async fn update_org(
-    State(st): State<AppState>,
+    State(st): State<AdminCtx>,
     caller: Caller,
     Path(org_id): Path<String>,
     Json(p): Json<OrgPatch>,
@@ -108,7 +108,7 @@ pub async fn update_org(
     params(("org_id" = String, Path, description = "Organization id"), DeleteQuery),
     responses((status = 204, description = "Deleted (with `cascade=true`: its descendants and everything they own too)")))]
 pub async fn delete_org(
-    State(st): State<AppState>,
+    State(st): State<AdminCtx>,
     caller: Caller,
     Path(org_id): Path<String>,
     Query(q): Query<DeleteQuery>,
@@ -125,14 +125,14 @@ pub async fn delete_org(
     params(("org_id" = String, Path, description = "Organization id"), ListQuery),
     responses((status = 200, description = "The org's app links (by app id)", body = LinkList)))]
 pub async fn list_links(
-    State(st): State<AppState>,
+    State(st): State<AdminCtx>,
     caller: Caller,
     Path(org_id): Path<String>,
     Query(q): Query<ListQuery>,
 ) -> R<Json<LinkList>> {
     let org = scoped_org(&st, &caller, &org_id).await?;
-    service::require_org(st.admin_storage.as_ref(), &org).await?;
-    let all = st.admin_storage.list_links_for_org(&org).await?;
+    service::require_org(st.storage.as_ref(), &org).await?;
+    let all = st.storage.list_links_for_org(&org).await?;
     let page = page_vec(
         all,
         |l| l.app_id.to_string(),
@@ -148,7 +148,7 @@ pub async fn list_links(
     params(("org_id" = String, Path, description = "Organization id")), request_body = LinkCreate,
     responses((status = 201, description = "Created", body = LinkResponse)))]
 pub async fn create_link(
-    State(st): State<AppState>,
+    State(st): State<AdminCtx>,
     caller: Caller,
     Path(org_id): Path<String>,
     Json(req): Json<LinkCreate>,
@@ -162,13 +162,13 @@ pub async fn create_link(
     params(("org_id" = String, Path, description = "Organization id"), ("app_id" = String, Path, description = "App id")),
     responses((status = 200, description = "The link", body = LinkResponse)))]
 pub async fn get_link(
-    State(st): State<AppState>,
+    State(st): State<AdminCtx>,
     caller: Caller,
     Path((org_id, app_id)): Path<(String, String)>,
 ) -> R<Json<LinkResponse>> {
     let org = scoped_org(&st, &caller, &org_id).await?;
     let app: AppId = path_id(&app_id, "link between this organization and app")?;
-    let l = service::require_link(st.admin_storage.as_ref(), &org, &app).await?;
+    let l = service::require_link(st.storage.as_ref(), &org, &app).await?;
     Ok(Json((&l).into()))
 }
 
@@ -177,7 +177,7 @@ pub async fn get_link(
     request_body = LinkPatch,
     responses((status = 200, description = "Updated", body = LinkResponse)))]
 pub async fn update_link(
-    State(st): State<AppState>,
+    State(st): State<AdminCtx>,
     caller: Caller,
     Path((org_id, app_id)): Path<(String, String)>,
     Json(p): Json<LinkPatch>,
@@ -192,7 +192,7 @@ pub async fn update_link(
     params(("org_id" = String, Path, description = "Organization id"), ("app_id" = String, Path, description = "App id")),
     responses((status = 204, description = "Unlinked (refresh tokens revoked when the app subscribes to org_unlinked)")))]
 pub async fn delete_link(
-    State(st): State<AppState>,
+    State(st): State<AdminCtx>,
     caller: Caller,
     Path((org_id, app_id)): Path<(String, String)>,
 ) -> R<StatusCode> {
@@ -209,14 +209,14 @@ pub async fn delete_link(
     params(("org_id" = String, Path, description = "Organization id"), ListQuery),
     responses((status = 200, description = "The org's domains", body = DomainList)))]
 pub async fn list_domains(
-    State(st): State<AppState>,
+    State(st): State<AdminCtx>,
     caller: Caller,
     Path(org_id): Path<String>,
     Query(q): Query<ListQuery>,
 ) -> R<Json<DomainList>> {
     let org = scoped_org(&st, &caller, &org_id).await?;
-    service::require_org(st.admin_storage.as_ref(), &org).await?;
-    let all = st.admin_storage.list_domains(&org).await?;
+    service::require_org(st.storage.as_ref(), &org).await?;
+    let all = st.storage.list_domains(&org).await?;
     let page = page_vec(
         all,
         |d| d.domain.to_string(),
@@ -232,7 +232,7 @@ pub async fn list_domains(
     params(("org_id" = String, Path, description = "Organization id")), request_body = DomainCreate,
     responses((status = 201, description = "Created; publish the TXT record, then verify", body = DomainResponse)))]
 pub async fn create_domain(
-    State(st): State<AppState>,
+    State(st): State<AdminCtx>,
     caller: Caller,
     Path(org_id): Path<String>,
     Json(req): Json<DomainCreate>,
@@ -250,13 +250,13 @@ pub async fn create_domain(
     params(("org_id" = String, Path, description = "Organization id"), ("domain" = String, Path, description = "Email domain")),
     responses((status = 200, description = "The domain", body = DomainResponse)))]
 pub async fn get_domain(
-    State(st): State<AppState>,
+    State(st): State<AdminCtx>,
     caller: Caller,
     Path((org_id, domain)): Path<(String, String)>,
 ) -> R<Json<DomainResponse>> {
     let org = scoped_org(&st, &caller, &org_id).await?;
     let domain = domain_path(&domain)?;
-    let d = service::require_domain(st.admin_storage.as_ref(), &org, &domain).await?;
+    let d = service::require_domain(st.storage.as_ref(), &org, &domain).await?;
     Ok(Json((&d).into()))
 }
 
@@ -265,7 +265,7 @@ pub async fn get_domain(
     request_body = DomainPatch,
     responses((status = 200, description = "Updated", body = DomainResponse)))]
 pub async fn update_domain(
-    State(st): State<AppState>,
+    State(st): State<AdminCtx>,
     caller: Caller,
     Path((org_id, domain)): Path<(String, String)>,
     Json(p): Json<DomainPatch>,
@@ -283,7 +283,7 @@ pub async fn update_domain(
     params(("org_id" = String, Path, description = "Organization id"), ("domain" = String, Path, description = "Email domain")),
     responses((status = 204, description = "Deleted")))]
 pub async fn delete_domain(
-    State(st): State<AppState>,
+    State(st): State<AdminCtx>,
     caller: Caller,
     Path((org_id, domain)): Path<(String, String)>,
 ) -> R<StatusCode> {
@@ -297,7 +297,7 @@ pub async fn delete_domain(
     params(("org_id" = String, Path, description = "Organization id"), ("domain" = String, Path, description = "Email domain")),
     responses((status = 200, description = "Verified: the TXT record `_lobby-challenge.<domain>` holds `lobby-domain-verification=<token>`", body = DomainResponse)))]
 pub async fn verify_domain(
-    State(st): State<AppState>,
+    State(st): State<AdminCtx>,
     caller: Caller,
     Path((org_id, domain)): Path<(String, String)>,
 ) -> R<Json<DomainResponse>> {
@@ -315,14 +315,14 @@ pub async fn verify_domain(
     params(("org_id" = String, Path, description = "Organization id"), ListQuery),
     responses((status = 200, description = "The org's connections", body = ConnectionList)))]
 pub async fn list_connections(
-    State(st): State<AppState>,
+    State(st): State<AdminCtx>,
     caller: Caller,
     Path(org_id): Path<String>,
     Query(q): Query<ListQuery>,
 ) -> R<Json<ConnectionList>> {
     let org = scoped_org(&st, &caller, &org_id).await?;
-    service::require_org(st.admin_storage.as_ref(), &org).await?;
-    let all = st.admin_storage.list_connections(&org).await?;
+    service::require_org(st.storage.as_ref(), &org).await?;
+    let all = st.storage.list_connections(&org).await?;
     let page = page_vec(all, |c| c.id.to_string(), &page_request(q.limit, q.after)?);
     Ok(Json(ConnectionList {
         items: page.items.iter().map(ConnectionResponse::from).collect(),
@@ -334,7 +334,7 @@ pub async fn list_connections(
     params(("org_id" = String, Path, description = "Organization id")), request_body = ConnectionCreate,
     responses((status = 201, description = "Created", body = ConnectionResponse)))]
 pub async fn create_connection(
-    State(st): State<AppState>,
+    State(st): State<AdminCtx>,
     caller: Caller,
     Path(org_id): Path<String>,
     Json(req): Json<ConnectionCreate>,
@@ -353,13 +353,13 @@ pub async fn create_connection(
     params(("org_id" = String, Path, description = "Organization id"), ("connection_id" = String, Path, description = "Connection id")),
     responses((status = 200, description = "The connection (upstream secrets are never returned)", body = ConnectionResponse)))]
 pub async fn get_connection(
-    State(st): State<AppState>,
+    State(st): State<AdminCtx>,
     caller: Caller,
     Path((org_id, connection_id)): Path<(String, String)>,
 ) -> R<Json<ConnectionResponse>> {
     let org = scoped_org(&st, &caller, &org_id).await?;
     let id: ConnectionId = path_id(&connection_id, "connection")?;
-    let c = service::require_connection(st.admin_storage.as_ref(), &org, &id).await?;
+    let c = service::require_connection(st.storage.as_ref(), &org, &id).await?;
     Ok(Json((&c).into()))
 }
 
@@ -368,7 +368,7 @@ pub async fn get_connection(
     request_body = ConnectionPatch,
     responses((status = 200, description = "Updated", body = ConnectionResponse)))]
 pub async fn update_connection(
-    State(st): State<AppState>,
+    State(st): State<AdminCtx>,
     caller: Caller,
     Path((org_id, connection_id)): Path<(String, String)>,
     Json(p): Json<ConnectionPatch>,
@@ -376,7 +376,7 @@ pub async fn update_connection(
     let org = scoped_org(&st, &caller, &org_id).await?;
     let id: ConnectionId = path_id(&connection_id, "connection")?;
     // A SAML connection is stored active only when its metadata pins a signing certificate.
-    let mut preview = service::require_connection(st.admin_storage.as_ref(), &org, &id).await?;
+    let mut preview = service::require_connection(st.storage.as_ref(), &org, &id).await?;
     if let Some(s) = p.state {
         preview.state = s.into();
     }
@@ -395,7 +395,7 @@ pub async fn update_connection(
     params(("org_id" = String, Path, description = "Organization id"), ("connection_id" = String, Path, description = "Connection id")),
     responses((status = 204, description = "Deleted")))]
 pub async fn delete_connection(
-    State(st): State<AppState>,
+    State(st): State<AdminCtx>,
     caller: Caller,
     Path((org_id, connection_id)): Path<(String, String)>,
 ) -> R<StatusCode> {

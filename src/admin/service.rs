@@ -7,7 +7,6 @@
 //! Must not touch: HTTP details (status codes are chosen by `ServiceError`'s kind only),
 //! storage internals, authentication (callers are already scoped when they get here).
 
-use super::dns::TxtResolver;
 use super::dto::{
     self, AppCreate, AppPatch, AppResponse, ConnectionCreate, ConnectionPatch, ConnectionResponse,
     DomainCreate, DomainPatch, DomainResponse, InvitationCreate, InvitationPatch,
@@ -19,6 +18,7 @@ use super::dto::{
 use crate::domain::rules;
 use crate::domain::{self as d, *};
 use crate::storage::{AuditFilter, Page, PageRequest, Storage, StorageError, UserFilter};
+use crate::upstream::dns::TxtResolver;
 use async_trait::async_trait;
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};

@@ -9,7 +9,7 @@ use super::dto::*;
 use super::orgs::scoped_org;
 use super::service::{self, page_request, page_vec};
 use super::{ctx, path_id};
-use crate::app::AppState;
+use crate::admin::AdminCtx;
 use crate::domain::{Email, InvitationId, UserId};
 use crate::http::{ApiError, Json, Path, Query};
 use crate::storage::UserFilter;
@@ -24,7 +24,7 @@ type R<T> = Result<T, ApiError>;
 #[utoipa::path(get, path = "/api/v1/users", tag = "users", params(UserListQuery),
     responses((status = 200, description = "A page of users (by id)", body = UserList)))]
 pub async fn list_users(
-    State(st): State<AppState>,
+    State(st): State<AdminCtx>,
     caller: Caller,
     Query(q): Query<UserListQuery>,
 ) -> R<Json<UserList>> {
@@ -37,7 +37,7 @@ pub async fn list_users(
         None => None,
     };
     let page = st
-        .admin_storage
+        .storage
         .list_users(&UserFilter { email }, &page_request(q.limit, q.after)?)
         .await?;
     Ok(Json(UserList {
@@ -49,7 +49,7 @@ pub async fn list_users(
 #[utoipa::path(post, path = "/api/v1/users", tag = "users", request_body = UserCreate,
     responses((status = 201, description = "Created", body = UserResponse)))]
 pub async fn create_user(
-    State(st): State<AppState>,
+    State(st): State<AdminCtx>,
     caller: Caller,
     Json(req): Json<UserCreate>,
 ) -> R<(StatusCode, Json<UserResponse>)> {
@@ -62,13 +62,13 @@ pub async fn create_user(
     params(("user_id" = String, Path, description = "User id")),
     responses((status = 200, description = "The user", body = UserResponse)))]
 pub async fn get_user(
-    State(st): State<AppState>,
+    State(st): State<AdminCtx>,
     caller: Caller,
     Path(user_id): Path<String>,
 ) -> R<Json<UserResponse>> {
     caller.scope_global()?;
     let id: UserId = path_id(&user_id, "user")?;
-    let u = service::require_user(st.admin_storage.as_ref(), &id).await?;
+    let u = service::require_user(st.storage.as_ref(), &id).await?;
     Ok(Json((&u).into()))
 }
 
@@ -76,7 +76,7 @@ pub async fn get_user(
     params(("user_id" = String, Path, description = "User id")), request_body = UserPatch,
     responses((status = 200, description = "Updated", body = UserResponse)))]
 pub async fn update_user(
-    State(st): State<AppState>,
+    State(st): State<AdminCtx>,
     caller: Caller,
     Path(user_id): Path<String>,
     Json(p): Json<UserPatch>,
@@ -91,7 +91,7 @@ pub async fn update_user(
     params(("user_id" = String, Path, description = "User id")),
     responses((status = 204, description = "Deleted with their identities and memberships; their refresh tokens are revoked")))]
 pub async fn delete_user(
-    State(st): State<AppState>,
+    State(st): State<AdminCtx>,
     caller: Caller,
     Path(user_id): Path<String>,
 ) -> R<StatusCode> {
@@ -105,15 +105,15 @@ pub async fn delete_user(
     params(("user_id" = String, Path, description = "User id"), ListQuery),
     responses((status = 200, description = "The user's external identities", body = IdentityList)))]
 pub async fn list_identities(
-    State(st): State<AppState>,
+    State(st): State<AdminCtx>,
     caller: Caller,
     Path(user_id): Path<String>,
     Query(q): Query<ListQuery>,
 ) -> R<Json<IdentityList>> {
     caller.scope_global()?;
     let id: UserId = path_id(&user_id, "user")?;
-    service::require_user(st.admin_storage.as_ref(), &id).await?;
-    let all = st.admin_storage.list_identities(&id).await?;
+    service::require_user(st.storage.as_ref(), &id).await?;
+    let all = st.storage.list_identities(&id).await?;
     let page = page_vec(
         all,
         |i| format!("{}\u{1f}{}\u{1f}{}", i.connection_id, i.issuer, i.subject),
@@ -132,15 +132,15 @@ pub async fn list_identities(
     params(("org_id" = String, Path, description = "Organization id"), ListQuery),
     responses((status = 200, description = "A page of members (by user id)", body = MemberList)))]
 pub async fn list_members(
-    State(st): State<AppState>,
+    State(st): State<AdminCtx>,
     caller: Caller,
     Path(org_id): Path<String>,
     Query(q): Query<ListQuery>,
 ) -> R<Json<MemberList>> {
     let org = scoped_org(&st, &caller, &org_id).await?;
-    service::require_org(st.admin_storage.as_ref(), &org).await?;
+    service::require_org(st.storage.as_ref(), &org).await?;
     let page = st
-        .admin_storage
+        .storage
         .list_members(&org, &page_request(q.limit, q.after)?)
         .await?;
     Ok(Json(MemberList {
@@ -153,7 +153,7 @@ pub async fn list_members(
     params(("org_id" = String, Path, description = "Organization id")), request_body = MemberCreate,
     responses((status = 201, description = "Created", body = MemberResponse)))]
 pub async fn create_member(
-    State(st): State<AppState>,
+    State(st): State<AdminCtx>,
     caller: Caller,
     Path(org_id): Path<String>,
     Json(req): Json<MemberCreate>,
@@ -167,13 +167,13 @@ pub async fn create_member(
     params(("org_id" = String, Path, description = "Organization id"), ("user_id" = String, Path, description = "User id")),
     responses((status = 200, description = "The membership", body = MemberResponse)))]
 pub async fn get_member(
-    State(st): State<AppState>,
+    State(st): State<AdminCtx>,
     caller: Caller,
     Path((org_id, user_id)): Path<(String, String)>,
 ) -> R<Json<MemberResponse>> {
     let org = scoped_org(&st, &caller, &org_id).await?;
     let user: UserId = path_id(&user_id, "member")?;
-    let m = service::require_member(st.admin_storage.as_ref(), &org, &user).await?;
+    let m = service::require_member(st.storage.as_ref(), &org, &user).await?;
     Ok(Json((&m).into()))
 }
 
@@ -182,7 +182,7 @@ pub async fn get_member(
     request_body = MemberPatch,
     responses((status = 200, description = "Updated (suspension and role changes revoke refresh tokens of subscribing apps)", body = MemberResponse)))]
 pub async fn update_member(
-    State(st): State<AppState>,
+    State(st): State<AdminCtx>,
     caller: Caller,
     Path((org_id, user_id)): Path<(String, String)>,
     Json(p): Json<MemberPatch>,
@@ -197,7 +197,7 @@ pub async fn update_member(
     params(("org_id" = String, Path, description = "Organization id"), ("user_id" = String, Path, description = "User id")),
     responses((status = 204, description = "Removed (refresh tokens revoked for subscribing apps)")))]
 pub async fn delete_member(
-    State(st): State<AppState>,
+    State(st): State<AdminCtx>,
     caller: Caller,
     Path((org_id, user_id)): Path<(String, String)>,
 ) -> R<StatusCode> {
@@ -214,15 +214,15 @@ pub async fn delete_member(
     params(("org_id" = String, Path, description = "Organization id"), ListQuery),
     responses((status = 200, description = "A page of invitations", body = InvitationList)))]
 pub async fn list_invitations(
-    State(st): State<AppState>,
+    State(st): State<AdminCtx>,
     caller: Caller,
     Path(org_id): Path<String>,
     Query(q): Query<ListQuery>,
 ) -> R<Json<InvitationList>> {
     let org = scoped_org(&st, &caller, &org_id).await?;
-    service::require_org(st.admin_storage.as_ref(), &org).await?;
+    service::require_org(st.storage.as_ref(), &org).await?;
     let page = st
-        .admin_storage
+        .storage
         .list_invitations(&org, &page_request(q.limit, q.after)?)
         .await?;
     Ok(Json(InvitationList {
@@ -235,7 +235,7 @@ pub async fn list_invitations(
     params(("org_id" = String, Path, description = "Organization id")), request_body = InvitationCreate,
     responses((status = 201, description = "Created; `token` is shown this once", body = InvitationWithToken)))]
 pub async fn create_invitation(
-    State(st): State<AppState>,
+    State(st): State<AdminCtx>,
     caller: Caller,
     Path(org_id): Path<String>,
     Json(req): Json<InvitationCreate>,
@@ -255,13 +255,13 @@ pub async fn create_invitation(
     params(("org_id" = String, Path, description = "Organization id"), ("invitation_id" = String, Path, description = "Invitation id")),
     responses((status = 200, description = "The invitation", body = InvitationResponse)))]
 pub async fn get_invitation(
-    State(st): State<AppState>,
+    State(st): State<AdminCtx>,
     caller: Caller,
     Path((org_id, invitation_id)): Path<(String, String)>,
 ) -> R<Json<InvitationResponse>> {
     let org = scoped_org(&st, &caller, &org_id).await?;
     let id: InvitationId = path_id(&invitation_id, "invitation")?;
-    let i = service::require_invitation(st.admin_storage.as_ref(), &org, &id).await?;
+    let i = service::require_invitation(st.storage.as_ref(), &org, &id).await?;
     Ok(Json((&i).into()))
 }
 
@@ -270,7 +270,7 @@ pub async fn get_invitation(
     request_body = InvitationPatch,
     responses((status = 200, description = "Updated", body = InvitationResponse)))]
 pub async fn update_invitation(
-    State(st): State<AppState>,
+    State(st): State<AdminCtx>,
     caller: Caller,
     Path((org_id, invitation_id)): Path<(String, String)>,
     Json(p): Json<InvitationPatch>,
@@ -285,7 +285,7 @@ pub async fn update_invitation(
     params(("org_id" = String, Path, description = "Organization id"), ("invitation_id" = String, Path, description = "Invitation id")),
     responses((status = 204, description = "Deleted")))]
 pub async fn delete_invitation(
-    State(st): State<AppState>,
+    State(st): State<AdminCtx>,
     caller: Caller,
     Path((org_id, invitation_id)): Path<(String, String)>,
 ) -> R<StatusCode> {

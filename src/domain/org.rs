@@ -96,6 +96,11 @@ pub struct Org {
 }
 
 impl Org {
+    /// The name shown for an org: its branding display name, else its name.
+    pub fn display_name(&self) -> &str {
+        self.branding.display_name.as_deref().unwrap_or(&self.name)
+    }
+
     pub fn validate(&self) -> DomainResult<()> {
         validate_name(&self.name)?;
         self.branding.validate()?;

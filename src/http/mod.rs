@@ -5,6 +5,8 @@
 //! portal) sits on. Must not touch: storage, domain rules, HTML rendering.
 
 pub mod error;
+pub mod params;
+pub mod redirect;
 
 pub use error::{ApiError, ErrorBody, Json, Path, Query, current_request_id};
 

@@ -5,15 +5,15 @@
 //!
 //! Owns: the chooser page and its POST. Must not touch: authentication, code storage.
 
-use super::discovery::{self, display_name};
+use super::discovery;
 use super::finish::{issue_code, remember_org};
 use super::flow::{self, Stage};
-use super::pages::{ChooserPage, Chrome, OrgChoice, PageError, error_page, render};
 use super::session;
 use super::{flow_app, load_flow, load_form_flow};
-use crate::app::AppState;
-use crate::provider::error::see_other;
-use crate::provider::params::Params;
+use crate::http::params::Params;
+use crate::http::redirect::see_other;
+use crate::login::LoginCtx;
+use crate::pages::{ChooserPage, Chrome, OrgChoice, PageError, error_page, render};
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -22,7 +22,7 @@ use tower_sessions::Session;
 
 /// `GET /login/org?flow=…`.
 pub async fn get(
-    State(st): State<AppState>,
+    State(st): State<LoginCtx>,
     sess: Session,
     headers: HeaderMap,
     RawQuery(q): RawQuery,
@@ -51,7 +51,7 @@ pub async fn get(
             Ok(Some(o)) => orgs.push(OrgChoice {
                 id: o.id.to_string(),
                 slug: o.slug.to_string(),
-                name: display_name(&o).to_owned(),
+                name: o.display_name().to_owned(),
                 logo_url: o
                     .branding
                     .logo_url
@@ -78,7 +78,7 @@ pub async fn get(
 
 /// `POST /login/org`.
 pub async fn post(
-    State(st): State<AppState>,
+    State(st): State<LoginCtx>,
     sess: Session,
     headers: HeaderMap,
     body: Bytes,

@@ -51,10 +51,8 @@ pub fn policy_connections<'a>(
 pub enum ConnectionDispatch {
     /// The password page (also the uniform answer for unknown users and domains).
     Password,
-    /// The org's own OpenID Provider (issue 4).
-    Oidc(Connection),
-    /// The org's own SAML IdP (issue 5).
-    Saml(Connection),
+    /// The org's own IdP (OIDC or SAML): `login::upstream::start` sends the browser there.
+    Upstream(Box<Connection>),
 }
 
 /// An org that is active and linked to the app.
@@ -139,11 +137,8 @@ pub async fn dispatch(
     let conns = storage.list_connections(&target.org.id).await?;
     Ok(policy_connections(app, &target.link, &conns)
         .into_iter()
-        .find_map(|c| match c.kind() {
-            ConnectionKind::Oidc => Some(ConnectionDispatch::Oidc(c.clone())),
-            ConnectionKind::Saml => Some(ConnectionDispatch::Saml(c.clone())),
-            ConnectionKind::Password => None,
-        })
+        .find(|c| c.kind() != ConnectionKind::Password)
+        .map(|c| ConnectionDispatch::Upstream(Box::new(c.clone())))
         .unwrap_or(ConnectionDispatch::Password))
 }
 
@@ -185,17 +180,13 @@ pub async fn eligible_password_orgs(
         }
     }
     out.sort_by(|a, b| {
-        display_name(&a.org)
+        a.org
+            .display_name()
             .to_lowercase()
-            .cmp(&display_name(&b.org).to_lowercase())
+            .cmp(&b.org.display_name().to_lowercase())
             .then(a.org.id.cmp(&b.org.id))
     });
     Ok(out)
-}
-
-/// The name shown for an org: its branding display name, else its name.
-pub fn display_name(org: &Org) -> &str {
-    org.branding.display_name.as_deref().unwrap_or(&org.name)
 }
 
 /// Whether `connection` is still usable for `app` in its org (refresh-time check for tokens

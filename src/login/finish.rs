@@ -12,40 +12,20 @@
 
 use super::discovery::{self, EligibleOrg};
 use super::flow::{self, Authenticated, Flow, Stage};
-use super::pages::{PageError, error_page};
 use super::session::{self, SsoSession};
-use crate::app::AppState;
-use crate::domain::{App, AuditEvent, AuditEventId, ClientId, Outcome, random_token, to_millis};
-use crate::provider::claims::Grant;
-use crate::provider::error::{ErrorCode, error_redirect, redirect_with, see_other};
+use crate::domain::{
+    App, AuditEvent, AuditEventId, CODE_TTL_SECS, CodeRecord, Grant, Outcome, code_key,
+    random_token, to_millis,
+};
+use crate::http::redirect::{ErrorCode, error_redirect, redirect_with, see_other};
+use crate::login::LoginCtx;
+use crate::pages::{PageError, error_page};
 use crate::storage::Storage;
 use axum::http::HeaderMap;
 use axum::response::Response;
-use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use std::sync::Arc;
 use std::time::Duration;
 use tower_sessions::Session;
-
-/// A code is valid this long (DESIGN §6.5: ≤ 60 s).
-pub const CODE_TTL_SECS: i64 = 60;
-
-/// What a code stands for, stored under `code:<sha256(code)>`.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct CodeRecord {
-    pub client_id: ClientId,
-    pub redirect_uri: String,
-    pub code_challenge: String,
-    pub nonce: Option<String>,
-    pub grant: Grant,
-    /// Unix milliseconds.
-    pub expires_at: i64,
-}
-
-/// The state-store key of a code.
-pub fn code_key(code: &str) -> String {
-    format!("code:{}", hex::encode(Sha256::digest(code.as_bytes())))
-}
 
 /// An audit event that waits to be written together with the sign-in's `login.success` (one
 /// INSERT for both). Dropped unwritten (an error path), it is written on its own by a spawned
@@ -94,7 +74,7 @@ async fn record(storage: &dyn Storage, events: &[AuditEvent]) {
 
 /// Issue a code for `org` and redirect to the client.
 pub async fn issue_code(
-    st: &AppState,
+    st: &LoginCtx,
     headers: &HeaderMap,
     flow: &Flow,
     auth: &Authenticated,
@@ -105,7 +85,7 @@ pub async fn issue_code(
 
 /// [`issue_code`], recording `pending` in the same write as `login.success`.
 pub async fn issue_code_with(
-    st: &AppState,
+    st: &LoginCtx,
     headers: &HeaderMap,
     flow: &Flow,
     auth: &Authenticated,
@@ -158,7 +138,7 @@ pub async fn issue_code_with(
 }
 
 async fn audit_login(
-    st: &AppState,
+    st: &LoginCtx,
     headers: &HeaderMap,
     flow: &Flow,
     auth: &Authenticated,
@@ -179,7 +159,7 @@ async fn audit_login(
             "connection_id": chosen.connection.id.as_str(),
             "amr": auth.amr,
         }),
-        request_id: Some(crate::provider::params::request_id(headers)),
+        request_id: Some(crate::http::params::request_id(headers)),
     };
     match before {
         Some(b) => record(st.storage.as_ref(), &[b, ev]).await,
@@ -192,7 +172,7 @@ async fn audit_login(
 /// `/authorize`); it is saved when the chooser is needed, and otherwise consumed atomically
 /// before the code is issued, so one flow never yields two codes.
 pub async fn continue_authenticated(
-    st: &AppState,
+    st: &LoginCtx,
     headers: &HeaderMap,
     sess: &Session,
     app: &App,
@@ -282,7 +262,7 @@ pub async fn continue_authenticated(
 
 /// Remember the chosen org for this app in the SSO session (for a later `prompt=none`).
 pub async fn remember_org(
-    st: &AppState,
+    st: &LoginCtx,
     sess: &Session,
     app: &App,
     auth: &Authenticated,

@@ -11,11 +11,12 @@
 //! Owns: the flow record, its storage, the binding cookie. Must not touch: authentication,
 //! token issuance.
 
-use crate::app::AppState;
 use crate::domain::{
     AppId, ClientId, ConnectionId, Email, OrgId, Secret, UserId, random_token, to_millis,
 };
+use crate::login::LoginCtx;
 use crate::state::StateError;
+use crate::upstream::Pending;
 use axum::http::{HeaderMap, HeaderValue};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -71,22 +72,15 @@ pub struct Authenticated {
     pub idp: Option<ConnectionId>,
 }
 
-/// An authentication request sent to an org's own IdP and not yet answered (issues 4 and 5).
+/// An authentication request sent to an org's own IdP and not yet answered.
 /// The answer must come back to this browser's flow AND name this connection (mix-up defence).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UpstreamPending {
     pub connection_id: ConnectionId,
     /// Hex SHA-256 of the `state` (OIDC) or `RelayState` (SAML) that was sent.
     pub state_hash: String,
-    /// OIDC: the `nonce` sent, compared with the ID token's.
-    #[serde(default)]
-    pub nonce: Option<Secret>,
-    /// OIDC: the PKCE `code_verifier` (RFC 7636).
-    #[serde(default)]
-    pub pkce_verifier: Option<Secret>,
-    /// SAML: the AuthnRequest `ID` (checked against `InResponseTo`).
-    #[serde(default)]
-    pub request_id: Option<String>,
+    /// What the protocol must check in the answer.
+    pub pending: Pending,
     /// Unix milliseconds when the request was sent.
     pub sent_at: i64,
 }
@@ -157,7 +151,7 @@ fn sha256_hex(s: &str) -> String {
 }
 
 /// The name of the browser-binding cookie.
-pub fn cookie_name(st: &AppState) -> &'static str {
+pub fn cookie_name(st: &LoginCtx) -> &'static str {
     cookie_name_for(st.config.secure_cookies())
 }
 
@@ -170,12 +164,12 @@ fn cookie_name_for(secure: bool) -> &'static str {
 }
 
 /// The browser's binding secret, and a `Set-Cookie` value when a new one had to be made.
-pub fn browser_binding(st: &AppState, headers: &HeaderMap) -> (String, Option<HeaderValue>) {
+pub fn browser_binding(st: &LoginCtx, headers: &HeaderMap) -> (String, Option<HeaderValue>) {
     binding_for(st.config.secure_cookies(), headers)
 }
 
 fn binding_for(secure: bool, headers: &HeaderMap) -> (String, Option<HeaderValue>) {
-    if let Some(v) = crate::provider::params::cookie(headers, cookie_name_for(secure))
+    if let Some(v) = crate::http::params::cookie(headers, cookie_name_for(secure))
         && valid_id(v)
     {
         return (v.to_owned(), None);
@@ -214,12 +208,12 @@ impl Flow {
 }
 
 /// Store a new flow.
-pub async fn create(st: &AppState, flow: &Flow) -> Result<(), FlowError> {
+pub async fn create(st: &LoginCtx, flow: &Flow) -> Result<(), FlowError> {
     save(st, flow).await
 }
 
 /// Store the flow again (its expiry does not move).
-pub async fn save(st: &AppState, flow: &Flow) -> Result<(), FlowError> {
+pub async fn save(st: &LoginCtx, flow: &Flow) -> Result<(), FlowError> {
     let now = to_millis(st.clock.now());
     let ttl = flow.ttl(now).ok_or(FlowError::Missing)?;
     let bytes = serde_json::to_vec(flow).map_err(|e| StateError::Unavailable(e.into()))?;
@@ -227,7 +221,7 @@ pub async fn save(st: &AppState, flow: &Flow) -> Result<(), FlowError> {
     Ok(())
 }
 
-fn decode(st: &AppState, bytes: Option<Vec<u8>>) -> Result<Flow, FlowError> {
+fn decode(st: &LoginCtx, bytes: Option<Vec<u8>>) -> Result<Flow, FlowError> {
     let bytes = bytes.ok_or(FlowError::Missing)?;
     let flow: Flow = serde_json::from_slice(&bytes).map_err(|_| FlowError::Missing)?;
     if flow.ttl(to_millis(st.clock.now())).is_none() {
@@ -236,8 +230,8 @@ fn decode(st: &AppState, bytes: Option<Vec<u8>>) -> Result<Flow, FlowError> {
     Ok(flow)
 }
 
-fn check_binding(st: &AppState, flow: &Flow, headers: &HeaderMap) -> Result<(), FlowError> {
-    let presented = super::super::provider::params::cookie(headers, cookie_name(st))
+fn check_binding(st: &LoginCtx, flow: &Flow, headers: &HeaderMap) -> Result<(), FlowError> {
+    let presented = crate::http::params::cookie(headers, cookie_name(st))
         .filter(|v| valid_id(v))
         .map(binding_hash);
     match presented {
@@ -247,7 +241,7 @@ fn check_binding(st: &AppState, flow: &Flow, headers: &HeaderMap) -> Result<(), 
 }
 
 /// Load a flow for this browser.
-pub async fn load(st: &AppState, id: &str, headers: &HeaderMap) -> Result<Flow, FlowError> {
+pub async fn load(st: &LoginCtx, id: &str, headers: &HeaderMap) -> Result<Flow, FlowError> {
     if !valid_id(id) {
         return Err(FlowError::Missing);
     }
@@ -257,7 +251,7 @@ pub async fn load(st: &AppState, id: &str, headers: &HeaderMap) -> Result<Flow, 
 }
 
 /// Take a flow out of the store (atomic: of concurrent finishers exactly one gets it).
-pub async fn take(st: &AppState, id: &str, headers: &HeaderMap) -> Result<Flow, FlowError> {
+pub async fn take(st: &LoginCtx, id: &str, headers: &HeaderMap) -> Result<Flow, FlowError> {
     if !valid_id(id) {
         return Err(FlowError::Missing);
     }

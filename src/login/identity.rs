@@ -48,45 +48,22 @@
 use super::discovery::{self, EligibleOrg};
 use super::finish::{PendingAudit, issue_code_with};
 use super::flow::{AuthMethod, Authenticated, Flow};
-use super::pages::{Chrome, render};
 use super::session::{self, SsoSession};
-use crate::app::AppState;
 use crate::domain::{
     App, AppId, AuditEvent, AuditEventId, Connection, ConnectionState, Email, ExternalIdentity,
     InvitationStatus, MemberStatus, Membership, Org, OrgAppLink, OrgId, OrgStatus, Outcome,
-    RoleValue, Secret, TokenHash, User, UserId, random_token, rules, trunc_millis,
+    RoleValue, TokenHash, User, UserId, random_token, rules, trunc_millis,
 };
+use crate::login::LoginCtx;
+use crate::pages::{Chrome, render};
 use crate::storage::{Storage, StorageError};
+pub use crate::upstream::identity::UpstreamIdentity;
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use std::collections::{BTreeMap, BTreeSet};
 use tower_sessions::Session;
-
-/// What an upstream IdP said about the person, after the connector validated the response.
-#[derive(Clone, Debug)]
-pub struct UpstreamIdentity {
-    /// The connection the response arrived on (must be the one passed to [`resolve`]).
-    pub connection_id: crate::domain::ConnectionId,
-    /// OIDC `iss` / SAML Issuer, exactly as validated.
-    pub issuer: String,
-    /// OIDC `sub` / SAML NameID (persistent).
-    pub subject: String,
-    /// The email claim/attribute as sent (normalized and checked here).
-    pub email: Option<String>,
-    /// `true` only when the IdP vouched for the email (the connector applies the connection's
-    /// policy for a missing claim).
-    pub email_verified: bool,
-    pub name: Option<String>,
-    /// Group names from the configured groups claim/attribute (empty when none is configured).
-    pub groups: Vec<String>,
-    /// Authentication methods reported by the IdP (OIDC `amr`), passed on to the app's tokens;
-    /// empty means `["fed"]`.
-    pub amr: Vec<String>,
-    /// The invitation token carried by the login flow, if any.
-    pub invitation_token: Option<Secret>,
-}
 
 /// How the user was found.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -280,7 +257,7 @@ fn audit_event(
 /// write with `login.success` in one INSERT (on an error path it is written on its own:
 /// [`PendingAudit`]).
 pub async fn resolve(
-    st: &AppState,
+    st: &LoginCtx,
     conn: &Connection,
     app: &App,
     ident: UpstreamIdentity,
@@ -333,7 +310,7 @@ pub async fn resolve(
 }
 
 async fn resolve_inner(
-    st: &AppState,
+    st: &LoginCtx,
     conn: &Connection,
     app: &App,
     ident: UpstreamIdentity,
@@ -490,7 +467,7 @@ fn first_sign_in_email(email: Option<&Email>, verified: bool) -> Result<Email, I
 /// Give `user` a membership of `org`: by invitation (when the flow carries one) or JIT.
 #[allow(clippy::too_many_arguments)]
 async fn provision(
-    st: &AppState,
+    st: &LoginCtx,
     app: &App,
     link: &OrgAppLink,
     org: Org,
@@ -862,7 +839,7 @@ fn token_amr(upstream: &[String]) -> Vec<String> {
 /// out of the store (single use).
 #[allow(clippy::too_many_arguments)]
 pub async fn complete(
-    st: &AppState,
+    st: &LoginCtx,
     sess: &Session,
     headers: &HeaderMap,
     flow: &Flow,
@@ -1013,7 +990,7 @@ mod tests {
     }
 
     struct Fx {
-        st: AppState,
+        st: LoginCtx,
         app: App,
         conn: Connection,
         other_conn: Connection,
@@ -1076,7 +1053,7 @@ mod tests {
         }
     }
 
-    async fn link(st: &AppState, org: &str, jit: bool) {
+    async fn link(st: &LoginCtx, org: &str, jit: bool) {
         st.storage
             .create_link(&OrgAppLink {
                 org_id: OrgId::parse(org).unwrap(),
@@ -1099,9 +1076,17 @@ mod tests {
         let storage = crate::storage::open(&url).await.unwrap();
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
         let state = crate::state::open(None, clock).await.unwrap();
-        let st = AppState::new(Config::for_tests(&url, dir.path()), storage, state)
-            .await
-            .unwrap();
+        let app = crate::app::Server::build(
+            Config::for_tests(&url, dir.path()),
+            crate::app::Boot {
+                storage: Some(storage),
+                state: Some(state),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+        let st = <LoginCtx as axum::extract::FromRef<_>>::from_ref(&app.state);
         let s = st.storage.as_ref();
         let app = App {
             id: AppId::parse("crm").unwrap(),
@@ -1185,7 +1170,7 @@ mod tests {
         }
     }
 
-    async fn audits(st: &AppState, action: &str) -> Vec<AuditEvent> {
+    async fn audits(st: &LoginCtx, action: &str) -> Vec<AuditEvent> {
         st.storage
             .list_audit(
                 &AuditFilter {
@@ -1201,7 +1186,7 @@ mod tests {
 
     /// [`resolve`], with its success event written at once.
     async fn resolve_now(
-        st: &AppState,
+        st: &LoginCtx,
         conn: &Connection,
         app: &App,
         ident: UpstreamIdentity,
@@ -1211,7 +1196,7 @@ mod tests {
         Ok(resolved)
     }
 
-    async fn user_count(st: &AppState) -> usize {
+    async fn user_count(st: &LoginCtx) -> usize {
         st.storage
             .list_users(&Default::default(), &PageRequest::first(500))
             .await

@@ -4,7 +4,7 @@
 //!
 //! Flow: `/authorize` creates a `flow::Flow` and sends the browser to `/login?flow=<id>`. The
 //! identifier page takes the email; `discovery::route` picks the org's OIDC/SAML connection
-//! (dispatched through `discovery::ConnectionDispatch`: OIDC goes to `oidc::start`, issue 4)
+//! (and `upstream::start` sends the browser to it: `oidc` or `saml`)
 //! or the password page — the same password page for unknown users and domains, so the
 //! pre-authentication pages reveal nothing about membership. After the password, `finish`
 //! picks the org (chooser when several) and issues the code; after a federated sign-in,
@@ -20,14 +20,20 @@ pub mod finish;
 pub mod flow;
 pub mod identity;
 pub mod oidc;
-pub mod pages;
 pub mod password;
+pub mod saml;
 pub mod session;
+pub mod upstream;
 
-use crate::app::AppState;
-use crate::domain::{App, Email, Org};
-use crate::provider::error::see_other;
-use crate::provider::params::{Params, is_form};
+use crate::config::Config;
+use crate::domain::{App, Clock, Email, Org};
+use crate::http::params::{Params, is_form};
+use crate::http::redirect::see_other;
+use crate::pages::{self, Chrome, LoginPage, PageError, error_page, render};
+use crate::state::StateStore;
+use crate::storage::Storage;
+use crate::upstream::oidc::OidcConnector;
+use crate::upstream::saml::SamlService;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
@@ -36,9 +42,21 @@ use axum::response::Response;
 use axum::routing::get;
 use discovery::ConnectionDispatch;
 use flow::{Flow, FlowError, Stage};
-use pages::{Chrome, LoginPage, PageError, error_page, render};
+use std::sync::Arc;
 
-pub fn router() -> Router<AppState> {
+/// What the login's handlers may use: configuration, storage (with the per-process
+/// configuration cache), the short-lived state store, the clock, and the two connectors.
+#[derive(Clone)]
+pub struct LoginCtx {
+    pub config: Arc<Config>,
+    pub storage: Arc<dyn Storage>,
+    pub state: Arc<dyn StateStore>,
+    pub clock: Arc<dyn Clock>,
+    pub oidc: Arc<OidcConnector>,
+    pub saml: Arc<SamlService>,
+}
+
+pub fn router() -> Router<LoginCtx> {
     Router::new()
         .route("/login", get(identifier_get).post(identifier_post))
         .route("/login/password", get(password::get).post(password::post))
@@ -47,6 +65,7 @@ pub fn router() -> Router<AppState> {
         .route("/sso/oidc/{connection_id}/callback", get(oidc::callback))
         .route("/static/lobby.css", get(pages::stylesheet))
         .route("/static/brand.css", get(pages::brand_stylesheet))
+        .merge(saml::router())
 }
 
 /// The error page for a flow that cannot be used.
@@ -63,7 +82,7 @@ pub(crate) fn flow_error(e: FlowError, headers: &HeaderMap) -> Response {
 
 /// The flow named by `flow=` in a query or form, for this browser.
 pub(crate) async fn load_flow(
-    st: &AppState,
+    st: &LoginCtx,
     p: &Params,
     headers: &HeaderMap,
 ) -> Result<Flow, Response> {
@@ -79,7 +98,7 @@ pub(crate) async fn load_flow(
 
 /// The flow of a POSTed form, with its CSRF token checked (DESIGN §6.7).
 pub(crate) async fn load_form_flow(
-    st: &AppState,
+    st: &LoginCtx,
     headers: &HeaderMap,
     body: &Bytes,
 ) -> Result<(Flow, Params), Response> {
@@ -96,7 +115,7 @@ pub(crate) async fn load_form_flow(
 
 /// The app of a flow (it may have been deleted meanwhile).
 pub(crate) async fn flow_app(
-    st: &AppState,
+    st: &LoginCtx,
     flow: &Flow,
     headers: &HeaderMap,
 ) -> Result<App, Response> {
@@ -111,7 +130,7 @@ pub(crate) async fn flow_app(
 }
 
 /// The org the flow's `organization` hint named, for branding.
-pub(crate) async fn hinted_org(st: &AppState, flow: &Flow) -> Option<Org> {
+pub(crate) async fn hinted_org(st: &LoginCtx, flow: &Flow) -> Option<Org> {
     match &flow.org_hint {
         Some(id) => st.storage.get_org(id).await.ok().flatten(),
         None => None,
@@ -121,7 +140,7 @@ pub(crate) async fn hinted_org(st: &AppState, flow: &Flow) -> Option<Org> {
 /// The org to brand the identifier page with: the `organization` hint, else the org that
 /// verified the `domain_hint` domain and is linked to the app (the same routing the email would
 /// get, so it reveals nothing more; it only brands, the email still decides the route).
-async fn identifier_brand(st: &AppState, app: &App, flow: &Flow) -> Option<Org> {
+async fn identifier_brand(st: &LoginCtx, app: &App, flow: &Flow) -> Option<Org> {
     if flow.org_hint.is_some() {
         return hinted_org(st, flow).await;
     }
@@ -155,7 +174,7 @@ fn identifier_page(
 
 /// `GET /login?flow=…`: the identifier page.
 async fn identifier_get(
-    State(st): State<AppState>,
+    State(st): State<LoginCtx>,
     headers: HeaderMap,
     RawQuery(q): RawQuery,
 ) -> Response {
@@ -182,7 +201,7 @@ async fn identifier_get(
 }
 
 /// `POST /login`: route the email (DESIGN §2 step 2–3).
-async fn identifier_post(State(st): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+async fn identifier_post(State(st): State<LoginCtx>, headers: HeaderMap, body: Bytes) -> Response {
     let (mut flow, p) = match load_form_flow(&st, &headers, &body).await {
         Ok(x) => x,
         Err(r) => return r,
@@ -241,14 +260,9 @@ async fn identifier_post(State(st): State<AppState>, headers: HeaderMap, body: B
             }
             see_other(&format!("/login/password?flow={}", flow.id))
         }
-        // Issue 4: the org's own OpenID Provider.
-        ConnectionDispatch::Oidc(conn) => match &target {
-            Some(t) => oidc::start(&st, &headers, flow, Some(email), t, conn).await,
+        ConnectionDispatch::Upstream(conn) => match &target {
+            Some(t) => upstream::start(&st, &headers, flow, Some(email), t, *conn).await,
             None => error_page(PageError::SsoNotAvailable, &headers, None),
         },
-        // Issue 5: the org's own SAML IdP.
-        ConnectionDispatch::Saml(c) => {
-            crate::upstream::saml::routes::start(&st, &headers, flow, Some(email), c).await
-        }
     }
 }

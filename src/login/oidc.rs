@@ -1,4 +1,4 @@
-//! Sign-in through an organization's own OpenID Provider (issue 4): the redirect to the IdP
+//! Sign-in through an organization's own OpenID Provider: the redirect to the IdP
 //! ([`start`], called by the identifier page's connection dispatch) and its callback
 //! `GET /sso/oidc/{connection_id}/callback` ([`callback`]).
 //!
@@ -28,15 +28,17 @@
 
 use super::discovery::LinkedOrg;
 use super::flow::{self, AuthMethod, Flow, FlowError, UpstreamPending};
-use super::identity::{self, UpstreamIdentity, sso_error_page};
-use super::pages::{PageError, error_page};
-use crate::app::AppState;
+use super::identity::{self, sso_error_page};
 use crate::domain::{
     Connection, ConnectionConfig, ConnectionId, Email, OidcConfig, Org, Outcome, Secret, to_millis,
 };
-use crate::provider::error::{ErrorCode, see_other};
-use crate::provider::params::Params;
-use crate::upstream::oidc::{AuthRequest, OidcError, Validated, pkce_challenge, random_value};
+use crate::http::params::Params;
+use crate::http::redirect::ErrorCode;
+use crate::login::LoginCtx;
+use crate::pages::{PageError, error_page};
+use crate::upstream::identity::UpstreamIdentity;
+use crate::upstream::oidc::{AuthRequest, OidcError, pkce_challenge, random_value};
+use crate::upstream::{Begin, Pending};
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
@@ -66,7 +68,7 @@ fn sha256_hex(s: &str) -> String {
 }
 
 /// The callback URL registered at the IdP for a connection.
-pub fn redirect_uri(st: &AppState, conn: &ConnectionId) -> String {
+pub fn redirect_uri(st: &LoginCtx, conn: &ConnectionId) -> String {
     st.config.url(&format!("/sso/oidc/{conn}/callback"))
 }
 
@@ -79,7 +81,7 @@ fn oidc_config(conn: &Connection) -> Option<&OidcConfig> {
 
 /// Record a failed OIDC leg.
 async fn audit_fail(
-    st: &AppState,
+    st: &LoginCtx,
     conn: Option<&Connection>,
     path_conn: &str,
     outcome: Outcome,
@@ -106,7 +108,7 @@ async fn audit_fail(
 }
 
 async fn upstream_failure(
-    st: &AppState,
+    st: &LoginCtx,
     headers: &HeaderMap,
     conn: &Connection,
     org: Option<&Org>,
@@ -134,7 +136,7 @@ async fn upstream_failure(
 /// Send the browser to the org's IdP (OIDC Core §3.1.2.1). `flow` is the current flow (stored
 /// here); `email`, the IdP's `login_hint`, is what the user typed or the app's own `login_hint`.
 pub async fn start(
-    st: &AppState,
+    st: &LoginCtx,
     headers: &HeaderMap,
     mut flow: Flow,
     email: Option<Email>,
@@ -164,9 +166,10 @@ pub async fn start(
     flow.upstream = Some(UpstreamPending {
         connection_id: conn.id.clone(),
         state_hash: sha256_hex(&state),
-        nonce: Some(Secret::new(nonce.clone())),
-        pkce_verifier: Some(Secret::new(verifier.clone())),
-        request_id: None,
+        pending: Pending::Oidc {
+            nonce: Secret::new(nonce.clone()),
+            verifier: Secret::new(verifier.clone()),
+        },
         sent_at: now_ms,
     });
     if let Err(e) = flow::save(st, &flow).await {
@@ -198,11 +201,11 @@ pub async fn start(
             max_age: flow.max_age,
         },
     );
-    see_other(url.as_str())
+    super::upstream::send(headers, Begin::Redirect(url.into()))
 }
 
 /// The OAuth error redirect to the app, as a URL for a link (RFC 6749 §4.1.2.1, RFC 9207).
-fn app_error_url(st: &AppState, flow: &Flow, code: ErrorCode, description: &str) -> Option<String> {
+fn app_error_url(st: &LoginCtx, flow: &Flow, code: ErrorCode, description: &str) -> Option<String> {
     let mut u = url::Url::parse(&flow.redirect_uri).ok()?;
     {
         let mut q = u.query_pairs_mut();
@@ -223,7 +226,7 @@ fn bounded(v: Option<&str>, max: usize) -> Option<String> {
 
 /// `GET /sso/oidc/{connection_id}/callback`.
 pub async fn callback(
-    State(st): State<AppState>,
+    State(st): State<LoginCtx>,
     Path(path_conn): Path<String>,
     sess: Session,
     headers: HeaderMap,
@@ -529,7 +532,7 @@ pub async fn callback(
             None,
         );
     };
-    let (Some(nonce), Some(verifier)) = (up.nonce.as_ref(), up.pkce_verifier.as_ref()) else {
+    let Pending::Oidc { nonce, verifier } = &up.pending else {
         audit_fail(
             &st,
             Some(&conn),
@@ -566,7 +569,8 @@ pub async fn callback(
         Ok(v) => v,
         Err(e) => return upstream_failure(&st, &headers, &conn, org.as_ref(), &e).await,
     };
-    let ident = upstream_identity(&conn, cfg, validated, flow.invitation.clone());
+    let mut ident = UpstreamIdentity::from_oidc(&conn.id, cfg, validated);
+    ident.invitation_token = flow.invitation.clone();
     let amr = ident.amr.clone();
     match identity::resolve(&st, &conn, &app, ident).await {
         Ok((resolved, pending)) => {
@@ -585,67 +589,5 @@ pub async fn callback(
             .await
         }
         Err(e) => sso_error_page(&headers, org.as_ref(), e.status(), e.message(), None, None),
-    }
-}
-
-fn claim_str(claims: &serde_json::Map<String, Value>, name: &str) -> Option<String> {
-    claims.get(name).and_then(Value::as_str).map(str::to_owned)
-}
-
-/// Map the validated claims to an [`UpstreamIdentity`] with the connection's claim mapping.
-/// `email_verified` is `true` only for a JSON `true` (or the string `"true"`, which some IdPs
-/// send); a missing claim counts as verified only when the connection does not require it.
-pub fn upstream_identity(
-    conn: &Connection,
-    cfg: &OidcConfig,
-    v: Validated,
-    invitation: Option<Secret>,
-) -> UpstreamIdentity {
-    let c = &v.claims;
-    let email_verified = match c.get("email_verified") {
-        Some(Value::Bool(b)) => *b,
-        Some(Value::String(s)) => s == "true",
-        None | Some(Value::Null) => !cfg.require_email_verified,
-        Some(_) => false,
-    };
-    let mut name = claim_str(c, &cfg.claims.name);
-    if name.is_none() && cfg.claims.name == "name" {
-        let parts: Vec<String> = ["given_name", "family_name"]
-            .iter()
-            .filter_map(|k| claim_str(c, k))
-            .collect();
-        if !parts.is_empty() {
-            name = Some(parts.join(" "));
-        }
-    }
-    let groups = match cfg.claims.groups.as_deref().and_then(|g| c.get(g)) {
-        Some(Value::Array(a)) => a
-            .iter()
-            .filter_map(Value::as_str)
-            .filter(|g| g.len() <= 256)
-            .take(500)
-            .map(str::to_owned)
-            .collect(),
-        Some(Value::String(s)) if s.len() <= 256 => vec![s.clone()],
-        _ => vec![],
-    };
-    let amr = match c.get("amr") {
-        Some(Value::Array(a)) => a
-            .iter()
-            .filter_map(Value::as_str)
-            .map(str::to_owned)
-            .collect(),
-        _ => vec![],
-    };
-    UpstreamIdentity {
-        connection_id: conn.id.clone(),
-        issuer: v.issuer,
-        subject: v.subject,
-        email: claim_str(c, &cfg.claims.email),
-        email_verified,
-        name,
-        groups,
-        amr,
-        invitation_token: invitation,
     }
 }

@@ -14,15 +14,15 @@
 
 use super::finish::continue_authenticated;
 use super::flow::{self, AuthMethod, Authenticated, Stage};
-use super::pages::{Chrome, PageError, PasswordPage, error_page, render};
 use super::session::{self, SsoSession};
 use super::{flow_app, load_flow, load_form_flow};
-use crate::app::AppState;
 use crate::domain::{
     AuditEvent, AuditEventId, Email, Outcome, Secret, User, UserId, random_token, verify_password,
 };
-use crate::provider::error::see_other;
-use crate::provider::params::Params;
+use crate::http::params::Params;
+use crate::http::redirect::see_other;
+use crate::login::LoginCtx;
+use crate::pages::{Chrome, PageError, PasswordPage, error_page, render};
 use crate::storage::{PageRequest, UserFilter};
 use axum::body::Bytes;
 use axum::extract::connect_info::ConnectInfo;
@@ -106,7 +106,7 @@ fn page(
     render(status, &p)
 }
 
-async fn brand(st: &AppState, flow: &flow::Flow) -> Option<crate::domain::Org> {
+async fn brand(st: &LoginCtx, flow: &flow::Flow) -> Option<crate::domain::Org> {
     match flow.target_org.as_ref().or(flow.org_hint.as_ref()) {
         Some(id) => st.storage.get_org(id).await.ok().flatten(),
         None => None,
@@ -115,7 +115,7 @@ async fn brand(st: &AppState, flow: &flow::Flow) -> Option<crate::domain::Org> {
 
 /// `GET /login/password?flow=…`.
 pub async fn get(
-    State(st): State<AppState>,
+    State(st): State<LoginCtx>,
     headers: HeaderMap,
     RawQuery(q): RawQuery,
 ) -> Response {
@@ -138,7 +138,7 @@ pub async fn get(
 }
 
 /// The user with a password for this email, if any.
-async fn find_password_user(st: &AppState, email: &Email) -> crate::storage::Result<Option<User>> {
+async fn find_password_user(st: &LoginCtx, email: &Email) -> crate::storage::Result<Option<User>> {
     let filter = UserFilter {
         email: Some(email.clone()),
     };
@@ -157,7 +157,7 @@ enum Limit {
     Locked,
 }
 
-async fn locked(st: &AppState, acct: &str, ip: Option<&str>) -> crate::state::Result<Limit> {
+async fn locked(st: &LoginCtx, acct: &str, ip: Option<&str>) -> crate::state::Result<Limit> {
     if st.state.get(&format!("lock:acct:{acct}")).await?.is_some() {
         return Ok(Limit::Locked);
     }
@@ -170,7 +170,7 @@ async fn locked(st: &AppState, acct: &str, ip: Option<&str>) -> crate::state::Re
 }
 
 /// Count a failure; `Locked` when this failure reached a limit.
-async fn count_failure(st: &AppState, acct: &str, ip: Option<&str>) -> crate::state::Result<Limit> {
+async fn count_failure(st: &LoginCtx, acct: &str, ip: Option<&str>) -> crate::state::Result<Limit> {
     let mut out = Limit::Ok;
     let n = st.state.incr(&format!("fail:acct:{acct}"), WINDOW).await?;
     if n >= MAX_ACCOUNT_FAILURES {
@@ -189,7 +189,7 @@ async fn count_failure(st: &AppState, acct: &str, ip: Option<&str>) -> crate::st
     Ok(out)
 }
 
-async fn audit_failure(st: &AppState, headers: &HeaderMap, user: Option<&UserId>, reason: &str) {
+async fn audit_failure(st: &LoginCtx, headers: &HeaderMap, user: Option<&UserId>, reason: &str) {
     let ev = AuditEvent {
         id: AuditEventId::generate(),
         time: st.clock.now(),
@@ -200,7 +200,7 @@ async fn audit_failure(st: &AppState, headers: &HeaderMap, user: Option<&UserId>
         target_id: user.map(|u| u.to_string()).unwrap_or_default(),
         outcome: Outcome::Failure,
         details: serde_json::json!({ "reason": reason, "connection": "password" }),
-        request_id: Some(crate::provider::params::request_id(headers)),
+        request_id: Some(crate::http::params::request_id(headers)),
     };
     if let Err(e) = st.storage.append_audit(&ev).await {
         tracing::error!(error = %e, "cannot record the failed sign-in");
@@ -209,7 +209,7 @@ async fn audit_failure(st: &AppState, headers: &HeaderMap, user: Option<&UserId>
 
 /// `POST /login/password`.
 pub async fn post(
-    State(st): State<AppState>,
+    State(st): State<LoginCtx>,
     sess: Session,
     ClientIp(ip): ClientIp,
     headers: HeaderMap,

@@ -13,15 +13,15 @@
 //!
 //! Owns: request validation and the SSO shortcut. Must not touch: passwords, token issuance.
 
-use super::error::{ErrorCode, error_redirect, see_other};
-use super::params::{MAX_PARAM_BYTES, Params, is_form};
-use crate::app::AppState;
 use crate::domain::{ClientId, Email, random_token, to_millis};
+use crate::http::params::{MAX_PARAM_BYTES, Params, is_form};
+use crate::http::redirect::{ErrorCode, error_redirect, see_other};
 use crate::login::discovery::{self, ConnectionDispatch};
 use crate::login::finish::{continue_authenticated, from_session};
 use crate::login::flow::{self, Flow, Prompt, Stage};
-use crate::login::pages::{PageError, error_page};
 use crate::login::session;
+use crate::pages::{PageError, error_page};
+use crate::provider::ProviderCtx;
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, header};
@@ -32,7 +32,7 @@ use tower_sessions::Session;
 const KNOWN_SCOPES: [&str; 4] = ["openid", "email", "profile", "offline_access"];
 
 pub async fn get(
-    State(st): State<AppState>,
+    State(st): State<ProviderCtx>,
     sess: Session,
     headers: HeaderMap,
     RawQuery(q): RawQuery,
@@ -41,7 +41,7 @@ pub async fn get(
 }
 
 pub async fn post(
-    State(st): State<AppState>,
+    State(st): State<ProviderCtx>,
     sess: Session,
     headers: HeaderMap,
     body: Bytes,
@@ -100,7 +100,7 @@ fn parse_prompt(p: Option<&str>) -> Option<Prompt> {
     Some(out)
 }
 
-async fn authorize(st: &AppState, sess: &Session, headers: &HeaderMap, p: Params) -> Response {
+async fn authorize(st: &ProviderCtx, sess: &Session, headers: &HeaderMap, p: Params) -> Response {
     // 1. The client. Until it and the redirect_uri are known, answer with the error page only.
     let client_id = match p.get("client_id") {
         Ok(Some(c)) => c,
@@ -281,7 +281,7 @@ async fn authorize(st: &AppState, sess: &Session, headers: &HeaderMap, p: Params
 
     // 4. The flow.
     let now = st.clock.now();
-    let (secret, set_cookie) = flow::browser_binding(st, headers);
+    let (secret, set_cookie) = flow::browser_binding(&st.login, headers);
     let flow = Flow {
         id: random_token(),
         client_id: app.client_id.clone(),
@@ -339,9 +339,16 @@ async fn authorize(st: &AppState, sess: &Session, headers: &HeaderMap, p: Params
             },
         };
         if !prompt.login && fresh_enough && same_user {
-            let res =
-                continue_authenticated(st, headers, sess, &app, flow, from_session(&s), false)
-                    .await;
+            let res = continue_authenticated(
+                &st.login,
+                headers,
+                sess,
+                &app,
+                flow,
+                from_session(&s),
+                false,
+            )
+            .await;
             return with_cookie(res, set_cookie);
         }
     }
@@ -370,21 +377,15 @@ async fn authorize(st: &AppState, sess: &Session, headers: &HeaderMap, p: Params
             .and_then(|h| Email::parse(h).ok());
         match dispatch {
             ConnectionDispatch::Password => {}
-            ConnectionDispatch::Oidc(c) => {
+            ConnectionDispatch::Upstream(c) => {
                 return with_cookie(
-                    crate::login::oidc::start(st, headers, flow, hint, target, c).await,
-                    set_cookie,
-                );
-            }
-            ConnectionDispatch::Saml(c) => {
-                return with_cookie(
-                    crate::upstream::saml::routes::start(st, headers, flow, hint, c).await,
+                    crate::login::upstream::start(&st.login, headers, flow, hint, target, *c).await,
                     set_cookie,
                 );
             }
         }
     }
-    if let Err(e) = flow::create(st, &flow).await {
+    if let Err(e) = flow::create(&st.login, &flow).await {
         tracing::error!(error = %e, "cannot store the flow");
         return with_cookie(
             error_page(PageError::Unavailable, headers, None),

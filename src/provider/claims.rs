@@ -8,29 +8,12 @@
 //! signing, HTTP, refresh-token bookkeeping.
 
 use crate::domain::{
-    App, ConnectionId, MemberStatus, Membership, Org, OrgAppLink, OrgId, OrgStatus, User, UserId,
-    rules,
+    App, ConnectionId, Grant, MemberStatus, Membership, Org, OrgAppLink, OrgId, OrgStatus, User,
+    UserId, rules,
 };
 use crate::storage::{Result, Storage};
-use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 use std::collections::BTreeSet;
-
-/// What one authorization granted; carried by the code, the refresh family and the tokens.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Grant {
-    pub user_id: UserId,
-    pub org_id: OrgId,
-    /// The browser SSO session id (`sid`).
-    pub sid: String,
-    /// Unix seconds of the authentication.
-    pub auth_time: i64,
-    pub amr: Vec<String>,
-    /// The connection the user authenticated with.
-    pub idp: Option<ConnectionId>,
-    /// Granted scope values, space-separated.
-    pub scope: String,
-}
 
 /// A user who is currently eligible for tokens of an app in an org.
 #[derive(Clone, Debug)]

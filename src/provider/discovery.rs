@@ -5,14 +5,14 @@
 //! Owns: the metadata document and the JWKS response. Must not touch: keys (it only reads the
 //! ring's public set).
 
-use crate::app::AppState;
+use crate::provider::ProviderCtx;
 use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
-pub async fn openid_configuration(State(st): State<AppState>) -> Response {
+pub async fn openid_configuration(State(st): State<ProviderCtx>) -> Response {
     let c = &st.config;
     let doc = json!({
         "issuer": c.issuer(),
@@ -58,7 +58,7 @@ pub async fn openid_configuration(State(st): State<AppState>) -> Response {
 }
 
 /// The public keys (RFC 7517 §5): next, active and recently retired keys.
-pub async fn jwks(State(st): State<AppState>) -> Response {
+pub async fn jwks(State(st): State<ProviderCtx>) -> Response {
     let mut res = Json(st.keys.jwks()).into_response();
     res.headers_mut().insert(
         header::CONTENT_TYPE,

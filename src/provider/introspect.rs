@@ -4,11 +4,11 @@
 //!
 //! Owns: the introspection response. Must not touch: token issuance.
 
-use super::error::OAuthError;
-use super::params::{Params, is_form};
 use super::token::{authenticate_client, no_store, verify_access_token};
-use crate::app::AppState;
 use crate::domain::TokenHash;
+use crate::http::params::{Params, is_form};
+use crate::provider::ProviderCtx;
+use crate::provider::error::OAuthError;
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;
@@ -16,7 +16,11 @@ use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
 
-pub async fn introspect(State(st): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+pub async fn introspect(
+    State(st): State<ProviderCtx>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     match handle(&st, &headers, &body).await {
         Ok(v) => no_store(Json(v).into_response()),
         Err(e) => e.into_response(),
@@ -27,7 +31,7 @@ fn inactive() -> Value {
     json!({ "active": false })
 }
 
-async fn handle(st: &AppState, headers: &HeaderMap, body: &Bytes) -> Result<Value, OAuthError> {
+async fn handle(st: &ProviderCtx, headers: &HeaderMap, body: &Bytes) -> Result<Value, OAuthError> {
     if !is_form(headers) {
         return Err(OAuthError::invalid_request(
             "The request body must be application/x-www-form-urlencoded.",

@@ -11,14 +11,14 @@
 //!
 //! Owns: the logout endpoint. Must not touch: token issuance.
 
-use super::error::{redirect_with, see_other};
 use super::keys::VerifyOptions;
-use super::params::{MAX_PARAM_BYTES, Params, is_form};
 use super::token::ALL_ALGS;
-use crate::app::AppState;
 use crate::domain::{App, AuditEvent, AuditEventId, ClientId, Outcome};
-use crate::login::pages::{Chrome, LoggedOutPage, LogoutConfirm, PageError, error_page, render};
+use crate::http::params::{MAX_PARAM_BYTES, Params, is_form};
+use crate::http::redirect::{redirect_with, see_other};
 use crate::login::session;
+use crate::pages::{Chrome, LoggedOutPage, LogoutConfirm, PageError, error_page, render};
+use crate::provider::ProviderCtx;
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -30,7 +30,7 @@ use tower_sessions::Session;
 pub const HINT_MAX_AGE_SECS: i64 = 30 * 24 * 3600;
 
 pub async fn get(
-    State(st): State<AppState>,
+    State(st): State<ProviderCtx>,
     sess: Session,
     headers: HeaderMap,
     RawQuery(q): RawQuery,
@@ -46,7 +46,7 @@ pub async fn get(
 }
 
 pub async fn post(
-    State(st): State<AppState>,
+    State(st): State<ProviderCtx>,
     sess: Session,
     headers: HeaderMap,
     body: Bytes,
@@ -58,7 +58,7 @@ pub async fn post(
 }
 
 async fn logout(
-    st: &AppState,
+    st: &ProviderCtx,
     sess: &Session,
     headers: &HeaderMap,
     p: Params,
@@ -197,7 +197,7 @@ async fn logout(
             details: serde_json::json!({
                 "client_id": app.as_ref().map(|a| a.client_id.to_string()),
             }),
-            request_id: Some(super::params::request_id(headers)),
+            request_id: Some(crate::http::params::request_id(headers)),
         };
         if let Err(e) = st.storage.append_audit(&ev).await {
             tracing::error!(error = %e, "cannot record the logout");

@@ -13,21 +13,39 @@ pub mod error;
 pub mod introspect;
 pub mod keys;
 pub mod logout;
-pub mod params;
 pub mod revoke;
 pub mod seal;
 pub mod token;
 pub mod userinfo;
 
-use crate::app::AppState;
+use crate::config::Config;
+use crate::domain::Clock;
+use crate::login::LoginCtx;
+use crate::provider::keys::KeyRing;
+use crate::state::StateStore;
+use crate::storage::Storage;
 use axum::Router;
 use axum::extract::Request;
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use std::sync::Arc;
 
-pub fn router() -> Router<AppState> {
+/// What the provider's handlers may use. `/authorize` starts and continues logins, so the
+/// login's context comes along.
+#[derive(Clone)]
+pub struct ProviderCtx {
+    pub config: Arc<Config>,
+    pub storage: Arc<dyn Storage>,
+    pub state: Arc<dyn StateStore>,
+    pub clock: Arc<dyn Clock>,
+    /// Token-signing keys.
+    pub keys: Arc<KeyRing>,
+    pub login: LoginCtx,
+}
+
+pub fn router() -> Router<ProviderCtx> {
     // Endpoints a browser app (a public SPA client) calls with fetch: CORS without
     // credentials. They take no cookies, so any origin may call them; /authorize and /logout
     // are navigations and get no CORS.

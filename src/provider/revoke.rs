@@ -6,25 +6,25 @@
 //!
 //! Owns: revocation. Must not touch: token issuance.
 
-use super::error::OAuthError;
-use super::params::{Params, is_form};
 use super::token::{authenticate_client, deny, no_store, verify_access_token};
-use crate::app::AppState;
 use crate::domain::TokenHash;
+use crate::http::params::{Params, is_form};
+use crate::provider::ProviderCtx;
+use crate::provider::error::OAuthError;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::Value;
 
-pub async fn revoke(State(st): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+pub async fn revoke(State(st): State<ProviderCtx>, headers: HeaderMap, body: Bytes) -> Response {
     match handle(&st, &headers, &body).await {
         Ok(()) => no_store(StatusCode::OK.into_response()),
         Err(e) => e.into_response(),
     }
 }
 
-async fn handle(st: &AppState, headers: &HeaderMap, body: &Bytes) -> Result<(), OAuthError> {
+async fn handle(st: &ProviderCtx, headers: &HeaderMap, body: &Bytes) -> Result<(), OAuthError> {
     if !is_form(headers) {
         return Err(OAuthError::invalid_request(
             "The request body must be application/x-www-form-urlencoded.",

@@ -27,15 +27,16 @@
 //! Owns: the token endpoint and the code/refresh bookkeeping. Must not touch: the login flow,
 //! key management (it only signs through `KeyRing`).
 
-use super::claims::{self, Grant, Issue, Subject};
-use super::error::{ErrorCode, OAuthError};
+use super::claims::{self, Issue, Subject};
 use super::keys::{KeyRing, VerifyOptions};
-use super::params::{Params, is_form};
-use crate::app::AppState;
 use crate::domain::{
     App, ClientId, ClientType, SigningAlg, TokenHash, UserId, random_token, to_millis,
 };
-use crate::login::finish::{CodeRecord, code_key};
+use crate::domain::{CodeRecord, Grant, code_key};
+use crate::http::params::{Params, is_form};
+use crate::http::redirect::ErrorCode;
+use crate::provider::ProviderCtx;
+use crate::provider::error::OAuthError;
 use crate::storage::{RefreshFamily, RotateOutcome};
 use axum::Json;
 use axum::body::Bytes;
@@ -69,7 +70,7 @@ struct CodeUsed {
 }
 
 /// `POST /token`.
-pub async fn token(State(st): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+pub async fn token(State(st): State<ProviderCtx>, headers: HeaderMap, body: Bytes) -> Response {
     match handle(&st, &headers, &body).await {
         Ok(v) => no_store(Json(v).into_response()),
         Err(e) => e.into_response(),
@@ -83,7 +84,7 @@ pub(crate) fn no_store(mut res: Response) -> Response {
     res
 }
 
-async fn handle(st: &AppState, headers: &HeaderMap, body: &Bytes) -> Result<Value, OAuthError> {
+async fn handle(st: &ProviderCtx, headers: &HeaderMap, body: &Bytes) -> Result<Value, OAuthError> {
     // RFC 6749 §3.2: parameters are sent form-encoded in the body.
     if !is_form(headers) {
         return Err(OAuthError::invalid_request(
@@ -170,7 +171,7 @@ fn hex_val(c: u8) -> Option<u8> {
 
 /// Authenticate the client of a back-channel request (RFC 6749 §2.3, §3.2.1).
 pub(crate) async fn authenticate_client(
-    st: &AppState,
+    st: &ProviderCtx,
     headers: &HeaderMap,
     p: &Params,
 ) -> Result<App, OAuthError> {
@@ -241,7 +242,7 @@ fn deny_key(jti: &str) -> String {
 
 const BAD_CODE: &str = "The authorization code is invalid, expired, or was already used.";
 
-async fn code_grant(st: &AppState, app: &App, p: &Params) -> Result<Value, OAuthError> {
+async fn code_grant(st: &ProviderCtx, app: &App, p: &Params) -> Result<Value, OAuthError> {
     let g = |n: &str| p.get(n).ok().flatten();
     let code = g("code").ok_or(OAuthError::invalid_request("code is required."))?;
     let redirect_uri =
@@ -344,7 +345,7 @@ async fn code_grant(st: &AppState, app: &App, p: &Params) -> Result<Value, OAuth
 }
 
 /// A code that is not (or no longer) in the store: if it was redeemed, revoke what it issued.
-async fn replay(st: &AppState, code: &str) -> Result<(), OAuthError> {
+async fn replay(st: &ProviderCtx, code: &str) -> Result<(), OAuthError> {
     let Some(bytes) = st.state.get(&used_key(code)).await? else {
         return Ok(());
     };
@@ -365,7 +366,7 @@ async fn replay(st: &AppState, code: &str) -> Result<(), OAuthError> {
 }
 
 /// Deny-list an access token id until its expiry.
-pub(crate) async fn deny(st: &AppState, jti: &str, exp: i64) -> Result<(), OAuthError> {
+pub(crate) async fn deny(st: &ProviderCtx, jti: &str, exp: i64) -> Result<(), OAuthError> {
     let left = exp - st.clock.now().unix_timestamp();
     if left > 0 {
         st.state
@@ -375,7 +376,7 @@ pub(crate) async fn deny(st: &AppState, jti: &str, exp: i64) -> Result<(), OAuth
     Ok(())
 }
 
-async fn refresh_grant(st: &AppState, app: &App, p: &Params) -> Result<Value, OAuthError> {
+async fn refresh_grant(st: &ProviderCtx, app: &App, p: &Params) -> Result<Value, OAuthError> {
     const BAD: &str = "The refresh token is invalid, expired, or revoked.";
     let presented = p
         .get("refresh_token")
@@ -488,7 +489,7 @@ fn sign(keys: &KeyRing, claims: &Value, alg: SigningAlg, typ: &str) -> Result<St
 /// Sign the access and ID tokens and build the token response (RFC 6749 §5.1, OIDC Core
 /// §3.1.3.3).
 fn issue(
-    st: &AppState,
+    st: &ProviderCtx,
     app: &App,
     subject: &Subject,
     grant: &Grant,
@@ -539,7 +540,7 @@ fn issue(
 /// A valid access token issued by Lobby: signature, `typ: at+jwt`, issuer, expiry, and not
 /// deny-listed. Returns its claims.
 pub(crate) async fn verify_access_token(
-    st: &AppState,
+    st: &ProviderCtx,
     token: &str,
 ) -> Result<Option<Value>, OAuthError> {
     if token.len() > 16 * 1024 {

@@ -6,11 +6,11 @@
 //! Owns: the userinfo response. Must not touch: token issuance.
 
 use super::claims;
-use super::error::OAuthError;
-use super::params::{Params, is_form};
 use super::token::{no_store, sub_of, verify_access_token};
-use crate::app::AppState;
 use crate::domain::{ClientId, OrgId};
+use crate::http::params::{Params, is_form};
+use crate::provider::ProviderCtx;
+use crate::provider::error::OAuthError;
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;
@@ -39,7 +39,7 @@ pub(crate) fn bearer(headers: &HeaderMap) -> Result<Option<&str>, OAuthError> {
 }
 
 pub async fn userinfo(
-    State(st): State<AppState>,
+    State(st): State<ProviderCtx>,
     method: Method,
     headers: HeaderMap,
     body: Bytes,
@@ -51,7 +51,7 @@ pub async fn userinfo(
 }
 
 async fn handle(
-    st: &AppState,
+    st: &ProviderCtx,
     method: &Method,
     headers: &HeaderMap,
     body: &Bytes,

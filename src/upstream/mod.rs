@@ -1,8 +1,45 @@
 //! Connectors to organizations' own identity providers (OIDC, SAML) and the SSRF-guarded HTTP
 //! client every outbound fetch goes through.
 //!
-//! Owns: talking to upstream IdPs. Must not touch: token issuing (provider), pages (login).
+//! The connector interface, the same for every protocol: a connector *begins* a sign-in
+//! ([`Begin`]: where the browser goes, and the [`Pending`] state the flow keeps until the IdP
+//! answers), then validates the answer into an [`identity::UpstreamIdentity`]. The browser steps
+//! around it (flow records, callbacks, pages) live in `login`. Adding a protocol means a new
+//! module here, a [`Pending`] variant, and one match arm in `login::upstream`.
+//!
+//! Owns: talking to upstream IdPs. Must not touch: the browser flow and pages (`login`,
+//! `pages`), token issuing (`provider`), the composition root.
 
+pub mod dns;
 pub mod http;
+pub mod identity;
 pub mod oidc;
 pub mod saml;
+
+use crate::domain::Secret;
+use serde::{Deserialize, Serialize};
+
+/// How the browser is sent to the IdP.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Begin {
+    /// A `303` to this URL (OIDC authorization request, SAML HTTP-Redirect binding).
+    Redirect(String),
+    /// An auto-submitting form (SAML HTTP-POST binding): `field` carries `message`.
+    AutoPost {
+        action: String,
+        field: &'static str,
+        message: String,
+        relay_state: String,
+    },
+}
+
+/// What a sign-in sent to the IdP must remember until the answer comes back, per protocol.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "protocol", rename_all = "snake_case")]
+pub enum Pending {
+    /// OIDC: the `nonce` sent (compared with the ID token's) and the PKCE `code_verifier`
+    /// (RFC 7636).
+    Oidc { nonce: Secret, verifier: Secret },
+    /// SAML: the AuthnRequest `ID` (checked against `InResponseTo`).
+    Saml { request_id: String },
+}

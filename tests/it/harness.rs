@@ -7,10 +7,10 @@
 
 #![allow(dead_code)]
 
-use lobby::admin::dns::StaticTxtResolver;
-use lobby::app::AppState;
+use lobby::app::{AppState, Boot, Server};
 use lobby::config::Config;
 use lobby::storage::Storage;
+use lobby::upstream::dns::StaticTxtResolver;
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
 use std::sync::Arc;
@@ -66,18 +66,23 @@ impl TestApp {
         config.admin_token = Some(lobby::domain::Secret::new(ADMIN_TOKEN));
         tweak(&mut config);
         let token = config.admin_token.as_ref().map(|t| t.expose().to_owned());
-        let clock: Arc<dyn lobby::domain::Clock> = Arc::new(lobby::domain::SystemClock);
-        let state_store = lobby::state::open(None, clock).await.expect("memory state");
-        let mut st = AppState::new(config, storage.clone(), state_store)
-            .await
-            .expect("app state");
         let dns = Arc::new(StaticTxtResolver::new());
-        st.txt_resolver = dns.clone();
+        let app = Server::build(
+            config,
+            Boot {
+                storage: Some(storage.clone()),
+                txt_resolver: Some(dns.clone()),
+                ..Boot::default()
+            },
+        )
+        .await
+        .expect("app");
+        let st = app.state;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind 127.0.0.1:0");
         let addr = listener.local_addr().expect("local addr");
-        let router = lobby::app::router(st.clone());
+        let router = app.router;
         let server = tokio::spawn(async move {
             let _ = axum::serve(listener, router).await;
         });

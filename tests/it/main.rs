@@ -4,6 +4,7 @@
 //! Owns: end-to-end tests. Must not touch: the tested code's internals beyond its public API.
 
 mod admin;
+mod architecture;
 mod declarative;
 mod harness;
 mod login;

@@ -18,12 +18,11 @@ use axum::routing::{get, post};
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
-use lobby::app::{self, AppState};
+use lobby::app::{AppState, Boot, Server};
 use lobby::config::Config;
 use lobby::domain::*;
 use lobby::storage::{AuditFilter, PageRequest};
-use lobby::upstream::http::{GuardedHttp, Limits, NetPolicy};
-use lobby::upstream::oidc::{CachePolicy, OidcConnector};
+use lobby::upstream::http::Limits;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, HashMap};
@@ -527,29 +526,24 @@ async fn instance(
         ),
         None => lobby::state::open(None, clock.clone()).await.unwrap(),
     };
-    let mut st = AppState::with_clock(config, storage, state, clock.clone())
-        .await
-        .unwrap();
-    st.http = Arc::new(
-        GuardedHttp::new(
-            NetPolicy {
-                allow_private: true,
-            },
-            Limits {
+    let app = Server::build(
+        config,
+        Boot {
+            storage: Some(storage),
+            state: Some(state),
+            clock: Some(clock),
+            upstream_limits: Some(Limits {
                 total_timeout: Duration::from_secs(2),
                 connect_timeout: Duration::from_secs(1),
                 ..Limits::default()
-            },
-        )
-        .unwrap(),
-    );
-    st.oidc = Arc::new(OidcConnector::new(
-        st.http.clone(),
-        st.seal.clone(),
-        clock,
-        CachePolicy::default(),
-    ));
-    let router = app::router(st.clone());
+            }),
+            ..Boot::default()
+        },
+    )
+    .await
+    .unwrap();
+    let st = app.state;
+    let router = app.router;
     let server = tokio::spawn(async move {
         let _ = axum::serve(
             listener,

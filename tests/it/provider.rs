@@ -11,7 +11,7 @@
 pub mod fixture {
     use base64::Engine;
     use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
-    use lobby::app::{self, AppState};
+    use lobby::app::{AppState, Boot, Server};
     use lobby::config::Config;
     use lobby::domain::*;
     use lobby::storage::Storage;
@@ -126,13 +126,22 @@ pub mod fixture {
                 }
                 _ => lobby::state::open(None, dyn_clock.clone()).await.unwrap(),
             };
-            let st = AppState::with_clock(config, storage, state, dyn_clock)
-                .await
-                .unwrap();
+            let app = Server::build(
+                config,
+                Boot {
+                    storage: Some(storage),
+                    state: Some(state),
+                    clock: Some(dyn_clock),
+                    ..Boot::default()
+                },
+            )
+            .await
+            .unwrap();
+            let st = app.state;
             if b.seed {
                 seed(st.storage.as_ref(), clock.now()).await;
             }
-            let router = app::router(st.clone());
+            let router = app.router;
             let server = tokio::spawn(async move {
                 axum::serve(
                     listener,

@@ -773,7 +773,7 @@ async fn replay_is_caught_across_instances_sharing_redis() {
         st.state = std::sync::Arc::new(store);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
-        let router = lobby::app::router(st);
+        let router = lobby::app::router(&st);
         servers.push(tokio::spawn(async move {
             let _ = axum::serve(listener, router).await;
         }));

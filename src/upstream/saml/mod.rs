@@ -1,14 +1,13 @@
-//! Federation to an organization's own SAML 2.0 IdP (issue 5, DESIGN §6.3).
+//! Federation to an organization's own SAML 2.0 IdP (DESIGN §6.3): the protocol side.
 //!
-//! Owns: the SAML connector — IdP metadata (by URL through `GuardedHttp`, or pasted XML) and
-//! what is pinned from it, the SP key and SP metadata, AuthnRequests, ACS validation, the
-//! metadata refresher, and the `/sso/saml/{connection_id}/…` routes (`routes`).
-//! Must not touch: token issuance (provider), the login pages' logic beyond calling into
-//! `login::finish` / `login::identity`, storage internals.
+//! Owns: the SAML protocol — IdP metadata (by URL through `GuardedHttp`, or pasted XML) and
+//! what is pinned from it, the SP key and SP metadata, AuthnRequests, Response validation, and
+//! the metadata refresher. Must not touch: the browser flow (the `/sso/saml/{connection_id}/…`
+//! routes live in `login::saml`), token issuance, storage internals.
 //!
 //! Layout: `xml` (strict tree), `dsig` (XML-DSig behind the `XmlDsig` trait, samael + xmlsec
 //! today), `validate` (every check on a Response), `metadata` (IdP in, SP out), `request`
-//! (AuthnRequest + bindings), `sp_keys` (shared SP key pair, rotation), `routes` (HTTP).
+//! (AuthnRequest + bindings), `sp_keys` (shared SP key pair, rotation).
 //!
 //! Pinned state is kept in its own table (`saml_idp_state`, JSON per connection, see
 //! `storage::saml`), not in the connection config: the config says *where* the metadata comes
@@ -18,13 +17,12 @@
 //! `{public_url}/sso/saml/{connection_id}/acs` (samael's defaults of `http://localhost:8080/…`
 //! are never used: footgun 9).
 
+pub mod begin;
 pub mod dsig;
-pub mod finish;
 #[cfg(test)]
 mod fuzz;
 pub mod metadata;
 pub mod request;
-pub mod routes;
 pub mod sp_keys;
 pub mod validate;
 pub mod xml;
@@ -169,7 +167,7 @@ pub struct RefreshReport {
     pub error: Option<String>,
 }
 
-/// The SAML connector's shared parts (one per process, in `AppState`).
+/// The SAML connector's shared parts (one per process, shared by every request).
 pub struct SamlService {
     pub dsig: Arc<dyn XmlDsig>,
     pub http: GuardedHttp,

@@ -10,8 +10,6 @@
 
 use super::dsig::{self, XmlDsig};
 use super::xml::escape;
-use crate::login::pages::Chrome;
-use askama::Template;
 use base64::Engine;
 use openssl::hash::MessageDigest;
 use openssl::pkey::{PKey, Private};
@@ -147,26 +145,6 @@ pub fn post_message(
         None => authn_request_xml(p, false),
     };
     Ok(base64::engine::general_purpose::STANDARD.encode(xml))
-}
-
-/// The auto-POST page.
-#[derive(Template)]
-#[template(path = "saml_post.html")]
-pub struct PostPage {
-    pub c: Chrome,
-    pub action: String,
-    /// `SAMLRequest` (or `SAMLResponse`).
-    pub field: &'static str,
-    pub message: String,
-    pub relay_state: String,
-    pub nonce: String,
-}
-
-/// The page's CSP: our stylesheet, the one nonce'd script, nothing else.
-pub fn post_page_csp(nonce: &str) -> String {
-    format!(
-        "default-src 'none'; style-src 'self'; img-src 'self' https:; script-src 'nonce-{nonce}'; frame-ancestors 'none'; base-uri 'none'"
-    )
 }
 
 #[cfg(test)]

@@ -1,7 +1,7 @@
 //! DNS TXT lookups for domain verification, behind a small trait so tests inject a fake.
 //!
 //! Owns: resolving `_lobby-challenge.<domain>` TXT records. Must not touch: storage, the
-//! decision whether a domain is verified (that is `service::verify_domain`).
+//! decision whether a domain is verified (the admin service decides).
 
 use async_trait::async_trait;
 use hickory_resolver::TokioResolver;

@@ -15,54 +15,31 @@
 //! Transient NameIDs (a new value on every sign-in, SAML core §8.3.8) are refused: they cannot
 //! identify anyone twice.
 
-use super::routes::DoneRecord;
-use crate::app::AppState;
-use crate::domain::{App, Connection, ConnectionConfig, Email, Org, SamlConfig, random_token};
+use super::DoneRecord;
+use crate::domain::{App, Connection, ConnectionConfig, Org, SamlConfig, random_token};
+use crate::http::redirect::redirect_with;
+use crate::login::LoginCtx;
 use crate::login::flow::{AuthMethod, Flow};
-use crate::login::identity::{self, IdentityError, UpstreamIdentity};
-use crate::login::pages::{PageError, error_page};
+use crate::login::identity::{self, IdentityError};
 use crate::login::session::{self, SsoSession};
-use crate::provider::error::redirect_with;
+use crate::pages::{PageError, error_page};
+use crate::upstream::identity::{
+    NAMEID_TRANSIENT, UpstreamIdentity, saml_attributes, saml_subject,
+};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use std::collections::BTreeMap;
 use tower_sessions::Session;
 
-pub const NAMEID_EMAIL: &str = "urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress";
-pub const NAMEID_TRANSIENT: &str = "urn:oasis:names:tc:SAML:2.0:nameid-format:transient";
-
-/// The subject of the external identity: NameID Format and value (SAML core §2.2.2: two
-/// NameIDs are equal only when both are).
-pub fn subject(done: &DoneRecord) -> String {
-    format!("{}|{}", done.name_id_format, done.name_id)
-}
-
-/// Email, display name and groups from the assertion, per the connection's attribute mapping.
-/// The email falls back to an emailAddress-format NameID.
-pub fn mapped(cfg: &SamlConfig, done: &DoneRecord) -> (Option<Email>, Option<String>, Vec<String>) {
-    let first = |name: &str| done.attributes.get(name).and_then(|v| v.first()).cloned();
-    let email = first(&cfg.attributes.email)
-        .or_else(|| (done.name_id_format == NAMEID_EMAIL).then(|| done.name_id.clone()))
-        .and_then(|e| Email::parse(&e).ok());
-    let name = first(&cfg.attributes.name).filter(|n| !n.trim().is_empty());
-    let groups = cfg
-        .attributes
-        .groups
-        .as_ref()
-        .and_then(|g| done.attributes.get(g))
-        .cloned()
-        .unwrap_or_default();
-    (email, name, groups)
-}
-
 async fn identity_of(
-    st: &AppState,
+    st: &LoginCtx,
     conn: &Connection,
     cfg: &SamlConfig,
     done: &DoneRecord,
     invitation: Option<crate::domain::Secret>,
 ) -> Result<UpstreamIdentity, crate::storage::StorageError> {
-    let (email, name, groups) = mapped(cfg, done);
+    let (email, name, groups) =
+        saml_attributes(cfg, &done.name_id_format, &done.name_id, &done.attributes);
     let email_verified = match &email {
         Some(e) => st
             .storage
@@ -74,7 +51,7 @@ async fn identity_of(
     Ok(UpstreamIdentity {
         connection_id: conn.id.clone(),
         issuer: done.issuer.clone(),
-        subject: subject(done),
+        subject: saml_subject(&done.name_id_format, &done.name_id),
         email: email.map(|e| e.to_string()),
         email_verified,
         name,
@@ -88,7 +65,7 @@ fn identity_error(headers: &HeaderMap, e: &IdentityError) -> Response {
     identity::sso_error_page(headers, None, e.status(), e.message(), None, None)
 }
 
-async fn app_of(st: &AppState, id: &crate::domain::AppId) -> Result<Option<App>, ()> {
+async fn app_of(st: &LoginCtx, id: &crate::domain::AppId) -> Result<Option<App>, ()> {
     st.storage.get_app(id).await.map_err(|e| {
         tracing::error!(error = %e, "storage error loading the app");
     })
@@ -96,7 +73,7 @@ async fn app_of(st: &AppState, id: &crate::domain::AppId) -> Result<Option<App>,
 
 /// Finish a SAML sign-in. `flow` (already taken, single use) is `None` for IdP-initiated.
 pub async fn finish(
-    st: &AppState,
+    st: &LoginCtx,
     headers: &HeaderMap,
     sess: &Session,
     conn: Connection,
@@ -190,7 +167,7 @@ pub async fn finish(
 /// which completes without a prompt thanks to the session. No code is ever issued unasked.
 #[allow(clippy::too_many_arguments)]
 async fn idp_initiated_landing(
-    st: &AppState,
+    st: &LoginCtx,
     headers: &HeaderMap,
     sess: &Session,
     cfg: &SamlConfig,

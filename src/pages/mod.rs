@@ -33,14 +33,14 @@ impl Chrome {
             brand_name: "Lobby".into(),
             logo_url: None,
             color: None,
-            request_id: crate::provider::params::request_id(headers),
+            request_id: crate::http::params::request_id(headers),
         }
     }
 
     /// Apply an org's branding.
     pub fn branded(mut self, org: Option<&Org>) -> Self {
         if let Some(o) = org {
-            self.brand_name = super::discovery::display_name(o).to_owned();
+            self.brand_name = o.display_name().to_owned();
             self.logo_url = o
                 .branding
                 .logo_url
@@ -292,7 +292,7 @@ pub fn error_page(e: PageError, headers: &HeaderMap, org: Option<&Org>) -> Respo
 
 /// `GET /login/error?e=<code>`: the fixed sentence for a known code.
 pub async fn error_route(headers: HeaderMap, RawQuery(q): RawQuery) -> Response {
-    let p = crate::provider::params::Params::from_query(q.as_deref());
+    let p = crate::http::params::Params::from_query(q.as_deref());
     let e = PageError::from_code(p.get("e").ok().flatten().unwrap_or("unknown"));
     error_page(e, &headers, None)
 }
@@ -306,7 +306,7 @@ pub async fn stylesheet() -> Response {
 
 /// `GET /static/brand.css?c=rrggbb`: one custom property, from a strictly validated value.
 pub async fn brand_stylesheet(RawQuery(q): RawQuery) -> Response {
-    let p = crate::provider::params::Params::from_query(q.as_deref());
+    let p = crate::http::params::Params::from_query(q.as_deref());
     match p.get("c").ok().flatten() {
         Some(c) if valid_hex_color(c) => css(format!(
             ":root {{ --brand: #{}; }}\n",
@@ -327,6 +327,26 @@ fn css(body: String) -> Response {
         HeaderValue::from_static("public, max-age=3600"),
     );
     res
+}
+
+/// The auto-POST page (SAML HTTP-POST binding): a form the nonce'd script submits.
+#[derive(Template)]
+#[template(path = "saml_post.html")]
+pub struct AutoPostPage {
+    pub c: Chrome,
+    pub action: String,
+    /// `SAMLRequest` (or `SAMLResponse`).
+    pub field: &'static str,
+    pub message: String,
+    pub relay_state: String,
+    pub nonce: String,
+}
+
+/// The page's CSP: our stylesheet, the one nonce'd script, nothing else.
+pub fn auto_post_csp(nonce: &str) -> String {
+    format!(
+        "default-src 'none'; style-src 'self'; img-src 'self' https:; script-src 'nonce-{nonce}'; frame-ancestors 'none'; base-uri 'none'"
+    )
 }
 
 #[cfg(test)]

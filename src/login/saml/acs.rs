@@ -1,0 +1,371 @@
+//! `POST /sso/saml/{connection_id}/acs` (HTTP-POST binding) and `GET …/acs` (the forbidden
+//! HTTP-Redirect binding, refused with its reason): validate the response
+//! (`upstream::saml::validate`), record the assertion in the replay cache, match it to this
+//! browser's request record, and park the identity for `continue`.
+//!
+//! Owns: the ACS checks that need the state store. Must not touch: XML validation details,
+//! account linking.
+
+use super::{
+    DONE_TTL, DoneRecord, MAX_ACS_BODY, RequestRecord, callback_connection, done_key, reject,
+    replay_key, req_key,
+};
+use crate::domain::{Connection, ConnectionConfig, ConnectionState, random_token};
+use crate::http::params::{Params, cookie};
+use crate::http::redirect::see_other;
+use crate::login::LoginCtx;
+use crate::login::flow::{self};
+use crate::pages::{PageError, error_page};
+use crate::upstream::saml::validate::{self, Expect, ValidatedAssertion};
+use crate::upstream::saml::{SetupError, sp_urls};
+use axum::body::Body;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::HeaderMap;
+use axum::response::Response;
+use sha2::{Digest, Sha256};
+use std::time::Duration;
+use subtle::ConstantTimeEq;
+
+/// `GET /sso/saml/{id}/acs`: a response over HTTP-Redirect. SAML profiles §4.1.2 forbids that
+/// binding for responses; the message is inflated (capped, so a DEFLATE bomb stops at
+/// `MAX_XML`) only to tell the two failures apart in the audit trail.
+pub(super) async fn acs_redirect(
+    State(st): State<LoginCtx>,
+    headers: HeaderMap,
+    Path(raw): Path<String>,
+    RawQuery(q): RawQuery,
+) -> Response {
+    let conn = callback_connection(&st, &raw).await.ok().flatten();
+    let p = Params::from_query(q.as_deref());
+    let reason = match p.get("SAMLResponse") {
+        Ok(Some(m)) => match validate::inflate_redirect(m) {
+            Ok(_) => "redirect_binding",
+            Err(e) => e.code(),
+        },
+        _ => "no_response",
+    };
+    reject(
+        &st,
+        &headers,
+        conn.as_ref(),
+        &raw,
+        reason,
+        PageError::BadRequest,
+    )
+    .await
+}
+
+/// `POST /sso/saml/{id}/acs` (HTTP-POST binding).
+pub(super) async fn acs_post(
+    State(st): State<LoginCtx>,
+    headers: HeaderMap,
+    Path(raw): Path<String>,
+    body: Body,
+) -> Response {
+    let conn = match callback_connection(&st, &raw).await {
+        Ok(Some(c)) if c.state == ConnectionState::Active => c,
+        Ok(other) => {
+            return reject(
+                &st,
+                &headers,
+                other.as_ref(),
+                &raw,
+                "unknown_connection",
+                PageError::BadRequest,
+            )
+            .await;
+        }
+        Err(()) => return error_page(PageError::Server, &headers, None),
+    };
+    let body = match axum::body::to_bytes(body, MAX_ACS_BODY).await {
+        Ok(b) => b,
+        Err(_) => {
+            return reject(
+                &st,
+                &headers,
+                Some(&conn),
+                &raw,
+                "too_large",
+                PageError::TooLarge,
+            )
+            .await;
+        }
+    };
+    let form = Params::parse(&body);
+    let (Ok(Some(encoded)), Ok(relay)) = (form.get("SAMLResponse"), form.get("RelayState")) else {
+        return reject(
+            &st,
+            &headers,
+            Some(&conn),
+            &raw,
+            "no_response",
+            PageError::BadRequest,
+        )
+        .await;
+    };
+    let encoded = encoded.to_owned();
+    let relay = relay.map(str::to_owned);
+    let ConnectionConfig::Saml(cfg) = &conn.config else {
+        return error_page(PageError::Server, &headers, None);
+    };
+    let idp = match st.saml.idp_state(&conn).await {
+        Ok(s) => s,
+        Err(e) => {
+            let page = match e {
+                SetupError::Storage(_) => PageError::Server,
+                _ => PageError::SsoNotAvailable,
+            };
+            return reject(&st, &headers, Some(&conn), &raw, e.code(), page).await;
+        }
+    };
+    let Some(md) = idp.metadata.clone() else {
+        return reject(
+            &st,
+            &headers,
+            Some(&conn),
+            &raw,
+            "no_pinned_cert",
+            PageError::SsoNotAvailable,
+        )
+        .await;
+    };
+    let now = st.clock.now();
+    let pinned = idp.pinned_der(now);
+    let urls = sp_urls(&st.config, &conn.id);
+    let want_signed = cfg.want_assertions_signed;
+    let dsig = st.saml.dsig.clone();
+    // libxml2/xmlsec are synchronous and CPU-bound: the blocking pool. samael's errors are not
+    // Send; `validate` turns them into `Reject` inside the closure.
+    let outcome = tokio::task::spawn_blocking(move || {
+        let xml = validate::decode_post(&encoded)?;
+        let expect = Expect {
+            sp_entity_id: &urls.entity_id,
+            acs_url: &urls.acs,
+            idp_entity_id: &md.entity_id,
+            pinned_certs: &pinned,
+            want_assertions_signed: want_signed,
+            now,
+        };
+        validate::validate(dsig.as_ref(), &xml, &expect)
+    })
+    .await;
+    let assertion = match outcome {
+        Ok(Ok(a)) => a,
+        Ok(Err(r)) => {
+            return reject(
+                &st,
+                &headers,
+                Some(&conn),
+                &raw,
+                r.code(),
+                PageError::Unknown,
+            )
+            .await;
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "SAML validation task failed");
+            return reject(
+                &st,
+                &headers,
+                Some(&conn),
+                &raw,
+                "internal",
+                PageError::Server,
+            )
+            .await;
+        }
+    };
+    acs_accept(&st, &headers, &conn, &raw, relay.as_deref(), assertion).await
+}
+
+/// The checks that need the state store, then the hand-over to `continue`.
+async fn acs_accept(
+    st: &LoginCtx,
+    headers: &HeaderMap,
+    conn: &Connection,
+    raw: &str,
+    relay: Option<&str>,
+    a: ValidatedAssertion,
+) -> Response {
+    let ConnectionConfig::Saml(cfg) = &conn.config else {
+        return error_page(PageError::Server, headers, None);
+    };
+    if a.in_response_to.is_none() && !cfg.allow_idp_initiated {
+        return reject(
+            st,
+            headers,
+            Some(conn),
+            raw,
+            "unsolicited",
+            PageError::Unknown,
+        )
+        .await;
+    }
+    // The replay cache (and OneTimeUse): fail closed when the store is down.
+    let ttl = (a.replay_until - st.clock.now()).whole_seconds().max(1) as u64;
+    match st
+        .state
+        .put_if_absent(
+            &replay_key(&conn.id, &a.issuer, &a.assertion_id),
+            b"1",
+            Duration::from_secs(ttl),
+        )
+        .await
+    {
+        Ok(true) => {}
+        Ok(false) => {
+            return reject(st, headers, Some(conn), raw, "replay", PageError::Unknown).await;
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "state store error in the SAML replay cache");
+            return reject(
+                st,
+                headers,
+                Some(conn),
+                raw,
+                "state_store",
+                PageError::Unavailable,
+            )
+            .await;
+        }
+    }
+    let (flow_id, binding, relay_hash) = match &a.in_response_to {
+        Some(irt) => {
+            // SAML bindings §3.5.3: the IdP returns our RelayState unchanged.
+            let Some(relay) = relay.filter(|r| flow::valid_id(r)) else {
+                return reject(
+                    st,
+                    headers,
+                    Some(conn),
+                    raw,
+                    "unknown_request",
+                    PageError::FlowExpired,
+                )
+                .await;
+            };
+            let rec = match st.state.take(&req_key(relay)).await {
+                Ok(Some(b)) => serde_json::from_slice::<RequestRecord>(&b).ok(),
+                Ok(None) => None,
+                Err(e) => {
+                    tracing::error!(error = %e, "state store error taking the SAML request");
+                    return reject(
+                        st,
+                        headers,
+                        Some(conn),
+                        raw,
+                        "state_store",
+                        PageError::Unavailable,
+                    )
+                    .await;
+                }
+            };
+            let Some(rec) = rec else {
+                return reject(
+                    st,
+                    headers,
+                    Some(conn),
+                    raw,
+                    "unknown_request",
+                    PageError::FlowExpired,
+                )
+                .await;
+            };
+            if !bool::from(rec.request_id.as_bytes().ct_eq(irt.as_bytes())) {
+                return reject(
+                    st,
+                    headers,
+                    Some(conn),
+                    raw,
+                    "in_response_to_mismatch",
+                    PageError::Unknown,
+                )
+                .await;
+            }
+            if rec.connection_id != conn.id {
+                return reject(
+                    st,
+                    headers,
+                    Some(conn),
+                    raw,
+                    "other_connection",
+                    PageError::Unknown,
+                )
+                .await;
+            }
+            // When the flow cookie came along (https: SameSite=None), it must be this browser's.
+            if let Some(c) = cookie(headers, flow::cookie_name(st)).filter(|c| flow::valid_id(c)) {
+                let h = flow::binding_hash(c);
+                if !bool::from(h.as_bytes().ct_eq(rec.binding.as_bytes())) {
+                    return reject(
+                        st,
+                        headers,
+                        Some(conn),
+                        raw,
+                        "wrong_browser",
+                        PageError::WrongBrowser,
+                    )
+                    .await;
+                }
+            }
+            (
+                Some(rec.flow_id),
+                Some(rec.binding),
+                Some(hex::encode(Sha256::digest(relay.as_bytes()))),
+            )
+        }
+        None if cfg.allow_idp_initiated => (None, None, None),
+        None => {
+            return reject(
+                st,
+                headers,
+                Some(conn),
+                raw,
+                "unsolicited",
+                PageError::Unknown,
+            )
+            .await;
+        }
+    };
+    let done = DoneRecord {
+        connection_id: conn.id.clone(),
+        org_id: conn.org_id.clone(),
+        flow_id,
+        binding,
+        request_id: a.in_response_to.clone(),
+        relay_hash,
+        issuer: a.issuer.clone(),
+        name_id: a.name_id.clone(),
+        name_id_format: a.name_id_format.clone(),
+        attributes: a.attributes.clone(),
+        assertion_id: a.assertion_id.clone(),
+        amr: amr_of(a.authn_context.as_deref()),
+    };
+    let handle = random_token();
+    let bytes = match serde_json::to_vec(&done) {
+        Ok(b) => b,
+        Err(_) => return error_page(PageError::Server, headers, None),
+    };
+    if let Err(e) = st.state.put(&done_key(&handle), &bytes, DONE_TTL).await {
+        tracing::error!(error = %e, "cannot park the SAML sign-in");
+        return reject(
+            st,
+            headers,
+            Some(conn),
+            raw,
+            "state_store",
+            PageError::Unavailable,
+        )
+        .await;
+    }
+    see_other(&format!("/sso/saml/{}/continue?h={handle}", conn.id))
+}
+
+/// RFC 8176 `amr` from the SAML authentication context class (SAML authn context §3.4).
+fn amr_of(class: Option<&str>) -> Vec<String> {
+    let v = match class {
+        Some(c) if c.ends_with(":Password") || c.ends_with(":PasswordProtectedTransport") => "pwd",
+        Some(c) if c.contains("MultiFactor") || c.to_ascii_lowercase().contains("mfa") => "mfa",
+        _ => "ext",
+    };
+    vec![v.to_owned()]
+}

@@ -1,0 +1,105 @@
+//! The first leg of a SAML sign-in: build the AuthnRequest for the org's IdP, remember it
+//! (the request record under a single-use RelayState handle, and the flow's pending request),
+//! and send the browser there (HTTP-Redirect when the IdP offers it, else an auto-POST page).
+//!
+//! Owns: the request record and the redirect/auto-POST response. Must not touch: message
+//! validation (`upstream::saml`), the ACS.
+
+use super::{RequestRecord, reject, req_key};
+use crate::domain::{
+    Connection, ConnectionConfig, ConnectionState, Email, random_token, to_millis,
+};
+use crate::login::LoginCtx;
+use crate::login::flow::{self, Flow};
+use crate::pages::{PageError, error_page};
+use crate::upstream::Pending;
+use crate::upstream::saml::SetupError;
+use crate::upstream::saml::begin::BeginError;
+use axum::http::HeaderMap;
+use axum::response::Response;
+use sha2::{Digest, Sha256};
+use std::time::Duration;
+
+/// Send the browser to the org's SAML IdP (DESIGN §2 step 3). `flow` was loaded for this
+/// browser; `email` is what the user typed, or the app's `login_hint` when the app named the
+/// org (`/authorize` then skips the email page).
+pub async fn start(
+    st: &LoginCtx,
+    headers: &HeaderMap,
+    mut flow: Flow,
+    email: Option<Email>,
+    conn: Connection,
+) -> Response {
+    let ConnectionConfig::Saml(cfg) = &conn.config else {
+        return error_page(PageError::Server, headers, None);
+    };
+    if conn.state != ConnectionState::Active {
+        return error_page(PageError::SsoNotAvailable, headers, None);
+    }
+    let relay = random_token();
+    let force_authn = flow.prompt.login || flow.max_age == Some(0);
+    let started = match st
+        .saml
+        .begin(&st.config, &conn, cfg, &relay, force_authn, st.clock.now())
+        .await
+    {
+        Ok(s) => s,
+        Err(BeginError::Setup(e)) => {
+            tracing::warn!(connection = %conn.id, error = %e, "SAML connection unusable");
+            let page = match e {
+                SetupError::Storage(_) => PageError::Server,
+                _ => PageError::SsoNotAvailable,
+            };
+            return reject(st, headers, Some(&conn), conn.id.as_str(), e.code(), page).await;
+        }
+        Err(BeginError::NoMetadata | BeginError::NoSsoEndpoint) => {
+            return error_page(PageError::SsoNotAvailable, headers, None);
+        }
+        Err(BeginError::Internal(e)) => {
+            tracing::error!(connection = %conn.id, error = %e, "cannot build the AuthnRequest");
+            return error_page(PageError::Server, headers, None);
+        }
+    };
+    let rec = RequestRecord {
+        request_id: started.request_id.clone(),
+        connection_id: conn.id.clone(),
+        org_id: conn.org_id.clone(),
+        flow_id: flow.id.clone(),
+        binding: flow.binding.clone(),
+    };
+    let ttl_ms = flow.expires_at - to_millis(st.clock.now());
+    if ttl_ms <= 0 {
+        return error_page(PageError::FlowExpired, headers, None);
+    }
+    let bytes = match serde_json::to_vec(&rec) {
+        Ok(b) => b,
+        Err(_) => return error_page(PageError::Server, headers, None),
+    };
+    if let Err(e) = st
+        .state
+        .put(
+            &req_key(&relay),
+            &bytes,
+            Duration::from_millis(ttl_ms as u64),
+        )
+        .await
+    {
+        tracing::error!(error = %e, "cannot store the SAML request");
+        return error_page(PageError::Unavailable, headers, None);
+    }
+    flow.email = email;
+    flow.target_org = Some(conn.org_id.clone());
+    // The request id is also kept in the flow: `continue` checks both agree.
+    flow.upstream = Some(flow::UpstreamPending {
+        connection_id: conn.id.clone(),
+        state_hash: hex::encode(Sha256::digest(relay.as_bytes())),
+        pending: Pending::Saml {
+            request_id: started.request_id,
+        },
+        sent_at: to_millis(st.clock.now()),
+    });
+    if let Err(e) = flow::save(st, &flow).await {
+        return crate::login::flow_error(e, headers);
+    }
+    crate::login::upstream::send(headers, started.begin)
+}
