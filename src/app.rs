@@ -5,8 +5,8 @@
 
 use crate::config::Config;
 use crate::domain::{Clock, SigningAlg, SystemClock};
-use crate::provider::keys::KeyRing;
-use crate::provider::seal::SealKey;
+use crate::keys::KeyRing;
+use crate::keys::seal::SealKey;
 use crate::state::StateStore;
 use crate::state::sessions::{SessionBackend, session_store};
 use crate::storage::{KeyStore, Storage};

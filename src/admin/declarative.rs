@@ -596,7 +596,7 @@ fn diff<T: Clone + PartialEq>(
 struct Planner<'a> {
     store: &'a dyn Storage,
     /// Seals upstream client secrets (`None`: a file that sets one is refused).
-    seal: Option<&'a crate::provider::seal::SealKey>,
+    seal: Option<&'a crate::keys::seal::SealKey>,
     actor: &'a str,
     now: OffsetDateTime,
     changes: Vec<Change>,
@@ -663,7 +663,7 @@ pub async fn import(
 /// [`import`] that seals upstream client secrets with `seal` before storing them.
 pub async fn import_sealed(
     storage: &dyn Storage,
-    seal: Option<&crate::provider::seal::SealKey>,
+    seal: Option<&crate::keys::seal::SealKey>,
     yaml: &str,
     actor: &str,
 ) -> Result<ImportSummary, ImportError> {

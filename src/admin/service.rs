@@ -198,7 +198,7 @@ pub struct Ctx<'a> {
     pub storage: &'a dyn Storage,
     pub clock: &'a dyn Clock,
     /// Seals upstream client secrets before they are stored (`None`: such secrets are refused).
-    pub seal: Option<&'a crate::provider::seal::SealKey>,
+    pub seal: Option<&'a crate::keys::seal::SealKey>,
     /// `operator`, `import`, later `user:<id>`.
     pub actor: String,
     pub request_id: Option<String>,
@@ -896,7 +896,7 @@ fn upstream_secret(c: &Connection) -> Option<&Secret> {
 /// in clear). A secret kept from `existing` is already sealed; a plaintext secret equal to what
 /// `existing` holds keeps the stored sealed value (so a repeated import changes nothing).
 pub fn seal_upstream_secret(
-    seal: Option<&crate::provider::seal::SealKey>,
+    seal: Option<&crate::keys::seal::SealKey>,
     c: &mut Connection,
     existing: Option<&Connection>,
 ) -> SResult<()> {

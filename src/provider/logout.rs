@@ -12,11 +12,11 @@
 //! Owns: the logout endpoint. Must not touch: token issuance.
 
 use super::error::{redirect_with, see_other};
-use super::keys::VerifyOptions;
 use super::params::{MAX_PARAM_BYTES, Params, is_form};
 use super::token::ALL_ALGS;
 use crate::app::AppState;
 use crate::domain::{App, AuditEvent, AuditEventId, ClientId, Outcome};
+use crate::keys::VerifyOptions;
 use crate::login::pages::{Chrome, LoggedOutPage, LogoutConfirm, PageError, error_page, render};
 use crate::login::session;
 use axum::body::Bytes;

@@ -29,12 +29,12 @@
 
 use super::claims::{self, Grant, Issue, Subject};
 use super::error::{ErrorCode, OAuthError};
-use super::keys::{KeyRing, VerifyOptions};
 use super::params::{Params, is_form};
 use crate::app::AppState;
 use crate::domain::{
     App, ClientId, ClientType, SigningAlg, TokenHash, UserId, random_token, to_millis,
 };
+use crate::keys::{KeyRing, VerifyOptions};
 use crate::login::finish::{CodeRecord, code_key};
 use crate::storage::{RefreshFamily, RotateOutcome};
 use axum::Json;

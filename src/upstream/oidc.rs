@@ -25,14 +25,14 @@
 //! - **Userinfo** (OIDC Core §5.3.2): fetched only when the ID token lacks the mapped email or
 //!   name (or groups, when a groups claim is configured); its `sub` must equal the ID token's.
 //!   Userinfo only fills claims the ID token does not have.
-//! - **Client secret**: stored sealed (`provider::seal`, written by the admin service); opened
+//! - **Client secret**: stored sealed (`keys::seal`, written by the admin service); opened
 //!   here just before the token request, never logged (`Secret` redacts `Debug`).
 //!
 //! Owns: talking OIDC to upstream IdPs and judging their answers. Must not touch: flows,
 //! sessions, storage, pages (that is `login::oidc`), who the user is (`login::identity`).
 
 use crate::domain::{Clock, ConnectionId, OidcConfig, Secret, TokenEndpointAuthMethod};
-use crate::provider::seal::SealKey;
+use crate::keys::seal::SealKey;
 use crate::upstream::http::{FetchError, GuardedHttp};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;

@@ -8,11 +8,12 @@
 //! stays published until `retire_until`. Several instances: the first to create a key wins; every
 //! instance re-reads the table when the cached set is older than a minute.
 //!
-//! Owns: SP key generation, sealing, selection. Must not touch: IdP trust (`metadata`), HTTP.
-//! Private keys never reach logs or `Debug` output.
+//! Owns: SP key generation, sealing, selection. Must not touch: SAML messages and metadata
+//! (`upstream::saml` publishes the certificates and signs AuthnRequests with the active key),
+//! IdP trust, HTTP. Private keys never reach logs or `Debug` output.
 
+use super::seal::SealKey;
 use crate::domain::{Clock, Secret};
-use crate::provider::seal::SealKey;
 use crate::storage::{KeyStatus, SamlSpKeyRecord, Storage};
 use base64::Engine;
 use openssl::asn1::Asn1Time;
