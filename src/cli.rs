@@ -106,7 +106,7 @@ pub async fn import(loaded: Loaded, file: &Path) -> anyhow::Result<()> {
         .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?;
     let storage = open_storage(&loaded.config).await?;
     // Upstream (OIDC) client secrets in the file are sealed before they are stored.
-    let seal = crate::provider::seal::SealKey::from_config(&loaded.config)?;
+    let seal = crate::keys::seal::SealKey::from_config(&loaded.config)?;
     let summary =
         crate::admin::declarative::import_sealed(storage.as_ref(), Some(&seal), &yaml, "import")
             .await
@@ -132,12 +132,12 @@ pub fn openapi() -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn open_keyring(config: &Config) -> anyhow::Result<crate::provider::keys::KeyRing> {
+async fn open_keyring(config: &Config) -> anyhow::Result<crate::keys::KeyRing> {
     let storage = open_storage(config).await?;
-    let seal = Arc::new(crate::provider::seal::SealKey::from_config(config)?);
+    let seal = Arc::new(crate::keys::seal::SealKey::from_config(config)?);
     let clock: Arc<dyn crate::domain::Clock> = Arc::new(crate::domain::SystemClock);
     let store: Arc<dyn crate::storage::KeyStore> = storage;
-    let ring = crate::provider::keys::KeyRing::load(store, seal, clock)
+    let ring = crate::keys::KeyRing::load(store, seal, clock)
         .await
         .map_err(|e| anyhow::anyhow!("cannot load the signing keys: {e}"))?;
     // The same keys `serve` creates on first start, so a rotation always starts from them.
@@ -199,11 +199,11 @@ pub async fn keys_rotate(loaded: Loaded, alg: Option<&str>) -> anyhow::Result<()
             .await
             .map_err(|e| anyhow::anyhow!("rotating {}: {e}", alg.as_str()))?
         {
-            crate::provider::keys::Rotation::Published { next } => println!(
+            crate::keys::Rotation::Published { next } => println!(
                 "{}: published the next key {next} in JWKS; run `lobby keys rotate` again after relying parties have refreshed their JWKS caches to start signing with it",
                 alg.as_str()
             ),
-            crate::provider::keys::Rotation::Promoted {
+            crate::keys::Rotation::Promoted {
                 active,
                 retired,
                 retire_until,
@@ -212,7 +212,7 @@ pub async fn keys_rotate(loaded: Loaded, alg: Option<&str>) -> anyhow::Result<()
                 alg.as_str(),
                 retired.join(", ")
             ),
-            crate::provider::keys::Rotation::Promoted { active, .. } => {
+            crate::keys::Rotation::Promoted { active, .. } => {
                 println!("{}: {active} now signs", alg.as_str())
             }
         }
@@ -224,9 +224,9 @@ pub async fn keys_rotate(loaded: Loaded, alg: Option<&str>) -> anyhow::Result<()
 pub async fn saml_sp_key_rotate(loaded: Loaded) -> anyhow::Result<()> {
     init_logging(&loaded.config, &loaded.warnings);
     let storage = open_storage(&loaded.config).await?;
-    let seal = Arc::new(crate::provider::seal::SealKey::from_config(&loaded.config)?);
+    let seal = Arc::new(crate::keys::seal::SealKey::from_config(&loaded.config)?);
     let clock: Arc<dyn crate::domain::Clock> = Arc::new(crate::domain::SystemClock);
-    let keys = crate::upstream::saml::sp_keys::SpKeys::new(
+    let keys = crate::keys::saml_sp::SpKeys::new(
         storage,
         seal,
         clock,

@@ -9,6 +9,7 @@ pub mod config;
 pub mod demo;
 pub mod domain;
 pub mod http;
+pub mod keys;
 pub mod login;
 pub mod pages;
 pub mod provider;

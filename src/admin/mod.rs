@@ -22,7 +22,7 @@ pub mod users;
 use crate::config::Config;
 use crate::domain::Clock;
 use crate::http::ApiError;
-use crate::provider::seal::SealKey;
+use crate::keys::seal::SealKey;
 use crate::storage::Storage;
 use crate::upstream::oidc::OidcConnector;
 use crate::upstream::saml::SamlService;

@@ -7,6 +7,7 @@
 
 pub mod app;
 pub mod audit;
+pub mod cache;
 pub mod clock;
 pub mod connection;
 pub mod email;

@@ -11,11 +11,11 @@
 //!
 //! Owns: the logout endpoint. Must not touch: token issuance.
 
-use super::keys::VerifyOptions;
 use super::token::ALL_ALGS;
 use crate::domain::{App, AuditEvent, AuditEventId, ClientId, Outcome};
 use crate::http::params::{MAX_PARAM_BYTES, Params, is_form};
 use crate::http::redirect::{redirect_with, see_other};
+use crate::keys::VerifyOptions;
 use crate::login::session;
 use crate::pages::{Chrome, LoggedOutPage, LogoutConfirm, PageError, error_page, render};
 use crate::provider::ProviderCtx;

@@ -1,8 +1,7 @@
 //! The OIDC provider (DESIGN §3, §4): discovery, JWKS, `/authorize`, `/token`, `/userinfo`,
 //! `/revoke`, `/introspect`, `/logout`.
 //!
-//! Owns: the OIDC endpoints and token issuance; `keys` (key ring, JWKS, rotation, JWT
-//! sign/verify) and `seal` (AES-256-GCM at rest) own signing keys.
+//! Owns: the OIDC endpoints and token issuance (with the signing keys of `crate::keys`).
 //! Must not touch: the hosted pages (that is `login`), upstream connectors, admin API,
 //! storage internals.
 
@@ -11,17 +10,15 @@ pub mod claims;
 pub mod discovery;
 pub mod error;
 pub mod introspect;
-pub mod keys;
 pub mod logout;
 pub mod revoke;
-pub mod seal;
 pub mod token;
 pub mod userinfo;
 
 use crate::config::Config;
 use crate::domain::Clock;
+use crate::keys::KeyRing;
 use crate::login::LoginCtx;
-use crate::provider::keys::KeyRing;
 use crate::state::StateStore;
 use crate::storage::Storage;
 use axum::Router;

@@ -28,13 +28,13 @@
 //! key management (it only signs through `KeyRing`).
 
 use super::claims::{self, Issue, Subject};
-use super::keys::{KeyRing, VerifyOptions};
 use crate::domain::{
     App, ClientId, ClientType, SigningAlg, TokenHash, UserId, random_token, to_millis,
 };
 use crate::domain::{CodeRecord, Grant, code_key};
 use crate::http::params::{Params, is_form};
 use crate::http::redirect::ErrorCode;
+use crate::keys::{KeyRing, VerifyOptions};
 use crate::provider::ProviderCtx;
 use crate::provider::error::OAuthError;
 use crate::storage::{RefreshFamily, RotateOutcome};

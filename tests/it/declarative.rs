@@ -475,7 +475,7 @@ async fn upstream_secrets_are_kept_and_never_exported() {
         }
         other => panic!("{other:?}"),
     }
-    let seal = lobby::provider::seal::SealKey::generate().unwrap();
+    let seal = lobby::keys::seal::SealKey::generate().unwrap();
     let sum = import_sealed(s.as_ref(), Some(&seal), &with_oidc, "import")
         .await
         .unwrap();

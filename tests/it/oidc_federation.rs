@@ -61,7 +61,7 @@ fn pem(der: &[u8]) -> String {
 
 impl Key {
     fn new(alg: SigningAlg, kid: &str) -> Key {
-        let der = lobby::provider::keys::generate_pkcs8(alg).unwrap();
+        let der = lobby::keys::generate_pkcs8(alg).unwrap();
         let (enc, jalg) = match alg {
             SigningAlg::RS256 => (
                 EncodingKey::from_rsa_pem(pem(&der).as_bytes()).unwrap(),

@@ -1630,7 +1630,7 @@ async fn logout_with_bad_hints_or_uris_never_redirects() {
         parts[1]
     );
     // Signed by a key that is not Lobby's (a fresh Ed25519 key, with Lobby's kid).
-    let der = lobby::provider::keys::generate_pkcs8(SigningAlg::EdDSA).unwrap();
+    let der = lobby::keys::generate_pkcs8(SigningAlg::EdDSA).unwrap();
     let foreign_key = jsonwebtoken::EncodingKey::from_ed_der(&der);
     let mut h = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::EdDSA);
     h.kid = jsonwebtoken::decode_header(&good).unwrap().kid;

@@ -92,7 +92,7 @@ fn diff<T: Clone + PartialEq>(
 pub(super) struct Planner<'a> {
     pub(super) store: &'a dyn Storage,
     /// Seals upstream client secrets (`None`: a file that sets one is refused).
-    pub(super) seal: Option<&'a crate::provider::seal::SealKey>,
+    pub(super) seal: Option<&'a crate::keys::seal::SealKey>,
     pub(super) actor: &'a str,
     pub(super) now: OffsetDateTime,
     pub(super) changes: Vec<Change>,
@@ -146,7 +146,7 @@ pub async fn import(
 /// [`import`] that seals upstream client secrets with `seal` before storing them.
 pub async fn import_sealed(
     storage: &dyn Storage,
-    seal: Option<&crate::provider::seal::SealKey>,
+    seal: Option<&crate::keys::seal::SealKey>,
     yaml: &str,
     actor: &str,
 ) -> Result<ImportSummary, ImportError> {

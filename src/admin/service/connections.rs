@@ -25,7 +25,7 @@ fn upstream_secret(c: &Connection) -> Option<&Secret> {
 /// secret equal to what `existing` holds keeps the stored sealed value (so a repeated import
 /// changes nothing).
 pub fn seal_upstream_secret(
-    seal: Option<&crate::provider::seal::SealKey>,
+    seal: Option<&crate::keys::seal::SealKey>,
     c: &mut Connection,
     existing: Option<&Connection>,
 ) -> SResult<()> {

@@ -19,7 +19,7 @@ pub struct Ctx<'a> {
     pub storage: &'a dyn Storage,
     pub clock: &'a dyn Clock,
     /// Seals upstream client secrets before they are stored (`None`: such secrets are refused).
-    pub seal: Option<&'a crate::provider::seal::SealKey>,
+    pub seal: Option<&'a crate::keys::seal::SealKey>,
     /// `operator`, `import`, later `user:<id>`.
     pub actor: String,
     pub request_id: Option<String>,

@@ -6,10 +6,10 @@
 
 use super::rules::domain_taken;
 use super::{Ctx, ErrorKind, SResult, ServiceError, StoreView, check_domain, require_org};
-use crate::upstream::dns::TxtResolver;
 use crate::admin::dto::{DomainCreate, DomainPatch, DomainResponse};
 use crate::domain::*;
 use crate::storage::{Storage, StorageError};
+use crate::upstream::dns::TxtResolver;
 use time::OffsetDateTime;
 
 pub fn build_domain(

@@ -3,7 +3,7 @@
 //!
 //! Owns: verifying XML signatures against pinned certificates and reducing a document to what
 //! the signatures cover; signing an enveloped-signature template. Must not touch: SAML meaning
-//! (`validate`), keys at rest (`sp_keys`).
+//! (`validate`), keys at rest (`keys::saml_sp`).
 //!
 //! samael footguns handled here (see CRATES.md):
 //! - an empty certificate list would make samael skip verification: refused before calling it;

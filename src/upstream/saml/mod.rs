@@ -7,7 +7,7 @@
 //!
 //! Layout: `xml` (strict tree), `dsig` (XML-DSig behind the `XmlDsig` trait, samael + xmlsec
 //! today), `validate` (every check on a Response), `metadata` (IdP in, SP out), `request`
-//! (AuthnRequest + bindings), `sp_keys` (shared SP key pair, rotation).
+//! (AuthnRequest + bindings). The shared SP key pair and its rotation are `keys::saml_sp`.
 //!
 //! Pinned state is kept in its own table (`saml_idp_state`, JSON per connection, see
 //! `storage::saml`), not in the connection config: the config says *where* the metadata comes
@@ -23,7 +23,6 @@ pub mod dsig;
 mod fuzz;
 pub mod metadata;
 pub mod request;
-pub mod sp_keys;
 pub mod validate;
 pub mod xml;
 
@@ -32,7 +31,7 @@ use crate::domain::{
     AuditEvent, AuditEventId, Clock, Connection, ConnectionConfig, ConnectionId, Outcome,
     SamlConfig,
 };
-use crate::provider::seal::SealKey;
+use crate::keys::seal::SealKey;
 use crate::storage::{SamlIdpRecord, Storage};
 use crate::upstream::http::{GuardedHttp, Limits, NetPolicy};
 use dsig::XmlDsig;
@@ -171,7 +170,7 @@ pub struct RefreshReport {
 pub struct SamlService {
     pub dsig: Arc<dyn XmlDsig>,
     pub http: GuardedHttp,
-    pub sp_keys: sp_keys::SpKeys,
+    pub sp_keys: crate::keys::saml_sp::SpKeys,
     storage: Arc<dyn Storage>,
     clock: Arc<dyn Clock>,
 }
@@ -202,7 +201,7 @@ impl SamlService {
         Ok(Self {
             dsig: Arc::new(dsig::SamaelDsig),
             http,
-            sp_keys: sp_keys::SpKeys::new(storage.clone(), seal, clock.clone(), cn),
+            sp_keys: crate::keys::saml_sp::SpKeys::new(storage.clone(), seal, clock.clone(), cn),
             storage,
             clock,
         })

@@ -182,7 +182,7 @@ mod tests {
 
     #[test]
     fn redirect_signature_covers_the_exact_query() {
-        let (der, cert) = super::super::sp_keys::generate("t").unwrap();
+        let (der, cert) = crate::keys::saml_sp::generate("t").unwrap();
         let key = PKey::private_key_from_der(&der).unwrap();
         let u = redirect_url(
             "https://idp.example.com/sso?x=1",

@@ -8,11 +8,13 @@
 //! stays published until `retire_until`. Several instances: the first to create a key wins; every
 //! instance re-reads the table when the cached set is older than a minute.
 //!
-//! Owns: SP key generation, sealing, selection. Must not touch: IdP trust (`metadata`), HTTP.
-//! Private keys never reach logs or `Debug` output.
+//! Owns: SP key generation, sealing, selection. Must not touch: SAML messages and metadata
+//! (`upstream::saml` publishes the certificates and signs AuthnRequests with the active key),
+//! IdP trust, HTTP. Private keys never reach logs or `Debug` output.
 
+use super::seal::SealKey;
+use crate::domain::cache::Timed;
 use crate::domain::{Clock, Secret};
-use crate::provider::seal::SealKey;
 use crate::storage::{KeyStatus, SamlSpKeyRecord, Storage};
 use base64::Engine;
 use openssl::asn1::Asn1Time;
@@ -28,6 +30,8 @@ use time::OffsetDateTime;
 pub const RETIRE_OVERLAP: time::Duration = time::Duration::days(7);
 /// Validity of the self-signed SP certificate.
 const CERT_DAYS: u32 = 3650;
+/// How long this instance uses its copy of the key set before reading the table again.
+const RELOAD_AFTER: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// A usable SP key.
 #[derive(Clone)]
@@ -105,7 +109,7 @@ pub struct SpKeys {
     seal: Arc<SealKey>,
     clock: Arc<dyn Clock>,
     common_name: String,
-    cache: Mutex<Option<(OffsetDateTime, Vec<SpKey>)>>,
+    cache: Mutex<Option<Timed<Vec<SpKey>, OffsetDateTime>>>,
 }
 
 impl std::fmt::Debug for SpKeys {
@@ -179,8 +183,7 @@ impl SpKeys {
     pub async fn all(&self) -> Result<Vec<SpKey>, SpKeyError> {
         let now = self.clock.now();
         if let Ok(g) = self.cache.lock()
-            && let Some((at, keys)) = g.as_ref()
-            && now - *at < time::Duration::minutes(1)
+            && let Some(keys) = g.as_ref().and_then(|t| t.fresh(now, RELOAD_AFTER))
             && keys.iter().any(|k| k.status == KeyStatus::Active)
         {
             return Ok(keys.clone());
@@ -191,7 +194,7 @@ impl SpKeys {
             keys = self.load().await?;
         }
         if let Ok(mut g) = self.cache.lock() {
-            *g = Some((now, keys.clone()));
+            *g = Some(Timed::new(keys.clone(), now));
         }
         Ok(keys)
     }
