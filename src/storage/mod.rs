@@ -1,7 +1,8 @@
 //! Durable storage: one small trait per aggregate, each returning `Result<Option<T>>` for
-//! lookups. Two dialects behind one SQL implementation (`sql.rs`): SQLite (embedded default,
-//! `sqlite.rs`) and PostgreSQL (`postgres.rs`), with per-dialect migrations applied at start.
-//! `conformance.rs` is the one suite every backend must pass.
+//! lookups. Two dialects behind one SQL implementation (`sql/`, one file per aggregate):
+//! SQLite (embedded default, `sqlite.rs`) and PostgreSQL (`postgres.rs`), with per-dialect
+//! migrations applied at start; what both sides share is in `dialect.rs`. `conformance/` (tests
+//! only) is the one suite every backend must pass.
 //!
 //! Owns: persistence of every aggregate in `domain`, signing keys and refresh-token families.
 //! Must not touch: HTTP, business rules beyond uniqueness/referential integrity (those live in
@@ -11,8 +12,10 @@
 //! another org's row is simply not found.
 
 pub mod cache;
-pub mod conformance;
+#[cfg(test)]
+pub(crate) mod conformance;
 pub mod db;
+mod dialect;
 pub mod postgres;
 pub mod saml;
 pub mod sql;
