@@ -163,6 +163,7 @@ on_every_backend!(
     saml_state,
     audit_newest_first,
     apply_changes_all_or_nothing,
+    first_sign_in_is_one_transaction,
     pagination,
     timestamps_round_trip,
 );

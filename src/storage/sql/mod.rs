@@ -6,7 +6,8 @@
 //! transactions) and, one file per aggregate, its queries, row mapping, optimistic concurrency
 //! (`version` compare-and-swap) and the transactions of multi-row writes. Shared by all of
 //! them: `values.rs` (type mapping), `query.rs` (the query builder, pages, joined reads) and
-//! `errors.rs` (constraint violations as `StorageError`s).
+//! `errors.rs` (constraint violations as `StorageError`s). Writes spanning aggregates:
+//! `changes.rs` (declarative imports), `provision.rs` (a first federated sign-in).
 //! Must not touch: dialect setup (`../sqlite.rs`, `../postgres.rs`), business rules (`domain`).
 //!
 //! Choices worth knowing:
@@ -33,6 +34,7 @@ mod keys;
 mod links;
 mod members;
 mod orgs;
+mod provision;
 mod query;
 mod refresh;
 mod saml;
@@ -43,7 +45,7 @@ pub use super::dialect::Dialect;
 
 use super::cache::{self, ConfigCache};
 use super::db::{Db, Tx};
-use super::{Change, Result, Storage, postgres, sqlite};
+use super::{Change, FirstSignIn, Result, Storage, postgres, sqlite};
 use anyhow::Context;
 use async_trait::async_trait;
 use errors::backend;
@@ -196,6 +198,10 @@ impl Storage for SqlStore {
             self.apply_one(&mut tx, c).await?;
         }
         tx.commit().await.map_err(backend)
+    }
+
+    async fn provision_first_sign_in(&self, p: &FirstSignIn) -> Result<()> {
+        self.first_sign_in(p).await
     }
 
     fn dialect(&self) -> &'static str {

@@ -80,6 +80,45 @@ pub(super) async fn write_user(
     Ok(res.rows_affected())
 }
 
+/// One external identity (on a connection of the pool or a transaction).
+pub(super) async fn insert_identity(
+    conn: &mut AnyConnection,
+    i: &ExternalIdentity,
+) -> std::result::Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO external_identities (connection_id, issuer, subject, user_id, created_at) \
+         VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(i.connection_id.as_str())
+    .bind(i.issuer.as_str())
+    .bind(i.subject.as_str())
+    .bind(i.user_id.as_str())
+    .bind(ms(i.created_at))
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+impl SqlStore {
+    /// A failed identity insert as a `StorageError`. Reads on the pool to name a missing
+    /// reference: call it after any transaction of the insert is gone.
+    pub(super) async fn identity_error(
+        &self,
+        e: sqlx::Error,
+        i: &ExternalIdentity,
+    ) -> StorageError {
+        if self.is_fk(&e) {
+            self.missing(
+                &[("connection", CONNECTION_EXISTS, &[i.connection_id.as_str()])],
+                "user",
+            )
+            .await
+        } else {
+            self.write_err(e, "connection or user")
+        }
+    }
+}
+
 #[async_trait]
 impl UserStore for SqlStore {
     async fn create_user(&self, u: &User) -> Result<()> {
@@ -154,26 +193,12 @@ impl UserStore for SqlStore {
     }
 
     async fn create_identity(&self, i: &ExternalIdentity) -> Result<()> {
-        let res = sqlx::query(
-            "INSERT INTO external_identities (connection_id, issuer, subject, user_id, \
-             created_at) VALUES ($1, $2, $3, $4, $5)",
-        )
-        .bind(i.connection_id.as_str())
-        .bind(i.issuer.as_str())
-        .bind(i.subject.as_str())
-        .bind(i.user_id.as_str())
-        .bind(ms(i.created_at))
-        .execute(&self.pool)
-        .await;
+        let mut conn = self.pool.acquire().await.map_err(backend)?;
+        let res = insert_identity(&mut conn, i).await;
+        drop(conn);
         match res {
-            Ok(_) => Ok(()),
-            Err(e) if self.is_fk(&e) => Err(self
-                .missing(
-                    &[("connection", CONNECTION_EXISTS, &[i.connection_id.as_str()])],
-                    "user",
-                )
-                .await),
-            Err(e) => Err(self.write_err(e, "connection or user")),
+            Ok(()) => Ok(()),
+            Err(e) => Err(self.identity_error(e, i).await),
         }
     }
 
