@@ -21,6 +21,7 @@
 //! - Only rows that exist are cached (an unknown client id is not remembered, so random ids
 //!   cannot fill memory), and each map is bounded by [`MAX_ENTRIES`].
 
+use crate::domain::cache::Timed;
 use crate::domain::{
     App, AppId, ClientId, Connection, ConnectionId, EmailDomain, Org, OrgAppLink, OrgId, RoleGroup,
 };
@@ -35,23 +36,18 @@ pub const DEFAULT_TTL: Duration = Duration::from_secs(1);
 /// Per map; a full map is emptied before the next insert.
 pub const MAX_ENTRIES: usize = 10_000;
 
-pub(crate) struct Entry<V> {
-    value: V,
-    loaded: Instant,
-}
-
 #[derive(Default)]
 pub(crate) struct Maps {
     generation: u64,
-    apps: HashMap<ClientId, Entry<App>>,
-    orgs: HashMap<OrgId, Entry<Org>>,
-    links: HashMap<(OrgId, AppId), Entry<OrgAppLink>>,
+    apps: HashMap<ClientId, Timed<App>>,
+    orgs: HashMap<OrgId, Timed<Org>>,
+    links: HashMap<(OrgId, AppId), Timed<OrgAppLink>>,
     /// By id alone; org-scoped reads check the org of the cached row.
-    connections: HashMap<ConnectionId, Entry<Connection>>,
-    role_groups: HashMap<AppId, Entry<Vec<RoleGroup>>>,
-    org_connections: HashMap<OrgId, Entry<Vec<Connection>>>,
+    connections: HashMap<ConnectionId, Timed<Connection>>,
+    role_groups: HashMap<AppId, Timed<Vec<RoleGroup>>>,
+    org_connections: HashMap<OrgId, Timed<Vec<Connection>>>,
     /// Verified domains only (an unknown domain is not remembered).
-    domain_orgs: HashMap<EmailDomain, Entry<OrgId>>,
+    domain_orgs: HashMap<EmailDomain, Timed<OrgId>>,
 }
 
 impl Maps {
@@ -67,7 +63,7 @@ impl Maps {
 }
 
 /// Which map a lookup uses (a function pointer keeps the lookups generic without macros).
-pub(crate) type Pick<K, V> = fn(&mut Maps) -> &mut HashMap<K, Entry<V>>;
+pub(crate) type Pick<K, V> = fn(&mut Maps) -> &mut HashMap<K, Timed<V>>;
 
 pub(crate) const APPS: Pick<ClientId, App> = |m| &mut m.apps;
 pub(crate) const ORGS: Pick<OrgId, Org> = |m| &mut m.orgs;
@@ -118,14 +114,11 @@ impl ConfigCache {
         let mut maps = self.lock();
         let generation = maps.generation;
         let map = pick(&mut maps);
-        match map.get(key) {
-            Some(e) if e.loaded.elapsed() < self.ttl => Ok(e.value.clone()),
-            Some(_) => {
-                map.remove(key);
-                Err(Ticket(generation))
-            }
-            None => Err(Ticket(generation)),
+        if let Some(v) = map.get(key).and_then(|e| e.fresh(Instant::now(), self.ttl)) {
+            return Ok(v.clone());
         }
+        map.remove(key);
+        Err(Ticket(generation))
     }
 
     /// Remember a row loaded after [`ConfigCache::get`] missed, unless the cache was
@@ -148,13 +141,7 @@ impl ConfigCache {
         if map.len() >= MAX_ENTRIES {
             map.clear();
         }
-        map.insert(
-            key,
-            Entry {
-                value,
-                loaded: Instant::now(),
-            },
-        );
+        map.insert(key, Timed::new(value, Instant::now()));
     }
 
     /// Forget everything (a configuration write returned).

@@ -11,7 +11,7 @@
 //! `commit` is rolled back by the connection's next command, as sqlx's own `Transaction` does.
 //!
 //! Owns: acquiring and returning connections, transactions over them, and the [`Executor`]
-//! implementation that lets `sql.rs` write `.fetch_optional(&self.pool)` for both backends.
+//! implementation that lets `sql/` write `.fetch_optional(&self.pool)` for both backends.
 //! Must not touch: queries, dialect differences (`sqlite.rs`, `postgres.rs`).
 
 use futures::StreamExt;
@@ -261,7 +261,7 @@ impl Db {
     }
 }
 
-/// `sql.rs` runs statements on `&self.pool` for either backend; on a fixed set, each statement
+/// `sql/` runs statements on `&self.pool` for either backend; on a fixed set, each statement
 /// takes a connection for its own duration.
 impl<'c> Executor<'c> for &'c Db {
     type Database = Any;

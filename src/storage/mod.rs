@@ -1,7 +1,8 @@
 //! Durable storage: one small trait per aggregate, each returning `Result<Option<T>>` for
-//! lookups. Two dialects behind one SQL implementation (`sql.rs`): SQLite (embedded default,
-//! `sqlite.rs`) and PostgreSQL (`postgres.rs`), with per-dialect migrations applied at start.
-//! `conformance.rs` is the one suite every backend must pass.
+//! lookups. Two dialects behind one SQL implementation (`sql/`, one file per aggregate):
+//! SQLite (embedded default, `sqlite.rs`) and PostgreSQL (`postgres.rs`), with per-dialect
+//! migrations applied at start; what both sides share is in `dialect.rs`. `conformance/` (tests
+//! only) is the one suite every backend must pass.
 //!
 //! Owns: persistence of every aggregate in `domain`, signing keys and refresh-token families.
 //! Must not touch: HTTP, business rules beyond uniqueness/referential integrity (those live in
@@ -11,8 +12,10 @@
 //! another org's row is simply not found.
 
 pub mod cache;
-pub mod conformance;
+#[cfg(test)]
+pub(crate) mod conformance;
 pub mod db;
+mod dialect;
 pub mod postgres;
 pub mod saml;
 pub mod sql;
@@ -386,6 +389,20 @@ pub enum Change {
     Audit(AuditEvent),
 }
 
+/// Everything a first federated sign-in creates, written by
+/// [`Storage::provision_first_sign_in`] in one transaction.
+#[derive(Clone, Debug)]
+pub struct FirstSignIn {
+    /// The new user, or `None` when the user exists (a known identity without a membership).
+    pub user: Option<User>,
+    /// The user's new external identity, or `None` when it is stored already.
+    pub identity: Option<ExternalIdentity>,
+    /// The invitation redeemed, as it was read: stored as accepted, with a compare-and-swap on
+    /// its version (an invitation is accepted once).
+    pub invitation: Option<Invitation>,
+    pub membership: Membership,
+}
+
 #[async_trait]
 pub trait Storage:
     AppStore
@@ -409,6 +426,12 @@ pub trait Storage:
     async fn ping(&self) -> Result<()>;
     /// Applies all changes in one transaction, in order: all or nothing.
     async fn apply_changes(&self, changes: &[Change]) -> Result<()>;
+    /// A first sign-in, all or nothing: creates the user and the identity (when given), accepts
+    /// the invitation (when given) and creates the membership. On any error nothing is stored
+    /// and the invitation is untouched: `Duplicate("external identity")` (another sign-in
+    /// created it first), `Duplicate("membership")`, `Conflict`/`NotFound` (the invitation
+    /// changed or is gone since it was read), `MissingReference(..)`.
+    async fn provision_first_sign_in(&self, p: &FirstSignIn) -> Result<()>;
     /// "sqlite" or "postgres".
     fn dialect(&self) -> &'static str;
     /// The same storage without the per-process cache of configuration rows: every read goes

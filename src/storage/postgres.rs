@@ -2,10 +2,10 @@
 //! PostgreSQL reports constraint violations (SQLSTATE 23505 unique, 23503 foreign key).
 //!
 //! Owns: everything that differs between SQLite and PostgreSQL on the PostgreSQL side.
-//! Must not touch: queries (they live in `sql.rs` and are shared by both dialects).
+//! Must not touch: queries (they live in `sql/` and are shared by both dialects).
 
 use super::db::Db;
-use super::sql::Violation;
+use super::dialect::Violation;
 use sqlx::any::AnyPoolOptions;
 use sqlx::error::DatabaseError;
 use std::time::Duration;

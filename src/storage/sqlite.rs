@@ -3,10 +3,10 @@
 //! and how SQLite reports constraint violations.
 //!
 //! Owns: everything that differs between SQLite and PostgreSQL on the SQLite side.
-//! Must not touch: queries (they live in `sql.rs` and are shared by both dialects).
+//! Must not touch: queries (they live in `sql/` and are shared by both dialects).
 
 use super::db::{Db, Fixed};
-use super::sql::Violation;
+use super::dialect::Violation;
 use sqlx::any::AnyConnectOptions;
 use sqlx::error::DatabaseError;
 use sqlx::{AnyConnection, Connection, Executor};

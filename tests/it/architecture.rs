@@ -28,16 +28,18 @@ fn unit_of(src: &Path, file: &Path) -> String {
     name.trim_end_matches(".rs").to_owned()
 }
 
-/// The code of a file without comments and without its inline unit-test module.
+/// The code of a file without comments and without its inline unit-test module
+/// (`#[cfg(test)] mod tests { … }`, by convention the file's last item).
 fn code_of(text: &str) -> String {
     let mut out = String::new();
     let mut lines = text.lines().peekable();
     while let Some(line) = lines.next() {
         let t = line.trim_start();
         if t.starts_with("#[cfg(test)]")
-            && lines
-                .peek()
-                .is_some_and(|n| n.trim_start().starts_with("mod tests"))
+            && lines.peek().is_some_and(|n| {
+                let n = n.trim_start();
+                n.starts_with("mod ") && n.contains('{')
+            })
         {
             break;
         }
@@ -47,6 +49,38 @@ fn code_of(text: &str) -> String {
         };
         out.push_str(code);
         out.push('\n');
+    }
+    out
+}
+
+/// Files and folders of modules declared test-only in `file` (`#[cfg(test)] mod x;`): in Rust's
+/// layout, `dir/x.rs` or `dir/x/`, where `dir` is the folder of `mod.rs`/`lib.rs`, else the
+/// folder named after the file.
+fn test_only_modules(file: &Path, text: &str) -> Vec<PathBuf> {
+    let parent = file.parent().expect("a parent");
+    let stem = file.file_stem().expect("a stem").to_string_lossy();
+    let dir = if stem == "mod" || stem == "lib" || stem == "main" {
+        parent.to_path_buf()
+    } else {
+        parent.join(stem.as_ref())
+    };
+    let mut out = Vec::new();
+    let mut lines = text.lines().peekable();
+    while let Some(line) = lines.next() {
+        if !line.trim_start().starts_with("#[cfg(test)]") {
+            continue;
+        }
+        let Some(next) = lines.peek() else { break };
+        let decl = next.trim();
+        let decl = decl
+            .strip_prefix("pub(crate) ")
+            .or_else(|| decl.strip_prefix("pub(super) "))
+            .or_else(|| decl.strip_prefix("pub "))
+            .unwrap_or(decl);
+        if let Some(name) = decl.strip_prefix("mod ").and_then(|r| r.strip_suffix(';')) {
+            out.push(dir.join(format!("{name}.rs")));
+            out.push(dir.join(name));
+        }
     }
     out
 }
@@ -177,6 +211,12 @@ fn module_graph() -> (Graph, Witness) {
     let mut files = Vec::new();
     rust_files(&src, &mut files);
     files.sort();
+    let mut test_only = Vec::new();
+    for f in &files {
+        let text = std::fs::read_to_string(f).expect("read a source file");
+        test_only.extend(test_only_modules(f, &text));
+    }
+    files.retain(|f| !test_only.iter().any(|t| f == t || f.starts_with(t)));
     let mut graph = Graph::new();
     let mut witness = Witness::new();
     for f in &files {
@@ -224,14 +264,32 @@ fn no_import_cycle_spans_two_top_level_modules() {
 #[test]
 fn the_graph_reader_sees_cycles_and_grouped_imports() {
     let code = code_of(
-        "use crate::{domain::{A, B}, storage};\n// crate::ignored\nfn f() { crate::http::x(); }\n#[cfg(test)]\nmod tests { use crate::app; }\n",
+        "use crate::{domain::{A, B}, storage};\n// crate::ignored\nfn f() { crate::http::x(); }\n#[cfg(test)]\nmod fuzz;\nfn g() { crate::keys::y(); }\n#[cfg(test)]\nmod tests { use crate::app; }\n",
     );
     let r = referenced(&code);
-    let want: BTreeSet<String> = ["domain", "storage", "http"]
+    let want: BTreeSet<String> = ["domain", "storage", "http", "keys"]
         .iter()
         .map(|s| s.to_string())
         .collect();
     assert_eq!(r, want);
+    let declared = test_only_modules(
+        Path::new("src/login/identity/mod.rs"),
+        "#[cfg(test)]\nmod tests;\n#[cfg(test)]\npub(crate) mod testkit;\nmod real;\n",
+    );
+    assert_eq!(
+        declared,
+        vec![
+            PathBuf::from("src/login/identity/tests.rs"),
+            PathBuf::from("src/login/identity/tests"),
+            PathBuf::from("src/login/identity/testkit.rs"),
+            PathBuf::from("src/login/identity/testkit"),
+        ]
+    );
+    let in_file = test_only_modules(
+        Path::new("src/upstream/saml.rs"),
+        "#[cfg(test)]\nmod fuzz;\n",
+    );
+    assert_eq!(in_file[0], PathBuf::from("src/upstream/saml/fuzz.rs"));
     let mut g = Graph::new();
     g.entry("a".into()).or_default().insert("b".into());
     g.entry("b".into()).or_default().insert("c".into());

@@ -2,7 +2,9 @@
 //!
 //! Owns: the `saml_idp_state` and `saml_sp_keys` queries. Must not touch: other tables.
 
-use super::{SqlStore, backend, col, col_enum, col_opt_ts, col_ts, enum_name, ms, opt_ms};
+use super::SqlStore;
+use super::errors::backend;
+use super::values::{col, col_enum, col_opt_ts, col_ts, enum_name, ms, opt_ms};
 use crate::domain::{ConnectionId, Secret};
 use crate::storage::{KeyStatus, Result, SamlIdpRecord, SamlSpKeyRecord, SamlStore, StorageError};
 use async_trait::async_trait;

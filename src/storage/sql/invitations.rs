@@ -1,0 +1,146 @@
+//! `InvitationStore` on the SQL backends: invitations to an org, found by id within the org or
+//! by token hash (the token is the credential), accepted once through a version check.
+//!
+//! Owns: the `invitations` queries. Must not touch: memberships.
+
+use super::SqlStore;
+use super::errors::*;
+use super::query::*;
+use super::values::*;
+use crate::domain::*;
+use crate::storage::*;
+use async_trait::async_trait;
+use sqlx::any::AnyRow;
+
+pub(super) const INVITATION_COLS: &str = "id, org_id, email, roles, org_roles, token_hash, status, \
+     expires_at, invited_by, version, created_at";
+
+pub(super) fn invitation_from(r: &AnyRow) -> Result<Invitation> {
+    Ok(Invitation {
+        id: col_parse(r, "id", InvitationId::parse)?,
+        org_id: col_parse(r, "org_id", OrgId::parse)?,
+        email: col_parse(r, "email", Email::parse)?,
+        roles: col_json(r, "roles")?,
+        org_roles: col_json(r, "org_roles")?,
+        token_hash: col_parse(r, "token_hash", token_hash)?,
+        status: col_enum(r, "status")?,
+        expires_at: col_ts(r, "expires_at")?,
+        invited_by: col(r, "invited_by")?,
+        version: col(r, "version")?,
+        created_at: col_ts(r, "created_at")?,
+    })
+}
+
+#[async_trait]
+impl InvitationStore for SqlStore {
+    async fn create_invitation(&self, i: &Invitation) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO invitations (id, org_id, email, roles, org_roles, token_hash, status, \
+             expires_at, invited_by, version, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+        )
+        .bind(i.id.as_str())
+        .bind(i.org_id.as_str())
+        .bind(i.email.as_str())
+        .bind(json(&i.roles)?)
+        .bind(json(&i.org_roles)?)
+        .bind(i.token_hash.as_hex())
+        .bind(i.status.as_str())
+        .bind(ms(i.expires_at))
+        .bind(i.invited_by.as_str())
+        .bind(i.version)
+        .bind(ms(i.created_at))
+        .execute(&self.pool)
+        .await
+        .map_err(|e| self.write_err(e, "organization"))?;
+        Ok(())
+    }
+
+    async fn get_invitation(&self, org: &OrgId, id: &InvitationId) -> Result<Option<Invitation>> {
+        let sql =
+            format!("SELECT {INVITATION_COLS} FROM invitations WHERE org_id = $1 AND id = $2");
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(org.as_str())
+            .bind(id.as_str())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(backend)?
+            .as_ref()
+            .map(invitation_from)
+            .transpose()
+    }
+
+    async fn list_invitations(&self, org: &OrgId, page: &PageRequest) -> Result<Page<Invitation>> {
+        let limit = page.effective_limit();
+        let mut q = DynQuery::new(&format!(
+            "SELECT {INVITATION_COLS} FROM invitations WHERE org_id = "
+        ));
+        q.text(org.as_str());
+        if let Some(after) = &page.after {
+            q.push(" AND id > ").text(after);
+        }
+        q.push(" ORDER BY id LIMIT ").int(i64::from(limit) + 1);
+        let rows = q.build().fetch_all(&self.pool).await.map_err(backend)?;
+        let items = rows
+            .iter()
+            .map(invitation_from)
+            .collect::<Result<Vec<_>>>()?;
+        Ok(page_of(items, limit, |i| i.id.to_string()))
+    }
+
+    async fn find_invitation_by_token(&self, hash: &TokenHash) -> Result<Option<Invitation>> {
+        let sql = format!("SELECT {INVITATION_COLS} FROM invitations WHERE token_hash = $1");
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(hash.as_hex())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(backend)?
+            .as_ref()
+            .map(invitation_from)
+            .transpose()
+    }
+
+    async fn update_invitation(&self, i: &Invitation) -> Result<Invitation> {
+        let sql = format!(
+            "UPDATE invitations SET email = $4, roles = $5, org_roles = $6, token_hash = $7, \
+             status = $8, expires_at = $9, invited_by = $10, version = version + 1 \
+             WHERE org_id = $1 AND id = $2 AND version = $3 RETURNING {INVITATION_COLS}"
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(i.org_id.as_str())
+            .bind(i.id.as_str())
+            .bind(i.version)
+            .bind(i.email.as_str())
+            .bind(json(&i.roles)?)
+            .bind(json(&i.org_roles)?)
+            .bind(i.token_hash.as_hex())
+            .bind(i.status.as_str())
+            .bind(ms(i.expires_at))
+            .bind(i.invited_by.as_str())
+            .fetch_all(&self.pool)
+            .await
+            .map_err(|e| self.write_err(e, "organization"))?;
+        match rows.first() {
+            Some(r) => invitation_from(r),
+            None => Err(self
+                .cas_miss(
+                    "SELECT 1 FROM invitations WHERE org_id = $1 AND id = $2",
+                    &[i.org_id.as_str(), i.id.as_str()],
+                )
+                .await),
+        }
+    }
+
+    async fn delete_invitation(&self, org: &OrgId, id: &InvitationId) -> Result<()> {
+        let res = sqlx::query("DELETE FROM invitations WHERE org_id = $1 AND id = $2")
+            .bind(org.as_str())
+            .bind(id.as_str())
+            .execute(&self.pool)
+            .await
+            .map_err(backend)?;
+        if res.rows_affected() == 0 {
+            return Err(StorageError::NotFound);
+        }
+        Ok(())
+    }
+}

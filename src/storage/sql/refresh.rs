@@ -1,0 +1,319 @@
+//! `RefreshStore` on the SQL backends: refresh-token families and their tokens. Creating a
+//! family and rotating a token are single statements (triggers insert the first and the next
+//! token), so concurrent rotations of one token have exactly one winner.
+//!
+//! Owns: the `refresh_families` and `refresh_tokens` queries. Must not touch: members (only
+//! read, joined, for the claims of a refresh).
+
+use super::SqlStore;
+use super::errors::*;
+use super::members::{MEMBERSHIP_COLS, membership_from_p};
+use super::orgs::{ORG_COLS, org_from_p};
+use super::query::*;
+use super::users::{USER_COLS, user_from_p};
+use super::values::*;
+use crate::domain::*;
+use crate::storage::*;
+use async_trait::async_trait;
+use sqlx::any::AnyRow;
+
+pub(super) const FAMILY_COLS: &str = "f.id, f.app_id, f.user_id, f.org_id, f.session_id, f.auth_time, \
+     f.amr, f.scope, f.idp, f.created_at, f.expires_at, f.revoked_at";
+
+pub(super) fn family_from(r: &AnyRow) -> Result<RefreshFamily> {
+    Ok(RefreshFamily {
+        id: col(r, "id")?,
+        app_id: col_parse(r, "app_id", AppId::parse)?,
+        user_id: col_parse(r, "user_id", UserId::parse)?,
+        org_id: col_parse(r, "org_id", OrgId::parse)?,
+        session_id: col(r, "session_id")?,
+        auth_time: col_ts(r, "auth_time")?,
+        amr: col_json(r, "amr")?,
+        scope: col(r, "scope")?,
+        idp: col_opt_parse(r, "idp", ConnectionId::parse)?,
+        created_at: col_ts(r, "created_at")?,
+        expires_at: col_ts(r, "expires_at")?,
+        revoked_at: col_opt_ts(r, "revoked_at")?,
+    })
+}
+
+/// A token joined with its family: the token's columns are prefixed `t_`.
+/// The columns of a refresh token and its family, and the join they come from (macros, so
+/// queries that extend them stay string literals).
+macro_rules! token_family_cols {
+    () => {
+        "SELECT t.hash AS t_hash, t.family_id AS t_family_id, t.created_at AS t_created_at, \
+         t.used_at AS t_used_at, f.id, f.app_id, f.user_id, f.org_id, f.session_id, \
+         f.auth_time, f.amr, f.scope, f.idp, f.created_at, f.expires_at, f.revoked_at"
+    };
+}
+macro_rules! token_family_from {
+    () => {
+        "FROM refresh_tokens t JOIN refresh_families f ON f.id = t.family_id"
+    };
+}
+
+pub(super) fn token_from(r: &AnyRow) -> Result<RefreshToken> {
+    Ok(RefreshToken {
+        hash: col_parse(r, "t_hash", token_hash)?,
+        family_id: col(r, "t_family_id")?,
+        created_at: col_ts(r, "t_created_at")?,
+        used_at: col_opt_ts(r, "t_used_at")?,
+    })
+}
+
+#[async_trait]
+impl RefreshStore for SqlStore {
+    async fn create_family(&self, f: &RefreshFamily, first: &TokenHash) -> Result<()> {
+        // One statement: the trigger `refresh_families_first_token` (migration 0007) inserts
+        // the first token, so a duplicate token hash fails the family's INSERT as a whole.
+        let res = sqlx::query(
+            "INSERT INTO refresh_families (id, app_id, user_id, org_id, session_id, auth_time, \
+             amr, scope, idp, created_at, expires_at, revoked_at, first_hash) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+        )
+        .bind(f.id.as_str())
+        .bind(f.app_id.as_str())
+        .bind(f.user_id.as_str())
+        .bind(f.org_id.as_str())
+        .bind(f.session_id.as_str())
+        .bind(ms(f.auth_time))
+        .bind(json(&f.amr)?)
+        .bind(f.scope.as_str())
+        .bind(f.idp.as_ref().map(|c| c.as_str().to_owned()))
+        .bind(ms(f.created_at))
+        .bind(ms(f.expires_at))
+        .bind(opt_ms(f.revoked_at))
+        .bind(first.as_hex())
+        .execute(&self.pool)
+        .await;
+        match res {
+            Ok(_) => Ok(()),
+            Err(e) if self.is_fk(&e) => Err(self
+                .missing(
+                    &[
+                        ("app", APP_EXISTS, &[f.app_id.as_str()]),
+                        ("user", USER_EXISTS, &[f.user_id.as_str()]),
+                    ],
+                    "organization",
+                )
+                .await),
+            Err(e) => Err(self.write_err(e, "app, user or organization")),
+        }
+    }
+
+    async fn get_family(&self, id: &str) -> Result<Option<RefreshFamily>> {
+        let sql = format!("SELECT {FAMILY_COLS} FROM refresh_families f WHERE f.id = $1");
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(backend)?
+            .as_ref()
+            .map(family_from)
+            .transpose()
+    }
+
+    async fn rotate_refresh(
+        &self,
+        presented: &TokenHash,
+        next: &TokenHash,
+        now: OffsetDateTime,
+    ) -> Result<RotateOutcome> {
+        let now_ms = ms(now);
+        // One statement, the atomic step: of any number of concurrent callers presenting one
+        // token, exactly one sees a row affected (SQLite takes the write lock for the whole
+        // statement; PostgreSQL re-checks `used_at IS NULL` after waiting on the row lock).
+        // Setting `next_hash` fires the `refresh_tokens_rotate` trigger (migration 0006), which
+        // inserts the successor into the presented token's family, created at `now`, within
+        // this same statement. A duplicate successor hash fails the whole statement.
+        let marked = sqlx::query(
+            "UPDATE refresh_tokens SET used_at = $2, next_hash = $3 \
+             WHERE hash = $1 AND used_at IS NULL \
+             AND EXISTS (SELECT 1 FROM refresh_families f WHERE f.id = refresh_tokens.family_id \
+             AND f.revoked_at IS NULL AND f.expires_at > $2)",
+        )
+        .bind(presented.as_hex())
+        .bind(now_ms)
+        .bind(next.as_hex())
+        .execute(&self.pool)
+        .await
+        .map_err(|e| self.write_err(e, "refresh token family"))?
+        .rows_affected();
+        if marked == 1 {
+            return Ok(RotateOutcome::Rotated);
+        }
+        // Not rotated: tell a reused token of a live family from an unknown or dead one.
+        const SQL: &str = concat!(
+            token_family_cols!(),
+            " ",
+            token_family_from!(),
+            " WHERE t.hash = $1"
+        );
+        let row = sqlx::query(SQL)
+            .bind(presented.as_hex())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(backend)?;
+        let Some(row) = row else {
+            return Ok(RotateOutcome::Invalid);
+        };
+        let token = token_from(&row)?;
+        let family = family_from(&row)?;
+        let live = family.revoked_at.is_none() && family.expires_at > now;
+        Ok(match token.used_at {
+            Some(used_at) if live => RotateOutcome::AlreadyUsed {
+                family: Box::new(family),
+                used_at,
+            },
+            _ => RotateOutcome::Invalid,
+        })
+    }
+
+    async fn find_refresh(
+        &self,
+        hash: &TokenHash,
+    ) -> Result<Option<(RefreshToken, RefreshFamily)>> {
+        const SQL: &str = concat!(
+            token_family_cols!(),
+            " ",
+            token_family_from!(),
+            " WHERE t.hash = $1"
+        );
+        let row = sqlx::query(SQL)
+            .bind(hash.as_hex())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(backend)?;
+        match row {
+            Some(r) => Ok(Some((token_from(&r)?, family_from(&r)?))),
+            None => Ok(None),
+        }
+    }
+
+    async fn find_refresh_in_context(&self, hash: &TokenHash) -> Result<Option<RefreshInContext>> {
+        const U: Prefix = Prefix("u_");
+        const M: Prefix = Prefix("m_");
+        const O: Prefix = Prefix("o_");
+        // Built once: this read is on every refresh.
+        static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+            format!(
+                concat!(
+                    token_family_cols!(),
+                    ", {}, {}, {} ",
+                    token_family_from!(),
+                    " LEFT JOIN memberships m ON m.org_id = f.org_id AND m.user_id = f.user_id \
+                     LEFT JOIN users u ON u.id = m.user_id LEFT JOIN orgs o ON o.id = m.org_id \
+                     WHERE t.hash = $1"
+                ),
+                aliased(USER_COLS, "u", U),
+                aliased(MEMBERSHIP_COLS, "m", M),
+                aliased(ORG_COLS, "o", O),
+            )
+        });
+        let Some(r) = sqlx::query(sqlx::AssertSqlSafe(SQL.as_str()))
+            .bind(hash.as_hex())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(backend)?
+        else {
+            return Ok(None);
+        };
+        let member = left_joined(&r, "m_user_id", || {
+            Ok((
+                user_from_p(&r, U)?,
+                membership_from_p(&r, M)?,
+                org_from_p(&r, O)?,
+            ))
+        })?;
+        Ok(Some((token_from(&r)?, family_from(&r)?, member)))
+    }
+
+    async fn revoke_family(&self, id: &str, now: OffsetDateTime) -> Result<()> {
+        let res = sqlx::query(
+            "UPDATE refresh_families SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL",
+        )
+        .bind(id)
+        .bind(ms(now))
+        .execute(&self.pool)
+        .await
+        .map_err(backend)?;
+        if res.rows_affected() == 0
+            && !self
+                .exists("SELECT 1 FROM refresh_families WHERE id = $1", &[id])
+                .await?
+        {
+            return Err(StorageError::NotFound);
+        }
+        Ok(())
+    }
+
+    async fn revoke_member_families(
+        &self,
+        org: &OrgId,
+        user: &UserId,
+        apps: Option<&BTreeSet<AppId>>,
+        now: OffsetDateTime,
+    ) -> Result<u64> {
+        if apps.is_some_and(|a| a.is_empty()) {
+            return Ok(0);
+        }
+        let mut q = DynQuery::new("UPDATE refresh_families SET revoked_at = ");
+        q.int(ms(now))
+            .push(" WHERE revoked_at IS NULL AND expires_at > ")
+            .int(ms(now))
+            .push(" AND org_id = ")
+            .text(org.as_str())
+            .push(" AND user_id = ")
+            .text(user.as_str());
+        push_app_filter(&mut q, apps);
+        let res = q.build().execute(&self.pool).await.map_err(backend)?;
+        Ok(res.rows_affected())
+    }
+
+    async fn revoke_org_families(
+        &self,
+        org: &OrgId,
+        apps: Option<&BTreeSet<AppId>>,
+        now: OffsetDateTime,
+    ) -> Result<u64> {
+        if apps.is_some_and(|a| a.is_empty()) {
+            return Ok(0);
+        }
+        let mut q = DynQuery::new("UPDATE refresh_families SET revoked_at = ");
+        q.int(ms(now))
+            .push(" WHERE revoked_at IS NULL AND expires_at > ")
+            .int(ms(now))
+            .push(" AND org_id = ")
+            .text(org.as_str());
+        push_app_filter(&mut q, apps);
+        let res = q.build().execute(&self.pool).await.map_err(backend)?;
+        Ok(res.rows_affected())
+    }
+
+    async fn revoke_session_families(&self, session_id: &str, now: OffsetDateTime) -> Result<u64> {
+        let res = sqlx::query(
+            "UPDATE refresh_families SET revoked_at = $2 \
+             WHERE session_id = $1 AND revoked_at IS NULL AND expires_at > $2",
+        )
+        .bind(session_id)
+        .bind(ms(now))
+        .execute(&self.pool)
+        .await
+        .map_err(backend)?;
+        Ok(res.rows_affected())
+    }
+}
+
+fn push_app_filter(q: &mut DynQuery, apps: Option<&BTreeSet<AppId>>) {
+    if let Some(apps) = apps {
+        q.push(" AND app_id IN (");
+        for (i, a) in apps.iter().enumerate() {
+            if i > 0 {
+                q.push(", ");
+            }
+            q.text(a.as_str());
+        }
+        q.push(")");
+    }
+}
