@@ -83,7 +83,7 @@ async fn mint_code(st: &AppState, client: &str) -> String {
         },
         expires_at: lobby::domain::to_millis(now) + 60_000,
     };
-    st.state
+    st.ephemeral
         .put(
             &code_key(&code),
             &serde_json::to_vec(&rec).unwrap(),
@@ -253,7 +253,7 @@ fn main() {
         let storage = lobby::storage::open(&url).await.unwrap();
         lobby::admin::declarative::import(storage.as_ref(), YAML, "bench").await.unwrap();
         let state = lobby::state::open(None, std::sync::Arc::new(lobby::domain::SystemClock)).await.unwrap();
-        let app = Server::build(config, Boot { storage: Some(storage), state: Some(state), ..Boot::default() }).await.unwrap();
+        let app = Server::build(config, Boot { storage: Some(storage), ephemeral: Some(state), ..Boot::default() }).await.unwrap();
         let (st, router) = (app.state, app.router);
         println!("token endpoint, one core (current-thread runtime), SQLite + memory state, {conc} concurrent clients");
         let only = std::env::var("LOBBY_BENCH_ALGS").unwrap_or_default();

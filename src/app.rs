@@ -39,7 +39,8 @@ pub struct AppState {
     /// The same database without that cache: the admin API reads exactly what was last
     /// written, by any instance ([`Storage::uncached`]).
     pub admin_storage: Arc<dyn Storage>,
-    pub state: Arc<dyn StateStore>,
+    /// The short-lived shared state: flows, codes, replay caches (memory or Redis).
+    pub ephemeral: Arc<dyn StateStore>,
     pub clock: Arc<dyn Clock>,
     /// DNS TXT lookups for domain verification (tests replace it with a fake).
     pub txt_resolver: Arc<dyn TxtResolver>,
@@ -68,7 +69,7 @@ pub struct Boot {
     /// Default: `config.database_url` (migrations applied).
     pub storage: Option<Arc<dyn Storage>>,
     /// Default: Redis at `config.redis_url`, else in-process memory.
-    pub state: Option<Arc<dyn StateStore>>,
+    pub ephemeral: Option<Arc<dyn StateStore>>,
     /// Default: the system clock.
     pub clock: Option<Arc<dyn Clock>>,
     /// Default: the system's DNS resolver.
@@ -98,7 +99,7 @@ impl Server {
                 .await
                 .map_err(|e| anyhow::anyhow!("cannot open the database: {e:#}"))?,
         };
-        let state = match boot.state {
+        let ephemeral = match boot.ephemeral {
             Some(s) => s,
             None => {
                 crate::state::open(config.redis_url.as_ref().map(|s| s.expose()), clock.clone())
@@ -145,7 +146,7 @@ impl Server {
             config: Arc::new(config),
             admin_storage: storage.uncached(),
             storage,
-            state,
+            ephemeral,
             clock,
             txt_resolver,
             keys,
@@ -168,7 +169,7 @@ impl FromRef<AppState> for LoginCtx {
         LoginCtx {
             config: st.config.clone(),
             storage: st.storage.clone(),
-            state: st.state.clone(),
+            ephemeral: st.ephemeral.clone(),
             clock: st.clock.clone(),
             oidc: st.oidc.clone(),
             saml: st.saml.clone(),
@@ -181,7 +182,7 @@ impl FromRef<AppState> for ProviderCtx {
         ProviderCtx {
             config: st.config.clone(),
             storage: st.storage.clone(),
-            state: st.state.clone(),
+            ephemeral: st.ephemeral.clone(),
             clock: st.clock.clone(),
             keys: st.keys.clone(),
             login: LoginCtx::from_ref(st),
@@ -207,7 +208,7 @@ impl FromRef<AppState> for DemoCtx {
     fn from_ref(st: &AppState) -> Self {
         DemoCtx {
             config: st.config.clone(),
-            state: st.state.clone(),
+            ephemeral: st.ephemeral.clone(),
         }
     }
 }
@@ -251,7 +252,7 @@ async fn healthz() -> &'static str {
 /// Readiness: storage and the short-lived state store answer.
 async fn readyz(State(st): State<AppState>) -> impl IntoResponse {
     let storage = st.storage.ping().await;
-    let state = st.state.ping().await;
+    let state = st.ephemeral.ping().await;
     if let Err(e) = &storage {
         tracing::warn!(error = %e, "readyz: storage unreachable");
     }
@@ -262,7 +263,7 @@ async fn readyz(State(st): State<AppState>) -> impl IntoResponse {
     let body = serde_json::json!({
         "status": if ok { "ready" } else { "unavailable" },
         "storage": { "backend": st.storage.dialect(), "ok": storage.is_ok() },
-        "state": { "backend": st.state.backend(), "ok": state.is_ok() },
+        "state": { "backend": st.ephemeral.backend(), "ok": state.is_ok() },
     });
     let code = if ok {
         StatusCode::OK

@@ -54,7 +54,7 @@ pub async fn serve(loaded: Loaded, demo: bool) -> anyhow::Result<()> {
             "demo mode: open {issuer}/demo and sign in as alice@acme.example / alice-demo-password (two orgs) or bob@acme.example / bob-demo-password"
         );
     }
-    let state = app.state.state.clone();
+    let state = app.state.ephemeral.clone();
     let router = app.router;
     let listener = tokio::net::TcpListener::bind(listen)
         .await

@@ -40,7 +40,7 @@ pub async fn seed(storage: &dyn Storage, public_url: &str) -> anyhow::Result<()>
 #[derive(Clone)]
 pub struct DemoCtx {
     pub config: std::sync::Arc<crate::config::Config>,
-    pub state: std::sync::Arc<dyn crate::state::StateStore>,
+    pub ephemeral: std::sync::Arc<dyn crate::state::StateStore>,
 }
 
 pub fn router() -> Router<DemoCtx> {
@@ -99,7 +99,7 @@ async fn start(State(st): State<DemoCtx>, headers: HeaderMap) -> Response {
     })
     .unwrap_or_default();
     if st
-        .state
+        .ephemeral
         .put(&format!("demo:{state}"), &pending, Duration::from_secs(600))
         .await
         .is_err()
@@ -156,7 +156,7 @@ async fn callback(
         page.error = Some("The callback is missing its code or state.".into());
         return page.into_response();
     };
-    let pending: Option<Pending> = match st.state.take(&format!("demo:{state}")).await {
+    let pending: Option<Pending> = match st.ephemeral.take(&format!("demo:{state}")).await {
         Ok(Some(b)) => serde_json::from_slice(&b).ok(),
         _ => None,
     };

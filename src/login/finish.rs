@@ -116,7 +116,7 @@ pub async fn issue_code_with(
         Err(_) => return error_page(PageError::Server, headers, None),
     };
     if let Err(e) = st
-        .state
+        .ephemeral
         .put(
             &code_key(&code),
             &bytes,

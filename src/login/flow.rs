@@ -217,7 +217,7 @@ pub async fn save(st: &LoginCtx, flow: &Flow) -> Result<(), FlowError> {
     let now = to_millis(st.clock.now());
     let ttl = flow.ttl(now).ok_or(FlowError::Missing)?;
     let bytes = serde_json::to_vec(flow).map_err(|e| StateError::Unavailable(e.into()))?;
-    st.state.put(&key(&flow.id), &bytes, ttl).await?;
+    st.ephemeral.put(&key(&flow.id), &bytes, ttl).await?;
     Ok(())
 }
 
@@ -245,7 +245,7 @@ pub async fn load(st: &LoginCtx, id: &str, headers: &HeaderMap) -> Result<Flow, 
     if !valid_id(id) {
         return Err(FlowError::Missing);
     }
-    let flow = decode(st, st.state.get(&key(id)).await?)?;
+    let flow = decode(st, st.ephemeral.get(&key(id)).await?)?;
     check_binding(st, &flow, headers)?;
     Ok(flow)
 }
@@ -257,7 +257,7 @@ pub async fn take(st: &LoginCtx, id: &str, headers: &HeaderMap) -> Result<Flow, 
     }
     // Check the browser first, so another browser cannot burn this flow.
     load(st, id, headers).await?;
-    let flow = decode(st, st.state.take(&key(id)).await?)?;
+    let flow = decode(st, st.ephemeral.take(&key(id)).await?)?;
     check_binding(st, &flow, headers)?;
     Ok(flow)
 }

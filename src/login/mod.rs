@@ -50,7 +50,8 @@ use std::sync::Arc;
 pub struct LoginCtx {
     pub config: Arc<Config>,
     pub storage: Arc<dyn Storage>,
-    pub state: Arc<dyn StateStore>,
+    /// The short-lived shared state: flows, upstream requests, codes, replay caches.
+    pub ephemeral: Arc<dyn StateStore>,
     pub clock: Arc<dyn Clock>,
     pub oidc: Arc<OidcConnector>,
     pub saml: Arc<SamlService>,

@@ -176,7 +176,7 @@ pub async fn start(
         return super::flow_error(e, headers);
     }
     if let Err(e) = st
-        .state
+        .ephemeral
         .put(
             &state_key(&state),
             flow.id.as_bytes(),
@@ -274,7 +274,7 @@ pub async fn callback(
             None,
         );
     };
-    let flow_id = match st.state.get(&state_key(state)).await {
+    let flow_id = match st.ephemeral.get(&state_key(state)).await {
         Ok(Some(id)) => String::from_utf8(id).unwrap_or_default(),
         Ok(None) => {
             // Unknown, expired, or already used (replay).
@@ -306,7 +306,7 @@ pub async fn callback(
             return super::flow_error(e, &headers);
         }
     };
-    let _ = st.state.delete(&state_key(state)).await;
+    let _ = st.ephemeral.delete(&state_key(state)).await;
 
     // 1. State and connection binding (mix-up defence).
     let Some(up) = flow.upstream.clone() else {

@@ -158,11 +158,16 @@ enum Limit {
 }
 
 async fn locked(st: &LoginCtx, acct: &str, ip: Option<&str>) -> crate::state::Result<Limit> {
-    if st.state.get(&format!("lock:acct:{acct}")).await?.is_some() {
+    if st
+        .ephemeral
+        .get(&format!("lock:acct:{acct}"))
+        .await?
+        .is_some()
+    {
         return Ok(Limit::Locked);
     }
     if let Some(ip) = ip
-        && st.state.get(&format!("lock:ip:{ip}")).await?.is_some()
+        && st.ephemeral.get(&format!("lock:ip:{ip}")).await?.is_some()
     {
         return Ok(Limit::Locked);
     }
@@ -172,17 +177,22 @@ async fn locked(st: &LoginCtx, acct: &str, ip: Option<&str>) -> crate::state::Re
 /// Count a failure; `Locked` when this failure reached a limit.
 async fn count_failure(st: &LoginCtx, acct: &str, ip: Option<&str>) -> crate::state::Result<Limit> {
     let mut out = Limit::Ok;
-    let n = st.state.incr(&format!("fail:acct:{acct}"), WINDOW).await?;
+    let n = st
+        .ephemeral
+        .incr(&format!("fail:acct:{acct}"), WINDOW)
+        .await?;
     if n >= MAX_ACCOUNT_FAILURES {
-        st.state
+        st.ephemeral
             .put(&format!("lock:acct:{acct}"), b"1", WINDOW)
             .await?;
         out = Limit::Locked;
     }
     if let Some(ip) = ip {
-        let n = st.state.incr(&format!("fail:ip:{ip}"), WINDOW).await?;
+        let n = st.ephemeral.incr(&format!("fail:ip:{ip}"), WINDOW).await?;
         if n >= MAX_IP_FAILURES {
-            st.state.put(&format!("lock:ip:{ip}"), b"1", WINDOW).await?;
+            st.ephemeral
+                .put(&format!("lock:ip:{ip}"), b"1", WINDOW)
+                .await?;
             out = Limit::Locked;
         }
     }
@@ -292,7 +302,7 @@ pub async fn post(
     let Some(user) = user else {
         return error_page(PageError::Server, &headers, None);
     };
-    let _ = st.state.delete(&format!("fail:acct:{acct}")).await;
+    let _ = st.ephemeral.delete(&format!("fail:acct:{acct}")).await;
 
     // DESIGN §6.7: a new session id after login, then the SSO session.
     let now = st.clock.now().unix_timestamp();

@@ -35,7 +35,8 @@ use std::sync::Arc;
 pub struct ProviderCtx {
     pub config: Arc<Config>,
     pub storage: Arc<dyn Storage>,
-    pub state: Arc<dyn StateStore>,
+    /// The short-lived shared state (codes, replay markers).
+    pub ephemeral: Arc<dyn StateStore>,
     pub clock: Arc<dyn Clock>,
     /// Token-signing keys.
     pub keys: Arc<KeyRing>,

@@ -253,7 +253,7 @@ async fn code_grant(st: &ProviderCtx, app: &App, p: &Params) -> Result<Value, OA
     if code.len() > 256 {
         return Err(OAuthError::invalid_grant(BAD_CODE));
     }
-    let Some(bytes) = st.state.take(&code_key(code)).await? else {
+    let Some(bytes) = st.ephemeral.take(&code_key(code)).await? else {
         replay(st, code).await?;
         return Err(OAuthError::invalid_grant(BAD_CODE));
     };
@@ -269,7 +269,7 @@ async fn code_grant(st: &ProviderCtx, app: &App, p: &Params) -> Result<Value, OA
         exp: access_exp,
     };
     let used_bytes = serde_json::to_vec(&used).map_err(|_| OAuthError::server_error())?;
-    st.state
+    st.ephemeral
         .put(&used_key(code), &used_bytes, CODE_USED_TTL)
         .await?;
 
@@ -329,7 +329,7 @@ async fn code_grant(st: &ProviderCtx, app: &App, p: &Params) -> Result<Value, OA
         .create_family(&family, &TokenHash::of(&refresh))
         .await?;
     // A replay that raced this redemption: revoke what was just issued.
-    if st.state.get(&replayed_key(code)).await?.is_some() {
+    if st.ephemeral.get(&replayed_key(code)).await?.is_some() {
         st.storage.revoke_family(&family_id, now).await?;
         return Err(OAuthError::invalid_grant(BAD_CODE));
     }
@@ -346,10 +346,10 @@ async fn code_grant(st: &ProviderCtx, app: &App, p: &Params) -> Result<Value, OA
 
 /// A code that is not (or no longer) in the store: if it was redeemed, revoke what it issued.
 async fn replay(st: &ProviderCtx, code: &str) -> Result<(), OAuthError> {
-    let Some(bytes) = st.state.get(&used_key(code)).await? else {
+    let Some(bytes) = st.ephemeral.get(&used_key(code)).await? else {
         return Ok(());
     };
-    st.state
+    st.ephemeral
         .put(&replayed_key(code), b"1", CODE_USED_TTL)
         .await?;
     let Ok(used) = serde_json::from_slice::<CodeUsed>(&bytes) else {
@@ -369,7 +369,7 @@ async fn replay(st: &ProviderCtx, code: &str) -> Result<(), OAuthError> {
 pub(crate) async fn deny(st: &ProviderCtx, jti: &str, exp: i64) -> Result<(), OAuthError> {
     let left = exp - st.clock.now().unix_timestamp();
     if left > 0 {
-        st.state
+        st.ephemeral
             .put(&deny_key(jti), b"1", Duration::from_secs(left as u64 + 1))
             .await?;
     }
@@ -559,7 +559,7 @@ pub(crate) async fn verify_access_token(
     let Some(jti) = claims.get("jti").and_then(Value::as_str) else {
         return Ok(None);
     };
-    if st.state.get(&deny_key(jti)).await?.is_some() {
+    if st.ephemeral.get(&deny_key(jti)).await?.is_some() {
         return Ok(None);
     }
     Ok(Some(claims))

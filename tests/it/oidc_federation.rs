@@ -530,7 +530,7 @@ async fn instance(
         config,
         Boot {
             storage: Some(storage),
-            state: Some(state),
+            ephemeral: Some(state),
             clock: Some(clock),
             upstream_limits: Some(Limits {
                 total_timeout: Duration::from_secs(2),
@@ -1629,7 +1629,7 @@ async fn a_federated_login_started_on_one_instance_finishes_on_another() {
     };
     let prefix = format!("lobby:it:oidc:{}:", random_token());
     let a = Fed::boot(|_| {}, Some((redis, prefix))).await;
-    assert_eq!(a.st.state.backend(), "redis");
+    assert_eq!(a.st.ephemeral.backend(), "redis");
     let (b_base, b_st, b_server) = a.second_instance().await;
     let browser = a.browser();
     let (req, verifier) = a.to_idp(&browser, "pat@hooli.test", &[]).await;

@@ -130,7 +130,7 @@ pub mod fixture {
                 config,
                 Boot {
                     storage: Some(storage),
-                    state: Some(state),
+                    ephemeral: Some(state),
                     clock: Some(dyn_clock),
                     ..Boot::default()
                 },
@@ -1763,7 +1763,7 @@ async fn a_login_started_on_one_instance_finishes_on_another() {
             seed: false,
         })
         .await;
-        assert_eq!(a.st.state.backend(), "redis");
+        assert_eq!(a.st.ephemeral.backend(), "redis");
         assert_eq!(a.st.storage.dialect(), "postgres");
 
         // /authorize on A, identifier and password on B.

@@ -770,7 +770,7 @@ async fn replay_is_caught_across_instances_sharing_redis() {
             .await
             .expect("LOBBY_TEST_REDIS_URL is set but Redis does not answer");
         let mut st = e.lobby.st.clone();
-        st.state = std::sync::Arc::new(store);
+        st.ephemeral = std::sync::Arc::new(store);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let router = lobby::app::router(&st);

@@ -204,7 +204,7 @@ async fn acs_accept(
     // The replay cache (and OneTimeUse): fail closed when the store is down.
     let ttl = (a.replay_until - st.clock.now()).whole_seconds().max(1) as u64;
     match st
-        .state
+        .ephemeral
         .put_if_absent(
             &replay_key(&conn.id, &a.issuer, &a.assertion_id),
             b"1",
@@ -243,7 +243,7 @@ async fn acs_accept(
                 )
                 .await;
             };
-            let rec = match st.state.take(&req_key(relay)).await {
+            let rec = match st.ephemeral.take(&req_key(relay)).await {
                 Ok(Some(b)) => serde_json::from_slice::<RequestRecord>(&b).ok(),
                 Ok(None) => None,
                 Err(e) => {
@@ -345,7 +345,7 @@ async fn acs_accept(
         Ok(b) => b,
         Err(_) => return error_page(PageError::Server, headers, None),
     };
-    if let Err(e) = st.state.put(&done_key(&handle), &bytes, DONE_TTL).await {
+    if let Err(e) = st.ephemeral.put(&done_key(&handle), &bytes, DONE_TTL).await {
         tracing::error!(error = %e, "cannot park the SAML sign-in");
         return reject(
             st,

@@ -51,7 +51,7 @@ pub(super) async fn continue_login(
         )
         .await;
     };
-    let done = match st.state.take(&done_key(handle)).await {
+    let done = match st.ephemeral.take(&done_key(handle)).await {
         Ok(Some(b)) => serde_json::from_slice::<DoneRecord>(&b).ok(),
         Ok(None) => None,
         Err(e) => {

@@ -76,7 +76,7 @@ pub async fn start(
         Err(_) => return error_page(PageError::Server, headers, None),
     };
     if let Err(e) = st
-        .state
+        .ephemeral
         .put(
             &req_key(&relay),
             &bytes,

@@ -110,7 +110,7 @@ pub(super) async fn fixture(jit: bool) -> Fx {
         Config::for_tests(&url, dir.path()),
         crate::app::Boot {
             storage: Some(storage),
-            state: Some(state),
+            ephemeral: Some(state),
             ..Default::default()
         },
     )
