@@ -2,8 +2,12 @@
 //! userinfo endpoints, SAML metadata). Guards (DESIGN §6.4):
 //! - every resolved address is checked *after* DNS resolution, on every redirect hop, and for
 //!   IP-literal URLs: link-local (169.254.0.0/16 — cloud metadata —, fe80::/10), unspecified,
-//!   multicast, broadcast and reserved ranges are always refused; loopback and private ranges
-//!   (RFC 1918, fc00::/7, 100.64.0.0/10) only when `allow_private` is configured;
+//!   multicast, broadcast and reserved ranges, the known cloud metadata addresses
+//!   (fd00:ec2::254, 100.100.100.200), and IPv6 forms that reach IPv4 through a translator or
+//!   relay (NAT64, 6to4, Teredo) or are deprecated (fec0::/10) are always refused; an
+//!   IPv4-mapped or IPv4-compatible IPv6 address counts as the IPv4 address it embeds; loopback
+//!   and private ranges (RFC 1918, fc00::/7, 100.64.0.0/10) only when `allow_private` is
+//!   configured;
 //! - http and https only; at most 3 redirects, each re-checked;
 //! - connect timeout, total timeout, response body cap (streamed, so a 50 MB JWKS is cut off at
 //!   the cap, not buffered);
@@ -64,6 +68,12 @@ enum AddrClass {
     Never,
 }
 
+/// Cloud instance-metadata services reachable at addresses that are otherwise "private":
+/// refused even with `allow_private` (AWS IMDS over IPv6, Alibaba Cloud). The IPv4 link-local
+/// ones (169.254.169.254 for AWS, GCP, Azure, OpenStack) are refused as link-local.
+const METADATA_V4: [Ipv4Addr; 1] = [Ipv4Addr::new(100, 100, 100, 200)];
+const METADATA_V6: [Ipv6Addr; 1] = [Ipv6Addr::new(0xfd00, 0x0ec2, 0, 0, 0, 0, 0, 0x0254)];
+
 fn classify(ip: IpAddr) -> AddrClass {
     match ip {
         IpAddr::V4(a) => classify_v4(a),
@@ -87,6 +97,7 @@ fn classify_v4(a: Ipv4Addr) -> AddrClass {
         || o[0] >= 240
         || (o[0] == 192 && o[1] == 0 && o[2] == 0)
         || (o[0] == 198 && (o[1] & 0xfe) == 18)
+        || METADATA_V4.contains(&a)
     {
         return AddrClass::Never;
     }
@@ -102,14 +113,32 @@ fn classify_v6(a: Ipv6Addr) -> AddrClass {
         || a.is_multicast()
         || (s[0] & 0xffc0) == 0xfe80
         || (s[0] == 0x2001 && s[1] == 0x0db8)
+        || METADATA_V6.contains(&a)
     {
         return AddrClass::Never;
     }
-    // NAT64 / 6to4 could embed anything: refuse rather than decode.
-    if (s[0] == 0x0064 && s[1] == 0xff9b) || s[0] == 0x2002 {
+    if a.is_loopback() {
+        return AddrClass::Private;
+    }
+    // IPv4-compatible `::a.b.c.d` (RFC 4291 §2.5.5.1, deprecated): what the embedded IPv4
+    // address is. (`::` and `::1` are handled above.)
+    if s[..6].iter().all(|x| *x == 0) {
+        let [a, b] = s[6].to_be_bytes();
+        let [c, d] = s[7].to_be_bytes();
+        return classify_v4(Ipv4Addr::new(a, b, c, d));
+    }
+    // Addresses that carry or reach an IPv4 address through a translator or relay (NAT64
+    // 64:ff9b::/96 and 64:ff9b:1::/48, RFC 6052/8215; 6to4 2002::/16, RFC 3056; Teredo
+    // 2001::/32, RFC 4380, whose client address is obfuscated) and the deprecated site-local
+    // fec0::/10 (RFC 3879): refused rather than decoded.
+    if (s[0] == 0x0064 && s[1] == 0xff9b)
+        || s[0] == 0x2002
+        || (s[0] == 0x2001 && s[1] == 0x0000)
+        || (s[0] & 0xffc0) == 0xfec0
+    {
         return AddrClass::Never;
     }
-    if a.is_loopback() || (s[0] & 0xfe00) == 0xfc00 {
+    if (s[0] & 0xfe00) == 0xfc00 {
         return AddrClass::Private;
     }
     AddrClass::Public
@@ -398,6 +427,20 @@ mod tests {
             "::",
             "::ffff:169.254.169.254",
             "64:ff9b::a9fe:a9fe",
+            // Embedding or relaying IPv4: NAT64 (both prefixes), 6to4, Teredo; site-local.
+            "64:ff9b::7f00:1",
+            "64:ff9b:1::a00:1",
+            "2002:7f00:1::1",
+            "2002:a9fe:a9fe::1",
+            "2001:0:4136:e378:8000:63bf:3fff:fdd2",
+            "fec0::1",
+            // IPv4-compatible forms of never-allowed IPv4 addresses.
+            "::169.254.169.254",
+            "::224.0.0.1",
+            // Cloud metadata services, blocked even when private ranges are allowed.
+            "fd00:ec2::254",
+            "100.100.100.200",
+            "::ffff:100.100.100.200",
         ] {
             let ip: IpAddr = never.parse().unwrap();
             assert!(p.check(ip).is_err(), "{never}");
@@ -415,12 +458,20 @@ mod tests {
             "::1",
             "fd00::1",
             "::ffff:127.0.0.1",
+            // IPv4-compatible forms are what they embed.
+            "::127.0.0.1",
+            "::10.0.0.1",
         ] {
             let ip: IpAddr = private.parse().unwrap();
             assert!(p.check(ip).is_err(), "{private}");
             assert!(allow.check(ip).is_ok(), "{private}");
         }
-        for public in ["93.184.216.34", "2606:4700::1111"] {
+        for public in [
+            "93.184.216.34",
+            "2606:4700::1111",
+            "::93.184.216.34",
+            "2001:4860:4860::8888",
+        ] {
             assert!(p.check(public.parse().unwrap()).is_ok(), "{public}");
         }
     }
