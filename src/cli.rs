@@ -111,7 +111,7 @@ pub async fn import(loaded: Loaded, file: &Path) -> anyhow::Result<()> {
         crate::admin::declarative::import_sealed(storage.as_ref(), Some(&seal), &yaml, "import")
             .await
             .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
-    println!("{summary}");
+    out(&format!("{summary}\n"))?;
     Ok(())
 }
 
@@ -122,13 +122,28 @@ pub async fn export(loaded: Loaded, output: Option<&Path>) -> anyhow::Result<()>
     match output {
         Some(p) => std::fs::write(p, yaml)
             .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", p.display()))?,
-        None => print!("{yaml}"),
+        None => out(&yaml)?,
     }
     Ok(())
 }
 
+/// Write command output to standard output. A reader that went away (`lobby openapi | head`)
+/// ends the output quietly: the command still succeeds, without a panic or a backtrace.
+fn out(text: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    match stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        Err(e) => Err(anyhow::anyhow!("cannot write to standard output: {e}")),
+    }
+}
+
 pub fn openapi() -> anyhow::Result<()> {
-    println!("{}", crate::admin::openapi::document_json()?);
+    out(&format!("{}\n", crate::admin::openapi::document_json()?))?;
     Ok(())
 }
 
@@ -152,7 +167,12 @@ pub async fn keys_list(loaded: Loaded) -> anyhow::Result<()> {
     init_logging(&loaded.config, &loaded.warnings);
     let ring = open_keyring(&loaded.config).await?;
     for k in ring.keys() {
-        println!("{}\t{}\t{:?}", k.kid(), k.alg().as_str(), k.status());
+        out(&format!(
+            "{}\t{}\t{:?}\n",
+            k.kid(),
+            k.alg().as_str(),
+            k.status()
+        ))?;
     }
     Ok(())
 }
@@ -199,21 +219,21 @@ pub async fn keys_rotate(loaded: Loaded, alg: Option<&str>) -> anyhow::Result<()
             .await
             .map_err(|e| anyhow::anyhow!("rotating {}: {e}", alg.as_str()))?
         {
-            crate::keys::Rotation::Published { next } => println!(
-                "{}: published the next key {next} in JWKS; run `lobby keys rotate` again after relying parties have refreshed their JWKS caches to start signing with it",
+            crate::keys::Rotation::Published { next } => out(&format!(
+                "{}: published the next key {next} in JWKS; run `lobby keys rotate` again after relying parties have refreshed their JWKS caches to start signing with it\n",
                 alg.as_str()
-            ),
+            ))?,
             crate::keys::Rotation::Promoted {
                 active,
                 retired,
                 retire_until,
-            } if !retired.is_empty() => println!(
-                "{}: {active} now signs; the previous key(s) {} stay in JWKS until {retire_until}",
+            } if !retired.is_empty() => out(&format!(
+                "{}: {active} now signs; the previous key(s) {} stay in JWKS until {retire_until}\n",
                 alg.as_str(),
                 retired.join(", ")
-            ),
+            ))?,
             crate::keys::Rotation::Promoted { active, .. } => {
-                println!("{}: {active} now signs", alg.as_str())
+                out(&format!("{}: {active} now signs\n", alg.as_str()))?
             }
         }
     }
@@ -241,7 +261,7 @@ pub async fn saml_sp_key_rotate(loaded: Loaded) -> anyhow::Result<()> {
             crate::storage::KeyStatus::Next => "next (published, run again to switch)",
             crate::storage::KeyStatus::Retired => "retired (still published for the overlap)",
         };
-        println!("{}: {status}", k.id);
+        out(&format!("{}: {status}\n", k.id))?;
     }
     Ok(())
 }

@@ -5,6 +5,7 @@
 
 mod admin;
 mod architecture;
+mod cli;
 mod declarative;
 mod harness;
 mod login;
