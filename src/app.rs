@@ -241,7 +241,20 @@ fn build_router(st: &AppState, extra: Option<Router>) -> Router {
     if let Some(extra) = extra {
         routes = routes.merge(extra);
     }
-    crate::http::layers(routes, &st.config)
+    crate::http::layers(routes, &st.config, too_large)
+}
+
+/// An oversized body: programs (the admin API, the provider's back-channel endpoints) get the
+/// JSON error, browsers (forms, the SAML ACS, `/authorize` and `/logout` POSTs) the fixed page.
+fn too_large(req: &axum::extract::Request) -> axum::response::Response {
+    let path = req.uri().path();
+    let program = path.starts_with("/api/")
+        || matches!(path, "/token" | "/revoke" | "/introspect" | "/userinfo");
+    if program {
+        crate::http::too_large_json(req)
+    } else {
+        crate::pages::error_page(crate::pages::PageError::TooLarge, req.headers(), None)
+    }
 }
 
 /// Liveness: the process answers.

@@ -28,11 +28,20 @@ pub const REQUEST_ID_HEADER: &str = "x-request-id";
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RequestId(pub String);
 
+/// The answer to a request whose declared body is over the cap: the edge decides its shape
+/// (a JSON error for programs, the fixed page for browsers).
+pub type TooLarge = fn(&Request) -> Response;
+
+/// The JSON answer to an oversized body ([`ApiError::payload_too_large`]).
+pub fn too_large_json(_req: &Request) -> Response {
+    ApiError::payload_too_large().into_response()
+}
+
 /// Wrap the routes with the cross-cutting layers, outermost first: request id (+ tracing span
-/// per request), security headers, panic catching, body-size cap.
+/// per request), security headers, panic catching, body-size cap (answered by `too_large`).
 ///
 /// Routes added to the router after this call are not wrapped: add every route first.
-pub fn layers<S>(routes: Router<S>, config: &Config) -> Router<S>
+pub fn layers<S>(routes: Router<S>, config: &Config, too_large: TooLarge) -> Router<S>
 where
     S: Clone + Send + Sync + 'static,
 {
@@ -42,7 +51,7 @@ where
         // Extractors (`Json`, `Form`, `Bytes`) stop reading at the cap and reject with 413.
         .layer(DefaultBodyLimit::max(limit))
         .layer(middleware::from_fn(move |req: Request, next: Next| {
-            content_length_cap(limit, req, next)
+            content_length_cap(limit, too_large, req, next)
         }))
         .layer(middleware::from_fn(catch_panic))
         .layer(middleware::from_fn(move |req: Request, next: Next| {
@@ -122,14 +131,19 @@ async fn security_headers(hsts: bool, req: Request, next: Next) -> Response {
 }
 
 /// Refuse a declared oversized body before reading any of it.
-async fn content_length_cap(limit: usize, req: Request, next: Next) -> Response {
+async fn content_length_cap(
+    limit: usize,
+    too_large: TooLarge,
+    req: Request,
+    next: Next,
+) -> Response {
     let declared = req
         .headers()
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|n| n > limit as u64) {
-        return ApiError::payload_too_large().into_response();
+        return too_large(&req);
     }
     next.run(req).await
 }
@@ -184,7 +198,7 @@ mod tests {
                 }),
             )
             .route("/json", post(|Json(_b): Json<Body1>| async { "got it" }));
-        layers(routes, &config(public))
+        layers(routes, &config(public), too_large_json)
     }
 
     async fn body_json(res: Response) -> serde_json::Value {

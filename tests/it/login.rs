@@ -139,6 +139,46 @@ async fn bad_authorization_requests_go_back_to_the_client_with_iss() {
 }
 
 #[tokio::test]
+async fn an_oversized_body_gets_the_page_in_a_browser_and_json_on_the_api() {
+    let lobby = crate::harness::TestApp::start().await;
+    let big = vec![b'a'; 1_048_577];
+    for path in [
+        "/login?flow=x",
+        "/sso/saml/conn_x/acs",
+        "/authorize",
+        "/logout",
+    ] {
+        let res = lobby
+            .client
+            .post(lobby.url(path))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(big.clone())
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(res.status(), 413, "{path}");
+        let ct = res.headers()["content-type"].to_str().unwrap().to_owned();
+        assert!(ct.starts_with("text/html"), "{path}: {ct}");
+        let body = res.text().await.unwrap();
+        assert!(unescape(&body).contains("too large"), "{path}: {body}");
+        assert!(body.contains("id=\"request-id\""), "{path}");
+    }
+    for path in ["/api/v1/orgs", "/token"] {
+        let res = lobby
+            .client
+            .post(lobby.url(path))
+            .header("content-type", "application/json")
+            .body(big.clone())
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(res.status(), 413, "{path}");
+        let v: serde_json::Value = res.json().await.expect("JSON");
+        assert_eq!(v["error"], "payload_too_large", "{path}");
+    }
+}
+
+#[tokio::test]
 async fn oversized_parameters_are_bounded_and_never_a_500() {
     let lobby = Lobby::start().await;
     let b = lobby.browser();
