@@ -2,7 +2,7 @@
 //! here with OpenSSL, signatures made with xmlsec through samael — an independent signer from the
 //! validator's point of view only in the sense that every *hostile* variant is derived from a
 //! good one by the transformations below), and the attack shapes of the tests
-//! (`tests/it/saml.rs`) and the benchmark (`benches/saml_acs.rs`).
+//! (`tests/it/saml/`) and the benchmark (`benches/saml_acs.rs`).
 //!
 //! Included with `#[path]` by the integration tests, the unit tests and the benchmark.
 //!
