@@ -26,7 +26,7 @@
 //!    comments), an `AuthnStatement`.
 //!    InResponseTo (assertion and response must agree) is returned for the caller to check.
 
-use super::dsig::{DsigError, XmlDsig};
+use super::dsig::{DsigError, ENVELOPED, EXC_C14N, XmlDsig};
 use super::xml::{self, Element, NS_ASSERTION, NS_DSIG, NS_PROTOCOL, XmlError};
 use base64::Engine;
 use std::collections::BTreeMap;
@@ -69,6 +69,10 @@ pub enum Reject {
     NoPinnedCert,
     #[error("the signature does not verify against the pinned certificates")]
     BadSignature,
+    #[error(
+        "the signature uses a canonicalization or transform other than exclusive c14n and enveloped-signature"
+    )]
+    Transform,
     #[error("neither the response nor the assertion is signed")]
     Unsigned,
     #[error("the assertion is not signed and the connection requires signed assertions")]
@@ -111,6 +115,7 @@ impl Reject {
             Self::Xml(XmlError::Doctype) => "doctype",
             Self::Xml(_) => "bad_xml",
             Self::NotAResponse => "not_a_response",
+            Self::Transform => "bad_transform",
             Self::AssertionCount => "assertion_count",
             Self::Encrypted => "encrypted_assertion",
             Self::NoPinnedCert => "no_pinned_cert",
@@ -243,6 +248,42 @@ fn single_reference(sig: &Element) -> Option<&str> {
     r.attr("URI")
 }
 
+/// Namespace of exclusive c14n's `InclusiveNamespaces` (XML Exclusive Canonicalization §3).
+const NS_EXC_C14N: &str = EXC_C14N;
+
+/// Whether a signature uses only the processing steps SAML signatures need (SAML core §5.4.3,
+/// §5.4.4): exclusive canonicalization without comments (with or without an
+/// `InclusiveNamespaces` prefix list) for SignedInfo and the reference, and the
+/// enveloped-signature transform. XPath, XSLT, `#WithComments`, inclusive c14n, base64 and
+/// anything else are refused before xmlsec ever runs them.
+fn processing_steps_allowed(sig: &Element) -> bool {
+    let exc_c14n = |m: &Element| {
+        m.attr("Algorithm") == Some(EXC_C14N)
+            && m.elements()
+                .all(|c| c.is(NS_EXC_C14N, "InclusiveNamespaces"))
+    };
+    let Ok(Some(si)) = sig.only_child(NS_DSIG, "SignedInfo") else {
+        return false;
+    };
+    match si.only_child(NS_DSIG, "CanonicalizationMethod") {
+        Ok(Some(m)) if exc_c14n(m) => {}
+        _ => return false,
+    }
+    si.children_named(NS_DSIG, "Reference")
+        .all(|r| match r.only_child(NS_DSIG, "Transforms") {
+            Ok(None) => true,
+            Ok(Some(ts)) => ts.elements().all(|t| {
+                t.is(NS_DSIG, "Transform")
+                    && match t.attr("Algorithm") {
+                        Some(ENVELOPED) => t.elements().next().is_none(),
+                        Some(_) => exc_c14n(t),
+                        None => false,
+                    }
+            }),
+            Err(_) => false,
+        })
+}
+
 /// Whether `el` carries a direct `ds:Signature` over itself (`URI="#<its ID>"`).
 fn signs_itself(el: &Element) -> Result<bool, Reject> {
     let Some(id) = el.attr("ID") else {
@@ -255,6 +296,9 @@ fn signs_itself(el: &Element) -> Result<bool, Reject> {
         Some(s) => {
             if single_reference(s) != Some(&format!("#{id}")) {
                 return Err(Reject::BadSignature);
+            }
+            if !processing_steps_allowed(s) {
+                return Err(Reject::Transform);
             }
             true
         }
@@ -675,6 +719,50 @@ mod tests {
         );
         assert_eq!(
             run(&corpus::sha1_signed(&s, &idp), &idp, true, now),
+            Err(Reject::BadSignature)
+        );
+        // Only exclusive c14n and enveloped-signature may run: an XPath or XSLT transform, c14n
+        // with comments or inclusive c14n is refused before xmlsec sees it (not as a bad
+        // signature after running it).
+        let good = corpus::good(&s, &idp);
+        let env =
+            "<ds:Transform Algorithm=\"http://www.w3.org/2000/09/xmldsig#enveloped-signature\"/>";
+        let exc = "<ds:Transform Algorithm=\"http://www.w3.org/2001/10/xml-exc-c14n#\"/>";
+        assert!(good.contains(env) && good.contains(exc));
+        let hostile_steps = [
+            good.replacen(exc, "<ds:Transform Algorithm=\"http://www.w3.org/TR/1999/REC-xpath-19991116\"><ds:XPath>not(ancestor-or-self::ds:Signature)</ds:XPath></ds:Transform>", 1),
+            good.replacen(exc, "<ds:Transform Algorithm=\"http://www.w3.org/TR/1999/REC-xslt-19991116\"/>", 1),
+            good.replacen(exc, "<ds:Transform Algorithm=\"http://www.w3.org/2001/10/xml-exc-c14n#WithComments\"/>", 1),
+            good.replacen(exc, "<ds:Transform Algorithm=\"http://www.w3.org/TR/2001/REC-xml-c14n-20010315\"/>", 1),
+            good.replacen(env, "<ds:Transform Algorithm=\"http://www.w3.org/2000/09/xmldsig#base64\"/>", 1),
+            good.replacen(
+                "<ds:CanonicalizationMethod Algorithm=\"http://www.w3.org/2001/10/xml-exc-c14n#\"/>",
+                "<ds:CanonicalizationMethod Algorithm=\"http://www.w3.org/2001/10/xml-exc-c14n#WithComments\"/>",
+                1,
+            ),
+            good.replacen(
+                exc,
+                "<ds:Transform Algorithm=\"http://www.w3.org/2001/10/xml-exc-c14n#\"><ds:XPath>1</ds:XPath></ds:Transform>",
+                1,
+            ),
+        ];
+        for (i, xml) in hostile_steps.iter().enumerate() {
+            assert_ne!(xml, &good, "case {i} changed nothing");
+            assert_eq!(
+                run(xml, &idp, true, now),
+                Err(Reject::Transform),
+                "case {i}"
+            );
+        }
+        // An InclusiveNamespaces prefix list is exclusive c14n's own parameter: allowed (and the
+        // signature, which did not cover it, then fails as a bad signature, not a transform).
+        let with_prefixes = good.replacen(
+            exc,
+            "<ds:Transform Algorithm=\"http://www.w3.org/2001/10/xml-exc-c14n#\"><ec:InclusiveNamespaces xmlns:ec=\"http://www.w3.org/2001/10/xml-exc-c14n#\" PrefixList=\"xs\"/></ds:Transform>",
+            1,
+        );
+        assert_eq!(
+            run(&with_prefixes, &idp, true, now),
             Err(Reject::BadSignature)
         );
         // Comment injection after signing (exc-c14n ignores comments, so a naive reader would
