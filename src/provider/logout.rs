@@ -5,7 +5,8 @@
 //! tampered, foreign-key or `alg: none` hint is refused with the error page: no redirect and no
 //! sign-out. `post_logout_redirect_uri` is honoured only when it exactly matches one registered
 //! for the client named by the hint's `aud` (or `client_id`, which must agree with it);
-//! otherwise the error page. Without a valid hint for the signed-in user the user confirms on a
+//! otherwise the error page. The redirect itself needs a valid hint or the user's confirmation
+//! on the sign-out page: `client_id` alone (no hint, no session) ends on the signed-out page. Without a valid hint for the signed-in user the user confirms on a
 //! page whose form carries a CSRF token (§2: the OP should ask, to prevent forced sign-out).
 //! Signing out ends the SSO session and revokes the refresh-token families of its `sid`.
 //!
@@ -207,7 +208,11 @@ async fn logout(
         tracing::error!(error = %e, "cannot end the session");
         return error_page(PageError::Unavailable, headers, None);
     }
-    match post_logout {
+    // RP-Initiated Logout §2: without an `id_token_hint` the OP must not redirect unless it has
+    // other means of confirming the target; here that is the user's own confirmation on our
+    // page. A bare `client_id` (no hint, no session) only gets the signed-out page.
+    let may_redirect = hint.is_some() || confirmed;
+    match post_logout.filter(|_| may_redirect) {
         Some(u) => {
             let mut pairs: Vec<(&str, &str)> = Vec::new();
             if let Some(s) = state {

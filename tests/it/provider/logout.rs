@@ -79,6 +79,24 @@ async fn logout_without_hint_asks_for_confirmation_with_csrf() {
 }
 
 #[tokio::test]
+async fn logout_named_only_by_client_id_without_a_session_does_not_redirect() {
+    let lobby = Lobby::start().await;
+    let b = lobby.browser();
+    let q = url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("client_id", "crm")
+        .append_pair("post_logout_redirect_uri", CRM_BYE)
+        .append_pair("state", "s1")
+        .finish();
+    let r = b.get(&format!("/logout?{q}")).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(
+        r.headers.get("location").is_none(),
+        "no redirect without a hint"
+    );
+    assert!(r.body.contains("signed out"), "{}", r.body);
+}
+
+#[tokio::test]
 async fn logout_with_bad_hints_or_uris_never_redirects() {
     let lobby = Lobby::start().await;
     let b = lobby.browser();
