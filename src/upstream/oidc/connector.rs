@@ -229,9 +229,7 @@ impl OidcConnector {
                 Some(_) => return Err(OidcError::UserinfoSubMismatch),
                 None => return Err(OidcError::UserinfoInvalid("no sub")),
             }
-            for (k, val) in ui {
-                v.claims.entry(k).or_insert(val);
-            }
+            merge_userinfo(&mut v.claims, ui, &cfg.claims.email);
         }
         Ok(v)
     }
@@ -330,5 +328,126 @@ mod tests {
             pkce_challenge("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"),
             "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
         );
+    }
+}
+
+/// Fill the ID token's missing claims from userinfo (OIDC Core §5.3.2, the `sub` already
+/// matched). Claims that belong together come from one source: the email claim (as mapped by the
+/// connection) and `email_verified` are both taken from the ID token when it carries the email,
+/// else both from userinfo — an ID token's `email_verified: true` is never paired with an email
+/// it did not contain. Every other claim is only added where the ID token has none.
+pub(crate) fn merge_userinfo(
+    claims: &mut Map<String, Value>,
+    ui: Map<String, Value>,
+    email_claim: &str,
+) {
+    let has = |m: &Map<String, Value>, k: &str| m.get(k).is_some_and(|v| !v.is_null());
+    let email_from_userinfo = !has(claims, email_claim) && has(&ui, email_claim);
+    if email_from_userinfo {
+        claims.remove("email_verified");
+    }
+    for (k, val) in ui {
+        if k == email_claim || k == "email_verified" {
+            // Taken as a pair from userinfo, or not at all (the ID token's email and its flag,
+            // present or not, stand).
+            if email_from_userinfo {
+                claims.insert(k, val);
+            }
+            continue;
+        }
+        claims.entry(k).or_insert(val);
+    }
+}
+
+#[cfg(test)]
+mod merge_tests {
+    use super::merge_userinfo;
+    use serde_json::{Map, Value, json};
+
+    fn obj(v: Value) -> Map<String, Value> {
+        v.as_object().cloned().unwrap()
+    }
+
+    #[test]
+    fn email_and_its_flag_come_from_one_source() {
+        // (ID token, userinfo, expected email, expected email_verified)
+        let table = [
+            // The ID token vouches, but carries no email: userinfo's email with userinfo's flag.
+            (
+                json!({"email_verified": true}),
+                json!({"email": "x@a.test", "email_verified": false}),
+                Some("x@a.test"),
+                Some(false),
+            ),
+            (
+                json!({"email_verified": true}),
+                json!({"email": "x@a.test"}),
+                Some("x@a.test"),
+                None,
+            ),
+            (
+                json!({"email_verified": true, "email": null}),
+                json!({"email": "x@a.test"}),
+                Some("x@a.test"),
+                None,
+            ),
+            // The ID token has the email: it and its flag (or its missing flag) stand.
+            (
+                json!({"email": "a@a.test", "email_verified": true}),
+                json!({"email": "b@b.test", "email_verified": false}),
+                Some("a@a.test"),
+                Some(true),
+            ),
+            (
+                json!({"email": "a@a.test"}),
+                json!({"email_verified": true}),
+                Some("a@a.test"),
+                None,
+            ),
+            // Only userinfo knows.
+            (
+                json!({}),
+                json!({"email": "x@a.test", "email_verified": true}),
+                Some("x@a.test"),
+                Some(true),
+            ),
+            // Nobody sends an email: the ID token's flag is kept as it was.
+            (
+                json!({"email_verified": true}),
+                json!({"name": "X"}),
+                None,
+                Some(true),
+            ),
+        ];
+        for (i, (id, ui, email, verified)) in table.into_iter().enumerate() {
+            let mut claims = obj(id);
+            merge_userinfo(&mut claims, obj(ui), "email");
+            assert_eq!(
+                claims.get("email").and_then(Value::as_str),
+                email,
+                "row {i}"
+            );
+            assert_eq!(
+                claims.get("email_verified").and_then(Value::as_bool),
+                verified,
+                "row {i}"
+            );
+        }
+    }
+
+    #[test]
+    fn other_claims_only_fill_gaps_and_a_mapped_email_claim_is_paired() {
+        let mut claims = obj(json!({"name": "From ID token", "email_verified": true}));
+        merge_userinfo(
+            &mut claims,
+            obj(
+                json!({"name": "From userinfo", "given_name": "G", "upn": "u@a.test", "email_verified": false}),
+            ),
+            "upn",
+        );
+        assert_eq!(claims["name"], "From ID token");
+        assert_eq!(claims["given_name"], "G");
+        assert_eq!(claims["upn"], "u@a.test");
+        assert_eq!(claims["email_verified"], false);
     }
 }
