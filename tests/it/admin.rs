@@ -3,7 +3,7 @@
 //! pagination, optimistic concurrency, cascade deletes, member-event revocation.
 
 use crate::harness::TestApp;
-use lobby::domain::{AppId, OrgId, TokenHash, UserId};
+use lobby::domain::{AppId, OrgId, RefreshFamilyId, TokenHash, UserId};
 use lobby::storage::RefreshFamily;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -1484,9 +1484,13 @@ async fn role_rules_are_enforced() {
 // ---------------------------------------------------------------------------------------
 // Member events revoke refresh tokens (DESIGN §3)
 
-async fn seed_family(t: &TestApp, org: &str, user: &str, app: &str) -> String {
+async fn seed_family(t: &TestApp, org: &str, user: &str, app: &str) -> RefreshFamilyId {
     let now = time::OffsetDateTime::now_utc();
-    let id = format!("fam-{}", ulid::Ulid::new().to_string().to_ascii_lowercase());
+    let id = RefreshFamilyId::parse(&format!(
+        "fam-{}",
+        ulid::Ulid::new().to_string().to_ascii_lowercase()
+    ))
+    .unwrap();
     let fam = RefreshFamily {
         id: id.clone(),
         app_id: AppId::parse(app).unwrap(),
@@ -1506,7 +1510,7 @@ async fn seed_family(t: &TestApp, org: &str, user: &str, app: &str) -> String {
     id
 }
 
-async fn revoked(t: &TestApp, family: &str) -> bool {
+async fn revoked(t: &TestApp, family: &RefreshFamilyId) -> bool {
     t.storage
         .get_family(family)
         .await
