@@ -210,7 +210,11 @@ pub async fn keys_rotate(loaded: Loaded, alg: Option<&str>) -> anyhow::Result<()
             } if !retired.is_empty() => println!(
                 "{}: {active} now signs; the previous key(s) {} stay in JWKS until {retire_until}",
                 alg.as_str(),
-                retired.join(", ")
+                retired
+                    .iter()
+                    .map(|k| k.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ),
             crate::keys::Rotation::Promoted { active, .. } => {
                 println!("{}: {active} now signs", alg.as_str())

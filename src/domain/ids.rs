@@ -173,6 +173,10 @@ opaque_id!(/// A refresh-token family: everything one authorization issued (`sto
     /// Made as `rf_` and 256 random bits in base64url.
     RefreshFamilyId, "family_id");
 
+opaque_id!(/// A token-signing key's `kid`: the RFC 7638 SHA-256 thumbprint of its public JWK,
+    /// base64url (`keys::alg::public_jwk`).
+    KeyId, "kid");
+
 impl RefreshFamilyId {
     /// A new family id: `rf_` and 256 random bits, base64url.
     pub fn generate() -> Self {

@@ -259,7 +259,7 @@ pub enum KeyStatus {
 /// A token-signing key. The private key is PKCS#8 DER, encrypted at rest by the caller.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SigningKeyRecord {
-    pub kid: String,
+    pub kid: KeyId,
     pub alg: SigningAlg,
     pub status: KeyStatus,
     pub private_key: Secret,
@@ -276,11 +276,11 @@ pub trait KeyStore: Send + Sync {
     /// Sets status (and retire_until) of one key.
     async fn set_key_status(
         &self,
-        kid: &str,
+        kid: &KeyId,
         status: KeyStatus,
         retire_until: Option<OffsetDateTime>,
     ) -> Result<()>;
-    async fn delete_key(&self, kid: &str) -> Result<()>;
+    async fn delete_key(&self, kid: &KeyId) -> Result<()>;
 }
 
 /// A refresh-token family: everything one authorization issued, rotated on each use.
