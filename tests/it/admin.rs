@@ -496,7 +496,7 @@ async fn orgs_links_domains_and_connections_crud() {
         .unwrap();
     match stored.config {
         lobby::domain::ConnectionConfig::Oidc(o) => {
-            // Stored sealed (issue 4), never in clear.
+            // Stored sealed (the upstream client secret), never in clear.
             let sealed = o.client_secret.unwrap();
             assert!(!sealed.expose().contains("upstream-secret-value"));
             assert_eq!(

@@ -1,4 +1,4 @@
-//! Federation to an organization's own OpenID Provider (issue 4) against a hostile, in-process
+//! Federation to an organization's own OpenID Provider against a hostile, in-process
 //! fake OP (axum on 127.0.0.1:0, keys generated here). Every refused answer is checked for the
 //! same three things: no code to the app, no SSO session, and the exact error (the sentence on
 //! the page and the `reason` of the audit event).

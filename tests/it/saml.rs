@@ -1,4 +1,4 @@
-//! SAML federation through HTTP (issue 5): a full SP-initiated sign-in with JIT and group →
+//! SAML federation through HTTP: a full SP-initiated sign-in with JIT and group →
 //! role mapping, SP metadata, IdP-initiated sign-in, and the hostile-response corpus
 //! (`tests/saml/corpus.rs`, keys made there with OpenSSL, signatures by xmlsec): every hostile
 //! response is refused with the fixed page, an audit event naming the reason, no session
