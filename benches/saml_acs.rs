@@ -1,4 +1,4 @@
-//! ACS validation cost per SAML Response (issue 5 benchmark): base64 decode, strict XML parse,
+//! ACS validation cost per SAML Response (SAML federation benchmark): base64 decode, strict XML parse,
 //! shape checks, XML-DSig verification of the response and assertion signatures (xmlsec via
 //! samael, RSA-2048/SHA-256), reduction to the signed subtree and every semantic check — the
 //! whole synchronous part of `POST /sso/saml/{id}/acs`. Also the cost of refusing an XSW

@@ -265,18 +265,18 @@ async fn healthz() -> &'static str {
 /// Readiness: storage and the short-lived state store answer.
 async fn readyz(State(st): State<AppState>) -> impl IntoResponse {
     let storage = st.storage.ping().await;
-    let state = st.ephemeral.ping().await;
+    let ephemeral = st.ephemeral.ping().await;
     if let Err(e) = &storage {
         tracing::warn!(error = %e, "readyz: storage unreachable");
     }
-    if let Err(e) = &state {
+    if let Err(e) = &ephemeral {
         tracing::warn!(error = %e, "readyz: state store unreachable");
     }
-    let ok = storage.is_ok() && state.is_ok();
+    let ok = storage.is_ok() && ephemeral.is_ok();
     let body = serde_json::json!({
         "status": if ok { "ready" } else { "unavailable" },
         "storage": { "backend": st.storage.dialect(), "ok": storage.is_ok() },
-        "state": { "backend": st.ephemeral.backend(), "ok": state.is_ok() },
+        "state": { "backend": st.ephemeral.backend(), "ok": ephemeral.is_ok() },
     });
     let code = if ok {
         StatusCode::OK

@@ -230,7 +230,11 @@ pub async fn keys_rotate(loaded: Loaded, alg: Option<&str>) -> anyhow::Result<()
             } if !retired.is_empty() => out(&format!(
                 "{}: {active} now signs; the previous key(s) {} stay in JWKS until {retire_until}\n",
                 alg.as_str(),
-                retired.join(", ")
+                retired
+                    .iter()
+                    .map(|k| k.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ))?,
             crate::keys::Rotation::Promoted { active, .. } => {
                 out(&format!("{}: {active} now signs\n", alg.as_str()))?

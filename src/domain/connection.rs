@@ -92,6 +92,82 @@ pub enum TokenEndpointAuthMethod {
     None,
 }
 
+/// A JWS algorithm (RFC 7518 §3.1) an org's own OpenID Provider may sign ID tokens with: the
+/// asymmetric ones only — never `none`, never HMAC. Written as its JWS name (`"RS256"`) in JSON,
+/// YAML and the database.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub enum JwsAlg {
+    RS256,
+    RS384,
+    RS512,
+    PS256,
+    PS384,
+    PS512,
+    ES256,
+    ES384,
+    EdDSA,
+}
+
+impl JwsAlg {
+    pub const ALL: [JwsAlg; 9] = [
+        Self::RS256,
+        Self::RS384,
+        Self::RS512,
+        Self::PS256,
+        Self::PS384,
+        Self::PS512,
+        Self::ES256,
+        Self::ES384,
+        Self::EdDSA,
+    ];
+
+    /// The JWS name (`alg` header and JWK member).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::RS256 => "RS256",
+            Self::RS384 => "RS384",
+            Self::RS512 => "RS512",
+            Self::PS256 => "PS256",
+            Self::PS384 => "PS384",
+            Self::PS512 => "PS512",
+            Self::ES256 => "ES256",
+            Self::ES384 => "ES384",
+            Self::EdDSA => "EdDSA",
+        }
+    }
+
+    /// The algorithm of a JWS name (exact, case-sensitive); `None` for `none`, HMAC and
+    /// anything else.
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|a| a.as_str() == name)
+    }
+
+    pub fn parse(s: &str) -> DomainResult<Self> {
+        Self::from_name(s).ok_or_else(|| DomainError::new("alg", ALG_RULE))
+    }
+}
+
+const ALG_RULE: &str =
+    "only asymmetric algorithms are allowed (RS*, PS*, ES256, ES384, EdDSA); never none or HS*";
+
+impl TryFrom<String> for JwsAlg {
+    type Error = DomainError;
+    fn try_from(s: String) -> DomainResult<Self> {
+        Self::parse(&s)
+    }
+}
+impl From<JwsAlg> for String {
+    fn from(a: JwsAlg) -> String {
+        a.as_str().to_owned()
+    }
+}
+impl std::fmt::Display for JwsAlg {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 fn default_scopes() -> Vec<String> {
     vec!["openid".into(), "email".into(), "profile".into()]
 }
@@ -116,7 +192,10 @@ pub struct OidcConfig {
     pub scopes: Vec<String>,
     #[serde(default)]
     pub token_endpoint_auth_method: TokenEndpointAuthMethod,
-    /// Allowed ID token algorithms. Never `none`, never HMAC.
+    /// Allowed ID token algorithms, as the operator wrote them (JWS names). `validate` admits
+    /// only [`JwsAlg`]s — never `none`, never HMAC; read them as such with
+    /// [`OidcConfig::jws_algs`]. (Kept as names so an invalid list is reported by `validate`,
+    /// in its order of checks, like every other field.)
     #[serde(default = "default_algs")]
     pub allowed_algs: Vec<String>,
     #[serde(default)]
@@ -126,6 +205,22 @@ pub struct OidcConfig {
     /// Treat a missing `email_verified` as unverified (the safe default).
     #[serde(default = "yes")]
     pub require_email_verified: bool,
+}
+
+impl OidcConfig {
+    /// The allowed ID token algorithms (`allowed_algs`), in order; a name that is not a
+    /// [`JwsAlg`] (refused by `validate`) allows nothing.
+    pub fn jws_algs(&self) -> Vec<JwsAlg> {
+        self.allowed_algs
+            .iter()
+            .filter_map(|a| JwsAlg::from_name(a))
+            .collect()
+    }
+
+    /// Whether ID tokens signed with `alg` are allowed.
+    pub fn allows(&self, alg: JwsAlg) -> bool {
+        self.allowed_algs.iter().any(|a| a == alg.as_str())
+    }
 }
 
 /// An org's own SAML 2.0 IdP.
@@ -215,24 +310,11 @@ impl ConnectionConfig {
                         "must list at least one algorithm",
                     ));
                 }
-                for a in &c.allowed_algs {
-                    if !matches!(
-                        a.as_str(),
-                        "RS256"
-                            | "RS384"
-                            | "RS512"
-                            | "PS256"
-                            | "PS384"
-                            | "PS512"
-                            | "ES256"
-                            | "ES384"
-                            | "EdDSA"
-                    ) {
-                        return Err(DomainError::new(
-                            "config.allowed_algs",
-                            "only asymmetric algorithms are allowed (RS*, PS*, ES256, ES384, EdDSA); never none or HS*",
-                        ));
-                    }
+                if c.allowed_algs
+                    .iter()
+                    .any(|a| JwsAlg::from_name(a).is_none())
+                {
+                    return Err(DomainError::new("config.allowed_algs", ALG_RULE));
                 }
                 if c.token_endpoint_auth_method != TokenEndpointAuthMethod::None
                     && c.client_secret.is_none()
@@ -305,5 +387,25 @@ impl Connection {
     pub fn validate(&self) -> DomainResult<()> {
         validate_name(&self.name)?;
         self.config.validate()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn jws_algs_are_the_asymmetric_names_as_plain_strings() {
+        for a in JwsAlg::ALL {
+            assert_eq!(JwsAlg::from_name(a.as_str()), Some(a));
+            assert_eq!(serde_json::to_value(a).unwrap(), a.as_str());
+            assert_eq!(
+                serde_json::from_value::<JwsAlg>(a.as_str().into()).unwrap(),
+                a
+            );
+        }
+        for bad in ["none", "HS256", "rs256", "ES512", ""] {
+            assert!(JwsAlg::from_name(bad).is_none(), "{bad}");
+        }
     }
 }

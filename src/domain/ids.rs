@@ -107,6 +107,83 @@ id_type!(/// A pending membership.
 id_type!(/// An audit event.
     AuditEventId, "evt");
 
+/// 1-128 characters of the base64url alphabet and `.`: what an opaque id that Lobby makes from
+/// random bytes or a digest (base64url) looks like, with room for hand-made ids in tests.
+fn valid_opaque(s: &str) -> bool {
+    (1..=128).contains(&s.len())
+        && s.bytes()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'-' | b'.'))
+}
+
+/// An opaque id made of random bytes or a digest (not an operator-given id): validated on
+/// parse, a plain string in JSON and in the database.
+macro_rules! opaque_id {
+    ($(#[$m:meta])* $name:ident, $field:literal) => {
+        $(#[$m])*
+        #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[serde(try_from = "String", into = "String")]
+        pub struct $name(String);
+
+        impl $name {
+            pub fn parse(s: &str) -> DomainResult<Self> {
+                if valid_opaque(s) {
+                    Ok(Self(s.to_owned()))
+                } else {
+                    Err(DomainError::new(
+                        $field,
+                        "must be 1-128 characters of A-Z, a-z, 0-9, '_', '-' or '.'",
+                    ))
+                }
+            }
+
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl TryFrom<String> for $name {
+            type Error = DomainError;
+            fn try_from(s: String) -> DomainResult<Self> {
+                Self::parse(&s)
+            }
+        }
+
+        impl From<$name> for String {
+            fn from(v: $name) -> String {
+                v.0
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+
+        impl std::str::FromStr for $name {
+            type Err = DomainError;
+            fn from_str(s: &str) -> DomainResult<Self> {
+                Self::parse(s)
+            }
+        }
+    };
+}
+
+opaque_id!(/// A refresh-token family: everything one authorization issued (`storage::RefreshFamily`).
+    /// Made as `rf_` and 256 random bits in base64url.
+    RefreshFamilyId, "family_id");
+
+opaque_id!(/// A token-signing key's `kid`: the RFC 7638 SHA-256 thumbprint of its public JWK,
+    /// base64url (`keys::alg::public_jwk`).
+    KeyId, "kid");
+
+impl RefreshFamilyId {
+    /// A new family id: `rf_` and 256 random bits, base64url.
+    pub fn generate() -> Self {
+        Self(format!("rf_{}", super::secret::random_token()))
+    }
+}
+
 /// An org slug: lowercase letters, digits and single hyphens, 2-63 characters.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
@@ -269,6 +346,20 @@ mod tests {
         }
         assert!(OrgId::parse("acme").is_ok());
         assert!(OrgId::parse("acme-eu.1_x").is_ok());
+    }
+
+    #[test]
+    fn refresh_family_ids_are_rf_and_base64url() {
+        let id = RefreshFamilyId::generate();
+        assert!(
+            id.as_str().starts_with("rf_") && id.as_str().len() == 46,
+            "{id}"
+        );
+        assert_eq!(RefreshFamilyId::parse(id.as_str()).unwrap(), id);
+        assert_eq!(serde_json::to_value(&id).unwrap(), id.as_str());
+        for bad in ["", "a b", "a/b", "a+b", &"a".repeat(129)] {
+            assert!(RefreshFamilyId::parse(bad).is_err(), "{bad:?}");
+        }
     }
 
     #[test]

@@ -5,7 +5,7 @@
 //! status), storage, sealing, token contents.
 
 use super::{KeyError, Result};
-use crate::domain::SigningAlg;
+use crate::domain::{KeyId, SigningAlg};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use jsonwebtoken::jwk::{Jwk, PublicKeyUse, ThumbprintHash};
@@ -90,13 +90,14 @@ pub(super) fn encoding_key(
 pub(super) fn public_jwk(
     alg: SigningAlg,
     key: &EncodingKey,
-) -> std::result::Result<(Jwk, String), String> {
+) -> std::result::Result<(Jwk, KeyId), String> {
     let mut jwk = Jwk::from_encoding_key(key, jws_alg(alg)).map_err(|e| e.to_string())?;
-    let kid = jwk
+    let thumbprint = jwk
         .thumbprint(ThumbprintHash::SHA256)
         .map_err(|e| e.to_string())?;
+    let kid = KeyId::parse(&thumbprint).map_err(|e| e.to_string())?;
     jwk.common.public_key_use = Some(PublicKeyUse::Signature);
-    jwk.common.key_id = Some(kid.clone());
+    jwk.common.key_id = Some(thumbprint);
     Ok((jwk, kid))
 }
 

@@ -43,7 +43,7 @@ impl KeyRing {
     ) -> Result<String> {
         let key = self.signer(alg)?;
         let mut header = Header::new(jws_alg(alg));
-        header.kid = Some(key.kid.clone());
+        header.kid = Some(key.kid.to_string());
         header.typ = Some(typ.to_owned());
         let enc = |v: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v);
         let h = serde_json::to_vec(&header).map_err(|e| KeyError::Sign(e.to_string()))?;
@@ -95,7 +95,7 @@ impl KeyRing {
         let key = snap
             .keys
             .iter()
-            .find(|k| k.kid == kid && k.alg == alg && k.published(now))
+            .find(|k| k.kid.as_str() == kid && k.alg == alg && k.published(now))
             .ok_or(KeyError::InvalidToken("unknown key"))?;
 
         let mut v = Validation::new(jws_alg(alg));
@@ -161,7 +161,10 @@ mod tests {
             let t = ring.sign(&claims(&c), alg).unwrap();
             let h = jsonwebtoken::decode_header(&t).unwrap();
             assert_eq!(h.alg, jws_alg(alg));
-            assert_eq!(h.kid.as_deref(), Some(ring.signer(alg).unwrap().kid()));
+            assert_eq!(
+                h.kid.as_deref(),
+                Some(ring.signer(alg).unwrap().kid().as_str())
+            );
             let got = ring
                 .verify(
                     &t,
@@ -252,7 +255,7 @@ mod tests {
         ];
         for secret in secrets {
             let mut h = Header::new(Algorithm::HS256);
-            h.kid = Some(signer.kid().to_owned());
+            h.kid = Some(signer.kid().to_string());
             let t =
                 jsonwebtoken::encode(&h, &claims(&c), &EncodingKey::from_secret(&secret)).unwrap();
             assert!(matches!(
@@ -276,7 +279,7 @@ mod tests {
             ));
             // A foreign signature under our kid.
             let mut h = Header::new(jws_alg(alg));
-            h.kid = Some(ring.signer(alg).unwrap().kid().to_owned());
+            h.kid = Some(ring.signer(alg).unwrap().kid().to_string());
             let forged =
                 jsonwebtoken::encode(&h, &claims(&c), other.signer(alg).unwrap().encoding_key())
                     .unwrap();
@@ -387,7 +390,7 @@ mod tests {
         ring.verify(&at, &[alg], &at_only).unwrap();
 
         // crit: no extension is understood, so a token naming one is refused.
-        let kid = ring.signer(alg).unwrap().kid().to_owned();
+        let kid = ring.signer(alg).unwrap().kid().to_string();
         let mut h = Header::new(jws_alg(alg));
         h.kid = Some(kid);
         h.crit = Some(vec!["exp".into()]);

@@ -44,6 +44,7 @@ pub use jwt::VerifyOptions;
 pub use ring::{KeyRing, LoadedKey};
 pub use rotation::Rotation;
 
+use crate::domain::KeyId;
 use crate::storage::StorageError;
 
 #[derive(Debug, thiserror::Error)]
@@ -51,7 +52,7 @@ pub enum KeyError {
     #[error("key storage: {0}")]
     Storage(#[from] StorageError),
     #[error("signing key {kid}: {reason}")]
-    BadKey { kid: String, reason: String },
+    BadKey { kid: KeyId, reason: String },
     #[error("key generation failed: {0}")]
     Generate(String),
     #[error("no active signing key for {0}")]

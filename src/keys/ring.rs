@@ -9,7 +9,7 @@
 use super::alg::{CachedSigner, encoding_key, generate_pkcs8, public_jwk};
 use super::seal::SealKey;
 use super::{KeyError, Result};
-use crate::domain::{Clock, SigningAlg, trunc_millis};
+use crate::domain::{Clock, KeyId, SigningAlg, trunc_millis};
 use crate::storage::{KeyStatus, KeyStore, SigningKeyRecord, StorageError};
 use jsonwebtoken::{DecodingKey, EncodingKey};
 use serde_json::Value;
@@ -20,7 +20,7 @@ use time::OffsetDateTime;
 
 /// One decrypted, parsed key of the ring.
 pub struct LoadedKey {
-    pub(super) kid: String,
+    pub(super) kid: KeyId,
     pub(super) alg: SigningAlg,
     pub(super) status: KeyStatus,
     pub(super) created_at: OffsetDateTime,
@@ -42,7 +42,7 @@ impl std::fmt::Debug for LoadedKey {
 }
 
 impl LoadedKey {
-    pub fn kid(&self) -> &str {
+    pub fn kid(&self) -> &KeyId {
         &self.kid
     }
     pub fn alg(&self) -> SigningAlg {
@@ -292,7 +292,7 @@ mod tests {
         let (_ring, store) = ring(c.clone()).await;
         {
             let mut v = store.0.lock().unwrap();
-            v[0].kid = "not-the-thumbprint".into();
+            v[0].kid = KeyId::parse("not-the-thumbprint").unwrap();
         }
         let seal = Arc::new(SealKey::from_bytes(&[42u8; 32]).unwrap());
         assert!(matches!(
@@ -315,7 +315,7 @@ mod tests {
         let late = empty.0.lock().unwrap()[0].clone();
         store.create_key(&late).await.unwrap();
         r1.reload().await.unwrap();
-        assert_eq!(r1.signer(SigningAlg::ES256).unwrap().kid(), late.kid);
+        assert_eq!(r1.signer(SigningAlg::ES256).unwrap().kid(), &late.kid);
         assert_eq!(jwks_kids(&r1).len(), 4, "both ES256 keys stay published");
     }
 
@@ -363,7 +363,7 @@ mod tests {
                 assert_eq!(r.status, KeyStatus::Active);
                 let jwk: Value = serde_json::from_str(&r.public_jwk).unwrap();
                 assert_eq!(jwk["kid"], r.kid.as_str());
-                assert_eq!(ring.signer(r.alg).unwrap().kid(), r.kid);
+                assert_eq!(ring.signer(r.alg).unwrap().kid(), &r.kid);
             }
         }
     }

@@ -7,7 +7,7 @@
 
 use super::Result;
 use super::ring::KeyRing;
-use crate::domain::{SigningAlg, trunc_millis};
+use crate::domain::{KeyId, SigningAlg, trunc_millis};
 use crate::storage::{KeyStatus, SigningKeyRecord, StorageError};
 use time::OffsetDateTime;
 
@@ -15,11 +15,11 @@ use time::OffsetDateTime;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Rotation {
     /// Step 1: a new `Next` key is published; call `rotate` again once caches have it.
-    Published { next: String },
+    Published { next: KeyId },
     /// Step 2: `active` now signs; `retired` stay published until `retire_until`.
     Promoted {
-        active: String,
-        retired: Vec<String>,
+        active: KeyId,
+        retired: Vec<KeyId>,
         retire_until: OffsetDateTime,
     },
 }
@@ -130,7 +130,7 @@ mod tests {
             panic!("first rotate publishes");
         };
         assert_ne!(a, b);
-        assert_eq!(ring.signer(alg).unwrap().kid(), a);
+        assert_eq!(ring.signer(alg).unwrap().kid(), &a);
         let kids = jwks_kids(&ring);
         assert!(kids.contains(&a) && kids.contains(&b));
 
@@ -148,7 +148,7 @@ mod tests {
         assert_eq!(active, b);
         assert_eq!(retired, vec![a.clone()]);
         assert_eq!(retire_until, trunc_millis(c.now() + life));
-        assert_eq!(ring.signer(alg).unwrap().kid(), b);
+        assert_eq!(ring.signer(alg).unwrap().kid(), &b);
         let kids = jwks_kids(&ring);
         assert!(kids.contains(&a) && kids.contains(&b), "A stays published");
         let new_token = ring.sign(&claims(&c), alg).unwrap();

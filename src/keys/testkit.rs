@@ -5,7 +5,7 @@
 
 use super::KeyRing;
 use super::seal::SealKey;
-use crate::domain::{Clock, ManualClock, SigningAlg};
+use crate::domain::{Clock, KeyId, ManualClock, SigningAlg};
 use crate::storage::{KeyStatus, KeyStore, SigningKeyRecord, StorageError};
 use async_trait::async_trait;
 use base64::Engine;
@@ -33,23 +33,23 @@ impl KeyStore for MemKeys {
     }
     async fn set_key_status(
         &self,
-        kid: &str,
+        kid: &KeyId,
         status: KeyStatus,
         retire_until: Option<OffsetDateTime>,
     ) -> crate::storage::Result<()> {
         let mut v = self.0.lock().unwrap();
         let k = v
             .iter_mut()
-            .find(|x| x.kid == kid)
+            .find(|x| &x.kid == kid)
             .ok_or(StorageError::NotFound)?;
         k.status = status;
         k.retire_until = retire_until;
         Ok(())
     }
-    async fn delete_key(&self, kid: &str) -> crate::storage::Result<()> {
+    async fn delete_key(&self, kid: &KeyId) -> crate::storage::Result<()> {
         let mut v = self.0.lock().unwrap();
         let before = v.len();
-        v.retain(|x| x.kid != kid);
+        v.retain(|x| &x.kid != kid);
         if v.len() == before {
             return Err(StorageError::NotFound);
         }
@@ -90,16 +90,16 @@ pub(super) fn b64(v: &Value) -> String {
     URL_SAFE_NO_PAD.encode(serde_json::to_vec(v).unwrap())
 }
 
-pub(super) fn jwks_kids(ring: &KeyRing) -> Vec<String> {
+pub(super) fn jwks_kids(ring: &KeyRing) -> Vec<KeyId> {
     ring.jwks()["keys"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|k| k["kid"].as_str().unwrap().to_owned())
+        .map(|k| KeyId::parse(k["kid"].as_str().unwrap()).unwrap())
         .collect()
 }
 
-pub(super) async fn stored_kids(store: &Arc<dyn KeyStore>) -> Vec<String> {
+pub(super) async fn stored_kids(store: &Arc<dyn KeyStore>) -> Vec<KeyId> {
     store
         .list_keys()
         .await

@@ -29,7 +29,8 @@
 
 use super::claims::{self, Issue, Subject};
 use crate::domain::{
-    App, ClientId, ClientType, SigningAlg, TokenHash, UserId, random_token, to_millis,
+    App, ClientId, ClientType, RefreshFamilyId, SigningAlg, TokenHash, UserId, random_token,
+    to_millis,
 };
 use crate::domain::{CodeRecord, Grant, code_key};
 use crate::http::params::{Params, is_form};
@@ -63,7 +64,7 @@ pub const ALL_ALGS: [SigningAlg; 3] = [SigningAlg::RS256, SigningAlg::ES256, Sig
 /// What a redeemed code issued, for revocation on replay.
 #[derive(Serialize, Deserialize)]
 struct CodeUsed {
-    family_id: String,
+    family_id: RefreshFamilyId,
     jti: String,
     /// Unix seconds: the access token's `exp`.
     exp: i64,
@@ -260,7 +261,7 @@ async fn code_grant(st: &ProviderCtx, app: &App, p: &Params) -> Result<Value, OA
     let rec: CodeRecord =
         serde_json::from_slice(&bytes).map_err(|_| OAuthError::invalid_grant(BAD_CODE))?;
     let now = st.clock.now();
-    let family_id = format!("rf_{}", random_token());
+    let family_id = RefreshFamilyId::generate();
     let jti = random_token();
     let access_exp = now.unix_timestamp() + app.token_lifetimes.access_token_secs;
     let used = CodeUsed {

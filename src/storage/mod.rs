@@ -259,7 +259,7 @@ pub enum KeyStatus {
 /// A token-signing key. The private key is PKCS#8 DER, encrypted at rest by the caller.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SigningKeyRecord {
-    pub kid: String,
+    pub kid: KeyId,
     pub alg: SigningAlg,
     pub status: KeyStatus,
     pub private_key: Secret,
@@ -276,17 +276,17 @@ pub trait KeyStore: Send + Sync {
     /// Sets status (and retire_until) of one key.
     async fn set_key_status(
         &self,
-        kid: &str,
+        kid: &KeyId,
         status: KeyStatus,
         retire_until: Option<OffsetDateTime>,
     ) -> Result<()>;
-    async fn delete_key(&self, kid: &str) -> Result<()>;
+    async fn delete_key(&self, kid: &KeyId) -> Result<()>;
 }
 
 /// A refresh-token family: everything one authorization issued, rotated on each use.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RefreshFamily {
-    pub id: String,
+    pub id: RefreshFamilyId,
     pub app_id: AppId,
     pub user_id: UserId,
     pub org_id: OrgId,
@@ -304,7 +304,7 @@ pub struct RefreshFamily {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RefreshToken {
     pub hash: TokenHash,
-    pub family_id: String,
+    pub family_id: RefreshFamilyId,
     pub created_at: OffsetDateTime,
     /// Set when the token was exchanged for its successor.
     pub used_at: Option<OffsetDateTime>,
@@ -338,7 +338,7 @@ pub trait RefreshStore: Send + Sync {
     /// A new family with its first token (`first`), created with the family and unused: one
     /// atomic write.
     async fn create_family(&self, f: &RefreshFamily, first: &TokenHash) -> Result<()>;
-    async fn get_family(&self, id: &str) -> Result<Option<RefreshFamily>>;
+    async fn get_family(&self, id: &RefreshFamilyId) -> Result<Option<RefreshFamily>>;
     /// Atomically: if `presented` is an unused token of a live family, mark it used at `now`
     /// and store the token hashed `next` in the same family, created at `now`.
     async fn rotate_refresh(
@@ -353,7 +353,7 @@ pub trait RefreshStore: Send + Sync {
     /// membership in the family's org and the org (a refresh recomputes its claims from these).
     /// The member part is `None` when the membership no longer exists.
     async fn find_refresh_in_context(&self, hash: &TokenHash) -> Result<Option<RefreshInContext>>;
-    async fn revoke_family(&self, id: &str, now: OffsetDateTime) -> Result<()>;
+    async fn revoke_family(&self, id: &RefreshFamilyId, now: OffsetDateTime) -> Result<()>;
     /// Revokes every live family of this member, for the given apps (all apps when `None`).
     /// Returns how many were revoked.
     async fn revoke_member_families(

@@ -1,4 +1,4 @@
-// Issue 4 interop: Acme's own IdP is the certified `oidc-provider` (on `localhost`), Lobby (on
+// OIDC federation interop: Acme's own IdP is the certified `oidc-provider` (on `localhost`), Lobby (on
 // 127.0.0.1) federates to it, and a certified RP library (`openid-client`, on another
 // `localhost` port) receives Lobby's tokens — all driven in headless Chromium.
 // Covers: alice signs in via Acme's IdP and gets acme's org_id and the roles her IdP groups map

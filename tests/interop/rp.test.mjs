@@ -1,4 +1,4 @@
-// Issue 3 interop: a certified RP library (openid-client) signs users in through Lobby's hosted
+// Hosted login interop: a certified RP library (openid-client) signs users in through Lobby's hosted
 // pages, driven in headless Chromium. Lobby runs on 127.0.0.1, the RP on localhost (another
 // site). Covers: single-org user, multi-org user choosing org B, prompt=none SSO into a second
 // app, refresh, RP-initiated logout.

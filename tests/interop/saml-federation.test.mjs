@@ -1,4 +1,4 @@
-// Issue 5 interop: alice@acme.test signs into an OIDC app (openid-client) through acme's own
+// SAML federation interop: alice@acme.test signs into an OIDC app (openid-client) through acme's own
 // SAML IdP — Debian's SimpleSAMLphp, which requires signed AuthnRequests and signs Response and
 // Assertion (rsa-sha256) — in headless Chromium. The IdP and the RP are on `localhost`, Lobby on
 // `127.0.0.1`: the ACS POST is cross-site, so on http the flow cookie (SameSite=Lax) does not

@@ -468,7 +468,7 @@ async fn upstream_secrets_are_kept_and_never_exported() {
         1,
     );
     assert_ne!(with_oidc, EXAMPLE);
-    // Upstream secrets are sealed at rest (issue 4): without the seal key the file is refused.
+    // Upstream secrets are sealed at rest (OIDC federation): without the seal key the file is refused.
     match import(s.as_ref(), &with_oidc, "import").await.unwrap_err() {
         ImportError::Invalid { field, .. } => {
             assert_eq!(field, "orgs[2].connections[0].config.client_secret")

@@ -1,7 +1,7 @@
 //! The hosted login through HTTP: identifier-first discovery, the password connection
 //! (uniform answers, lockout), the org chooser, browser binding, CSRF on every form, branding,
-//! error pages, and the hostile `/authorize` requests of issue 3 — each asserting the exact
-//! outcome (error page vs. redirect, status, error code).
+//! error pages, and hostile `/authorize` requests — each asserting the exact outcome (error page
+//! vs. redirect, status, error code).
 
 use crate::provider::fixture::*;
 
@@ -717,7 +717,7 @@ async fn sso_orgs_are_dispatched_and_no_access_is_explained() {
             ],
         )
         .await;
-    // Dispatched to initech's OIDC IdP (issue 4), which does not answer.
+    // Dispatched to initech's OIDC IdP (OIDC federation), which does not answer.
     assert_error_page(
         &r,
         502,

@@ -207,7 +207,7 @@ pub(super) fn audit(id: &str, org: Option<&OrgId>, action: &str) -> AuditEvent {
 pub(super) fn family(app: &AppId, org: &OrgId, user: &UserId, session: &str) -> RefreshFamily {
     let t = now();
     RefreshFamily {
-        id: fresh("fam"),
+        id: RefreshFamilyId::parse(&fresh("fam")).unwrap(),
         app_id: app.clone(),
         user_id: user.clone(),
         org_id: org.clone(),
@@ -245,10 +245,10 @@ pub(super) fn first_token(f: &RefreshFamily) -> RefreshToken {
     }
 }
 
-pub(super) fn token(family: &str) -> RefreshToken {
+pub(super) fn token(family: &RefreshFamilyId) -> RefreshToken {
     RefreshToken {
         hash: TokenHash::of(&random_token()),
-        family_id: family.into(),
+        family_id: family.clone(),
         created_at: now(),
         used_at: None,
     }

@@ -81,7 +81,7 @@ pub async fn saml_state(s: Arc<dyn Storage>) {
 pub async fn keys_crud(s: Arc<dyn Storage>) {
     let t = now();
     let k1 = SigningKeyRecord {
-        kid: fresh("k1"),
+        kid: KeyId::parse(&fresh("k1")).unwrap(),
         alg: SigningAlg::ES256,
         status: KeyStatus::Active,
         private_key: Secret::new("encrypted-pkcs8"),
@@ -90,7 +90,7 @@ pub async fn keys_crud(s: Arc<dyn Storage>) {
         retire_until: None,
     };
     let k2 = SigningKeyRecord {
-        kid: fresh("k2"),
+        kid: KeyId::parse(&fresh("k2")).unwrap(),
         alg: SigningAlg::RS256,
         status: KeyStatus::Next,
         created_at: t + Duration::seconds(1),
@@ -111,7 +111,10 @@ pub async fn keys_crud(s: Arc<dyn Storage>) {
     assert_eq!(keys[0].status, KeyStatus::Retired);
     assert_eq!(keys[0].retire_until, Some(until));
     assert_eq!(keys[1].status, KeyStatus::Active);
-    assert_not_found(s.set_key_status("nope", KeyStatus::Active, None).await);
+    assert_not_found(
+        s.set_key_status(&KeyId::parse("nope").unwrap(), KeyStatus::Active, None)
+            .await,
+    );
     s.delete_key(&k1.kid).await.unwrap();
     assert_not_found(s.delete_key(&k1.kid).await);
     assert_eq!(s.list_keys().await.unwrap().len(), 1);

@@ -17,7 +17,12 @@ pub async fn refresh_rotation(s: Arc<dyn Storage>) {
     let t1 = first_token(&f);
     s.create_family(&f, &t1.hash).await.unwrap();
     assert_eq!(s.get_family(&f.id).await.unwrap(), Some(f.clone()));
-    assert_eq!(s.get_family("nope").await.unwrap(), None);
+    assert_eq!(
+        s.get_family(&RefreshFamilyId::parse("nope").unwrap())
+            .await
+            .unwrap(),
+        None
+    );
     assert_eq!(
         s.find_refresh(&t1.hash).await.unwrap(),
         Some((t1.clone(), f.clone()))
@@ -49,7 +54,7 @@ pub async fn refresh_rotation(s: Arc<dyn Storage>) {
     assert_missing(
         s.create_family(
             &family(&AppId::generate(), &o.id, &u.id, "s"),
-            &token("x").hash,
+            &token(&RefreshFamilyId::parse("x").unwrap()).hash,
         )
         .await,
         "app",
@@ -109,7 +114,13 @@ pub async fn refresh_rotation(s: Arc<dyn Storage>) {
         Some(revoked_at),
         "revoking twice keeps the first time"
     );
-    assert_not_found(s.revoke_family("no-such-family", revoked_at).await);
+    assert_not_found(
+        s.revoke_family(
+            &RefreshFamilyId::parse("no-such-family").unwrap(),
+            revoked_at,
+        )
+        .await,
+    );
     assert_eq!(
         s.rotate_refresh(
             &t4.hash,

@@ -15,7 +15,7 @@ pub(super) const KEY_COLS: &str =
 
 pub(super) fn key_from(r: &AnyRow) -> Result<SigningKeyRecord> {
     Ok(SigningKeyRecord {
-        kid: col(r, "kid")?,
+        kid: col_parse(r, "kid", KeyId::parse)?,
         alg: col_parse(r, "alg", SigningAlg::parse)?,
         status: col_enum(r, "status")?,
         private_key: Secret::new(col::<String>(r, "private_key")?),
@@ -56,13 +56,13 @@ impl KeyStore for SqlStore {
 
     async fn set_key_status(
         &self,
-        kid: &str,
+        kid: &KeyId,
         status: KeyStatus,
         retire_until: Option<OffsetDateTime>,
     ) -> Result<()> {
         let res =
             sqlx::query("UPDATE signing_keys SET status = $2, retire_until = $3 WHERE kid = $1")
-                .bind(kid)
+                .bind(kid.as_str())
                 .bind(enum_name(&status)?)
                 .bind(opt_ms(retire_until))
                 .execute(&self.pool)
@@ -74,9 +74,9 @@ impl KeyStore for SqlStore {
         Ok(())
     }
 
-    async fn delete_key(&self, kid: &str) -> Result<()> {
+    async fn delete_key(&self, kid: &KeyId) -> Result<()> {
         let res = sqlx::query("DELETE FROM signing_keys WHERE kid = $1")
-            .bind(kid)
+            .bind(kid.as_str())
             .execute(&self.pool)
             .await
             .map_err(backend)?;

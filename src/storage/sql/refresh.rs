@@ -22,7 +22,7 @@ pub(super) const FAMILY_COLS: &str = "f.id, f.app_id, f.user_id, f.org_id, f.ses
 
 pub(super) fn family_from(r: &AnyRow) -> Result<RefreshFamily> {
     Ok(RefreshFamily {
-        id: col(r, "id")?,
+        id: col_parse(r, "id", RefreshFamilyId::parse)?,
         app_id: col_parse(r, "app_id", AppId::parse)?,
         user_id: col_parse(r, "user_id", UserId::parse)?,
         org_id: col_parse(r, "org_id", OrgId::parse)?,
@@ -56,7 +56,7 @@ macro_rules! token_family_from {
 pub(super) fn token_from(r: &AnyRow) -> Result<RefreshToken> {
     Ok(RefreshToken {
         hash: col_parse(r, "t_hash", token_hash)?,
-        family_id: col(r, "t_family_id")?,
+        family_id: col_parse(r, "t_family_id", RefreshFamilyId::parse)?,
         created_at: col_ts(r, "t_created_at")?,
         used_at: col_opt_ts(r, "t_used_at")?,
     })
@@ -102,10 +102,10 @@ impl RefreshStore for SqlStore {
         }
     }
 
-    async fn get_family(&self, id: &str) -> Result<Option<RefreshFamily>> {
+    async fn get_family(&self, id: &RefreshFamilyId) -> Result<Option<RefreshFamily>> {
         let sql = format!("SELECT {FAMILY_COLS} FROM refresh_families f WHERE f.id = $1");
         sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(id)
+            .bind(id.as_str())
             .fetch_optional(&self.pool)
             .await
             .map_err(backend)?
@@ -229,18 +229,21 @@ impl RefreshStore for SqlStore {
         Ok(Some((token_from(&r)?, family_from(&r)?, member)))
     }
 
-    async fn revoke_family(&self, id: &str, now: OffsetDateTime) -> Result<()> {
+    async fn revoke_family(&self, id: &RefreshFamilyId, now: OffsetDateTime) -> Result<()> {
         let res = sqlx::query(
             "UPDATE refresh_families SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL",
         )
-        .bind(id)
+        .bind(id.as_str())
         .bind(ms(now))
         .execute(&self.pool)
         .await
         .map_err(backend)?;
         if res.rows_affected() == 0
             && !self
-                .exists("SELECT 1 FROM refresh_families WHERE id = $1", &[id])
+                .exists(
+                    "SELECT 1 FROM refresh_families WHERE id = $1",
+                    &[id.as_str()],
+                )
                 .await?
         {
             return Err(StorageError::NotFound);

@@ -172,7 +172,7 @@ impl OidcConnector {
             ),
             Ok(r) => match parse_jwks(&r.body) {
                 Ok(k) => {
-                    let usable = k.usable_with(&cfg.allowed_algs);
+                    let usable = k.usable_with(&cfg.jws_algs());
                     push(
                         "jwks",
                         usable > 0,

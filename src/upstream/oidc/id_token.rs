@@ -6,12 +6,10 @@
 //! hands them in), the token request, userinfo, sessions.
 
 use super::{Discovered, Jwks, OidcError};
-use crate::domain::OidcConfig;
+use crate::domain::{JwsAlg, OidcConfig};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use openidconnect::core::{
-    CoreIdToken, CoreIdTokenVerifier, CoreJsonWebKeySet, CoreJwsSigningAlgorithm,
-};
+use openidconnect::core::{CoreIdToken, CoreIdTokenVerifier, CoreJsonWebKeySet};
 use openidconnect::{ClaimsVerificationError, ClientId, IssuerUrl, Nonce};
 use serde_json::{Map, Value};
 use std::str::FromStr;
@@ -24,20 +22,21 @@ fn ct_eq(a: &str, b: &str) -> bool {
     a.len() == b.len() && bool::from(a.as_bytes().ct_eq(b.as_bytes()))
 }
 
-fn alg_from_name(name: &str) -> Option<CoreJwsSigningAlgorithm> {
-    // Only asymmetric algorithms exist here: `none` and HS* can never be allowed.
-    Some(match name {
-        "RS256" => CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256,
-        "RS384" => CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha384,
-        "RS512" => CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha512,
-        "PS256" => CoreJwsSigningAlgorithm::RsaSsaPssSha256,
-        "PS384" => CoreJwsSigningAlgorithm::RsaSsaPssSha384,
-        "PS512" => CoreJwsSigningAlgorithm::RsaSsaPssSha512,
-        "ES256" => CoreJwsSigningAlgorithm::EcdsaP256Sha256,
-        "ES384" => CoreJwsSigningAlgorithm::EcdsaP384Sha384,
-        "EdDSA" => CoreJwsSigningAlgorithm::EdDsa,
-        _ => return None,
-    })
+/// The `jsonwebtoken` algorithm that checks a signature of `alg` (only asymmetric algorithms
+/// exist here: `none` and HS* can never be allowed).
+fn verify_alg(alg: JwsAlg) -> jsonwebtoken::Algorithm {
+    use jsonwebtoken::Algorithm as A;
+    match alg {
+        JwsAlg::RS256 => A::RS256,
+        JwsAlg::RS384 => A::RS384,
+        JwsAlg::RS512 => A::RS512,
+        JwsAlg::PS256 => A::PS256,
+        JwsAlg::PS384 => A::PS384,
+        JwsAlg::PS512 => A::PS512,
+        JwsAlg::ES256 => A::ES256,
+        JwsAlg::ES384 => A::ES384,
+        JwsAlg::EdDSA => A::EdDSA,
+    }
 }
 
 fn b64_json(part: &str) -> Option<Value> {
@@ -54,8 +53,7 @@ pub(super) struct PreChecked {
 
 /// What a JWS header says about its signature, once checked: an allowed `alg`, and the `kid`.
 pub(super) struct SigHeader {
-    alg: jsonwebtoken::Algorithm,
-    alg_name: String,
+    alg: JwsAlg,
     kid: Option<String>,
 }
 
@@ -70,13 +68,8 @@ pub(super) fn sig_header(h: &str, cfg: &OidcConfig) -> Result<SigHeader, OidcErr
         return Err(OidcError::id_token("alg_none", "unsigned token"));
     }
     // The per-connection allow-list; `validate` guarantees it holds only asymmetric algs.
-    let alg = match jsonwebtoken::Algorithm::from_str(alg_name) {
-        Ok(a)
-            if cfg.allowed_algs.iter().any(|x| x == alg_name)
-                && alg_from_name(alg_name).is_some() =>
-        {
-            a
-        }
+    let alg = match JwsAlg::from_name(alg_name) {
+        Some(a) if cfg.allows(a) => a,
         _ => {
             return Err(OidcError::id_token(
                 "alg_not_allowed",
@@ -89,7 +82,6 @@ pub(super) fn sig_header(h: &str, cfg: &OidcConfig) -> Result<SigHeader, OidcErr
     }
     Ok(SigHeader {
         alg,
-        alg_name: alg_name.to_owned(),
         kid: header.get("kid").and_then(Value::as_str).map(str::to_owned),
     })
 }
@@ -195,7 +187,7 @@ pub(super) fn verify_signature(
     let mut fitting = keys
         .keys
         .iter()
-        .filter(|k| (header.kid.is_none() || k.kid == header.kid) && k.fits(&header.alg_name));
+        .filter(|k| (header.kid.is_none() || k.kid == header.kid) && k.fits(header.alg));
     let key = match (fitting.next(), fitting.next()) {
         (None, _) => {
             return Err(OidcError::id_token(
@@ -211,7 +203,12 @@ pub(super) fn verify_signature(
             ));
         }
     };
-    match jsonwebtoken::crypto::verify(signature, message.as_bytes(), &key.key, header.alg) {
+    match jsonwebtoken::crypto::verify(
+        signature,
+        message.as_bytes(),
+        &key.key,
+        verify_alg(header.alg),
+    ) {
         Ok(true) => Ok(()),
         _ => Err(OidcError::id_token(
             "bad_signature",

@@ -6,6 +6,7 @@
 //! (`id_token`).
 
 use super::OidcError;
+use crate::domain::JwsAlg;
 use serde_json::Value;
 
 /// An IdP's JWKS (RFC 7517 §5), each key prepared once for signature checks (not per token).
@@ -31,10 +32,10 @@ impl Jwks {
     }
 
     /// How many keys could verify a token signed with one of `algs`.
-    pub fn usable_with(&self, algs: &[String]) -> usize {
+    pub fn usable_with(&self, algs: &[JwsAlg]) -> usize {
         self.keys
             .iter()
-            .filter(|k| algs.iter().any(|a| k.fits(a)))
+            .filter(|k| algs.iter().any(|&a| k.fits(a)))
             .count()
     }
 }
@@ -42,19 +43,23 @@ impl Jwks {
 impl VerifyKey {
     /// Whether this key can verify `alg`: its `kty` (and `crv`) belong to the algorithm, `use`
     /// is absent or `sig`, `alg` is absent or the same.
-    pub(super) fn fits(&self, alg: &str) -> bool {
+    pub(super) fn fits(&self, alg: JwsAlg) -> bool {
         if self.use_.as_deref().is_some_and(|u| u != "sig")
-            || self.alg.as_deref().is_some_and(|a| a != alg)
+            || self.alg.as_deref().is_some_and(|a| a != alg.as_str())
         {
             return false;
         }
         let (kty, crv) = (self.kty.as_str(), self.crv.as_deref());
         match alg {
-            "RS256" | "RS384" | "RS512" | "PS256" | "PS384" | "PS512" => kty == "RSA",
-            "ES256" => kty == "EC" && crv == Some("P-256"),
-            "ES384" => kty == "EC" && crv == Some("P-384"),
-            "EdDSA" => kty == "OKP" && crv == Some("Ed25519"),
-            _ => false,
+            JwsAlg::RS256
+            | JwsAlg::RS384
+            | JwsAlg::RS512
+            | JwsAlg::PS256
+            | JwsAlg::PS384
+            | JwsAlg::PS512 => kty == "RSA",
+            JwsAlg::ES256 => kty == "EC" && crv == Some("P-256"),
+            JwsAlg::ES384 => kty == "EC" && crv == Some("P-384"),
+            JwsAlg::EdDSA => kty == "OKP" && crv == Some("Ed25519"),
         }
     }
 }

@@ -272,7 +272,7 @@ impl SamlService {
         };
         let md = self.load_metadata(&conn.id, c).await?;
         let now = self.now().unix_timestamp();
-        let state = IdpState {
+        let pinned = IdpState {
             source: source_hash(c),
             metadata: Some(md),
             retained: vec![],
@@ -281,9 +281,9 @@ impl SamlService {
             last_error: None,
         };
         if persist {
-            self.store(&conn.id, &state).await?;
+            self.store(&conn.id, &pinned).await?;
         }
-        Ok(state)
+        Ok(pinned)
     }
 
     /// The usable pinned state of a SAML connection: the stored one when its source still
@@ -293,14 +293,14 @@ impl SamlService {
             return Err(SetupError::NotSaml);
         };
         let want = source_hash(c);
-        let state = match self.stored_state(&conn.id).await? {
+        let pinned = match self.stored_state(&conn.id).await? {
             Some(s) if s.source == want && s.metadata.is_some() => s,
             _ => self.prepare(conn, true).await?,
         };
-        if state.pinned_der(self.now()).is_empty() {
+        if pinned.pinned_der(self.now()).is_empty() {
             return Err(SetupError::Metadata(MetadataError::NoSigningCert));
         }
-        Ok(state)
+        Ok(pinned)
     }
 
     /// Re-fetch URL metadata: new certificates and endpoints are picked up, a certificate the IdP
@@ -325,7 +325,7 @@ impl SamlService {
         let mut report = RefreshReport::default();
         match self.load_metadata(&conn.id, c).await {
             Ok(md) => {
-                let mut state = old.clone().unwrap_or(IdpState {
+                let mut pinned = old.clone().unwrap_or(IdpState {
                     source: want.clone(),
                     metadata: None,
                     retained: vec![],
@@ -335,11 +335,11 @@ impl SamlService {
                 });
                 let new_fps: Vec<&str> =
                     md.signing_certs.iter().map(|c| c.sha256.as_str()).collect();
-                if let Some(prev) = &state.metadata {
+                if let Some(prev) = &pinned.metadata {
                     for pc in &prev.signing_certs {
                         if !new_fps.contains(&pc.sha256.as_str()) {
                             report.removed_certs.push(pc.sha256.clone());
-                            state.retained.push(RetainedCert {
+                            pinned.retained.push(RetainedCert {
                                 cert: pc.clone(),
                                 until: (now + CERT_OVERLAP).unix_timestamp(),
                             });
@@ -357,14 +357,14 @@ impl SamlService {
                     report.added_certs = new_fps.iter().map(|s| s.to_string()).collect();
                 }
                 // A cert back in the metadata, or past its overlap, is no longer "retained".
-                state
+                pinned
                     .retained
                     .retain(|r| r.until > now_s && !new_fps.contains(&r.cert.sha256.as_str()));
-                state.metadata = Some(md);
-                state.last_fetch = Some(now_s);
-                state.last_success = Some(now_s);
-                state.last_error = None;
-                self.store(&conn.id, &state).await?;
+                pinned.metadata = Some(md);
+                pinned.last_fetch = Some(now_s);
+                pinned.last_success = Some(now_s);
+                pinned.last_error = None;
+                self.store(&conn.id, &pinned).await?;
                 report.ok = true;
             }
             Err(e) => {

@@ -1,4 +1,4 @@
-// Broker CPU per brokered login (issues 4 and 5): N full sign-ins through Lobby to an org's own
+// Broker CPU per brokered login (OIDC and SAML federation): N full sign-ins through Lobby to an org's own
 // IdP — oidc-provider (OIDC) or SimpleSAMLphp (SAML) — and the CPU time the Lobby process spent
 // on them (utime + stime from /proc/<pid>/stat), divided by N.
 //

@@ -6,7 +6,7 @@
 //! families); each other file owns one feature area or aggregate.
 
 use crate::harness::TestApp;
-use lobby::domain::{AppId, OrgId, TokenHash, UserId};
+use lobby::domain::{AppId, OrgId, RefreshFamilyId, TokenHash, UserId};
 use lobby::storage::RefreshFamily;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -136,9 +136,13 @@ fn ids(v: &Value) -> Vec<String> {
         .collect()
 }
 
-async fn seed_family(t: &TestApp, org: &str, user: &str, app: &str) -> String {
+async fn seed_family(t: &TestApp, org: &str, user: &str, app: &str) -> RefreshFamilyId {
     let now = time::OffsetDateTime::now_utc();
-    let id = format!("fam-{}", ulid::Ulid::new().to_string().to_ascii_lowercase());
+    let id = RefreshFamilyId::parse(&format!(
+        "fam-{}",
+        ulid::Ulid::new().to_string().to_ascii_lowercase()
+    ))
+    .unwrap();
     let fam = RefreshFamily {
         id: id.clone(),
         app_id: AppId::parse(app).unwrap(),
@@ -158,7 +162,7 @@ async fn seed_family(t: &TestApp, org: &str, user: &str, app: &str) -> String {
     id
 }
 
-async fn revoked(t: &TestApp, family: &str) -> bool {
+async fn revoked(t: &TestApp, family: &RefreshFamilyId) -> bool {
     t.storage
         .get_family(family)
         .await
