@@ -13,9 +13,11 @@
 //!
 //! Owns: request validation and the SSO shortcut. Must not touch: passwords, token issuance.
 
+use super::token::ALL_ALGS;
 use crate::domain::{ClientId, Email, random_token, to_millis};
 use crate::http::params::{MAX_PARAM_BYTES, Params, is_form};
 use crate::http::redirect::{ErrorCode, error_redirect, see_other};
+use crate::keys::VerifyOptions;
 use crate::login::discovery::{self, ConnectionDispatch};
 use crate::login::finish::{continue_authenticated, from_session};
 use crate::login::flow::{self, Flow, Prompt, Stage};
@@ -250,6 +252,11 @@ async fn authorize(st: &ProviderCtx, sess: &Session, headers: &HeaderMap, p: Par
     if g("id_token_hint").is_some_and(|v| v.len() > 8 * 1024) {
         return back.err(ErrorCode::InvalidRequest, "id_token_hint is too long.");
     }
+    // OIDC Core §3.1.2.1: an `id_token_hint` names the user the client expects. It must be an ID
+    // token Lobby issued to this client (signature by a published key, current or previous);
+    // its expiry does not matter. `None`: no hint; `Some(None)`: a hint that names nobody.
+    let hinted_sub: Option<Option<String>> =
+        g("id_token_hint").map(|t| hint_subject(st, t, app.client_id.as_str()));
     let Some(prompt) = parse_prompt(g("prompt")) else {
         return back.err(
             ErrorCode::InvalidRequest,
@@ -338,6 +345,13 @@ async fn authorize(st: &ProviderCtx, sess: &Session, headers: &HeaderMap, p: Par
                 }
             },
         };
+        // The session's user must be the one the hint names (a hint that does not verify names
+        // nobody): else no silent sign-in — `login_required` for prompt=none, a fresh login
+        // otherwise.
+        let same_user = same_user
+            && hinted_sub
+                .as_ref()
+                .is_none_or(|sub| sub.as_deref() == Some(s.user_id.as_str()));
         if !prompt.login && fresh_enough && same_user {
             let res = continue_authenticated(
                 &st.login,
@@ -393,6 +407,28 @@ async fn authorize(st: &ProviderCtx, sess: &Session, headers: &HeaderMap, p: Par
         );
     }
     with_cookie(see_other(&format!("/login?flow={}", flow.id)), set_cookie)
+}
+
+/// The `sub` of an `id_token_hint` Lobby issued to `client_id`, `None` when it is not one.
+fn hint_subject(st: &ProviderCtx, token: &str, client_id: &str) -> Option<String> {
+    let issuer = st.config.issuer();
+    let opts = VerifyOptions {
+        issuer: Some(&issuer),
+        audience: Some(client_id),
+        typ: Some("JWT"),
+        // Expiry is ignored for a hint (OIDC Core §3.1.2.1: an expired ID token may be sent).
+        leeway_secs: i64::MAX,
+    };
+    match st.keys.verify(token, &ALL_ALGS, &opts) {
+        Ok(claims) => claims
+            .get("sub")
+            .and_then(serde_json::Value::as_str)
+            .map(str::to_owned),
+        Err(e) => {
+            tracing::info!(error = %e, "id_token_hint does not verify");
+            None
+        }
+    }
 }
 
 fn with_cookie(mut res: Response, cookie: Option<HeaderValue>) -> Response {

@@ -362,3 +362,51 @@ async fn a_login_hint_for_another_user_bypasses_the_sso_session() {
         .await;
     assert!(r.location().starts_with("/login?flow="));
 }
+
+#[tokio::test]
+async fn an_id_token_hint_must_name_the_signed_in_user() {
+    let lobby = Lobby::start().await;
+    // Bob's ID token for crm, from another browser.
+    let other = lobby.browser();
+    let (code, verifier) = crm_login(&lobby, &other, "bob@acme.test", Some("acme")).await;
+    let bob_hint = lobby.exchange(&code, &verifier).await["id_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // Alice is signed in here and holds her own ID token.
+    let b = lobby.browser();
+    let (code, verifier) = crm_login(&lobby, &b, "alice@acme.test", None).await;
+    let alice_hint = lobby.exchange(&code, &verifier).await["id_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let parts: Vec<&str> = alice_hint.split('.').collect();
+    let tampered = format!(
+        "{}.{}.{}",
+        parts[0],
+        parts[1],
+        &parts[2][..parts[2].len() - 4]
+    );
+    let (_, challenge) = pkce();
+    let with_hint = |hint: &str, none: bool| {
+        let mut extra = vec![("id_token_hint", hint.to_owned())];
+        if none {
+            extra.push(("prompt", "none".to_owned()));
+        }
+        let extra: Vec<(&str, &str)> = extra.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        authorize_path("crm", CRM_CB, &challenge, &extra)
+    };
+    // Another user's hint, or one that does not verify: no silent code for the session's user.
+    for hint in [&bob_hint, &tampered, &"x.y.z".to_owned()] {
+        let r = b.get(&with_hint(hint, true)).await;
+        assert_eq!(r.redirect_params()["error"], "login_required", "{hint}");
+        let r = b.get(&with_hint(hint, false)).await;
+        assert!(r.location().starts_with("/login?flow="), "{hint}");
+    }
+    // Her own hint: silent SSO, also once the hint has expired (OIDC Core §3.1.2.1).
+    let r = b.get(&with_hint(&alice_hint, true)).await;
+    assert!(r.redirect_params().contains_key("code"));
+    lobby.clock.advance(time::Duration::hours(1));
+    let r = b.get(&with_hint(&alice_hint, true)).await;
+    assert!(r.redirect_params().contains_key("code"));
+}
