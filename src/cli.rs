@@ -33,8 +33,18 @@ async fn open_storage(config: &Config) -> anyhow::Result<Arc<dyn crate::storage:
 }
 
 pub async fn serve(loaded: Loaded, demo: bool) -> anyhow::Result<()> {
-    let config = loaded.config;
+    let mut config = loaded.config;
     init_logging(&config, &loaded.warnings);
+    if demo {
+        let url = config.demo_database_url();
+        if url != config.database_url.expose() {
+            let dir = config.data_dir.join("demo");
+            std::fs::create_dir_all(&dir)
+                .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", dir.display()))?;
+            tracing::info!(database = %dir.display(), "demo mode uses its own database");
+        }
+        config.database_url = crate::domain::Secret::new(url);
+    }
     let storage = open_storage(&config).await?;
     let listen = config.listen;
     let issuer = config.issuer();

@@ -186,9 +186,8 @@ impl Config {
 
         let data_dir =
             PathBuf::from(pick("LOBBY_DATA_DIR", file.data_dir).unwrap_or_else(|| "./data".into()));
-        let database_url = pick("LOBBY_DATABASE_URL", file.database_url).unwrap_or_else(|| {
-            format!("sqlite://{}?mode=rwc", data_dir.join("lobby.db").display())
-        });
+        let database_url = pick("LOBBY_DATABASE_URL", file.database_url)
+            .unwrap_or_else(|| default_database_url(&data_dir));
         if !(database_url.starts_with("sqlite:")
             || database_url.starts_with("postgres://")
             || database_url.starts_with("postgresql://"))
@@ -301,6 +300,18 @@ impl Config {
     }
 
     /// A config for tests: memory state, the given database, public URL from the listen address.
+    /// The database `lobby serve --demo` uses: its own SQLite file under `<data dir>/demo/` when
+    /// the database is the default one, so the demo tenant never mixes with a real one (or with
+    /// the README's tour, whose `acme` would clash with the demo's); an explicitly configured
+    /// database is used as it is.
+    pub fn demo_database_url(&self) -> String {
+        if self.database_url.expose() == default_database_url(&self.data_dir) {
+            default_database_url(&self.data_dir.join("demo"))
+        } else {
+            self.database_url.expose().to_owned()
+        }
+    }
+
     pub fn for_tests(database_url: &str, data_dir: &Path) -> Config {
         Config {
             listen: "127.0.0.1:0".parse().expect("static"),
@@ -343,9 +354,26 @@ fn parse_bool(s: &str) -> Option<bool> {
     }
 }
 
+/// The SQLite database in a data dir, when `LOBBY_DATABASE_URL` is not set.
+pub fn default_database_url(data_dir: &Path) -> String {
+    format!("sqlite://{}?mode=rwc", data_dir.join("lobby.db").display())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_demo_gets_its_own_database_unless_one_is_configured() {
+        let dir = Path::new("/tmp/lobby-data");
+        let c = Config::for_tests(&default_database_url(dir), dir);
+        assert_eq!(
+            c.demo_database_url(),
+            "sqlite:///tmp/lobby-data/demo/lobby.db?mode=rwc"
+        );
+        let c = Config::for_tests("postgres://db/lobby", dir);
+        assert_eq!(c.demo_database_url(), "postgres://db/lobby");
+    }
 
     fn env(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
         pairs
