@@ -9,7 +9,7 @@
 //!
 //! Owns: the session record and its cookie settings. Must not touch: flows, tokens.
 
-use super::flow::AuthMethod;
+use super::flow::{AuthMethod, Authenticated};
 use crate::domain::{AppId, ConnectionId, OrgId, UserId};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -37,6 +37,20 @@ pub struct SsoSession {
     /// The upstream connection of a federated sign-in (`None` for passwords).
     #[serde(default)]
     pub idp: Option<ConnectionId>,
+}
+
+impl SsoSession {
+    /// The authentication this session stands for (reused by a later `/authorize`).
+    pub fn authenticated(&self) -> Authenticated {
+        Authenticated {
+            user_id: self.user_id.clone(),
+            sid: self.sid.clone(),
+            auth_time: self.auth_time,
+            amr: self.amr.clone(),
+            method: self.method,
+            idp: self.idp.clone(),
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -17,8 +17,8 @@ use crate::domain::{ClientId, Email, random_token, to_millis};
 use crate::http::params::{MAX_PARAM_BYTES, Params, is_form};
 use crate::http::redirect::{ErrorCode, error_redirect, see_other};
 use crate::login::discovery::{self, ConnectionDispatch};
-use crate::login::finish::{continue_authenticated, from_session};
 use crate::login::flow::{self, Flow, Prompt, Stage};
+use crate::login::issue::complete_login;
 use crate::login::session;
 use crate::pages::{PageError, error_page};
 use crate::provider::ProviderCtx;
@@ -339,13 +339,13 @@ async fn authorize(st: &ProviderCtx, sess: &Session, headers: &HeaderMap, p: Par
             },
         };
         if !prompt.login && fresh_enough && same_user {
-            let res = continue_authenticated(
+            let res = complete_login(
                 &st.login,
                 headers,
                 sess,
                 &app,
                 flow,
-                from_session(&s),
+                s.authenticated(),
                 false,
             )
             .await;

@@ -1,5 +1,6 @@
-//! The end of a login: choose the org among the eligible ones, then issue the authorization
-//! code and send the browser back to the client.
+//! Completing an authenticated login: choose the org among the eligible ones
+//! ([`complete_login`]), then issue the authorization code and send the browser back to the
+//! client ([`issue_code`]).
 //!
 //! Codes (RFC 6749 §4.1.2, §10.5; DESIGN §6.5): 256 random bits (`random_token`), stored only
 //! as `code:<sha256>` in the state store for 60 s, bound to the client, the redirect_uri, the
@@ -12,7 +13,7 @@
 
 use super::discovery::{self, EligibleOrg};
 use super::flow::{self, Authenticated, Flow, Stage};
-use super::session::{self, SsoSession};
+use super::session;
 use crate::domain::{
     App, AuditEvent, AuditEventId, CODE_TTL_SECS, CodeRecord, Grant, Outcome, code_key,
     random_token, to_millis,
@@ -171,7 +172,7 @@ async fn audit_login(
 /// `flow` is the current stored flow (`stored`) or one not stored yet (the SSO shortcut of
 /// `/authorize`); it is saved when the chooser is needed, and otherwise consumed atomically
 /// before the code is issued, so one flow never yields two codes.
-pub async fn continue_authenticated(
+pub async fn complete_login(
     st: &LoginCtx,
     headers: &HeaderMap,
     sess: &Session,
@@ -235,7 +236,7 @@ pub async fn continue_authenticated(
     };
     if let Some(c) = chosen {
         if stored && let Err(e) = flow::take(st, &flow.id, headers).await {
-            return super::flow_error(e, headers);
+            return super::LoginError::from(e).render(headers);
         }
         remember_org(st, sess, app, &auth, c).await;
         return issue_code(st, headers, &flow, &auth, c).await;
@@ -276,18 +277,6 @@ pub async fn remember_org(
         if let Err(e) = session::update(sess, &s).await {
             tracing::warn!(error = %e, "cannot remember the chosen org in the session");
         }
-    }
-}
-
-/// The `Authenticated` of a live SSO session.
-pub fn from_session(s: &SsoSession) -> Authenticated {
-    Authenticated {
-        user_id: s.user_id.clone(),
-        sid: s.sid.clone(),
-        auth_time: s.auth_time,
-        amr: s.amr.clone(),
-        method: s.method,
-        idp: s.idp.clone(),
     }
 }
 
