@@ -122,5 +122,5 @@ async fn choose(
     // Take the flow: of two concurrent submits only one gets a code.
     let flow = flow::take(st, &flow.id, headers).await?;
     remember_org(st, sess, &app, &auth, &chosen).await;
-    Ok(issue_code(st, headers, &flow, &auth, &chosen).await)
+    issue_code(st, headers, &flow, &auth, &chosen).await
 }

@@ -48,7 +48,7 @@ use axum::response::Response;
 use axum::routing::get;
 use discovery::ConnectionDispatch;
 pub use error::LoginError;
-use flow::{Flow, Stage};
+use flow::{Flow, FlowId, Stage};
 use std::sync::Arc;
 
 /// What the login's handlers may use: configuration, storage (with the per-process
@@ -87,7 +87,9 @@ pub(crate) async fn load_flow(
         Ok(None) => return Err(PageError::FlowExpired.into()),
         Err(_) => return Err(PageError::BadRequest.into()),
     };
-    Ok(flow::load(st, id, headers).await?)
+    // A malformed id is no flow at all.
+    let id = FlowId::parse(id).ok_or(PageError::FlowExpired)?;
+    Ok(flow::load(st, &id, headers).await?)
 }
 
 /// The flow named by the query's `flow=`, loaded for this browser: the extractor of the login
@@ -167,7 +169,7 @@ fn identifier_page(
     let page = LoginPage {
         c: Chrome::new("Sign in", headers).branded(brand),
         app_name: app.name.clone(),
-        flow: flow.id.clone(),
+        flow: flow.id.to_string(),
         csrf: flow.csrf.expose().to_owned(),
         email,
         error,

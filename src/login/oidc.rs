@@ -28,7 +28,7 @@
 
 use super::discovery::LinkedOrg;
 use super::error::{FailureAudit, LoginError, respond};
-use super::flow::{self, AuthMethod, Flow, FlowError, UpstreamPending};
+use super::flow::{self, AuthMethod, Flow, FlowError, FlowId, UpstreamPending};
 use super::identity;
 use crate::domain::{
     Connection, ConnectionConfig, ConnectionId, Email, OidcConfig, Org, Outcome, Secret, to_millis,
@@ -172,7 +172,7 @@ pub async fn start(
     st.ephemeral
         .put(
             &state_key(&state),
-            flow.id.as_bytes(),
+            flow.id.as_str().as_bytes(),
             Duration::from_millis(left),
         )
         .await
@@ -265,7 +265,7 @@ async fn answer(
         ));
     };
     let flow_id = match st.ephemeral.get(&state_key(state)).await {
-        Ok(Some(id)) => String::from_utf8(id).unwrap_or_default(),
+        Ok(Some(id)) => String::from_utf8(id).ok().and_then(|s| FlowId::parse(&s)),
         Ok(None) => {
             // Unknown, expired, or already used (replay).
             let page = LoginError::page(PageError::FlowExpired);
@@ -273,7 +273,11 @@ async fn answer(
         }
         Err(e) => return Err(LoginError::unavailable("the OIDC callback", &e)),
     };
-    let flow = match flow::take(st, &flow_id, headers).await {
+    let taken = match &flow_id {
+        Some(id) => flow::take(st, id, headers).await,
+        None => Err(FlowError::Missing),
+    };
+    let flow = match taken {
         Ok(f) => f,
         Err(e) => {
             let reason = match &e {

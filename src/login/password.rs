@@ -18,7 +18,7 @@ use super::issue::complete_login;
 use super::session::{self, SsoSession};
 use super::{LoadedFlow, flow_app, load_form_flow};
 use crate::domain::{
-    AuditEvent, AuditEventId, Email, Outcome, Secret, User, UserId, random_token, verify_password,
+    AuditEvent, AuditEventId, Email, Outcome, Secret, SessionId, User, UserId, verify_password,
 };
 use crate::http::redirect::see_other;
 use crate::login::LoginCtx;
@@ -94,7 +94,7 @@ fn page(
     let p = PasswordPage {
         c: Chrome::new("Enter your password", headers).branded(brand),
         app_name: app_name.to_owned(),
-        flow: flow.id.clone(),
+        flow: flow.id.to_string(),
         csrf: flow.csrf.expose().to_owned(),
         email: flow
             .email
@@ -306,7 +306,7 @@ async fn check(
     let now = st.clock.now().unix_timestamp();
     let sso = SsoSession {
         user_id: user.id.clone(),
-        sid: random_token(),
+        sid: SessionId::generate(),
         auth_time: now,
         amr: vec!["pwd".into()],
         method: AuthMethod::Password,

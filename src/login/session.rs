@@ -10,7 +10,7 @@
 //! Owns: the session record and its cookie settings. Must not touch: flows, tokens.
 
 use super::flow::{AuthMethod, Authenticated};
-use crate::domain::{AppId, ConnectionId, OrgId, UserId};
+use crate::domain::{AppId, ConnectionId, OrgId, SessionId, UserId};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use tower_sessions::{Expiry, Session, SessionManagerLayer, SessionStore, cookie::SameSite};
@@ -26,7 +26,7 @@ pub const IDLE_SECS: i64 = 8 * 3600;
 pub struct SsoSession {
     pub user_id: UserId,
     /// The `sid` put in tokens; logout revokes the refresh tokens of this sid.
-    pub sid: String,
+    pub sid: SessionId,
     /// Unix seconds.
     pub auth_time: i64,
     pub amr: Vec<String>,

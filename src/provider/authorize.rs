@@ -283,7 +283,7 @@ async fn authorize(st: &ProviderCtx, sess: &Session, headers: &HeaderMap, p: Par
     let now = st.clock.now();
     let (secret, set_cookie) = flow::browser_binding(&st.login, headers);
     let flow = Flow {
-        id: random_token(),
+        id: flow::FlowId::generate(),
         client_id: app.client_id.clone(),
         app_id: app.id.clone(),
         redirect_uri: redirect_uri.to_owned(),

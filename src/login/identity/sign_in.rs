@@ -5,7 +5,7 @@
 //! (`resolve.rs`), the code itself (`issue::issue_code_with`), pages (`pages::sso`).
 
 use super::Resolved;
-use crate::domain::{App, Connection, random_token};
+use crate::domain::{App, Connection, SessionId};
 use crate::login::LoginCtx;
 use crate::login::discovery::EligibleOrg;
 use crate::login::error::LoginError;
@@ -55,7 +55,7 @@ pub async fn sign_in(
     last_org.insert(app.id.clone(), resolved.org.id.clone());
     let sso = SsoSession {
         user_id: resolved.user.id.clone(),
-        sid: random_token(),
+        sid: SessionId::generate(),
         auth_time: now,
         amr: token_amr(upstream_amr),
         method,
@@ -82,7 +82,7 @@ pub async fn sign_in(
         org: resolved.org,
         connection: conn.clone(),
     };
-    Ok(issue_code_with(st, headers, flow, &auth, &chosen, pending).await)
+    issue_code_with(st, headers, flow, &auth, &chosen, pending).await
 }
 
 #[cfg(test)]

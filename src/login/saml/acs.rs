@@ -171,7 +171,9 @@ async fn acs_accept(
         Some(irt) => {
             // SAML bindings §3.5.3: the IdP returns our RelayState unchanged.
             let unknown = || rejected(c, raw, "unknown_request", PageError::FlowExpired);
-            let relay = relay.filter(|r| flow::valid_id(r)).ok_or_else(unknown)?;
+            let relay = relay
+                .filter(|r| flow::token_shaped(r))
+                .ok_or_else(unknown)?;
             let rec = st
                 .ephemeral
                 .take(&req_key(relay))
@@ -192,7 +194,7 @@ async fn acs_accept(
             }
             // When the flow cookie came along (https: SameSite=None), it must be this browser's.
             if let Some(cookie) =
-                cookie(headers, flow::cookie_name(st)).filter(|v| flow::valid_id(v))
+                cookie(headers, flow::cookie_name(st)).filter(|v| flow::token_shaped(v))
             {
                 let h = flow::binding_hash(cookie);
                 if !bool::from(h.as_bytes().ct_eq(rec.binding.as_bytes())) {

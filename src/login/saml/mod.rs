@@ -45,6 +45,7 @@ pub use start::start;
 use crate::domain::{Connection, ConnectionConfig, ConnectionId, OrgId, Outcome};
 use crate::login::LoginCtx;
 use crate::login::error::{FailureAudit, LoginError};
+use crate::login::flow::FlowId;
 use crate::pages::{PageError, error_page};
 use crate::upstream::saml::{SetupError, sp_urls};
 use axum::Router;
@@ -81,7 +82,7 @@ pub struct RequestRecord {
     pub request_id: String,
     pub connection_id: ConnectionId,
     pub org_id: OrgId,
-    pub flow_id: String,
+    pub flow_id: FlowId,
     /// Hash of the browser's flow-cookie secret (as in the flow).
     pub binding: String,
 }
@@ -92,7 +93,7 @@ pub struct DoneRecord {
     pub connection_id: ConnectionId,
     pub org_id: OrgId,
     /// `None` for IdP-initiated sign-in.
-    pub flow_id: Option<String>,
+    pub flow_id: Option<FlowId>,
     pub binding: Option<String>,
     /// The request id answered and the SHA-256 of the RelayState (solicited only).
     pub request_id: Option<String>,

@@ -60,7 +60,7 @@ async fn resume(
         .get("h")
         .ok()
         .flatten()
-        .filter(|h| flow::valid_id(h))
+        .filter(|h| flow::token_shaped(h))
         .ok_or_else(unknown)?;
     let done = st
         .ephemeral

@@ -16,7 +16,7 @@
 //! identify anyone twice.
 
 use super::DoneRecord;
-use crate::domain::{App, Connection, ConnectionConfig, Org, Outcome, SamlConfig, random_token};
+use crate::domain::{App, Connection, ConnectionConfig, Org, Outcome, SamlConfig, SessionId};
 use crate::http::redirect::redirect_with;
 use crate::login::LoginCtx;
 use crate::login::error::{FailureAudit, LoginError};
@@ -169,7 +169,7 @@ async fn idp_initiated_landing(
     last_org.insert(app.id.clone(), org.id.clone());
     let sso = SsoSession {
         user_id: user.clone(),
-        sid: random_token(),
+        sid: SessionId::generate(),
         auth_time: st.clock.now().unix_timestamp(),
         amr: if amr.is_empty() {
             vec!["fed".into()]
