@@ -12,13 +12,54 @@ use super::{ClientId, ConnectionId, OrgId, UserId};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+/// The browser SSO session id, the tokens' `sid` claim: random (`random_token`) when a
+/// session starts; stored and serialized as the plain string.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct SessionId(String);
+
+impl SessionId {
+    /// A new random session id (256 bits).
+    pub fn generate() -> Self {
+        Self(super::random_token())
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl From<String> for SessionId {
+    fn from(s: String) -> Self {
+        Self(s)
+    }
+}
+
+impl From<&str> for SessionId {
+    fn from(s: &str) -> Self {
+        Self(s.to_owned())
+    }
+}
+
+impl From<SessionId> for String {
+    fn from(s: SessionId) -> String {
+        s.0
+    }
+}
+
+impl std::fmt::Display for SessionId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
 /// What one authorization granted; carried by the code, the refresh family and the tokens.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Grant {
     pub user_id: UserId,
     pub org_id: OrgId,
     /// The browser SSO session id (`sid`).
-    pub sid: String,
+    pub sid: SessionId,
     /// Unix seconds of the authentication.
     pub auth_time: i64,
     pub amr: Vec<String>,

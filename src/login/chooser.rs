@@ -6,16 +6,16 @@
 //! Owns: the chooser page and its POST. Must not touch: authentication, code storage.
 
 use super::discovery;
-use super::finish::{issue_code, remember_org};
-use super::flow::{self, Stage};
+use super::error::{LoginError, respond};
+use super::flow::{self, Flow, Stage};
+use super::issue::{issue_code, remember_org};
 use super::session;
-use super::{flow_app, load_flow, load_form_flow};
-use crate::http::params::Params;
+use super::{LoadedFlow, flow_app, load_form_flow};
 use crate::http::redirect::see_other;
 use crate::login::LoginCtx;
-use crate::pages::{ChooserPage, Chrome, OrgChoice, PageError, error_page, render};
+use crate::pages::{ChooserPage, Chrome, OrgChoice, PageError, render};
 use axum::body::Bytes;
-use axum::extract::{RawQuery, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use tower_sessions::Session;
@@ -25,21 +25,23 @@ pub async fn get(
     State(st): State<LoginCtx>,
     sess: Session,
     headers: HeaderMap,
-    RawQuery(q): RawQuery,
+    LoadedFlow(flow): LoadedFlow,
 ) -> Response {
-    let p = Params::from_query(q.as_deref());
-    let flow = match load_flow(&st, &p, &headers).await {
-        Ok(f) => f,
-        Err(r) => return r,
-    };
+    let r = show(&st, &sess, &headers, flow).await;
+    respond(&st, &headers, r).await
+}
+
+async fn show(
+    st: &LoginCtx,
+    sess: &Session,
+    headers: &HeaderMap,
+    flow: Flow,
+) -> Result<Response, LoginError> {
     let Some(auth) = flow.auth.as_ref().filter(|_| flow.stage == Stage::Chooser) else {
-        return see_other(&format!("/login?flow={}", flow.id));
+        return Ok(see_other(&format!("/login?flow={}", flow.id)));
     };
-    let app = match flow_app(&st, &flow, &headers).await {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
-    let last = session::current(&sess, st.clock.now().unix_timestamp())
+    let app = flow_app(st, &flow).await?;
+    let last = session::current(sess, st.clock.now().unix_timestamp())
         .await
         .ok()
         .flatten()
@@ -47,8 +49,13 @@ pub async fn get(
         .and_then(|s| s.last_org.get(&app.id).cloned());
     let mut orgs = Vec::new();
     for id in &flow.eligible {
-        match st.storage.get_org(id).await {
-            Ok(Some(o)) => orgs.push(OrgChoice {
+        let org = st
+            .storage
+            .get_org(id)
+            .await
+            .map_err(|e| LoginError::server("the chooser", &e))?;
+        if let Some(o) = org {
+            orgs.push(OrgChoice {
                 id: o.id.to_string(),
                 slug: o.slug.to_string(),
                 name: o.display_name().to_owned(),
@@ -58,22 +65,17 @@ pub async fn get(
                     .clone()
                     .filter(|u| crate::domain::validate_web_url(u, "logo").is_ok()),
                 last_used: last.as_ref() == Some(&o.id),
-            }),
-            Ok(None) => {}
-            Err(e) => {
-                tracing::error!(error = %e, "storage error loading the chooser");
-                return error_page(PageError::Server, &headers, None);
-            }
+            });
         }
     }
     let page = ChooserPage {
-        c: Chrome::new("Choose an organization", &headers),
+        c: Chrome::new("Choose an organization", headers),
         app_name: app.name.clone(),
-        flow: flow.id.clone(),
+        flow: flow.id.to_string(),
         csrf: flow.csrf.expose().to_owned(),
         orgs,
     };
-    render(StatusCode::OK, &page)
+    Ok(render(StatusCode::OK, &page))
 }
 
 /// `POST /login/org`.
@@ -83,48 +85,42 @@ pub async fn post(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let (flow, p) = match load_form_flow(&st, &headers, &body).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
+    let r = choose(&st, &sess, &headers, &body).await;
+    respond(&st, &headers, r).await
+}
+
+async fn choose(
+    st: &LoginCtx,
+    sess: &Session,
+    headers: &HeaderMap,
+    body: &Bytes,
+) -> Result<Response, LoginError> {
+    let (flow, p) = load_form_flow(st, headers, body).await?;
     let Some(auth) = flow.auth.clone().filter(|_| flow.stage == Stage::Chooser) else {
-        return see_other(&format!("/login?flow={}", flow.id));
+        return Ok(see_other(&format!("/login?flow={}", flow.id)));
     };
     let chosen_id = p.get("org").ok().flatten().unwrap_or("");
-    let Some(org_id) = flow
+    let org_id = flow
         .eligible
         .iter()
         .find(|o| o.as_str() == chosen_id)
         .cloned()
-    else {
-        return error_page(PageError::OrgNotAllowed, &headers, None);
-    };
-    let app = match flow_app(&st, &flow, &headers).await {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
+        .ok_or(PageError::OrgNotAllowed)?;
+    let app = flow_app(st, &flow).await?;
     let eligible = match &auth.idp {
         Some(idp) => {
             super::identity::eligible_federated_orgs(st.storage.as_ref(), &app, &auth.user_id, idp)
                 .await
         }
         None => discovery::eligible_password_orgs(st.storage.as_ref(), &app, &auth.user_id).await,
-    };
-    let eligible = match eligible {
-        Ok(e) => e,
-        Err(e) => {
-            tracing::error!(error = %e, "storage error in the chooser");
-            return error_page(PageError::Server, &headers, None);
-        }
-    };
-    let Some(chosen) = eligible.into_iter().find(|e| e.org.id == org_id) else {
-        return error_page(PageError::OrgNotAllowed, &headers, None);
-    };
+    }
+    .map_err(|e| LoginError::server("the chooser", &e))?;
+    let chosen = eligible
+        .into_iter()
+        .find(|e| e.org.id == org_id)
+        .ok_or(PageError::OrgNotAllowed)?;
     // Take the flow: of two concurrent submits only one gets a code.
-    let flow = match flow::take(&st, &flow.id, &headers).await {
-        Ok(f) => f,
-        Err(e) => return super::flow_error(e, &headers),
-    };
-    remember_org(&st, &sess, &app, &auth, &chosen).await;
-    issue_code(&st, &headers, &flow, &auth, &chosen).await
+    let flow = flow::take(st, &flow.id, headers).await?;
+    remember_org(st, sess, &app, &auth, &chosen).await;
+    issue_code(st, headers, &flow, &auth, &chosen).await
 }

@@ -6,19 +6,24 @@
 //! identifier page takes the email; `discovery::route` picks the org's OIDC/SAML connection
 //! (and `upstream::start` sends the browser to it: `oidc` or `saml`)
 //! or the password page — the same password page for unknown users and domains, so the
-//! pre-authentication pages reveal nothing about membership. After the password, `finish`
-//! picks the org (chooser when several) and issues the code; after a federated sign-in,
-//! `identity` resolves the user and `identity::complete` issues it.
+//! pre-authentication pages reveal nothing about membership. After the password,
+//! `issue::complete_login` picks the org (chooser when several) and issues the code; after a
+//! federated sign-in, `identity` resolves the user and `identity::sign_in` issues it.
 //! Every POST carries the flow's CSRF token; every step checks the browser binding.
+//!
+//! Failures: a handler's work returns `Result<Response, error::LoginError>` and uses `?`; the
+//! route ends with `error::respond`, which writes the failure's audit event and renders its
+//! page. The GET pages take the flow with the [`LoadedFlow`] extractor.
 //!
 //! Owns: the `/login*` routes. Must not touch: token issuance (that is `provider`), storage
 //! internals.
 
 pub mod chooser;
 pub mod discovery;
-pub mod finish;
+pub mod error;
 pub mod flow;
 pub mod identity;
+pub mod issue;
 pub mod oidc;
 pub mod password;
 pub mod saml;
@@ -29,19 +34,21 @@ use crate::config::Config;
 use crate::domain::{App, Clock, Email, Org};
 use crate::http::params::{Params, is_form};
 use crate::http::redirect::see_other;
-use crate::pages::{self, Chrome, LoginPage, PageError, error_page, render};
+use crate::pages::{self, Chrome, LoginPage, PageError, render};
 use crate::state::StateStore;
 use crate::storage::Storage;
 use crate::upstream::oidc::OidcConnector;
 use crate::upstream::saml::SamlService;
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{RawQuery, State};
+use axum::extract::{FromRequestParts, State};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::routing::get;
 use discovery::ConnectionDispatch;
-use flow::{Flow, FlowError, Stage};
+pub use error::LoginError;
+use flow::{Flow, FlowId, Stage};
 use std::sync::Arc;
 
 /// What the login's handlers may use: configuration, storage (with the per-process
@@ -69,32 +76,36 @@ pub fn router() -> Router<LoginCtx> {
         .merge(saml::router())
 }
 
-/// The error page for a flow that cannot be used.
-pub(crate) fn flow_error(e: FlowError, headers: &HeaderMap) -> Response {
-    match e {
-        FlowError::Missing => error_page(PageError::FlowExpired, headers, None),
-        FlowError::WrongBrowser => error_page(PageError::WrongBrowser, headers, None),
-        FlowError::State(e) => {
-            tracing::error!(error = %e, "state store error in the login flow");
-            error_page(PageError::Unavailable, headers, None)
-        }
-    }
-}
-
 /// The flow named by `flow=` in a query or form, for this browser.
 pub(crate) async fn load_flow(
     st: &LoginCtx,
     p: &Params,
     headers: &HeaderMap,
-) -> Result<Flow, Response> {
+) -> Result<Flow, LoginError> {
     let id = match p.get("flow") {
         Ok(Some(id)) => id,
-        Ok(None) => return Err(error_page(PageError::FlowExpired, headers, None)),
-        Err(_) => return Err(error_page(PageError::BadRequest, headers, None)),
+        Ok(None) => return Err(PageError::FlowExpired.into()),
+        Err(_) => return Err(PageError::BadRequest.into()),
     };
-    flow::load(st, id, headers)
-        .await
-        .map_err(|e| flow_error(e, headers))
+    // A malformed id is no flow at all.
+    let id = FlowId::parse(id).ok_or(PageError::FlowExpired)?;
+    Ok(flow::load(st, &id, headers).await?)
+}
+
+/// The flow named by the query's `flow=`, loaded for this browser: the extractor of the login
+/// pages' GETs. Its rejection is the fixed page (expired, other browser, bad request).
+pub struct LoadedFlow(pub Flow);
+
+impl FromRequestParts<LoginCtx> for LoadedFlow {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, st: &LoginCtx) -> Result<Self, Response> {
+        let p = Params::from_query(parts.uri.query());
+        load_flow(st, &p, &parts.headers)
+            .await
+            .map(LoadedFlow)
+            .map_err(|e| e.render(&parts.headers))
+    }
 }
 
 /// The flow of a POSTed form, with its CSRF token checked (DESIGN §6.7).
@@ -102,31 +113,24 @@ pub(crate) async fn load_form_flow(
     st: &LoginCtx,
     headers: &HeaderMap,
     body: &Bytes,
-) -> Result<(Flow, Params), Response> {
+) -> Result<(Flow, Params), LoginError> {
     if !is_form(headers) {
-        return Err(error_page(PageError::BadRequest, headers, None));
+        return Err(PageError::BadRequest.into());
     }
     let p = Params::parse(body);
     let flow = load_flow(st, &p, headers).await?;
     if !flow.csrf_ok(p.get("csrf").ok().flatten()) {
-        return Err(error_page(PageError::Csrf, headers, None));
+        return Err(PageError::Csrf.into());
     }
     Ok((flow, p))
 }
 
 /// The app of a flow (it may have been deleted meanwhile).
-pub(crate) async fn flow_app(
-    st: &LoginCtx,
-    flow: &Flow,
-    headers: &HeaderMap,
-) -> Result<App, Response> {
+pub(crate) async fn flow_app(st: &LoginCtx, flow: &Flow) -> Result<App, LoginError> {
     match st.storage.get_app(&flow.app_id).await {
         Ok(Some(a)) => Ok(a),
-        Ok(None) => Err(error_page(PageError::UnknownClient, headers, None)),
-        Err(e) => {
-            tracing::error!(error = %e, "storage error loading the flow's app");
-            Err(error_page(PageError::Server, headers, None))
-        }
+        Ok(None) => Err(PageError::UnknownClient.into()),
+        Err(e) => Err(LoginError::server("the flow's app", &e)),
     }
 }
 
@@ -165,7 +169,7 @@ fn identifier_page(
     let page = LoginPage {
         c: Chrome::new("Sign in", headers).branded(brand),
         app_name: app.name.clone(),
-        flow: flow.id.clone(),
+        flow: flow.id.to_string(),
         csrf: flow.csrf.expose().to_owned(),
         email,
         error,
@@ -177,55 +181,66 @@ fn identifier_page(
 async fn identifier_get(
     State(st): State<LoginCtx>,
     headers: HeaderMap,
-    RawQuery(q): RawQuery,
+    LoadedFlow(flow): LoadedFlow,
 ) -> Response {
-    let p = Params::from_query(q.as_deref());
-    let flow = match load_flow(&st, &p, &headers).await {
-        Ok(f) => f,
-        Err(r) => return r,
-    };
+    let r = identifier_show(&st, &headers, flow).await;
+    error::respond(&st, &headers, r).await
+}
+
+async fn identifier_show(
+    st: &LoginCtx,
+    headers: &HeaderMap,
+    flow: Flow,
+) -> Result<Response, LoginError> {
     if flow.stage == Stage::Chooser {
-        return see_other(&format!("/login/org?flow={}", flow.id));
+        return Ok(see_other(&format!("/login/org?flow={}", flow.id)));
     }
-    let app = match flow_app(&st, &flow, &headers).await {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
-    let brand = identifier_brand(&st, &app, &flow).await;
+    let app = flow_app(st, &flow).await?;
+    let brand = identifier_brand(st, &app, &flow).await;
     let email = flow
         .email
         .as_ref()
         .map(|e| e.to_string())
         .or_else(|| flow.login_hint.clone())
         .unwrap_or_default();
-    identifier_page(&headers, &app, &flow, brand.as_ref(), email, None)
+    Ok(identifier_page(
+        headers,
+        &app,
+        &flow,
+        brand.as_ref(),
+        email,
+        None,
+    ))
 }
 
 /// `POST /login`: route the email (DESIGN §2 step 2–3).
 async fn identifier_post(State(st): State<LoginCtx>, headers: HeaderMap, body: Bytes) -> Response {
-    let (mut flow, p) = match load_form_flow(&st, &headers, &body).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
+    let r = identifier_route(&st, &headers, &body).await;
+    error::respond(&st, &headers, r).await
+}
+
+async fn identifier_route(
+    st: &LoginCtx,
+    headers: &HeaderMap,
+    body: &Bytes,
+) -> Result<Response, LoginError> {
+    let (mut flow, p) = load_form_flow(st, headers, body).await?;
     if flow.stage == Stage::Chooser {
-        return see_other(&format!("/login/org?flow={}", flow.id));
+        return Ok(see_other(&format!("/login/org?flow={}", flow.id)));
     }
-    let app = match flow_app(&st, &flow, &headers).await {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
+    let app = flow_app(st, &flow).await?;
     let raw = p.get("email").ok().flatten().unwrap_or("");
-    let brand = hinted_org(&st, &flow).await;
+    let brand = hinted_org(st, &flow).await;
     let Ok(email) = Email::parse(raw) else {
         let shown: String = raw.chars().take(254).collect();
-        return identifier_page(
-            &headers,
+        return Ok(identifier_page(
+            headers,
             &app,
             &flow,
             brand.as_ref(),
             shown,
             Some("Enter an email address like name@example.com."),
-        );
+        ));
     };
     let hinted = match (&brand, &flow.org_hint) {
         (Some(o), Some(_)) => match st.storage.get_link(&o.id, &app.id).await {
@@ -236,34 +251,24 @@ async fn identifier_post(State(st): State<LoginCtx>, headers: HeaderMap, body: B
                 })
             }
             Ok(_) => None,
-            Err(e) => {
-                tracing::error!(error = %e, "storage error in discovery");
-                return error_page(PageError::Server, &headers, None);
-            }
+            Err(e) => return Err(LoginError::server("discovery", &e)),
         },
         _ => None,
     };
-    let (target, dispatch) =
-        match discovery::route(st.storage.as_ref(), &app, hinted.as_ref(), &email).await {
-            Ok(x) => x,
-            Err(e) => {
-                tracing::error!(error = %e, "storage error in discovery");
-                return error_page(PageError::Server, &headers, None);
-            }
-        };
+    let (target, dispatch) = discovery::route(st.storage.as_ref(), &app, hinted.as_ref(), &email)
+        .await
+        .map_err(|e| LoginError::server("discovery", &e))?;
     match dispatch {
         ConnectionDispatch::Password => {
             flow.email = Some(email);
             flow.target_org = target.map(|t| t.org.id);
             flow.stage = Stage::Password;
-            if let Err(e) = flow::save(&st, &flow).await {
-                return flow_error(e, &headers);
-            }
-            see_other(&format!("/login/password?flow={}", flow.id))
+            flow::save(st, &flow).await?;
+            Ok(see_other(&format!("/login/password?flow={}", flow.id)))
         }
         ConnectionDispatch::Upstream(conn) => match &target {
-            Some(t) => upstream::start(&st, &headers, flow, Some(email), t, *conn).await,
-            None => error_page(PageError::SsoNotAvailable, &headers, None),
+            Some(t) => Ok(upstream::start(st, headers, flow, Some(email), t, *conn).await),
+            None => Err(PageError::SsoNotAvailable.into()),
         },
     }
 }

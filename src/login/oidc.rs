@@ -17,7 +17,7 @@
 //!    link that returns the OAuth error to the app (whose redirect_uri was validated at
 //!    `/authorize`);
 //! 4. then the code exchange and ID token checks of `upstream::oidc`, `identity::resolve`, and
-//!    `identity::complete` (new SSO session, code to the app).
+//!    `identity::sign_in` (new SSO session, code to the app).
 //!
 //! Every failure is an audit event `login.oidc` with outcome `failure` (IdP unusable) or
 //! `denied` (answer refused) and a `reason`; the person sees a fixed sentence. No failure
@@ -27,18 +27,22 @@
 //! (`upstream::oidc`), account linking (`identity`), token issuance (`provider`).
 
 use super::discovery::LinkedOrg;
-use super::flow::{self, AuthMethod, Flow, FlowError, UpstreamPending};
-use super::identity::{self, sso_error_page};
+use super::error::{FailureAudit, LoginError, respond};
+use super::flow::{self, AuthMethod, Flow, FlowError, FlowId, UpstreamPending};
+use super::identity;
 use crate::domain::{
     Connection, ConnectionConfig, ConnectionId, Email, OidcConfig, Org, Outcome, Secret, to_millis,
 };
 use crate::http::params::Params;
 use crate::http::redirect::ErrorCode;
 use crate::login::LoginCtx;
-use crate::pages::{PageError, error_page};
+use crate::pages::PageError;
+use crate::pages::sso::{
+    SENTENCE_CONNECTION_UNAVAILABLE, SENTENCE_IDP_DENIED, SENTENCE_IDP_ERROR, SENTENCE_MISMATCH,
+};
 use crate::upstream::identity::UpstreamIdentity;
 use crate::upstream::oidc::{AuthRequest, OidcError, pkce_challenge, random_value};
-use crate::upstream::{Begin, Pending};
+use crate::upstream::{Begin, Pending, UpstreamFailure};
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
@@ -47,14 +51,6 @@ use sha2::{Digest, Sha256};
 use std::time::Duration;
 use subtle::ConstantTimeEq;
 use tower_sessions::Session;
-
-/// Shown when a callback does not belong to the sign-in this browser started.
-pub const SENTENCE_MISMATCH: &str = "This sign-in response does not belong to the sign-in started in this browser, so you have not been signed in. Go back to the application and sign in again.";
-/// Shown when the IdP itself answered with an error.
-pub const SENTENCE_IDP_ERROR: &str = "Your organization's sign-in did not sign you in.";
-/// Shown when the person cancelled or was refused at the IdP (`access_denied`).
-pub const SENTENCE_IDP_DENIED: &str =
-    "Sign-in was cancelled or refused at your organization's sign-in page.";
 
 fn state_key(state: &str) -> String {
     format!(
@@ -79,58 +75,59 @@ fn oidc_config(conn: &Connection) -> Option<&OidcConfig> {
     }
 }
 
-/// Record a failed OIDC leg.
-async fn audit_fail(
-    st: &LoginCtx,
+/// The audit event of a failed OIDC leg (`login.oidc`), on the connection when known, else on
+/// the id the path named.
+fn leg_audit(
     conn: Option<&Connection>,
     path_conn: &str,
     outcome: Outcome,
     reason: &str,
     detail: Value,
-) {
-    identity::audit(
-        st.storage.as_ref(),
-        st.clock.now(),
-        conn.map(|c| &c.org_id),
-        "login.oidc",
-        (
-            "connection",
-            conn.map(|c| c.id.as_str()).unwrap_or(path_conn),
-        ),
+) -> FailureAudit {
+    let id = conn.map(|c| c.id.as_str()).unwrap_or(path_conn);
+    FailureAudit {
+        org: conn.map(|c| c.org_id.clone()),
+        action: "login.oidc",
+        target: ("connection", id.to_owned()),
         outcome,
-        format!(
-            "connection:{}",
-            conn.map(|c| c.id.as_str()).unwrap_or(path_conn)
-        ),
-        json!({ "reason": reason, "detail": detail }),
-    )
-    .await;
+        actor: format!("connection:{id}"),
+        details: json!({ "reason": reason, "detail": detail }),
+    }
 }
 
-async fn upstream_failure(
-    st: &LoginCtx,
-    headers: &HeaderMap,
-    conn: &Connection,
-    org: Option<&Org>,
-    e: &OidcError,
-) -> Response {
-    let outcome = if e.status().is_server_error() {
+/// An answer refused: `login.oidc` denied with `reason`, the page of `page`.
+fn denied(
+    page: LoginError,
+    conn: Option<&Connection>,
+    path_conn: &str,
+    reason: &str,
+    detail: Value,
+) -> LoginError {
+    page.audited(leg_audit(conn, path_conn, Outcome::Denied, reason, detail))
+}
+
+/// The page for an answer that does not belong to this browser's sign-in.
+fn mismatch() -> LoginError {
+    LoginError::sso(StatusCode::BAD_REQUEST, SENTENCE_MISMATCH)
+}
+
+/// The IdP could not be used (`failure`) or its answer was refused (`denied`).
+fn upstream_failure(conn: &Connection, org: Option<&Org>, e: &OidcError) -> LoginError {
+    let kind = e.failure();
+    let outcome = if kind.idp_unusable() {
         tracing::warn!(connection = %conn.id, error = %e, "the organization's IdP could not be used");
         Outcome::Failure
     } else {
         tracing::warn!(connection = %conn.id, error = %e, "refused an answer of the organization's IdP");
         Outcome::Denied
     };
-    audit_fail(
-        st,
+    LoginError::upstream(kind).branded(org).audited(leg_audit(
         Some(conn),
         conn.id.as_str(),
         outcome,
         e.reason(),
         json!(e.to_string()),
-    )
-    .await;
-    sso_error_page(headers, org, e.status(), e.message(), None, None)
+    ))
 }
 
 /// Send the browser to the org's IdP (OIDC Core §3.1.2.1). `flow` is the current flow (stored
@@ -142,24 +139,23 @@ pub async fn start(
     email: Option<Email>,
     target: &LinkedOrg,
     conn: Connection,
-) -> Response {
+) -> Result<Response, LoginError> {
     let Some(cfg) = oidc_config(&conn) else {
-        return error_page(PageError::SsoNotAvailable, headers, Some(&target.org));
+        return Err(LoginError::page(PageError::SsoNotAvailable).branded(Some(&target.org)));
     };
-    let disc = match st.oidc.discovery(&conn.id, cfg).await {
-        Ok(d) => d,
-        Err(e) => return upstream_failure(st, headers, &conn, Some(&target.org), &e).await,
-    };
+    let disc = st
+        .oidc
+        .discovery(&conn.id, cfg)
+        .await
+        .map_err(|e| upstream_failure(&conn, Some(&target.org), &e))?;
     let state = random_value();
     let nonce = random_value();
     let verifier = random_value();
     let now_ms = to_millis(st.clock.now());
-    let Some(left) = u64::try_from(flow.expires_at - now_ms)
+    let left = u64::try_from(flow.expires_at - now_ms)
         .ok()
         .filter(|l| *l > 0)
-    else {
-        return error_page(PageError::FlowExpired, headers, None);
-    };
+        .ok_or(PageError::FlowExpired)?;
     let login_hint = email.as_ref().map(Email::to_string);
     flow.email = email;
     flow.target_org = Some(target.org.id.clone());
@@ -172,21 +168,15 @@ pub async fn start(
         },
         sent_at: now_ms,
     });
-    if let Err(e) = flow::save(st, &flow).await {
-        return super::flow_error(e, headers);
-    }
-    if let Err(e) = st
-        .ephemeral
+    flow::save(st, &flow).await?;
+    st.ephemeral
         .put(
             &state_key(&state),
-            flow.id.as_bytes(),
+            flow.id.as_str().as_bytes(),
             Duration::from_millis(left),
         )
         .await
-    {
-        tracing::error!(error = %e, "cannot store the upstream state");
-        return error_page(PageError::Unavailable, headers, None);
-    }
+        .map_err(|e| LoginError::unavailable("storing the upstream state", &e))?;
     let redirect = redirect_uri(st, &conn.id);
     let url = st.oidc.authorization_url(
         &disc,
@@ -201,7 +191,7 @@ pub async fn start(
             max_age: flow.max_age,
         },
     );
-    super::upstream::send(headers, Begin::Redirect(url.into()))
+    Ok(super::upstream::send(headers, Begin::Redirect(url.into())))
 }
 
 /// The OAuth error redirect to the app, as a URL for a link (RFC 6749 §4.1.2.1, RFC 9207).
@@ -233,6 +223,18 @@ pub async fn callback(
     RawQuery(q): RawQuery,
 ) -> Response {
     let p = Params::from_query(q.as_deref());
+    let r = answer(&st, &path_conn, &sess, &headers, &p).await;
+    respond(&st, &headers, r).await
+}
+
+/// The checks of the callback, in order; every refusal is audited.
+async fn answer(
+    st: &LoginCtx,
+    path_conn: &str,
+    sess: &Session,
+    headers: &HeaderMap,
+    p: &Params,
+) -> Result<Response, LoginError> {
     const NAMES: [&str; 6] = [
         "state",
         "code",
@@ -242,59 +244,40 @@ pub async fn callback(
         "session_state",
     ];
     if p.first_repeated(&NAMES).is_some() {
-        audit_fail(
-            &st,
+        let page = LoginError::page(PageError::BadRequest);
+        return Err(denied(
+            page,
             None,
-            &path_conn,
-            Outcome::Denied,
+            path_conn,
             "repeated_parameter",
             Value::Null,
-        )
-        .await;
-        return error_page(PageError::BadRequest, &headers, None);
+        ));
     }
     let g = |n: &str| p.get(n).ok().flatten();
     // The flow: found through the state, for this browser only, taken once.
     let Some(state) = g("state").filter(|s| !s.is_empty() && s.len() <= 512) else {
-        audit_fail(
-            &st,
+        return Err(denied(
+            mismatch(),
             None,
-            &path_conn,
-            Outcome::Denied,
+            path_conn,
             "state_missing",
             Value::Null,
-        )
-        .await;
-        return sso_error_page(
-            &headers,
-            None,
-            StatusCode::BAD_REQUEST,
-            SENTENCE_MISMATCH,
-            None,
-            None,
-        );
+        ));
     };
     let flow_id = match st.ephemeral.get(&state_key(state)).await {
-        Ok(Some(id)) => String::from_utf8(id).unwrap_or_default(),
+        Ok(Some(id)) => String::from_utf8(id).ok().and_then(|s| FlowId::parse(&s)),
         Ok(None) => {
             // Unknown, expired, or already used (replay).
-            audit_fail(
-                &st,
-                None,
-                &path_conn,
-                Outcome::Denied,
-                "state_unknown",
-                Value::Null,
-            )
-            .await;
-            return error_page(PageError::FlowExpired, &headers, None);
+            let page = LoginError::page(PageError::FlowExpired);
+            return Err(denied(page, None, path_conn, "state_unknown", Value::Null));
         }
-        Err(e) => {
-            tracing::error!(error = %e, "state store error in the OIDC callback");
-            return error_page(PageError::Unavailable, &headers, None);
-        }
+        Err(e) => return Err(LoginError::unavailable("the OIDC callback", &e)),
     };
-    let flow = match flow::take(&st, &flow_id, &headers).await {
+    let taken = match &flow_id {
+        Some(id) => flow::take(st, id, headers).await,
+        None => Err(FlowError::Missing),
+    };
+    let flow = match taken {
         Ok(f) => f,
         Err(e) => {
             let reason = match &e {
@@ -302,31 +285,20 @@ pub async fn callback(
                 FlowError::WrongBrowser => "wrong_browser",
                 FlowError::State(_) => "state_store_unavailable",
             };
-            audit_fail(&st, None, &path_conn, Outcome::Denied, reason, Value::Null).await;
-            return super::flow_error(e, &headers);
+            return Err(denied(e.into(), None, path_conn, reason, Value::Null));
         }
     };
     let _ = st.ephemeral.delete(&state_key(state)).await;
 
     // 1. State and connection binding (mix-up defence).
     let Some(up) = flow.upstream.clone() else {
-        audit_fail(
-            &st,
+        return Err(denied(
+            mismatch(),
             None,
-            &path_conn,
-            Outcome::Denied,
+            path_conn,
             "flow_not_upstream",
             Value::Null,
-        )
-        .await;
-        return sso_error_page(
-            &headers,
-            None,
-            StatusCode::BAD_REQUEST,
-            SENTENCE_MISMATCH,
-            None,
-            None,
-        );
+        ));
     };
     let state_ok: bool = sha256_hex(state)
         .as_bytes()
@@ -338,23 +310,8 @@ pub async fn callback(
         } else {
             "state_mismatch"
         };
-        audit_fail(
-            &st,
-            None,
-            &path_conn,
-            Outcome::Denied,
-            reason,
-            json!({ "expected_connection": up.connection_id.as_str() }),
-        )
-        .await;
-        return sso_error_page(
-            &headers,
-            None,
-            StatusCode::BAD_REQUEST,
-            SENTENCE_MISMATCH,
-            None,
-            None,
-        );
+        let detail = json!({ "expected_connection": up.connection_id.as_str() });
+        return Err(denied(mismatch(), None, path_conn, reason, detail));
     }
     let conn = match st
         .storage
@@ -363,116 +320,57 @@ pub async fn callback(
     {
         Ok(Some(c)) => c,
         Ok(None) => {
-            audit_fail(
-                &st,
+            let page = LoginError::sso(StatusCode::BAD_REQUEST, SENTENCE_CONNECTION_UNAVAILABLE);
+            return Err(denied(
+                page,
                 None,
-                &path_conn,
-                Outcome::Denied,
+                path_conn,
                 "connection_gone",
                 Value::Null,
-            )
-            .await;
-            return sso_error_page(
-                &headers,
-                None,
-                StatusCode::BAD_REQUEST,
-                identity::SENTENCE_CONNECTION_UNAVAILABLE,
-                None,
-                None,
-            );
+            ));
         }
-        Err(e) => {
-            tracing::error!(error = %e, "storage error in the OIDC callback");
-            return error_page(PageError::Server, &headers, None);
-        }
+        Err(e) => return Err(LoginError::server("the OIDC callback", &e)),
     };
     let org = st.storage.get_org(&conn.org_id).await.ok().flatten();
+    let org = org.as_ref();
+    let c = Some(&conn);
     if flow.target_org.as_ref() != Some(&conn.org_id) {
-        audit_fail(
-            &st,
-            Some(&conn),
-            &path_conn,
-            Outcome::Denied,
+        return Err(denied(
+            mismatch(),
+            c,
+            path_conn,
             "connection_org_mismatch",
             Value::Null,
-        )
-        .await;
-        return sso_error_page(
-            &headers,
-            None,
-            StatusCode::BAD_REQUEST,
-            SENTENCE_MISMATCH,
-            None,
-            None,
-        );
+        ));
     }
     let Some(cfg) = oidc_config(&conn) else {
-        audit_fail(
-            &st,
-            Some(&conn),
-            &path_conn,
-            Outcome::Denied,
+        let page =
+            LoginError::sso(StatusCode::BAD_REQUEST, SENTENCE_CONNECTION_UNAVAILABLE).branded(org);
+        return Err(denied(
+            page,
+            c,
+            path_conn,
             "connection_not_oidc",
             Value::Null,
-        )
-        .await;
-        return sso_error_page(
-            &headers,
-            org.as_ref(),
-            StatusCode::BAD_REQUEST,
-            identity::SENTENCE_CONNECTION_UNAVAILABLE,
-            None,
-            None,
-        );
+        ));
     };
-    let app = match super::flow_app(&st, &flow, &headers).await {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
-    let disc = match st.oidc.discovery(&conn.id, cfg).await {
-        Ok(d) => d,
-        Err(e) => return upstream_failure(&st, &headers, &conn, org.as_ref(), &e).await,
-    };
+    let app = super::flow_app(st, &flow).await?;
+    let disc = st
+        .oidc
+        .discovery(&conn.id, cfg)
+        .await
+        .map_err(|e| upstream_failure(&conn, org, &e))?;
 
     // 2. RFC 9207 §2.4: the authorization response's issuer.
     match g("iss") {
         Some(iss) if iss != disc.issuer => {
-            audit_fail(
-                &st,
-                Some(&conn),
-                &path_conn,
-                Outcome::Denied,
-                "iss_param_mismatch",
-                json!(bounded(Some(iss), 200)),
-            )
-            .await;
-            return sso_error_page(
-                &headers,
-                org.as_ref(),
-                StatusCode::BAD_REQUEST,
-                SENTENCE_MISMATCH,
-                None,
-                None,
-            );
+            let detail = json!(bounded(Some(iss), 200));
+            let page = mismatch().branded(org);
+            return Err(denied(page, c, path_conn, "iss_param_mismatch", detail));
         }
         None if disc.iss_parameter_supported => {
-            audit_fail(
-                &st,
-                Some(&conn),
-                &path_conn,
-                Outcome::Denied,
-                "iss_param_missing",
-                Value::Null,
-            )
-            .await;
-            return sso_error_page(
-                &headers,
-                org.as_ref(),
-                StatusCode::BAD_REQUEST,
-                SENTENCE_MISMATCH,
-                None,
-                None,
-            );
+            let page = mismatch().branded(org);
+            return Err(denied(page, c, path_conn, "iss_param_missing", Value::Null));
         }
         _ => {}
     }
@@ -481,15 +379,7 @@ pub async fn callback(
     if let Some(err) = g("error") {
         let code = bounded(Some(err), 64).unwrap_or_default();
         let description = bounded(g("error_description"), 300);
-        audit_fail(
-            &st,
-            Some(&conn),
-            &path_conn,
-            Outcome::Denied,
-            "idp_error",
-            json!({ "error": code, "error_description": description }),
-        )
-        .await;
+        let detail = json!({ "error": code, "error_description": description });
         let (app_code, sentence) = match code.as_str() {
             "access_denied" => (ErrorCode::AccessDenied, SENTENCE_IDP_DENIED),
             "temporarily_unavailable" => (ErrorCode::TemporarilyUnavailable, SENTENCE_IDP_ERROR),
@@ -499,95 +389,62 @@ pub async fn callback(
             _ => (ErrorCode::AccessDenied, SENTENCE_IDP_ERROR),
         };
         let back = app_error_url(
-            &st,
+            st,
             &flow,
             app_code,
             "The user was not signed in by their organization's identity provider.",
         );
-        return sso_error_page(
-            &headers,
-            org.as_ref(),
-            StatusCode::FORBIDDEN,
-            sentence,
-            description.as_deref(),
-            back,
-        );
+        let page = LoginError::sso(StatusCode::FORBIDDEN, sentence)
+            .branded(org)
+            .with_idp_answer(description, back);
+        return Err(denied(page, c, path_conn, "idp_error", detail));
     }
     let Some(code) = g("code").filter(|c| !c.is_empty() && c.len() <= 4096) else {
-        audit_fail(
-            &st,
-            Some(&conn),
-            &path_conn,
-            Outcome::Denied,
-            "code_missing",
-            Value::Null,
-        )
-        .await;
-        return sso_error_page(
-            &headers,
-            org.as_ref(),
-            StatusCode::BAD_REQUEST,
-            crate::upstream::oidc::SENTENCE_REJECTED,
-            None,
-            None,
-        );
+        let page = LoginError::upstream(UpstreamFailure::Rejected).branded(org);
+        return Err(denied(page, c, path_conn, "code_missing", Value::Null));
     };
     let Pending::Oidc { nonce, verifier } = &up.pending else {
-        audit_fail(
-            &st,
-            Some(&conn),
-            &path_conn,
-            Outcome::Denied,
+        return Err(denied(
+            mismatch(),
+            c,
+            path_conn,
             "flow_not_upstream",
             Value::Null,
-        )
-        .await;
-        return sso_error_page(
-            &headers,
-            None,
-            StatusCode::BAD_REQUEST,
-            SENTENCE_MISMATCH,
-            None,
-            None,
-        );
+        ));
     };
 
     // 4. Code exchange, ID token, userinfo.
-    let validated = match st
+    let validated = st
         .oidc
         .exchange(
             &conn.id,
             cfg,
             &disc,
             code,
-            &redirect_uri(&st, &conn.id),
+            &redirect_uri(st, &conn.id),
             verifier.expose(),
             nonce.expose(),
         )
         .await
-    {
-        Ok(v) => v,
-        Err(e) => return upstream_failure(&st, &headers, &conn, org.as_ref(), &e).await,
-    };
+        .map_err(|e| upstream_failure(&conn, org, &e))?;
     let mut ident = UpstreamIdentity::from_oidc(&conn.id, cfg, validated);
     ident.invitation_token = flow.invitation.clone();
     let amr = ident.amr.clone();
-    match identity::resolve(&st, &conn, &app, ident).await {
-        Ok((resolved, pending)) => {
-            identity::complete(
-                &st,
-                &sess,
-                &headers,
-                &flow,
-                &app,
-                &conn,
-                resolved,
-                pending,
-                AuthMethod::Oidc,
-                &amr,
-            )
-            .await
-        }
-        Err(e) => sso_error_page(&headers, org.as_ref(), e.status(), e.message(), None, None),
-    }
+    // `resolve` records its own outcome.
+    let (resolved, pending) = identity::resolve(st, &conn, &app, ident)
+        .await
+        .map_err(|e| LoginError::sso(e.status(), e.message()).branded(org))?;
+    identity::sign_in(
+        st,
+        sess,
+        headers,
+        &flow,
+        &app,
+        &conn,
+        resolved,
+        pending,
+        AuthMethod::Oidc,
+        &amr,
+    )
+    .await
 }

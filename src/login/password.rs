@@ -8,25 +8,25 @@
 //! same) and 30 per client IP (IPv6 per /64) within 15 minutes lock that account or IP for 15
 //! minutes — even a correct password is refused meanwhile. The IP is the TCP peer
 //! (`ConnectInfo`); no proxy header is trusted. After a correct password the session id is
-//! cycled and the SSO session stored; `finish` picks the org.
+//! cycled and the SSO session stored; `issue::complete_login` picks the org.
 //!
 //! Owns: password verification and its rate limits. Must not touch: org selection, codes.
 
-use super::finish::continue_authenticated;
-use super::flow::{self, AuthMethod, Authenticated, Stage};
+use super::error::{LoginError, respond};
+use super::flow::{self, AuthMethod, Authenticated, Flow, Stage};
+use super::issue::complete_login;
 use super::session::{self, SsoSession};
-use super::{flow_app, load_flow, load_form_flow};
+use super::{LoadedFlow, flow_app, load_form_flow};
 use crate::domain::{
-    AuditEvent, AuditEventId, Email, Outcome, Secret, User, UserId, random_token, verify_password,
+    AuditEvent, AuditEventId, Email, Outcome, Secret, SessionId, User, UserId, verify_password,
 };
-use crate::http::params::Params;
 use crate::http::redirect::see_other;
 use crate::login::LoginCtx;
-use crate::pages::{Chrome, PageError, PasswordPage, error_page, render};
+use crate::pages::{Chrome, PageError, PasswordPage, render};
 use crate::storage::{PageRequest, UserFilter};
 use axum::body::Bytes;
 use axum::extract::connect_info::ConnectInfo;
-use axum::extract::{FromRequestParts, RawQuery, State};
+use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
@@ -94,7 +94,7 @@ fn page(
     let p = PasswordPage {
         c: Chrome::new("Enter your password", headers).branded(brand),
         app_name: app_name.to_owned(),
-        flow: flow.id.clone(),
+        flow: flow.id.to_string(),
         csrf: flow.csrf.expose().to_owned(),
         email: flow
             .email
@@ -117,24 +117,28 @@ async fn brand(st: &LoginCtx, flow: &flow::Flow) -> Option<crate::domain::Org> {
 pub async fn get(
     State(st): State<LoginCtx>,
     headers: HeaderMap,
-    RawQuery(q): RawQuery,
+    LoadedFlow(flow): LoadedFlow,
 ) -> Response {
-    let p = Params::from_query(q.as_deref());
-    let flow = match load_flow(&st, &p, &headers).await {
-        Ok(f) => f,
-        Err(r) => return r,
-    };
+    let r = show(&st, &headers, flow).await;
+    respond(&st, &headers, r).await
+}
+
+async fn show(st: &LoginCtx, headers: &HeaderMap, flow: Flow) -> Result<Response, LoginError> {
     match flow.stage {
         Stage::Password if flow.email.is_some() => {}
-        Stage::Chooser => return see_other(&format!("/login/org?flow={}", flow.id)),
-        _ => return see_other(&format!("/login?flow={}", flow.id)),
+        Stage::Chooser => return Ok(see_other(&format!("/login/org?flow={}", flow.id))),
+        _ => return Ok(see_other(&format!("/login?flow={}", flow.id))),
     }
-    let app = match flow_app(&st, &flow, &headers).await {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
-    let b = brand(&st, &flow).await;
-    page(&headers, &app.name, &flow, b.as_ref(), None, StatusCode::OK)
+    let app = flow_app(st, &flow).await?;
+    let b = brand(st, &flow).await;
+    Ok(page(
+        headers,
+        &app.name,
+        &flow,
+        b.as_ref(),
+        None,
+        StatusCode::OK,
+    ))
 }
 
 /// The user with a password for this email, if any.
@@ -225,45 +229,43 @@ pub async fn post(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let (flow, p) = match load_form_flow(&st, &headers, &body).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
+    let r = check(&st, &sess, ip, &headers, &body).await;
+    respond(&st, &headers, r).await
+}
+
+async fn check(
+    st: &LoginCtx,
+    sess: &Session,
+    ip: Option<IpAddr>,
+    headers: &HeaderMap,
+    body: &Bytes,
+) -> Result<Response, LoginError> {
+    let (flow, p) = load_form_flow(st, headers, body).await?;
     let Some(email) = flow.email.clone().filter(|_| flow.stage == Stage::Password) else {
-        return see_other(&format!("/login?flow={}", flow.id));
+        return Ok(see_other(&format!("/login?flow={}", flow.id)));
     };
-    let app = match flow_app(&st, &flow, &headers).await {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
-    let b = brand(&st, &flow).await;
+    let app = flow_app(st, &flow).await?;
+    let b = brand(st, &flow).await;
     let acct = account_bucket(&email);
     let ip = ip.map(ip_bucket);
-    match locked(&st, &acct, ip.as_deref()).await {
+    match locked(st, &acct, ip.as_deref()).await {
         Ok(Limit::Ok) => {}
         Ok(Limit::Locked) => {
-            return page(
-                &headers,
+            return Ok(page(
+                headers,
                 &app.name,
                 &flow,
                 b.as_ref(),
                 Some(LOCKED),
                 StatusCode::TOO_MANY_REQUESTS,
-            );
+            ));
         }
-        Err(e) => {
-            tracing::error!(error = %e, "state store error checking sign-in limits");
-            return error_page(PageError::Unavailable, &headers, None);
-        }
+        Err(e) => return Err(LoginError::unavailable("sign-in limits", &e)),
     }
     let password = p.get("password").ok().flatten().unwrap_or("");
-    let user = match find_password_user(&st, &email).await {
-        Ok(u) => u,
-        Err(e) => {
-            tracing::error!(error = %e, "storage error looking up the user");
-            return error_page(PageError::Server, &headers, None);
-        }
-    };
+    let user = find_password_user(st, &email)
+        .await
+        .map_err(|e| LoginError::server("the user lookup", &e))?;
     let dummy = Secret::new(DUMMY_HASH);
     let hash = user
         .as_ref()
@@ -277,48 +279,43 @@ pub async fn post(
         verify_in_pool(hash.clone(), password.to_owned()).await && user.is_some()
     };
     if !ok {
-        audit_failure(
-            &st,
-            &headers,
-            user.as_ref().map(|u| &u.id),
-            "bad_credentials",
-        )
-        .await;
-        let msg = match count_failure(&st, &acct, ip.as_deref()).await {
+        audit_failure(st, headers, user.as_ref().map(|u| &u.id), "bad_credentials").await;
+        let msg = match count_failure(st, &acct, ip.as_deref()).await {
             Ok(Limit::Ok) => WRONG,
             Ok(Limit::Locked) => LOCKED,
-            Err(e) => {
-                tracing::error!(error = %e, "state store error counting a failed sign-in");
-                return error_page(PageError::Unavailable, &headers, None);
-            }
+            Err(e) => return Err(LoginError::unavailable("counting a failed sign-in", &e)),
         };
         let status = if msg == LOCKED {
             StatusCode::TOO_MANY_REQUESTS
         } else {
             StatusCode::OK
         };
-        return page(&headers, &app.name, &flow, b.as_ref(), Some(msg), status);
+        return Ok(page(
+            headers,
+            &app.name,
+            &flow,
+            b.as_ref(),
+            Some(msg),
+            status,
+        ));
     }
-    let Some(user) = user else {
-        return error_page(PageError::Server, &headers, None);
-    };
+    let user = user.ok_or(PageError::Server)?;
     let _ = st.ephemeral.delete(&format!("fail:acct:{acct}")).await;
 
     // DESIGN §6.7: a new session id after login, then the SSO session.
     let now = st.clock.now().unix_timestamp();
     let sso = SsoSession {
         user_id: user.id.clone(),
-        sid: random_token(),
+        sid: SessionId::generate(),
         auth_time: now,
         amr: vec!["pwd".into()],
         method: AuthMethod::Password,
         last_org: BTreeMap::new(),
         idp: None,
     };
-    if let Err(e) = session::begin(&sess, &sso).await {
-        tracing::error!(error = %e, "cannot start the SSO session");
-        return error_page(PageError::Unavailable, &headers, None);
-    }
+    session::begin(sess, &sso)
+        .await
+        .map_err(|e| LoginError::unavailable("starting the SSO session", &e))?;
     let auth = Authenticated {
         user_id: sso.user_id.clone(),
         sid: sso.sid.clone(),
@@ -327,7 +324,7 @@ pub async fn post(
         method: sso.method,
         idp: None,
     };
-    continue_authenticated(&st, &headers, &sess, &app, flow, auth, true).await
+    Ok(complete_login(st, headers, sess, &app, flow, auth, true).await)
 }
 
 async fn verify_in_pool(hash: Secret, password: String) -> bool {

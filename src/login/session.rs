@@ -9,8 +9,8 @@
 //!
 //! Owns: the session record and its cookie settings. Must not touch: flows, tokens.
 
-use super::flow::AuthMethod;
-use crate::domain::{AppId, ConnectionId, OrgId, UserId};
+use super::flow::{AuthMethod, Authenticated};
+use crate::domain::{AppId, ConnectionId, OrgId, SessionId, UserId};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use tower_sessions::{Expiry, Session, SessionManagerLayer, SessionStore, cookie::SameSite};
@@ -26,7 +26,7 @@ pub const IDLE_SECS: i64 = 8 * 3600;
 pub struct SsoSession {
     pub user_id: UserId,
     /// The `sid` put in tokens; logout revokes the refresh tokens of this sid.
-    pub sid: String,
+    pub sid: SessionId,
     /// Unix seconds.
     pub auth_time: i64,
     pub amr: Vec<String>,
@@ -37,6 +37,20 @@ pub struct SsoSession {
     /// The upstream connection of a federated sign-in (`None` for passwords).
     #[serde(default)]
     pub idp: Option<ConnectionId>,
+}
+
+impl SsoSession {
+    /// The authentication this session stands for (reused by a later `/authorize`).
+    pub fn authenticated(&self) -> Authenticated {
+        Authenticated {
+            user_id: self.user_id.clone(),
+            sid: self.sid.clone(),
+            auth_time: self.auth_time,
+            amr: self.amr.clone(),
+            method: self.method,
+            idp: self.idp.clone(),
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]

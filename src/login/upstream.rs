@@ -8,10 +8,11 @@
 //! Owns: the protocol dispatch and rendering a [`Begin`]. Must not touch: protocol details.
 
 use super::discovery::LinkedOrg;
+use super::error::{LoginError, respond};
 use super::flow::Flow;
 use crate::domain::{Connection, ConnectionConfig, Email, random_token};
 use crate::http::redirect::see_other;
-use crate::pages::{AutoPostPage, Chrome, PageError, auto_post_csp, error_page, render};
+use crate::pages::{AutoPostPage, Chrome, PageError, auto_post_csp, render};
 use crate::upstream::Begin;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::Response;
@@ -26,15 +27,16 @@ pub async fn start(
     target: &LinkedOrg,
     conn: Connection,
 ) -> Response {
-    match &conn.config {
+    let r = match &conn.config {
         ConnectionConfig::Oidc(_) => {
             super::oidc::start(st, headers, flow, email, target, conn).await
         }
         ConnectionConfig::Saml(_) => super::saml::start(st, headers, flow, email, conn).await,
         ConnectionConfig::Password(_) => {
-            error_page(PageError::SsoNotAvailable, headers, Some(&target.org))
+            Err(LoginError::page(PageError::SsoNotAvailable).branded(Some(&target.org)))
         }
-    }
+    };
+    respond(st, headers, r).await
 }
 
 /// The response that sends the browser on its way: a `303`, or the auto-POST page (its one

@@ -1,5 +1,6 @@
 //! The hosted pages: askama templates (`templates/`), the stylesheet (`static/lobby.css`,
-//! embedded) and the per-org brand colour stylesheet, and the fixed error sentences.
+//! embedded) and the per-org brand colour stylesheet, and the fixed error sentences (those of
+//! federated sign-ins in `sso`).
 //!
 //! Branding (display name, logo, `--brand` colour) applies once the org is known. The colour
 //! reaches the page as `/static/brand.css?c=rrggbb`: the value is validated as six hex digits
@@ -7,6 +8,10 @@
 //!
 //! Owns: rendering and the wording of every user-facing sentence. Must not touch: storage,
 //! flow logic. Templates escape HTML by default; nothing here marks input as safe.
+
+pub mod sso;
+
+pub use sso::{SsoErrorPage, sso_error_page, upstream_failure};
 
 use crate::domain::Org;
 use askama::Template;

@@ -19,8 +19,8 @@ use crate::http::params::{MAX_PARAM_BYTES, Params, is_form};
 use crate::http::redirect::{ErrorCode, error_redirect, see_other};
 use crate::keys::VerifyOptions;
 use crate::login::discovery::{self, ConnectionDispatch};
-use crate::login::finish::{continue_authenticated, from_session};
 use crate::login::flow::{self, Flow, Prompt, Stage};
+use crate::login::issue::complete_login;
 use crate::login::session;
 use crate::pages::{PageError, error_page};
 use crate::provider::ProviderCtx;
@@ -290,7 +290,7 @@ async fn authorize(st: &ProviderCtx, sess: &Session, headers: &HeaderMap, p: Par
     let now = st.clock.now();
     let (secret, set_cookie) = flow::browser_binding(&st.login, headers);
     let flow = Flow {
-        id: random_token(),
+        id: flow::FlowId::generate(),
         client_id: app.client_id.clone(),
         app_id: app.id.clone(),
         redirect_uri: redirect_uri.to_owned(),
@@ -353,13 +353,13 @@ async fn authorize(st: &ProviderCtx, sess: &Session, headers: &HeaderMap, p: Par
                 .as_ref()
                 .is_none_or(|sub| sub.as_deref() == Some(s.user_id.as_str()));
         if !prompt.login && fresh_enough && same_user {
-            let res = continue_authenticated(
+            let res = complete_login(
                 &st.login,
                 headers,
                 sess,
                 &app,
                 flow,
-                from_session(&s),
+                s.authenticated(),
                 false,
             )
             .await;

@@ -182,7 +182,7 @@ async fn logout(
 
     if let Some(s) = &sso {
         let t = st.clock.now();
-        if let Err(e) = st.storage.revoke_session_families(&s.sid, t).await {
+        if let Err(e) = st.storage.revoke_session_families(s.sid.as_str(), t).await {
             tracing::error!(error = %e, "cannot revoke the session's refresh tokens");
             return error_page(PageError::Server, headers, None);
         }

@@ -19,6 +19,25 @@ pub mod saml;
 use crate::domain::Secret;
 use serde::{Deserialize, Serialize};
 
+/// Why an upstream IdP could not sign someone in, as the person is told (the sentences and
+/// statuses are in `pages::upstream_failure`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum UpstreamFailure {
+    /// The IdP could not be reached or did not answer in time.
+    Unreachable,
+    /// The connection or the IdP is set up wrongly (bad metadata, blocked URL, unusable secret).
+    Misconfigured,
+    /// The IdP answered, and the answer failed our checks.
+    Rejected,
+}
+
+impl UpstreamFailure {
+    /// The IdP could not be used at all (not: its answer was refused).
+    pub fn idp_unusable(self) -> bool {
+        matches!(self, Self::Unreachable | Self::Misconfigured)
+    }
+}
+
 /// How the browser is sent to the IdP.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Begin {

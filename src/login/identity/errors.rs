@@ -5,6 +5,7 @@
 //! decisions that produce them.
 
 use crate::domain::{AuditEvent, AuditEventId, OrgId, Outcome};
+use crate::pages::sso::{SENTENCE_CONNECTION_UNAVAILABLE, SENTENCE_SERVER};
 use crate::storage::{Storage, StorageError};
 use axum::http::StatusCode;
 
@@ -105,9 +106,6 @@ impl IdentityError {
         }
     }
 }
-
-pub const SENTENCE_CONNECTION_UNAVAILABLE: &str = "This organization's sign-in is not available for this application. Contact your IT administrator.";
-pub const SENTENCE_SERVER: &str = "Something went wrong on our side. Try again in a few minutes.";
 
 /// An audit event of a federated sign-in; failures to record are logged, never fatal.
 #[allow(clippy::too_many_arguments)]

@@ -42,34 +42,34 @@
 //!
 //! Name and email are refreshed from the IdP on every sign-in (the IdP owns the profile).
 //!
-//! Also here, for both connectors: [`complete`] (start the SSO session with a fresh session id,
-//! issue the code through `finish::issue_code_with`) and the federated error page ([`SsoErrorPage`],
-//! which can show the IdP's own `error_description`, escaped).
+//! Also here, for both connectors: [`sign_in`] (start the SSO session with a fresh session id,
+//! issue the code through `issue::issue_code_with`). The federated error page is
+//! `pages::sso`.
 //!
 //! Files: `decision.rs` (rules 2–6 as a pure function over a snapshot), `resolve.rs` (rule 1,
 //! reading the snapshot, carrying out the decision), `roles.rs` (group → role mapping),
 //! `errors.rs` (denial reasons, audit events), `eligibility.rs` (orgs an SSO session is good
-//! for), `complete.rs` (SSO session, code, error page), `upstream.rs` ([`UpstreamIdentity`]).
+//! for), `sign_in.rs` (SSO session, code), `upstream.rs` ([`UpstreamIdentity`]).
 //!
 //! Owns: account linking and provisioning of federated sign-ins. Must not touch: protocol
 //! validation (the connectors), token contents (provider), pages other than its error page.
 
-mod complete;
 mod decision;
 mod eligibility;
 mod errors;
 mod resolve;
 mod roles;
+mod sign_in;
 
 #[cfg(test)]
 mod tests;
 
 pub use crate::upstream::identity::UpstreamIdentity;
-pub use complete::{SsoErrorPage, complete, sso_error_page};
 pub use decision::Via;
 pub use eligibility::eligible_federated_orgs;
-pub use errors::{IdentityError, SENTENCE_CONNECTION_UNAVAILABLE, SENTENCE_SERVER, audit};
+pub use errors::{IdentityError, audit};
 pub use resolve::{Resolved, resolve};
+pub use sign_in::sign_in;
 
 /// Control characters out, at most `max` characters, trimmed; `None` when nothing is left.
 fn clean(s: Option<String>, max: usize) -> Option<String> {

@@ -18,7 +18,7 @@ use crate::domain::{
 };
 use crate::login::LoginCtx;
 use crate::login::discovery;
-use crate::login::finish::PendingAudit;
+use crate::login::issue::PendingAudit;
 use crate::storage::{Storage, StorageError};
 use crate::upstream::identity::UpstreamIdentity;
 use std::collections::{BTreeMap, BTreeSet};
@@ -37,7 +37,7 @@ pub struct Resolved {
 /// Resolve a validated upstream identity to a user and an active membership of the
 /// connection's org (see the module docs of `identity` for the rules). A refusal is recorded in
 /// the audit log at once; the success event (`login.federated`) comes back unwritten, for
-/// [`super::complete`] to write with `login.success` in one INSERT (on an error path it is
+/// [`super::sign_in`] to write with `login.success` in one INSERT (on an error path it is
 /// written on its own: [`PendingAudit`]).
 pub async fn resolve(
     st: &LoginCtx,
@@ -208,7 +208,7 @@ async fn resolve_inner(
         Decision::Deny(e) => Err(e),
         Decision::Existing { user, membership } => {
             let m = sync_roles(storage, membership, &mapping, &ident.groups, now).await?;
-            finish(storage, app, &link, user, org, m, Via::Existing).await
+            resolved_with_roles(storage, app, &link, user, org, m, Via::Existing).await
         }
         Decision::Provision(plan) => match storage.provision_first_sign_in(&plan.write()).await {
             Ok(()) => {
@@ -219,7 +219,7 @@ async fn resolve_inner(
                     via,
                     ..
                 } = *plan;
-                finish(storage, app, &link, user, org, membership, via).await
+                resolved_with_roles(storage, app, &link, user, org, membership, via).await
             }
             // A concurrent first sign-in of the same person won: use theirs.
             Err(StorageError::Duplicate(what)) if what == "external identity" => {
@@ -229,7 +229,8 @@ async fn resolve_inner(
             Err(StorageError::Duplicate(what)) if what == "membership" => {
                 match storage.get_membership(&org.id, &plan.user.id).await? {
                     Some(stored) if stored.status == MemberStatus::Active => {
-                        finish(storage, app, &link, plan.user, org, stored, plan.via).await
+                        resolved_with_roles(storage, app, &link, plan.user, org, stored, plan.via)
+                            .await
                     }
                     _ => Err(IdentityError::MembershipInactive),
                 }
@@ -304,7 +305,7 @@ async fn provisioned_audits(st: &LoginCtx, conn: &Connection, plan: &Plan) {
     .await;
 }
 
-async fn finish(
+async fn resolved_with_roles(
     storage: &dyn Storage,
     app: &App,
     link: &OrgAppLink,

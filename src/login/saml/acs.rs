@@ -7,17 +7,18 @@
 //! account linking.
 
 use super::{
-    DONE_TTL, DoneRecord, MAX_ACS_BODY, RequestRecord, callback_connection, done_key, reject,
-    replay_key, req_key,
+    DONE_TTL, DoneRecord, MAX_ACS_BODY, RequestRecord, callback_connection, done_key, rejected,
+    replay_key, req_key, setup_page,
 };
 use crate::domain::{Connection, ConnectionConfig, ConnectionState, random_token};
 use crate::http::params::{Params, cookie};
 use crate::http::redirect::see_other;
 use crate::login::LoginCtx;
+use crate::login::error::{LoginError, respond};
 use crate::login::flow::{self};
-use crate::pages::{PageError, error_page};
+use crate::pages::PageError;
+use crate::upstream::saml::sp_urls;
 use crate::upstream::saml::validate::{self, Expect, ValidatedAssertion};
-use crate::upstream::saml::{SetupError, sp_urls};
 use axum::body::Body;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::HeaderMap;
@@ -44,15 +45,9 @@ pub(super) async fn acs_redirect(
         },
         _ => "no_response",
     };
-    reject(
-        &st,
-        &headers,
-        conn.as_ref(),
-        &raw,
-        reason,
-        PageError::BadRequest,
-    )
-    .await
+    rejected(conn.as_ref(), &raw, reason, PageError::BadRequest)
+        .respond(&st, &headers)
+        .await
 }
 
 /// `POST /sso/saml/{id}/acs` (HTTP-POST binding).
@@ -62,73 +57,51 @@ pub(super) async fn acs_post(
     Path(raw): Path<String>,
     body: Body,
 ) -> Response {
-    let conn = match callback_connection(&st, &raw).await {
+    let r = acs_check(&st, &headers, &raw, body).await;
+    respond(&st, &headers, r).await
+}
+
+/// Validate the response (the checks that need no state store).
+async fn acs_check(
+    st: &LoginCtx,
+    headers: &HeaderMap,
+    raw: &str,
+    body: Body,
+) -> Result<Response, LoginError> {
+    let conn = match callback_connection(st, raw).await {
         Ok(Some(c)) if c.state == ConnectionState::Active => c,
         Ok(other) => {
-            return reject(
-                &st,
-                &headers,
+            return Err(rejected(
                 other.as_ref(),
-                &raw,
+                raw,
                 "unknown_connection",
                 PageError::BadRequest,
-            )
-            .await;
+            ));
         }
-        Err(()) => return error_page(PageError::Server, &headers, None),
+        Err(()) => return Err(PageError::Server.into()),
     };
-    let body = match axum::body::to_bytes(body, MAX_ACS_BODY).await {
-        Ok(b) => b,
-        Err(_) => {
-            return reject(
-                &st,
-                &headers,
-                Some(&conn),
-                &raw,
-                "too_large",
-                PageError::TooLarge,
-            )
-            .await;
-        }
-    };
+    let c = Some(&conn);
+    let body = axum::body::to_bytes(body, MAX_ACS_BODY)
+        .await
+        .map_err(|_| rejected(c, raw, "too_large", PageError::TooLarge))?;
     let form = Params::parse(&body);
     let (Ok(Some(encoded)), Ok(relay)) = (form.get("SAMLResponse"), form.get("RelayState")) else {
-        return reject(
-            &st,
-            &headers,
-            Some(&conn),
-            &raw,
-            "no_response",
-            PageError::BadRequest,
-        )
-        .await;
+        return Err(rejected(c, raw, "no_response", PageError::BadRequest));
     };
     let encoded = encoded.to_owned();
     let relay = relay.map(str::to_owned);
     let ConnectionConfig::Saml(cfg) = &conn.config else {
-        return error_page(PageError::Server, &headers, None);
+        return Err(PageError::Server.into());
     };
-    let idp = match st.saml.idp_state(&conn).await {
-        Ok(s) => s,
-        Err(e) => {
-            let page = match e {
-                SetupError::Storage(_) => PageError::Server,
-                _ => PageError::SsoNotAvailable,
-            };
-            return reject(&st, &headers, Some(&conn), &raw, e.code(), page).await;
-        }
-    };
-    let Some(md) = idp.metadata.clone() else {
-        return reject(
-            &st,
-            &headers,
-            Some(&conn),
-            &raw,
-            "no_pinned_cert",
-            PageError::SsoNotAvailable,
-        )
-        .await;
-    };
+    let idp = st
+        .saml
+        .idp_state(&conn)
+        .await
+        .map_err(|e| rejected(c, raw, e.code(), setup_page(&e)))?;
+    let md = idp
+        .metadata
+        .clone()
+        .ok_or_else(|| rejected(c, raw, "no_pinned_cert", PageError::SsoNotAvailable))?;
     let now = st.clock.now();
     let pinned = idp.pinned_der(now);
     let urls = sp_urls(&st.config, &conn.id);
@@ -151,31 +124,13 @@ pub(super) async fn acs_post(
     .await;
     let assertion = match outcome {
         Ok(Ok(a)) => a,
-        Ok(Err(r)) => {
-            return reject(
-                &st,
-                &headers,
-                Some(&conn),
-                &raw,
-                r.code(),
-                PageError::Unknown,
-            )
-            .await;
-        }
+        Ok(Err(r)) => return Err(rejected(c, raw, r.code(), PageError::Unknown)),
         Err(e) => {
             tracing::error!(error = %e, "SAML validation task failed");
-            return reject(
-                &st,
-                &headers,
-                Some(&conn),
-                &raw,
-                "internal",
-                PageError::Server,
-            )
-            .await;
+            return Err(rejected(c, raw, "internal", PageError::Server));
         }
     };
-    acs_accept(&st, &headers, &conn, &raw, relay.as_deref(), assertion).await
+    acs_accept(st, headers, &conn, raw, relay.as_deref(), assertion).await
 }
 
 /// The checks that need the state store, then the hand-over to `continue`.
@@ -186,24 +141,21 @@ async fn acs_accept(
     raw: &str,
     relay: Option<&str>,
     a: ValidatedAssertion,
-) -> Response {
+) -> Result<Response, LoginError> {
+    let c = Some(conn);
     let ConnectionConfig::Saml(cfg) = &conn.config else {
-        return error_page(PageError::Server, headers, None);
+        return Err(PageError::Server.into());
     };
     if a.in_response_to.is_none() && !cfg.allow_idp_initiated {
-        return reject(
-            st,
-            headers,
-            Some(conn),
-            raw,
-            "unsolicited",
-            PageError::Unknown,
-        )
-        .await;
+        return Err(rejected(c, raw, "unsolicited", PageError::Unknown));
     }
+    let store_down = |e: &dyn std::fmt::Display, what: &str| {
+        tracing::error!(error = %e, what, "state store error in the SAML ACS");
+        rejected(c, raw, "state_store", PageError::Unavailable)
+    };
     // The replay cache (and OneTimeUse): fail closed when the store is down.
     let ttl = (a.replay_until - st.clock.now()).whole_seconds().max(1) as u64;
-    match st
+    let fresh = st
         .ephemeral
         .put_if_absent(
             &replay_key(&conn.id, &a.issuer, &a.assertion_id),
@@ -211,100 +163,42 @@ async fn acs_accept(
             Duration::from_secs(ttl),
         )
         .await
-    {
-        Ok(true) => {}
-        Ok(false) => {
-            return reject(st, headers, Some(conn), raw, "replay", PageError::Unknown).await;
-        }
-        Err(e) => {
-            tracing::error!(error = %e, "state store error in the SAML replay cache");
-            return reject(
-                st,
-                headers,
-                Some(conn),
-                raw,
-                "state_store",
-                PageError::Unavailable,
-            )
-            .await;
-        }
+        .map_err(|e| store_down(&e, "replay cache"))?;
+    if !fresh {
+        return Err(rejected(c, raw, "replay", PageError::Unknown));
     }
     let (flow_id, binding, relay_hash) = match &a.in_response_to {
         Some(irt) => {
             // SAML bindings §3.5.3: the IdP returns our RelayState unchanged.
-            let Some(relay) = relay.filter(|r| flow::valid_id(r)) else {
-                return reject(
-                    st,
-                    headers,
-                    Some(conn),
-                    raw,
-                    "unknown_request",
-                    PageError::FlowExpired,
-                )
-                .await;
-            };
-            let rec = match st.ephemeral.take(&req_key(relay)).await {
-                Ok(Some(b)) => serde_json::from_slice::<RequestRecord>(&b).ok(),
-                Ok(None) => None,
-                Err(e) => {
-                    tracing::error!(error = %e, "state store error taking the SAML request");
-                    return reject(
-                        st,
-                        headers,
-                        Some(conn),
-                        raw,
-                        "state_store",
-                        PageError::Unavailable,
-                    )
-                    .await;
-                }
-            };
-            let Some(rec) = rec else {
-                return reject(
-                    st,
-                    headers,
-                    Some(conn),
-                    raw,
-                    "unknown_request",
-                    PageError::FlowExpired,
-                )
-                .await;
-            };
+            let unknown = || rejected(c, raw, "unknown_request", PageError::FlowExpired);
+            let relay = relay
+                .filter(|r| flow::token_shaped(r))
+                .ok_or_else(unknown)?;
+            let rec = st
+                .ephemeral
+                .take(&req_key(relay))
+                .await
+                .map_err(|e| store_down(&e, "taking the request"))?
+                .and_then(|b| serde_json::from_slice::<RequestRecord>(&b).ok())
+                .ok_or_else(unknown)?;
             if !bool::from(rec.request_id.as_bytes().ct_eq(irt.as_bytes())) {
-                return reject(
-                    st,
-                    headers,
-                    Some(conn),
+                return Err(rejected(
+                    c,
                     raw,
                     "in_response_to_mismatch",
                     PageError::Unknown,
-                )
-                .await;
+                ));
             }
             if rec.connection_id != conn.id {
-                return reject(
-                    st,
-                    headers,
-                    Some(conn),
-                    raw,
-                    "other_connection",
-                    PageError::Unknown,
-                )
-                .await;
+                return Err(rejected(c, raw, "other_connection", PageError::Unknown));
             }
             // When the flow cookie came along (https: SameSite=None), it must be this browser's.
-            if let Some(c) = cookie(headers, flow::cookie_name(st)).filter(|c| flow::valid_id(c)) {
-                let h = flow::binding_hash(c);
+            if let Some(cookie) =
+                cookie(headers, flow::cookie_name(st)).filter(|v| flow::token_shaped(v))
+            {
+                let h = flow::binding_hash(cookie);
                 if !bool::from(h.as_bytes().ct_eq(rec.binding.as_bytes())) {
-                    return reject(
-                        st,
-                        headers,
-                        Some(conn),
-                        raw,
-                        "wrong_browser",
-                        PageError::WrongBrowser,
-                    )
-                    .await;
+                    return Err(rejected(c, raw, "wrong_browser", PageError::WrongBrowser));
                 }
             }
             (
@@ -314,17 +208,7 @@ async fn acs_accept(
             )
         }
         None if cfg.allow_idp_initiated => (None, None, None),
-        None => {
-            return reject(
-                st,
-                headers,
-                Some(conn),
-                raw,
-                "unsolicited",
-                PageError::Unknown,
-            )
-            .await;
-        }
+        None => return Err(rejected(c, raw, "unsolicited", PageError::Unknown)),
     };
     let done = DoneRecord {
         connection_id: conn.id.clone(),
@@ -341,23 +225,15 @@ async fn acs_accept(
         amr: amr_of(a.authn_context.as_deref()),
     };
     let handle = random_token();
-    let bytes = match serde_json::to_vec(&done) {
-        Ok(b) => b,
-        Err(_) => return error_page(PageError::Server, headers, None),
-    };
-    if let Err(e) = st.ephemeral.put(&done_key(&handle), &bytes, DONE_TTL).await {
-        tracing::error!(error = %e, "cannot park the SAML sign-in");
-        return reject(
-            st,
-            headers,
-            Some(conn),
-            raw,
-            "state_store",
-            PageError::Unavailable,
-        )
-        .await;
-    }
-    see_other(&format!("/sso/saml/{}/continue?h={handle}", conn.id))
+    let bytes = serde_json::to_vec(&done).map_err(|_| PageError::Server)?;
+    st.ephemeral
+        .put(&done_key(&handle), &bytes, DONE_TTL)
+        .await
+        .map_err(|e| store_down(&e, "parking the sign-in"))?;
+    Ok(see_other(&format!(
+        "/sso/saml/{}/continue?h={handle}",
+        conn.id
+    )))
 }
 
 /// RFC 8176 `amr` from the SAML authentication context class (SAML authn context §3.4).

@@ -5,7 +5,7 @@
 //! discovery picked a SAML connection.
 //!
 //! Owns: SAML request records, the replay cache, the ACS → login hand-over. Must not touch:
-//! message validation (`validate`), token issuance (`login::finish`), user linking
+//! message validation (`validate`), token issuance (`login::issue`), user linking
 //! (`login::identity`).
 //!
 //! ## What binds the ACS POST to the browser that started the login
@@ -36,19 +36,18 @@
 //! authorization (its own state, nonce, PKCE), which the new SSO session completes.
 
 mod acs;
-pub mod finish;
 mod resume;
+pub mod signin;
 mod start;
 
 pub use start::start;
 
-use crate::domain::{
-    AuditEvent, AuditEventId, Connection, ConnectionConfig, ConnectionId, OrgId, Outcome,
-};
-use crate::http::params::request_id;
+use crate::domain::{Connection, ConnectionConfig, ConnectionId, OrgId, Outcome};
 use crate::login::LoginCtx;
+use crate::login::error::{FailureAudit, LoginError};
+use crate::login::flow::FlowId;
 use crate::pages::{PageError, error_page};
-use crate::upstream::saml::sp_urls;
+use crate::upstream::saml::{SetupError, sp_urls};
 use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -83,7 +82,7 @@ pub struct RequestRecord {
     pub request_id: String,
     pub connection_id: ConnectionId,
     pub org_id: OrgId,
-    pub flow_id: String,
+    pub flow_id: FlowId,
     /// Hash of the browser's flow-cookie secret (as in the flow).
     pub binding: String,
 }
@@ -94,7 +93,7 @@ pub struct DoneRecord {
     pub connection_id: ConnectionId,
     pub org_id: OrgId,
     /// `None` for IdP-initiated sign-in.
-    pub flow_id: Option<String>,
+    pub flow_id: Option<FlowId>,
     pub binding: Option<String>,
     /// The request id answered and the SHA-256 of the RelayState (solicited only).
     pub request_id: Option<String>,
@@ -126,33 +125,33 @@ pub(super) fn replay_key(conn: &ConnectionId, issuer: &str, assertion_id: &str) 
     format!("saml:seen:{conn}:{}", hex::encode(h.finalize()))
 }
 
-/// A failed SAML sign-in: audit event with the reason, a metric, the fixed page; no session.
-pub(super) async fn reject(
-    st: &LoginCtx,
-    headers: &HeaderMap,
+/// A refused SAML sign-in: a metric and a log line now, and the `login.failure` audit event
+/// with the reason and the fixed page when it is answered; no session.
+pub(super) fn rejected(
     conn: Option<&Connection>,
     connection_id: &str,
     reason: &str,
     page: PageError,
-) -> Response {
+) -> LoginError {
     metrics::counter!("lobby_saml_rejections_total", "reason" => reason.to_owned()).increment(1);
     tracing::info!(connection = connection_id, reason, "SAML sign-in refused");
-    let ev = AuditEvent {
-        id: AuditEventId::generate(),
-        time: st.clock.now(),
-        actor: "anonymous".into(),
-        org_id: conn.map(|c| c.org_id.clone()),
-        action: "login.failure".into(),
-        target_type: "connection".into(),
-        target_id: connection_id.chars().take(128).collect(),
+    LoginError::page(page).audited(FailureAudit {
+        org: conn.map(|c| c.org_id.clone()),
+        action: "login.failure",
+        target: ("connection", connection_id.chars().take(128).collect()),
         outcome: Outcome::Failure,
+        actor: "anonymous".into(),
         details: serde_json::json!({ "connection": "saml", "reason": reason }),
-        request_id: Some(request_id(headers)),
-    };
-    if let Err(e) = st.storage.append_audit(&ev).await {
-        tracing::error!(error = %e, "cannot record the refused SAML sign-in");
+    })
+}
+
+/// The page for a connection whose IdP setup cannot be used: ours when our storage failed,
+/// else "not available".
+pub(super) fn setup_page(e: &SetupError) -> PageError {
+    match e.failure() {
+        None => PageError::Server,
+        Some(_) => PageError::SsoNotAvailable,
     }
-    error_page(page, headers, None)
 }
 
 /// The connection of a callback path, if it is an active SAML connection.

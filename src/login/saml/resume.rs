@@ -1,15 +1,17 @@
 //! `GET /sso/saml/{connection_id}/continue?h=…`: the browser-bound second half of the ACS (a
 //! same-origin navigation, so the flow cookie comes along): take the parked identity and the
-//! flow, check both belong to this browser and this request, then finish the sign-in.
+//! flow, check both belong to this browser and this request, then sign the person in
+//! (`signin`).
 //!
-//! Owns: the hand-over from the ACS to `finish`. Must not touch: validation, linking.
+//! Owns: the hand-over from the ACS to `signin`. Must not touch: validation, linking.
 
-use super::{DoneRecord, callback_connection, done_key, reject};
+use super::{DoneRecord, callback_connection, done_key, rejected};
 use crate::domain::ConnectionState;
 use crate::http::params::Params;
 use crate::login::LoginCtx;
-use crate::login::flow::{self};
-use crate::pages::{PageError, error_page};
+use crate::login::error::{LoginError, respond};
+use crate::login::flow::{self, FlowError};
+use crate::pages::PageError;
 use crate::upstream::Pending;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::HeaderMap;
@@ -24,97 +26,60 @@ pub(super) async fn continue_login(
     Path(raw): Path<String>,
     RawQuery(q): RawQuery,
 ) -> Response {
-    let conn = match callback_connection(&st, &raw).await {
+    let p = Params::from_query(q.as_deref());
+    let r = resume(&st, &sess, &headers, &raw, &p).await;
+    respond(&st, &headers, r).await
+}
+
+async fn resume(
+    st: &LoginCtx,
+    sess: &tower_sessions::Session,
+    headers: &HeaderMap,
+    raw: &str,
+    p: &Params,
+) -> Result<Response, LoginError> {
+    let conn = match callback_connection(st, raw).await {
         Ok(Some(c)) if c.state == ConnectionState::Active => c,
         Ok(other) => {
-            return reject(
-                &st,
-                &headers,
+            return Err(rejected(
                 other.as_ref(),
-                &raw,
+                raw,
                 "unknown_connection",
                 PageError::BadRequest,
-            )
-            .await;
+            ));
         }
-        Err(()) => return error_page(PageError::Server, &headers, None),
+        Err(()) => return Err(PageError::Server.into()),
     };
-    let p = Params::from_query(q.as_deref());
-    let Some(handle) = p.get("h").ok().flatten().filter(|h| flow::valid_id(h)) else {
-        return reject(
-            &st,
-            &headers,
-            Some(&conn),
-            &raw,
-            "unknown_handle",
-            PageError::FlowExpired,
-        )
-        .await;
+    let c = Some(&conn);
+    let unknown = || rejected(c, raw, "unknown_handle", PageError::FlowExpired);
+    let store_down = |e: &dyn std::fmt::Display, what: &str| {
+        tracing::error!(error = %e, what, "state store error in the SAML continue");
+        rejected(c, raw, "state_store", PageError::Unavailable)
     };
-    let done = match st.ephemeral.take(&done_key(handle)).await {
-        Ok(Some(b)) => serde_json::from_slice::<DoneRecord>(&b).ok(),
-        Ok(None) => None,
-        Err(e) => {
-            tracing::error!(error = %e, "state store error taking the SAML sign-in");
-            return reject(
-                &st,
-                &headers,
-                Some(&conn),
-                &raw,
-                "state_store",
-                PageError::Unavailable,
-            )
-            .await;
-        }
-    };
-    let Some(done) = done.filter(|d| d.connection_id == conn.id) else {
-        return reject(
-            &st,
-            &headers,
-            Some(&conn),
-            &raw,
-            "unknown_handle",
-            PageError::FlowExpired,
-        )
-        .await;
-    };
+    let handle = p
+        .get("h")
+        .ok()
+        .flatten()
+        .filter(|h| flow::token_shaped(h))
+        .ok_or_else(unknown)?;
+    let done = st
+        .ephemeral
+        .take(&done_key(handle))
+        .await
+        .map_err(|e| store_down(&e, "taking the SAML sign-in"))?
+        .and_then(|b| serde_json::from_slice::<DoneRecord>(&b).ok())
+        .filter(|d| d.connection_id == conn.id)
+        .ok_or_else(unknown)?;
     let flow = match &done.flow_id {
-        Some(id) => match flow::take(&st, id, &headers).await {
+        Some(id) => match flow::take(st, id, headers).await {
             Ok(f) => Some(f),
-            Err(flow::FlowError::WrongBrowser) => {
-                return reject(
-                    &st,
-                    &headers,
-                    Some(&conn),
-                    &raw,
-                    "wrong_browser",
-                    PageError::WrongBrowser,
-                )
-                .await;
+            Err(FlowError::WrongBrowser) => {
+                return Err(rejected(c, raw, "wrong_browser", PageError::WrongBrowser));
             }
-            Err(flow::FlowError::Missing) => {
-                return reject(
-                    &st,
-                    &headers,
-                    Some(&conn),
-                    &raw,
-                    "flow_expired",
-                    PageError::FlowExpired,
-                )
-                .await;
+            Err(FlowError::Missing) => {
+                return Err(rejected(c, raw, "flow_expired", PageError::FlowExpired));
             }
-            Err(flow::FlowError::State(e)) => {
-                tracing::error!(error = %e, "state store error loading the flow");
-                return reject(
-                    &st,
-                    &headers,
-                    Some(&conn),
-                    &raw,
-                    "state_store",
-                    PageError::Unavailable,
-                )
-                .await;
-            }
+            Err(FlowError::State(e)) => return Err(store_down(&e, "loading the flow")),
         },
         None => None,
     };
@@ -132,27 +97,11 @@ pub(super) async fn continue_login(
             .as_ref()
             .is_some_and(|b| bool::from(f.binding.as_bytes().ct_eq(b.as_bytes())));
         if !binding_ok {
-            return reject(
-                &st,
-                &headers,
-                Some(&conn),
-                &raw,
-                "wrong_browser",
-                PageError::WrongBrowser,
-            )
-            .await;
+            return Err(rejected(c, raw, "wrong_browser", PageError::WrongBrowser));
         }
         if !pending_ok {
-            return reject(
-                &st,
-                &headers,
-                Some(&conn),
-                &raw,
-                "other_request",
-                PageError::Unknown,
-            )
-            .await;
+            return Err(rejected(c, raw, "other_request", PageError::Unknown));
         }
     }
-    super::finish::finish(&st, &headers, &sess, conn, done, flow).await
+    super::signin::sign_in_assertion(st, headers, sess, conn, done, flow).await
 }

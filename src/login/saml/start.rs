@@ -5,15 +5,15 @@
 //! Owns: the request record and the redirect/auto-POST response. Must not touch: message
 //! validation (`upstream::saml`), the ACS.
 
-use super::{RequestRecord, reject, req_key};
+use super::{RequestRecord, rejected, req_key, setup_page};
 use crate::domain::{
     Connection, ConnectionConfig, ConnectionState, Email, random_token, to_millis,
 };
 use crate::login::LoginCtx;
+use crate::login::error::LoginError;
 use crate::login::flow::{self, Flow};
-use crate::pages::{PageError, error_page};
+use crate::pages::PageError;
 use crate::upstream::Pending;
-use crate::upstream::saml::SetupError;
 use crate::upstream::saml::begin::BeginError;
 use axum::http::HeaderMap;
 use axum::response::Response;
@@ -29,12 +29,12 @@ pub async fn start(
     mut flow: Flow,
     email: Option<Email>,
     conn: Connection,
-) -> Response {
+) -> Result<Response, LoginError> {
     let ConnectionConfig::Saml(cfg) = &conn.config else {
-        return error_page(PageError::Server, headers, None);
+        return Err(PageError::Server.into());
     };
     if conn.state != ConnectionState::Active {
-        return error_page(PageError::SsoNotAvailable, headers, None);
+        return Err(PageError::SsoNotAvailable.into());
     }
     let relay = random_token();
     let force_authn = flow.prompt.login || flow.max_age == Some(0);
@@ -46,18 +46,19 @@ pub async fn start(
         Ok(s) => s,
         Err(BeginError::Setup(e)) => {
             tracing::warn!(connection = %conn.id, error = %e, "SAML connection unusable");
-            let page = match e {
-                SetupError::Storage(_) => PageError::Server,
-                _ => PageError::SsoNotAvailable,
-            };
-            return reject(st, headers, Some(&conn), conn.id.as_str(), e.code(), page).await;
+            return Err(rejected(
+                Some(&conn),
+                conn.id.as_str(),
+                e.code(),
+                setup_page(&e),
+            ));
         }
         Err(BeginError::NoMetadata | BeginError::NoSsoEndpoint) => {
-            return error_page(PageError::SsoNotAvailable, headers, None);
+            return Err(PageError::SsoNotAvailable.into());
         }
         Err(BeginError::Internal(e)) => {
             tracing::error!(connection = %conn.id, error = %e, "cannot build the AuthnRequest");
-            return error_page(PageError::Server, headers, None);
+            return Err(PageError::Server.into());
         }
     };
     let rec = RequestRecord {
@@ -69,24 +70,17 @@ pub async fn start(
     };
     let ttl_ms = flow.expires_at - to_millis(st.clock.now());
     if ttl_ms <= 0 {
-        return error_page(PageError::FlowExpired, headers, None);
+        return Err(PageError::FlowExpired.into());
     }
-    let bytes = match serde_json::to_vec(&rec) {
-        Ok(b) => b,
-        Err(_) => return error_page(PageError::Server, headers, None),
-    };
-    if let Err(e) = st
-        .ephemeral
+    let bytes = serde_json::to_vec(&rec).map_err(|_| PageError::Server)?;
+    st.ephemeral
         .put(
             &req_key(&relay),
             &bytes,
             Duration::from_millis(ttl_ms as u64),
         )
         .await
-    {
-        tracing::error!(error = %e, "cannot store the SAML request");
-        return error_page(PageError::Unavailable, headers, None);
-    }
+        .map_err(|e| LoginError::unavailable("storing the SAML request", &e))?;
     flow.email = email;
     flow.target_org = Some(conn.org_id.clone());
     // The request id is also kept in the flow: `continue` checks both agree.
@@ -98,8 +92,6 @@ pub async fn start(
         },
         sent_at: to_millis(st.clock.now()),
     });
-    if let Err(e) = flow::save(st, &flow).await {
-        return crate::login::flow_error(e, headers);
-    }
-    crate::login::upstream::send(headers, started.begin)
+    flow::save(st, &flow).await?;
+    Ok(crate::login::upstream::send(headers, started.begin))
 }

@@ -1,14 +1,15 @@
-//! Everything that can go wrong talking to an upstream OpenID Provider, as the audit reason,
-//! the sentence shown to the person and the HTTP status.
+//! Everything that can go wrong talking to an upstream OpenID Provider, as the audit reason
+//! and the kind of failure ([`UpstreamFailure`]) the person is told about.
 //!
-//! Owns: [`OidcError`] and the three sentences. Must not touch: deciding what is wrong (the
-//! other `oidc` modules do), logging, pages.
+//! Owns: [`OidcError`]. Must not touch: deciding what is wrong (the other `oidc` modules do),
+//! logging, pages (the sentences and statuses are `pages::upstream_failure`).
 
+use crate::upstream::UpstreamFailure;
 use crate::upstream::http::FetchError;
 
 /// Everything that can go wrong talking to an upstream OP. [`OidcError::reason`] is the audit
-/// reason; [`OidcError::message`] the sentence shown to the person; `Display` adds detail for
-/// the log (never secrets).
+/// reason; [`OidcError::failure`] the kind shown to the person; `Display` adds detail for the
+/// log (never secrets).
 #[derive(Debug, thiserror::Error)]
 pub enum OidcError {
     #[error("discovery document: {0}")]
@@ -41,10 +42,6 @@ pub enum OidcError {
     #[error("userinfo sub does not match the ID token's")]
     UserinfoSubMismatch,
 }
-
-pub const SENTENCE_UNREACHABLE: &str = "Your organization's sign-in service could not be reached or did not answer in time. Try again in a few minutes; if this keeps happening, contact your IT administrator.";
-pub const SENTENCE_MISCONFIGURED: &str = "Your organization's sign-in is not set up correctly, so you cannot be signed in. Contact your IT administrator.";
-pub const SENTENCE_REJECTED: &str = "Your organization's sign-in sent a response that failed our security checks, so you have not been signed in. Go back to the application and try again; if this keeps happening, contact your IT administrator.";
 
 fn fetch_reason(prefix: &'static str, e: &FetchError) -> &'static str {
     macro_rules! r {
@@ -88,7 +85,9 @@ impl OidcError {
         }
     }
 
-    pub fn message(&self) -> &'static str {
+    /// What kind of failure this is for the person: the IdP unusable (unreachable,
+    /// misconfigured) or its answer refused.
+    pub fn failure(&self) -> UpstreamFailure {
         match self {
             Self::DiscoveryFetch(FetchError::Blocked(_) | FetchError::BadScheme)
             | Self::JwksFetch(FetchError::Blocked(_) | FetchError::BadScheme)
@@ -97,25 +96,16 @@ impl OidcError {
             | Self::DiscoveryInvalid(_)
             | Self::IssuerMismatch { .. }
             | Self::JwksInvalid(_)
-            | Self::ClientSecret => SENTENCE_MISCONFIGURED,
+            | Self::ClientSecret => UpstreamFailure::Misconfigured,
             Self::DiscoveryFetch(_)
             | Self::JwksFetch(_)
             | Self::TokenFetch(_)
-            | Self::UserinfoFetch(_) => SENTENCE_UNREACHABLE,
+            | Self::UserinfoFetch(_) => UpstreamFailure::Unreachable,
             Self::TokenError { .. }
             | Self::TokenResponseInvalid(_)
             | Self::IdToken { .. }
             | Self::UserinfoInvalid(_)
-            | Self::UserinfoSubMismatch => SENTENCE_REJECTED,
-        }
-    }
-
-    /// 502 when the IdP could not be used, 400 when its answer was refused.
-    pub fn status(&self) -> axum::http::StatusCode {
-        use axum::http::StatusCode;
-        match self.message() {
-            SENTENCE_UNREACHABLE | SENTENCE_MISCONFIGURED => StatusCode::BAD_GATEWAY,
-            _ => StatusCode::BAD_REQUEST,
+            | Self::UserinfoSubMismatch => UpstreamFailure::Rejected,
         }
     }
 

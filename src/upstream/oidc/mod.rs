@@ -50,6 +50,6 @@ pub use cache::CachePolicy;
 pub use check::Check;
 pub use connector::{AuthRequest, OidcConnector, Validated, pkce_challenge, random_value};
 pub use discovery::{Discovered, discovery_url, parse_discovery};
-pub use error::{OidcError, SENTENCE_MISCONFIGURED, SENTENCE_REJECTED, SENTENCE_UNREACHABLE};
+pub use error::OidcError;
 pub use id_token::MAX_IAT_SKEW_SECS;
 pub use jwks::{Jwks, parse_jwks};

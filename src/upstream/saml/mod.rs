@@ -33,6 +33,7 @@ use crate::domain::{
 };
 use crate::keys::seal::SealKey;
 use crate::storage::{SamlIdpRecord, Storage};
+use crate::upstream::UpstreamFailure;
 use crate::upstream::http::{GuardedHttp, Limits, NetPolicy};
 use dsig::XmlDsig;
 use metadata::{IdpMetadata, MetadataError, PinnedCert};
@@ -111,6 +112,15 @@ impl SetupError {
             Self::Metadata(_) => "bad_metadata",
             Self::Fetch(_) => "metadata_fetch_failed",
             Self::Storage(_) => "storage",
+        }
+    }
+
+    /// The kind of upstream failure, or `None` when the failure is ours (storage).
+    pub fn failure(&self) -> Option<UpstreamFailure> {
+        match self {
+            Self::NotSaml | Self::Metadata(_) => Some(UpstreamFailure::Misconfigured),
+            Self::Fetch(_) => Some(UpstreamFailure::Unreachable),
+            Self::Storage(_) => None,
         }
     }
 }

@@ -1,12 +1,12 @@
-//! The end of a SAML sign-in: the validated assertion becomes an upstream identity
-//! (connection, IdP entity id, NameID Format + value), which the shared `login::identity`
-//! code links or provisions (same rules as OIDC); then `identity::complete` starts the SSO
-//! session (new session id) and issues the code for the connection's org — a connection only
-//! ever signs users into its own org (DESIGN §6.1).
+//! The sign-in of a validated SAML assertion: it becomes an upstream identity (connection, IdP
+//! entity id, NameID Format + value), which the shared `login::identity` code links or
+//! provisions (same rules as OIDC); then `identity::sign_in` starts the SSO session (new
+//! session id) and issues the code for the connection's org — a connection only ever signs
+//! users into its own org (DESIGN §6.1).
 //!
 //! Owns: attribute mapping (email, name, groups), the SAML email-verified policy, and the
 //! IdP-initiated landing. Must not touch: linking rules (`login::identity`), code issuance
-//! (`login::finish`).
+//! (`login::issue`).
 //!
 //! Email verified: SAML has no `email_verified`. An email is treated as verified only when its
 //! domain is a *verified* domain of the connection's own org — the org proved it owns that
@@ -16,13 +16,15 @@
 //! identify anyone twice.
 
 use super::DoneRecord;
-use crate::domain::{App, Connection, ConnectionConfig, Org, SamlConfig, random_token};
+use crate::domain::{App, Connection, ConnectionConfig, Org, Outcome, SamlConfig, SessionId};
 use crate::http::redirect::redirect_with;
 use crate::login::LoginCtx;
+use crate::login::error::{FailureAudit, LoginError};
 use crate::login::flow::{AuthMethod, Flow};
-use crate::login::identity::{self, IdentityError};
+use crate::login::identity;
 use crate::login::session::{self, SsoSession};
-use crate::pages::{PageError, error_page};
+use crate::pages::PageError;
+use crate::pages::sso::SENTENCE_CONNECTION_UNAVAILABLE;
 use crate::upstream::identity::{
     NAMEID_TRANSIENT, UpstreamIdentity, saml_attributes, saml_subject,
 };
@@ -61,74 +63,55 @@ async fn identity_of(
     })
 }
 
-fn identity_error(headers: &HeaderMap, e: &IdentityError) -> Response {
-    identity::sso_error_page(headers, None, e.status(), e.message(), None, None)
+async fn app_of(st: &LoginCtx, id: &crate::domain::AppId) -> Result<App, LoginError> {
+    match st.storage.get_app(id).await {
+        Ok(Some(a)) => Ok(a),
+        Ok(None) => Err(PageError::UnknownClient.into()),
+        Err(e) => Err(LoginError::server("the app", &e)),
+    }
 }
 
-async fn app_of(st: &LoginCtx, id: &crate::domain::AppId) -> Result<Option<App>, ()> {
-    st.storage.get_app(id).await.map_err(|e| {
-        tracing::error!(error = %e, "storage error loading the app");
-    })
-}
-
-/// Finish a SAML sign-in. `flow` (already taken, single use) is `None` for IdP-initiated.
-pub async fn finish(
+/// Sign in with a validated SAML assertion. `flow` (already taken, single use) is `None` for
+/// IdP-initiated.
+pub async fn sign_in_assertion(
     st: &LoginCtx,
     headers: &HeaderMap,
     sess: &Session,
     conn: Connection,
     done: DoneRecord,
     flow: Option<Flow>,
-) -> Response {
+) -> Result<Response, LoginError> {
     let ConnectionConfig::Saml(cfg) = &conn.config else {
-        return error_page(PageError::Server, headers, None);
+        return Err(PageError::Server.into());
     };
     if done.name_id_format == NAMEID_TRANSIENT {
-        identity::audit(
-            st.storage.as_ref(),
-            st.clock.now(),
-            Some(&conn.org_id),
-            "login.failure",
-            ("connection", conn.id.as_str()),
-            crate::domain::Outcome::Failure,
-            "anonymous".into(),
-            serde_json::json!({ "connection": "saml", "reason": "transient_name_id" }),
-        )
-        .await;
-        return identity::sso_error_page(
-            headers,
-            None,
-            StatusCode::FORBIDDEN,
-            identity::SENTENCE_CONNECTION_UNAVAILABLE,
-            None,
-            None,
-        );
+        let page = LoginError::sso(StatusCode::FORBIDDEN, SENTENCE_CONNECTION_UNAVAILABLE);
+        return Err(page.audited(FailureAudit {
+            org: Some(conn.org_id.clone()),
+            action: "login.failure",
+            target: ("connection", conn.id.to_string()),
+            outcome: Outcome::Failure,
+            actor: "anonymous".into(),
+            details: serde_json::json!({ "connection": "saml", "reason": "transient_name_id" }),
+        }));
     }
     let app_id = match (&flow, &cfg.idp_initiated_app_id) {
         (Some(f), _) => f.app_id.clone(),
         (None, Some(a)) => a.clone(),
-        (None, None) => return error_page(PageError::Unknown, headers, None),
+        (None, None) => return Err(PageError::Unknown.into()),
     };
-    let app = match app_of(st, &app_id).await {
-        Ok(Some(a)) => a,
-        Ok(None) => return error_page(PageError::UnknownClient, headers, None),
-        Err(()) => return error_page(PageError::Server, headers, None),
-    };
+    let app = app_of(st, &app_id).await?;
     let invitation = flow.as_ref().and_then(|f| f.invitation.clone());
-    let ident = match identity_of(st, &conn, cfg, &done, invitation).await {
-        Ok(i) => i,
-        Err(e) => {
-            tracing::error!(error = %e, "storage error reading the org's domains");
-            return error_page(PageError::Server, headers, None);
-        }
-    };
-    let (resolved, pending) = match identity::resolve(st, &conn, &app, ident).await {
-        Ok(r) => r,
-        Err(e) => return identity_error(headers, &e),
-    };
+    let ident = identity_of(st, &conn, cfg, &done, invitation)
+        .await
+        .map_err(|e| LoginError::server("the org's domains", &e))?;
+    // `resolve` records its own outcome.
+    let (resolved, pending) = identity::resolve(st, &conn, &app, ident)
+        .await
+        .map_err(|e| LoginError::sso(e.status(), e.message()))?;
     match flow {
         Some(f) => {
-            identity::complete(
+            identity::sign_in(
                 st,
                 sess,
                 headers,
@@ -147,7 +130,6 @@ pub async fn finish(
             pending.flush().await;
             idp_initiated_landing(
                 st,
-                headers,
                 sess,
                 cfg,
                 &app,
@@ -168,7 +150,6 @@ pub async fn finish(
 #[allow(clippy::too_many_arguments)]
 async fn idp_initiated_landing(
     st: &LoginCtx,
-    headers: &HeaderMap,
     sess: &Session,
     cfg: &SamlConfig,
     app: &App,
@@ -176,19 +157,19 @@ async fn idp_initiated_landing(
     org: Org,
     user: &crate::domain::UserId,
     amr: &[String],
-) -> Response {
+) -> Result<Response, LoginError> {
     let Some(uri) = cfg
         .idp_initiated_redirect_uri
         .as_ref()
         .filter(|u| app.redirect_uris.iter().any(|r| r == *u))
     else {
-        return error_page(PageError::BadRedirectUri, headers, Some(&org));
+        return Err(LoginError::page(PageError::BadRedirectUri).branded(Some(&org)));
     };
     let mut last_org = BTreeMap::new();
     last_org.insert(app.id.clone(), org.id.clone());
     let sso = SsoSession {
         user_id: user.clone(),
-        sid: random_token(),
+        sid: SessionId::generate(),
         auth_time: st.clock.now().unix_timestamp(),
         amr: if amr.is_empty() {
             vec!["fed".into()]
@@ -201,8 +182,8 @@ async fn idp_initiated_landing(
     };
     if let Err(e) = session::begin(sess, &sso).await {
         tracing::error!(error = %e, "cannot start the SSO session");
-        return error_page(PageError::Unavailable, headers, Some(&org));
+        return Err(LoginError::page(PageError::Unavailable).branded(Some(&org)));
     }
     let issuer = st.config.issuer();
-    redirect_with(uri, &[("iss", &issuer)])
+    Ok(redirect_with(uri, &[("iss", &issuer)]))
 }

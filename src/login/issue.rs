@@ -1,5 +1,6 @@
-//! The end of a login: choose the org among the eligible ones, then issue the authorization
-//! code and send the browser back to the client.
+//! Completing an authenticated login: choose the org among the eligible ones
+//! ([`complete_login`]), then issue the authorization code and send the browser back to the
+//! client ([`issue_code`]).
 //!
 //! Codes (RFC 6749 §4.1.2, §10.5; DESIGN §6.5): 256 random bits (`random_token`), stored only
 //! as `code:<sha256>` in the state store for 60 s, bound to the client, the redirect_uri, the
@@ -12,14 +13,15 @@
 
 use super::discovery::{self, EligibleOrg};
 use super::flow::{self, Authenticated, Flow, Stage};
-use super::session::{self, SsoSession};
+use super::session;
 use crate::domain::{
     App, AuditEvent, AuditEventId, CODE_TTL_SECS, CodeRecord, Grant, Outcome, code_key,
     random_token, to_millis,
 };
 use crate::http::redirect::{ErrorCode, error_redirect, redirect_with, see_other};
 use crate::login::LoginCtx;
-use crate::pages::{PageError, error_page};
+use crate::login::error::LoginError;
+use crate::pages::PageError;
 use crate::storage::Storage;
 use axum::http::HeaderMap;
 use axum::response::Response;
@@ -79,7 +81,7 @@ pub async fn issue_code(
     flow: &Flow,
     auth: &Authenticated,
     chosen: &EligibleOrg,
-) -> Response {
+) -> Result<Response, LoginError> {
     issue_code_with(st, headers, flow, auth, chosen, PendingAudit::none()).await
 }
 
@@ -91,7 +93,7 @@ pub async fn issue_code_with(
     auth: &Authenticated,
     chosen: &EligibleOrg,
     mut pending: PendingAudit,
-) -> Response {
+) -> Result<Response, LoginError> {
     let grant = Grant {
         user_id: auth.user_id.clone(),
         org_id: chosen.org.id.clone(),
@@ -111,22 +113,15 @@ pub async fn issue_code_with(
         expires_at: to_millis(now) + CODE_TTL_SECS * 1000,
     };
     let code = random_token();
-    let bytes = match serde_json::to_vec(&rec) {
-        Ok(b) => b,
-        Err(_) => return error_page(PageError::Server, headers, None),
-    };
-    if let Err(e) = st
-        .ephemeral
+    let bytes = serde_json::to_vec(&rec).map_err(|_| PageError::Server)?;
+    st.ephemeral
         .put(
             &code_key(&code),
             &bytes,
             Duration::from_secs(CODE_TTL_SECS as u64),
         )
         .await
-    {
-        tracing::error!(error = %e, "cannot store an authorization code");
-        return error_page(PageError::Unavailable, headers, None);
-    }
+        .map_err(|e| LoginError::unavailable("storing an authorization code", &e))?;
     audit_login(st, headers, flow, auth, chosen, pending.take()).await;
     let issuer = st.config.issuer();
     let mut pairs: Vec<(&str, &str)> = vec![("code", &code)];
@@ -134,7 +129,7 @@ pub async fn issue_code_with(
         pairs.push(("state", s));
     }
     pairs.push(("iss", &issuer));
-    redirect_with(&flow.redirect_uri, &pairs)
+    Ok(redirect_with(&flow.redirect_uri, &pairs))
 }
 
 async fn audit_login(
@@ -171,7 +166,22 @@ async fn audit_login(
 /// `flow` is the current stored flow (`stored`) or one not stored yet (the SSO shortcut of
 /// `/authorize`); it is saved when the chooser is needed, and otherwise consumed atomically
 /// before the code is issued, so one flow never yields two codes.
-pub async fn continue_authenticated(
+pub async fn complete_login(
+    st: &LoginCtx,
+    headers: &HeaderMap,
+    sess: &Session,
+    app: &App,
+    flow: Flow,
+    auth: Authenticated,
+    stored: bool,
+) -> Response {
+    choose_org(st, headers, sess, app, flow, auth, stored)
+        .await
+        .unwrap_or_else(|e| e.render(headers))
+}
+
+/// [`complete_login`]'s work (its failures record no audit event).
+async fn choose_org(
     st: &LoginCtx,
     headers: &HeaderMap,
     sess: &Session,
@@ -179,7 +189,7 @@ pub async fn continue_authenticated(
     mut flow: Flow,
     auth: Authenticated,
     stored: bool,
-) -> Response {
+) -> Result<Response, LoginError> {
     // A federated session is good for its connection's org only (`login::identity`).
     let eligible = match &auth.idp {
         Some(idp) => {
@@ -188,28 +198,22 @@ pub async fn continue_authenticated(
         }
         None => discovery::eligible_password_orgs(st.storage.as_ref(), app, &auth.user_id).await,
     };
-    let eligible = match eligible {
-        Ok(e) => e,
-        Err(e) => {
-            tracing::error!(error = %e, "storage error computing eligible orgs");
-            return error_page(PageError::Server, headers, None);
-        }
-    };
+    let eligible = eligible.map_err(|e| LoginError::server("computing eligible orgs", &e))?;
     let issuer = st.config.issuer();
     if eligible.is_empty() {
         if flow.prompt.none {
-            return error_redirect(
+            return Ok(error_redirect(
                 &flow.redirect_uri,
                 ErrorCode::LoginRequired,
                 "The signed-in user has no access to this application.",
                 flow.state.as_deref(),
                 &issuer,
-            );
+            ));
         }
         if stored {
             let _ = flow::take(st, &flow.id, headers).await;
         }
-        return error_page(PageError::NoAccess, headers, None);
+        return Err(PageError::NoAccess.into());
     }
     let sso = session::current(sess, st.clock.now().unix_timestamp())
         .await
@@ -234,30 +238,29 @@ pub async fn continue_authenticated(
         None
     };
     if let Some(c) = chosen {
-        if stored && let Err(e) = flow::take(st, &flow.id, headers).await {
-            return super::flow_error(e, headers);
+        if stored {
+            flow::take(st, &flow.id, headers).await?;
         }
         remember_org(st, sess, app, &auth, c).await;
         return issue_code(st, headers, &flow, &auth, c).await;
     }
     if flow.prompt.none {
         // OIDC Core §3.1.2.6: the user must choose an org, which needs an interaction.
-        return error_redirect(
+        return Ok(error_redirect(
             &flow.redirect_uri,
             ErrorCode::InteractionRequired,
             "The user must choose an organization.",
             flow.state.as_deref(),
             &issuer,
-        );
+        ));
     }
     flow.stage = Stage::Chooser;
     flow.auth = Some(auth);
     flow.eligible = eligible.iter().map(|e| e.org.id.clone()).collect();
-    if let Err(e) = flow::save(st, &flow).await {
-        tracing::error!(error = %e, "cannot store the flow");
-        return error_page(PageError::Unavailable, headers, None);
-    }
-    see_other(&format!("/login/org?flow={}", flow.id))
+    flow::save(st, &flow)
+        .await
+        .map_err(|e| LoginError::unavailable("storing the flow", &e))?;
+    Ok(see_other(&format!("/login/org?flow={}", flow.id)))
 }
 
 /// Remember the chosen org for this app in the SSO session (for a later `prompt=none`).
@@ -276,18 +279,6 @@ pub async fn remember_org(
         if let Err(e) = session::update(sess, &s).await {
             tracing::warn!(error = %e, "cannot remember the chosen org in the session");
         }
-    }
-}
-
-/// The `Authenticated` of a live SSO session.
-pub fn from_session(s: &SsoSession) -> Authenticated {
-    Authenticated {
-        user_id: s.user_id.clone(),
-        sid: s.sid.clone(),
-        auth_time: s.auth_time,
-        amr: s.amr.clone(),
-        method: s.method,
-        idp: s.idp.clone(),
     }
 }
 
