@@ -239,7 +239,7 @@ async fn identifier_route(
             &flow,
             brand.as_ref(),
             shown,
-            Some("Enter an email address like name@example.com."),
+            Some(crate::pages::SENTENCE_EMAIL_INVALID),
         ));
     };
     let hinted = match (&brand, &flow.org_hint) {

@@ -23,6 +23,7 @@ use crate::domain::{
 use crate::http::redirect::see_other;
 use crate::login::LoginCtx;
 use crate::pages::{Chrome, PageError, PasswordPage, render};
+use crate::pages::{SENTENCE_LOCKED as LOCKED, SENTENCE_WRONG_PASSWORD as WRONG};
 use crate::storage::{PageRequest, UserFilter};
 use axum::body::Bytes;
 use axum::extract::connect_info::ConnectInfo;
@@ -42,9 +43,6 @@ pub const MAX_ACCOUNT_FAILURES: u64 = 5;
 pub const MAX_IP_FAILURES: u64 = 30;
 /// Longest password accepted (argon2 would take any length; bound the work).
 const MAX_PASSWORD_BYTES: usize = 1024;
-
-pub const WRONG: &str = "The email or password is incorrect.";
-pub const LOCKED: &str = "Too many failed sign-in attempts. Wait 15 minutes and try again.";
 
 /// An argon2id hash (m=19456, t=2, p=1, the parameters `hash_password` uses) of a random
 /// password nobody knows: verifying against it costs the same as a real check.
@@ -280,15 +278,10 @@ async fn check(
     };
     if !ok {
         audit_failure(st, headers, user.as_ref().map(|u| &u.id), "bad_credentials").await;
-        let msg = match count_failure(st, &acct, ip.as_deref()).await {
-            Ok(Limit::Ok) => WRONG,
-            Ok(Limit::Locked) => LOCKED,
+        let (msg, status) = match count_failure(st, &acct, ip.as_deref()).await {
+            Ok(Limit::Ok) => (WRONG, StatusCode::OK),
+            Ok(Limit::Locked) => (LOCKED, StatusCode::TOO_MANY_REQUESTS),
             Err(e) => return Err(LoginError::unavailable("counting a failed sign-in", &e)),
-        };
-        let status = if msg == LOCKED {
-            StatusCode::TOO_MANY_REQUESTS
-        } else {
-            StatusCode::OK
         };
         return Ok(page(
             headers,

@@ -20,6 +20,14 @@ use axum::extract::RawQuery;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
+/// The identifier page, for something that is not an email address.
+pub const SENTENCE_EMAIL_INVALID: &str = "Enter an email address like name@example.com.";
+/// The password page, for a wrong email or password (the same words for both: no enumeration).
+pub const SENTENCE_WRONG_PASSWORD: &str = "The email or password is incorrect.";
+/// The password page, while the account or the client address is locked out.
+pub const SENTENCE_LOCKED: &str =
+    "Too many failed sign-in attempts. Wait 15 minutes and try again.";
+
 /// Shared chrome of every page.
 #[derive(Clone, Debug)]
 pub struct Chrome {

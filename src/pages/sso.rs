@@ -34,6 +34,32 @@ pub const SENTENCE_SERVER: &str = "Something went wrong on our side. Try again i
 pub const SENTENCE_UNAVAILABLE: &str =
     "Sign-in is temporarily unavailable. Try again in a few minutes.";
 
+/// A federated sign-in refused by the linking rules (`login::identity`).
+pub const SENTENCE_ORG_NO_ACCESS: &str =
+    "Your organization does not have access to this application. Contact your IT administrator.";
+
+/// A federated sign-in refused by the linking rules (`login::identity`).
+pub const SENTENCE_EMAIL_MISSING: &str = "Your organization's sign-in did not tell us your email address, so you cannot be signed in. Contact your IT administrator.";
+
+/// A federated sign-in refused by the linking rules (`login::identity`).
+pub const SENTENCE_EMAIL_NOT_VERIFIED: &str = "Your organization's sign-in did not confirm your email address, so you cannot be signed in. Contact your IT administrator.";
+
+/// A federated sign-in refused by the linking rules (`login::identity`).
+pub const SENTENCE_INVITATION_INVALID: &str = "This invitation has already been used, was withdrawn or has expired. Ask your organization's administrator for a new invitation.";
+
+/// A federated sign-in refused by the linking rules (`login::identity`).
+pub const SENTENCE_INVITATION_WRONG_ORG: &str = "This invitation is for another organization. Sign in with that organization's account, or ask for a new invitation.";
+
+/// A federated sign-in refused by the linking rules (`login::identity`).
+pub const SENTENCE_INVITATION_EMAIL_MISMATCH: &str = "This invitation was sent to a different email address than the account you signed in with. Sign in with the invited account, or ask for a new invitation.";
+
+/// A federated sign-in refused by the linking rules (`login::identity`).
+pub const SENTENCE_NOT_PROVISIONED: &str = "You don't have access to this application yet. Ask your organization's administrator to invite you.";
+
+/// A federated sign-in refused by the linking rules (`login::identity`).
+pub const SENTENCE_MEMBERSHIP_SUSPENDED: &str =
+    "Your access to this organization is suspended. Contact your organization's administrator.";
+
 /// The status and sentence for a kind of upstream failure: 502 when the IdP could not be used,
 /// 400 when its answer was refused.
 pub fn upstream_failure(kind: UpstreamFailure) -> (StatusCode, &'static str) {

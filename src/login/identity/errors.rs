@@ -5,7 +5,12 @@
 //! decisions that produce them.
 
 use crate::domain::{AuditEvent, AuditEventId, OrgId, Outcome};
-use crate::pages::sso::{SENTENCE_CONNECTION_UNAVAILABLE, SENTENCE_SERVER};
+use crate::pages::sso::{
+    SENTENCE_CONNECTION_UNAVAILABLE, SENTENCE_EMAIL_MISSING, SENTENCE_EMAIL_NOT_VERIFIED,
+    SENTENCE_INVITATION_EMAIL_MISMATCH, SENTENCE_INVITATION_INVALID, SENTENCE_INVITATION_WRONG_ORG,
+    SENTENCE_MEMBERSHIP_SUSPENDED, SENTENCE_NOT_PROVISIONED, SENTENCE_ORG_NO_ACCESS,
+    SENTENCE_SERVER,
+};
 use crate::storage::{Storage, StorageError};
 use axum::http::StatusCode;
 
@@ -70,30 +75,14 @@ impl IdentityError {
             Self::WrongConnection | Self::ConnectionInactive | Self::ConnectionNotAllowed => {
                 SENTENCE_CONNECTION_UNAVAILABLE
             }
-            Self::OrgInactive | Self::NotLinked => {
-                "Your organization does not have access to this application. Contact your IT administrator."
-            }
-            Self::MissingEmail => {
-                "Your organization's sign-in did not tell us your email address, so you cannot be signed in. Contact your IT administrator."
-            }
-            Self::EmailNotVerified => {
-                "Your organization's sign-in did not confirm your email address, so you cannot be signed in. Contact your IT administrator."
-            }
-            Self::InvitationInvalid => {
-                "This invitation has already been used, was withdrawn or has expired. Ask your organization's administrator for a new invitation."
-            }
-            Self::InvitationWrongOrg => {
-                "This invitation is for another organization. Sign in with that organization's account, or ask for a new invitation."
-            }
-            Self::InvitationEmailMismatch => {
-                "This invitation was sent to a different email address than the account you signed in with. Sign in with the invited account, or ask for a new invitation."
-            }
-            Self::NotProvisioned => {
-                "You don't have access to this application yet. Ask your organization's administrator to invite you."
-            }
-            Self::MembershipInactive => {
-                "Your access to this organization is suspended. Contact your organization's administrator."
-            }
+            Self::OrgInactive | Self::NotLinked => SENTENCE_ORG_NO_ACCESS,
+            Self::MissingEmail => SENTENCE_EMAIL_MISSING,
+            Self::EmailNotVerified => SENTENCE_EMAIL_NOT_VERIFIED,
+            Self::InvitationInvalid => SENTENCE_INVITATION_INVALID,
+            Self::InvitationWrongOrg => SENTENCE_INVITATION_WRONG_ORG,
+            Self::InvitationEmailMismatch => SENTENCE_INVITATION_EMAIL_MISMATCH,
+            Self::NotProvisioned => SENTENCE_NOT_PROVISIONED,
+            Self::MembershipInactive => SENTENCE_MEMBERSHIP_SUSPENDED,
             Self::Inconsistent | Self::Storage(_) => SENTENCE_SERVER,
         }
     }
