@@ -1,6 +1,7 @@
 //! The hosted login (DESIGN §2, §4): `/login` (identifier first), `/login/password`,
 //! `/login/org` (chooser), `/login/error`, the OIDC federation callback
-//! `/sso/oidc/{connection_id}/callback` (`oidc`), and the stylesheets under `/static/`.
+//! `/sso/oidc/{connection_id}/callback` (`oidc`), the SAML routes `/sso/saml/{connection_id}/…`
+//! (`saml`: SP metadata, ACS, continue), and the stylesheets under `/static/`.
 //!
 //! Flow: `/authorize` creates a `flow::Flow` and sends the browser to `/login?flow=<id>`. The
 //! identifier page takes the email; `discovery::route` picks the org's OIDC/SAML connection
@@ -15,8 +16,8 @@
 //! route ends with `error::respond`, which writes the failure's audit event and renders its
 //! page. The GET pages take the flow with the [`LoadedFlow`] extractor.
 //!
-//! Owns: the `/login*` routes. Must not touch: token issuance (that is `provider`), storage
-//! internals.
+//! Owns: the `/login*` and `/sso/*` routes, the flow record, account linking. Must not touch:
+//! token issuance (that is `provider`), protocol validation (`upstream`), storage internals.
 
 pub mod chooser;
 pub mod discovery;
