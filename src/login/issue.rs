@@ -215,6 +215,23 @@ async fn choose_org(
         }
         return Err(PageError::NoAccess.into());
     }
+    // An explicit `organization` hint is a requirement, not a preference (as WorkOS's
+    // `organization` and Keycloak's `kc_idp_hint`): a user who cannot sign into that org ends
+    // with `access_denied` to the app, never with a token for another of their orgs.
+    if let Some(hint) = &flow.org_hint
+        && !eligible.iter().any(|e| &e.org.id == hint)
+    {
+        if stored {
+            let _ = flow::take(st, &flow.id, headers).await;
+        }
+        return Ok(error_redirect(
+            &flow.redirect_uri,
+            ErrorCode::AccessDenied,
+            "The user cannot sign in to the requested organization.",
+            flow.state.as_deref(),
+            &issuer,
+        ));
+    }
     let sso = session::current(sess, st.clock.now().unix_timestamp())
         .await
         .ok()

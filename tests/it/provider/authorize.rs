@@ -410,3 +410,48 @@ async fn an_id_token_hint_must_name_the_signed_in_user() {
     let r = b.get(&with_hint(&alice_hint, true)).await;
     assert!(r.redirect_params().contains_key("code"));
 }
+
+#[tokio::test]
+async fn an_organization_hint_the_user_cannot_use_is_access_denied_never_another_org() {
+    let lobby = Lobby::start().await;
+    let b = lobby.browser();
+    let (_, challenge) = pkce();
+    // Alice is a member of acme only; the app asks for globex.
+    let flow = b
+        .start(&authorize_path(
+            "crm",
+            CRM_CB,
+            &challenge,
+            &[("organization", "globex")],
+        ))
+        .await;
+    let r = b.sign_in(&flow, "alice@acme.test", PASSWORD).await;
+    let p = r.redirect_params();
+    assert!(r.location().starts_with(CRM_CB), "{}", r.location());
+    assert_eq!(p["error"], "access_denied");
+    assert_eq!(p["iss"], lobby.base);
+    assert_eq!(p["state"], "st-123");
+    assert!(!p.contains_key("code"));
+    // Her SSO session does not get her into globex either: the same answer, silently or not.
+    for extra in [
+        vec![("organization", "globex")],
+        vec![("organization", "globex"), ("prompt", "none")],
+    ] {
+        let r = b
+            .get(&authorize_path("crm", CRM_CB, &challenge, &extra))
+            .await;
+        let p = r.redirect_params();
+        assert_eq!(p["error"], "access_denied", "{extra:?}");
+        assert!(!p.contains_key("code"));
+    }
+    // Without the hint, her session still signs her into acme.
+    let r = b
+        .get(&authorize_path(
+            "crm",
+            CRM_CB,
+            &challenge,
+            &[("prompt", "none")],
+        ))
+        .await;
+    assert!(r.redirect_params().contains_key("code"));
+}
