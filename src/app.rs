@@ -56,6 +56,8 @@ pub struct AppState {
     pub oidc: Arc<OidcConnector>,
     /// The SAML connector: SP key, pinned IdP metadata, XML signature backend.
     pub saml: Arc<crate::upstream::saml::SamlService>,
+    /// Slots for concurrent argon2 password checks: as many as the machine has cores.
+    pub argon2: Arc<tokio::sync::Semaphore>,
 }
 
 /// Algorithms that always have an active key (apps choose one of them).
@@ -155,6 +157,9 @@ impl Server {
             http,
             oidc,
             saml,
+            argon2: Arc::new(tokio::sync::Semaphore::new(
+                std::thread::available_parallelism().map_or(2, |n| n.get()),
+            )),
         };
         let demo = boot
             .demo
@@ -173,6 +178,7 @@ impl FromRef<AppState> for LoginCtx {
             clock: st.clock.clone(),
             oidc: st.oidc.clone(),
             saml: st.saml.clone(),
+            argon2: st.argon2.clone(),
         }
     }
 }

@@ -63,6 +63,9 @@ pub struct LoginCtx {
     pub clock: Arc<dyn Clock>,
     pub oidc: Arc<OidcConnector>,
     pub saml: Arc<SamlService>,
+    /// Slots for argon2 password checks (one per core): each takes ~20–50 ms of CPU and
+    /// 19 MiB, so a burst waits here instead of exhausting memory.
+    pub argon2: Arc<tokio::sync::Semaphore>,
 }
 
 pub fn router() -> Router<LoginCtx> {

@@ -35,6 +35,7 @@ use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
+use tokio::sync::Semaphore;
 use tower_sessions::Session;
 
 /// The lockout window and duration.
@@ -159,7 +160,22 @@ enum Limit {
     Locked,
 }
 
-async fn locked(st: &LoginCtx, acct: &str, ip: Option<&str>) -> crate::state::Result<Limit> {
+/// Reserve this attempt before the password is checked, atomically (the counter is incremented
+/// first, in the shared state store), so concurrent guesses cannot all pass a check made before
+/// any of them is counted: of a burst, only the first [`MAX_ACCOUNT_FAILURES`] attempts in the
+/// window are verified. A failed attempt keeps its reservation; a successful one clears the
+/// account's count. `Locked` when the account or the client address is locked or this attempt is
+/// over the account's limit.
+async fn reserve_attempt(
+    st: &LoginCtx,
+    acct: &str,
+    ip: Option<&str>,
+) -> crate::state::Result<Limit> {
+    if let Some(ip) = ip
+        && st.ephemeral.get(&format!("lock:ip:{ip}")).await?.is_some()
+    {
+        return Ok(Limit::Locked);
+    }
     if st
         .ephemeral
         .get(&format!("lock:acct:{acct}"))
@@ -168,21 +184,30 @@ async fn locked(st: &LoginCtx, acct: &str, ip: Option<&str>) -> crate::state::Re
     {
         return Ok(Limit::Locked);
     }
-    if let Some(ip) = ip
-        && st.ephemeral.get(&format!("lock:ip:{ip}")).await?.is_some()
-    {
+    let n = st
+        .ephemeral
+        .incr(&format!("fail:acct:{acct}"), WINDOW)
+        .await?;
+    if n > MAX_ACCOUNT_FAILURES {
+        st.ephemeral
+            .put(&format!("lock:acct:{acct}"), b"1", WINDOW)
+            .await?;
         return Ok(Limit::Locked);
     }
     Ok(Limit::Ok)
 }
 
-/// Count a failure; `Locked` when this failure reached a limit.
+/// Count a failed attempt (its account reservation was made by [`reserve_attempt`]); `Locked`
+/// when it reached a limit.
 async fn count_failure(st: &LoginCtx, acct: &str, ip: Option<&str>) -> crate::state::Result<Limit> {
     let mut out = Limit::Ok;
     let n = st
         .ephemeral
-        .incr(&format!("fail:acct:{acct}"), WINDOW)
-        .await?;
+        .get(&format!("fail:acct:{acct}"))
+        .await?
+        .and_then(|v| String::from_utf8(v).ok())
+        .and_then(|v| v.parse::<u64>().ok())
+        .unwrap_or(0);
     if n >= MAX_ACCOUNT_FAILURES {
         st.ephemeral
             .put(&format!("lock:acct:{acct}"), b"1", WINDOW)
@@ -246,7 +271,7 @@ async fn check(
     let b = brand(st, &flow).await;
     let acct = account_bucket(&email);
     let ip = ip.map(ip_bucket);
-    match locked(st, &acct, ip.as_deref()).await {
+    match reserve_attempt(st, &acct, ip.as_deref()).await {
         Ok(Limit::Ok) => {}
         Ok(Limit::Locked) => {
             return Ok(page(
@@ -269,13 +294,20 @@ async fn check(
         .as_ref()
         .and_then(|u| u.password_hash.as_ref())
         .unwrap_or(&dummy);
-    // argon2 is CPU-bound (~20-50 ms): keep it off the async workers.
-    let ok = if password.is_empty() || password.len() > MAX_PASSWORD_BYTES {
-        let _ = verify_in_pool(dummy.clone(), "x".to_owned()).await;
-        false
+    // argon2 is CPU-bound (~20-50 ms, 19 MiB): keep it off the async workers, and at most as
+    // many at once as there are cores (`LoginCtx::argon2`); a request that waits too long gets
+    // the "try again shortly" page.
+    let (check_hash, check_password) = if password.is_empty() || password.len() > MAX_PASSWORD_BYTES
+    {
+        (dummy.clone(), "x".to_owned())
     } else {
-        verify_in_pool(hash.clone(), password.to_owned()).await && user.is_some()
+        (hash.clone(), password.to_owned())
     };
+    let verified = verify_in_pool(&st.argon2, check_hash, check_password)
+        .await
+        .ok_or(PageError::Busy)?;
+    let ok =
+        verified && user.is_some() && !password.is_empty() && password.len() <= MAX_PASSWORD_BYTES;
     if !ok {
         audit_failure(st, headers, user.as_ref().map(|u| &u.id), "bad_credentials").await;
         let (msg, status) = match count_failure(st, &acct, ip.as_deref()).await {
@@ -320,10 +352,21 @@ async fn check(
     Ok(complete_login(st, headers, sess, &app, flow, auth, true).await)
 }
 
-async fn verify_in_pool(hash: Secret, password: String) -> bool {
-    tokio::task::spawn_blocking(move || verify_password(&hash, &password))
+/// How long a password check waits for an argon2 slot before the person is asked to retry.
+const ARGON2_WAIT: Duration = Duration::from_secs(5);
+
+/// Verify on the blocking pool, holding one of the `slots`; `None` when no slot freed up in
+/// [`ARGON2_WAIT`].
+async fn verify_in_pool(slots: &Semaphore, hash: Secret, password: String) -> Option<bool> {
+    let _slot = tokio::time::timeout(ARGON2_WAIT, slots.acquire())
         .await
-        .unwrap_or(false)
+        .ok()?
+        .ok()?;
+    Some(
+        tokio::task::spawn_blocking(move || verify_password(&hash, &password))
+            .await
+            .unwrap_or(false),
+    )
 }
 
 #[cfg(test)]

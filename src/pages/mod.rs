@@ -151,12 +151,14 @@ pub enum PageError {
     SsoNotAvailable,
     LogoutInvalid,
     Unavailable,
+    /// Too many password checks at once: wait a moment.
+    Busy,
     Server,
     Unknown,
 }
 
 impl PageError {
-    pub const ALL: [PageError; 14] = [
+    pub const ALL: [PageError; 15] = [
         Self::UnknownClient,
         Self::BadRedirectUri,
         Self::BadRequest,
@@ -169,6 +171,7 @@ impl PageError {
         Self::SsoNotAvailable,
         Self::LogoutInvalid,
         Self::Unavailable,
+        Self::Busy,
         Self::Server,
         Self::Unknown,
     ];
@@ -188,6 +191,7 @@ impl PageError {
             Self::SsoNotAvailable => "sso_not_available",
             Self::LogoutInvalid => "logout_invalid",
             Self::Unavailable => "unavailable",
+            Self::Busy => "busy",
             Self::Server => "server",
             Self::Unknown => "unknown",
         }
@@ -197,7 +201,7 @@ impl PageError {
         match self {
             Self::NoAccess | Self::OrgNotAllowed => "Access denied",
             Self::LogoutInvalid => "Sign-out failed",
-            Self::Unavailable | Self::Server => "Sign-in unavailable",
+            Self::Unavailable | Self::Server | Self::Busy => "Sign-in unavailable",
             _ => "Sign-in problem",
         }
     }
@@ -238,6 +242,7 @@ impl PageError {
                 "This sign-out request is not valid, so you have not been signed out. Go back to the application and try again."
             }
             Self::Unavailable => "Sign-in is temporarily unavailable. Try again in a few minutes.",
+            Self::Busy => "Many people are signing in right now. Wait a moment and try again.",
             Self::Server => "Something went wrong on our side. Try again in a few minutes.",
             Self::Unknown => {
                 "Something went wrong while signing in. Go back to the application and try again."
@@ -250,7 +255,7 @@ impl PageError {
             Self::Csrf | Self::NoAccess | Self::OrgNotAllowed => StatusCode::FORBIDDEN,
             Self::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::SsoNotAvailable => StatusCode::NOT_IMPLEMENTED,
-            Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Unavailable | Self::Busy => StatusCode::SERVICE_UNAVAILABLE,
             Self::Server => StatusCode::INTERNAL_SERVER_ERROR,
             _ => StatusCode::BAD_REQUEST,
         }

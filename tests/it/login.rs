@@ -765,3 +765,73 @@ async fn second_code_for_the_same_flow_is_impossible() {
         .await;
     assert_error_page(&r, 400, "expired or was already completed");
 }
+
+#[tokio::test]
+async fn a_burst_of_guesses_gets_at_most_five_password_checks_and_the_right_one_waits_out_the_lock()
+{
+    use lobby::storage::{AuditFilter, PageRequest};
+    let lobby = Lobby::start().await;
+    let b = lobby.browser();
+    let (_, challenge) = pkce();
+    let flow = b
+        .start(&authorize_path("crm", CRM_CB, &challenge, &[]))
+        .await;
+    let page = b.get(&format!("/login?flow={flow}")).await;
+    let csrf = page.hidden("csrf");
+    let r = b
+        .post(
+            "/login",
+            &[
+                ("flow", &flow),
+                ("csrf", &csrf),
+                ("email", "alice@acme.test"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    let page = b.get(&r.location()).await;
+    let csrf = page.hidden("csrf");
+    // 50 wrong passwords at once: the lock must hold before any of them is counted.
+    let guesses: Vec<String> = (0..50).map(|i| format!("guess-{i}")).collect();
+    let (bref, flow_ref, csrf_ref) = (&b, flow.as_str(), csrf.as_str());
+    let answers = futures::future::join_all(guesses.iter().map(|g| async move {
+        bref.post(
+            "/login/password",
+            &[
+                ("flow", flow_ref),
+                ("csrf", csrf_ref),
+                ("password", g.as_str()),
+            ],
+        )
+        .await
+    }))
+    .await;
+    let checks = lobby
+        .storage()
+        .list_audit(
+            &AuditFilter {
+                org_id: None,
+                action: Some("login.failure".into()),
+            },
+            &PageRequest::first(500),
+        )
+        .await
+        .unwrap()
+        .items
+        .iter()
+        .filter(|e| e.details["reason"] == "bad_credentials")
+        .count();
+    assert!(checks <= 5, "{checks} password checks ran for one account");
+    let locked = answers.iter().filter(|r| r.status == 429).count();
+    assert!(locked >= 45, "only {locked} of 50 answers were the lockout");
+    assert!(answers.iter().all(|r| r.status == 200 || r.status == 429));
+    // The right password now: refused while the account is locked.
+    let r = b
+        .post(
+            "/login/password",
+            &[("flow", &flow), ("csrf", &csrf), ("password", PASSWORD)],
+        )
+        .await;
+    assert_eq!(r.status, 429, "{}", r.body);
+    assert!(unescape(&r.body).contains("Too many failed sign-in attempts"));
+}
