@@ -160,6 +160,13 @@ enum Limit {
     Locked,
 }
 
+/// The outcome of [`reserve_attempt`].
+enum Reserved {
+    /// This is the account's `n`-th attempt in the window: check the password.
+    Attempt(u64),
+    Locked,
+}
+
 /// Reserve this attempt before the password is checked, atomically (the counter is incremented
 /// first, in the shared state store), so concurrent guesses cannot all pass a check made before
 /// any of them is counted: of a burst, only the first [`MAX_ACCOUNT_FAILURES`] attempts in the
@@ -170,11 +177,11 @@ async fn reserve_attempt(
     st: &LoginCtx,
     acct: &str,
     ip: Option<&str>,
-) -> crate::state::Result<Limit> {
+) -> crate::state::Result<Reserved> {
     if let Some(ip) = ip
         && st.ephemeral.get(&format!("lock:ip:{ip}")).await?.is_some()
     {
-        return Ok(Limit::Locked);
+        return Ok(Reserved::Locked);
     }
     if st
         .ephemeral
@@ -182,7 +189,7 @@ async fn reserve_attempt(
         .await?
         .is_some()
     {
-        return Ok(Limit::Locked);
+        return Ok(Reserved::Locked);
     }
     let n = st
         .ephemeral
@@ -192,22 +199,20 @@ async fn reserve_attempt(
         st.ephemeral
             .put(&format!("lock:acct:{acct}"), b"1", WINDOW)
             .await?;
-        return Ok(Limit::Locked);
+        return Ok(Reserved::Locked);
     }
-    Ok(Limit::Ok)
+    Ok(Reserved::Attempt(n))
 }
 
-/// Count a failed attempt (its account reservation was made by [`reserve_attempt`]); `Locked`
-/// when it reached a limit.
-async fn count_failure(st: &LoginCtx, acct: &str, ip: Option<&str>) -> crate::state::Result<Limit> {
+/// Count a failed attempt, the account's `n`-th in the window (reserved by
+/// [`reserve_attempt`]); `Locked` when it reached a limit.
+async fn count_failure(
+    st: &LoginCtx,
+    acct: &str,
+    n: u64,
+    ip: Option<&str>,
+) -> crate::state::Result<Limit> {
     let mut out = Limit::Ok;
-    let n = st
-        .ephemeral
-        .get(&format!("fail:acct:{acct}"))
-        .await?
-        .and_then(|v| String::from_utf8(v).ok())
-        .and_then(|v| v.parse::<u64>().ok())
-        .unwrap_or(0);
     if n >= MAX_ACCOUNT_FAILURES {
         st.ephemeral
             .put(&format!("lock:acct:{acct}"), b"1", WINDOW)
@@ -271,9 +276,9 @@ async fn check(
     let b = brand(st, &flow).await;
     let acct = account_bucket(&email);
     let ip = ip.map(ip_bucket);
-    match reserve_attempt(st, &acct, ip.as_deref()).await {
-        Ok(Limit::Ok) => {}
-        Ok(Limit::Locked) => {
+    let attempt = match reserve_attempt(st, &acct, ip.as_deref()).await {
+        Ok(Reserved::Attempt(n)) => n,
+        Ok(Reserved::Locked) => {
             return Ok(page(
                 headers,
                 &app.name,
@@ -284,7 +289,7 @@ async fn check(
             ));
         }
         Err(e) => return Err(LoginError::unavailable("sign-in limits", &e)),
-    }
+    };
     let password = p.get("password").ok().flatten().unwrap_or("");
     let user = find_password_user(st, &email)
         .await
@@ -297,20 +302,19 @@ async fn check(
     // argon2 is CPU-bound (~20-50 ms, 19 MiB): keep it off the async workers, and at most as
     // many at once as there are cores (`LoginCtx::argon2`); a request that waits too long gets
     // the "try again shortly" page.
-    let (check_hash, check_password) = if password.is_empty() || password.len() > MAX_PASSWORD_BYTES
-    {
-        (dummy.clone(), "x".to_owned())
-    } else {
+    let usable = !password.is_empty() && password.len() <= MAX_PASSWORD_BYTES;
+    let (check_hash, check_password) = if usable {
         (hash.clone(), password.to_owned())
+    } else {
+        (dummy.clone(), "x".to_owned())
     };
     let verified = verify_in_pool(&st.argon2, check_hash, check_password)
         .await
         .ok_or(PageError::Busy)?;
-    let ok =
-        verified && user.is_some() && !password.is_empty() && password.len() <= MAX_PASSWORD_BYTES;
+    let ok = usable && verified && user.is_some();
     if !ok {
         audit_failure(st, headers, user.as_ref().map(|u| &u.id), "bad_credentials").await;
-        let (msg, status) = match count_failure(st, &acct, ip.as_deref()).await {
+        let (msg, status) = match count_failure(st, &acct, attempt, ip.as_deref()).await {
             Ok(Limit::Ok) => (WRONG, StatusCode::OK),
             Ok(Limit::Locked) => (LOCKED, StatusCode::TOO_MANY_REQUESTS),
             Err(e) => return Err(LoginError::unavailable("counting a failed sign-in", &e)),
