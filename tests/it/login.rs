@@ -776,21 +776,7 @@ async fn a_burst_of_guesses_gets_at_most_five_password_checks_and_the_right_one_
     let flow = b
         .start(&authorize_path("crm", CRM_CB, &challenge, &[]))
         .await;
-    let page = b.get(&format!("/login?flow={flow}")).await;
-    let csrf = page.hidden("csrf");
-    let r = b
-        .post(
-            "/login",
-            &[
-                ("flow", &flow),
-                ("csrf", &csrf),
-                ("email", "alice@acme.test"),
-            ],
-        )
-        .await;
-    assert_eq!(r.status, 303, "{}", r.body);
-    let page = b.get(&r.location()).await;
-    let csrf = page.hidden("csrf");
+    let csrf = b.to_password_page(&flow, "alice@acme.test").await;
     // 50 wrong passwords at once: the lock must hold before any of them is counted.
     let guesses: Vec<String> = (0..50).map(|i| format!("guess-{i}")).collect();
     let (bref, flow_ref, csrf_ref) = (&b, flow.as_str(), csrf.as_str());
