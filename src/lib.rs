@@ -11,6 +11,7 @@ pub mod domain;
 pub mod http;
 pub mod keys;
 pub mod login;
+pub mod mail;
 pub mod pages;
 pub mod provider;
 pub mod state;

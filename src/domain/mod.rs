@@ -5,6 +5,7 @@
 //! Must not touch: storage, HTTP, the clock of the machine (take a `Clock`), randomness other
 //! than through the id generators.
 
+pub mod admin_token;
 pub mod app;
 pub mod audit;
 pub mod cache;
@@ -17,6 +18,7 @@ pub mod ids;
 pub mod invitation;
 pub mod membership;
 pub mod org;
+pub mod password_policy;
 pub mod rules;
 pub mod secret;
 pub mod user;
