@@ -178,6 +178,29 @@ fn yes() -> bool {
     true
 }
 
+/// Which email addresses a connection's IdP may vouch for (DESIGN §6.2). An upstream email is
+/// verified in Lobby's tokens only when the IdP says so *and* this allows its domain.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EmailAuthority {
+    /// Only addresses in the domains the connection's org has verified (the safe default).
+    #[default]
+    OrgVerifiedDomains,
+    /// Any domain no other org has verified: for IdPs that are authoritative for addresses
+    /// outside the org's own domains (e.g. a consumer IdP). Only the operator may set it.
+    AnyDomain,
+}
+
+impl EmailAuthority {
+    pub fn is_default(&self) -> bool {
+        *self == Self::OrgVerifiedDomains
+    }
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
 /// An org's own OpenID Provider.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -205,6 +228,9 @@ pub struct OidcConfig {
     /// Treat a missing `email_verified` as unverified (the safe default).
     #[serde(default = "yes")]
     pub require_email_verified: bool,
+    /// Which email domains this IdP may vouch for.
+    #[serde(default, skip_serializing_if = "EmailAuthority::is_default")]
+    pub email_authority: EmailAuthority,
 }
 
 impl OidcConfig {
@@ -250,6 +276,14 @@ pub struct SamlConfig {
     pub idp_initiated_app_id: Option<AppId>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub idp_initiated_redirect_uri: Option<String>,
+    /// Which email domains this IdP may vouch for (SAML has no `email_verified`: an asserted
+    /// address counts as the IdP's word).
+    #[serde(default, skip_serializing_if = "EmailAuthority::is_default")]
+    pub email_authority: EmailAuthority,
+    /// Accept signatures by pinned certificates past their `notAfter`. Off by default: an
+    /// expired pinned certificate verifies nothing (see README "Security" for why).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub accept_expired_certs: bool,
 }
 
 /// Password sign-in with credentials kept by Lobby (argon2id).
@@ -273,6 +307,16 @@ pub enum ConnectionConfig {
 }
 
 impl ConnectionConfig {
+    /// Which email domains the connection's IdP may vouch for (password connections: the
+    /// org's verified domains; Lobby itself checks nothing about ownership there).
+    pub fn email_authority(&self) -> EmailAuthority {
+        match self {
+            Self::Oidc(c) => c.email_authority,
+            Self::Saml(c) => c.email_authority,
+            Self::Password(_) => EmailAuthority::OrgVerifiedDomains,
+        }
+    }
+
     pub fn kind(&self) -> ConnectionKind {
         match self {
             Self::Oidc(_) => ConnectionKind::Oidc,

@@ -230,6 +230,8 @@ mod tests {
                 allow_idp_initiated: false,
                 idp_initiated_app_id: None,
                 idp_initiated_redirect_uri: None,
+                email_authority: Default::default(),
+                accept_expired_certs: false,
             }),
             _ => ConnectionConfig::Oidc(OidcConfig {
                 issuer: "https://idp.example.com".into(),
@@ -241,6 +243,7 @@ mod tests {
                 claims: ClaimMapping::default(),
                 role_mapping: vec![],
                 require_email_verified: true,
+                email_authority: Default::default(),
             }),
         };
         Connection {

@@ -9,6 +9,17 @@ use time::OffsetDateTime;
 use utoipa::{IntoParams, ToSchema};
 
 /// RFC 3339 text of a timestamp (the storage keeps milliseconds).
+pub(super) fn is_default_authority(a: &EmailAuthority) -> bool {
+    *a == EmailAuthority::OrgVerifiedDomains
+}
+
+#[allow(clippy::derivable_impls)] // the enum comes from `mirror_enum!`
+impl Default for EmailAuthority {
+    fn default() -> Self {
+        Self::OrgVerifiedDomains
+    }
+}
+
 pub fn ts(t: OffsetDateTime) -> String {
     t.format(&time::format_description::well_known::Rfc3339)
         .unwrap_or_else(|_| t.unix_timestamp().to_string())
@@ -58,6 +69,10 @@ MemberEvent <=> MemberEvent {
     OrgSuspended = "org_suspended",
     OrgUnlinked = "org_unlinked",
 });
+mirror_enum!(
+    /// Which email domains a connection's IdP may vouch for: `org_verified_domains` (default)
+    /// or `any_domain` (operator only).
+    EmailAuthority <=> EmailAuthority { OrgVerifiedDomains = "org_verified_domains", AnyDomain = "any_domain" });
 mirror_enum!(
     /// Kind of connection.
     ConnectionKind <=> ConnectionKind { Oidc = "oidc", Saml = "saml", Password = "password" });

@@ -4,7 +4,8 @@
 //! Owns: these wire shapes and their conversion to the domain configuration. Must not touch:
 //! validation (`service`), talking to upstreams.
 
-use super::{ConnectionKind, ConnectionState, TokenEndpointAuthMethod, ts};
+use super::common::is_default_authority;
+use super::{ConnectionKind, ConnectionState, EmailAuthority, TokenEndpointAuthMethod, ts};
 use crate::domain as d;
 use crate::domain::{AppId, ConnectionId, RoleValue, Secret};
 use serde::{Deserialize, Serialize};
@@ -126,6 +127,9 @@ pub struct OidcConfig {
     pub role_mapping: Vec<GroupRoleMapping>,
     #[serde(default = "yes")]
     pub require_email_verified: bool,
+    /// Which email domains this IdP may vouch for; only the operator may set `any_domain`.
+    #[serde(default, skip_serializing_if = "is_default_authority")]
+    pub email_authority: EmailAuthority,
 }
 
 fn default_auth_method() -> TokenEndpointAuthMethod {
@@ -159,6 +163,12 @@ pub struct SamlConfig {
     pub idp_initiated_app_id: Option<AppId>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub idp_initiated_redirect_uri: Option<String>,
+    /// Which email domains this IdP may vouch for; only the operator may set `any_domain`.
+    #[serde(default, skip_serializing_if = "is_default_authority")]
+    pub email_authority: EmailAuthority,
+    /// Accept signatures by pinned certificates past their notAfter (default: refused).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub accept_expired_certs: bool,
 }
 
 /// Password sign-in with credentials kept by Lobby.
@@ -193,6 +203,7 @@ impl ConnectionConfig {
                 claims: c.claims.into(),
                 role_mapping: c.role_mapping.into_iter().map(Into::into).collect(),
                 require_email_verified: c.require_email_verified,
+                email_authority: c.email_authority.into(),
             }),
             Self::Saml(c) => d::ConnectionConfig::Saml(d::SamlConfig {
                 idp_metadata_url: c.idp_metadata_url,
@@ -206,6 +217,8 @@ impl ConnectionConfig {
                 allow_idp_initiated: c.allow_idp_initiated,
                 idp_initiated_app_id: c.idp_initiated_app_id,
                 idp_initiated_redirect_uri: c.idp_initiated_redirect_uri,
+                email_authority: c.email_authority.into(),
+                accept_expired_certs: c.accept_expired_certs,
             }),
             Self::Password(p) => d::ConnectionConfig::Password(d::PasswordConfig {
                 min_length: p.min_length,
@@ -226,6 +239,7 @@ impl ConnectionConfig {
                 claims: c.claims.clone().into(),
                 role_mapping: c.role_mapping.iter().cloned().map(Into::into).collect(),
                 require_email_verified: c.require_email_verified,
+                email_authority: c.email_authority.into(),
             }),
             d::ConnectionConfig::Saml(c) => Self::Saml(SamlConfig {
                 idp_metadata_url: c.idp_metadata_url.clone(),
@@ -239,6 +253,8 @@ impl ConnectionConfig {
                 allow_idp_initiated: c.allow_idp_initiated,
                 idp_initiated_app_id: c.idp_initiated_app_id.clone(),
                 idp_initiated_redirect_uri: c.idp_initiated_redirect_uri.clone(),
+                email_authority: c.email_authority.into(),
+                accept_expired_certs: c.accept_expired_certs,
             }),
             d::ConnectionConfig::Password(p) => Self::Password(PasswordConfig {
                 min_length: p.min_length,
@@ -267,6 +283,7 @@ pub struct OidcConfigView {
     pub claims: ClaimMapping,
     pub role_mapping: Vec<GroupRoleMapping>,
     pub require_email_verified: bool,
+    pub email_authority: EmailAuthority,
 }
 
 /// Protocol configuration as returned, tagged by `kind`.
@@ -292,6 +309,7 @@ impl From<&d::ConnectionConfig> for ConnectionConfigView {
                     claims: o.claims,
                     role_mapping: o.role_mapping,
                     require_email_verified: o.require_email_verified,
+                    email_authority: o.email_authority,
                 })
             }
             (_, ConnectionConfig::Saml(s)) => Self::Saml(s),
@@ -307,6 +325,7 @@ impl From<&d::ConnectionConfig> for ConnectionConfigView {
                 claims: o.claims,
                 role_mapping: o.role_mapping,
                 require_email_verified: o.require_email_verified,
+                email_authority: o.email_authority,
             }),
         }
     }

@@ -107,6 +107,28 @@ pub async fn require_connection(
         .ok_or_else(|| ServiceError::not_found("connection"))
 }
 
+/// `email_authority: any_domain` makes a connection's IdP vouch for addresses in domains its org
+/// never proved it owns (issue 13 item 3): only the operator (or an import, which only the
+/// operator runs) may turn it on; the change is in the connection's audit event.
+fn check_email_authority(
+    ctx: &Ctx<'_>,
+    before: Option<&Connection>,
+    after: &Connection,
+) -> SResult<()> {
+    let any = crate::domain::EmailAuthority::AnyDomain;
+    let was = before.map(|c| c.config.email_authority());
+    if after.config.email_authority() == any
+        && was != Some(any)
+        && !matches!(ctx.actor.as_str(), "operator" | "import")
+    {
+        return Err(ServiceError::invalid(
+            "config.email_authority",
+            "only the operator may make a connection an authority for any email domain",
+        ));
+    }
+    Ok(())
+}
+
 pub async fn create_connection(
     ctx: &Ctx<'_>,
     org: &OrgId,
@@ -114,6 +136,7 @@ pub async fn create_connection(
 ) -> SResult<Connection> {
     require_org(ctx.storage, org).await?;
     let mut c = build_connection(org, req, None, ctx.now())?;
+    check_email_authority(ctx, None, &c)?;
     seal_upstream_secret(ctx.seal, &mut c, None)?;
     check_connection(&StoreView(ctx.storage), &c).await?;
     if ctx
@@ -163,6 +186,7 @@ pub async fn update_connection(
                 ));
             }
             next.config = c.clone().into_domain(upstream_secret(&cur));
+            check_email_authority(ctx, Some(&cur), &next)?;
             seal_upstream_secret(ctx.seal, &mut next, Some(&cur))?;
         }
         next.updated_at = ctx.now();

@@ -217,6 +217,12 @@ fn decide_inner(s: &Snapshot<'_>) -> Result<Decision, IdentityError> {
             )
         }
         InvitationLookup::Unknown => return Err(IdentityError::InvitationInvalid),
+        // JIT admits whoever the IdP names, so it needs an email Lobby itself counts as
+        // verified (`email::email_trust`: the IdP's word *and* a domain this connection may
+        // vouch for); an invitation already names the address the org admitted.
+        InvitationLookup::NoToken if s.link.jit && !s.email_trusted => {
+            return Err(IdentityError::EmailNotVerified);
+        }
         InvitationLookup::NoToken if s.link.jit => {
             let roles: AppRoles = if s.link.default_roles.is_empty() {
                 BTreeMap::new()

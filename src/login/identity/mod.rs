@@ -16,7 +16,9 @@
 //!      be pending, unexpired, of **this connection's org**, and addressed to the same email; it
 //!      is consumed exactly once with a compare-and-swap on its version; the member gets the
 //!      invitation's roles; or
-//!    - just-in-time provisioning when the org↔app link has `jit`: the link's default roles.
+//!    - just-in-time provisioning when the org↔app link has `jit`: the link's default roles —
+//!      only for an email Lobby counts as verified (`email.rs`: the IdP's word *and* a domain
+//!      of the connection's org, unless the operator made the connection `any_domain`).
 //!
 //!    Otherwise: no access (the org's admins must invite the user).
 //!
@@ -27,10 +29,11 @@
 //!    new user, even when another user (a password account, or the same person through another
 //!    connection) has the same email: linking by email would let any IdP that can assert an
 //!    address take over that account. Admins can merge later; Lobby never guesses.
-//! 5. An email whose domain is *verified by another org* is stored as an attribute only: kept on
-//!    the user with `email_verified = false` (so apps that trust `email_verified` are not
-//!    misled), never used for invitations' matching beyond the invitation's own org, and flagged
-//!    with an `identity.email_foreign_domain` audit event.
+//! 5. The user's `email_verified` (and so the tokens') follows the one rule of `email.rs`, for
+//!    OIDC and SAML alike. An email whose domain is *verified by another org* is stored as an
+//!    attribute only: kept on the user with `email_verified = false` (so apps that trust
+//!    `email_verified` are not misled), never used for invitations' matching beyond the
+//!    invitation's own org, and flagged with an `identity.email_foreign_domain` audit event.
 //! 6. Group → role mapping (`role_mapping` of the connection, for connections that name a
 //!    `groups` claim): on every sign-in, the roles the mapping *manages* (those named anywhere in
 //!    it for an app) follow the IdP's groups, limited to the org's allowed role groups for that
@@ -56,6 +59,7 @@
 
 mod decision;
 mod eligibility;
+mod email;
 mod errors;
 mod resolve;
 mod roles;
@@ -67,6 +71,7 @@ mod tests;
 pub use crate::upstream::identity::UpstreamIdentity;
 pub use decision::Via;
 pub use eligibility::eligible_federated_orgs;
+pub use email::{EmailTrust, decide_email, email_trust};
 pub use errors::{IdentityError, audit};
 pub use resolve::{Resolved, resolve};
 pub use sign_in::sign_in;

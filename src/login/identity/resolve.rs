@@ -10,6 +10,7 @@
 
 use super::clean;
 use super::decision::{Decision, InvitationLookup, Known, Plan, Snapshot, Via, decide};
+use super::email::{EmailTrust, email_trust};
 use super::errors::{IdentityError, audit, audit_event};
 use super::roles::RoleMapping;
 use crate::domain::{
@@ -118,14 +119,15 @@ async fn resolve_inner(
         return Err(IdentityError::ConnectionNotAllowed);
     }
 
-    // The email: normalized; a domain verified by another org makes it an attribute only.
+    // The email: normalized; verified only by the one rule of `email.rs` (the IdP's word and a
+    // domain this connection may vouch for); a domain verified by another org is audited.
     let email = ident.email.as_deref().and_then(|e| Email::parse(e).ok());
-    let mut email_trusted = ident.email_verified;
-    if let Some(e) = &email
-        && let Some(owner) = storage.find_verified_domain_org(&e.domain()).await?
-        && owner != org.id
-    {
-        email_trusted = false;
+    let trust = match &email {
+        Some(e) => email_trust(storage, conn, e, ident.email_verified).await?,
+        None => EmailTrust::IdpDidNotVerify,
+    };
+    let email_trusted = trust.verified();
+    if let (Some(e), EmailTrust::ForeignDomain(owner)) = (&email, &trust) {
         audit(
             storage,
             st.clock.now(),

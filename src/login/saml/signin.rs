@@ -8,10 +8,11 @@
 //! IdP-initiated landing. Must not touch: linking rules (`login::identity`), code issuance
 //! (`login::issue`).
 //!
-//! Email verified: SAML has no `email_verified`. An email is treated as verified only when its
-//! domain is a *verified* domain of the connection's own org — the org proved it owns that
-//! domain, and its IdP is the authority for it. Any other address is kept as an unverified
-//! attribute, so it never links, provisions or redeems an invitation (DESIGN §6.2).
+//! Email verified: SAML has no `email_verified`, so an asserted address counts as the IdP's
+//! word; `login::identity::email_trust` then applies the one rule shared with OIDC (the domain
+//! must be one the connection's org verified, unless the operator made the connection an
+//! authority for any domain). Any other address is kept as an unverified attribute, so it never
+//! links, provisions or redeems an invitation (DESIGN §6.2).
 //! Transient NameIDs (a new value on every sign-in, SAML core §8.3.8) are refused: they cannot
 //! identify anyone twice.
 
@@ -33,24 +34,18 @@ use axum::response::Response;
 use std::collections::BTreeMap;
 use tower_sessions::Session;
 
-async fn identity_of(
-    st: &LoginCtx,
+fn identity_of(
     conn: &Connection,
     cfg: &SamlConfig,
     done: &DoneRecord,
     invitation: Option<crate::domain::Secret>,
-) -> Result<UpstreamIdentity, crate::storage::StorageError> {
+) -> UpstreamIdentity {
     let (email, name, groups) =
         saml_attributes(cfg, &done.name_id_format, &done.name_id, &done.attributes);
-    let email_verified = match &email {
-        Some(e) => st
-            .storage
-            .get_domain(&conn.org_id, &e.domain())
-            .await?
-            .is_some_and(|d| d.verified),
-        None => false,
-    };
-    Ok(UpstreamIdentity {
+    // SAML has no `email_verified`: an asserted address is the IdP's word; whether it counts
+    // is decided with the OIDC path's one rule (`identity::email_trust`).
+    let email_verified = email.is_some();
+    UpstreamIdentity {
         connection_id: conn.id.clone(),
         issuer: done.issuer.clone(),
         subject: saml_subject(&done.name_id_format, &done.name_id),
@@ -60,7 +55,7 @@ async fn identity_of(
         groups,
         amr: done.amr.clone(),
         invitation_token: invitation,
-    })
+    }
 }
 
 async fn app_of(st: &LoginCtx, id: &crate::domain::AppId) -> Result<App, LoginError> {
@@ -102,9 +97,7 @@ pub async fn sign_in_assertion(
     };
     let app = app_of(st, &app_id).await?;
     let invitation = flow.as_ref().and_then(|f| f.invitation.clone());
-    let ident = identity_of(st, &conn, cfg, &done, invitation)
-        .await
-        .map_err(|e| LoginError::server("the org's domains", &e))?;
+    let ident = identity_of(&conn, cfg, &done, invitation);
     // `resolve` records its own outcome.
     let (resolved, pending) = identity::resolve(st, &conn, &app, ident)
         .await

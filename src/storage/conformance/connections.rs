@@ -38,6 +38,8 @@ pub async fn connections_crud(s: Arc<dyn Storage>) {
         allow_idp_initiated: false,
         idp_initiated_app_id: None,
         idp_initiated_redirect_uri: None,
+        email_authority: Default::default(),
+        accept_expired_certs: false,
     });
     saml.state = ConnectionState::Draft;
     s.create_connection(&saml).await.unwrap();

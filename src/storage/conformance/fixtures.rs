@@ -137,6 +137,7 @@ pub(super) fn connection(org: &OrgId) -> Connection {
             claims: ClaimMapping::default(),
             role_mapping: vec![],
             require_email_verified: true,
+            email_authority: Default::default(),
         }),
         version: 1,
         created_at: t,

@@ -18,6 +18,7 @@ pub(super) fn cfg(issuer: &str) -> OidcConfig {
         claims: ClaimMapping::default(),
         role_mapping: vec![],
         require_email_verified: true,
+        email_authority: Default::default(),
     }
 }
 

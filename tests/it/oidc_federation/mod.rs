@@ -35,6 +35,7 @@ use std::time::Duration;
 
 mod binding;
 mod connection;
+mod email_rule;
 mod fake_idp;
 mod happy_path;
 mod hostile_idp;
@@ -391,6 +392,7 @@ async fn seed(st: &AppState, issuer: &str, issuer2: &str) {
                     roles: vec![rv("finance"), rv("admin")],
                 }],
                 require_email_verified: true,
+                email_authority: Default::default(),
             }),
             version: 1,
             created_at: now(),

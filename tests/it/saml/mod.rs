@@ -9,6 +9,8 @@
 #[path = "../../saml/corpus.rs"]
 mod corpus;
 
+mod certificates;
+mod email_rule;
 mod happy_path;
 mod hostility;
 mod metadata_refresh;
@@ -51,6 +53,8 @@ fn saml_config(idp: &Signer, allow_idp_initiated: bool) -> SamlConfig {
         allow_idp_initiated,
         idp_initiated_app_id: allow_idp_initiated.then(|| app_id("crm")),
         idp_initiated_redirect_uri: allow_idp_initiated.then(|| CRM_CB.to_owned()),
+        email_authority: Default::default(),
+        accept_expired_certs: false,
     }
 }
 
@@ -73,7 +77,11 @@ async fn add_connection(s: &dyn Storage, id: &str, config: SamlConfig) -> Connec
 /// Org `umbrella` (verified umbrella.test) linked to crm with JIT (default role sales), whose
 /// only connection is SAML `umbrella-saml` (groups attribute; admins → finance).
 async fn env(allow_idp_initiated: bool) -> Env {
-    let lobby = Lobby::start().await;
+    env_on(allow_idp_initiated, Lobby::start().await).await
+}
+
+/// [`env`] on a Lobby booted by the caller (other backends).
+async fn env_on(allow_idp_initiated: bool, lobby: Lobby) -> Env {
     let s = lobby.storage();
     let now = trunc_millis(time::OffsetDateTime::now_utc());
     s.create_org(&Org {

@@ -76,6 +76,7 @@ pub(super) fn oidc_conn(id: &str, org: &str) -> Connection {
                 },
             ],
             require_email_verified: true,
+            email_authority: Default::default(),
         }),
         version: 1,
         created_at: t0(),
