@@ -128,10 +128,17 @@ async fn saml_checks(st: &AdminCtx, c: &Connection) -> Vec<Check> {
                     .clone()
                     .unwrap_or_else(|| "(no subject)".into());
                 let (ok, message) = match cert.not_after {
+                    Some(t) if t <= now && cfg.accept_expired_certs => (
+                        true,
+                        format!(
+                            "Signing certificate {subject} (SHA-256 {}) has expired; its signatures are still accepted because accept_expired_certs is on.",
+                            cert.sha256
+                        ),
+                    ),
                     Some(t) if t <= now => (
                         false,
                         format!(
-                            "Signing certificate {subject} (SHA-256 {}) has expired.",
+                            "Signing certificate {subject} (SHA-256 {}) has expired: responses signed with it are refused. Ask the IdP for a new certificate, or set accept_expired_certs.",
                             cert.sha256
                         ),
                     ),

@@ -50,4 +50,15 @@ pub trait SamlStore: Send + Sync {
         retire_until: Option<OffsetDateTime>,
     ) -> Result<()>;
     async fn delete_saml_sp_key(&self, id: &str) -> Result<()>;
+
+    /// The durable replay cache: record `key` (a consumed assertion) until `until`. `true`
+    /// when it was not recorded yet (or its record had expired by `now`), `false` when it was
+    /// — atomically, so of two concurrent calls with one key exactly one gets `true`. Expired
+    /// records are deleted along the way.
+    async fn mark_assertion_used(
+        &self,
+        key: &str,
+        until: OffsetDateTime,
+        now: OffsetDateTime,
+    ) -> Result<bool>;
 }

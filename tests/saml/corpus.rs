@@ -30,6 +30,28 @@ pub struct Signer {
 
 impl Signer {
     pub fn new(cn: &str) -> Self {
+        Self::valid_between(
+            cn,
+            Asn1Time::days_from_now(0).unwrap(),
+            Asn1Time::days_from_now(30).unwrap(),
+        )
+    }
+
+    /// A certificate whose validity ended yesterday (valid for 90 days before that).
+    #[allow(dead_code)]
+    pub fn expired(cn: &str) -> Self {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs() as i64;
+        Self::valid_between(
+            cn,
+            Asn1Time::from_unix(now - 91 * 86400).unwrap(),
+            Asn1Time::from_unix(now - 86400).unwrap(),
+        )
+    }
+
+    fn valid_between(cn: &str, nb: Asn1Time, na: Asn1Time) -> Self {
         let rsa = Rsa::generate(2048).unwrap();
         let pkey = PKey::from_rsa(rsa).unwrap();
         let mut name = X509NameBuilder::new().unwrap();
@@ -44,8 +66,6 @@ impl Signer {
         b.set_subject_name(&name).unwrap();
         b.set_issuer_name(&name).unwrap();
         b.set_pubkey(&pkey).unwrap();
-        let nb = Asn1Time::days_from_now(0).unwrap();
-        let na = Asn1Time::days_from_now(30).unwrap();
         b.set_not_before(&nb).unwrap();
         b.set_not_after(&na).unwrap();
         b.sign(&pkey, MessageDigest::sha256()).unwrap();
@@ -73,6 +93,23 @@ pub fn idp_metadata(entity_id: &str, sso_url: &str, signers: &[&Signer]) -> Stri
         .collect();
     format!(
         "<md:EntityDescriptor xmlns:md=\"urn:oasis:names:tc:SAML:2.0:metadata\" xmlns:ds=\"http://www.w3.org/2000/09/xmldsig#\" entityID=\"{entity_id}\"><md:IDPSSODescriptor protocolSupportEnumeration=\"urn:oasis:names:tc:SAML:2.0:protocol\" WantAuthnRequestsSigned=\"true\">{keys}<md:SingleSignOnService Binding=\"urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect\" Location=\"{sso_url}\"/><md:SingleSignOnService Binding=\"urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST\" Location=\"{sso_url}\"/></md:IDPSSODescriptor></md:EntityDescriptor>"
+    )
+}
+
+/// IdP metadata whose only key is for encryption (`use="encryption"`): nothing to pin.
+#[allow(dead_code)]
+pub fn idp_metadata_encryption_only(entity_id: &str, sso_url: &str, signer: &Signer) -> String {
+    idp_metadata(entity_id, sso_url, &[signer]).replace("use=\"signing\"", "use=\"encryption\"")
+}
+
+/// Aggregate metadata (an `EntitiesDescriptor`) holding two IdPs.
+#[allow(dead_code)]
+pub fn aggregate_metadata(a: (&str, &Signer), b: (&str, &Signer), sso_url: &str) -> String {
+    let one = |(id, s): (&str, &Signer)| strip_decl(&idp_metadata(id, sso_url, &[s]));
+    format!(
+        "<md:EntitiesDescriptor xmlns:md=\"urn:oasis:names:tc:SAML:2.0:metadata\">{}{}</md:EntitiesDescriptor>",
+        one(a),
+        one(b)
     )
 }
 
@@ -423,6 +460,28 @@ pub fn xsw(n: u8, s: &Spec, signer: &Signer) -> String {
             let a = signed_assertion(s, signer);
             let ext = format!("<samlp:Extensions>{evil_assertion}</samlp:Extensions>");
             response_xml(s, &a, "", &ext)
+        }
+        // XSW9: evil response; the original signed response hidden in its Extensions.
+        9 => {
+            let orig = response_signed_only(s, signer);
+            let ext = format!("<samlp:Extensions>{}</samlp:Extensions>", strip_decl(&orig));
+            response_xml(&ev, &evil_assertion, "", &ext)
+        }
+        // XSW10: the evil assertion in place, the original signed assertion hidden inside its
+        // SubjectConfirmationData (whose schema admits any element).
+        10 => {
+            let a = signed_assertion(s, signer);
+            let at = evil_assertion
+                .find("<saml:SubjectConfirmationData")
+                .unwrap();
+            let end = at + evil_assertion[at..].find("/>").unwrap();
+            let wrapped = format!(
+                "{}>{}</saml:SubjectConfirmationData>{}",
+                &evil_assertion[..end],
+                strip_decl(&a),
+                &evil_assertion[end + 2..]
+            );
+            response_xml(s, &wrapped, "", "")
         }
         // XSW8: the evil assertion's Signature holds the original assertion (signature
         // removed) in an Object.

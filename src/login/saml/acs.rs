@@ -24,7 +24,6 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
 use sha2::{Digest, Sha256};
-use std::time::Duration;
 use subtle::ConstantTimeEq;
 
 /// `GET /sso/saml/{id}/acs`: a response over HTTP-Redirect. SAML profiles §4.1.2 forbids that
@@ -103,7 +102,17 @@ async fn acs_check(
         .clone()
         .ok_or_else(|| rejected(c, raw, "no_pinned_cert", PageError::SsoNotAvailable))?;
     let now = st.clock.now();
-    let pinned = idp.pinned_der(now);
+    let pinned = idp.pinned_der(now, cfg.accept_expired_certs);
+    if pinned.is_empty() {
+        // Every pinned certificate is past its notAfter (issue 13 item 13: refused unless the
+        // connection accepts expired certificates).
+        return Err(rejected(
+            c,
+            raw,
+            "pinned_cert_expired",
+            PageError::SsoNotAvailable,
+        ));
+    }
     let urls = sp_urls(&st.config, &conn.id);
     let want_signed = cfg.want_assertions_signed;
     let dsig = st.saml.dsig.clone();
@@ -153,17 +162,20 @@ async fn acs_accept(
         tracing::error!(error = %e, what, "state store error in the SAML ACS");
         rejected(c, raw, "state_store", PageError::Unavailable)
     };
-    // The replay cache (and OneTimeUse): fail closed when the store is down.
-    let ttl = (a.replay_until - st.clock.now()).whole_seconds().max(1) as u64;
+    // The replay cache (and OneTimeUse), in the database so that it survives a restart and is
+    // shared by every instance (issue 13 item 14): fail closed when storage is down.
     let fresh = st
-        .ephemeral
-        .put_if_absent(
+        .storage
+        .mark_assertion_used(
             &replay_key(&conn.id, &a.issuer, &a.assertion_id),
-            b"1",
-            Duration::from_secs(ttl),
+            a.replay_until,
+            st.clock.now(),
         )
         .await
-        .map_err(|e| store_down(&e, "replay cache"))?;
+        .map_err(|e| {
+            tracing::error!(error = %e, "storage error in the SAML replay cache");
+            rejected(c, raw, "storage", PageError::Unavailable)
+        })?;
     if !fresh {
         return Err(rejected(c, raw, "replay", PageError::Unknown));
     }

@@ -8,6 +8,42 @@ use crate::storage::*;
 use std::sync::Arc;
 use time::Duration;
 
+/// The durable replay cache: a key is fresh once until its record expires; of many concurrent
+/// calls with one key exactly one is fresh.
+pub async fn saml_replay_cache(s: Arc<dyn Storage>) {
+    let t0 = now();
+    let until = t0 + Duration::minutes(5);
+    let key = format!("saml:seen:conf:{}", random_token());
+    assert!(s.mark_assertion_used(&key, until, t0).await.unwrap());
+    assert!(!s.mark_assertion_used(&key, until, t0).await.unwrap());
+    assert!(
+        !s.mark_assertion_used(&key, until, t0 + Duration::minutes(4))
+            .await
+            .unwrap()
+    );
+    // Expired: usable again (the assertion itself is no longer valid by then).
+    let later = t0 + Duration::minutes(6);
+    assert!(
+        s.mark_assertion_used(&key, later + Duration::minutes(5), later)
+            .await
+            .unwrap()
+    );
+    // Concurrent: exactly one winner.
+    let key2 = format!("saml:seen:conf:{}", random_token());
+    let mut tasks = Vec::new();
+    for _ in 0..10 {
+        let (s, k) = (s.clone(), key2.clone());
+        tasks.push(tokio::spawn(async move {
+            s.mark_assertion_used(&k, until, t0).await.unwrap()
+        }));
+    }
+    let mut wins = 0;
+    for t in tasks {
+        wins += usize::from(t.await.unwrap());
+    }
+    assert_eq!(wins, 1);
+}
+
 pub async fn saml_state(s: Arc<dyn Storage>) {
     let o = org(None);
     s.create_org(&o).await.unwrap();

@@ -161,6 +161,7 @@ on_every_backend!(
     refresh_revocation,
     keys_crud,
     saml_state,
+    saml_replay_cache,
     audit_newest_first,
     apply_changes_all_or_nothing,
     first_sign_in_is_one_transaction,

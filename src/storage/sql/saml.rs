@@ -132,4 +132,31 @@ impl SamlStore for SqlStore {
         }
         Ok(())
     }
+
+    async fn mark_assertion_used(
+        &self,
+        key: &str,
+        until: OffsetDateTime,
+        now: OffsetDateTime,
+    ) -> Result<bool> {
+        // One statement: a new key is inserted; an existing one is only overwritten when its
+        // record has expired (upsert with a WHERE: SQLite ≥ 3.24 and PostgreSQL alike).
+        let done = sqlx::query(
+            "INSERT INTO saml_seen (key, until) VALUES ($1, $2) \
+             ON CONFLICT (key) DO UPDATE SET until = excluded.until \
+             WHERE saml_seen.until <= $3",
+        )
+        .bind(key)
+        .bind(ms(until))
+        .bind(ms(now))
+        .execute(&self.pool)
+        .await
+        .map_err(backend)?;
+        sqlx::query("DELETE FROM saml_seen WHERE until <= $1")
+            .bind(ms(now))
+            .execute(&self.pool)
+            .await
+            .map_err(backend)?;
+        Ok(done.rows_affected() == 1)
+    }
 }

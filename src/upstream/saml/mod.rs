@@ -73,18 +73,24 @@ pub struct IdpState {
 }
 
 impl IdpState {
-    /// The pinned certificates (DER) at `now`: the metadata's and the retained ones.
-    pub fn pinned_der(&self, now: OffsetDateTime) -> Vec<Vec<u8>> {
+    /// The pinned certificates (DER) at `now`: the metadata's and the retained ones. A
+    /// certificate past its `notAfter` is left out unless `accept_expired` (the connection's
+    /// `accept_expired_certs`); one whose expiry is unreadable stays in (it was pinned by the
+    /// admin's metadata, and an unreadable date is not evidence of expiry).
+    pub fn pinned_der(&self, now: OffsetDateTime, accept_expired: bool) -> Vec<Vec<u8>> {
+        let now = now.unix_timestamp();
+        let live = |c: &PinnedCert| accept_expired || c.not_after.is_none_or(|t| t > now);
         let mut out: Vec<Vec<u8>> = self
             .metadata
             .iter()
             .flat_map(|m| m.signing_certs.iter())
+            .filter(|c| live(c))
             .filter_map(PinnedCert::der_bytes)
             .collect();
         out.extend(
             self.retained
                 .iter()
-                .filter(|r| r.until > now.unix_timestamp())
+                .filter(|r| r.until > now && live(&r.cert))
                 .filter_map(|r| r.cert.der_bytes()),
         );
         out
@@ -307,7 +313,7 @@ impl SamlService {
             Some(s) if s.source == want && s.metadata.is_some() => s,
             _ => self.prepare(conn, true).await?,
         };
-        if pinned.pinned_der(self.now()).is_empty() {
+        if pinned.pinned_der(self.now(), true).is_empty() {
             return Err(SetupError::Metadata(MetadataError::NoSigningCert));
         }
         Ok(pinned)

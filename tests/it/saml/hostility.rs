@@ -23,7 +23,7 @@ async fn hostile_response_corpus_is_refused() {
         "unsigned",
         "assertion_unsigned",
     ];
-    for n in 1..=8u8 {
+    for n in 1..=10u8 {
         let name: &'static str = Box::leak(format!("XSW{n}").into_boxed_str());
         cases.push((
             name,
@@ -194,6 +194,77 @@ async fn hostile_response_corpus_is_refused() {
             &["unsolicited"],
         ),
     ]);
+    let encrypted = "<saml:EncryptedAssertion xmlns:saml=\"urn:oasis:names:tc:SAML:2.0:assertion\"><xenc:EncryptedData xmlns:xenc=\"http://www.w3.org/2001/04/xmlenc#\" Type=\"http://www.w3.org/2001/04/xmlenc#Element\"><xenc:CipherData><xenc:CipherValue>AAAA</xenc:CipherValue></xenc:CipherData></xenc:EncryptedData></saml:EncryptedAssertion>";
+    cases.extend([
+        (
+            "EncryptedAssertion instead of an assertion",
+            Box::new(move |e: &Env, s: &Spec| {
+                corpus::sign(
+                    &corpus::response_xml(s, encrypted, &corpus::template(&s.response_id), ""),
+                    &e.idp,
+                )
+            }) as Make,
+            &["encrypted_assertion"][..],
+        ),
+        (
+            "EncryptedAssertion beside a signed assertion",
+            Box::new(move |e: &Env, s: &Spec| {
+                let a = corpus::signed_assertion(s, &e.idp);
+                corpus::sign(
+                    &corpus::response_xml(
+                        s,
+                        &format!("{a}{encrypted}"),
+                        &corpus::template(&s.response_id),
+                        "",
+                    ),
+                    &e.idp,
+                )
+            }),
+            &["encrypted_assertion", "assertion_count"],
+        ),
+        (
+            // An evil assertion in Extensions carrying the signed assertion's own ID: which
+            // element "#ID" names is ambiguous.
+            "duplicate ID",
+            Box::new(|e: &Env, s: &Spec| {
+                let a = corpus::signed_assertion(s, &e.idp);
+                let mut ev = corpus::evil(s);
+                ev.assertion_id = s.assertion_id.clone();
+                let ext = format!(
+                    "<samlp:Extensions>{}</samlp:Extensions>",
+                    corpus::assertion_xml(&ev, "")
+                );
+                corpus::response_xml(s, &a, "", &ext)
+            }),
+            &[
+                "assertion_count",
+                "bad_signature",
+                "malformed",
+                "unsigned",
+                "assertion_unsigned",
+            ],
+        ),
+        (
+            // The signed assertion's ID moved into a foreign namespace (`x:ID`), which no
+            // ID-typed lookup should honour; the reference no longer resolves.
+            "namespaced ID",
+            Box::new(|e: &Env, s: &Spec| {
+                let a = corpus::signed_assertion(s, &e.idp);
+                let a = a.replacen(
+                    &format!(" ID=\"{}\"", s.assertion_id),
+                    &format!(" xmlns:x=\"urn:x-evil\" x:ID=\"{}\"", s.assertion_id),
+                    1,
+                );
+                corpus::response_xml(s, &a, "", "")
+            }),
+            &[
+                "bad_signature",
+                "malformed",
+                "unsigned",
+                "assertion_unsigned",
+            ],
+        ),
+    ]);
     let _ = &attacker;
     for (what, make, reasons) in cases {
         let b = e.lobby.browser();
@@ -335,8 +406,8 @@ async fn responses_are_bound_to_the_browser_and_the_connection() {
     .await;
 }
 
-/// Two Lobby instances sharing Redis (and storage): an assertion accepted by one is a replay
-/// for the other. Runs when `LOBBY_TEST_REDIS_URL` is set; fails if Redis is unreachable.
+/// Two Lobby instances sharing Redis and storage: an assertion accepted by one is a replay
+/// for the other (the replay cache is in the database; the pending requests in Redis). Runs when `LOBBY_TEST_REDIS_URL` is set; fails if Redis is unreachable.
 #[tokio::test]
 async fn replay_is_caught_across_instances_sharing_redis() {
     let Ok(redis_url) = std::env::var("LOBBY_TEST_REDIS_URL") else {

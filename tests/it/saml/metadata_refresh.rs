@@ -45,7 +45,7 @@ async fn metadata_server(initial: String) -> MetadataServer {
     }
 }
 
-async fn api(
+pub(super) async fn api(
     lobby: &Lobby,
     method: reqwest::Method,
     path: &str,
@@ -89,6 +89,61 @@ async fn activation_needs_a_pinned_cert_and_metadata_refresh_rolls_certs_over() 
             .contains("signing certificate"),
         "{v}"
     );
+    // Metadata whose only key is for encryption: nothing to pin either.
+    let enc_only = corpus::idp_metadata_encryption_only(IDP_ENTITY, IDP_SSO, &Signer::new("Enc"));
+    let (s, v) = api(
+        &e.lobby,
+        post.clone(),
+        "/orgs/umbrella/connections",
+        Some(serde_json::json!({
+            "id": "enc-only", "name": "Encryption key only", "state": "active",
+            "config": {"kind": "saml", "idp_metadata_xml": enc_only}
+        })),
+    )
+    .await;
+    assert_eq!(s, 422, "{v}");
+    assert!(
+        v["message"]
+            .as_str()
+            .unwrap()
+            .contains("signing certificate"),
+        "{v}"
+    );
+    // Aggregate metadata without `idp_entity_id`: which IdP is meant is unknown.
+    let (a, b) = (Signer::new("A"), Signer::new("B"));
+    let agg = corpus::aggregate_metadata(
+        ("https://a.example/idp", &a),
+        ("https://b.example/idp", &b),
+        IDP_SSO,
+    );
+    let (s, v) = api(
+        &e.lobby,
+        post.clone(),
+        "/orgs/umbrella/connections",
+        Some(serde_json::json!({
+            "id": "agg", "name": "Aggregate", "state": "active",
+            "config": {"kind": "saml", "idp_metadata_xml": agg}
+        })),
+    )
+    .await;
+    assert_eq!(s, 422, "{v}");
+    assert!(
+        v["message"].as_str().unwrap().contains("idp_entity_id"),
+        "{v}"
+    );
+    // …and with it, the named entity is used.
+    let (s, v) = api(
+        &e.lobby,
+        post.clone(),
+        "/orgs/umbrella/connections",
+        Some(serde_json::json!({
+            "id": "agg", "name": "Aggregate", "state": "active",
+            "config": {"kind": "saml", "idp_metadata_xml": agg, "idp_entity_id": "https://b.example/idp"}
+        })),
+    )
+    .await;
+    assert_eq!(s, 201, "{v}");
+
     // As a draft it may be stored; activating it is refused.
     let (s, _) = api(
         &e.lobby,
@@ -167,10 +222,10 @@ async fn activation_needs_a_pinned_cert_and_metadata_refresh_rolls_certs_over() 
         .unwrap()
         .unwrap();
     let state = e.lobby.st.saml.idp_state(&conn).await.unwrap();
-    let pinned = state.pinned_der(e.now());
+    let pinned = state.pinned_der(e.now(), false);
     assert!(pinned.contains(&cert_a.cert_der) && pinned.contains(&cert_b.cert_der));
     e.lobby.clock.advance(time::Duration::hours(25));
-    let pinned = state.pinned_der(e.lobby.clock.now());
+    let pinned = state.pinned_der(e.lobby.clock.now(), false);
     assert!(!pinned.contains(&cert_a.cert_der) && pinned.contains(&cert_b.cert_der));
 
     // A failing fetch keeps the last good copy, and is audited as a failure.
@@ -187,7 +242,7 @@ async fn activation_needs_a_pinned_cert_and_metadata_refresh_rolls_certs_over() 
     assert!(v["error"].as_str().unwrap().contains("500"), "{v}");
     let kept = e.lobby.st.saml.idp_state(&conn).await.unwrap();
     assert!(
-        kept.pinned_der(e.lobby.clock.now())
+        kept.pinned_der(e.lobby.clock.now(), false)
             .contains(&cert_b.cert_der)
     );
     assert!(kept.last_error.is_some());
