@@ -8,6 +8,7 @@ mod architecture;
 mod cli;
 mod declarative;
 mod email_table;
+mod fail_closed;
 mod harness;
 mod login;
 mod oidc_federation;

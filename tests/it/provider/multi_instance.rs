@@ -90,6 +90,7 @@ async fn a_login_started_on_one_instance_finishes_on_another() {
             secret_key: Some(secret),
             public_url: Some(format!("{}/", a.base)),
             seed: false,
+            state: None,
         })
         .await;
         assert_eq!(a.st.ephemeral.backend(), "redis");
@@ -175,5 +176,94 @@ async fn a_login_started_on_one_instance_finishes_on_another() {
     pg.drop_db().await;
     if let Err(p) = outcome {
         std::panic::resume_unwind(p);
+    }
+}
+
+/// Issue 13 item 1 across instances: 50 concurrent wrong passwords for one account, half to
+/// each of two instances sharing Redis (and one SQLite file): the attempt reservation in Redis
+/// holds, so at most five passwords are checked, and the right one is refused while locked.
+/// Runs when `LOBBY_TEST_REDIS_URL` is set (fails if Redis is unreachable).
+#[tokio::test]
+async fn the_password_lockout_holds_across_two_instances_on_redis() {
+    use lobby::storage::{AuditFilter, PageRequest};
+    let Ok(redis) = std::env::var("LOBBY_TEST_REDIS_URL") else {
+        eprintln!("note: LOBBY_TEST_REDIS_URL unset; two-instance lockout test not run");
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}/lobby.db?mode=rwc", dir.path().display());
+    let prefix = format!("lobby:it:{}:", lobby::domain::random_token());
+    let secret = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, [5u8; 32]);
+    let a = Lobby::boot(Backends {
+        database_url: Some(db.clone()),
+        redis_url: Some(redis.clone()),
+        redis_prefix: Some(prefix.clone()),
+        secret_key: Some(secret.clone()),
+        ..Backends::default()
+    })
+    .await;
+    let b = Lobby::boot(Backends {
+        database_url: Some(db),
+        redis_url: Some(redis),
+        redis_prefix: Some(prefix),
+        secret_key: Some(secret),
+        public_url: Some(format!("{}/", a.base)),
+        seed: false,
+        state: None,
+    })
+    .await;
+    assert_eq!(a.st.ephemeral.backend(), "redis");
+    let browser = Browser::new(&a.base);
+    let (_, challenge) = pkce();
+    let flow = browser
+        .start(&authorize_path("crm", CRM_CB, &challenge, &[]))
+        .await;
+    let csrf = browser.to_password_page(&flow, "alice@acme.test").await;
+    let urls = [
+        format!("{}/login/password", a.base),
+        format!("{}/login/password", b.base),
+    ];
+    let (bref, flow_ref, csrf_ref, urls_ref) = (&browser, flow.as_str(), csrf.as_str(), &urls);
+    let answers = futures::future::join_all((0..50).map(|i| async move {
+        let g = format!("guess-{i}");
+        bref.post(
+            &urls_ref[i % 2],
+            &[
+                ("flow", flow_ref),
+                ("csrf", csrf_ref),
+                ("password", g.as_str()),
+            ],
+        )
+        .await
+    }))
+    .await;
+    let checks = a
+        .storage()
+        .list_audit(
+            &AuditFilter {
+                org_id: None,
+                action: Some("login.failure".into()),
+            },
+            &PageRequest::first(500),
+        )
+        .await
+        .unwrap()
+        .items
+        .iter()
+        .filter(|e| e.details["reason"] == "bad_credentials")
+        .count();
+    assert!(
+        checks <= 5,
+        "{checks} password checks ran for one account on two instances"
+    );
+    assert!(answers.iter().all(|r| r.status == 200 || r.status == 429));
+    for url in &urls {
+        let r = browser
+            .post(
+                url,
+                &[("flow", &flow), ("csrf", &csrf), ("password", PASSWORD)],
+            )
+            .await;
+        assert_eq!(r.status, 429, "{url}: {}", r.body);
     }
 }

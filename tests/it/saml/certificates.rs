@@ -118,3 +118,24 @@ async fn a_captured_response_is_refused_after_a_restart() {
     let r = post_acs(&e, &format!("{}{acs_path}", e.lobby.base), &xml, "").await;
     assert_refused(&e, &r, before, &["replay"], "replay after a restart").await;
 }
+
+/// Fail closed (issue 13): when the state store cannot `take` the pending request, a good
+/// response is refused with the "unavailable" page — no code, no session.
+#[tokio::test]
+async fn the_acs_fails_closed_when_the_state_store_is_down() {
+    let clock: std::sync::Arc<dyn Clock> = std::sync::Arc::new(SystemClock);
+    let fs = std::sync::Arc::new(FailingState::new(lobby::state::MemoryState::new(clock)));
+    let lobby = Lobby::boot(Backends {
+        state: Some(fs.clone()),
+        ..Backends::default()
+    })
+    .await;
+    let e = env_on(false, lobby).await;
+    let b = e.lobby.browser();
+    let p = begin(&e, &b).await;
+    fs.fail();
+    let before = failure_reasons(e.lobby.storage()).await.len();
+    let r = post_acs(&e, &e.acs(), &corpus::good(&e.spec(&p), &e.idp), &p.relay).await;
+    assert_eq!(r.status, 503, "{}", r.body);
+    assert_refused(&e, &r, before, &["state_store"], "state store down").await;
+}
