@@ -384,7 +384,10 @@ async fn idor_matrix() {
         };
         routes += 1;
         let tail = tail.trim_start_matches('/');
-        for (pos, org) in POSITIONS {
+        for (_pos, org) in POSITIONS {
+            // Each caller meets its own fresh target (a PATCH or DELETE that succeeds must not
+            // change what the next caller meets).
+            let mut batch = Vec::new();
             for (who, bearer) in &tokens {
                 let (path, body, allowed) = prepare(&t, &r.method, tail, org).await;
                 let case = Case {
@@ -393,10 +396,43 @@ async fn idor_matrix() {
                     org,
                     allowed,
                 };
-                let want = expected(*who, &case);
-                let v = expect(&t, bearer.as_deref(), r.method.clone(), &path, body, want).await;
-                let _ = (pos, v);
+                batch.push((bearer.as_deref(), path, body, expected(*who, &case)));
+            }
+            // The refused requests first, all between one before/after comparison: together
+            // they must change nothing.
+            batch.sort_by_key(|(_, _, _, want)| want.is_success());
+            let refused_writes = r.method != Method::GET && !batch[0].3.is_success();
+            let before = if refused_writes {
+                Some(t.snapshot().await)
+            } else {
+                None
+            };
+            let mut compared = false;
+            for (bearer, path, body, want) in batch {
+                if want.is_success()
+                    && !compared
+                    && let Some(before) = &before
+                {
+                    assert_eq!(
+                        &t.snapshot().await,
+                        before,
+                        "a refused {} {} changed something",
+                        r.method,
+                        r.path
+                    );
+                    compared = true;
+                }
+                send_expecting(&t, bearer, r.method.clone(), &path, body, want).await;
                 cases += 1;
+            }
+            if !compared && let Some(before) = &before {
+                assert_eq!(
+                    &t.snapshot().await,
+                    before,
+                    "a refused {} {} changed something",
+                    r.method,
+                    r.path
+                );
             }
         }
     }

@@ -137,6 +137,26 @@ pub async fn expect(
     } else {
         None
     };
+    let v = send_expecting(t, bearer, method.clone(), path, body, status).await;
+    if let Some(before) = before {
+        assert_eq!(
+            t.snapshot().await,
+            before,
+            "{method} {path} changed something"
+        );
+    }
+    v
+}
+
+/// [`expect`] without the before/after comparison (the caller compares around a group).
+pub async fn send_expecting(
+    t: &TestApp,
+    bearer: Option<&str>,
+    method: Method,
+    path: &str,
+    body: Option<Value>,
+    status: StatusCode,
+) -> Value {
     let (s, www, v) = t.send_as(bearer, method.clone(), path, body.as_ref()).await;
     assert_eq!(s, status, "{method} {path}: {v}");
     check_refusal(
@@ -146,13 +166,6 @@ pub async fn expect(
         bearer.is_some(),
         &format!("{method} {path}"),
     );
-    if let Some(before) = before {
-        assert_eq!(
-            t.snapshot().await,
-            before,
-            "{method} {path} changed something"
-        );
-    }
     v
 }
 
