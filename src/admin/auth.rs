@@ -231,7 +231,8 @@ async fn from_access_token(
                 "The token carries neither lobby:admin:read nor lobby:admin:write.",
             ));
         }
-        if !write && !(method == Method::GET || method == Method::HEAD) {
+        let reads = method == Method::GET || method == Method::HEAD;
+        if !write && !reads {
             return Err(insufficient_scope(
                 "The token's scope lobby:admin:read only allows reading; writing needs lobby:admin:write.",
             ));
