@@ -109,7 +109,8 @@ pub async fn require_connection(
 
 /// `email_authority: any_domain` makes a connection's IdP vouch for addresses in domains its org
 /// never proved it owns (issue 13 item 3): only the operator (or an import, which only the
-/// operator runs) may turn it on; the change is in the connection's audit event.
+/// operator runs, or the vendor's admin client, which acts as the operator) may turn it on;
+/// the change is in the connection's audit event.
 fn check_email_authority(
     ctx: &Ctx<'_>,
     before: Option<&Connection>,
@@ -120,6 +121,7 @@ fn check_email_authority(
     if after.config.email_authority() == any
         && was != Some(any)
         && !matches!(ctx.actor.as_str(), "operator" | "import")
+        && !ctx.actor.starts_with("client:")
     {
         return Err(ServiceError::invalid(
             "config.email_authority",

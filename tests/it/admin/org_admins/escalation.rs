@@ -734,3 +734,66 @@ async fn tokens_must_be_admin_tokens_of_this_issuer() {
     )
     .await;
 }
+
+/// Issue 13 item 3: `email_authority: any_domain` lets a connection's IdP vouch for addresses
+/// its org never proved it owns, so only the operator may turn it on.
+#[tokio::test]
+async fn only_the_operator_makes_a_connection_an_email_authority_for_any_domain() {
+    let t = TestApp::start().await;
+    world(&t).await;
+    let oa = token(&t, "usr_oa", "own");
+    let oa = Some(oa.as_str());
+    let op = Some(crate::harness::ADMIN_TOKEN);
+    let config = |authority: &str| {
+        json!({"kind": "oidc", "issuer": "https://idp.own.example", "client_id": "lobby", "token_endpoint_auth_method": "none",
+               "email_authority": authority})
+    };
+    let v = expect(
+        &t,
+        oa,
+        Method::POST,
+        "/orgs/own/connections",
+        Some(json!({"id": "conn_idp", "name": "IdP", "config": config("any_domain")})),
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    assert_eq!(v["field"], "config.email_authority", "{v}");
+    expect(
+        &t,
+        oa,
+        Method::POST,
+        "/orgs/own/connections",
+        Some(json!({"id": "conn_idp", "name": "IdP", "config": config("org_verified_domains")})),
+        StatusCode::CREATED,
+    )
+    .await;
+    expect(
+        &t,
+        oa,
+        Method::PATCH,
+        "/orgs/own/connections/conn_idp",
+        Some(json!({"config": config("any_domain")})),
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    let v = expect(
+        &t,
+        op,
+        Method::PATCH,
+        "/orgs/own/connections/conn_idp",
+        Some(json!({"config": config("any_domain")})),
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(v["config"]["email_authority"], "any_domain", "{v}");
+    // Once the operator set it, the org admin may still edit the connection (it stays on).
+    expect(
+        &t,
+        oa,
+        Method::PATCH,
+        "/orgs/own/connections/conn_idp",
+        Some(json!({"name": "Our IdP", "config": config("any_domain")})),
+        StatusCode::OK,
+    )
+    .await;
+}
