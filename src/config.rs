@@ -36,6 +36,9 @@ pub struct Config {
     /// Allow upstream fetches (IdP discovery, JWKS, metadata) to loopback and private
     /// addresses. Off by default (SSRF guard); tests and local IdPs turn it on.
     pub upstream_allow_private: bool,
+    /// The DNS server domain verification asks (UDP and TCP), e.g. `127.0.0.1:5353`; `None`:
+    /// the system resolver (`/etc/resolv.conf`).
+    pub dns_server: Option<SocketAddr>,
 }
 
 /// The keys a TOML file may set; every field is optional and overrides the default.
@@ -53,6 +56,7 @@ struct FileConfig {
     secret_key: Option<String>,
     max_body_bytes: Option<u64>,
     upstream_allow_private: Option<bool>,
+    dns_server: Option<String>,
 }
 
 /// Every environment key Lobby reads.
@@ -68,6 +72,7 @@ pub const ENV_KEYS: &[&str] = &[
     "LOBBY_SECRET_KEY",
     "LOBBY_MAX_BODY_BYTES",
     "LOBBY_UPSTREAM_ALLOW_PRIVATE",
+    "LOBBY_DNS_SERVER",
     // Read by the test suites, not by the server.
     "LOBBY_TEST_DATABASE_URL",
     "LOBBY_TEST_REDIS_URL",
@@ -265,6 +270,19 @@ impl Config {
             None => file.upstream_allow_private.unwrap_or(false),
         };
 
+        let dns_server = match pick("LOBBY_DNS_SERVER", file.dns_server) {
+            None => None,
+            Some(v) => match parse_dns_server(&v) {
+                Some(a) => Some(a),
+                None => {
+                    errors.push(format!(
+                        "LOBBY_DNS_SERVER / dns_server: \"{v}\" must be an IP address with an optional port, like 127.0.0.1:5353, 10.0.0.2 or [::1]:53"
+                    ));
+                    None
+                }
+            },
+        };
+
         if !errors.is_empty() {
             return Err(ConfigErrors(errors));
         }
@@ -280,6 +298,7 @@ impl Config {
             secret_key: secret_key.map(Secret::new),
             max_body_bytes: max_body_bytes as usize,
             upstream_allow_private,
+            dns_server,
         };
         Ok(Loaded { config, warnings })
     }
@@ -325,6 +344,7 @@ impl Config {
             secret_key: None,
             max_body_bytes: 1024 * 1024,
             upstream_allow_private: true,
+            dns_server: None,
         }
     }
 }
@@ -352,6 +372,17 @@ fn parse_bool(s: &str) -> Option<bool> {
         "0" | "false" | "no" | "off" => Some(false),
         _ => None,
     }
+}
+
+/// `LOBBY_DNS_SERVER`: `ip:port`, `[ipv6]:port`, or a bare IP (port 53). Names are refused:
+/// resolving the resolver's own name would need a resolver. Port 0 is refused.
+fn parse_dns_server(s: &str) -> Option<SocketAddr> {
+    let s = s.trim();
+    let addr = match s.parse::<SocketAddr>() {
+        Ok(a) => a,
+        Err(_) => SocketAddr::new(s.parse::<std::net::IpAddr>().ok()?, 53),
+    };
+    (addr.port() != 0 && !addr.ip().is_unspecified()).then_some(addr)
 }
 
 /// The SQLite database in a data dir, when `LOBBY_DATABASE_URL` is not set.
@@ -436,6 +467,46 @@ mod tests {
         assert!(l.warnings.iter().any(|w| w.contains("LOBBY_LISTN")));
         let e = Config::from_sources(Some("lissten = 1"), &env(&[])).unwrap_err();
         assert!(e.to_string().contains("lissten"));
+    }
+
+    #[test]
+    fn dns_server_is_an_ip_with_an_optional_port() {
+        let get = |v: &str| {
+            Config::from_sources(None, &env(&[("LOBBY_DNS_SERVER", v)]))
+                .map(|l| l.config.dns_server.map(|a| a.to_string()))
+        };
+        assert_eq!(
+            get("127.0.0.1:5353").unwrap().as_deref(),
+            Some("127.0.0.1:5353")
+        );
+        assert_eq!(get("10.0.0.2").unwrap().as_deref(), Some("10.0.0.2:53"));
+        assert_eq!(get("[::1]:5353").unwrap().as_deref(), Some("[::1]:5353"));
+        assert_eq!(
+            get("2001:db8::53").unwrap().as_deref(),
+            Some("[2001:db8::53]:53")
+        );
+        assert_eq!(
+            Config::from_sources(None, &env(&[]))
+                .unwrap()
+                .config
+                .dns_server,
+            None
+        );
+        for bad in [
+            "dns.example.com:53",
+            "127.0.0.1:0",
+            "0.0.0.0:53",
+            "1.2.3.4:99999",
+            "::1:53x",
+        ] {
+            let e = get(bad).unwrap_err().to_string();
+            assert!(
+                e.contains("LOBBY_DNS_SERVER") && e.contains("127.0.0.1:5353"),
+                "{bad}: {e}"
+            );
+        }
+        let l = Config::from_sources(Some("dns_server = \"[::1]:53\""), &env(&[])).unwrap();
+        assert_eq!(l.config.dns_server.unwrap().to_string(), "[::1]:53");
     }
 
     #[test]

@@ -10,7 +10,7 @@ use super::service::{self, page_request, page_vec};
 use super::{ctx, path_id};
 use crate::admin::AdminCtx;
 use crate::domain::{AppId, ConnectionId, EmailDomain, OrgId};
-use crate::http::{ApiError, Json, Path, Query};
+use crate::http::{ApiError, ErrorBody, Json, Path, Query};
 use axum::extract::State;
 use axum::http::StatusCode;
 
@@ -261,22 +261,38 @@ pub async fn get_domain(
 }
 
 #[utoipa::path(patch, path = "/api/v1/orgs/{org_id}/domains/{domain}", tag = "orgs",
-    params(("org_id" = String, Path, description = "Organization id"), ("domain" = String, Path, description = "Email domain")),
+    params(("org_id" = String, Path, description = "Organization id"), ("domain" = String, Path, description = "Email domain"), DomainForceQuery),
     request_body = DomainPatch,
-    responses((status = 200, description = "Updated", body = DomainResponse)))]
+    responses((status = 200, description = "Updated. `verified: true` (operator only) is a manual verification, audited as `domain.manual_verify`", body = DomainResponse)))]
 pub async fn update_domain(
     State(st): State<AdminCtx>,
     caller: Caller,
     Path((org_id, domain)): Path<(String, String)>,
+    Query(q): Query<DomainForceQuery>,
     Json(p): Json<DomainPatch>,
 ) -> R<Json<DomainResponse>> {
     let org = scoped_org(&st, &caller, &org_id).await?;
     if p.verified == Some(true) {
+        // Skipping the DNS proof is the operator's privilege.
         caller.scope_global()?;
     }
+    let force = operator_force(&caller, &q)?;
     let domain = domain_path(&domain)?;
-    let d = service::update_domain(&ctx(&st, &caller), &org, &domain, p).await?;
+    let d = service::update_domain(&ctx(&st, &caller), &org, &domain, p, force).await?;
     Ok(Json((&d).into()))
+}
+
+/// `?force=true` is the operator's override of another org's verification.
+fn operator_force(caller: &Caller, q: &DomainForceQuery) -> R<bool> {
+    let force = q.force.unwrap_or(false);
+    if force && !matches!(caller, Caller::Operator) {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "Only the operator may take over a domain another organization has verified (force=true).",
+        ));
+    }
+    Ok(force)
 }
 
 #[utoipa::path(delete, path = "/api/v1/orgs/{org_id}/domains/{domain}", tag = "orgs",
@@ -294,18 +310,32 @@ pub async fn delete_domain(
 }
 
 #[utoipa::path(post, path = "/api/v1/orgs/{org_id}/domains/{domain}/verify", tag = "orgs",
-    params(("org_id" = String, Path, description = "Organization id"), ("domain" = String, Path, description = "Email domain")),
-    responses((status = 200, description = "Verified: the TXT record `_lobby-challenge.<domain>` holds `lobby-domain-verification=<token>`", body = DomainResponse)))]
+    params(("org_id" = String, Path, description = "Organization id"), ("domain" = String, Path, description = "Email domain"), DomainForceQuery),
+    responses(
+        (status = 200, description = "Verified: the TXT record `_lobby-challenge.<domain>` holds `lobby-domain-verification=<token>`. An already verified domain is checked again and stays verified (`txt_record_found` says what DNS holds now; audited as `domain.recheck`)", body = DomainResponse),
+        (status = 409, description = "`domain_taken`: another organization has verified the domain (the operator may pass `force=true`)", body = ErrorBody),
+        (status = 422, description = "`txt_record_missing` / `txt_record_mismatch`: the message names the record to publish", body = ErrorBody),
+        (status = 503, description = "`dns_unavailable`: the DNS lookup failed", body = ErrorBody)))]
 pub async fn verify_domain(
     State(st): State<AdminCtx>,
     caller: Caller,
     Path((org_id, domain)): Path<(String, String)>,
+    Query(q): Query<DomainForceQuery>,
 ) -> R<Json<DomainResponse>> {
     let org = scoped_org(&st, &caller, &org_id).await?;
+    let force = operator_force(&caller, &q)?;
     let domain = domain_path(&domain)?;
-    let d =
-        service::verify_domain(&ctx(&st, &caller), st.txt_resolver.as_ref(), &org, &domain).await?;
-    Ok(Json((&d).into()))
+    let v = service::verify_domain(
+        &ctx(&st, &caller),
+        st.txt_resolver.as_ref(),
+        &org,
+        &domain,
+        force,
+    )
+    .await?;
+    let mut body = DomainResponse::from(&v.domain);
+    body.txt_record_found = Some(v.record_found);
+    Ok(Json(body))
 }
 
 // ---------------------------------------------------------------------------------------
@@ -403,4 +433,24 @@ pub async fn delete_connection(
     let id: ConnectionId = path_id(&connection_id, "connection")?;
     service::delete_connection(&ctx(&st, &caller), &org, &id).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_operator_may_force_a_domain_over() {
+        let force = DomainForceQuery { force: Some(true) };
+        assert_eq!(operator_force(&Caller::Operator, &force).ok(), Some(true));
+        let org_admin = Caller::OrgAdmin {
+            org_id: "acme".parse().unwrap(),
+            user_id: "usr_alice".parse().unwrap(),
+        };
+        let e = operator_force(&org_admin, &force).unwrap_err();
+        assert_eq!((e.status, e.code), (StatusCode::FORBIDDEN, "forbidden"));
+        // Without force, anyone in scope may verify by DNS.
+        let plain = DomainForceQuery::default();
+        assert_eq!(operator_force(&org_admin, &plain).ok(), Some(false));
+    }
 }

@@ -7,6 +7,7 @@ mod admin;
 mod architecture;
 mod cli;
 mod declarative;
+mod dns_server;
 mod harness;
 mod login;
 mod oidc_federation;
