@@ -232,7 +232,12 @@ fn build_router(st: &AppState, extra: Option<Router>) -> Router {
     let browser = crate::provider::router()
         .with_state(ProviderCtx::from_ref(st))
         .merge(crate::login::router().with_state(LoginCtx::from_ref(st)))
-        .layer(sessions);
+        .layer(sessions)
+        // Outside the session layer: a refused request touches no session.
+        .layer(axum::middleware::from_fn_with_state(
+            LoginCtx::from_ref(st),
+            crate::login::rate_limit::limit,
+        ));
     let ops = Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))

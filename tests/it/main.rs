@@ -12,4 +12,6 @@ mod harness;
 mod login;
 mod oidc_federation;
 mod provider;
+mod rate_limits;
 mod saml;
+mod trusted_proxies;
