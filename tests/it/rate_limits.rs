@@ -1,7 +1,8 @@
 //! Request rate limits on `/authorize`, `/login*`, `/token`, `/sso/*` (issue 13 item 11):
 //! per client IP per minute and global per second, counted in the state store (so they hold
 //! across instances sharing Redis), 429 with `Retry-After` (the fixed page for browsers, JSON
-//! for `/token`), and fail closed when the state store fails.
+//! for `/token`), and fail closed when the state store fails; the in-memory state store's cap
+//! (unbound flows evicted oldest first).
 
 use crate::provider::fixture::*;
 use async_trait::async_trait;
@@ -190,4 +191,51 @@ async fn a_failing_state_store_makes_the_limiter_fail_closed() {
     assert_eq!(v["error"], "temporarily_unavailable");
     // Endpoints without a limit are not affected.
     assert_eq!(b.get("/jwks").await.status, 200);
+}
+
+/// A memory state store of 512 entries: a flood of `/authorize` evicts the oldest unbound
+/// flows, while a flow whose user has signed in (bound) survives and finishes.
+#[tokio::test]
+async fn a_flood_of_flows_evicts_unbound_flows_oldest_first_not_signed_in_ones() {
+    let lobby = Lobby::boot(Backends {
+        // The flood comes from one address: only the memory cap is under test here.
+        config: Some(|c| c.rate_limit_per_ip = 0),
+        wrap_state: Some(|_| {
+            Arc::new(lobby::state::MemoryState::with_capacity(
+                Arc::new(lobby::domain::SystemClock),
+                512,
+            ))
+        }),
+        ..Backends::default()
+    })
+    .await;
+    // Bob signs in and stands at the org chooser: his flow is bound.
+    let bob = lobby.browser();
+    let (_, challenge) = pkce();
+    let bob_flow = bob
+        .start(&authorize_path("crm", CRM_CB, &challenge, &[]))
+        .await;
+    let r = bob.sign_in(&bob_flow, "bob@acme.test", PASSWORD).await;
+    assert_eq!(r.location(), format!("/login/org?flow={bob_flow}"));
+    // The flood: far more flows than the store holds.
+    let flooder = lobby.browser();
+    let first = flooder.start(&authorize()).await;
+    for _ in 0..2000 {
+        assert_eq!(flooder.get(&authorize()).await.status, 303);
+    }
+    let last = flooder.start(&authorize()).await;
+    // The oldest unbound flow is gone, the newest is there…
+    let r = flooder.get(&format!("/login?flow={first}")).await;
+    assert!(
+        r.body.contains("This sign-in attempt has expired"),
+        "{}",
+        r.status
+    );
+    assert_eq!(
+        flooder.get(&format!("/login?flow={last}")).await.status,
+        200
+    );
+    // …and bob finishes.
+    let r = bob.choose(&bob_flow, "globex").await;
+    assert!(!code_from(&r, &lobby.base, CRM_CB).is_empty());
 }
