@@ -100,7 +100,8 @@ pub async fn limit(
     match check(&st, class, ip).await {
         Ok(Verdict::Allow) => next.run(req).await,
         Ok(Verdict::Limited(secs)) => {
-            tracing::warn!(class = class.as_str(), ip = ?ip, "rate limit: request refused");
+            // Debug, not warn: a flood must not flood the log too (the metric counts it).
+            tracing::debug!(class = class.as_str(), ip = ?ip, "rate limit: request refused");
             metrics::counter!("lobby_rate_limited_total", "class" => class.as_str()).increment(1);
             too_many(class, secs, req.headers())
         }
