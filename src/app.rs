@@ -74,7 +74,7 @@ pub struct Boot {
     pub ephemeral: Option<Arc<dyn StateStore>>,
     /// Default: the system clock.
     pub clock: Option<Arc<dyn Clock>>,
-    /// Default: the system's DNS resolver.
+    /// Default: hickory on `LOBBY_DNS_SERVER`, else the system's DNS resolver.
     pub txt_resolver: Option<Arc<dyn TxtResolver>>,
     /// Default: [`Limits::default`] for every outbound fetch.
     pub upstream_limits: Option<Limits>,
@@ -143,7 +143,7 @@ impl Server {
         saml.spawn_refresher(crate::upstream::saml::REFRESH_EVERY);
         let txt_resolver = boot
             .txt_resolver
-            .unwrap_or_else(|| Arc::new(SystemTxtResolver::new()));
+            .unwrap_or_else(|| Arc::new(SystemTxtResolver::with_server(config.dns_server)));
         let state = AppState {
             config: Arc::new(config),
             admin_storage: storage.uncached(),
@@ -234,7 +234,12 @@ fn build_router(st: &AppState, extra: Option<Router>) -> Router {
     let browser = crate::provider::router()
         .with_state(ProviderCtx::from_ref(st))
         .merge(crate::login::router().with_state(LoginCtx::from_ref(st)))
-        .layer(sessions);
+        .layer(sessions)
+        // Outside the session layer: a refused request touches no session.
+        .layer(axum::middleware::from_fn_with_state(
+            LoginCtx::from_ref(st),
+            crate::login::rate_limit::limit,
+        ));
     let ops = Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))

@@ -36,7 +36,24 @@ pub struct Config {
     /// Allow upstream fetches (IdP discovery, JWKS, metadata) to loopback and private
     /// addresses. Off by default (SSRF guard); tests and local IdPs turn it on.
     pub upstream_allow_private: bool,
+    /// The DNS server domain verification asks (UDP and TCP), e.g. `127.0.0.1:5353`; `None`:
+    /// the system resolver (`/etc/resolv.conf`).
+    pub dns_server: Option<SocketAddr>,
+    /// Reverse proxies whose `X-Forwarded-For` / `Forwarded` header names the client
+    /// (`LOBBY_TRUSTED_PROXIES`, CIDRs). Empty: the TCP peer is the client.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// Requests per minute one client IP may send to each of `/authorize`, `/login*`,
+    /// `/token`, `/sso/*` (`LOBBY_RATE_LIMIT_PER_IP`; 0 turns it off).
+    pub rate_limit_per_ip: u32,
+    /// Requests per second all clients together may send to each of them
+    /// (`LOBBY_RATE_LIMIT_GLOBAL`; 0 turns it off).
+    pub rate_limit_global: u32,
 }
+
+/// Default of `LOBBY_RATE_LIMIT_PER_IP` (per minute, per endpoint class).
+pub const DEFAULT_RATE_LIMIT_PER_IP: u32 = 600;
+/// Default of `LOBBY_RATE_LIMIT_GLOBAL` (per second, per endpoint class).
+pub const DEFAULT_RATE_LIMIT_GLOBAL: u32 = 10_000;
 
 /// The keys a TOML file may set; every field is optional and overrides the default.
 #[derive(Debug, Default, Deserialize)]
@@ -53,6 +70,10 @@ struct FileConfig {
     secret_key: Option<String>,
     max_body_bytes: Option<u64>,
     upstream_allow_private: Option<bool>,
+    dns_server: Option<String>,
+    trusted_proxies: Option<String>,
+    rate_limit_per_ip: Option<u32>,
+    rate_limit_global: Option<u32>,
 }
 
 /// Every environment key Lobby reads.
@@ -68,6 +89,10 @@ pub const ENV_KEYS: &[&str] = &[
     "LOBBY_SECRET_KEY",
     "LOBBY_MAX_BODY_BYTES",
     "LOBBY_UPSTREAM_ALLOW_PRIVATE",
+    "LOBBY_DNS_SERVER",
+    "LOBBY_TRUSTED_PROXIES",
+    "LOBBY_RATE_LIMIT_PER_IP",
+    "LOBBY_RATE_LIMIT_GLOBAL",
     // Read by the test suites, not by the server.
     "LOBBY_TEST_DATABASE_URL",
     "LOBBY_TEST_REDIS_URL",
@@ -265,6 +290,52 @@ impl Config {
             None => file.upstream_allow_private.unwrap_or(false),
         };
 
+        let dns_server = match pick("LOBBY_DNS_SERVER", file.dns_server) {
+            None => None,
+            Some(v) => match parse_dns_server(&v) {
+                Some(a) => Some(a),
+                None => {
+                    errors.push(format!(
+                        "LOBBY_DNS_SERVER / dns_server: \"{v}\" must be an IP address with an optional port, like 127.0.0.1:5353, 10.0.0.2 or [::1]:53"
+                    ));
+                    None
+                }
+            },
+        };
+        let trusted_proxies = match pick("LOBBY_TRUSTED_PROXIES", file.trusted_proxies) {
+            None => Vec::new(),
+            Some(v) => match parse_cidrs(&v) {
+                Ok(nets) => nets,
+                Err(bad) => {
+                    errors.push(format!(
+                        "LOBBY_TRUSTED_PROXIES / trusted_proxies: \"{bad}\" is not an address or network; use comma-separated CIDRs like 10.0.0.0/8, 192.168.1.10, fd00::/8"
+                    ));
+                    Vec::new()
+                }
+            },
+        };
+        let mut limit = |key: &str, file_val: Option<u32>, default: u32| -> u32 {
+            match env.get(key).filter(|v| !v.is_empty()) {
+                Some(v) => v.trim().parse::<u32>().unwrap_or_else(|_| {
+                    errors.push(format!(
+                        "{key}: \"{v}\" is not a whole number of requests (0 turns the limit off)"
+                    ));
+                    default
+                }),
+                None => file_val.unwrap_or(default),
+            }
+        };
+        let rate_limit_per_ip = limit(
+            "LOBBY_RATE_LIMIT_PER_IP",
+            file.rate_limit_per_ip,
+            DEFAULT_RATE_LIMIT_PER_IP,
+        );
+        let rate_limit_global = limit(
+            "LOBBY_RATE_LIMIT_GLOBAL",
+            file.rate_limit_global,
+            DEFAULT_RATE_LIMIT_GLOBAL,
+        );
+
         if !errors.is_empty() {
             return Err(ConfigErrors(errors));
         }
@@ -280,6 +351,10 @@ impl Config {
             secret_key: secret_key.map(Secret::new),
             max_body_bytes: max_body_bytes as usize,
             upstream_allow_private,
+            dns_server,
+            trusted_proxies,
+            rate_limit_per_ip,
+            rate_limit_global,
         };
         Ok(Loaded { config, warnings })
     }
@@ -325,6 +400,10 @@ impl Config {
             secret_key: None,
             max_body_bytes: 1024 * 1024,
             upstream_allow_private: true,
+            dns_server: None,
+            trusted_proxies: Vec::new(),
+            rate_limit_per_ip: DEFAULT_RATE_LIMIT_PER_IP,
+            rate_limit_global: DEFAULT_RATE_LIMIT_GLOBAL,
         }
     }
 }
@@ -352,6 +431,32 @@ fn parse_bool(s: &str) -> Option<bool> {
         "0" | "false" | "no" | "off" => Some(false),
         _ => None,
     }
+}
+
+/// `LOBBY_DNS_SERVER`: `ip:port`, `[ipv6]:port`, or a bare IP (port 53). Names are refused:
+/// resolving the resolver's own name would need a resolver. Port 0 is refused.
+fn parse_dns_server(s: &str) -> Option<SocketAddr> {
+    let s = s.trim();
+    let addr = match s.parse::<SocketAddr>() {
+        Ok(a) => a,
+        Err(_) => SocketAddr::new(s.parse::<std::net::IpAddr>().ok()?, 53),
+    };
+    (addr.port() != 0 && !addr.ip().is_unspecified()).then_some(addr)
+}
+
+/// `LOBBY_TRUSTED_PROXIES`: comma-separated CIDRs; a bare address is a /32 or /128. On error,
+/// the first entry that is not one.
+fn parse_cidrs(s: &str) -> Result<Vec<ipnet::IpNet>, String> {
+    s.split(',')
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            p.parse::<ipnet::IpNet>()
+                .or_else(|_| p.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                .map(|n| n.trunc())
+                .map_err(|_| p.to_owned())
+        })
+        .collect()
 }
 
 /// The SQLite database in a data dir, when `LOBBY_DATABASE_URL` is not set.
@@ -436,6 +541,87 @@ mod tests {
         assert!(l.warnings.iter().any(|w| w.contains("LOBBY_LISTN")));
         let e = Config::from_sources(Some("lissten = 1"), &env(&[])).unwrap_err();
         assert!(e.to_string().contains("lissten"));
+    }
+
+    #[test]
+    fn dns_server_is_an_ip_with_an_optional_port() {
+        let get = |v: &str| {
+            Config::from_sources(None, &env(&[("LOBBY_DNS_SERVER", v)]))
+                .map(|l| l.config.dns_server.map(|a| a.to_string()))
+        };
+        assert_eq!(
+            get("127.0.0.1:5353").unwrap().as_deref(),
+            Some("127.0.0.1:5353")
+        );
+        assert_eq!(get("10.0.0.2").unwrap().as_deref(), Some("10.0.0.2:53"));
+        assert_eq!(get("[::1]:5353").unwrap().as_deref(), Some("[::1]:5353"));
+        assert_eq!(
+            get("2001:db8::53").unwrap().as_deref(),
+            Some("[2001:db8::53]:53")
+        );
+        assert_eq!(
+            Config::from_sources(None, &env(&[]))
+                .unwrap()
+                .config
+                .dns_server,
+            None
+        );
+        for bad in [
+            "dns.example.com:53",
+            "127.0.0.1:0",
+            "0.0.0.0:53",
+            "1.2.3.4:99999",
+            "::1:53x",
+        ] {
+            let e = get(bad).unwrap_err().to_string();
+            assert!(
+                e.contains("LOBBY_DNS_SERVER") && e.contains("127.0.0.1:5353"),
+                "{bad}: {e}"
+            );
+        }
+        let l = Config::from_sources(Some("dns_server = \"[::1]:53\""), &env(&[])).unwrap();
+        assert_eq!(l.config.dns_server.unwrap().to_string(), "[::1]:53");
+    }
+
+    #[test]
+    fn trusted_proxies_and_rate_limits() {
+        let l = Config::from_sources(
+            None,
+            &env(&[
+                (
+                    "LOBBY_TRUSTED_PROXIES",
+                    "10.0.0.0/8, 192.168.1.10 ,fd00::/8",
+                ),
+                ("LOBBY_RATE_LIMIT_PER_IP", "0"),
+            ]),
+        )
+        .unwrap();
+        let nets: Vec<String> = l
+            .config
+            .trusted_proxies
+            .iter()
+            .map(|n| n.to_string())
+            .collect();
+        assert_eq!(nets, ["10.0.0.0/8", "192.168.1.10/32", "fd00::/8"]);
+        assert_eq!(l.config.rate_limit_per_ip, 0);
+        assert_eq!(l.config.rate_limit_global, DEFAULT_RATE_LIMIT_GLOBAL);
+        let d = Config::from_sources(None, &env(&[])).unwrap().config;
+        assert!(d.trusted_proxies.is_empty());
+        assert_eq!(d.rate_limit_per_ip, DEFAULT_RATE_LIMIT_PER_IP);
+        let e = Config::from_sources(
+            None,
+            &env(&[
+                ("LOBBY_TRUSTED_PROXIES", "10.0.0.0/8, proxy.internal"),
+                ("LOBBY_RATE_LIMIT_GLOBAL", "-1"),
+            ]),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("LOBBY_TRUSTED_PROXIES") && e.contains("proxy.internal"),
+            "{e}"
+        );
+        assert!(e.contains("LOBBY_RATE_LIMIT_GLOBAL"), "{e}");
     }
 
     #[test]

@@ -11,7 +11,7 @@ use super::service::{self, page_request, page_vec};
 use super::{ctx, path_id};
 use crate::admin::AdminCtx;
 use crate::domain::{AppId, ConnectionId, EmailDomain, OrgId, OrgStatus};
-use crate::http::{ApiError, Json, Path, Query};
+use crate::http::{ApiError, ErrorBody, Json, Path, Query};
 use axum::extract::State;
 use axum::http::StatusCode;
 
@@ -224,20 +224,33 @@ pub async fn get_domain(
 }
 
 #[utoipa::path(patch, path = "/api/v1/orgs/{org_id}/domains/{domain}", tag = "orgs",
-    params(("org_id" = String, Path, description = "Organization id"), ("domain" = String, Path, description = "Email domain")),
+    params(("org_id" = String, Path, description = "Organization id"), ("domain" = String, Path, description = "Email domain"), DomainForceQuery),
     request_body = DomainPatch,
-    responses((status = 200, description = "Updated", body = DomainResponse)))]
+    responses((status = 200, description = "Updated. `verified: true` (operator only) is a manual verification, audited as `domain.manual_verify`", body = DomainResponse)))]
 pub async fn update_domain(
     scope: OrgScope,
     Path((_org, domain)): Path<(String, String)>,
+    Query(q): Query<DomainForceQuery>,
     Json(p): Json<DomainPatch>,
 ) -> R<Json<DomainResponse>> {
     if p.verified == Some(true) {
         scope.require_operator("mark a domain verified without the DNS proof")?;
     }
+    let force = operator_force(&scope, &q)?;
     let domain = domain_path(&domain)?;
-    let d = service::update_domain(&scope.ctx(), scope.org(), &domain, p).await?;
+    let d = service::update_domain(&scope.ctx(), scope.org(), &domain, p, force).await?;
     Ok(Json((&d).into()))
+}
+
+/// `?force=true` is the operator's override of another org's verification.
+fn operator_force(scope: &OrgScope, q: &DomainForceQuery) -> R<bool> {
+    let force = q.force.unwrap_or(false);
+    if force {
+        scope.require_operator(
+            "take over a domain another organization has verified (force=true)",
+        )?;
+    }
+    Ok(force)
 }
 
 #[utoipa::path(delete, path = "/api/v1/orgs/{org_id}/domains/{domain}", tag = "orgs",
@@ -253,21 +266,30 @@ pub async fn delete_domain(
 }
 
 #[utoipa::path(post, path = "/api/v1/orgs/{org_id}/domains/{domain}/verify", tag = "orgs",
-    params(("org_id" = String, Path, description = "Organization id"), ("domain" = String, Path, description = "Email domain")),
-    responses((status = 200, description = "Verified: the TXT record `_lobby-challenge.<domain>` holds `lobby-domain-verification=<token>`", body = DomainResponse)))]
+    params(("org_id" = String, Path, description = "Organization id"), ("domain" = String, Path, description = "Email domain"), DomainForceQuery),
+    responses(
+        (status = 200, description = "Verified: the TXT record `_lobby-challenge.<domain>` holds `lobby-domain-verification=<token>`. An already verified domain is checked again and stays verified (`txt_record_found` says what DNS holds now; audited as `domain.recheck`)", body = DomainResponse),
+        (status = 409, description = "`domain_taken`: another organization has verified the domain (the operator may pass `force=true`)", body = ErrorBody),
+        (status = 422, description = "`txt_record_missing` / `txt_record_mismatch`: the message names the record to publish", body = ErrorBody),
+        (status = 503, description = "`dns_unavailable`: the DNS lookup failed", body = ErrorBody)))]
 pub async fn verify_domain(
     scope: OrgScope,
     Path((_org, domain)): Path<(String, String)>,
+    Query(q): Query<DomainForceQuery>,
 ) -> R<Json<DomainResponse>> {
+    let force = operator_force(&scope, &q)?;
     let domain = domain_path(&domain)?;
-    let d = service::verify_domain(
+    let v = service::verify_domain(
         &scope.ctx(),
         scope.tools().txt_resolver,
         scope.org(),
         &domain,
+        force,
     )
     .await?;
-    Ok(Json((&d).into()))
+    let mut body = DomainResponse::from(&v.domain);
+    body.txt_record_found = Some(v.record_found);
+    Ok(Json(body))
 }
 
 // ---------------------------------------------------------------------------------------

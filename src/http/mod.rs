@@ -4,6 +4,7 @@
 //! Owns: cross-cutting HTTP concerns that every edge (admin API, OIDC provider, hosted pages,
 //! portal) sits on. Must not touch: storage, domain rules, HTML rendering.
 
+pub mod client_ip;
 pub mod error;
 pub mod params;
 pub mod redirect;
@@ -58,6 +59,10 @@ where
             security_headers(hsts, req, next)
         }))
         .layer(middleware::from_fn(request_id_and_span))
+        // Read by the `ClientIp` extractor.
+        .layer(axum::Extension(client_ip::TrustedProxies::new(
+            &config.trusted_proxies,
+        )))
 }
 
 /// A client-supplied request id is kept only when it is short and plain, so it is safe to

@@ -263,7 +263,15 @@ pub async fn save(st: &LoginCtx, flow: &Flow) -> Result<(), FlowError> {
     let now = to_millis(st.clock.now());
     let ttl = flow.ttl(now).ok_or(FlowError::Missing)?;
     let bytes = serde_json::to_vec(flow).map_err(|e| StateError::Unavailable(e.into()))?;
-    st.ephemeral.put(&key(&flow.id), &bytes, ttl).await?;
+    // A flow without a signed-in user may be evicted when memory is short (issue 13 item 11);
+    // once bound to a user it is kept until it expires.
+    if flow.auth.is_none() {
+        st.ephemeral
+            .put_evictable(&key(&flow.id), &bytes, ttl)
+            .await?;
+    } else {
+        st.ephemeral.put(&key(&flow.id), &bytes, ttl).await?;
+    }
     Ok(())
 }
 

@@ -27,6 +27,7 @@ pub mod identity;
 pub mod issue;
 pub mod oidc;
 pub mod password;
+pub mod rate_limit;
 pub mod saml;
 pub mod session;
 pub mod upstream;

@@ -6,8 +6,9 @@
 //! hash with the same parameters. Lockout (counters in the state store, fail closed): 5 failures
 //! per account (keyed by the SHA-256 of the normalized email, so unknown accounts behave the
 //! same) and 30 per client IP (IPv6 per /64) within 15 minutes lock that account or IP for 15
-//! minutes — even a correct password is refused meanwhile. The IP is the TCP peer
-//! (`ConnectInfo`); no proxy header is trusted. After a correct password the session id is
+//! minutes — even a correct password is refused meanwhile. The IP is the client address of
+//! `http::client_ip` (the TCP peer, or behind `LOBBY_TRUSTED_PROXIES` the forwarded client).
+//! After a correct password the session id is
 //! cycled and the SSO session stored; `issue::complete_login` picks the org.
 //!
 //! Owns: password verification and its rate limits. Must not touch: org selection, codes.
@@ -20,20 +21,19 @@ use super::{LoadedFlow, flow_app, load_form_flow};
 use crate::domain::{
     AuditEvent, AuditEventId, Email, Outcome, Secret, SessionId, User, UserId, verify_password,
 };
+use crate::http::client_ip::{ClientIp, ip_bucket};
 use crate::http::redirect::see_other;
 use crate::login::LoginCtx;
 use crate::pages::{Chrome, PageError, PasswordPage, render};
 use crate::pages::{SENTENCE_LOCKED as LOCKED, SENTENCE_WRONG_PASSWORD as WRONG};
 use crate::storage::{PageRequest, UserFilter};
 use axum::body::Bytes;
-use axum::extract::connect_info::ConnectInfo;
-use axum::extract::{FromRequestParts, State};
-use axum::http::request::Parts;
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 use std::time::Duration;
 use tokio::sync::Semaphore;
 use tower_sessions::Session;
@@ -48,35 +48,6 @@ const MAX_PASSWORD_BYTES: usize = 1024;
 /// An argon2id hash (m=19456, t=2, p=1, the parameters `hash_password` uses) of a random
 /// password nobody knows: verifying against it costs the same as a real check.
 const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$WqrmDahQ7m6hmTLqE2zF9g$yXlH4i/3fd2yIL6yVqt1+iqSFRxXYGJL1EVEYcqlbbo";
-
-/// The TCP peer address, when the server was started with connect info.
-pub struct ClientIp(pub Option<IpAddr>);
-
-impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
-    type Rejection = std::convert::Infallible;
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        Ok(Self(
-            parts
-                .extensions
-                .get::<ConnectInfo<SocketAddr>>()
-                .map(|c| c.0.ip()),
-        ))
-    }
-}
-
-/// The rate-limit bucket of an IP: the address, or its /64 for IPv6.
-fn ip_bucket(ip: IpAddr) -> String {
-    match ip {
-        IpAddr::V4(a) => a.to_string(),
-        IpAddr::V6(a) => match a.to_ipv4_mapped() {
-            Some(v4) => v4.to_string(),
-            None => {
-                let s = a.segments();
-                format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
-            }
-        },
-    }
-}
 
 fn account_bucket(email: &Email) -> String {
     hex::encode(Sha256::digest(email.as_str().as_bytes()))

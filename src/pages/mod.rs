@@ -153,12 +153,14 @@ pub enum PageError {
     Unavailable,
     /// Too many password checks at once: wait a moment.
     Busy,
+    /// Over a request rate limit (`login::rate_limit`).
+    TooManyRequests,
     Server,
     Unknown,
 }
 
 impl PageError {
-    pub const ALL: [PageError; 15] = [
+    pub const ALL: [PageError; 16] = [
         Self::UnknownClient,
         Self::BadRedirectUri,
         Self::BadRequest,
@@ -172,6 +174,7 @@ impl PageError {
         Self::LogoutInvalid,
         Self::Unavailable,
         Self::Busy,
+        Self::TooManyRequests,
         Self::Server,
         Self::Unknown,
     ];
@@ -192,6 +195,7 @@ impl PageError {
             Self::LogoutInvalid => "logout_invalid",
             Self::Unavailable => "unavailable",
             Self::Busy => "busy",
+            Self::TooManyRequests => "too_many_requests",
             Self::Server => "server",
             Self::Unknown => "unknown",
         }
@@ -201,7 +205,9 @@ impl PageError {
         match self {
             Self::NoAccess | Self::OrgNotAllowed => "Access denied",
             Self::LogoutInvalid => "Sign-out failed",
-            Self::Unavailable | Self::Server | Self::Busy => "Sign-in unavailable",
+            Self::Unavailable | Self::Server | Self::Busy | Self::TooManyRequests => {
+                "Sign-in unavailable"
+            }
             _ => "Sign-in problem",
         }
     }
@@ -243,6 +249,9 @@ impl PageError {
             }
             Self::Unavailable => "Sign-in is temporarily unavailable. Try again in a few minutes.",
             Self::Busy => "Many people are signing in right now. Wait a moment and try again.",
+            Self::TooManyRequests => {
+                "Too many sign-in requests came from your network. Wait a minute and try again."
+            }
             Self::Server => "Something went wrong on our side. Try again in a few minutes.",
             Self::Unknown => {
                 "Something went wrong while signing in. Go back to the application and try again."
@@ -256,6 +265,7 @@ impl PageError {
             Self::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::SsoNotAvailable => StatusCode::NOT_IMPLEMENTED,
             Self::Unavailable | Self::Busy => StatusCode::SERVICE_UNAVAILABLE,
+            Self::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
             Self::Server => StatusCode::INTERNAL_SERVER_ERROR,
             _ => StatusCode::BAD_REQUEST,
         }

@@ -25,6 +25,10 @@ const SHARDS: usize = 32;
 pub const SWEEP_BATCH: usize = 512;
 /// Time between sweeps when the previous sweep finished everything it found.
 pub const SWEEP_EVERY: Duration = Duration::from_secs(10);
+/// Most entries the store holds (per shard: this / `SHARDS`). Beyond it, evictable entries
+/// (unbound sign-in flows, [`StateStore::put_evictable`]) are dropped oldest first; when none is
+/// left, new entries are refused (the caller fails closed) rather than growing without bound.
+pub const MAX_ENTRIES: usize = 262_144;
 /// Pause between passes while a sweep still has a backlog.
 const SWEEP_BACKLOG_PAUSE: Duration = Duration::from_millis(5);
 
@@ -32,6 +36,8 @@ struct Entry {
     value: Vec<u8>,
     /// Unix milliseconds; the entry is gone when `now >= expires_at`.
     expires_at: i64,
+    /// Insertion number of an evictable entry (its place in `evictable`).
+    evict_seq: Option<u64>,
 }
 
 #[derive(Default)]
@@ -39,6 +45,8 @@ struct Shard {
     map: HashMap<String, Entry>,
     /// (expires_at, key) of every entry in `map`: the sweeper pops from the front.
     by_expiry: BTreeSet<(i64, String)>,
+    /// (insertion number, key) of the evictable entries: eviction pops the oldest.
+    evictable: BTreeSet<(u64, String)>,
 }
 
 impl Shard {
@@ -56,16 +64,54 @@ impl Shard {
     }
 
     fn insert(&mut self, key: &str, value: Vec<u8>, expires_at: i64) {
-        if let Some(old) = self.map.insert(key.to_owned(), Entry { value, expires_at }) {
+        self.insert_with(key, value, expires_at, None);
+    }
+
+    fn insert_with(&mut self, key: &str, value: Vec<u8>, expires_at: i64, evict_seq: Option<u64>) {
+        let entry = Entry {
+            value,
+            expires_at,
+            evict_seq,
+        };
+        if let Some(old) = self.map.insert(key.to_owned(), entry) {
             self.by_expiry.remove(&(old.expires_at, key.to_owned()));
+            if let Some(seq) = old.evict_seq {
+                self.evictable.remove(&(seq, key.to_owned()));
+            }
         }
         self.by_expiry.insert((expires_at, key.to_owned()));
+        if let Some(seq) = evict_seq {
+            self.evictable.insert((seq, key.to_owned()));
+        }
     }
 
     fn remove(&mut self, key: &str) -> Option<Entry> {
         let old = self.map.remove(key)?;
         self.by_expiry.remove(&(old.expires_at, key.to_owned()));
+        if let Some(seq) = old.evict_seq {
+            self.evictable.remove(&(seq, key.to_owned()));
+        }
         Some(old)
+    }
+
+    /// Make room for one new entry under `cap`: expired entries first, then the oldest
+    /// evictable ones. `false` when the shard stays full. Replacing an existing key needs no
+    /// room.
+    fn make_room(&mut self, key: &str, now: i64, cap: usize) -> bool {
+        if self.map.len() < cap || self.map.contains_key(key) {
+            return true;
+        }
+        self.sweep(now, SWEEP_BATCH);
+        while self.map.len() >= cap {
+            let Some((_, oldest)) = self.evictable.pop_first() else {
+                return false;
+            };
+            if let Some(old) = self.map.remove(&oldest) {
+                self.by_expiry.remove(&(old.expires_at, oldest));
+                metrics::counter!("lobby_state_evictions_total").increment(1);
+            }
+        }
+        true
     }
 
     /// Removes up to `limit` expired entries; returns how many were removed.
@@ -77,7 +123,11 @@ impl Shard {
                 _ => break,
             }
             if let Some((_, key)) = self.by_expiry.pop_first() {
-                self.map.remove(&key);
+                if let Some(old) = self.map.remove(&key)
+                    && let Some(seq) = old.evict_seq
+                {
+                    self.evictable.remove(&(seq, key));
+                }
                 removed += 1;
             }
         }
@@ -90,6 +140,10 @@ pub struct MemoryState {
     shards: Box<[Mutex<Shard>]>,
     hasher: std::hash::RandomState,
     clock: Arc<dyn Clock>,
+    /// Entries per shard at most.
+    shard_cap: usize,
+    /// Insertion numbers of evictable entries (oldest first).
+    evict_seq: std::sync::atomic::AtomicU64,
 }
 
 impl std::fmt::Debug for MemoryState {
@@ -114,11 +168,35 @@ impl MemoryState {
     /// A store without a background task (expired entries are still invisible at once and are
     /// removed when touched or by [`MemoryState::sweep_expired`]).
     pub fn without_sweeper(clock: Arc<dyn Clock>) -> Self {
+        Self::with_capacity(clock, MAX_ENTRIES)
+    }
+
+    /// A store (without sweeper) holding at most about `max_entries` entries (rounded up to a
+    /// multiple of the shard count).
+    pub fn with_capacity(clock: Arc<dyn Clock>, max_entries: usize) -> Self {
         Self {
             shards: (0..SHARDS).map(|_| Mutex::new(Shard::default())).collect(),
             hasher: std::hash::RandomState::new(),
             clock,
+            shard_cap: max_entries.div_ceil(SHARDS).max(1),
+            evict_seq: std::sync::atomic::AtomicU64::new(0),
         }
+    }
+
+    /// Store under the cap; `evictable` entries may be dropped later to make room.
+    fn store(&self, key: &str, value: &[u8], ttl: Duration, evictable: bool) -> Result<()> {
+        let now = self.now();
+        let seq = evictable.then(|| {
+            self.evict_seq
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+        });
+        let mut shard = self.shard(key);
+        if !shard.make_room(key, now, self.shard_cap) {
+            tracing::warn!("in-memory state is full: a new entry is refused");
+            return Err(full());
+        }
+        shard.insert_with(key, value.to_vec(), expiry(now, ttl), seq);
+        Ok(())
     }
 
     /// Starts a sweeper task on the current tokio runtime. It holds only a `Weak` reference and
@@ -191,6 +269,12 @@ fn lock(m: &Mutex<Shard>) -> MutexGuard<'_, Shard> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
+fn full() -> StateError {
+    StateError::Unavailable(anyhow::anyhow!(
+        "the in-memory state store is full (no evictable entry left)"
+    ))
+}
+
 /// Absolute expiry in unix milliseconds; a TTL is at least 1 ms (like Redis `PX`).
 fn expiry(now: i64, ttl: Duration) -> i64 {
     let ms = i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX).max(1);
@@ -200,10 +284,11 @@ fn expiry(now: i64, ttl: Duration) -> i64 {
 #[async_trait]
 impl StateStore for MemoryState {
     async fn put(&self, key: &str, value: &[u8], ttl: Duration) -> Result<()> {
-        let now = self.now();
-        self.shard(key)
-            .insert(key, value.to_vec(), expiry(now, ttl));
-        Ok(())
+        self.store(key, value, ttl, false)
+    }
+
+    async fn put_evictable(&self, key: &str, value: &[u8], ttl: Duration) -> Result<()> {
+        self.store(key, value, ttl, true)
     }
 
     async fn put_if_absent(&self, key: &str, value: &[u8], ttl: Duration) -> Result<bool> {
@@ -211,6 +296,9 @@ impl StateStore for MemoryState {
         let mut shard = self.shard(key);
         if shard.live(key, now).is_some() {
             return Ok(false);
+        }
+        if !shard.make_room(key, now, self.shard_cap) {
+            return Err(full());
         }
         shard.insert(key, value.to_vec(), expiry(now, ttl));
         Ok(true)
@@ -252,6 +340,9 @@ impl StateStore for MemoryState {
                 })?;
             e.value = n.to_string().into_bytes();
             return Ok(n);
+        }
+        if !shard.make_room(key, now, self.shard_cap) {
+            return Err(full());
         }
         shard.insert(key, b"1".to_vec(), expiry(now, ttl));
         Ok(1)
@@ -310,6 +401,70 @@ mod tests {
         assert_eq!(total, 2000);
         assert_eq!(s.entry_count(), 10);
         assert_eq!(s.get("long-3").await.unwrap().as_deref(), Some(&b"y"[..]));
+    }
+
+    #[tokio::test]
+    async fn a_full_store_evicts_the_oldest_unbound_flows_and_keeps_the_rest() {
+        let c = clock();
+        // 16 entries per shard; the 32 codes (spread by a random hash) never fill a shard.
+        let s = MemoryState::with_capacity(c.clone(), SHARDS * 16);
+        // Entries that must never be evicted.
+        for i in 0..SHARDS {
+            s.put(&format!("code:{i}"), b"c", Duration::from_secs(60))
+                .await
+                .unwrap();
+        }
+        let ttl = Duration::from_secs(600);
+        for i in 0..10_000 {
+            s.put_evictable(&format!("flow:{i}"), b"f", ttl)
+                .await
+                .unwrap();
+        }
+        assert!(s.entry_count() <= SHARDS * 16, "{}", s.entry_count());
+        // The newest flow is there; the oldest were evicted; the codes are kept.
+        assert!(s.get("flow:9999").await.unwrap().is_some());
+        assert!(s.get("flow:0").await.unwrap().is_none());
+        for i in 0..SHARDS {
+            assert!(
+                s.get(&format!("code:{i}")).await.unwrap().is_some(),
+                "code:{i}"
+            );
+        }
+        // A flow that became bound (stored with `put`) is no longer evictable.
+        s.put("flow:9999", b"bound", ttl).await.unwrap();
+        for i in 10_000..20_000 {
+            s.put_evictable(&format!("flow:{i}"), b"f", ttl)
+                .await
+                .unwrap();
+        }
+        assert_eq!(
+            s.get("flow:9999").await.unwrap().as_deref(),
+            Some(&b"bound"[..])
+        );
+    }
+
+    #[tokio::test]
+    async fn a_store_full_of_unevictable_entries_refuses_new_ones() {
+        let s = MemoryState::with_capacity(clock(), SHARDS);
+        let mut refused = 0;
+        for i in 0..SHARDS * 8 {
+            if s.put(&format!("code:{i}"), b"c", Duration::from_secs(60))
+                .await
+                .is_err()
+            {
+                refused += 1;
+            }
+        }
+        assert!(refused > 0);
+        assert!(s.entry_count() <= SHARDS);
+        // Replacing an existing key needs no room.
+        let (k, _) = {
+            let shard = lock(&s.shards[0]);
+            let k = shard.map.keys().next().cloned().unwrap();
+            (k, ())
+        };
+        s.put(&k, b"again", Duration::from_secs(60)).await.unwrap();
+        assert_eq!(s.get(&k).await.unwrap().as_deref(), Some(&b"again"[..]));
     }
 
     #[tokio::test]

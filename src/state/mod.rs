@@ -39,6 +39,13 @@ pub trait StateStore: Send + Sync + 'static {
     async fn put(&self, key: &str, value: &[u8], ttl: Duration) -> Result<()>;
     /// Store only if `key` is absent (or expired). `true` when stored. Replay caches use this.
     async fn put_if_absent(&self, key: &str, value: &[u8], ttl: Duration) -> Result<bool>;
+    /// Like `put`, for an entry the store may drop before its TTL when it is full, oldest
+    /// first: sign-in flows nobody has signed in to yet (unbound flows), which anyone can create
+    /// with a `GET /authorize`. The memory store evicts them ([`memory::MAX_ENTRIES`]); Redis
+    /// treats this as `put` (size Redis with its own `maxmemory`).
+    async fn put_evictable(&self, key: &str, value: &[u8], ttl: Duration) -> Result<()> {
+        self.put(key, value, ttl).await
+    }
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>>;
     /// Atomically read and delete: of any number of concurrent takers, exactly one gets it.
     async fn take(&self, key: &str) -> Result<Option<Vec<u8>>>;

@@ -5,6 +5,10 @@
 
 use async_trait::async_trait;
 use hickory_resolver::TokioResolver;
+use hickory_resolver::config::{NameServerConfigGroup, ResolverConfig};
+use hickory_resolver::name_server::TokioConnectionProvider;
+use std::net::SocketAddr;
+use std::time::Duration;
 use tokio::sync::OnceCell;
 
 /// Why a lookup failed (not "no record": that is an empty answer).
@@ -19,29 +23,59 @@ pub trait TxtResolver: Send + Sync + 'static {
     async fn txt(&self, name: &str) -> Result<Vec<String>, DnsError>;
 }
 
-/// The system resolver (`/etc/resolv.conf`), built on first use.
+/// The hickory resolver: the system's (`/etc/resolv.conf`), or exactly one configured server
+/// (`LOBBY_DNS_SERVER`, asked over UDP and TCP, no system configuration read). Built on first
+/// use. Answers are not cached: an admin who has just published the record and clicks
+/// "verify" gets a fresh answer (the recursive resolver upstream still caches per TTL).
 #[derive(Default)]
 pub struct SystemTxtResolver {
+    server: Option<SocketAddr>,
     inner: OnceCell<TokioResolver>,
 }
 
 impl std::fmt::Debug for SystemTxtResolver {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("SystemTxtResolver")
+        f.debug_struct("SystemTxtResolver")
+            .field("server", &self.server)
+            .finish()
     }
 }
 
 impl SystemTxtResolver {
+    /// The system resolver.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Ask exactly `server` (UDP, then TCP when the answer is truncated), or the system
+    /// resolver when `None`.
+    pub fn with_server(server: Option<SocketAddr>) -> Self {
+        Self {
+            server,
+            inner: OnceCell::new(),
+        }
     }
 
     async fn resolver(&self) -> Result<&TokioResolver, DnsError> {
         self.inner
             .get_or_try_init(|| async {
-                TokioResolver::builder_tokio()
-                    .map(|b| b.build())
-                    .map_err(|e| DnsError(e.to_string()))
+                let mut builder = match self.server {
+                    Some(addr) => {
+                        // `from_ips_clear` gives one UDP and one TCP entry for the address; its
+                        // negative answers (NXDOMAIN) are trusted: it is the only server.
+                        let servers =
+                            NameServerConfigGroup::from_ips_clear(&[addr.ip()], addr.port(), true);
+                        TokioResolver::builder_with_config(
+                            ResolverConfig::from_parts(None, Vec::new(), servers),
+                            TokioConnectionProvider::default(),
+                        )
+                    }
+                    None => TokioResolver::builder_tokio().map_err(|e| DnsError(e.to_string()))?,
+                };
+                let opts = builder.options_mut();
+                opts.positive_max_ttl = Some(Duration::ZERO);
+                opts.negative_max_ttl = Some(Duration::ZERO);
+                Ok(builder.build())
             })
             .await
     }

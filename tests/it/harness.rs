@@ -25,7 +25,7 @@ pub struct TestApp {
     pub token: Option<String>,
     pub storage: Arc<dyn Storage>,
     pub state: AppState,
-    /// The DNS answers domain verification sees.
+    /// The DNS answers domain verification sees (unless the config names a DNS server).
     pub dns: Arc<StaticTxtResolver>,
     server: tokio::task::JoinHandle<()>,
     _dir: tempfile::TempDir,
@@ -67,11 +67,17 @@ impl TestApp {
         tweak(&mut config);
         let token = config.admin_token.as_ref().map(|t| t.expose().to_owned());
         let dns = Arc::new(StaticTxtResolver::new());
+        // With `dns_server` set, the real resolver asks that server; `dns` is then unused.
+        let txt_resolver: Option<Arc<dyn lobby::upstream::dns::TxtResolver>> =
+            match config.dns_server {
+                Some(_) => None,
+                None => Some(dns.clone()),
+            };
         let app = Server::build(
             config,
             Boot {
                 storage: Some(storage.clone()),
-                txt_resolver: Some(dns.clone()),
+                txt_resolver,
                 ..Boot::default()
             },
         )

@@ -257,6 +257,19 @@ pub struct DomainResponse {
     /// …and this value, then call `POST …/verify`.
     pub txt_record_value: String,
     pub created_at: String,
+    /// Only in the answer of `POST …/verify`: whether the TXT record holds the value at this
+    /// check. A verified domain stays verified when the record is gone (see the audit log).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub txt_record_found: Option<bool>,
+}
+
+/// `?force=true`: the operator moves a domain another organization has verified to this one
+/// (that org's copy becomes unverified; both changes are audited as an override).
+#[derive(Clone, Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct DomainForceQuery {
+    /// Operator only. Without it, a domain verified by another organization is a 409.
+    pub force: Option<bool>,
 }
 
 impl From<&d::OrgDomain> for DomainResponse {
@@ -270,6 +283,7 @@ impl From<&d::OrgDomain> for DomainResponse {
             txt_record_name: x.txt_record_name(),
             txt_record_value: x.txt_record_value(),
             created_at: ts(x.created_at),
+            txt_record_found: None,
         }
     }
 }

@@ -1,15 +1,19 @@
 //! Email domains of an org: the builder, creating, updating and deleting domains, and
 //! verifying one through its DNS TXT challenge.
 //!
-//! Owns: when a domain becomes verified. Must not touch: DNS lookups themselves
-//! (`admin::dns`), home-realm discovery.
+//! Owns: when a domain becomes verified, and the audit trail of it (DNS proof, the operator's
+//! manual verification, the operator's override of another org's verification, re-checks).
+//! Must not touch: DNS lookups themselves (`upstream::dns`), who may call what (the handlers
+//! check the caller), home-realm discovery.
 
+use super::context::{audit_event, summary};
 use super::rules::domain_taken;
 use super::{Ctx, ErrorKind, SResult, ServiceError, StoreView, check_domain, require_org};
 use crate::admin::dto::{DomainCreate, DomainPatch, DomainResponse};
 use crate::domain::*;
 use crate::storage::{Storage, StorageError};
 use crate::upstream::dns::TxtResolver;
+use serde_json::json;
 use time::OffsetDateTime;
 
 pub fn build_domain(
@@ -62,29 +66,116 @@ pub async fn create_domain(ctx: &Ctx<'_>, org: &OrgId, req: DomainCreate) -> SRe
         StorageError::Duplicate(_) if dom.verified => domain_taken(),
         e => e.into(),
     })?;
-    ctx.audit(
-        Some(org),
+    // Created verified (the handler lets only the operator do that): no DNS proof.
+    let extra = if dom.verified {
+        json!({ "method": "manual", "note": MANUAL_NOTE })
+    } else {
+        json!({})
+    };
+    audit_domain(
+        ctx,
+        org,
         "domain.create",
-        ("domain", dom.domain.as_str()),
-        None::<&()>,
-        Some(&DomainResponse::from(&dom)),
+        &dom.domain,
+        Outcome::Success,
+        None,
+        Some(&dom),
+        extra,
     )
     .await?;
     Ok(dom)
 }
 
-async fn set_domain_verified(
+/// The audit note of a domain the operator marked verified by hand.
+const MANUAL_NOTE: &str = "manually verified by operator";
+
+/// A domain audit event: the usual before/after summary plus `extra` keys in `details`.
+#[allow(clippy::too_many_arguments)]
+async fn audit_domain(
+    ctx: &Ctx<'_>,
+    org: &OrgId,
+    action: &str,
+    domain: &EmailDomain,
+    outcome: Outcome,
+    before: Option<&OrgDomain>,
+    after: Option<&OrgDomain>,
+    extra: serde_json::Value,
+) -> SResult<()> {
+    let mut e = audit_event(
+        &ctx.actor,
+        ctx.request_id.clone(),
+        ctx.now(),
+        Some(org),
+        action,
+        ("domain", domain.as_str()),
+        summary(before.map(DomainResponse::from).as_ref()),
+        summary(after.map(DomainResponse::from).as_ref()),
+    );
+    e.outcome = outcome;
+    if let (Some(details), serde_json::Value::Object(extra)) = (e.details.as_object_mut(), extra) {
+        details.extend(extra);
+    }
+    ctx.storage.append_audit(&e).await?;
+    Ok(())
+}
+
+/// How a domain came to be verified.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Proof {
+    /// The TXT record was found with the org's value.
+    DnsTxt,
+    /// The operator said so (`PATCH {"verified": true}`).
+    Manual,
+}
+
+/// Mark `cur` verified. A domain verified by another org is a 409, unless `force` (the
+/// handler allows it to the operator only): then the other org's copy is unverified first,
+/// audited in that org as `domain.override`, and this org's event names the previous owner.
+async fn mark_verified(
     ctx: &Ctx<'_>,
     cur: OrgDomain,
-    verified: bool,
-    action: &str,
+    proof: Proof,
+    force: bool,
 ) -> SResult<OrgDomain> {
-    if cur.verified == verified {
+    if cur.verified {
         return Ok(cur);
     }
+    let mut previous_owner = None;
+    if let Some(owner) = ctx.storage.find_verified_domain_org(&cur.domain).await?
+        && owner != cur.org_id
+    {
+        if !force {
+            return Err(domain_taken());
+        }
+        if let Some(theirs) = ctx.storage.get_domain(&owner, &cur.domain).await? {
+            let mut unverified = theirs.clone();
+            unverified.verified = false;
+            unverified.verified_at = None;
+            ctx.storage.update_domain(&unverified).await?;
+            audit_domain(
+                ctx,
+                &owner,
+                "domain.override",
+                &cur.domain,
+                Outcome::Success,
+                Some(&theirs),
+                Some(&unverified),
+                json!({
+                    "override": true,
+                    "moved_to": cur.org_id.to_string(),
+                    "reason": format!(
+                        "The operator overrode this organization's verification: the domain is now verified by {}.",
+                        cur.org_id
+                    ),
+                }),
+            )
+            .await?;
+        }
+        previous_owner = Some(owner);
+    }
     let mut next = cur.clone();
-    next.verified = verified;
-    next.verified_at = verified.then(|| ctx.now());
+    next.verified = true;
+    next.verified_at = Some(ctx.now());
     check_domain(&StoreView(ctx.storage), &next).await?;
     ctx.storage
         .update_domain(&next)
@@ -93,42 +184,91 @@ async fn set_domain_verified(
             StorageError::Duplicate(_) => domain_taken(),
             e => e.into(),
         })?;
-    ctx.audit(
-        Some(&cur.org_id),
+    let mut extra = match proof {
+        Proof::DnsTxt => json!({ "method": "dns_txt", "txt_record_name": cur.txt_record_name() }),
+        Proof::Manual => json!({ "method": "manual", "note": MANUAL_NOTE }),
+    };
+    if let Some(prev) = previous_owner {
+        extra["override"] = json!(true);
+        extra["previous_owner"] = json!(prev.to_string());
+    }
+    let action = match proof {
+        Proof::DnsTxt => "domain.verify",
+        Proof::Manual => "domain.manual_verify",
+    };
+    audit_domain(
+        ctx,
+        &cur.org_id,
         action,
-        ("domain", cur.domain.as_str()),
-        Some(&DomainResponse::from(&cur)),
-        Some(&DomainResponse::from(&next)),
+        &cur.domain,
+        Outcome::Success,
+        Some(&cur),
+        Some(&next),
+        extra,
     )
     .await?;
     Ok(next)
 }
 
+/// `PATCH …/domains/{d}`. `verified: true` is a manual verification (the handler allows it to
+/// the operator only); `force` moves a domain another org has verified (operator only).
 pub async fn update_domain(
     ctx: &Ctx<'_>,
     org: &OrgId,
     domain: &EmailDomain,
     p: DomainPatch,
+    force: bool,
 ) -> SResult<OrgDomain> {
     let cur = require_domain(ctx.storage, org, domain).await?;
     match p.verified {
-        Some(v) => set_domain_verified(ctx, cur, v, "domain.update").await,
-        None => Ok(cur),
+        Some(true) => mark_verified(ctx, cur, Proof::Manual, force).await,
+        Some(false) if cur.verified => {
+            let mut next = cur.clone();
+            next.verified = false;
+            next.verified_at = None;
+            ctx.storage.update_domain(&next).await?;
+            audit_domain(
+                ctx,
+                org,
+                "domain.update",
+                domain,
+                Outcome::Success,
+                Some(&cur),
+                Some(&next),
+                json!({}),
+            )
+            .await?;
+            Ok(next)
+        }
+        Some(false) | None => Ok(cur),
     }
 }
 
-/// Check the DNS TXT record `_lobby-challenge.<domain>` for
-/// `lobby-domain-verification=<token>` and mark the domain verified.
+/// What `POST …/verify` found.
+#[derive(Debug)]
+pub struct Verification {
+    pub domain: OrgDomain,
+    /// Whether the TXT record holds the org's value right now.
+    pub record_found: bool,
+}
+
+/// Resolve the TXT record `_lobby-challenge.<domain>` and look for
+/// `lobby-domain-verification=<token>`.
+///
+/// - Not yet verified: no record → 422 `txt_record_missing`, records without the value →
+///   422 `txt_record_mismatch` (both name the record to publish); the value → verified, unless
+///   another org holds the domain (409 `domain_taken`; `force`, operator only, moves it).
+/// - Already verified: checked again and audited as `domain.recheck`. The domain stays
+///   verified when the record is gone (ownership is proven once; removing the record afterwards
+///   is common); the event's outcome is `failure` and its details say so and why.
 pub async fn verify_domain(
     ctx: &Ctx<'_>,
     resolver: &dyn TxtResolver,
     org: &OrgId,
     domain: &EmailDomain,
-) -> SResult<OrgDomain> {
+    force: bool,
+) -> SResult<Verification> {
     let cur = require_domain(ctx.storage, org, domain).await?;
-    if cur.verified {
-        return Ok(cur);
-    }
     let name = cur.txt_record_name();
     let expected = cur.txt_record_value();
     let records = resolver.txt(&name).await.map_err(|e| {
@@ -140,28 +280,87 @@ pub async fn verify_domain(
             field: None,
         }
     })?;
-    if !records.iter().any(|r| r.trim() == expected) {
+    let record_found = records.iter().any(|r| r.trim() == expected);
+    if cur.verified {
+        let extra = if record_found {
+            json!({ "record_found": true, "txt_record_name": name })
+        } else {
+            json!({
+                "record_found": false,
+                "record": if records.is_empty() { "missing" } else { "wrong_value" },
+                "txt_record_name": name,
+                "kept_verified": true,
+                "reason": format!(
+                    "The TXT record {name} no longer holds {expected}. The domain stays verified: ownership is proven once, and removing the record afterwards is normal. If the organization no longer owns the domain, unverify it with PATCH {{\"verified\": false}}."
+                ),
+            })
+        };
+        let outcome = if record_found {
+            Outcome::Success
+        } else {
+            Outcome::Failure
+        };
+        audit_domain(
+            ctx,
+            org,
+            "domain.recheck",
+            domain,
+            outcome,
+            Some(&cur),
+            Some(&cur),
+            extra,
+        )
+        .await?;
+        return Ok(Verification {
+            domain: cur,
+            record_found,
+        });
+    }
+    if records.is_empty() {
         return Err(ServiceError {
             kind: ErrorKind::Invalid,
-            code: "verification_failed",
+            code: "txt_record_missing",
             message: format!(
-                "No TXT record {name} with the value {expected} was found. Publish it and retry (DNS changes can take a while to appear)."
+                "No TXT record was found at {name}. Publish a TXT record named {name} with the value {expected}, then retry (DNS changes can take a while to appear)."
             ),
             field: None,
         });
     }
-    set_domain_verified(ctx, cur, true, "domain.verify").await
+    if !record_found {
+        let seen: Vec<String> = records
+            .iter()
+            .take(3)
+            .map(|r| r.chars().take(80).collect::<String>())
+            .collect();
+        return Err(ServiceError {
+            kind: ErrorKind::Invalid,
+            code: "txt_record_mismatch",
+            message: format!(
+                "The TXT record {name} does not hold the expected value (found: {}). Publish a TXT record named {name} with the value {expected}, then retry (DNS changes can take a while to appear).",
+                seen.join(" | ")
+            ),
+            field: None,
+        });
+    }
+    let domain = mark_verified(ctx, cur, Proof::DnsTxt, force).await?;
+    Ok(Verification {
+        domain,
+        record_found,
+    })
 }
 
 pub async fn delete_domain(ctx: &Ctx<'_>, org: &OrgId, domain: &EmailDomain) -> SResult<()> {
     let cur = require_domain(ctx.storage, org, domain).await?;
     ctx.storage.delete_domain(org, domain).await?;
-    ctx.audit(
-        Some(org),
+    audit_domain(
+        ctx,
+        org,
         "domain.delete",
-        ("domain", domain.as_str()),
-        Some(&DomainResponse::from(&cur)),
-        None::<&()>,
+        domain,
+        Outcome::Success,
+        Some(&cur),
+        None,
+        json!({}),
     )
     .await
 }

@@ -15,6 +15,7 @@ mod apps;
 mod auth;
 mod bad_input;
 mod consistency;
+mod domains;
 mod member_events;
 mod org_admins;
 mod orgs;

@@ -135,7 +135,7 @@ async fn orgs_links_domains_and_connections_crud() {
         "/orgs/globex/domains/xn--bcher-kva.example/verify",
         None,
         StatusCode::UNPROCESSABLE_ENTITY,
-        "verification_failed",
+        "txt_record_missing",
     )
     .await;
     assert!(v["message"].as_str().unwrap().contains("_lobby-challenge"));

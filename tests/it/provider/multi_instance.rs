@@ -90,7 +90,7 @@ async fn a_login_started_on_one_instance_finishes_on_another() {
             secret_key: Some(secret),
             public_url: Some(format!("{}/", a.base)),
             seed: false,
-            state: None,
+            ..Backends::default()
         })
         .await;
         assert_eq!(a.st.ephemeral.backend(), "redis");
@@ -209,7 +209,7 @@ async fn the_password_lockout_holds_across_two_instances_on_redis() {
         secret_key: Some(secret),
         public_url: Some(format!("{}/", a.base)),
         seed: false,
-        state: None,
+        ..Backends::default()
     })
     .await;
     assert_eq!(a.st.ephemeral.backend(), "redis");

@@ -127,6 +127,7 @@ async fn the_acs_fails_closed_when_the_state_store_is_down() {
     let fs = std::sync::Arc::new(FailingState::new(lobby::state::MemoryState::new(clock)));
     let lobby = Lobby::boot(Backends {
         state: Some(fs.clone()),
+        config: Some(crate::fail_closed::no_rate_limits),
         ..Backends::default()
     })
     .await;

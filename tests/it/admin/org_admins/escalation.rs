@@ -320,6 +320,17 @@ async fn org_admin_cannot_edit_the_parent_the_org_frame_or_another_orgs_connecti
         StatusCode::NO_CONTENT,
     )
     .await;
+    // Taking over another org's verified domain (`force=true`) is the operator's.
+    for (method, path) in [
+        (
+            Method::POST,
+            "/orgs/own/domains/own.example/verify?force=true",
+        ),
+        (Method::PATCH, "/orgs/own/domains/own.example?force=true"),
+    ] {
+        let body = (method == Method::PATCH).then(|| json!({}));
+        expect(&t, oa, method, path, body, StatusCode::FORBIDDEN).await;
+    }
     // Marking a domain verified without DNS stays the operator's.
     expect(
         &t,

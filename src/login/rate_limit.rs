@@ -1,0 +1,172 @@
+//! Request rate limits on the unauthenticated sign-in surface: `/authorize`, `/login*`,
+//! `/token`, `/sso/*` (issue 13 item 11). Each class of endpoint has a per-client-IP budget per
+//! minute and a global budget per second, counted in the shared state store (Redis when
+//! configured), so the limits hold across instances. Over budget: 429 with `Retry-After` —
+//! the fixed page for browsers, an OAuth-style JSON error for `/token`. A state store that
+//! fails makes the limiter fail closed (503), like every other check on it.
+//!
+//! Owns: the counters and the 429 answer. Must not touch: what the endpoints do, the client
+//! address rules (`http::client_ip`), the password lockout (`password`).
+
+use crate::http::client_ip::{ClientIp, ip_bucket};
+use crate::login::LoginCtx;
+use crate::pages::{PageError, error_page};
+use axum::extract::{Request, State};
+use axum::http::header::{CACHE_CONTROL, HeaderValue, RETRY_AFTER};
+use axum::http::{HeaderMap, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use std::time::Duration;
+
+/// The endpoint classes with their own budgets.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Class {
+    Authorize,
+    Login,
+    Token,
+    Sso,
+}
+
+impl Class {
+    /// The class of a request path; `None` for paths without a limit.
+    pub fn of(path: &str) -> Option<Class> {
+        match path {
+            "/authorize" => Some(Class::Authorize),
+            "/token" => Some(Class::Token),
+            "/login" => Some(Class::Login),
+            p if p.starts_with("/login/") && p != "/login/error" => Some(Class::Login),
+            p if p.starts_with("/sso/") => Some(Class::Sso),
+            _ => None,
+        }
+    }
+
+    fn as_str(self) -> &'static str {
+        match self {
+            Class::Authorize => "authorize",
+            Class::Login => "login",
+            Class::Token => "token",
+            Class::Sso => "sso",
+        }
+    }
+}
+
+/// What the counters said.
+#[derive(Debug, PartialEq, Eq)]
+enum Verdict {
+    Allow,
+    /// Over a budget: retry after this many seconds.
+    Limited(u64),
+}
+
+/// Count this request against the client's and the global budget of its class.
+async fn check(
+    st: &LoginCtx,
+    class: Class,
+    ip: Option<std::net::IpAddr>,
+) -> crate::state::Result<Verdict> {
+    let now = st.clock.now().unix_timestamp().max(0) as u64;
+    let per_ip = st.config.rate_limit_per_ip;
+    if per_ip > 0
+        && let Some(ip) = ip
+    {
+        let minute = now / 60;
+        let key = format!("rl:{}:ip:{}:{minute}", class.as_str(), ip_bucket(ip));
+        let n = st.ephemeral.incr(&key, Duration::from_secs(61)).await?;
+        if n > u64::from(per_ip) {
+            return Ok(Verdict::Limited(60 - now % 60));
+        }
+    }
+    let global = st.config.rate_limit_global;
+    if global > 0 {
+        let key = format!("rl:{}:all:{now}", class.as_str());
+        let n = st.ephemeral.incr(&key, Duration::from_secs(2)).await?;
+        if n > u64::from(global) {
+            return Ok(Verdict::Limited(1));
+        }
+    }
+    Ok(Verdict::Allow)
+}
+
+/// The middleware on the browser-facing router (provider + login).
+pub async fn limit(
+    State(st): State<LoginCtx>,
+    ClientIp(ip): ClientIp,
+    req: Request,
+    next: Next,
+) -> Response {
+    let Some(class) = Class::of(req.uri().path()) else {
+        return next.run(req).await;
+    };
+    match check(&st, class, ip).await {
+        Ok(Verdict::Allow) => next.run(req).await,
+        Ok(Verdict::Limited(secs)) => {
+            // Debug, not warn: a flood must not flood the log too (the metric counts it).
+            tracing::debug!(class = class.as_str(), ip = ?ip, "rate limit: request refused");
+            metrics::counter!("lobby_rate_limited_total", "class" => class.as_str()).increment(1);
+            too_many(class, secs, req.headers())
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "rate limit: state store unavailable, refusing");
+            unavailable(class, req.headers())
+        }
+    }
+}
+
+fn too_many(class: Class, secs: u64, headers: &HeaderMap) -> Response {
+    let mut res = if class == Class::Token {
+        oauth_error(
+            StatusCode::TOO_MANY_REQUESTS,
+            &format!("Too many requests; retry after {secs} seconds."),
+        )
+    } else {
+        error_page(PageError::TooManyRequests, headers, None)
+    };
+    res.headers_mut()
+        .insert(RETRY_AFTER, HeaderValue::from(secs.max(1)));
+    res
+}
+
+fn unavailable(class: Class, headers: &HeaderMap) -> Response {
+    if class == Class::Token {
+        oauth_error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "The service is temporarily unavailable; retry later.",
+        )
+    } else {
+        error_page(PageError::Unavailable, headers, None)
+    }
+}
+
+/// The token endpoint's error shape (RFC 6749 §5.2); `temporarily_unavailable` borrows the
+/// authorization endpoint's code (§4.1.2.1), the closest one for "not now".
+fn oauth_error(status: StatusCode, description: &str) -> Response {
+    let mut res = (
+        status,
+        axum::Json(serde_json::json!({
+            "error": "temporarily_unavailable",
+            "error_description": description,
+        })),
+    )
+        .into_response();
+    res.headers_mut()
+        .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    res
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn classes() {
+        assert_eq!(Class::of("/authorize"), Some(Class::Authorize));
+        assert_eq!(Class::of("/token"), Some(Class::Token));
+        assert_eq!(Class::of("/login"), Some(Class::Login));
+        assert_eq!(Class::of("/login/password"), Some(Class::Login));
+        assert_eq!(Class::of("/login/error"), None);
+        assert_eq!(Class::of("/sso/saml/c/acs"), Some(Class::Sso));
+        assert_eq!(Class::of("/jwks"), None);
+        assert_eq!(Class::of("/userinfo"), None);
+        assert_eq!(Class::of("/loginx"), None);
+    }
+}
