@@ -32,6 +32,11 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
         "family first token",
         include_str!("../../migrations/postgres/0007_family_first_token.sql"),
     ),
+    (
+        12,
+        "invitation_delivery",
+        include_str!("../../migrations/postgres/0012_invitation_delivery.sql"),
+    ),
 ];
 
 const MAX_CONNECTIONS: u32 = 10;
