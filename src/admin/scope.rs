@@ -153,13 +153,15 @@ pub async fn reach(s: &dyn Storage, c: &OrgCaller) -> Result<Vec<OrgId>, ApiErro
     Ok(out.into_iter().collect())
 }
 
-/// The connectors and settings handlers of connections and domains need (no storage).
+/// The connectors, settings and mailer the handlers of connections, domains and invitations
+/// need (no storage).
 pub struct Tools<'a> {
     pub config: &'a Config,
     pub clock: &'a dyn Clock,
     pub saml: &'a SamlService,
     pub oidc: &'a OidcConnector,
     pub txt_resolver: &'a dyn TxtResolver,
+    pub mailer: &'a dyn crate::mail::Mailer,
 }
 
 /// Proof that the caller may use one org for what the route needs: built once per request,
@@ -236,6 +238,7 @@ impl OrgScope {
             saml: &self.st.saml,
             oidc: &self.st.oidc,
             txt_resolver: self.st.txt_resolver.as_ref(),
+            mailer: self.st.mailer.as_ref(),
         }
     }
 

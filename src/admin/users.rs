@@ -212,28 +212,59 @@ pub async fn list_invitations(
         .db()
         .invitations(&page_request(q.limit, q.after)?)
         .await?;
+    let now = scope.tools().clock.now();
     Ok(Json(InvitationList {
-        items: page.items.iter().map(InvitationResponse::from).collect(),
+        items: page
+            .items
+            .iter()
+            .map(|i| InvitationResponse::at(i, now))
+            .collect(),
         next_cursor: page.next,
     }))
 }
 
 #[utoipa::path(post, path = "/api/v1/orgs/{org_id}/invitations", tag = "members",
     params(("org_id" = String, Path, description = "Organization id")), request_body = InvitationCreate,
-    responses((status = 201, description = "Created; `token` is shown this once", body = InvitationWithToken)))]
+    responses((status = 201, description = "Created, with the invitee's `invited` membership; the email is sent; `token` and `link` are shown this once", body = InvitationWithToken)))]
 pub async fn create_invitation(
     scope: OrgScope,
     Json(req): Json<InvitationCreate>,
 ) -> R<(StatusCode, Json<InvitationWithToken>)> {
     scope.check_org_roles(None, Some(&org_roles(&req.org_roles)))?;
-    let (inv, token) = service::create_invitation(&scope.ctx(), scope.org(), req).await?;
+    let c = scope.ctx();
+    let t = scope.tools();
+    let (inv, token) = service::create_invitation(&c, scope.org(), req).await?;
+    let email_sent = super::invite_mail::deliver(&t, &c, &inv, &token).await?;
     Ok((
         StatusCode::CREATED,
         Json(InvitationWithToken {
-            invitation: (&inv).into(),
+            invitation: InvitationResponse::at(&inv, t.clock.now()),
+            link: super::invite_mail::link(&t, &token),
             token: crate::domain::Secret::new(token),
+            email_sent,
         }),
     ))
+}
+
+#[utoipa::path(post, path = "/api/v1/orgs/{org_id}/invitations/{invitation_id}/resend", tag = "members",
+    params(("org_id" = String, Path, description = "Organization id"), ("invitation_id" = String, Path, description = "Invitation id")),
+    responses((status = 200, description = "A new token (the old one no longer works), a new validity period, the email sent again; `token` and `link` are shown this once", body = InvitationWithToken),
+        (status = 409, description = "The invitation was already accepted or revoked")))]
+pub async fn resend_invitation(
+    scope: OrgScope,
+    Path((_org, invitation_id)): Path<(String, String)>,
+) -> R<Json<InvitationWithToken>> {
+    let id: InvitationId = path_id(&invitation_id, "invitation")?;
+    let c = scope.ctx();
+    let t = scope.tools();
+    let (inv, token) = service::resend_invitation(&c, scope.org(), &id).await?;
+    let email_sent = super::invite_mail::deliver(&t, &c, &inv, &token).await?;
+    Ok(Json(InvitationWithToken {
+        invitation: InvitationResponse::at(&inv, t.clock.now()),
+        link: super::invite_mail::link(&t, &token),
+        token: crate::domain::Secret::new(token),
+        email_sent,
+    }))
 }
 
 #[utoipa::path(get, path = "/api/v1/orgs/{org_id}/invitations/{invitation_id}", tag = "members",
@@ -245,7 +276,7 @@ pub async fn get_invitation(
 ) -> R<Json<InvitationResponse>> {
     let id: InvitationId = path_id(&invitation_id, "invitation")?;
     let i = scope.db().invitation(&id).await?;
-    Ok(Json((&i).into()))
+    Ok(Json(InvitationResponse::at(&i, scope.tools().clock.now())))
 }
 
 #[utoipa::path(patch, path = "/api/v1/orgs/{org_id}/invitations/{invitation_id}", tag = "members",
@@ -262,7 +293,7 @@ pub async fn update_invitation(
         scope.check_org_roles(None, Some(&org_roles(r)))?;
     }
     let i = service::update_invitation(&scope.ctx(), scope.org(), &id, p).await?;
-    Ok(Json((&i).into()))
+    Ok(Json(InvitationResponse::at(&i, scope.tools().clock.now())))
 }
 
 #[utoipa::path(delete, path = "/api/v1/orgs/{org_id}/invitations/{invitation_id}", tag = "members",

@@ -24,6 +24,7 @@ pub mod discovery;
 pub mod error;
 pub mod flow;
 pub mod identity;
+pub mod invite;
 pub mod issue;
 pub mod oidc;
 pub mod password;
@@ -67,6 +68,8 @@ pub struct LoginCtx {
     /// Slots for argon2 password checks (one per core): each takes ~20–50 ms of CPU and
     /// 19 MiB, so a burst waits here instead of exhausting memory.
     pub argon2: Arc<tokio::sync::Semaphore>,
+    /// Outgoing mail (password resets).
+    pub mailer: Arc<dyn crate::mail::Mailer>,
 }
 
 pub fn router() -> Router<LoginCtx> {
@@ -75,6 +78,7 @@ pub fn router() -> Router<LoginCtx> {
         .route("/login/password", get(password::get).post(password::post))
         .route("/login/org", get(chooser::get).post(chooser::post))
         .route("/login/error", get(pages::error_route))
+        .route("/invite/{token}", get(invite::get).post(invite::post))
         .route("/sso/oidc/{connection_id}/callback", get(oidc::callback))
         .route("/static/lobby.css", get(pages::stylesheet))
         .route("/static/brand.css", get(pages::brand_stylesheet))

@@ -33,6 +33,11 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../../migrations/postgres/0007_family_first_token.sql"),
     ),
     (
+        12,
+        "invitation_delivery",
+        include_str!("../../migrations/postgres/0012_invitation_delivery.sql"),
+    ),
+    (
         13,
         "saml replay cache",
         include_str!("../../migrations/postgres/0013_saml_seen.sql"),

@@ -37,6 +37,11 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../../migrations/sqlite/0007_family_first_token.sql"),
     ),
     (
+        12,
+        "invitation_delivery",
+        include_str!("../../migrations/sqlite/0012_invitation_delivery.sql"),
+    ),
+    (
         13,
         "saml replay cache",
         include_str!("../../migrations/sqlite/0013_saml_seen.sql"),

@@ -27,6 +27,8 @@ pub struct TestApp {
     pub state: AppState,
     /// The DNS answers domain verification sees (unless the config names a DNS server).
     pub dns: Arc<StaticTxtResolver>,
+    /// Every email Lobby sent (invitations, resets), captured instead of delivered.
+    pub mail: Arc<lobby::mail::MemoryMailer>,
     server: tokio::task::JoinHandle<()>,
     _dir: tempfile::TempDir,
 }
@@ -67,6 +69,7 @@ impl TestApp {
         tweak(&mut config);
         let token = config.admin_token.as_ref().map(|t| t.expose().to_owned());
         let dns = Arc::new(StaticTxtResolver::new());
+        let mail = Arc::new(lobby::mail::MemoryMailer::new());
         // With `dns_server` set, the real resolver asks that server; `dns` is then unused.
         let txt_resolver: Option<Arc<dyn lobby::upstream::dns::TxtResolver>> =
             match config.dns_server {
@@ -78,6 +81,7 @@ impl TestApp {
             Boot {
                 storage: Some(storage.clone()),
                 txt_resolver,
+                mailer: Some(mail.clone()),
                 ..Boot::default()
             },
         )
@@ -103,6 +107,7 @@ impl TestApp {
             storage,
             state: st,
             dns,
+            mail,
             server,
             _dir: dir,
         }

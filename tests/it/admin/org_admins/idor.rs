@@ -348,7 +348,7 @@ async fn prepare(
             if exists {
                 t.create(
                     &format!("/orgs/{org}/invitations"),
-                    json!({"id": id, "email": format!("{n}@x.example")}),
+                    json!({"id": id, "email": format!("{n}@x.example"), "roles": {"app_crm": ["sales"]}}),
                 )
                 .await;
             }
@@ -361,6 +361,17 @@ async fn prepare(
             } else {
                 (format!("/invitations/{id}"), None, StatusCode::NO_CONTENT)
             }
+        }
+        ("POST", "invitations/{invitation_id}/resend") => {
+            let id = format!("inv_{n}");
+            if exists {
+                t.create(
+                    &format!("/orgs/{org}/invitations"),
+                    json!({"id": id, "email": format!("{n}@x.example"), "roles": {"app_crm": ["sales"]}}),
+                )
+                .await;
+            }
+            (format!("/invitations/{id}/resend"), None, StatusCode::OK)
         }
         ("GET", list) if !list.contains('/') => (format!("/{list}"), None, StatusCode::OK),
         (m, other) => panic!("the matrix does not know {m} /orgs/{{org_id}}/{other}: add it"),
