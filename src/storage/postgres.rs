@@ -32,6 +32,11 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
         "family first token",
         include_str!("../../migrations/postgres/0007_family_first_token.sql"),
     ),
+    (
+        12,
+        "app admin api",
+        include_str!("../../migrations/postgres/0012_app_admin_api.sql"),
+    ),
 ];
 
 const MAX_CONNECTIONS: u32 = 10;

@@ -36,6 +36,11 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
         "family first token",
         include_str!("../../migrations/sqlite/0007_family_first_token.sql"),
     ),
+    (
+        12,
+        "app admin api",
+        include_str!("../../migrations/sqlite/0012_app_admin_api.sql"),
+    ),
 ];
 
 /// Connections of a file database. SQLite has one writer at a time; in WAL mode a reader runs

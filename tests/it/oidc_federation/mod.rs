@@ -301,6 +301,7 @@ async fn seed(st: &AppState, issuer: &str, issuer2: &str) {
         invite_ttl_secs: 86400,
         revoke_on: Default::default(),
         auth_policy: AppAuthPolicy::default(),
+        admin_api: AdminApiAccess::default(),
         version: 1,
         created_at: now(),
         updated_at: now(),

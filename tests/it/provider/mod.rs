@@ -11,6 +11,7 @@
 
 pub mod fixture;
 
+mod admin_tokens;
 mod authorize;
 mod back_channel;
 mod logout;
