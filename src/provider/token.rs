@@ -7,14 +7,16 @@
 //! `none` (just `client_id`; PKCE protects the code). More than one method in a request is
 //! refused. Secrets are compared as SHA-256 hashes in constant time (`TokenHash::verify`).
 //!
-//! Codes (RFC 6749 §4.1.3, §10.5; RFC 7636 §4.6; DESIGN §6.5): taken from the state store
-//! atomically, so a code redeems once. Then `code-used:<sha256>` records, for 10 minutes, the
-//! refresh family and access-token id it is about to issue: a second redemption finds that
-//! record, revokes the family and deny-lists the access token (RFC 6749 §4.1.2: "SHOULD revoke
-//! all tokens previously issued based on that authorization code"). A replay racing the first
-//! redemption leaves `code-replayed:<sha256>`, which the first redemption checks after storing
-//! its family. Client, redirect_uri, expiry (60 s) and the S256 verifier are checked after the
-//! take, so a failed attempt burns the code.
+//! Codes (RFC 6749 §4.1.3, §10.5; RFC 7636 §4.6; DESIGN §6.5): a redemption first claims the
+//! code with `put_if_absent` of `code-used:<sha256>` (for 10 minutes), recording the refresh
+//! family and access-token id it is about to issue, then takes the code from the state store
+//! atomically, so a code redeems once. Every other redemption finds the claim, revokes that
+//! family and deny-lists that access token (RFC 6749 §4.1.2: "SHOULD revoke all tokens
+//! previously issued based on that authorization code"); claiming before taking leaves no
+//! moment in which a replay could miss the record. A replay racing the first redemption leaves
+//! `code-replayed:<sha256>`, which the first redemption checks after storing its family.
+//! Client, redirect_uri, expiry (60 s) and the S256 verifier are checked after the take, so a
+//! failed attempt burns the code. A state store that fails fails the request (no tokens).
 //!
 //! Refresh tokens: 256-bit opaque values, stored as hashes in families (`storage::RefreshStore`),
 //! rotated on every use. Reuse of a rotated token within `REUSE_GRACE_SECS` (two tabs refreshing
@@ -259,12 +261,6 @@ async fn code_grant(st: &ProviderCtx, app: &App, p: &Params) -> Result<Value, OA
     if code.len() > 256 {
         return Err(OAuthError::invalid_grant(BAD_CODE));
     }
-    let Some(bytes) = st.ephemeral.take(&code_key(code)).await? else {
-        replay(st, code).await?;
-        return Err(OAuthError::invalid_grant(BAD_CODE));
-    };
-    let rec: CodeRecord =
-        serde_json::from_slice(&bytes).map_err(|_| OAuthError::invalid_grant(BAD_CODE))?;
     let now = st.clock.now();
     let family_id = RefreshFamilyId::generate();
     let jti = random_token();
@@ -275,9 +271,22 @@ async fn code_grant(st: &ProviderCtx, app: &App, p: &Params) -> Result<Value, OA
         exp: access_exp,
     };
     let used_bytes = serde_json::to_vec(&used).map_err(|_| OAuthError::server_error())?;
-    st.ephemeral
-        .put(&used_key(code), &used_bytes, CODE_USED_TTL)
-        .await?;
+    // Claim the code before taking it: of any number of concurrent redemptions exactly one
+    // stores what it is about to issue; every other one is a replay and finds that record at
+    // once (no window between the take and the record), so it can revoke what the claim issues.
+    if !st
+        .ephemeral
+        .put_if_absent(&used_key(code), &used_bytes, CODE_USED_TTL)
+        .await?
+    {
+        replay(st, code).await?;
+        return Err(OAuthError::invalid_grant(BAD_CODE));
+    }
+    let Some(bytes) = st.ephemeral.take(&code_key(code)).await? else {
+        return Err(OAuthError::invalid_grant(BAD_CODE));
+    };
+    let rec: CodeRecord =
+        serde_json::from_slice(&bytes).map_err(|_| OAuthError::invalid_grant(BAD_CODE))?;
 
     // RFC 6749 §4.1.3: the code was issued to this client, for this redirect_uri.
     if rec.client_id != app.client_id {

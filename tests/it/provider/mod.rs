@@ -16,5 +16,6 @@ mod authorize;
 mod back_channel;
 mod logout;
 mod multi_instance;
+mod races;
 mod refresh;
 mod token;

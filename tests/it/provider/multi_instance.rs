@@ -90,6 +90,7 @@ async fn a_login_started_on_one_instance_finishes_on_another() {
             secret_key: Some(secret),
             public_url: Some(format!("{}/", a.base)),
             seed: false,
+            ..Backends::default()
         })
         .await;
         assert_eq!(a.st.ephemeral.backend(), "redis");
