@@ -122,6 +122,7 @@ pub async fn sign_in_assertion(
                 pending,
                 AuthMethod::Saml,
                 &done.amr,
+                done.authn_instant,
             )
             .await
         }

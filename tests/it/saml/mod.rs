@@ -9,6 +9,7 @@
 #[path = "../../saml/corpus.rs"]
 mod corpus;
 
+mod auth_time;
 mod happy_path;
 mod hostility;
 mod metadata_refresh;
