@@ -206,6 +206,8 @@ impl FromRef<AppState> for AdminCtx {
             seal: st.seal.clone(),
             oidc: st.oidc.clone(),
             saml: st.saml.clone(),
+            keys: st.keys.clone(),
+            ephemeral: st.ephemeral.clone(),
         }
     }
 }

@@ -5,7 +5,8 @@
 
 use super::auth::Caller;
 use super::dto::{AuditEventList, AuditEventResponse, AuditQuery};
-use super::orgs::scoped_org;
+use super::path_id;
+use super::scope::{Area, Need, OrgScope};
 use super::service::{self, page_request};
 use crate::admin::AdminCtx;
 use crate::http::{ApiError, Json, Query};
@@ -18,21 +19,20 @@ pub async fn list_audit_events(
     caller: Caller,
     Query(q): Query<AuditQuery>,
 ) -> Result<Json<AuditEventList>, ApiError> {
-    let org = match q.org_id.as_deref() {
-        Some(o) => Some(scoped_org(&st, &caller, o).await?),
+    let action = q.action.filter(|a| !a.is_empty());
+    let req = page_request(q.limit, q.after)?;
+    let page = match q.org_id.as_deref() {
+        // An org's audit log: readers of the org's settings (org_admin, viewer).
+        Some(o) => {
+            let org = path_id(o, "organization")?;
+            let scope = OrgScope::check(&st, caller, org, Need::Read(Area::Settings)).await?;
+            scope.db().audit(action, &req).await?
+        }
         None => {
             caller.scope_global()?;
-            None
+            service::list_audit(st.storage.as_ref(), None, action, &req).await?
         }
     };
-    let action = q.action.filter(|a| !a.is_empty());
-    let page = service::list_audit(
-        st.storage.as_ref(),
-        org,
-        action,
-        &page_request(q.limit, q.after)?,
-    )
-    .await?;
     Ok(Json(AuditEventList {
         items: page.items.iter().map(AuditEventResponse::from).collect(),
         next_cursor: page.next,

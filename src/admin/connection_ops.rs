@@ -9,16 +9,12 @@
 //! Owns: these handlers. Must not touch: connection CRUD rules (`service`), protocol logic
 //! (`upstream`).
 
-use super::auth::Caller;
-use super::orgs::scoped_org;
 use super::path_id;
-use super::service;
-use crate::admin::AdminCtx;
+use super::scope::{OrgScope, Tools};
 use crate::domain::{Connection, ConnectionConfig, ConnectionId, ConnectionState};
 use crate::http::{ApiError, Json, Path};
 use crate::upstream::oidc::Check;
 use crate::upstream::saml::{RefreshReport, SetupError, sp_urls};
-use axum::extract::State;
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -74,7 +70,7 @@ fn setup_error(e: SetupError) -> ApiError {
 
 /// Refuse to store an active SAML connection whose metadata does not load or pins no signing
 /// certificate (samael would otherwise accept unsigned responses: CRATES.md footgun 1).
-pub(crate) async fn guard_activation(st: &AdminCtx, c: &Connection) -> R<()> {
+pub(crate) async fn guard_activation(st: &Tools<'_>, c: &Connection) -> R<()> {
     if c.state == ConnectionState::Active && matches!(c.config, ConnectionConfig::Saml(_)) {
         st.saml.prepare(c, false).await.map_err(setup_error)?;
     }
@@ -82,7 +78,7 @@ pub(crate) async fn guard_activation(st: &AdminCtx, c: &Connection) -> R<()> {
 }
 
 /// After a SAML connection was stored active: pin its metadata now (first use would too).
-pub(crate) async fn pin_after_save(st: &AdminCtx, c: &Connection) {
+pub(crate) async fn pin_after_save(st: &Tools<'_>, c: &Connection) {
     if c.state == ConnectionState::Active
         && matches!(c.config, ConnectionConfig::Saml(_))
         && let Err(e) = st.saml.idp_state(c).await
@@ -95,12 +91,12 @@ fn days_left(not_after: i64, now: i64) -> i64 {
     (not_after - now).div_euclid(86_400)
 }
 
-async fn saml_checks(st: &AdminCtx, c: &Connection) -> Vec<Check> {
+async fn saml_checks(st: &Tools<'_>, c: &Connection) -> Vec<Check> {
     let mut out = Vec::new();
     let ConnectionConfig::Saml(cfg) = &c.config else {
         return out;
     };
-    let urls = sp_urls(&st.config, &c.id);
+    let urls = sp_urls(st.config, &c.id);
     out.push(Check {
         name: "sp_metadata",
         ok: true,
@@ -198,13 +194,12 @@ async fn saml_checks(st: &AdminCtx, c: &Connection) -> Vec<Check> {
     params(("org_id" = String, Path, description = "Organization id"), ("connection_id" = String, Path, description = "Connection id")),
     responses((status = 200, description = "What a sign-in would meet, check by check (fetched fresh)", body = ConnectionTestReport)))]
 pub async fn test_connection(
-    State(st): State<AdminCtx>,
-    caller: Caller,
-    Path((org_id, connection_id)): Path<(String, String)>,
+    scope: OrgScope,
+    Path((_org, connection_id)): Path<(String, String)>,
 ) -> R<Json<ConnectionTestReport>> {
-    let org = scoped_org(&st, &caller, &org_id).await?;
     let id: ConnectionId = path_id(&connection_id, "connection")?;
-    let c = service::require_connection(st.storage.as_ref(), &org, &id).await?;
+    let c = scope.db().connection(&id).await?;
+    let st = scope.tools();
     let checks = match &c.config {
         ConnectionConfig::Saml(_) => saml_checks(&st, &c).await,
         ConnectionConfig::Oidc(cfg) => st.oidc.test(&c.id, cfg).await,
@@ -226,13 +221,12 @@ pub async fn test_connection(
     params(("org_id" = String, Path, description = "Organization id"), ("connection_id" = String, Path, description = "Connection id")),
     responses((status = 200, description = "Refreshed, or failed with the last good copy kept (see ok and error)", body = MetadataRefreshReport)))]
 pub async fn refresh_metadata(
-    State(st): State<AdminCtx>,
-    caller: Caller,
-    Path((org_id, connection_id)): Path<(String, String)>,
+    scope: OrgScope,
+    Path((_org, connection_id)): Path<(String, String)>,
 ) -> R<Json<MetadataRefreshReport>> {
-    let org = scoped_org(&st, &caller, &org_id).await?;
     let id: ConnectionId = path_id(&connection_id, "connection")?;
-    let c = service::require_connection(st.storage.as_ref(), &org, &id).await?;
+    let c = scope.db().connection(&id).await?;
+    let st = scope.tools();
     if !matches!(c.config, ConnectionConfig::Saml(_)) {
         return Err(ApiError::bad_request(
             "Only SAML connections have IdP metadata to refresh.",
@@ -240,7 +234,7 @@ pub async fn refresh_metadata(
     }
     let report = st
         .saml
-        .refresh(&c, &caller.actor())
+        .refresh(&c, &scope.caller().actor())
         .await
         .map_err(|e| match e {
             SetupError::Storage(m) => ApiError::internal(m),

@@ -1,7 +1,7 @@
 //! Admin REST API under `/api/v1` (JSON), its OpenAPI document, and the declarative
 //! import/export that uses the same shapes.
 //!
-//! Owns: the admin HTTP surface, operator authentication and scoping, request/response shapes,
+//! Owns: the admin HTTP surface, authentication (`auth`) and org scoping (`scope`), request/response shapes,
 //! the write logic shared with import. Must not touch: storage internals, the OIDC provider,
 //! the hosted pages.
 //!
@@ -16,6 +16,7 @@ pub mod declarative;
 pub mod dto;
 pub mod openapi;
 pub mod orgs;
+pub mod scope;
 pub mod service;
 pub mod users;
 
@@ -178,6 +179,10 @@ pub struct AdminCtx {
     pub seal: Arc<SealKey>,
     pub oidc: Arc<OidcConnector>,
     pub saml: Arc<SamlService>,
+    /// Verifies Lobby's own admin access tokens (`auth`).
+    pub keys: Arc<crate::keys::KeyRing>,
+    /// Where `/revoke` deny-lists access tokens.
+    pub ephemeral: Arc<dyn crate::state::StateStore>,
 }
 
 /// The admin API, to be nested under `/api/v1`.

@@ -1,7 +1,7 @@
 //! The OpenAPI 3 document of the admin API, generated from the handlers' annotations
 //! (utoipa) and served at `/api/v1/openapi.json`.
 //!
-//! Owns: the document's assembly, the shared error responses and the security scheme.
+//! Owns: the document's assembly, the shared error responses and the security schemes.
 //! Must not touch: handlers' behaviour. A test checks that every route of
 //! [`super::route_table`] is in the document and nothing else is.
 
@@ -17,7 +17,7 @@ use utoipa::{Modify, OpenApi};
     info(
         title = "Lobby admin API",
         version = "1",
-        description = "Configure apps, roles, role groups, organizations, their app links, domains, connections, members and invitations. Authenticate with the operator token: `Authorization: Bearer $LOBBY_ADMIN_TOKEN`. Errors are JSON `{error, message, field?, request_id}`. Lists are keyset-paginated: `?limit=&after=` → `{items, next_cursor}`. PATCH takes an optional `version`: a mismatch is refused with 409."
+        description = "Configure apps, roles, role groups, organizations, their app links, domains, connections, members and invitations. Authenticate with the operator token (`Authorization: Bearer $LOBBY_ADMIN_TOKEN`: everything) or with an admin access token Lobby issued (`aud` = `<issuer>/api/v1`): a signed-in org admin's token (scope `lobby:admin`) reaches their organization (as `org_admin` also its descendants) with the rights of their current org roles — `org_admin` everything in the org, `member_admin` members and invitations, `viewer` reading; an admin app's `client_credentials` token (scope `lobby:admin:read` or `lobby:admin:write`) reaches everything, read-only with the read scope. Another organization's objects answer 404; a valid token without the right answers 403 `insufficient_scope` (RFC 6750 §3.1). Errors are JSON `{error, message, field?, request_id}`. Lists are keyset-paginated: `?limit=&after=` → `{items, next_cursor}`. PATCH takes an optional `version`: a mismatch is refused with 409."
     ),
     paths(
         serve,
@@ -78,10 +78,13 @@ fn add_errors(op: &mut Operation, has_body: bool, writes: bool) {
             "400",
             "Malformed request (invalid JSON, bad query parameter)",
         ),
-        ("401", "Missing or wrong operator token"),
+        (
+            "401",
+            "No bearer token, or a wrong, expired, revoked or wrong-audience token (RFC 6750 `invalid_token`)",
+        ),
         (
             "403",
-            "The admin API is disabled, or the caller may not use this endpoint",
+            "The caller's token or org roles do not allow this (RFC 6750 `insufficient_scope`), or the admin API is disabled",
         ),
         ("404", "Not found (or not in the caller's scope)"),
         ("500", "Internal error (generic body; quote the request id)"),
@@ -117,7 +120,18 @@ impl Modify for Conventions {
                     .build(),
             ),
         );
+        components.add_security_scheme(
+            "admin_access_token",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .description(Some("An access token from Lobby's /token for the audience <issuer>/api/v1: an org admin's (scope lobby:admin; rights from their current org roles) or an admin app's client_credentials token (scope lobby:admin:read or lobby:admin:write)."))
+                    .build(),
+            ),
+        );
         let auth = SecurityRequirement::new("operator_token", Vec::<String>::new());
+        let token = SecurityRequirement::new("admin_access_token", Vec::<String>::new());
         for (path, item) in doc.paths.paths.iter_mut() {
             let public = path == OPENAPI_PATH;
             let ops: [(&mut Option<Operation>, bool); 4] = [
@@ -131,7 +145,7 @@ impl Modify for Conventions {
                 if public {
                     continue;
                 }
-                op.security = Some(vec![auth.clone()]);
+                op.security = Some(vec![auth.clone(), token.clone()]);
                 let has_body = op.request_body.is_some();
                 add_errors(op, has_body, writes);
             }

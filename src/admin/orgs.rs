@@ -6,22 +6,16 @@
 
 use super::auth::Caller;
 use super::dto::*;
+use super::scope::{self, Area, Need, OrgScope};
 use super::service::{self, page_request, page_vec};
 use super::{ctx, path_id};
 use crate::admin::AdminCtx;
-use crate::domain::{AppId, ConnectionId, EmailDomain, OrgId};
+use crate::domain::{AppId, ConnectionId, EmailDomain, OrgId, OrgStatus};
 use crate::http::{ApiError, Json, Path, Query};
 use axum::extract::State;
 use axum::http::StatusCode;
 
 type R<T> = Result<T, ApiError>;
-
-/// The org of the path, after the caller's scope check (every org-owned handler starts here).
-pub(crate) async fn scoped_org(st: &AdminCtx, caller: &Caller, org_id: &str) -> R<OrgId> {
-    let org: OrgId = path_id(org_id, "organization")?;
-    caller.scope_org(st, &org).await?;
-    Ok(org)
-}
 
 fn domain_path(s: &str) -> R<EmailDomain> {
     EmailDomain::parse(s).map_err(|_| ApiError::not_found("domain"))
@@ -37,21 +31,25 @@ pub async fn list_orgs(
     caller: Caller,
     Query(q): Query<OrgListQuery>,
 ) -> R<Json<OrgList>> {
-    let parent = match q.parent_id.as_deref() {
-        Some(p) => {
-            let p = scoped_org(&st, &caller, p).await?;
-            service::require_org(st.storage.as_ref(), &p).await?;
-            Some(p)
+    let req = page_request(q.limit, q.after)?;
+    let page = match (q.parent_id.as_deref(), &caller) {
+        (Some(p), _) => {
+            let p: OrgId = path_id(p, "organization")?;
+            let scope = OrgScope::check(&st, caller.clone(), p, Need::Read(Area::Org)).await?;
+            scope.db().children(&caller, &req).await?
         }
-        None => {
-            caller.scope_global()?;
-            None
+        // An org admin's list: their org, and as org_admin its descendants.
+        (None, Caller::OrgAdmin(c)) => {
+            let mut orgs = Vec::new();
+            for id in scope::reach(st.storage.as_ref(), c).await? {
+                if let Some(o) = st.storage.get_org(&id).await? {
+                    orgs.push(o);
+                }
+            }
+            page_vec(orgs, |o| o.id.to_string(), &req)
         }
+        (None, _) => st.storage.list_orgs(None, &req).await?,
     };
-    let page = st
-        .storage
-        .list_orgs(parent.as_ref(), &page_request(q.limit, q.after)?)
-        .await?;
     Ok(Json(OrgList {
         items: page.items.iter().map(OrgResponse::from).collect(),
         next_cursor: page.next,
@@ -65,56 +63,49 @@ pub async fn create_org(
     caller: Caller,
     Json(req): Json<OrgCreate>,
 ) -> R<(StatusCode, Json<OrgResponse>)> {
-    match &req.parent_id {
-        // An org admin may create managed children of orgs in their scope.
-        Some(p) => caller.scope_org(&st, p).await?,
-        None => caller.scope_global()?,
-    }
-    let org = service::create_org(&ctx(&st, &caller), req).await?;
+    let org = match req.parent_id.clone() {
+        // An org_admin may create children of the orgs they administer (active ones).
+        Some(p) => {
+            let scope = OrgScope::check(&st, caller, p, Need::Write(Area::Org)).await?;
+            if !scope.is_operator_like()
+                && req
+                    .status
+                    .is_some_and(|s| OrgStatus::from(s) != OrgStatus::Active)
+            {
+                scope.require_operator("create a suspended organization")?;
+            }
+            service::create_org(&scope.ctx(), req).await?
+        }
+        None => {
+            caller.scope_global()?;
+            service::create_org(&ctx(&st, &caller), req).await?
+        }
+    };
     Ok((StatusCode::CREATED, Json((&org).into())))
 }
 
 #[utoipa::path(get, path = "/api/v1/orgs/{org_id}", tag = "orgs",
     params(("org_id" = String, Path, description = "Organization id")),
     responses((status = 200, description = "The organization", body = OrgResponse)))]
-pub async fn get_org(
-    State(st): State<AdminCtx>,
-    caller: Caller,
-    Path(org_id): Path<String>,
-) -> R<Json<OrgResponse>> {
-    let org = scoped_org(&st, &caller, &org_id).await?;
-    let o = service::require_org(st.storage.as_ref(), &org).await?;
+pub async fn get_org(scope: OrgScope) -> R<Json<OrgResponse>> {
+    let o = scope.db().org().await?;
     Ok(Json((&o).into()))
 }
 
 #[utoipa::path(patch, path = "/api/v1/orgs/{org_id}", tag = "orgs",
     params(("org_id" = String, Path, description = "Organization id")), request_body = OrgPatch,
-    responses((status = 200, description = "Updated", body = OrgResponse)))]
-pub async fn update_org(
-    State(st): State<AdminCtx>,
-    caller: Caller,
-    Path(org_id): Path<String>,
-    Json(p): Json<OrgPatch>,
-) -> R<Json<OrgResponse>> {
-    let org = scoped_org(&st, &caller, &org_id).await?;
-    if let Some(Some(parent)) = &p.parent_id {
-        caller.scope_org(&st, parent).await?;
-    }
-    let o = service::update_org(&ctx(&st, &caller), &org, p).await?;
+    responses((status = 200, description = "Updated (org admins: name and branding only)", body = OrgResponse)))]
+pub async fn update_org(scope: OrgScope, Json(p): Json<OrgPatch>) -> R<Json<OrgResponse>> {
+    scope.check_org_patch(&p)?;
+    let o = service::update_org(&scope.ctx(), scope.org(), p).await?;
     Ok(Json((&o).into()))
 }
 
 #[utoipa::path(delete, path = "/api/v1/orgs/{org_id}", tag = "orgs",
     params(("org_id" = String, Path, description = "Organization id"), DeleteQuery),
     responses((status = 204, description = "Deleted (with `cascade=true`: its descendants and everything they own too)")))]
-pub async fn delete_org(
-    State(st): State<AdminCtx>,
-    caller: Caller,
-    Path(org_id): Path<String>,
-    Query(q): Query<DeleteQuery>,
-) -> R<StatusCode> {
-    let org = scoped_org(&st, &caller, &org_id).await?;
-    service::delete_org(&ctx(&st, &caller), &org, q.cascade.unwrap_or(false)).await?;
+pub async fn delete_org(scope: OrgScope, Query(q): Query<DeleteQuery>) -> R<StatusCode> {
+    service::delete_org(&scope.ctx(), scope.org(), q.cascade.unwrap_or(false)).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -124,15 +115,8 @@ pub async fn delete_org(
 #[utoipa::path(get, path = "/api/v1/orgs/{org_id}/apps", tag = "orgs",
     params(("org_id" = String, Path, description = "Organization id"), ListQuery),
     responses((status = 200, description = "The org's app links (by app id)", body = LinkList)))]
-pub async fn list_links(
-    State(st): State<AdminCtx>,
-    caller: Caller,
-    Path(org_id): Path<String>,
-    Query(q): Query<ListQuery>,
-) -> R<Json<LinkList>> {
-    let org = scoped_org(&st, &caller, &org_id).await?;
-    service::require_org(st.storage.as_ref(), &org).await?;
-    let all = st.storage.list_links_for_org(&org).await?;
+pub async fn list_links(scope: OrgScope, Query(q): Query<ListQuery>) -> R<Json<LinkList>> {
+    let all = scope.db().links().await?;
     let page = page_vec(
         all,
         |l| l.app_id.to_string(),
@@ -146,15 +130,12 @@ pub async fn list_links(
 
 #[utoipa::path(post, path = "/api/v1/orgs/{org_id}/apps", tag = "orgs",
     params(("org_id" = String, Path, description = "Organization id")), request_body = LinkCreate,
-    responses((status = 201, description = "Created", body = LinkResponse)))]
+    responses((status = 201, description = "Created (operator only)", body = LinkResponse)))]
 pub async fn create_link(
-    State(st): State<AdminCtx>,
-    caller: Caller,
-    Path(org_id): Path<String>,
+    scope: OrgScope,
     Json(req): Json<LinkCreate>,
 ) -> R<(StatusCode, Json<LinkResponse>)> {
-    let org = scoped_org(&st, &caller, &org_id).await?;
-    let l = service::create_link(&ctx(&st, &caller), &org, req).await?;
+    let l = service::create_link(&scope.ctx(), scope.org(), req).await?;
     Ok((StatusCode::CREATED, Json((&l).into())))
 }
 
@@ -162,43 +143,37 @@ pub async fn create_link(
     params(("org_id" = String, Path, description = "Organization id"), ("app_id" = String, Path, description = "App id")),
     responses((status = 200, description = "The link", body = LinkResponse)))]
 pub async fn get_link(
-    State(st): State<AdminCtx>,
-    caller: Caller,
-    Path((org_id, app_id)): Path<(String, String)>,
+    scope: OrgScope,
+    Path((_org, app_id)): Path<(String, String)>,
 ) -> R<Json<LinkResponse>> {
-    let org = scoped_org(&st, &caller, &org_id).await?;
     let app: AppId = path_id(&app_id, "link between this organization and app")?;
-    let l = service::require_link(st.storage.as_ref(), &org, &app).await?;
+    let l = scope.db().link(&app).await?;
     Ok(Json((&l).into()))
 }
 
 #[utoipa::path(patch, path = "/api/v1/orgs/{org_id}/apps/{app_id}", tag = "orgs",
     params(("org_id" = String, Path, description = "Organization id"), ("app_id" = String, Path, description = "App id")),
     request_body = LinkPatch,
-    responses((status = 200, description = "Updated", body = LinkResponse)))]
+    responses((status = 200, description = "Updated (operator only)", body = LinkResponse)))]
 pub async fn update_link(
-    State(st): State<AdminCtx>,
-    caller: Caller,
-    Path((org_id, app_id)): Path<(String, String)>,
+    scope: OrgScope,
+    Path((_org, app_id)): Path<(String, String)>,
     Json(p): Json<LinkPatch>,
 ) -> R<Json<LinkResponse>> {
-    let org = scoped_org(&st, &caller, &org_id).await?;
     let app: AppId = path_id(&app_id, "link between this organization and app")?;
-    let l = service::update_link(&ctx(&st, &caller), &org, &app, p).await?;
+    let l = service::update_link(&scope.ctx(), scope.org(), &app, p).await?;
     Ok(Json((&l).into()))
 }
 
 #[utoipa::path(delete, path = "/api/v1/orgs/{org_id}/apps/{app_id}", tag = "orgs",
     params(("org_id" = String, Path, description = "Organization id"), ("app_id" = String, Path, description = "App id")),
-    responses((status = 204, description = "Unlinked (refresh tokens revoked when the app subscribes to org_unlinked)")))]
+    responses((status = 204, description = "Unlinked (operator only; refresh tokens revoked when the app subscribes to org_unlinked)")))]
 pub async fn delete_link(
-    State(st): State<AdminCtx>,
-    caller: Caller,
-    Path((org_id, app_id)): Path<(String, String)>,
+    scope: OrgScope,
+    Path((_org, app_id)): Path<(String, String)>,
 ) -> R<StatusCode> {
-    let org = scoped_org(&st, &caller, &org_id).await?;
     let app: AppId = path_id(&app_id, "link between this organization and app")?;
-    service::delete_link(&ctx(&st, &caller), &org, &app).await?;
+    service::delete_link(&scope.ctx(), scope.org(), &app).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -208,15 +183,8 @@ pub async fn delete_link(
 #[utoipa::path(get, path = "/api/v1/orgs/{org_id}/domains", tag = "orgs",
     params(("org_id" = String, Path, description = "Organization id"), ListQuery),
     responses((status = 200, description = "The org's domains", body = DomainList)))]
-pub async fn list_domains(
-    State(st): State<AdminCtx>,
-    caller: Caller,
-    Path(org_id): Path<String>,
-    Query(q): Query<ListQuery>,
-) -> R<Json<DomainList>> {
-    let org = scoped_org(&st, &caller, &org_id).await?;
-    service::require_org(st.storage.as_ref(), &org).await?;
-    let all = st.storage.list_domains(&org).await?;
+pub async fn list_domains(scope: OrgScope, Query(q): Query<ListQuery>) -> R<Json<DomainList>> {
+    let all = scope.db().domains().await?;
     let page = page_vec(
         all,
         |d| d.domain.to_string(),
@@ -232,17 +200,14 @@ pub async fn list_domains(
     params(("org_id" = String, Path, description = "Organization id")), request_body = DomainCreate,
     responses((status = 201, description = "Created; publish the TXT record, then verify", body = DomainResponse)))]
 pub async fn create_domain(
-    State(st): State<AdminCtx>,
-    caller: Caller,
-    Path(org_id): Path<String>,
+    scope: OrgScope,
     Json(req): Json<DomainCreate>,
 ) -> R<(StatusCode, Json<DomainResponse>)> {
-    let org = scoped_org(&st, &caller, &org_id).await?;
     if req.verified == Some(true) {
         // Skipping the DNS proof is the operator's privilege.
-        caller.scope_global()?;
+        scope.require_operator("mark a domain verified without the DNS proof")?;
     }
-    let d = service::create_domain(&ctx(&st, &caller), &org, req).await?;
+    let d = service::create_domain(&scope.ctx(), scope.org(), req).await?;
     Ok((StatusCode::CREATED, Json((&d).into())))
 }
 
@@ -250,13 +215,11 @@ pub async fn create_domain(
     params(("org_id" = String, Path, description = "Organization id"), ("domain" = String, Path, description = "Email domain")),
     responses((status = 200, description = "The domain", body = DomainResponse)))]
 pub async fn get_domain(
-    State(st): State<AdminCtx>,
-    caller: Caller,
-    Path((org_id, domain)): Path<(String, String)>,
+    scope: OrgScope,
+    Path((_org, domain)): Path<(String, String)>,
 ) -> R<Json<DomainResponse>> {
-    let org = scoped_org(&st, &caller, &org_id).await?;
     let domain = domain_path(&domain)?;
-    let d = service::require_domain(st.storage.as_ref(), &org, &domain).await?;
+    let d = scope.db().domain(&domain).await?;
     Ok(Json((&d).into()))
 }
 
@@ -265,17 +228,15 @@ pub async fn get_domain(
     request_body = DomainPatch,
     responses((status = 200, description = "Updated", body = DomainResponse)))]
 pub async fn update_domain(
-    State(st): State<AdminCtx>,
-    caller: Caller,
-    Path((org_id, domain)): Path<(String, String)>,
+    scope: OrgScope,
+    Path((_org, domain)): Path<(String, String)>,
     Json(p): Json<DomainPatch>,
 ) -> R<Json<DomainResponse>> {
-    let org = scoped_org(&st, &caller, &org_id).await?;
     if p.verified == Some(true) {
-        caller.scope_global()?;
+        scope.require_operator("mark a domain verified without the DNS proof")?;
     }
     let domain = domain_path(&domain)?;
-    let d = service::update_domain(&ctx(&st, &caller), &org, &domain, p).await?;
+    let d = service::update_domain(&scope.ctx(), scope.org(), &domain, p).await?;
     Ok(Json((&d).into()))
 }
 
@@ -283,13 +244,11 @@ pub async fn update_domain(
     params(("org_id" = String, Path, description = "Organization id"), ("domain" = String, Path, description = "Email domain")),
     responses((status = 204, description = "Deleted")))]
 pub async fn delete_domain(
-    State(st): State<AdminCtx>,
-    caller: Caller,
-    Path((org_id, domain)): Path<(String, String)>,
+    scope: OrgScope,
+    Path((_org, domain)): Path<(String, String)>,
 ) -> R<StatusCode> {
-    let org = scoped_org(&st, &caller, &org_id).await?;
     let domain = domain_path(&domain)?;
-    service::delete_domain(&ctx(&st, &caller), &org, &domain).await?;
+    service::delete_domain(&scope.ctx(), scope.org(), &domain).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -297,14 +256,17 @@ pub async fn delete_domain(
     params(("org_id" = String, Path, description = "Organization id"), ("domain" = String, Path, description = "Email domain")),
     responses((status = 200, description = "Verified: the TXT record `_lobby-challenge.<domain>` holds `lobby-domain-verification=<token>`", body = DomainResponse)))]
 pub async fn verify_domain(
-    State(st): State<AdminCtx>,
-    caller: Caller,
-    Path((org_id, domain)): Path<(String, String)>,
+    scope: OrgScope,
+    Path((_org, domain)): Path<(String, String)>,
 ) -> R<Json<DomainResponse>> {
-    let org = scoped_org(&st, &caller, &org_id).await?;
     let domain = domain_path(&domain)?;
-    let d =
-        service::verify_domain(&ctx(&st, &caller), st.txt_resolver.as_ref(), &org, &domain).await?;
+    let d = service::verify_domain(
+        &scope.ctx(),
+        scope.tools().txt_resolver,
+        scope.org(),
+        &domain,
+    )
+    .await?;
     Ok(Json((&d).into()))
 }
 
@@ -315,14 +277,10 @@ pub async fn verify_domain(
     params(("org_id" = String, Path, description = "Organization id"), ListQuery),
     responses((status = 200, description = "The org's connections", body = ConnectionList)))]
 pub async fn list_connections(
-    State(st): State<AdminCtx>,
-    caller: Caller,
-    Path(org_id): Path<String>,
+    scope: OrgScope,
     Query(q): Query<ListQuery>,
 ) -> R<Json<ConnectionList>> {
-    let org = scoped_org(&st, &caller, &org_id).await?;
-    service::require_org(st.storage.as_ref(), &org).await?;
-    let all = st.storage.list_connections(&org).await?;
+    let all = scope.db().connections().await?;
     let page = page_vec(all, |c| c.id.to_string(), &page_request(q.limit, q.after)?);
     Ok(Json(ConnectionList {
         items: page.items.iter().map(ConnectionResponse::from).collect(),
@@ -334,18 +292,18 @@ pub async fn list_connections(
     params(("org_id" = String, Path, description = "Organization id")), request_body = ConnectionCreate,
     responses((status = 201, description = "Created", body = ConnectionResponse)))]
 pub async fn create_connection(
-    State(st): State<AdminCtx>,
-    caller: Caller,
-    Path(org_id): Path<String>,
+    scope: OrgScope,
     Json(req): Json<ConnectionCreate>,
 ) -> R<(StatusCode, Json<ConnectionResponse>)> {
-    let org = scoped_org(&st, &caller, &org_id).await?;
+    let tools = scope.tools();
     // A SAML connection is stored active only when its metadata pins a signing certificate.
-    if let Ok(preview) = service::build_connection(&org, req.clone(), None, st.clock.now()) {
-        super::connection_ops::guard_activation(&st, &preview).await?;
+    if let Ok(preview) =
+        service::build_connection(scope.org(), req.clone(), None, tools.clock.now())
+    {
+        super::connection_ops::guard_activation(&tools, &preview).await?;
     }
-    let c = service::create_connection(&ctx(&st, &caller), &org, req).await?;
-    super::connection_ops::pin_after_save(&st, &c).await;
+    let c = service::create_connection(&scope.ctx(), scope.org(), req).await?;
+    super::connection_ops::pin_after_save(&tools, &c).await;
     Ok((StatusCode::CREATED, Json((&c).into())))
 }
 
@@ -353,13 +311,11 @@ pub async fn create_connection(
     params(("org_id" = String, Path, description = "Organization id"), ("connection_id" = String, Path, description = "Connection id")),
     responses((status = 200, description = "The connection (upstream secrets are never returned)", body = ConnectionResponse)))]
 pub async fn get_connection(
-    State(st): State<AdminCtx>,
-    caller: Caller,
-    Path((org_id, connection_id)): Path<(String, String)>,
+    scope: OrgScope,
+    Path((_org, connection_id)): Path<(String, String)>,
 ) -> R<Json<ConnectionResponse>> {
-    let org = scoped_org(&st, &caller, &org_id).await?;
     let id: ConnectionId = path_id(&connection_id, "connection")?;
-    let c = service::require_connection(st.storage.as_ref(), &org, &id).await?;
+    let c = scope.db().connection(&id).await?;
     Ok(Json((&c).into()))
 }
 
@@ -368,15 +324,14 @@ pub async fn get_connection(
     request_body = ConnectionPatch,
     responses((status = 200, description = "Updated", body = ConnectionResponse)))]
 pub async fn update_connection(
-    State(st): State<AdminCtx>,
-    caller: Caller,
-    Path((org_id, connection_id)): Path<(String, String)>,
+    scope: OrgScope,
+    Path((_org, connection_id)): Path<(String, String)>,
     Json(p): Json<ConnectionPatch>,
 ) -> R<Json<ConnectionResponse>> {
-    let org = scoped_org(&st, &caller, &org_id).await?;
     let id: ConnectionId = path_id(&connection_id, "connection")?;
+    let tools = scope.tools();
     // A SAML connection is stored active only when its metadata pins a signing certificate.
-    let mut preview = service::require_connection(st.storage.as_ref(), &org, &id).await?;
+    let mut preview = scope.db().connection(&id).await?;
     if let Some(s) = p.state {
         preview.state = s.into();
     }
@@ -385,9 +340,9 @@ pub async fn update_connection(
     {
         preview.config = c.clone().into_domain(None);
     }
-    super::connection_ops::guard_activation(&st, &preview).await?;
-    let c = service::update_connection(&ctx(&st, &caller), &org, &id, p).await?;
-    super::connection_ops::pin_after_save(&st, &c).await;
+    super::connection_ops::guard_activation(&tools, &preview).await?;
+    let c = service::update_connection(&scope.ctx(), scope.org(), &id, p).await?;
+    super::connection_ops::pin_after_save(&tools, &c).await;
     Ok(Json((&c).into()))
 }
 
@@ -395,12 +350,10 @@ pub async fn update_connection(
     params(("org_id" = String, Path, description = "Organization id"), ("connection_id" = String, Path, description = "Connection id")),
     responses((status = 204, description = "Deleted")))]
 pub async fn delete_connection(
-    State(st): State<AdminCtx>,
-    caller: Caller,
-    Path((org_id, connection_id)): Path<(String, String)>,
+    scope: OrgScope,
+    Path((_org, connection_id)): Path<(String, String)>,
 ) -> R<StatusCode> {
-    let org = scoped_org(&st, &caller, &org_id).await?;
     let id: ConnectionId = path_id(&connection_id, "connection")?;
-    service::delete_connection(&ctx(&st, &caller), &org, &id).await?;
+    service::delete_connection(&scope.ctx(), scope.org(), &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

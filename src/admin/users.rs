@@ -6,7 +6,7 @@
 
 use super::auth::Caller;
 use super::dto::*;
-use super::orgs::scoped_org;
+use super::scope::OrgScope;
 use super::service::{self, page_request, page_vec};
 use super::{ctx, path_id};
 use crate::admin::AdminCtx;
@@ -15,6 +15,7 @@ use crate::http::{ApiError, Json, Path, Query};
 use crate::storage::UserFilter;
 use axum::extract::State;
 use axum::http::StatusCode;
+use std::collections::BTreeSet;
 
 type R<T> = Result<T, ApiError>;
 
@@ -131,18 +132,8 @@ pub async fn list_identities(
 #[utoipa::path(get, path = "/api/v1/orgs/{org_id}/members", tag = "members",
     params(("org_id" = String, Path, description = "Organization id"), ListQuery),
     responses((status = 200, description = "A page of members (by user id)", body = MemberList)))]
-pub async fn list_members(
-    State(st): State<AdminCtx>,
-    caller: Caller,
-    Path(org_id): Path<String>,
-    Query(q): Query<ListQuery>,
-) -> R<Json<MemberList>> {
-    let org = scoped_org(&st, &caller, &org_id).await?;
-    service::require_org(st.storage.as_ref(), &org).await?;
-    let page = st
-        .storage
-        .list_members(&org, &page_request(q.limit, q.after)?)
-        .await?;
+pub async fn list_members(scope: OrgScope, Query(q): Query<ListQuery>) -> R<Json<MemberList>> {
+    let page = scope.db().members(&page_request(q.limit, q.after)?).await?;
     Ok(Json(MemberList {
         items: page.items.iter().map(MemberResponse::from).collect(),
         next_cursor: page.next,
@@ -151,15 +142,12 @@ pub async fn list_members(
 
 #[utoipa::path(post, path = "/api/v1/orgs/{org_id}/members", tag = "members",
     params(("org_id" = String, Path, description = "Organization id")), request_body = MemberCreate,
-    responses((status = 201, description = "Created", body = MemberResponse)))]
+    responses((status = 201, description = "Created (operator only: org admins invite people)", body = MemberResponse)))]
 pub async fn create_member(
-    State(st): State<AdminCtx>,
-    caller: Caller,
-    Path(org_id): Path<String>,
+    scope: OrgScope,
     Json(req): Json<MemberCreate>,
 ) -> R<(StatusCode, Json<MemberResponse>)> {
-    let org = scoped_org(&st, &caller, &org_id).await?;
-    let m = service::create_member(&ctx(&st, &caller), &org, req).await?;
+    let m = service::create_member(&scope.ctx(), scope.org(), req).await?;
     Ok((StatusCode::CREATED, Json((&m).into())))
 }
 
@@ -167,14 +155,16 @@ pub async fn create_member(
     params(("org_id" = String, Path, description = "Organization id"), ("user_id" = String, Path, description = "User id")),
     responses((status = 200, description = "The membership", body = MemberResponse)))]
 pub async fn get_member(
-    State(st): State<AdminCtx>,
-    caller: Caller,
-    Path((org_id, user_id)): Path<(String, String)>,
+    scope: OrgScope,
+    Path((_org, user_id)): Path<(String, String)>,
 ) -> R<Json<MemberResponse>> {
-    let org = scoped_org(&st, &caller, &org_id).await?;
     let user: UserId = path_id(&user_id, "member")?;
-    let m = service::require_member(st.storage.as_ref(), &org, &user).await?;
+    let m = scope.db().member(&user).await?;
     Ok(Json((&m).into()))
+}
+
+fn org_roles(r: &[OrgRole]) -> BTreeSet<crate::domain::OrgRole> {
+    r.iter().map(|x| (*x).into()).collect()
 }
 
 #[utoipa::path(patch, path = "/api/v1/orgs/{org_id}/members/{user_id}", tag = "members",
@@ -182,14 +172,15 @@ pub async fn get_member(
     request_body = MemberPatch,
     responses((status = 200, description = "Updated (suspension and role changes revoke refresh tokens of subscribing apps)", body = MemberResponse)))]
 pub async fn update_member(
-    State(st): State<AdminCtx>,
-    caller: Caller,
-    Path((org_id, user_id)): Path<(String, String)>,
+    scope: OrgScope,
+    Path((_org, user_id)): Path<(String, String)>,
     Json(p): Json<MemberPatch>,
 ) -> R<Json<MemberResponse>> {
-    let org = scoped_org(&st, &caller, &org_id).await?;
     let user: UserId = path_id(&user_id, "member")?;
-    let m = service::update_member(&ctx(&st, &caller), &org, &user, p).await?;
+    let cur = scope.db().member(&user).await?;
+    let next = p.org_roles.as_deref().map(org_roles);
+    scope.check_org_roles(Some(&cur.org_roles), next.as_ref())?;
+    let m = service::update_member(&scope.ctx(), scope.org(), &user, p).await?;
     Ok(Json((&m).into()))
 }
 
@@ -197,13 +188,13 @@ pub async fn update_member(
     params(("org_id" = String, Path, description = "Organization id"), ("user_id" = String, Path, description = "User id")),
     responses((status = 204, description = "Removed (refresh tokens revoked for subscribing apps)")))]
 pub async fn delete_member(
-    State(st): State<AdminCtx>,
-    caller: Caller,
-    Path((org_id, user_id)): Path<(String, String)>,
+    scope: OrgScope,
+    Path((_org, user_id)): Path<(String, String)>,
 ) -> R<StatusCode> {
-    let org = scoped_org(&st, &caller, &org_id).await?;
     let user: UserId = path_id(&user_id, "member")?;
-    service::delete_member(&ctx(&st, &caller), &org, &user).await?;
+    let cur = scope.db().member(&user).await?;
+    scope.check_org_roles(Some(&cur.org_roles), None)?;
+    service::delete_member(&scope.ctx(), scope.org(), &user).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -214,16 +205,12 @@ pub async fn delete_member(
     params(("org_id" = String, Path, description = "Organization id"), ListQuery),
     responses((status = 200, description = "A page of invitations", body = InvitationList)))]
 pub async fn list_invitations(
-    State(st): State<AdminCtx>,
-    caller: Caller,
-    Path(org_id): Path<String>,
+    scope: OrgScope,
     Query(q): Query<ListQuery>,
 ) -> R<Json<InvitationList>> {
-    let org = scoped_org(&st, &caller, &org_id).await?;
-    service::require_org(st.storage.as_ref(), &org).await?;
-    let page = st
-        .storage
-        .list_invitations(&org, &page_request(q.limit, q.after)?)
+    let page = scope
+        .db()
+        .invitations(&page_request(q.limit, q.after)?)
         .await?;
     Ok(Json(InvitationList {
         items: page.items.iter().map(InvitationResponse::from).collect(),
@@ -235,13 +222,11 @@ pub async fn list_invitations(
     params(("org_id" = String, Path, description = "Organization id")), request_body = InvitationCreate,
     responses((status = 201, description = "Created; `token` is shown this once", body = InvitationWithToken)))]
 pub async fn create_invitation(
-    State(st): State<AdminCtx>,
-    caller: Caller,
-    Path(org_id): Path<String>,
+    scope: OrgScope,
     Json(req): Json<InvitationCreate>,
 ) -> R<(StatusCode, Json<InvitationWithToken>)> {
-    let org = scoped_org(&st, &caller, &org_id).await?;
-    let (inv, token) = service::create_invitation(&ctx(&st, &caller), &org, req).await?;
+    scope.check_org_roles(None, Some(&org_roles(&req.org_roles)))?;
+    let (inv, token) = service::create_invitation(&scope.ctx(), scope.org(), req).await?;
     Ok((
         StatusCode::CREATED,
         Json(InvitationWithToken {
@@ -255,13 +240,11 @@ pub async fn create_invitation(
     params(("org_id" = String, Path, description = "Organization id"), ("invitation_id" = String, Path, description = "Invitation id")),
     responses((status = 200, description = "The invitation", body = InvitationResponse)))]
 pub async fn get_invitation(
-    State(st): State<AdminCtx>,
-    caller: Caller,
-    Path((org_id, invitation_id)): Path<(String, String)>,
+    scope: OrgScope,
+    Path((_org, invitation_id)): Path<(String, String)>,
 ) -> R<Json<InvitationResponse>> {
-    let org = scoped_org(&st, &caller, &org_id).await?;
     let id: InvitationId = path_id(&invitation_id, "invitation")?;
-    let i = service::require_invitation(st.storage.as_ref(), &org, &id).await?;
+    let i = scope.db().invitation(&id).await?;
     Ok(Json((&i).into()))
 }
 
@@ -270,14 +253,15 @@ pub async fn get_invitation(
     request_body = InvitationPatch,
     responses((status = 200, description = "Updated", body = InvitationResponse)))]
 pub async fn update_invitation(
-    State(st): State<AdminCtx>,
-    caller: Caller,
-    Path((org_id, invitation_id)): Path<(String, String)>,
+    scope: OrgScope,
+    Path((_org, invitation_id)): Path<(String, String)>,
     Json(p): Json<InvitationPatch>,
 ) -> R<Json<InvitationResponse>> {
-    let org = scoped_org(&st, &caller, &org_id).await?;
     let id: InvitationId = path_id(&invitation_id, "invitation")?;
-    let i = service::update_invitation(&ctx(&st, &caller), &org, &id, p).await?;
+    if let Some(r) = &p.org_roles {
+        scope.check_org_roles(None, Some(&org_roles(r)))?;
+    }
+    let i = service::update_invitation(&scope.ctx(), scope.org(), &id, p).await?;
     Ok(Json((&i).into()))
 }
 
@@ -285,12 +269,10 @@ pub async fn update_invitation(
     params(("org_id" = String, Path, description = "Organization id"), ("invitation_id" = String, Path, description = "Invitation id")),
     responses((status = 204, description = "Deleted")))]
 pub async fn delete_invitation(
-    State(st): State<AdminCtx>,
-    caller: Caller,
-    Path((org_id, invitation_id)): Path<(String, String)>,
+    scope: OrgScope,
+    Path((_org, invitation_id)): Path<(String, String)>,
 ) -> R<StatusCode> {
-    let org = scoped_org(&st, &caller, &org_id).await?;
     let id: InvitationId = path_id(&invitation_id, "invitation")?;
-    service::delete_invitation(&ctx(&st, &caller), &org, &id).await?;
+    service::delete_invitation(&scope.ctx(), scope.org(), &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -33,6 +33,8 @@ pub enum OrgRole {
     OrgAdmin,
     /// Members and invitations only.
     MemberAdmin,
+    /// Reads everything in the org; changes nothing.
+    Viewer,
 }
 
 impl OrgRole {
@@ -40,6 +42,7 @@ impl OrgRole {
         match self {
             Self::OrgAdmin => "org_admin",
             Self::MemberAdmin => "member_admin",
+            Self::Viewer => "viewer",
         }
     }
 }

@@ -72,7 +72,7 @@ mirror_enum!(
     MemberStatus <=> MemberStatus { Invited = "invited", Active = "active", Suspended = "suspended" });
 mirror_enum!(
     /// Org-level administrative role.
-    OrgRole <=> OrgRole { OrgAdmin = "org_admin", MemberAdmin = "member_admin" });
+    OrgRole <=> OrgRole { OrgAdmin = "org_admin", MemberAdmin = "member_admin", Viewer = "viewer" });
 mirror_enum!(
     /// Status of an invitation.
     InvitationStatus <=> InvitationStatus { Pending = "pending", Accepted = "accepted", Revoked = "revoked" });

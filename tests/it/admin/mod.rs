@@ -16,6 +16,7 @@ mod auth;
 mod bad_input;
 mod consistency;
 mod member_events;
+mod org_admins;
 mod orgs;
 mod users;
 
