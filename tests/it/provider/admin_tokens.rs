@@ -675,3 +675,90 @@ apps:
         .unwrap_err();
     assert!(e.to_string().contains("admin_api.client_scopes"), "{e}");
 }
+
+/// `GET`/`PATCH` on Lobby's admin API with a bearer token; returns the status.
+async fn api(
+    lobby: &Lobby,
+    m: reqwest::Method,
+    path: &str,
+    token: &str,
+    body: Option<Value>,
+) -> u16 {
+    let mut req = lobby
+        .http()
+        .request(m, lobby.url(&format!("/api/v1{path}")))
+        .bearer_auth(token);
+    if let Some(b) = body {
+        req = req.json(&b);
+    }
+    req.send().await.unwrap().status().as_u16()
+}
+
+#[tokio::test]
+async fn issued_tokens_are_accepted_by_the_admin_api_end_to_end() {
+    use reqwest::Method;
+    let lobby = Lobby::start().await;
+    // The vendor's backend: client credentials, read then write.
+    set_access(&lobby, "crm", client(&[AdminClientScope::Read]), None).await;
+    let (_, t) = lobby.token(&[("grant_type", "client_credentials")]).await;
+    let read = t["access_token"].as_str().unwrap().to_owned();
+    assert_eq!(api(&lobby, Method::GET, "/orgs", &read, None).await, 200);
+    let rename = Some(json!({"name": "Acme Renamed"}));
+    assert_eq!(
+        api(&lobby, Method::PATCH, "/orgs/acme", &read, rename.clone()).await,
+        403
+    );
+    set_access(&lobby, "crm", client(&[AdminClientScope::Write]), None).await;
+    let (_, t) = lobby.token(&[("grant_type", "client_credentials")]).await;
+    let write = t["access_token"].as_str().unwrap();
+    assert_eq!(
+        api(&lobby, Method::PATCH, "/orgs/acme", write, rename).await,
+        200
+    );
+    // Revoked at /revoke: refused by the admin API too.
+    lobby
+        .post_json("/revoke", &[("token", write)], Some(("crm", CRM_SECRET)))
+        .await;
+    assert_eq!(api(&lobby, Method::GET, "/orgs", write, None).await, 401);
+
+    // A signed-in org admin (bob is org_admin of acme) through a delegated app.
+    set_access(&lobby, "crm", delegated(), None).await;
+    let b = lobby.browser();
+    let (verifier, challenge) = pkce();
+    let flow = b
+        .start(&authorize_path(
+            "crm",
+            CRM_CB,
+            &challenge,
+            &[("scope", "openid lobby:admin")],
+        ))
+        .await;
+    b.sign_in(&flow, "bob@acme.test", PASSWORD).await;
+    let r = b.choose(&flow, "acme").await;
+    let code = code_from(&r, &lobby.base, CRM_CB);
+    let t = lobby.exchange(&code, &verifier).await;
+    let bob = t["access_token"].as_str().unwrap();
+    assert_eq!(
+        admin_claims(&lobby, bob).await.org_id.as_deref(),
+        Some("acme")
+    );
+    assert_eq!(
+        api(&lobby, Method::GET, "/orgs/acme/members", bob, None).await,
+        200
+    );
+    assert_eq!(
+        api(&lobby, Method::GET, "/orgs/globex", bob, None).await,
+        404
+    );
+    // alice has no org role: her delegated token grants nothing.
+    let t = login(&lobby, &[("scope", "openid lobby:admin")]).await;
+    let alice = t["access_token"].as_str().unwrap();
+    assert_eq!(
+        api(&lobby, Method::GET, "/orgs/acme/members", alice, None).await,
+        403
+    );
+    // The app's usual access token is for the app, not for the admin API.
+    let t = login(&lobby, &[]).await;
+    let plain = t["access_token"].as_str().unwrap();
+    assert_eq!(api(&lobby, Method::GET, "/orgs", plain, None).await, 401);
+}
