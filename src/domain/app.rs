@@ -142,6 +142,53 @@ impl Default for AppAuthPolicy {
     }
 }
 
+/// A client-credentials scope of Lobby's admin API (`lobby:admin:read`, `lobby:admin:write`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum AdminClientScope {
+    #[serde(rename = "lobby:admin:read")]
+    Read,
+    #[serde(rename = "lobby:admin:write")]
+    Write,
+}
+
+impl AdminClientScope {
+    pub const ALL: [AdminClientScope; 2] = [Self::Read, Self::Write];
+
+    /// The scope value ([`super::admin_token::SCOPE_ADMIN_READ`] / `…_WRITE`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Read => super::admin_token::SCOPE_ADMIN_READ,
+            Self::Write => super::admin_token::SCOPE_ADMIN_WRITE,
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|v| v.as_str() == s)
+    }
+}
+
+/// Which access to Lobby's own admin API (`/api/v1`) an app may obtain from `/token`.
+/// Default: none.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AdminApiAccess {
+    /// The app may ask, in the authorization code flow, for scope `lobby:admin` (or RFC 8707
+    /// `resource` = the admin audience): its access token then acts for the signed-in user in
+    /// the org they signed into, with that user's current org roles (read by the admin API).
+    #[serde(default)]
+    pub delegated: bool,
+    /// Scopes the app may get with `grant_type=client_credentials` (RFC 6749 §4.4), acting as
+    /// itself: confidential apps only.
+    #[serde(default)]
+    pub client_scopes: BTreeSet<AdminClientScope>,
+}
+
+impl AdminApiAccess {
+    pub fn is_none(&self) -> bool {
+        !self.delegated && self.client_scopes.is_empty()
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct App {
     pub id: AppId,
@@ -161,6 +208,8 @@ pub struct App {
     /// Member events that revoke that member's refresh tokens for this app.
     pub revoke_on: BTreeSet<MemberEvent>,
     pub auth_policy: AppAuthPolicy,
+    /// Access to Lobby's own admin API (delegated and/or client credentials); default none.
+    pub admin_api: AdminApiAccess,
     pub version: i64,
     pub created_at: OffsetDateTime,
     pub updated_at: OffsetDateTime,
@@ -213,6 +262,14 @@ impl App {
             return Err(DomainError::new(
                 "auth_policy.allowed_kinds",
                 "must allow at least one kind of connection",
+            ));
+        }
+        // RFC 6749 §4.4: the client credentials grant is for confidential clients only.
+        if !self.admin_api.client_scopes.is_empty() && self.client_type != ClientType::Confidential
+        {
+            return Err(DomainError::new(
+                "admin_api.client_scopes",
+                "only a confidential client can use client credentials",
             ));
         }
         Ok(())

@@ -9,7 +9,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 /// The error codes Lobby returns (RFC 6749 §4.1.2.1, §5.2; RFC 6750 §3.1; RFC 7009 §2.2.1;
-/// OIDC Core §3.1.2.6).
+/// OIDC Core §3.1.2.6; RFC 8707 §2).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ErrorCode {
     InvalidRequest,
@@ -20,6 +20,8 @@ pub enum ErrorCode {
     UnsupportedResponseType,
     UnsupportedTokenType,
     InvalidScope,
+    /// RFC 8707 §2: the `resource` is unknown, malformed or not allowed.
+    InvalidTarget,
     AccessDenied,
     InvalidToken,
     LoginRequired,
@@ -41,6 +43,7 @@ impl ErrorCode {
             Self::UnsupportedResponseType => "unsupported_response_type",
             Self::UnsupportedTokenType => "unsupported_token_type",
             Self::InvalidScope => "invalid_scope",
+            Self::InvalidTarget => "invalid_target",
             Self::AccessDenied => "access_denied",
             Self::InvalidToken => "invalid_token",
             Self::LoginRequired => "login_required",

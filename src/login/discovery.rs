@@ -274,6 +274,7 @@ mod tests {
             auth_policy: AppAuthPolicy {
                 allowed_kinds: kinds.iter().copied().collect(),
             },
+            admin_api: AdminApiAccess::default(),
             version: 1,
             created_at: OffsetDateTime::UNIX_EPOCH,
             updated_at: OffsetDateTime::UNIX_EPOCH,

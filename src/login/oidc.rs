@@ -195,7 +195,12 @@ pub async fn start(
 }
 
 /// The OAuth error redirect to the app, as a URL for a link (RFC 6749 §4.1.2.1, RFC 9207).
-fn app_error_url(st: &LoginCtx, flow: &Flow, code: ErrorCode, description: &str) -> Option<String> {
+pub(crate) fn app_error_url(
+    st: &LoginCtx,
+    flow: &Flow,
+    code: ErrorCode,
+    description: &str,
+) -> Option<String> {
     let mut u = url::Url::parse(&flow.redirect_uri).ok()?;
     {
         let mut q = u.query_pairs_mut();
@@ -427,6 +432,7 @@ async fn answer(
         )
         .await
         .map_err(|e| upstream_failure(&conn, org, &e))?;
+    let upstream_auth_time = validated.auth_time;
     let mut ident = UpstreamIdentity::from_oidc(&conn.id, cfg, validated);
     ident.invitation_token = flow.invitation.clone();
     let amr = ident.amr.clone();
@@ -445,6 +451,7 @@ async fn answer(
         pending,
         AuthMethod::Oidc,
         &amr,
+        upstream_auth_time,
     )
     .await
 }

@@ -26,6 +26,9 @@ pub const SENTENCE_IDP_ERROR: &str = "Your organization's sign-in did not sign y
 /// Shown when the person cancelled or was refused at the IdP (`access_denied`).
 pub const SENTENCE_IDP_DENIED: &str =
     "Sign-in was cancelled or refused at your organization's sign-in page.";
+/// The app asked for a recent sign-in (`max_age`, `prompt=login`) and the IdP reported an
+/// older authentication.
+pub const SENTENCE_NOT_RECENT: &str = "This application needs you to have signed in again just now, and your organization's sign-in did not do so. Go back to the application and sign in again.";
 /// The connection cannot sign anyone in to this app (inactive, not allowed, not usable).
 pub const SENTENCE_CONNECTION_UNAVAILABLE: &str = "This organization's sign-in is not available for this application. Contact your IT administrator.";
 /// A failure on our side.

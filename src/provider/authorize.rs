@@ -9,11 +9,14 @@
 //! to the client with `error`, `state` and `iss` (RFC 9207).
 //! Only the code flow (`response_type=code`), only `response_mode=query`, PKCE with S256 for
 //! every client (RFC 7636; RFC 9700 §2.1.1: `plain` refused), `scope` must contain `openid`.
-//! Free-text parameters are bounded (`params::MAX_PARAM_BYTES`).
+//! Free-text parameters are bounded (`params::MAX_PARAM_BYTES`). Scope `lobby:admin` and the
+//! RFC 8707 `resource` parameter are decided by `admin_tokens`.
 //!
 //! Owns: request validation and the SSO shortcut. Must not touch: passwords, token issuance.
 
+use super::admin_tokens;
 use super::token::ALL_ALGS;
+use crate::domain::admin_token::SCOPE_ADMIN;
 use crate::domain::{ClientId, Email, random_token, to_millis};
 use crate::http::params::{MAX_PARAM_BYTES, Params, is_form};
 use crate::http::redirect::{ErrorCode, error_redirect, see_other};
@@ -30,7 +33,8 @@ use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::Response;
 use tower_sessions::Session;
 
-/// Scope values Lobby knows; others are ignored (OIDC Core §3.1.2.1).
+/// Scope values Lobby knows; others are ignored (OIDC Core §3.1.2.1). `lobby:admin` is
+/// decided apart (`admin_tokens::authorize_admin`).
 const KNOWN_SCOPES: [&str; 4] = ["openid", "email", "profile", "offline_access"];
 
 pub async fn get(
@@ -215,6 +219,12 @@ async fn authorize(st: &ProviderCtx, sess: &Session, headers: &HeaderMap, p: Par
         if KNOWN_SCOPES.contains(&s) && !scope.contains(&s) {
             scope.push(s);
         }
+    }
+    // Lobby's admin API: scope `lobby:admin` or RFC 8707 `resource` (`admin_tokens`).
+    match admin_tokens::authorize_admin(&app, scope_in, &p, &back.issuer) {
+        Ok(true) => scope.push(SCOPE_ADMIN),
+        Ok(false) => {}
+        Err((code, description)) => return back.err(code, description),
     }
     // PKCE S256 for every client (RFC 7636 §4.3, RFC 9700 §2.1.1).
     let Some(challenge) = g("code_challenge") else {

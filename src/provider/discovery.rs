@@ -23,10 +23,14 @@ pub async fn openid_configuration(State(st): State<ProviderCtx>) -> Response {
         "revocation_endpoint": c.url("/revoke"),
         "introspection_endpoint": c.url("/introspect"),
         "end_session_endpoint": c.url("/logout"),
-        "scopes_supported": ["openid", "email", "profile", "offline_access"],
+        "scopes_supported": [
+            "openid", "email", "profile", "offline_access",
+            // Lobby's admin API (`admin_tokens`): delegated, then client credentials.
+            "lobby:admin", "lobby:admin:read", "lobby:admin:write"
+        ],
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],
-        "grant_types_supported": ["authorization_code", "refresh_token"],
+        "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": ["RS256", "ES256", "EdDSA"],
         "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],

@@ -5,6 +5,7 @@
 //! Must not touch: the hosted pages (that is `login`), upstream connectors, admin API,
 //! storage internals.
 
+pub mod admin_tokens;
 pub mod authorize;
 pub mod claims;
 pub mod discovery;

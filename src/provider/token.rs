@@ -1,19 +1,22 @@
 //! `/token` (RFC 6749 §3.2): the `authorization_code` and `refresh_token` grants, client
-//! authentication (shared with `/revoke` and `/introspect`), and token issuance.
+//! authentication (shared with `/revoke` and `/introspect`), and token issuance. The
+//! `client_credentials` grant and the admin API's access tokens are in `admin_tokens`.
 //!
 //! Client authentication (RFC 6749 §2.3): `client_secret_basic` (the id and secret are
 //! form-urlencoded inside Basic, §2.3.1), `client_secret_post`, or — for public clients only —
 //! `none` (just `client_id`; PKCE protects the code). More than one method in a request is
 //! refused. Secrets are compared as SHA-256 hashes in constant time (`TokenHash::verify`).
 //!
-//! Codes (RFC 6749 §4.1.3, §10.5; RFC 7636 §4.6; DESIGN §6.5): taken from the state store
-//! atomically, so a code redeems once. Then `code-used:<sha256>` records, for 10 minutes, the
-//! refresh family and access-token id it is about to issue: a second redemption finds that
-//! record, revokes the family and deny-lists the access token (RFC 6749 §4.1.2: "SHOULD revoke
-//! all tokens previously issued based on that authorization code"). A replay racing the first
-//! redemption leaves `code-replayed:<sha256>`, which the first redemption checks after storing
-//! its family. Client, redirect_uri, expiry (60 s) and the S256 verifier are checked after the
-//! take, so a failed attempt burns the code.
+//! Codes (RFC 6749 §4.1.3, §10.5; RFC 7636 §4.6; DESIGN §6.5): a redemption first claims the
+//! code with `put_if_absent` of `code-used:<sha256>` (for 10 minutes), recording the refresh
+//! family and access-token id it is about to issue, then takes the code from the state store
+//! atomically, so a code redeems once. Every other redemption finds the claim, revokes that
+//! family and deny-lists that access token (RFC 6749 §4.1.2: "SHOULD revoke all tokens
+//! previously issued based on that authorization code"); claiming before taking leaves no
+//! moment in which a replay could miss the record. A replay racing the first redemption leaves
+//! `code-replayed:<sha256>`, which the first redemption checks after storing its family.
+//! Client, redirect_uri, expiry (60 s) and the S256 verifier are checked after the take, so a
+//! failed attempt burns the code. A state store that fails fails the request (no tokens).
 //!
 //! Refresh tokens: 256-bit opaque values, stored as hashes in families (`storage::RefreshStore`),
 //! rotated on every use. Reuse of a rotated token within `REUSE_GRACE_SECS` (two tabs refreshing
@@ -27,7 +30,9 @@
 //! Owns: the token endpoint and the code/refresh bookkeeping. Must not touch: the login flow,
 //! key management (it only signs through `KeyRing`).
 
+use super::admin_tokens;
 use super::claims::{self, Issue, Subject};
+use crate::domain::admin_token::SCOPE_ADMIN;
 use crate::domain::{
     App, ClientId, ClientType, RefreshFamilyId, SigningAlg, TokenHash, UserId, random_token,
     to_millis,
@@ -113,11 +118,13 @@ async fn handle(st: &ProviderCtx, headers: &HeaderMap, body: &Bytes) -> Result<V
     match p.get("grant_type").ok().flatten() {
         Some("authorization_code") => code_grant(st, &app, &p).await,
         Some("refresh_token") => refresh_grant(st, &app, &p).await,
+        // RFC 6749 §4.4: only for Lobby's admin API (`admin_tokens`).
+        Some("client_credentials") => admin_tokens::client_credentials(st, &app, &p, headers).await,
         None => Err(OAuthError::invalid_request("grant_type is required.")),
         // DESIGN §6.5: no password (RFC 9700 §2.4) or implicit grants; no others either.
         Some(_) => Err(OAuthError::new(
             ErrorCode::UnsupportedGrantType,
-            "Only the authorization_code and refresh_token grants are supported.",
+            "Only the authorization_code, refresh_token and client_credentials grants are supported.",
         )),
     }
 }
@@ -254,12 +261,6 @@ async fn code_grant(st: &ProviderCtx, app: &App, p: &Params) -> Result<Value, OA
     if code.len() > 256 {
         return Err(OAuthError::invalid_grant(BAD_CODE));
     }
-    let Some(bytes) = st.ephemeral.take(&code_key(code)).await? else {
-        replay(st, code).await?;
-        return Err(OAuthError::invalid_grant(BAD_CODE));
-    };
-    let rec: CodeRecord =
-        serde_json::from_slice(&bytes).map_err(|_| OAuthError::invalid_grant(BAD_CODE))?;
     let now = st.clock.now();
     let family_id = RefreshFamilyId::generate();
     let jti = random_token();
@@ -270,9 +271,22 @@ async fn code_grant(st: &ProviderCtx, app: &App, p: &Params) -> Result<Value, OA
         exp: access_exp,
     };
     let used_bytes = serde_json::to_vec(&used).map_err(|_| OAuthError::server_error())?;
-    st.ephemeral
-        .put(&used_key(code), &used_bytes, CODE_USED_TTL)
-        .await?;
+    // Claim the code before taking it: of any number of concurrent redemptions exactly one
+    // stores what it is about to issue; every other one is a replay and finds that record at
+    // once (no window between the take and the record), so it can revoke what the claim issues.
+    if !st
+        .ephemeral
+        .put_if_absent(&used_key(code), &used_bytes, CODE_USED_TTL)
+        .await?
+    {
+        replay(st, code).await?;
+        return Err(OAuthError::invalid_grant(BAD_CODE));
+    }
+    let Some(bytes) = st.ephemeral.take(&code_key(code)).await? else {
+        return Err(OAuthError::invalid_grant(BAD_CODE));
+    };
+    let rec: CodeRecord =
+        serde_json::from_slice(&bytes).map_err(|_| OAuthError::invalid_grant(BAD_CODE))?;
 
     // RFC 6749 §4.1.3: the code was issued to this client, for this redirect_uri.
     if rec.client_id != app.client_id {
@@ -309,6 +323,17 @@ async fn code_grant(st: &ProviderCtx, app: &App, p: &Params) -> Result<Value, OA
             ));
         }
     };
+    // `lobby:admin` only while the app has delegated admin access; RFC 8707 `resource`.
+    let grant = Grant {
+        scope: admin_tokens::token_scope(
+            app,
+            rec.grant.scope.clone(),
+            false,
+            p,
+            &st.config.issuer(),
+        )?,
+        ..rec.grant.clone()
+    };
     let refresh = random_token();
     let family = RefreshFamily {
         id: family_id.clone(),
@@ -318,7 +343,7 @@ async fn code_grant(st: &ProviderCtx, app: &App, p: &Params) -> Result<Value, OA
         session_id: rec.grant.sid.to_string(),
         auth_time: OffsetDateTime::from_unix_timestamp(rec.grant.auth_time).unwrap_or(now),
         amr: rec.grant.amr.clone(),
-        scope: rec.grant.scope.clone(),
+        scope: grant.scope.clone(),
         idp: rec.grant.idp.clone(),
         created_at: crate::domain::trunc_millis(now),
         expires_at: crate::domain::trunc_millis(
@@ -338,7 +363,7 @@ async fn code_grant(st: &ProviderCtx, app: &App, p: &Params) -> Result<Value, OA
         st,
         app,
         &subject,
-        &rec.grant,
+        &grant,
         rec.nonce.as_deref(),
         &jti,
         &refresh,
@@ -414,6 +439,8 @@ async fn refresh_grant(st: &ProviderCtx, app: &App, p: &Params) -> Result<Value,
             s.to_owned()
         }
     };
+    let explicit = p.get("scope").ok().flatten().is_some();
+    let scope = admin_tokens::token_scope(app, scope, explicit, p, &st.config.issuer())?;
     // DESIGN §3: claims are recomputed from the current membership at every refresh.
     let subject = match claims::subject_for(st.storage.as_ref(), app, member, family.idp.as_ref())
         .await?
@@ -480,7 +507,12 @@ pub fn at_hash(access_token: &str, alg: SigningAlg) -> String {
     }
 }
 
-fn sign(keys: &KeyRing, claims: &Value, alg: SigningAlg, typ: &str) -> Result<String, OAuthError> {
+pub(crate) fn sign(
+    keys: &KeyRing,
+    claims: &Value,
+    alg: SigningAlg,
+    typ: &str,
+) -> Result<String, OAuthError> {
     keys.sign_typed(claims, alg, typ).map_err(|e| {
         tracing::error!(error = %e, "token signing failed");
         OAuthError::server_error()
@@ -507,12 +539,13 @@ fn issue(
         at_hash: None,
         jti,
     };
-    let access = sign(
-        &st.keys,
-        &claims::access_token_claims(app, subject, grant, &at),
-        app.signing_alg,
-        "at+jwt",
-    )?;
+    // With `lobby:admin` granted, the access token is the admin API's (`admin_tokens`).
+    let access_claims = if admin_tokens::has_scope(&grant.scope, SCOPE_ADMIN) {
+        admin_tokens::delegated_claims(&issuer, app, subject, grant, now, jti)
+    } else {
+        claims::access_token_claims(app, subject, grant, &at)
+    };
+    let access = sign(&st.keys, &access_claims, app.signing_alg, "at+jwt")?;
     let hash = at_hash(&access, app.signing_alg);
     let id_jti = random_token();
     let it = Issue {

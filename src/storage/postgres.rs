@@ -42,6 +42,11 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
         "saml replay cache",
         include_str!("../../migrations/postgres/0013_saml_seen.sql"),
     ),
+    (
+        15,
+        "app admin api",
+        include_str!("../../migrations/postgres/0015_app_admin_api.sql"),
+    ),
 ];
 
 const MAX_CONNECTIONS: u32 = 10;

@@ -46,6 +46,11 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
         "saml replay cache",
         include_str!("../../migrations/sqlite/0013_saml_seen.sql"),
     ),
+    (
+        15,
+        "app admin api",
+        include_str!("../../migrations/sqlite/0015_app_admin_api.sql"),
+    ),
 ];
 
 /// Connections of a file database. SQLite has one writer at a time; in WAL mode a reader runs

@@ -6,9 +6,9 @@
 //! `plan`).
 
 use crate::admin::dto::{
-    AppAuthPolicy, AppCreate, Branding, ClientType, ConnectionCreate, DomainCreate, LinkCreate,
-    MemberCreate, MemberEvent, OrgStatus, RoleCreate, RoleGroupCreate, SigningAlg, TokenLifetimes,
-    UserCreate,
+    AdminApiAccess, AppAuthPolicy, AppCreate, Branding, ClientType, ConnectionCreate, DomainCreate,
+    LinkCreate, MemberCreate, MemberEvent, OrgStatus, RoleCreate, RoleGroupCreate, SigningAlg,
+    TokenLifetimes, UserCreate,
 };
 use crate::admin::service::{self, ServiceError};
 use crate::domain::*;
@@ -59,6 +59,9 @@ pub struct DeclApp {
     pub revoke_on: Option<Vec<MemberEvent>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub auth_policy: Option<AppAuthPolicy>,
+    /// Access to Lobby's admin API (delegated and/or client credentials); default none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub admin_api: Option<AdminApiAccess>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub roles: Vec<RoleCreate>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -82,6 +85,7 @@ impl DeclApp {
                 invite_ttl_secs: self.invite_ttl_secs,
                 revoke_on: self.revoke_on,
                 auth_policy: self.auth_policy,
+                admin_api: self.admin_api,
             },
             self.roles,
             self.role_groups,

@@ -39,6 +39,7 @@ fn export_app(a: &App, roles: Vec<Role>, groups: Vec<RoleGroup>) -> DeclApp {
             .then(|| a.revoke_on.iter().map(|e| (*e).into()).collect()),
         auth_policy: (a.auth_policy != d::AppAuthPolicy::default())
             .then(|| a.auth_policy.clone().into()),
+        admin_api: (!a.admin_api.is_none()).then(|| a.admin_api.clone().into()),
         roles: roles
             .into_iter()
             .map(|r| RoleCreate {

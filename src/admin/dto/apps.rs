@@ -3,7 +3,7 @@
 //!
 //! Owns: these wire shapes. Must not touch: validation (`service`).
 
-use super::{ClientType, ConnectionKind, MemberEvent, SigningAlg, ts};
+use super::{AdminClientScope, ClientType, ConnectionKind, MemberEvent, SigningAlg, ts};
 use crate::domain as d;
 use crate::domain::{AppId, ClientId, RoleGroupId, RoleValue, Secret};
 use serde::{Deserialize, Serialize};
@@ -62,6 +62,39 @@ impl From<d::AppAuthPolicy> for AppAuthPolicy {
     }
 }
 
+/// Which access to Lobby's own admin API (`/api/v1`) the app may obtain from `/token`.
+/// Default: none (`{"delegated": false, "client_scopes": []}`).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AdminApiAccess {
+    /// The app may request scope `lobby:admin` (or `resource` = `<issuer>/api/v1`, RFC 8707)
+    /// in the authorization code flow; its access token then has the admin audience and acts
+    /// for the signed-in user in the org they signed into, with that user's org roles.
+    #[serde(default)]
+    pub delegated: bool,
+    /// Scopes the app may get with `grant_type=client_credentials`, acting as itself:
+    /// `lobby:admin:read` and/or `lobby:admin:write`. Confidential apps only.
+    #[serde(default)]
+    pub client_scopes: Vec<AdminClientScope>,
+}
+
+impl From<AdminApiAccess> for d::AdminApiAccess {
+    fn from(a: AdminApiAccess) -> Self {
+        Self {
+            delegated: a.delegated,
+            client_scopes: a.client_scopes.into_iter().map(Into::into).collect(),
+        }
+    }
+}
+impl From<d::AdminApiAccess> for AdminApiAccess {
+    fn from(a: d::AdminApiAccess) -> Self {
+        Self {
+            delegated: a.delegated,
+            client_scopes: a.client_scopes.into_iter().map(Into::into).collect(),
+        }
+    }
+}
+
 /// Create an app. Without `client_secret`/`client_secret_hash`, a confidential app gets a
 /// generated secret, returned once in the response.
 #[derive(Clone, Debug, Default, Serialize, Deserialize, ToSchema)]
@@ -104,6 +137,9 @@ pub struct AppCreate {
     /// Default: all kinds of connections.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub auth_policy: Option<AppAuthPolicy>,
+    /// Access to Lobby's admin API; default none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub admin_api: Option<AdminApiAccess>,
 }
 
 /// Partial update of an app; absent fields are left alone.
@@ -129,6 +165,8 @@ pub struct AppPatch {
     pub invite_ttl_secs: Option<i64>,
     pub revoke_on: Option<Vec<MemberEvent>>,
     pub auth_policy: Option<AppAuthPolicy>,
+    /// Replace the app's access to Lobby's admin API.
+    pub admin_api: Option<AdminApiAccess>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
@@ -146,6 +184,7 @@ pub struct AppResponse {
     pub invite_ttl_secs: i64,
     pub revoke_on: Vec<MemberEvent>,
     pub auth_policy: AppAuthPolicy,
+    pub admin_api: AdminApiAccess,
     pub version: i64,
     pub created_at: String,
     pub updated_at: String,
@@ -166,6 +205,7 @@ impl From<&d::App> for AppResponse {
             invite_ttl_secs: a.invite_ttl_secs,
             revoke_on: a.revoke_on.iter().map(|e| (*e).into()).collect(),
             auth_policy: a.auth_policy.clone().into(),
+            admin_api: a.admin_api.clone().into(),
             version: a.version,
             created_at: ts(a.created_at),
             updated_at: ts(a.updated_at),

@@ -102,6 +102,9 @@ TokenEndpointAuthMethod <=> TokenEndpointAuthMethod {
     None = "none",
 });
 mirror_enum!(
+    /// A client-credentials scope of Lobby's admin API.
+    AdminClientScope <=> AdminClientScope { Read = "lobby:admin:read", Write = "lobby:admin:write" });
+mirror_enum!(
     /// Outcome of an audited action.
     Outcome <=> Outcome { Success = "success", Failure = "failure", Denied = "denied" });
 

@@ -106,6 +106,7 @@ pub fn build_app(
         invite_ttl_secs: req.invite_ttl_secs.unwrap_or(DEFAULT_INVITE_TTL_SECS),
         revoke_on: revoke_set(req.revoke_on),
         auth_policy: req.auth_policy.map(Into::into).unwrap_or_default(),
+        admin_api: req.admin_api.map(Into::into).unwrap_or_default(),
         version: existing.map(|a| a.version).unwrap_or(1),
         created_at: existing.map(|a| a.created_at).unwrap_or(now),
         updated_at: existing.map(|a| a.updated_at).unwrap_or(now),
@@ -185,6 +186,9 @@ pub async fn update_app(ctx: &Ctx<'_>, id: &AppId, p: AppPatch) -> SResult<(App,
         }
         if let Some(v) = &p.auth_policy {
             next.auth_policy = v.clone().into();
+        }
+        if let Some(v) = &p.admin_api {
+            next.admin_api = v.clone().into();
         }
         if let Some(t) = p.client_type {
             next.client_type = t.into();

@@ -235,6 +235,7 @@ async fn acs_accept(
         attributes: a.attributes.clone(),
         assertion_id: a.assertion_id.clone(),
         amr: amr_of(a.authn_context.as_deref()),
+        authn_instant: a.authn_instant.map(|t| t.unix_timestamp()),
     };
     let handle = random_token();
     let bytes = serde_json::to_vec(&done).map_err(|_| PageError::Server)?;

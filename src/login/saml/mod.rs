@@ -104,6 +104,9 @@ pub struct DoneRecord {
     pub attributes: BTreeMap<String, Vec<String>>,
     pub assertion_id: String,
     pub amr: Vec<String>,
+    /// Unix seconds of the assertion's `AuthnInstant` (when the IdP authenticated the person).
+    #[serde(default)]
+    pub authn_instant: Option<i64>,
 }
 
 pub(super) fn req_key(relay: &str) -> String {

@@ -115,6 +115,7 @@ pub async fn sign_in_assertion(
                 pending,
                 AuthMethod::Saml,
                 &done.amr,
+                done.authn_instant,
             )
             .await
         }

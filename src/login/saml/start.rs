@@ -37,7 +37,9 @@ pub async fn start(
         return Err(PageError::SsoNotAvailable.into());
     }
     let relay = random_token();
-    let force_authn = flow.prompt.login || flow.max_age == Some(0);
+    // SAML has no max_age: any max_age asks for a fresh authentication (ForceAuthn), whose
+    // AuthnInstant `identity::sign_in` then checks.
+    let force_authn = flow.prompt.login || flow.max_age.is_some();
     let started = match st
         .saml
         .begin(&st.config, &conn, cfg, &relay, force_authn, st.clock.now())

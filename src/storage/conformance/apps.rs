@@ -40,6 +40,7 @@ pub async fn apps_crud(s: Arc<dyn Storage>) {
     public.client_secret_hash = None;
     public.signing_alg = SigningAlg::EdDSA;
     public.revoke_on = BTreeSet::new();
+    public.admin_api.delegated = true;
     s.create_app(&public).await.unwrap();
     assert_eq!(s.get_app(&public.id).await.unwrap(), Some(public.clone()));
 
@@ -48,6 +49,10 @@ pub async fn apps_crud(s: Arc<dyn Storage>) {
     changed
         .redirect_uris
         .push("https://crm.example.com/cb2".into());
+    changed.admin_api = AdminApiAccess {
+        delegated: true,
+        client_scopes: AdminClientScope::ALL.into_iter().collect(),
+    };
     changed.updated_at = now() + Duration::seconds(5);
     let stored = s.update_app(&changed).await.unwrap();
     assert_eq!(stored.version, 2);

@@ -205,11 +205,18 @@ pub async fn apply_changes_all_or_nothing(s: Arc<dyn Storage>) {
     renamed.version = 1;
     let mut narrower = g.clone();
     narrower.roles = BTreeSet::new();
+    let mut admin_client = a.clone();
+    admin_client.admin_api.client_scopes = [AdminClientScope::Read].into_iter().collect();
     batch = vec![
         Change::UpsertOrg(renamed.clone()),
         Change::UpsertRoleGroup(narrower.clone()),
+        Change::UpsertApp(admin_client.clone()),
     ];
     s.apply_changes(&batch).await.unwrap();
+    assert_eq!(
+        s.get_app(&a.id).await.unwrap().unwrap().admin_api,
+        admin_client.admin_api
+    );
     let got = s.get_org(&o.id).await.unwrap().unwrap();
     assert_eq!(got.name, "Acme (imported)");
     assert_eq!(got.version, 2);

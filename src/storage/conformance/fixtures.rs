@@ -57,6 +57,7 @@ pub(super) fn app() -> App {
         invite_ttl_secs: 86_400,
         revoke_on: [MemberEvent::MemberRemoved, MemberEvent::OrgSuspended].into(),
         auth_policy: AppAuthPolicy::default(),
+        admin_api: AdminApiAccess::default(),
         version: 1,
         created_at: t,
         updated_at: t,

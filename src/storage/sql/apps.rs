@@ -18,7 +18,7 @@ use std::borrow::Cow;
 
 pub(super) const APP_COLS: &str = "id, name, client_id, client_type, client_secret_hash, redirect_uris, \
      post_logout_redirect_uris, signing_alg, token_lifetimes, invite_ttl_secs, revoke_on, \
-     auth_policy, version, created_at, updated_at";
+     auth_policy, admin_api, version, created_at, updated_at";
 
 pub(super) fn app_from(r: &AnyRow) -> Result<App> {
     Ok(App {
@@ -34,6 +34,7 @@ pub(super) fn app_from(r: &AnyRow) -> Result<App> {
         invite_ttl_secs: col(r, "invite_ttl_secs")?,
         revoke_on: col_json(r, "revoke_on")?,
         auth_policy: col_json(r, "auth_policy")?,
+        admin_api: col_json(r, "admin_api")?,
         version: col(r, "version")?,
         created_at: col_ts(r, "created_at")?,
         updated_at: col_ts(r, "updated_at")?,
@@ -80,8 +81,8 @@ pub(super) fn groups_from(rows: &[AnyRow]) -> Result<Vec<RoleGroup>> {
 
 pub(super) const INSERT_APP: &str = "INSERT INTO apps (id, name, client_id, client_type, \
      client_secret_hash, redirect_uris, post_logout_redirect_uris, signing_alg, token_lifetimes, \
-     invite_ttl_secs, revoke_on, auth_policy, version, created_at, updated_at) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)";
+     invite_ttl_secs, revoke_on, auth_policy, admin_api, version, created_at, updated_at) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)";
 
 pub(super) const UPSERT_APP_TAIL: &str = " ON CONFLICT (id) DO UPDATE SET name = excluded.name, \
      client_id = excluded.client_id, client_type = excluded.client_type, \
@@ -89,7 +90,7 @@ pub(super) const UPSERT_APP_TAIL: &str = " ON CONFLICT (id) DO UPDATE SET name =
      post_logout_redirect_uris = excluded.post_logout_redirect_uris, \
      signing_alg = excluded.signing_alg, token_lifetimes = excluded.token_lifetimes, \
      invite_ttl_secs = excluded.invite_ttl_secs, revoke_on = excluded.revoke_on, \
-     auth_policy = excluded.auth_policy, updated_at = excluded.updated_at, \
+     auth_policy = excluded.auth_policy, admin_api = excluded.admin_api, updated_at = excluded.updated_at, \
      version = apps.version + 1";
 
 pub(super) async fn write_app(
@@ -115,6 +116,7 @@ pub(super) async fn write_app(
         .bind(a.invite_ttl_secs)
         .bind(json(&a.revoke_on)?)
         .bind(json(&a.auth_policy)?)
+        .bind(json(&a.admin_api)?)
         .bind(a.version)
         .bind(ms(a.created_at))
         .bind(ms(a.updated_at))
@@ -252,7 +254,7 @@ impl AppStore for SqlStore {
             "UPDATE apps SET name = $3, client_id = $4, client_type = $5, \
              client_secret_hash = $6, redirect_uris = $7, post_logout_redirect_uris = $8, \
              signing_alg = $9, token_lifetimes = $10, invite_ttl_secs = $11, revoke_on = $12, \
-             auth_policy = $13, updated_at = $14, version = version + 1 \
+             auth_policy = $13, admin_api = $14, updated_at = $15, version = version + 1 \
              WHERE id = $1 AND version = $2 RETURNING {APP_COLS}"
         );
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
@@ -269,6 +271,7 @@ impl AppStore for SqlStore {
             .bind(a.invite_ttl_secs)
             .bind(json(&a.revoke_on)?)
             .bind(json(&a.auth_policy)?)
+            .bind(json(&a.admin_api)?)
             .bind(ms(a.updated_at))
             .fetch_all(&self.pool)
             .await

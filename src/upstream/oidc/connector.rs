@@ -42,6 +42,8 @@ pub struct Validated {
     pub subject: String,
     /// ID token claims, completed by userinfo where they were missing.
     pub claims: Map<String, Value>,
+    /// The ID token's own `auth_time` (OIDC Core §2; never taken from userinfo).
+    pub auth_time: Option<i64>,
 }
 
 /// What the authorization request needs.
@@ -308,6 +310,7 @@ impl OidcConnector {
         Ok(Validated {
             issuer: disc.issuer.clone(),
             subject: pre.subject,
+            auth_time: pre.claims.get("auth_time").and_then(Value::as_i64),
             claims: pre.claims,
         })
     }

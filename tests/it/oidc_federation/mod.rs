@@ -33,6 +33,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+mod auth_time;
 mod binding;
 mod connection;
 mod email_rule;
@@ -302,6 +303,7 @@ async fn seed(st: &AppState, issuer: &str, issuer2: &str) {
         invite_ttl_secs: 86400,
         revoke_on: Default::default(),
         auth_policy: AppAuthPolicy::default(),
+        admin_api: AdminApiAccess::default(),
         version: 1,
         created_at: now(),
         updated_at: now(),

@@ -11,9 +11,11 @@
 
 pub mod fixture;
 
+mod admin_tokens;
 mod authorize;
 mod back_channel;
 mod logout;
 mod multi_instance;
+mod races;
 mod refresh;
 mod token;

@@ -9,6 +9,7 @@
 #[path = "../../saml/corpus.rs"]
 mod corpus;
 
+mod auth_time;
 mod certificates;
 mod email_rule;
 mod happy_path;

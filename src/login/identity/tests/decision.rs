@@ -43,6 +43,7 @@ fn world() -> World {
         invite_ttl_secs: 86400,
         revoke_on: Default::default(),
         auth_policy: AppAuthPolicy::default(),
+        admin_api: AdminApiAccess::default(),
         version: 1,
         created_at: t0(),
         updated_at: t0(),

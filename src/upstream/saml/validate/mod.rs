@@ -180,6 +180,8 @@ pub struct ValidatedAssertion {
     pub session_index: Option<String>,
     /// `AuthnContextClassRef` of the first AuthnStatement.
     pub authn_context: Option<String>,
+    /// `AuthnInstant` of the first AuthnStatement: when the IdP authenticated the person.
+    pub authn_instant: Option<OffsetDateTime>,
 }
 
 /// Decode the `SAMLResponse` form value of the HTTP-POST binding (SAML bindings §3.5.4):
@@ -576,6 +578,7 @@ pub fn validate(
     // AuthnStatement (profiles §4.1.4.2: the SSO assertion has one).
     let mut session_index = None;
     let mut authn_context = None;
+    let mut authn_instant = None;
     let mut authn = 0;
     for s in assertion.children_named(NS_ASSERTION, "AuthnStatement") {
         authn += 1;
@@ -584,12 +587,14 @@ pub fn validate(
         {
             return Err(Reject::Expired);
         }
-        if let Some(t) = parse_time(s.attr("AuthnInstant"), "AuthnInstant")?
+        let instant = parse_time(s.attr("AuthnInstant"), "AuthnInstant")?;
+        if let Some(t) = instant
             && t > now + skew
         {
             return Err(Reject::NotYetValid);
         }
         if authn == 1 {
+            authn_instant = instant;
             session_index = s.attr("SessionIndex").map(str::to_owned);
             authn_context = s
                 .only_child(NS_ASSERTION, "AuthnContext")
@@ -647,6 +652,7 @@ pub fn validate(
         attributes,
         session_index,
         authn_context,
+        authn_instant,
     })
 }
 
