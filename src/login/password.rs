@@ -24,7 +24,6 @@ use crate::http::redirect::see_other;
 use crate::login::LoginCtx;
 use crate::pages::{Chrome, PageError, PasswordPage, render};
 use crate::pages::{SENTENCE_LOCKED as LOCKED, SENTENCE_WRONG_PASSWORD as WRONG};
-use crate::storage::{PageRequest, UserFilter};
 use axum::body::Bytes;
 use axum::extract::connect_info::ConnectInfo;
 use axum::extract::{FromRequestParts, State};
@@ -65,7 +64,7 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
 }
 
 /// The rate-limit bucket of an IP: the address, or its /64 for IPv6.
-fn ip_bucket(ip: IpAddr) -> String {
+pub(crate) fn ip_bucket(ip: IpAddr) -> String {
     match ip {
         IpAddr::V4(a) => a.to_string(),
         IpAddr::V6(a) => match a.to_ipv4_mapped() {
@@ -78,8 +77,32 @@ fn ip_bucket(ip: IpAddr) -> String {
     }
 }
 
-fn account_bucket(email: &Email) -> String {
+/// The lockout key of an account: the SHA-256 of its normalized email.
+pub(crate) fn account_bucket(email: &Email) -> String {
     hex::encode(Sha256::digest(email.as_str().as_bytes()))
+}
+
+/// Forget the account's failed attempts and lift its lock (after a password reset: the person
+/// proved they hold the mailbox). Best effort: a stale counter only delays them.
+pub(crate) async fn clear_lockout(st: &LoginCtx, email: &Email) {
+    let acct = account_bucket(email);
+    for key in [format!("fail:acct:{acct}"), format!("lock:acct:{acct}")] {
+        if let Err(e) = st.ephemeral.delete(&key).await {
+            tracing::warn!(error = %e, "cannot clear the password lockout");
+        }
+    }
+}
+
+/// Count one failed attempt of a client address (a reset link we never issued counts like a
+/// wrong password); the address is locked at [`MAX_IP_FAILURES`].
+pub(crate) async fn count_ip_failure(st: &LoginCtx, ip: &str) -> crate::state::Result<()> {
+    let n = st.ephemeral.incr(&format!("fail:ip:{ip}"), WINDOW).await?;
+    if n >= MAX_IP_FAILURES {
+        st.ephemeral
+            .put(&format!("lock:ip:{ip}"), b"1", WINDOW)
+            .await?;
+    }
+    Ok(())
 }
 
 fn page(
@@ -140,19 +163,11 @@ async fn show(st: &LoginCtx, headers: &HeaderMap, flow: Flow) -> Result<Response
     ))
 }
 
-/// The user with a password for this email, if any.
+/// The user with a password for this email, if any: one indexed read of the unique password
+/// credential (issue 13 item 9; reading "the first users with this email" let users without a
+/// password who share the email hide it).
 async fn find_password_user(st: &LoginCtx, email: &Email) -> crate::storage::Result<Option<User>> {
-    let filter = UserFilter {
-        email: Some(email.clone()),
-    };
-    let users = st
-        .storage
-        .list_users(&filter, &PageRequest::first(20))
-        .await?;
-    Ok(users
-        .items
-        .into_iter()
-        .find(|u| &u.email == email && u.password_hash.is_some()))
+    st.storage.find_password_user(email).await
 }
 
 enum Limit {
@@ -341,6 +356,7 @@ async fn check(
         method: AuthMethod::Password,
         last_org: BTreeMap::new(),
         idp: None,
+        started_ns: session::nanos(st.clock.now()),
     };
     session::begin(sess, &sso)
         .await
@@ -352,6 +368,7 @@ async fn check(
         amr: sso.amr.clone(),
         method: sso.method,
         idp: None,
+        started_ns: sso.started_ns,
     };
     Ok(complete_login(st, headers, sess, &app, flow, auth, true).await)
 }

@@ -9,6 +9,7 @@
 //! Owns: rendering and the wording of every user-facing sentence. Must not touch: storage,
 //! flow logic. Templates escape HTML by default; nothing here marks input as safe.
 
+pub mod password;
 pub mod sso;
 
 pub use sso::{SsoErrorPage, sso_error_page, upstream_failure};

@@ -32,6 +32,11 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
         "family first token",
         include_str!("../../migrations/postgres/0007_family_first_token.sql"),
     ),
+    (
+        14,
+        "password resets",
+        include_str!("../../migrations/postgres/0014_password_resets.sql"),
+    ),
 ];
 
 const MAX_CONNECTIONS: u32 = 10;

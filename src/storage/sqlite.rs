@@ -36,6 +36,11 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
         "family first token",
         include_str!("../../migrations/sqlite/0007_family_first_token.sql"),
     ),
+    (
+        14,
+        "password resets",
+        include_str!("../../migrations/sqlite/0014_password_resets.sql"),
+    ),
 ];
 
 /// Connections of a file database. SQLite has one writer at a time; in WAL mode a reader runs
@@ -202,6 +207,8 @@ fn constraint_of(cols: &str) -> &str {
         "org_domains.domain" => "org_domains_verified_key",
         "connections.id" => "connections_pkey",
         "users.id" => "users_pkey",
+        "users.email" => "users_password_email_key",
+        "password_resets.token_hash" => "password_resets_pkey",
         "external_identities.connection_id, external_identities.issuer, external_identities.subject" => {
             "external_identities_pkey"
         }

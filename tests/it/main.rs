@@ -10,5 +10,6 @@ mod declarative;
 mod harness;
 mod login;
 mod oidc_federation;
+mod passwords;
 mod provider;
 mod saml;

@@ -166,6 +166,9 @@ on_every_backend!(
     first_sign_in_is_one_transaction,
     pagination,
     timestamps_round_trip,
+    password_user_is_found_among_many_with_its_email,
+    password_reset_is_single_use,
+    revoke_every_family_of_a_user,
 );
 
 #[tokio::test]

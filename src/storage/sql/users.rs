@@ -172,7 +172,7 @@ impl UserStore for SqlStore {
             .bind(ms(u.updated_at))
             .fetch_all(&self.pool)
             .await
-            .map_err(backend)?;
+            .map_err(|e| self.write_err(e, "user"))?;
         match rows.first() {
             Some(r) => user_from(r),
             None => Err(self.cas_miss(USER_EXISTS, &[u.id.as_str()]).await),
@@ -250,5 +250,20 @@ impl UserStore for SqlStore {
             .await
             .map_err(backend)?;
         rows.iter().map(identity_from).collect()
+    }
+
+    async fn find_password_user(&self, email: &Email) -> Result<Option<User>> {
+        // Served by the partial unique index `users_password_email_key`.
+        let sql = format!(
+            "SELECT {USER_COLS} FROM users WHERE email = $1 AND password_hash IS NOT NULL"
+        );
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(email.as_str())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(backend)?
+            .as_ref()
+            .map(user_from)
+            .transpose()
     }
 }
