@@ -21,6 +21,3 @@ CREATE TABLE password_resets (
     used_at BIGINT
 );
 CREATE INDEX password_resets_user_idx ON password_resets (user_id, used_at);
-
--- Revoking every refresh family of a user (password reset) reads by user alone.
-CREATE INDEX refresh_families_user_idx ON refresh_families (user_id);

@@ -337,11 +337,6 @@ async fn a_reset_ends_every_session_and_refresh_family_of_the_user() {
     let (code, verifier) = crm_login(&lobby, &bob, "bob@acme.test", Some("acme")).await;
     let bob_tokens = lobby.exchange(&code, &verifier).await;
     let bob_refresh = bob_tokens["refresh_token"].as_str().unwrap().to_owned();
-    let silent = |br: &Browser| {
-        let (_, challenge) = pkce();
-        let path = authorize_path("portal", PORTAL_CB, &challenge, &[("prompt", "none")]);
-        async move { br.get(&path).await.redirect_params() }
-    };
     assert!(silent(&b).await.contains_key("code"), "alice's session works");
 
     lobby.clock.advance(time::Duration::seconds(5));
@@ -376,6 +371,13 @@ async fn a_reset_ends_every_session_and_refresh_family_of_the_user() {
     assert!(r.location().starts_with(CRM_CB), "{}", r.body);
     lobby.clock.advance(time::Duration::seconds(1));
     assert!(silent(&b2).await.contains_key("code"));
+}
+
+/// `prompt=none` into crm from this browser: the redirect's parameters.
+async fn silent(b: &Browser) -> std::collections::BTreeMap<String, String> {
+    let (_, challenge) = pkce();
+    let path = authorize_path("crm", CRM_CB, &challenge, &[("prompt", "none")]);
+    b.get(&path).await.redirect_params()
 }
 
 /// A sign-in waiting at the org chooser when the password is reset gets no code.

@@ -123,10 +123,19 @@ impl SqlStore {
 impl UserStore for SqlStore {
     async fn create_user(&self, u: &User) -> Result<()> {
         let mut conn = self.pool.acquire().await.map_err(backend)?;
-        write_user(&mut conn, u, false)
-            .await
-            .map_err(|e| self.write_error(e, "user"))?;
-        Ok(())
+        let res = write_user(&mut conn, u, false).await;
+        drop(conn);
+        match res.map_err(|e| self.write_error(e, "user")) {
+            Ok(_) => Ok(()),
+            // Both keys may be taken: the id is the one to name (SQLite reports whichever
+            // index it checked first).
+            Err(StorageError::Duplicate(what))
+                if what != "user id" && self.exists(USER_EXISTS, &[u.id.as_str()]).await? =>
+            {
+                Err(StorageError::Duplicate("user id".into()))
+            }
+            Err(e) => Err(e),
+        }
     }
 
     async fn get_user(&self, id: &UserId) -> Result<Option<User>> {
