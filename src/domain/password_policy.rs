@@ -101,7 +101,10 @@ mod tests {
     #[test]
     fn the_bundled_list_is_sorted_lowercase_and_complete() {
         assert_eq!(COMMON.len(), 17_950, "the list as bundled");
-        assert!(COMMON.windows(2).all(|w| w[0] < w[1]), "sorted, no duplicates");
+        assert!(
+            COMMON.windows(2).all(|w| w[0] < w[1]),
+            "sorted, no duplicates"
+        );
         assert!(
             COMMON
                 .iter()
@@ -113,8 +116,14 @@ mod tests {
     fn common_passwords_are_refused_whatever_their_case() {
         // Entries from the whole list, not only its head.
         for p in [
-            "password", "PassWord", "iloveyou", "trustno1", "passw0rd", "qwertyuiop",
-            "Football1", "superman",
+            "password",
+            "PassWord",
+            "iloveyou",
+            "trustno1",
+            "passw0rd",
+            "qwertyuiop",
+            "Football1",
+            "superman",
         ] {
             assert_eq!(
                 check_new_password(p, "a@b.c"),
@@ -123,7 +132,10 @@ mod tests {
             );
         }
         // Long random-looking passphrases pass.
-        assert_eq!(check_new_password("violet kettle 42 under moss", "a@b.c"), Ok(()));
+        assert_eq!(
+            check_new_password("violet kettle 42 under moss", "a@b.c"),
+            Ok(())
+        );
         assert_eq!(check_new_password("Zq8!vR2#pL", "a@b.c"), Ok(()));
     }
 }

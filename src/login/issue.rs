@@ -294,7 +294,8 @@ pub async fn remember_org(
     auth: &Authenticated,
     chosen: &EligibleOrg,
 ) {
-    if let Ok(Some(mut s)) = session::current(sess, &*st.ephemeral, st.clock.now().unix_timestamp()).await
+    if let Ok(Some(mut s)) =
+        session::current(sess, &*st.ephemeral, st.clock.now().unix_timestamp()).await
         && s.user_id == auth.user_id
         && s.sid == auth.sid
     {

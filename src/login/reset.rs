@@ -111,7 +111,12 @@ async fn ip_gate(
         .await
         .map_err(|e| LoginError::unavailable("reset limits", &e))?;
     if locked.is_some() {
-        let r = notice(headers, brand, StatusCode::TOO_MANY_REQUESTS, SENTENCE_LOCKED);
+        let r = notice(
+            headers,
+            brand,
+            StatusCode::TOO_MANY_REQUESTS,
+            SENTENCE_LOCKED,
+        );
         return Ok(Some(r));
     }
     let n = st
@@ -233,7 +238,13 @@ async fn forgot(
     }
     let flow = optional_flow(st, &p, headers).await;
     let brand = flow_brand(st, flow.as_ref()).await;
-    let typed = p.get("email").ok().flatten().unwrap_or("").trim().to_owned();
+    let typed = p
+        .get("email")
+        .ok()
+        .flatten()
+        .unwrap_or("")
+        .trim()
+        .to_owned();
     let Ok(email) = Email::parse(&typed) else {
         let csrf = csrf(sess).await?;
         return Ok(forgot_page(
@@ -593,9 +604,16 @@ async fn reset(
         .map_err(|e| LoginError::server("storing the new password", &e))?;
     let user = match outcome {
         ResetOutcome::Done(u) => u,
-        ResetOutcome::Used => return Ok(notice(headers, None, StatusCode::GONE, SENTENCE_RESET_USED)),
+        ResetOutcome::Used => {
+            return Ok(notice(headers, None, StatusCode::GONE, SENTENCE_RESET_USED));
+        }
         ResetOutcome::Expired => {
-            return Ok(notice(headers, None, StatusCode::GONE, SENTENCE_RESET_EXPIRED));
+            return Ok(notice(
+                headers,
+                None,
+                StatusCode::GONE,
+                SENTENCE_RESET_EXPIRED,
+            ));
         }
         ResetOutcome::Unknown => {
             return Ok(notice(

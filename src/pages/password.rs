@@ -11,11 +11,9 @@ use askama_web::WebTemplate;
 /// The answer to every accepted "forgot password" request, whether or not the account exists.
 pub const SENTENCE_RESET_SENT: &str = "If this email belongs to an account that signs in with a password, we have sent it a link to choose a new password. The link works once, for 30 minutes. Check your inbox and spam folder.";
 /// A reset link whose token was never issued (or was mistyped).
-pub const SENTENCE_RESET_UNKNOWN: &str =
-    "This password reset link is not valid. Check that you copied the whole link, or ask for a new one.";
+pub const SENTENCE_RESET_UNKNOWN: &str = "This password reset link is not valid. Check that you copied the whole link, or ask for a new one.";
 /// A reset link already used (or replaced when another reset completed).
-pub const SENTENCE_RESET_USED: &str =
-    "This password reset link was already used. If you did not change your password, ask for a new link.";
+pub const SENTENCE_RESET_USED: &str = "This password reset link was already used. If you did not change your password, ask for a new link.";
 /// A reset link past its 30 minutes.
 pub const SENTENCE_RESET_EXPIRED: &str =
     "This password reset link has expired: links work for 30 minutes. Ask for a new one.";

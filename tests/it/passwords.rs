@@ -23,7 +23,10 @@ fn unescape(s: &str) -> String {
 /// A page body without what differs per request (request id, CSRF token).
 fn normalized(body: &str) -> String {
     let mut out = body.to_owned();
-    for (start, end) in [("id=\"request-id\">", "<"), ("name=\"csrf\" value=\"", "\"")] {
+    for (start, end) in [
+        ("id=\"request-id\">", "<"),
+        ("name=\"csrf\" value=\"", "\""),
+    ] {
         let mut from = 0;
         while let Some(i) = out[from..].find(start) {
             let a = from + i + start.len();
@@ -173,7 +176,10 @@ async fn forgot_answers_the_same_for_existing_unknown_and_password_less_accounts
             unescape(&r.body).contains(lobby::pages::password::SENTENCE_RESET_SENT),
             "{email}"
         );
-        assert!(!r.body.contains(email), "the page does not repeat the email");
+        assert!(
+            !r.body.contains(email),
+            "the page does not repeat the email"
+        );
         pages.push((email, normalized(&r.body)));
     }
     for (email, p) in &pages[1..] {
@@ -337,7 +343,10 @@ async fn a_reset_ends_every_session_and_refresh_family_of_the_user() {
     let (code, verifier) = crm_login(&lobby, &bob, "bob@acme.test", Some("acme")).await;
     let bob_tokens = lobby.exchange(&code, &verifier).await;
     let bob_refresh = bob_tokens["refresh_token"].as_str().unwrap().to_owned();
-    assert!(silent(&b).await.contains_key("code"), "alice's session works");
+    assert!(
+        silent(&b).await.contains_key("code"),
+        "alice's session works"
+    );
 
     lobby.clock.advance(time::Duration::seconds(5));
     let path = alice_link(&lobby).await;
@@ -349,7 +358,11 @@ async fn a_reset_ends_every_session_and_refresh_family_of_the_user() {
     let (s, e) = lobby
         .token(&[("grant_type", "refresh_token"), ("refresh_token", &refresh)])
         .await;
-    assert_eq!((s, e["error"].as_str()), (400, Some("invalid_grant")), "{e}");
+    assert_eq!(
+        (s, e["error"].as_str()),
+        (400, Some("invalid_grant")),
+        "{e}"
+    );
     // The SSO session: gone, prompt=none needs a login.
     assert_eq!(silent(&b).await["error"], "login_required");
     // bob keeps his.

@@ -25,7 +25,10 @@ pub async fn password_user_is_found_among_many_with_its_email(s: Arc<dyn Storage
     assert_eq!(s.find_password_user(&e).await.unwrap(), None);
     let pw = user(&email);
     s.create_user(&pw).await.unwrap();
-    assert!(others.iter().all(|o| o.id < pw.id), "created last, sorts last");
+    assert!(
+        others.iter().all(|o| o.id < pw.id),
+        "created last, sorts last"
+    );
     assert_eq!(s.find_password_user(&e).await.unwrap(), Some(pw.clone()));
     assert_eq!(
         s.find_password_user(&Email::parse("nobody@acme.example").unwrap())
@@ -35,7 +38,10 @@ pub async fn password_user_is_found_among_many_with_its_email(s: Arc<dyn Storage
     );
 
     // At most one password per email: creating or updating another is refused.
-    assert_duplicate(s.create_user(&user(&email)).await, "password for this email");
+    assert_duplicate(
+        s.create_user(&user(&email)).await,
+        "password for this email",
+    );
     let mut other = others[0].clone();
     other.password_hash = Some(Secret::new("$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA"));
     assert_duplicate(s.update_user(&other).await, "password for this email");

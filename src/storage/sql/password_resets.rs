@@ -46,7 +46,10 @@ impl PasswordResetStore for SqlStore {
         match res {
             Ok(_) => Ok(()),
             Err(e) if self.is_fk(&e) => Err(self
-                .missing(&[("user", USER_EXISTS, &[r.user_id.as_str()])], "organization")
+                .missing(
+                    &[("user", USER_EXISTS, &[r.user_id.as_str()])],
+                    "organization",
+                )
                 .await),
             Err(e) => Err(self.write_err(e, "user or organization")),
         }

@@ -263,9 +263,8 @@ impl UserStore for SqlStore {
 
     async fn find_password_user(&self, email: &Email) -> Result<Option<User>> {
         // Served by the partial unique index `users_password_email_key`.
-        let sql = format!(
-            "SELECT {USER_COLS} FROM users WHERE email = $1 AND password_hash IS NOT NULL"
-        );
+        let sql =
+            format!("SELECT {USER_COLS} FROM users WHERE email = $1 AND password_hash IS NOT NULL");
         sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(email.as_str())
             .fetch_optional(&self.pool)
