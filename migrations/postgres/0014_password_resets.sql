@@ -13,9 +13,9 @@ CREATE UNIQUE INDEX users_password_email_key ON users (email) WHERE password_has
 
 -- Reset links: only the SHA-256 of the token is stored; single use (used_at set atomically).
 CREATE TABLE password_resets (
-    token_hash TEXT NOT NULL PRIMARY KEY,
-    user_id TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
-    org_id TEXT REFERENCES orgs (id) ON DELETE SET NULL,
+    token_hash TEXT COLLATE "C" NOT NULL PRIMARY KEY,
+    user_id TEXT COLLATE "C" NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    org_id TEXT COLLATE "C" REFERENCES orgs (id) ON DELETE SET NULL,
     created_at BIGINT NOT NULL,
     expires_at BIGINT NOT NULL,
     used_at BIGINT

@@ -39,6 +39,8 @@ pub(super) fn duplicate_label(constraint: &str) -> &'static str {
         "signing_keys_pkey" => "signing key",
         "refresh_families_pkey" => "refresh token family",
         "refresh_tokens_pkey" => "refresh token",
+        "saml_idp_state_pkey" => "SAML IdP state",
+        "saml_sp_keys_pkey" => "SAML SP key",
         _ => "row",
     }
 }
