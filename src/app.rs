@@ -58,8 +58,6 @@ pub struct AppState {
     pub saml: Arc<crate::upstream::saml::SamlService>,
     /// Slots for concurrent argon2 password checks: as many as the machine has cores.
     pub argon2: Arc<tokio::sync::Semaphore>,
-    /// Outgoing mail: SMTP (`LOBBY_SMTP_URL`) or the outbox directory (see `mail`).
-    pub mailer: Arc<dyn crate::mail::Mailer>,
 }
 
 /// Algorithms that always have an active key (apps choose one of them).
@@ -80,9 +78,6 @@ pub struct Boot {
     pub txt_resolver: Option<Arc<dyn TxtResolver>>,
     /// Default: [`Limits::default`] for every outbound fetch.
     pub upstream_limits: Option<Limits>,
-    /// Default: from the configuration (SMTP or the outbox); tests capture messages with
-    /// `mail::MemoryMailer`.
-    pub mailer: Option<Arc<dyn crate::mail::Mailer>>,
     /// Serve the bundled demo client at `/demo` (`lobby serve --demo`).
     pub demo: bool,
 }
@@ -165,9 +160,6 @@ impl Server {
             argon2: Arc::new(tokio::sync::Semaphore::new(
                 std::thread::available_parallelism().map_or(2, |n| n.get()),
             )),
-            mailer: boot
-                .mailer
-                .unwrap_or_else(|| Arc::new(crate::mail::MemoryMailer::new())),
         };
         let demo = boot
             .demo
@@ -187,7 +179,6 @@ impl FromRef<AppState> for LoginCtx {
             oidc: st.oidc.clone(),
             saml: st.saml.clone(),
             argon2: st.argon2.clone(),
-            mailer: st.mailer.clone(),
         }
     }
 }
