@@ -14,6 +14,7 @@ use crate::domain::{Clock, SigningAlg, SystemClock};
 use crate::keys::KeyRing;
 use crate::keys::seal::SealKey;
 use crate::login::LoginCtx;
+use crate::mail::Mailer;
 use crate::provider::ProviderCtx;
 use crate::state::StateStore;
 use crate::state::sessions::{SessionBackend, session_store};
@@ -58,6 +59,8 @@ pub struct AppState {
     pub saml: Arc<crate::upstream::saml::SamlService>,
     /// Slots for concurrent argon2 password checks: as many as the machine has cores.
     pub argon2: Arc<tokio::sync::Semaphore>,
+    /// Outgoing mail: SMTP (`LOBBY_SMTP_URL`) or the outbox directory (see `mail`).
+    pub mailer: Arc<dyn Mailer>,
 }
 
 /// Algorithms that always have an active key (apps choose one of them).
@@ -78,6 +81,9 @@ pub struct Boot {
     pub txt_resolver: Option<Arc<dyn TxtResolver>>,
     /// Default: [`Limits::default`] for every outbound fetch.
     pub upstream_limits: Option<Limits>,
+    /// Default: from the configuration (SMTP or the outbox); tests capture messages with
+    /// `mail::MemoryMailer`.
+    pub mailer: Option<Arc<dyn Mailer>>,
     /// Serve the bundled demo client at `/demo` (`lobby serve --demo`).
     pub demo: bool,
 }
@@ -144,6 +150,10 @@ impl Server {
         let txt_resolver = boot
             .txt_resolver
             .unwrap_or_else(|| Arc::new(SystemTxtResolver::new()));
+        let mailer = match boot.mailer {
+            Some(m) => m,
+            None => crate::mail::from_config(&config)?,
+        };
         let state = AppState {
             config: Arc::new(config),
             admin_storage: storage.uncached(),
@@ -160,6 +170,7 @@ impl Server {
             argon2: Arc::new(tokio::sync::Semaphore::new(
                 std::thread::available_parallelism().map_or(2, |n| n.get()),
             )),
+            mailer,
         };
         let demo = boot
             .demo
@@ -179,6 +190,7 @@ impl FromRef<AppState> for LoginCtx {
             oidc: st.oidc.clone(),
             saml: st.saml.clone(),
             argon2: st.argon2.clone(),
+            mailer: st.mailer.clone(),
         }
     }
 }
@@ -206,6 +218,7 @@ impl FromRef<AppState> for AdminCtx {
             seal: st.seal.clone(),
             oidc: st.oidc.clone(),
             saml: st.saml.clone(),
+            mailer: st.mailer.clone(),
         }
     }
 }

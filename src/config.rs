@@ -36,6 +36,12 @@ pub struct Config {
     /// Allow upstream fetches (IdP discovery, JWKS, metadata) to loopback and private
     /// addresses. Off by default (SSRF guard); tests and local IdPs turn it on.
     pub upstream_allow_private: bool,
+    /// SMTP server for outgoing mail (lettre URL, may hold a password); `None` writes each
+    /// message to `<data dir>/outbox/` instead (see `mail`).
+    pub smtp_url: Option<Secret>,
+    /// The From of outgoing mail, `Name <address>` or `address`; default
+    /// `Lobby <no-reply@<public host>>`.
+    pub mail_from: String,
 }
 
 /// The keys a TOML file may set; every field is optional and overrides the default.
@@ -53,6 +59,8 @@ struct FileConfig {
     secret_key: Option<String>,
     max_body_bytes: Option<u64>,
     upstream_allow_private: Option<bool>,
+    smtp_url: Option<String>,
+    mail_from: Option<String>,
 }
 
 /// Every environment key Lobby reads.
@@ -68,6 +76,8 @@ pub const ENV_KEYS: &[&str] = &[
     "LOBBY_SECRET_KEY",
     "LOBBY_MAX_BODY_BYTES",
     "LOBBY_UPSTREAM_ALLOW_PRIVATE",
+    "LOBBY_SMTP_URL",
+    "LOBBY_MAIL_FROM",
     // Read by the test suites, not by the server.
     "LOBBY_TEST_DATABASE_URL",
     "LOBBY_TEST_REDIS_URL",
@@ -264,6 +274,21 @@ impl Config {
             },
             None => file.upstream_allow_private.unwrap_or(false),
         };
+        let smtp_url = pick("LOBBY_SMTP_URL", file.smtp_url);
+        if let Some(u) = &smtp_url
+            && !(u.starts_with("smtp://") || u.starts_with("smtps://"))
+        {
+            errors.push("LOBBY_SMTP_URL / smtp_url: must start with smtp:// or smtps:// (like smtps://user:pass@mail.example.com:465)".into());
+        }
+        let mail_from = match pick("LOBBY_MAIL_FROM", file.mail_from) {
+            Some(f) => {
+                if f.parse::<lettre::message::Mailbox>().is_err() {
+                    errors.push(format!("LOBBY_MAIL_FROM / mail_from: \"{f}\" is not an address like Acme Login <no-reply@login.acme.com>"));
+                }
+                f
+            }
+            None => default_mail_from(public_url.as_ref()),
+        };
 
         if !errors.is_empty() {
             return Err(ConfigErrors(errors));
@@ -280,6 +305,8 @@ impl Config {
             secret_key: secret_key.map(Secret::new),
             max_body_bytes: max_body_bytes as usize,
             upstream_allow_private,
+            smtp_url: smtp_url.map(Secret::new),
+            mail_from,
         };
         Ok(Loaded { config, warnings })
     }
@@ -325,7 +352,31 @@ impl Config {
             secret_key: None,
             max_body_bytes: 1024 * 1024,
             upstream_allow_private: true,
+            smtp_url: None,
+            mail_from: "Lobby <no-reply@localhost>".into(),
         }
+    }
+
+    /// The parsed From of outgoing mail (checked when the configuration was loaded).
+    pub fn mail_from(&self) -> anyhow::Result<lettre::message::Mailbox> {
+        self.mail_from
+            .parse()
+            .map_err(|_| anyhow::anyhow!("LOBBY_MAIL_FROM is not an email address"))
+    }
+}
+
+/// `Lobby <no-reply@<public host>>`, or `no-reply@localhost` when the host is not a name an
+/// address can carry.
+fn default_mail_from(public_url: Option<&url::Url>) -> String {
+    let host = public_url
+        .and_then(|u| u.host_str())
+        .filter(|h| !h.starts_with('['))
+        .unwrap_or("localhost");
+    let candidate = format!("Lobby <no-reply@{host}>");
+    if candidate.parse::<lettre::message::Mailbox>().is_ok() {
+        candidate
+    } else {
+        "Lobby <no-reply@localhost>".into()
     }
 }
 
@@ -390,6 +441,42 @@ mod tests {
         assert!(l.config.database_url.expose().starts_with("sqlite://"));
         assert!(l.config.admin_token.is_none());
         assert!(!l.config.secure_cookies());
+        assert!(l.config.smtp_url.is_none(), "no SMTP: the outbox");
+        assert_eq!(l.config.mail_from, "Lobby <no-reply@127.0.0.1>");
+    }
+
+    #[test]
+    fn mail_settings_are_checked_and_the_smtp_password_is_redacted() {
+        let l = Config::from_sources(
+            None,
+            &env(&[
+                (
+                    "LOBBY_SMTP_URL",
+                    "smtps://robot:hunter2-secret@mail.example.com:465",
+                ),
+                ("LOBBY_MAIL_FROM", "Acme Login <login@acme.example>"),
+            ]),
+        )
+        .unwrap();
+        assert!(l.warnings.is_empty(), "{:?}", l.warnings);
+        assert_eq!(
+            l.config.mail_from().unwrap().email.to_string(),
+            "login@acme.example"
+        );
+        assert!(!format!("{:?}", l.config).contains("hunter2-secret"));
+        let e = Config::from_sources(
+            None,
+            &env(&[
+                ("LOBBY_SMTP_URL", "http://mail.example.com"),
+                ("LOBBY_MAIL_FROM", "not an address"),
+            ]),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("LOBBY_SMTP_URL") && e.contains("LOBBY_MAIL_FROM"),
+            "{e}"
+        );
     }
 
     #[test]

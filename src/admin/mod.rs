@@ -178,6 +178,8 @@ pub struct AdminCtx {
     pub seal: Arc<SealKey>,
     pub oidc: Arc<OidcConnector>,
     pub saml: Arc<SamlService>,
+    /// Outgoing mail (invitations).
+    pub mailer: Arc<dyn crate::mail::Mailer>,
 }
 
 /// The admin API, to be nested under `/api/v1`.

@@ -68,6 +68,8 @@ pub struct LoginCtx {
     /// Slots for argon2 password checks (one per core): each takes ~20–50 ms of CPU and
     /// 19 MiB, so a burst waits here instead of exhausting memory.
     pub argon2: Arc<tokio::sync::Semaphore>,
+    /// Outgoing mail (password resets).
+    pub mailer: Arc<dyn crate::mail::Mailer>,
 }
 
 pub fn router() -> Router<LoginCtx> {

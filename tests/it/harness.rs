@@ -27,6 +27,8 @@ pub struct TestApp {
     pub state: AppState,
     /// The DNS answers domain verification sees.
     pub dns: Arc<StaticTxtResolver>,
+    /// Every email Lobby sent (invitations, resets), captured instead of delivered.
+    pub mail: Arc<lobby::mail::MemoryMailer>,
     server: tokio::task::JoinHandle<()>,
     _dir: tempfile::TempDir,
 }
@@ -67,11 +69,13 @@ impl TestApp {
         tweak(&mut config);
         let token = config.admin_token.as_ref().map(|t| t.expose().to_owned());
         let dns = Arc::new(StaticTxtResolver::new());
+        let mail = Arc::new(lobby::mail::MemoryMailer::new());
         let app = Server::build(
             config,
             Boot {
                 storage: Some(storage.clone()),
                 txt_resolver: Some(dns.clone()),
+                mailer: Some(mail.clone()),
                 ..Boot::default()
             },
         )
@@ -97,6 +101,7 @@ impl TestApp {
             storage,
             state: st,
             dns,
+            mail,
             server,
             _dir: dir,
         }
