@@ -1,7 +1,8 @@
 //! The password connection: `/login/password` (DESIGN §2 step 3).
 //!
 //! Credentials are checked with argon2id (`domain::user::verify_password` against
-//! `User.password_hash`). Unknown users, users without a password and wrong passwords get the
+//! `User.password_hash`); the password user is found by one indexed read of the unique
+//! password credential for the normalized email (`UserStore::find_password_user`). Unknown users, users without a password and wrong passwords get the
 //! same sentence in the same time: an unknown user is verified against a fixed dummy argon2id
 //! hash with the same parameters. Lockout (counters in the state store, fail closed): 5 failures
 //! per account (keyed by the SHA-256 of the normalized email, so unknown accounts behave the

@@ -217,3 +217,47 @@ pub fn layer<S: SessionStore + Clone>(store: S, secure: bool) -> SessionManagerL
         .with_path("/")
         .with_expiry(Expiry::OnInactivity(time::Duration::seconds(IDLE_SECS)))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::SystemClock;
+    use crate::state::MemoryState;
+    use std::sync::Arc;
+
+    #[tokio::test]
+    async fn ending_a_users_sessions_ends_those_begun_until_then_only() {
+        let state = MemoryState::new(Arc::new(SystemClock));
+        let alice = UserId::parse("alice").unwrap();
+        let bob = UserId::parse("bob").unwrap();
+        let t = time::OffsetDateTime::from_unix_timestamp(1_800_000_000).unwrap();
+        assert!(!ended_since(state.as_ref(), &alice, nanos(t)).await.unwrap());
+        end_all_for_user(state.as_ref(), &alice, t).await.unwrap();
+        // Begun before or at the reset: ended; after it: live; other users: untouched.
+        let before = nanos(t - time::Duration::seconds(1));
+        assert!(ended_since(state.as_ref(), &alice, before).await.unwrap());
+        assert!(ended_since(state.as_ref(), &alice, nanos(t)).await.unwrap());
+        assert!(
+            ended_since(state.as_ref(), &alice, 0).await.unwrap(),
+            "old records"
+        );
+        let after = nanos(t + time::Duration::milliseconds(1));
+        assert!(!ended_since(state.as_ref(), &alice, after).await.unwrap());
+        assert!(!ended_since(state.as_ref(), &bob, before).await.unwrap());
+        // A mark that does not parse ends everything (fail closed).
+        state
+            .put(&ended_key(&bob), b"\xff", ENDED_MARK_TTL)
+            .await
+            .unwrap();
+        assert!(
+            ended_since(state.as_ref(), &bob, i64::MAX - 1)
+                .await
+                .unwrap()
+        );
+    }
+
+    #[test]
+    fn the_mark_outlives_every_session_it_ends() {
+        assert!(ENDED_MARK_TTL.as_secs() > MAX_AGE_SECS as u64 + 60);
+    }
+}
