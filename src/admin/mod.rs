@@ -14,6 +14,7 @@ pub mod auth;
 pub mod connection_ops;
 pub mod declarative;
 pub mod dto;
+pub mod invite_mail;
 pub mod openapi;
 pub mod orgs;
 pub mod service;
@@ -148,6 +149,10 @@ pub fn route_table() -> Vec<RouteDef> {
         r_delete("/orgs/{org_id}/members/{user_id}", users::delete_member),
         r_get("/orgs/{org_id}/invitations", users::list_invitations),
         r_post("/orgs/{org_id}/invitations", users::create_invitation),
+        r_post(
+            "/orgs/{org_id}/invitations/{invitation_id}/resend",
+            users::resend_invitation,
+        ),
         r_get(
             "/orgs/{org_id}/invitations/{invitation_id}",
             users::get_invitation,

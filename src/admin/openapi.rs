@@ -37,7 +37,7 @@ use utoipa::{Modify, OpenApi};
         users::list_members, users::create_member, users::get_member, users::update_member,
         users::delete_member,
         users::list_invitations, users::create_invitation, users::get_invitation,
-        users::update_invitation, users::delete_invitation,
+        users::update_invitation, users::delete_invitation, users::resend_invitation,
         audit::list_audit_events,
     ),
     components(schemas(ErrorBody)),

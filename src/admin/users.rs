@@ -225,15 +225,20 @@ pub async fn list_invitations(
         .storage
         .list_invitations(&org, &page_request(q.limit, q.after)?)
         .await?;
+    let now = st.clock.now();
     Ok(Json(InvitationList {
-        items: page.items.iter().map(InvitationResponse::from).collect(),
+        items: page
+            .items
+            .iter()
+            .map(|i| InvitationResponse::at(i, now))
+            .collect(),
         next_cursor: page.next,
     }))
 }
 
 #[utoipa::path(post, path = "/api/v1/orgs/{org_id}/invitations", tag = "members",
     params(("org_id" = String, Path, description = "Organization id")), request_body = InvitationCreate,
-    responses((status = 201, description = "Created; `token` is shown this once", body = InvitationWithToken)))]
+    responses((status = 201, description = "Created, with the invitee's `invited` membership; the email is sent; `token` and `link` are shown this once", body = InvitationWithToken)))]
 pub async fn create_invitation(
     State(st): State<AdminCtx>,
     caller: Caller,
@@ -241,14 +246,40 @@ pub async fn create_invitation(
     Json(req): Json<InvitationCreate>,
 ) -> R<(StatusCode, Json<InvitationWithToken>)> {
     let org = scoped_org(&st, &caller, &org_id).await?;
-    let (inv, token) = service::create_invitation(&ctx(&st, &caller), &org, req).await?;
+    let c = ctx(&st, &caller);
+    let (inv, token) = service::create_invitation(&c, &org, req).await?;
+    let email_sent = super::invite_mail::deliver(&st, &c, &inv, &token).await?;
     Ok((
         StatusCode::CREATED,
         Json(InvitationWithToken {
-            invitation: (&inv).into(),
+            invitation: InvitationResponse::at(&inv, st.clock.now()),
+            link: super::invite_mail::link(&st, &token),
             token: crate::domain::Secret::new(token),
+            email_sent,
         }),
     ))
+}
+
+#[utoipa::path(post, path = "/api/v1/orgs/{org_id}/invitations/{invitation_id}/resend", tag = "members",
+    params(("org_id" = String, Path, description = "Organization id"), ("invitation_id" = String, Path, description = "Invitation id")),
+    responses((status = 200, description = "A new token (the old one no longer works), a new validity period, the email sent again; `token` and `link` are shown this once", body = InvitationWithToken),
+        (status = 409, description = "The invitation was already accepted or revoked")))]
+pub async fn resend_invitation(
+    State(st): State<AdminCtx>,
+    caller: Caller,
+    Path((org_id, invitation_id)): Path<(String, String)>,
+) -> R<Json<InvitationWithToken>> {
+    let org = scoped_org(&st, &caller, &org_id).await?;
+    let id: InvitationId = path_id(&invitation_id, "invitation")?;
+    let c = ctx(&st, &caller);
+    let (inv, token) = service::resend_invitation(&c, &org, &id).await?;
+    let email_sent = super::invite_mail::deliver(&st, &c, &inv, &token).await?;
+    Ok(Json(InvitationWithToken {
+        invitation: InvitationResponse::at(&inv, st.clock.now()),
+        link: super::invite_mail::link(&st, &token),
+        token: crate::domain::Secret::new(token),
+        email_sent,
+    }))
 }
 
 #[utoipa::path(get, path = "/api/v1/orgs/{org_id}/invitations/{invitation_id}", tag = "members",
@@ -262,7 +293,7 @@ pub async fn get_invitation(
     let org = scoped_org(&st, &caller, &org_id).await?;
     let id: InvitationId = path_id(&invitation_id, "invitation")?;
     let i = service::require_invitation(st.storage.as_ref(), &org, &id).await?;
-    Ok(Json((&i).into()))
+    Ok(Json(InvitationResponse::at(&i, st.clock.now())))
 }
 
 #[utoipa::path(patch, path = "/api/v1/orgs/{org_id}/invitations/{invitation_id}", tag = "members",
@@ -278,7 +309,7 @@ pub async fn update_invitation(
     let org = scoped_org(&st, &caller, &org_id).await?;
     let id: InvitationId = path_id(&invitation_id, "invitation")?;
     let i = service::update_invitation(&ctx(&st, &caller), &org, &id, p).await?;
-    Ok(Json((&i).into()))
+    Ok(Json(InvitationResponse::at(&i, st.clock.now())))
 }
 
 #[utoipa::path(delete, path = "/api/v1/orgs/{org_id}/invitations/{invitation_id}", tag = "members",

@@ -77,12 +77,13 @@ async fn request_id_and_span(mut req: Request, next: Next) -> Response {
         .and_then(acceptable_request_id)
         .unwrap_or_else(|| ulid::Ulid::new().to_string().to_ascii_lowercase());
     req.extensions_mut().insert(RequestId(id.clone()));
-    // Only the path: query strings may carry codes or tokens.
+    // Only the path: query strings may carry codes or tokens; a path that is itself a secret
+    // (an invitation link) is logged without it.
     let span = tracing::info_span!(
         "request",
         request_id = %id,
         method = %req.method(),
-        path = %req.uri().path(),
+        path = %loggable_path(req.uri().path()),
     );
     let started = Instant::now();
     let fut = error::REQUEST_ID.scope(id.clone(), next.run(req));
@@ -103,6 +104,16 @@ async fn request_id_and_span(mut req: Request, next: Next) -> Response {
 
 /// Strict defaults; a handler that sets its own header of the same name (a page with a CSP
 /// nonce, say) keeps its value.
+/// The path as logged: `/invite/{token}` paths carry a single-use credential, so only their
+/// route is logged.
+fn loggable_path(path: &str) -> &str {
+    if path.starts_with("/invite/") {
+        "/invite/{token}"
+    } else {
+        path
+    }
+}
+
 async fn security_headers(hsts: bool, req: Request, next: Next) -> Response {
     let mut res = next.run(req).await;
     let h = res.headers_mut();
@@ -242,6 +253,12 @@ mod tests {
             .await
             .unwrap();
         assert_ne!(res.headers()[REQUEST_ID_HEADER], "a b<script>");
+    }
+
+    #[tokio::test]
+    async fn invitation_tokens_are_not_logged() {
+        assert_eq!(loggable_path("/invite/abc-secret"), "/invite/{token}");
+        assert_eq!(loggable_path("/login/password"), "/login/password");
     }
 
     #[tokio::test]

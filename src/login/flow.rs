@@ -175,6 +175,11 @@ pub struct Flow {
     /// sign-in into the invitation's org, `login::identity`).
     #[serde(default)]
     pub invitation: Option<Secret>,
+    /// Started by `/invite/{token}` (no app request behind it): a federated sign-in that
+    /// redeems `invitation` ends on the invitation's landing (`login::invite::landing`), not with
+    /// a code for an app.
+    #[serde(default)]
+    pub invite_accept: bool,
     /// The pending request to an upstream IdP, if the flow went there.
     #[serde(default)]
     pub upstream: Option<UpstreamPending>,

@@ -25,6 +25,7 @@ pub mod discovery;
 pub mod error;
 pub mod flow;
 pub mod identity;
+pub mod invite;
 pub mod issue;
 pub mod oidc;
 pub mod password;
@@ -86,6 +87,7 @@ pub fn router() -> Router<LoginCtx> {
         )
         .route("/login/org", get(chooser::get).post(chooser::post))
         .route("/login/error", get(pages::error_route))
+        .route("/invite/{token}", get(invite::get).post(invite::post))
         .route("/sso/oidc/{connection_id}/callback", get(oidc::callback))
         .route("/static/lobby.css", get(pages::stylesheet))
         .route("/static/brand.css", get(pages::brand_stylesheet))

@@ -9,6 +9,8 @@
 //! Owns: rendering and the wording of every user-facing sentence. Must not touch: storage,
 //! flow logic. Templates escape HTML by default; nothing here marks input as safe.
 
+pub mod invite;
+pub mod mail;
 pub mod password;
 pub mod sso;
 

@@ -409,6 +409,10 @@ pub enum Change {
     UpsertConnection(Connection),
     UpsertUser(User),
     UpsertMembership(Membership),
+    /// A new invitation (inserted; a duplicate id or token is an error).
+    CreateInvitation(Invitation),
+    /// Remove the membership of (org, user) if it is `invited` (any other status is kept).
+    RemoveInvitedMembership(OrgId, UserId),
     Audit(AuditEvent),
 }
 
@@ -423,7 +427,16 @@ pub struct FirstSignIn {
     /// The invitation redeemed, as it was read: stored as accepted, with a compare-and-swap on
     /// its version (an invitation is accepted once).
     pub invitation: Option<Invitation>,
+    /// The membership: inserted; or, when an invitation is redeemed, the invitee's `invited`
+    /// membership of the org made active (an existing membership in any other status is a
+    /// `Duplicate("membership")`, so an active or suspended member is never overwritten).
     pub membership: Membership,
+    /// An existing user rewritten in the same transaction (the invitee's profile made with the
+    /// invitation: verified email, name, or the password they chose).
+    pub update_user: Option<User>,
+    /// An `invited` membership of the org to remove in the same transaction (the profile made
+    /// with the invitation, when the invitee turned out to be a user Lobby already knew).
+    pub drop_invited: Option<UserId>,
 }
 
 #[async_trait]

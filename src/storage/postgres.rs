@@ -33,6 +33,11 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../../migrations/postgres/0007_family_first_token.sql"),
     ),
     (
+        12,
+        "invitation_delivery",
+        include_str!("../../migrations/postgres/0012_invitation_delivery.sql"),
+    ),
+    (
         14,
         "password resets",
         include_str!("../../migrations/postgres/0014_password_resets.sql"),

@@ -37,6 +37,11 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../../migrations/sqlite/0007_family_first_token.sql"),
     ),
     (
+        12,
+        "invitation_delivery",
+        include_str!("../../migrations/sqlite/0012_invitation_delivery.sql"),
+    ),
+    (
         14,
         "password resets",
         include_str!("../../migrations/sqlite/0014_password_resets.sql"),

@@ -8,6 +8,7 @@ mod architecture;
 mod cli;
 mod declarative;
 mod harness;
+mod invitations;
 mod login;
 mod oidc_federation;
 mod passwords;

@@ -77,6 +77,9 @@ mirror_enum!(
     /// Status of an invitation.
     InvitationStatus <=> InvitationStatus { Pending = "pending", Accepted = "accepted", Revoked = "revoked" });
 mirror_enum!(
+    /// What an invitation is now: its status, with a pending one past `expires_at` as `expired`.
+    InvitationState <=> InvitationState { Pending = "pending", Accepted = "accepted", Revoked = "revoked", Expired = "expired" });
+mirror_enum!(
 /// How Lobby authenticates to an upstream OIDC token endpoint.
 TokenEndpointAuthMethod <=> TokenEndpointAuthMethod {
     ClientSecretBasic = "client_secret_basic",

@@ -4,7 +4,7 @@
 //! Owns: these wire shapes and the roles-per-app conversions. Must not touch: validation
 //! (`service`).
 
-use super::{InvitationStatus, MemberStatus, OrgRole, ts};
+use super::{InvitationState, InvitationStatus, MemberStatus, OrgRole, ts};
 use crate::domain as d;
 use crate::domain::{AppId, Email, InvitationId, RoleValue, Secret, UserId};
 use serde::{Deserialize, Serialize};
@@ -110,10 +110,19 @@ pub struct InvitationCreate {
     pub roles: RolesByApp,
     #[serde(default)]
     pub org_roles: Vec<OrgRole>,
-    /// Validity; default: the shortest `invite_ttl_secs` of the apps in `roles` (7 days when
-    /// none). 300 s to 90 days.
+    /// Validity; default: the `invite_ttl_secs` of the invitation's app (the shortest of the
+    /// apps in `roles`; 7 days when none). 300 s to 90 days.
     #[serde(default)]
     pub expires_in_secs: Option<i64>,
+    /// The app the invitation is for (named in the email and on the invitation page; the
+    /// invitee signs in to it). Default: the one app in `roles`, else the org's one linked app.
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub app_id: Option<AppId>,
+    /// Who invited, as the email shows it ("Ana Lima"); default: none (the email then says
+    /// an administrator of the organization invited them). At most 200 characters.
+    #[serde(default)]
+    pub inviter_name: Option<String>,
 }
 
 #[derive(Clone, Debug, Default, Deserialize, ToSchema)]
@@ -134,24 +143,51 @@ pub struct InvitationResponse {
     pub email: String,
     pub roles: BTreeMap<String, Vec<String>>,
     pub org_roles: Vec<OrgRole>,
-    pub status: InvitationStatus,
+    /// `pending`, `accepted`, `revoked`, or `expired` (pending and past `expires_at`).
+    pub status: InvitationState,
     pub expires_at: String,
     pub invited_by: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inviter_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub app_id: Option<String>,
+    /// The invitee's user profile (its membership is `invited` until accepted).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<String>,
     pub version: i64,
     pub created_at: String,
 }
 
+impl InvitationResponse {
+    /// The invitation as it is at `now` (a pending one past its expiry is `expired`).
+    pub fn at(i: &d::Invitation, now: time::OffsetDateTime) -> Self {
+        Self {
+            status: i.state(now).into(),
+            ..Self::from(i)
+        }
+    }
+}
+
 impl From<&d::Invitation> for InvitationResponse {
+    /// The stored status (audit summaries); lists and reads use [`InvitationResponse::at`].
     fn from(i: &d::Invitation) -> Self {
+        let status = match i.status {
+            d::InvitationStatus::Pending => InvitationState::Pending,
+            d::InvitationStatus::Accepted => InvitationState::Accepted,
+            d::InvitationStatus::Revoked => InvitationState::Revoked,
+        };
         Self {
             id: i.id.to_string(),
             org_id: i.org_id.to_string(),
             email: i.email.to_string(),
             roles: roles_from_domain(&i.roles),
             org_roles: i.org_roles.iter().map(|r| (*r).into()).collect(),
-            status: i.status.into(),
+            status,
             expires_at: ts(i.expires_at),
             invited_by: i.invited_by.clone(),
+            inviter_name: i.inviter_name.clone(),
+            app_id: i.app_id.as_ref().map(|a| a.to_string()),
+            user_id: i.user_id.as_ref().map(|u| u.to_string()),
             version: i.version,
             created_at: ts(i.created_at),
         }
@@ -165,4 +201,9 @@ pub struct InvitationWithToken {
     pub invitation: InvitationResponse,
     #[schema(value_type = String)]
     pub token: Secret,
+    /// The invitation link (`<public URL>/invite/<token>`), as emailed.
+    pub link: String,
+    /// Whether the email was handed to the mail server (or written to the outbox); when
+    /// `false` the invitation stands: send the link yourself or `POST …/resend` later.
+    pub email_sent: bool,
 }

@@ -85,8 +85,12 @@ pub(super) struct Snapshot<'a> {
     /// The roles the org may hand out, per app a provisioned membership may get roles of
     /// (an app missing here: none).
     pub allowed: BTreeMap<AppId, BTreeSet<RoleValue>>,
-    /// The id a new user gets (rule 4: a first sign-in always creates a new user).
+    /// The id a new user gets (rule 4: a first sign-in always creates a new user, except the
+    /// invitee's profile made with the invitation the flow redeems).
     pub new_user_id: UserId,
+    /// The user profile the carried invitation was made with (`Invitation::user_id`), when it
+    /// exists: a first sign-in redeeming that invitation becomes this user.
+    pub invited: Option<User>,
 }
 
 /// What a first sign-in creates; `resolve.rs` has storage write it in one transaction.
@@ -101,6 +105,11 @@ pub(super) struct Plan {
     pub invitation: Option<Invitation>,
     pub membership: Membership,
     pub via: Via,
+    /// The invitee's profile, rewritten with what the IdP says (verified email, name).
+    pub update_user: Option<User>,
+    /// The invitation's profile, whose `invited` membership goes when the invitee turned out to
+    /// be a user Lobby already knew through this connection.
+    pub drop_invited: Option<UserId>,
 }
 
 impl Plan {
@@ -111,6 +120,8 @@ impl Plan {
             identity: self.identity.clone(),
             invitation: self.invitation.clone(),
             membership: self.membership.clone(),
+            update_user: self.update_user.clone(),
+            drop_invited: self.drop_invited.clone(),
         }
     }
 }
@@ -163,23 +174,61 @@ fn decide_inner(s: &Snapshot<'_>) -> Result<Decision, IdentityError> {
 
     // Rule 3: a first sign-in needs an email the IdP vouched for.
     let email = first_sign_in_email(s.email.as_ref(), s.ident.email_verified)?;
-    let (user, identity) = match existing {
-        Some(u) => (u.clone(), None),
-        None => {
-            // Nothing to create when neither an invitation nor JIT can apply.
-            if matches!(s.invitation, InvitationLookup::NoToken) && !s.link.jit {
-                return Err(IdentityError::NotProvisioned);
+    // Nothing to create when neither an invitation nor JIT can apply.
+    if existing.is_none() && matches!(s.invitation, InvitationLookup::NoToken) && !s.link.jit {
+        return Err(IdentityError::NotProvisioned);
+    }
+    // Rule 3: an invitation of this org for this email, or JIT.
+    let redeemed = match &s.invitation {
+        InvitationLookup::Found(inv) => {
+            if !inv.is_usable(s.now) {
+                return Err(IdentityError::InvitationInvalid);
             }
-            // Rule 4: always a new user, whatever other user has this email.
-            let user = User {
-                id: s.new_user_id.clone(),
-                email: email.clone(),
-                email_verified: s.email_trusted,
-                name: s.name.clone(),
-                password_hash: None,
-                version: 1,
-                created_at: s.now,
-                updated_at: s.now,
+            // A connection signs users into its own org only.
+            if inv.org_id != s.org.id {
+                return Err(IdentityError::InvitationWrongOrg);
+            }
+            if inv.email != email {
+                return Err(IdentityError::InvitationEmailMismatch);
+            }
+            Some(inv)
+        }
+        InvitationLookup::Unknown => return Err(IdentityError::InvitationInvalid),
+        InvitationLookup::NoToken => None,
+    };
+    // The profile made with a redeemed invitation, when it is still there.
+    let profile = match (redeemed, &s.invited) {
+        (Some(inv), Some(u)) if inv.user_id.as_ref() == Some(&u.id) => Some(u),
+        _ => None,
+    };
+    let (user, identity, create_user, update_user, drop_invited) = match existing {
+        // A known identity whose user left the org: that user; the invitation's own profile
+        // (if another) loses its `invited` membership.
+        Some(u) => {
+            let drop = profile.filter(|p| p.id != u.id).map(|p| p.id.clone());
+            (u.clone(), None, false, None, drop)
+        }
+        None => {
+            let user = match profile {
+                // The invitee's profile: the IdP now vouches for its email.
+                Some(p) => User {
+                    email: email.clone(),
+                    email_verified: s.email_trusted,
+                    name: s.name.clone().or_else(|| p.name.clone()),
+                    updated_at: s.now,
+                    ..p.clone()
+                },
+                // Rule 4: otherwise always a new user, whatever other user has this email.
+                None => User {
+                    id: s.new_user_id.clone(),
+                    email: email.clone(),
+                    email_verified: s.email_trusted,
+                    name: s.name.clone(),
+                    password_hash: None,
+                    version: 1,
+                    created_at: s.now,
+                    updated_at: s.now,
+                },
             };
             let identity = ExternalIdentity {
                 connection_id: s.ident.connection_id.clone(),
@@ -192,32 +241,21 @@ fn decide_inner(s: &Snapshot<'_>) -> Result<Decision, IdentityError> {
                 tracing::warn!(error = %e, "upstream identity has an unusable issuer or subject");
                 return Err(IdentityError::WrongConnection);
             }
-            (user, Some(identity))
+            let (create, update) = match profile {
+                Some(_) => (false, Some(user.clone())),
+                None => (true, None),
+            };
+            (user, Some(identity), create, update, None)
         }
     };
-
-    // Rule 3: an invitation of this org for this email, or JIT.
-    let (roles, org_roles, via, invitation) = match &s.invitation {
-        InvitationLookup::Found(inv) => {
-            if !inv.is_usable(s.now) {
-                return Err(IdentityError::InvitationInvalid);
-            }
-            // A connection signs users into its own org only.
-            if inv.org_id != s.org.id {
-                return Err(IdentityError::InvitationWrongOrg);
-            }
-            if inv.email != email {
-                return Err(IdentityError::InvitationEmailMismatch);
-            }
-            (
-                inv.roles.clone(),
-                inv.org_roles.clone(),
-                Via::Invitation,
-                Some(inv.clone()),
-            )
-        }
-        InvitationLookup::Unknown => return Err(IdentityError::InvitationInvalid),
-        InvitationLookup::NoToken if s.link.jit => {
+    let (roles, org_roles, via, invitation) = match redeemed {
+        Some(inv) => (
+            inv.roles.clone(),
+            inv.org_roles.clone(),
+            Via::Invitation,
+            Some(inv.clone()),
+        ),
+        None if s.link.jit => {
             let roles: AppRoles = if s.link.default_roles.is_empty() {
                 BTreeMap::new()
             } else {
@@ -225,7 +263,7 @@ fn decide_inner(s: &Snapshot<'_>) -> Result<Decision, IdentityError> {
             };
             (roles, BTreeSet::<OrgRole>::new(), Via::Jit, None)
         }
-        InvitationLookup::NoToken => return Err(IdentityError::NotProvisioned),
+        None => return Err(IdentityError::NotProvisioned),
     };
     // Rule 6: only roles inside the org's allowed role groups, plus what the IdP's groups map to.
     let mut roles = restrict(roles, &s.allowed);
@@ -241,12 +279,14 @@ fn decide_inner(s: &Snapshot<'_>) -> Result<Decision, IdentityError> {
         updated_at: s.now,
     };
     Ok(Decision::Provision(Box::new(Plan {
-        create_user: identity.is_some(),
+        create_user,
         user,
         identity,
         invitation,
         membership,
         via,
+        update_user,
+        drop_invited,
     })))
 }
 

@@ -183,6 +183,14 @@ async fn resolve_inner(
         }
         _ => InvitationLookup::NoToken,
     };
+    // The profile the invitation was made with (its membership is `invited`).
+    let invited = match &invitation {
+        InvitationLookup::Found(inv) => match &inv.user_id {
+            Some(u) => storage.get_user(u).await?,
+            None => None,
+        },
+        _ => None,
+    };
     let allowed = if may_provision {
         allowed_roles(storage, app, &org, &link, &mapping, &invitation).await?
     } else {
@@ -202,6 +210,7 @@ async fn resolve_inner(
         mapping: &mapping,
         allowed,
         new_user_id: UserId::generate(),
+        invited,
     });
 
     match decision {

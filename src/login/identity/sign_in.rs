@@ -71,6 +71,17 @@ pub async fn sign_in(
                 .branded(Some(&resolved.org)),
         );
     }
+    // A sign-in started by `/invite/{token}`: no app asked for a code; the invitee lands on the
+    // invitation's "you're in" page, signed in.
+    if flow.invite_accept {
+        pending.flush().await;
+        return Ok(crate::login::invite::landing(
+            headers,
+            app,
+            &resolved.org,
+            true,
+        ));
+    }
     let auth = Authenticated {
         user_id: sso.user_id.clone(),
         sid: sso.sid.clone(),

@@ -24,6 +24,8 @@ fn plan(org: &OrgId, conn: &ConnectionId, inv: &Invitation) -> FirstSignIn {
         membership: membership(org, &u.id),
         invitation: Some(inv.clone()),
         user: Some(u),
+        update_user: None,
+        drop_invited: None,
     }
 }
 
@@ -139,6 +141,8 @@ pub async fn first_sign_in_is_one_transaction(s: Arc<dyn Storage>) {
         identity: None,
         invitation: None,
         membership: m.clone(),
+        update_user: None,
+        drop_invited: None,
     })
     .await
     .unwrap();
@@ -152,8 +156,163 @@ pub async fn first_sign_in_is_one_transaction(s: Arc<dyn Storage>) {
             identity: None,
             invitation: None,
             membership: m,
+            update_user: None,
+            drop_invited: None,
         })
         .await,
         "membership",
+    );
+}
+
+/// An invitation made with an `invited` membership (created in one `apply_changes`), then
+/// redeemed: the membership becomes active and the user is rewritten in the same transaction;
+/// a membership in any other status is never overwritten; `drop_invited` removes only an
+/// `invited` membership; `RemoveInvitedMembership` likewise.
+pub async fn invited_memberships_are_activated_once(s: Arc<dyn Storage>) {
+    let o = org(None);
+    s.create_org(&o).await.unwrap();
+    let invitee = user(&format!("{}@acme.example", fresh("invitee")));
+    let mut inv = invitation(&o.id);
+    inv.email = invitee.email.clone();
+    inv.user_id = Some(invitee.id.clone());
+    inv.app_id = Some(AppId::parse("app_x").unwrap());
+    inv.inviter_name = Some("Ana Lima".into());
+    let mut invited = membership(&o.id, &invitee.id);
+    invited.status = MemberStatus::Invited;
+    s.apply_changes(&[
+        Change::UpsertUser(invitee.clone()),
+        Change::UpsertMembership(invited.clone()),
+        Change::CreateInvitation(inv.clone()),
+    ])
+    .await
+    .unwrap();
+    // The new fields round-trip.
+    assert_eq!(
+        s.get_invitation(&o.id, &inv.id).await.unwrap().as_ref(),
+        Some(&inv)
+    );
+    assert_eq!(
+        s.find_invitation_by_token(&inv.token_hash)
+            .await
+            .unwrap()
+            .as_ref(),
+        Some(&inv)
+    );
+    // A duplicate invitation in a batch fails the whole batch.
+    let other = user(&format!("{}@acme.example", fresh("other")));
+    let dup = s
+        .apply_changes(&[
+            Change::UpsertUser(other.clone()),
+            Change::CreateInvitation(inv.clone()),
+        ])
+        .await;
+    assert!(dup.is_err());
+    assert_eq!(s.get_user(&other.id).await.unwrap(), None, "all or nothing");
+
+    // Redeemed: the invited membership becomes active, the user is rewritten.
+    let mut active = invited.clone();
+    active.status = MemberStatus::Active;
+    let mut profile = invitee.clone();
+    profile.email_verified = true;
+    profile.name = Some("Invitee".into());
+    let p = FirstSignIn {
+        user: None,
+        identity: None,
+        invitation: Some(inv.clone()),
+        membership: active.clone(),
+        update_user: Some(profile.clone()),
+        drop_invited: None,
+    };
+    s.provision_first_sign_in(&p).await.unwrap();
+    let m = s.get_membership(&o.id, &invitee.id).await.unwrap().unwrap();
+    assert_eq!(m.status, MemberStatus::Active);
+    assert_eq!(m.version, invited.version + 1);
+    let u = s.get_user(&invitee.id).await.unwrap().unwrap();
+    assert!(u.email_verified);
+    assert_eq!(u.name.as_deref(), Some("Invitee"));
+    assert_eq!(
+        s.get_invitation(&o.id, &inv.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .status,
+        InvitationStatus::Accepted
+    );
+
+    // An active (or suspended) membership is never overwritten by a redemption.
+    let mut inv2 = invitation(&o.id);
+    inv2.user_id = Some(invitee.id.clone());
+    s.create_invitation(&inv2).await.unwrap();
+    let mut suspended = m.clone();
+    suspended.status = MemberStatus::Suspended;
+    let stored = s.update_membership(&suspended).await.unwrap();
+    let p = FirstSignIn {
+        invitation: Some(inv2.clone()),
+        membership: active.clone(),
+        update_user: None,
+        ..p
+    };
+    assert_duplicate(s.provision_first_sign_in(&p).await, "membership");
+    assert_eq!(
+        s.get_membership(&o.id, &invitee.id).await.unwrap(),
+        Some(stored.clone())
+    );
+    assert_eq!(
+        s.get_invitation(&o.id, &inv2.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .status,
+        InvitationStatus::Pending,
+        "rolled back"
+    );
+
+    // drop_invited removes the invitation's own `invited` membership, not an active one.
+    let placeholder = user(&format!("{}@acme.example", fresh("ph")));
+    let known = user(&format!("{}@acme.example", fresh("known")));
+    let mut ph_member = membership(&o.id, &placeholder.id);
+    ph_member.status = MemberStatus::Invited;
+    s.apply_changes(&[
+        Change::UpsertUser(placeholder.clone()),
+        Change::UpsertUser(known.clone()),
+        Change::UpsertMembership(ph_member),
+    ])
+    .await
+    .unwrap();
+    let mut inv3 = invitation(&o.id);
+    inv3.user_id = Some(placeholder.id.clone());
+    s.create_invitation(&inv3).await.unwrap();
+    let mut known_member = membership(&o.id, &known.id);
+    known_member.status = MemberStatus::Active;
+    s.provision_first_sign_in(&FirstSignIn {
+        user: None,
+        identity: None,
+        invitation: Some(inv3),
+        membership: known_member.clone(),
+        update_user: None,
+        drop_invited: Some(placeholder.id.clone()),
+    })
+    .await
+    .unwrap();
+    assert_eq!(
+        s.get_membership(&o.id, &placeholder.id).await.unwrap(),
+        None
+    );
+    assert_eq!(
+        s.get_membership(&o.id, &known.id)
+            .await
+            .unwrap()
+            .map(|m| m.status),
+        Some(MemberStatus::Active)
+    );
+    s.apply_changes(&[Change::RemoveInvitedMembership(
+        o.id.clone(),
+        known.id.clone(),
+    )])
+    .await
+    .unwrap();
+    assert!(
+        s.get_membership(&o.id, &known.id).await.unwrap().is_some(),
+        "an active membership is never removed as invited"
     );
 }

@@ -186,6 +186,9 @@ pub(super) fn invitation(org: &OrgId) -> Invitation {
         invited_by: "operator".into(),
         version: 1,
         created_at: t,
+        app_id: None,
+        inviter_name: None,
+        user_id: None,
     }
 }
 

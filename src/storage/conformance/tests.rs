@@ -164,6 +164,7 @@ on_every_backend!(
     audit_newest_first,
     apply_changes_all_or_nothing,
     first_sign_in_is_one_transaction,
+    invited_memberships_are_activated_once,
     pagination,
     timestamps_round_trip,
     password_user_is_found_among_many_with_its_email,

@@ -9,8 +9,9 @@ use super::apps::{replace_group_roles, write_app, write_group_row, write_role};
 use super::audit::write_audits;
 use super::connections::write_connection;
 use super::domains::write_domain;
+use super::invitations::insert_invitation;
 use super::links::{replace_link_groups, write_link_row};
-use super::members::write_membership;
+use super::members::{remove_invited, write_membership};
 use super::orgs::write_org;
 use super::users::write_user;
 use crate::storage::{Change, Result, StorageError};
@@ -73,6 +74,16 @@ impl SqlStore {
                 write_membership(conn, m, true)
                     .await
                     .map_err(|e| self.write_error(e, "user or organization"))?;
+            }
+            Change::CreateInvitation(i) => {
+                insert_invitation(conn, i)
+                    .await
+                    .map_err(|e| self.write_error(e, "organization"))?;
+            }
+            Change::RemoveInvitedMembership(org, user) => {
+                remove_invited(conn, org, user)
+                    .await
+                    .map_err(|e| self.write_err(e, "organization"))?;
             }
             Change::Audit(e) => {
                 write_audits(conn, std::slice::from_ref(e))

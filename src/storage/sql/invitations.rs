@@ -13,7 +13,7 @@ use async_trait::async_trait;
 use sqlx::any::AnyRow;
 
 pub(super) const INVITATION_COLS: &str = "id, org_id, email, roles, org_roles, token_hash, status, \
-     expires_at, invited_by, version, created_at";
+     expires_at, invited_by, version, created_at, app_id, inviter_name, user_id";
 
 pub(super) fn invitation_from(r: &AnyRow) -> Result<Invitation> {
     Ok(Invitation {
@@ -28,32 +28,49 @@ pub(super) fn invitation_from(r: &AnyRow) -> Result<Invitation> {
         invited_by: col(r, "invited_by")?,
         version: col(r, "version")?,
         created_at: col_ts(r, "created_at")?,
+        app_id: col_opt_parse(r, "app_id", AppId::parse)?,
+        inviter_name: col(r, "inviter_name")?,
+        user_id: col_opt_parse(r, "user_id", UserId::parse)?,
     })
+}
+
+/// Insert one invitation (on a connection of the pool or a transaction).
+pub(super) async fn insert_invitation(
+    conn: &mut sqlx::AnyConnection,
+    i: &Invitation,
+) -> std::result::Result<u64, WriteError> {
+    let res = sqlx::query(
+        "INSERT INTO invitations (id, org_id, email, roles, org_roles, token_hash, status, \
+         expires_at, invited_by, version, created_at, app_id, inviter_name, user_id) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+    )
+    .bind(i.id.as_str())
+    .bind(i.org_id.as_str())
+    .bind(i.email.as_str())
+    .bind(json(&i.roles)?)
+    .bind(json(&i.org_roles)?)
+    .bind(i.token_hash.as_hex())
+    .bind(i.status.as_str())
+    .bind(ms(i.expires_at))
+    .bind(i.invited_by.as_str())
+    .bind(i.version)
+    .bind(ms(i.created_at))
+    .bind(i.app_id.as_ref().map(|a| a.as_str().to_owned()))
+    .bind(i.inviter_name.clone())
+    .bind(i.user_id.as_ref().map(|u| u.as_str().to_owned()))
+    .execute(&mut *conn)
+    .await?;
+    Ok(res.rows_affected())
 }
 
 #[async_trait]
 impl InvitationStore for SqlStore {
     async fn create_invitation(&self, i: &Invitation) -> Result<()> {
-        sqlx::query(
-            "INSERT INTO invitations (id, org_id, email, roles, org_roles, token_hash, status, \
-             expires_at, invited_by, version, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-        )
-        .bind(i.id.as_str())
-        .bind(i.org_id.as_str())
-        .bind(i.email.as_str())
-        .bind(json(&i.roles)?)
-        .bind(json(&i.org_roles)?)
-        .bind(i.token_hash.as_hex())
-        .bind(i.status.as_str())
-        .bind(ms(i.expires_at))
-        .bind(i.invited_by.as_str())
-        .bind(i.version)
-        .bind(ms(i.created_at))
-        .execute(&self.pool)
-        .await
-        .map_err(|e| self.write_err(e, "organization"))?;
-        Ok(())
+        let mut conn = self.pool.acquire().await.map_err(backend)?;
+        let res = insert_invitation(&mut conn, i).await;
+        drop(conn);
+        res.map(|_| ())
+            .map_err(|e| self.write_error(e, "organization"))
     }
 
     async fn get_invitation(&self, org: &OrgId, id: &InvitationId) -> Result<Option<Invitation>> {
@@ -103,7 +120,8 @@ impl InvitationStore for SqlStore {
     async fn update_invitation(&self, i: &Invitation) -> Result<Invitation> {
         let sql = format!(
             "UPDATE invitations SET email = $4, roles = $5, org_roles = $6, token_hash = $7, \
-             status = $8, expires_at = $9, invited_by = $10, version = version + 1 \
+             status = $8, expires_at = $9, invited_by = $10, app_id = $11, inviter_name = $12, \
+             user_id = $13, version = version + 1 \
              WHERE org_id = $1 AND id = $2 AND version = $3 RETURNING {INVITATION_COLS}"
         );
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
@@ -117,6 +135,9 @@ impl InvitationStore for SqlStore {
             .bind(i.status.as_str())
             .bind(ms(i.expires_at))
             .bind(i.invited_by.as_str())
+            .bind(i.app_id.as_ref().map(|a| a.as_str().to_owned()))
+            .bind(i.inviter_name.clone())
+            .bind(i.user_id.as_ref().map(|u| u.as_str().to_owned()))
             .fetch_all(&self.pool)
             .await
             .map_err(|e| self.write_err(e, "organization"))?;

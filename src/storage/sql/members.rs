@@ -67,6 +67,48 @@ pub(super) async fn write_membership(
     Ok(res.rows_affected())
 }
 
+/// Delete the membership of (org, user) if it is `invited`.
+pub(super) async fn remove_invited(
+    conn: &mut AnyConnection,
+    org: &OrgId,
+    user: &UserId,
+) -> std::result::Result<u64, sqlx::Error> {
+    let res =
+        sqlx::query("DELETE FROM memberships WHERE org_id = $1 AND user_id = $2 AND status = $3")
+            .bind(org.as_str())
+            .bind(user.as_str())
+            .bind(MemberStatus::Invited.as_str())
+            .execute(&mut *conn)
+            .await?;
+    Ok(res.rows_affected())
+}
+
+/// Insert `m`, or turn the existing `invited` membership of (org, user) into `m`. Returns the
+/// rows written: 0 when a membership in another status exists (left untouched).
+pub(super) async fn activate_invited(
+    conn: &mut AnyConnection,
+    m: &Membership,
+) -> std::result::Result<u64, WriteError> {
+    let sql = format!(
+        "{INSERT_MEMBERSHIP} ON CONFLICT (org_id, user_id) DO UPDATE SET \
+         status = excluded.status, roles = excluded.roles, org_roles = excluded.org_roles, \
+         updated_at = excluded.updated_at, version = memberships.version + 1 \
+         WHERE memberships.status = 'invited'"
+    );
+    let res = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(m.org_id.as_str())
+        .bind(m.user_id.as_str())
+        .bind(m.status.as_str())
+        .bind(json(&m.roles)?)
+        .bind(json(&m.org_roles)?)
+        .bind(m.version)
+        .bind(ms(m.created_at))
+        .bind(ms(m.updated_at))
+        .execute(&mut *conn)
+        .await?;
+    Ok(res.rows_affected())
+}
+
 #[async_trait]
 impl MembershipStore for SqlStore {
     async fn create_membership(&self, m: &Membership) -> Result<()> {

@@ -1,16 +1,17 @@
-//! A first federated sign-in on the SQL backends, in one transaction: the new user, their
-//! external identity, the accepted invitation (compare-and-swap on its version) and the
-//! membership. Any failure rolls all of it back.
+//! A first sign-in on the SQL backends, in one transaction: the new user (or the invitee's
+//! updated profile), their external identity, the accepted invitation (compare-and-swap on its
+//! version) and the membership (the invitee's `invited` one made active). Any failure rolls all
+//! of it back.
 //!
 //! Owns: that transaction and how its failures are reported. Must not touch: what to create
 //! (decided by `login::identity`), the single-row writes (each aggregate file owns its own).
 
 use super::SqlStore;
 use super::errors::{USER_EXISTS, WriteError, backend};
-use super::members::write_membership;
+use super::members::{activate_invited, remove_invited, write_membership};
 use super::users::{insert_identity, write_user};
 use crate::domain::InvitationStatus;
-use crate::storage::{FirstSignIn, Result};
+use crate::storage::{FirstSignIn, Result, StorageError};
 
 impl SqlStore {
     pub(super) async fn first_sign_in(&self, p: &FirstSignIn) -> Result<()> {
@@ -20,6 +21,11 @@ impl SqlStore {
         // reference) run after the rollback, on the pool.
         if let Some(u) = &p.user {
             write_user(&mut tx, u, false)
+                .await
+                .map_err(|e| self.write_error(e, "user"))?;
+        }
+        if let Some(u) = &p.update_user {
+            write_user(&mut tx, u, true)
                 .await
                 .map_err(|e| self.write_error(e, "user"))?;
         }
@@ -52,8 +58,24 @@ impl SqlStore {
                     .await);
             }
         }
+        if let Some(u) = &p.drop_invited {
+            remove_invited(&mut tx, &p.membership.org_id, u)
+                .await
+                .map_err(backend)?;
+        }
         let m = &p.membership;
-        match write_membership(&mut tx, m, false).await {
+        // Redeeming an invitation turns the invitee's `invited` membership into this one; any
+        // other existing membership stays as it is (and the whole sign-in fails).
+        let written = if p.invitation.is_some() {
+            activate_invited(&mut tx, m).await
+        } else {
+            write_membership(&mut tx, m, false).await
+        };
+        match written {
+            Ok(0) => {
+                tx.rollback().await.map_err(backend)?;
+                return Err(StorageError::Duplicate("membership".into()));
+            }
             Ok(_) => {}
             Err(WriteError::Sql(e)) if self.is_fk(&e) => {
                 tx.rollback().await.map_err(backend)?;

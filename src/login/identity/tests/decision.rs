@@ -26,6 +26,7 @@ struct World {
     known: Known,
     invitation: InvitationLookup,
     email: Option<Email>,
+    invited: Option<User>,
 }
 
 fn world() -> World {
@@ -94,6 +95,7 @@ fn world() -> World {
         known: Known::Unknown,
         invitation: InvitationLookup::NoToken,
         email: Some(Email::parse("alice@acme.test").unwrap()),
+        invited: None,
     }
 }
 
@@ -113,6 +115,7 @@ impl World {
             mapping: &self.mapping,
             allowed: [(self.app.id.clone(), [rv("viewer"), rv("sales")].into())].into(),
             new_user_id: UserId::parse("u-new").unwrap(),
+            invited: self.invited.clone(),
         })
     }
 }
@@ -160,6 +163,9 @@ fn invitation() -> Invitation {
         invited_by: "operator".into(),
         version: 4,
         created_at: t0(),
+        app_id: None,
+        inviter_name: None,
+        user_id: None,
     }
 }
 
@@ -365,6 +371,68 @@ fn a_first_sign_in_plans_a_new_user_identity_and_membership() {
     let write = p.write();
     assert_eq!(write.user.as_ref(), Some(&p.user));
     assert_eq!(write.identity.as_ref(), Some(i));
+}
+
+/// The profile an invitation was made with (no password, email not yet verified).
+fn invited_profile() -> User {
+    User {
+        id: UserId::parse("u-invited").unwrap(),
+        email: Email::parse("alice@acme.test").unwrap(),
+        email_verified: false,
+        name: None,
+        password_hash: None,
+        version: 1,
+        created_at: t0(),
+        updated_at: t0(),
+    }
+}
+
+#[test]
+fn redeeming_an_invitation_makes_its_profile_the_member() {
+    let mut w = world();
+    let mut inv = invitation();
+    inv.user_id = Some(UserId::parse("u-invited").unwrap());
+    w.invitation = InvitationLookup::Found(inv);
+    w.invited = Some(invited_profile());
+    let Decision::Provision(p) = w.decide() else {
+        panic!("provisions")
+    };
+    assert_eq!(p.via, Via::Invitation);
+    assert!(!p.create_user, "the profile exists already");
+    assert_eq!(p.user.id.as_str(), "u-invited");
+    assert!(p.user.email_verified, "the IdP vouched for the email");
+    assert_eq!(p.user.name.as_deref(), Some("Alice"));
+    assert_eq!(p.identity.as_ref().unwrap().user_id.as_str(), "u-invited");
+    assert_eq!(p.membership.user_id.as_str(), "u-invited");
+    let write = p.write();
+    assert_eq!(write.user, None);
+    assert_eq!(write.update_user.as_ref(), Some(&p.user));
+    assert_eq!(write.drop_invited, None);
+
+    // Another email: refused before anything is planned.
+    w.email = Some(Email::parse("mallory@acme.test").unwrap());
+    assert_eq!(outcome(&w.decide()), "invitation_email_mismatch");
+}
+
+#[test]
+fn a_known_user_redeeming_an_invitation_drops_the_invited_profile() {
+    let mut w = world();
+    let mut inv = invitation();
+    inv.user_id = Some(UserId::parse("u-invited").unwrap());
+    w.invitation = InvitationLookup::Found(inv);
+    w.invited = Some(invited_profile());
+    w.known = Known::User {
+        user: user(),
+        membership: None,
+    };
+    let Decision::Provision(p) = w.decide() else {
+        panic!("provisions")
+    };
+    assert_eq!(p.user.id.as_str(), "u-old");
+    assert_eq!(
+        p.write().drop_invited.map(|u| u.to_string()).as_deref(),
+        Some("u-invited")
+    );
 }
 
 #[test]

@@ -250,6 +250,9 @@ pub(super) async fn invite(fx: &Fx, org: &str, email: &str) -> (Invitation, Stri
         invited_by: "operator".into(),
         version: 1,
         created_at: t0(),
+        app_id: None,
+        inviter_name: None,
+        user_id: None,
     };
     fx.st.storage.create_invitation(&inv).await.unwrap();
     (inv, token)

@@ -1,0 +1,64 @@
+//! Sending an invitation's email after the service created or renewed it: the link
+//! (`<public URL>/invite/<token>`), rendered by `pages::mail` with the org's branding and handed
+//! to the mailer. A failed delivery does not undo the invitation (the response says
+//! `email_sent: false` and the audit log has `invitation.email_failed`); resend retries.
+//!
+//! Owns: choosing what the email names (org, app, inviter, sign-in kind). Must not touch: the
+//! invitation itself (service), the wording (pages::mail), delivery (mail).
+
+use super::AdminCtx;
+use super::service::{Ctx, SResult};
+use crate::domain::{ConnectionKind, ConnectionState, Invitation};
+use crate::pages::mail::{InvitationMail, invitation};
+
+/// The invitation link for a token.
+pub fn link(st: &AdminCtx, token: &str) -> String {
+    st.config.url(&format!("/invite/{token}"))
+}
+
+/// Render and send the invitation email; `Ok(true)` when the mailer took it.
+pub async fn deliver(st: &AdminCtx, ctx: &Ctx<'_>, inv: &Invitation, token: &str) -> SResult<bool> {
+    let s = st.storage.as_ref();
+    let Some(org) = s.get_org(&inv.org_id).await? else {
+        return Ok(false);
+    };
+    let app = match &inv.app_id {
+        Some(a) => s.get_app(a).await?,
+        None => None,
+    };
+    let app_name = app.as_ref().map_or("your account", |a| a.name.as_str());
+    let sso = s
+        .list_connections(&org.id)
+        .await?
+        .iter()
+        .any(|c| c.state == ConnectionState::Active && c.kind() != ConnectionKind::Password);
+    let link = link(st, token);
+    let mail = invitation(&InvitationMail {
+        to: inv.email.as_str(),
+        org: &org,
+        app_name,
+        inviter: inv.inviter_name.as_deref(),
+        link: &link,
+        expires_at: inv.expires_at,
+        sso,
+    });
+    let result = match mail {
+        Ok(m) => st.mailer.send(m).await.map_err(|e| e.to_string()),
+        Err(e) => Err(format!("cannot render the invitation email: {e}")),
+    };
+    match result {
+        Ok(()) => Ok(true),
+        Err(reason) => {
+            tracing::warn!(invitation = %inv.id, error = %reason, "invitation email not sent");
+            ctx.audit(
+                Some(&inv.org_id),
+                "invitation.email_failed",
+                ("invitation", inv.id.as_str()),
+                None::<&()>,
+                Some(&serde_json::json!({ "reason": reason })),
+            )
+            .await?;
+            Ok(false)
+        }
+    }
+}
