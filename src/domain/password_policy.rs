@@ -5,6 +5,8 @@
 //! Owns: deciding whether a chosen password is acceptable, and the sentence that says why not.
 //! Must not touch: hashing (see `user`), storage, pages.
 
+use std::sync::LazyLock;
+
 /// Fewest characters (Unicode scalar values) in a new password.
 pub const MIN_CHARS: usize = 8;
 /// Most characters accepted (SP 800-63B: at least 64 must be allowed).
@@ -50,11 +52,25 @@ pub fn check_new_password(password: &str, email: &str) -> Result<(), PasswordRej
     Ok(())
 }
 
-/// Whether the password is on the bundled list of commonly used passwords.
-/// TODO(passwords helper): replace with the bundled list.
+/// The bundled list of commonly used passwords (`common_passwords.txt`, one a line, lowercase,
+/// sorted by byte order, no duplicates).
+///
+/// Source: the `passwords` frequency list of the npm package `@zxcvbn-ts/language-common`
+/// 4.1.3 (`src/passwords.json`, 49,233 entries, sha256 f422773d…b33e3f1), itself derived from
+/// the list of Dropbox's zxcvbn (leaked-password corpora ranked by frequency). MIT licence,
+/// copyright Dan Wheeler and Dropbox, Inc. and zxcvbn-ts: `common_passwords.LICENSE.txt`.
+/// Kept: every entry lowercased, those of at least [`MIN_CHARS`] characters (17,950; shorter
+/// ones can never pass the length rule, so storing them would change nothing).
+const COMMON_PASSWORDS: &str = include_str!("common_passwords.txt");
+
+/// [`COMMON_PASSWORDS`] as a sorted slice, split once.
+static COMMON: LazyLock<Vec<&'static str>> =
+    LazyLock::new(|| COMMON_PASSWORDS.lines().filter(|l| !l.is_empty()).collect());
+
+/// Whether the password is on the bundled list of commonly used passwords, ignoring case.
 fn is_common(password: &str) -> bool {
-    const FEW: &[&str] = &["password", "12345678", "123456789", "qwertyui", "11111111"];
-    FEW.iter().any(|c| c.eq_ignore_ascii_case(password))
+    let lower = password.to_lowercase();
+    COMMON.binary_search(&lower.as_str()).is_ok()
 }
 
 #[cfg(test)]
@@ -80,5 +96,46 @@ mod tests {
             check_new_password(&"x".repeat(257), "a@b.c"),
             Err(PasswordRejection::TooLong)
         );
+    }
+
+    #[test]
+    fn the_bundled_list_is_sorted_lowercase_and_complete() {
+        assert_eq!(COMMON.len(), 17_950, "the list as bundled");
+        assert!(
+            COMMON.windows(2).all(|w| w[0] < w[1]),
+            "sorted, no duplicates"
+        );
+        assert!(
+            COMMON
+                .iter()
+                .all(|p| *p == p.to_lowercase() && p.chars().count() >= MIN_CHARS)
+        );
+    }
+
+    #[test]
+    fn common_passwords_are_refused_whatever_their_case() {
+        // Entries from the whole list, not only its head.
+        for p in [
+            "password",
+            "PassWord",
+            "iloveyou",
+            "trustno1",
+            "passw0rd",
+            "qwertyuiop",
+            "Football1",
+            "superman",
+        ] {
+            assert_eq!(
+                check_new_password(p, "a@b.c"),
+                Err(PasswordRejection::Common),
+                "{p}"
+            );
+        }
+        // Long random-looking passphrases pass.
+        assert_eq!(
+            check_new_password("violet kettle 42 under moss", "a@b.c"),
+            Ok(())
+        );
+        assert_eq!(check_new_password("Zq8!vR2#pL", "a@b.c"), Ok(()));
     }
 }

@@ -41,7 +41,7 @@ async fn show(
         return Ok(see_other(&format!("/login?flow={}", flow.id)));
     };
     let app = flow_app(st, &flow).await?;
-    let last = session::current(sess, st.clock.now().unix_timestamp())
+    let last = session::current(sess, &*st.ephemeral, st.clock.now().unix_timestamp())
         .await
         .ok()
         .flatten()

@@ -124,6 +124,10 @@ pub struct Authenticated {
     /// is good for that connection's org only.
     #[serde(default)]
     pub idp: Option<ConnectionId>,
+    /// When the SSO session behind it began (`SsoSession::started_ns`): no code is issued for
+    /// an authentication its user's password reset ended (`session::authentication_ended`).
+    #[serde(default)]
+    pub started_ns: i64,
 }
 
 /// An authentication request sent to an org's own IdP and not yet answered.

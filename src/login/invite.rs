@@ -39,7 +39,7 @@ use crate::pages::invite::{
     SENTENCE_PASSWORDS_DIFFER, done_next_step, inviter_words,
 };
 use crate::pages::{Chrome, PageError, render};
-use crate::storage::{FirstSignIn, PageRequest, StorageError, UserFilter};
+use crate::storage::{FirstSignIn, StorageError};
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -175,20 +175,13 @@ async fn next_step(st: &LoginCtx, r: &Ready) -> Result<Next, LoginError> {
     })
 }
 
-/// The user with a Lobby password for this email, if any (the one password sign-in finds).
+/// The user with a Lobby password for this email, if any (the one password sign-in finds: the
+/// unique password credential, `UserStore::find_password_user`).
 async fn password_account(st: &LoginCtx, email: &Email) -> Result<Option<User>, LoginError> {
-    let filter = UserFilter {
-        email: Some(email.clone()),
-    };
-    let users = st
-        .storage
-        .list_users(&filter, &PageRequest::first(20))
+    st.storage
+        .find_password_user(email)
         .await
-        .map_err(|e| LoginError::server("the password account lookup", &e))?;
-    Ok(users
-        .items
-        .into_iter()
-        .find(|u| &u.email == email && u.password_hash.is_some()))
+        .map_err(|e| LoginError::server("the password account lookup", &e))
 }
 
 fn page(
@@ -443,6 +436,7 @@ async fn start_session(st: &LoginCtx, sess: &Session, user: &User) -> Result<(),
         method: AuthMethod::Password,
         last_org: BTreeMap::new(),
         idp: None,
+        started_ns: session::nanos(st.clock.now()),
     };
     session::begin(sess, &sso)
         .await

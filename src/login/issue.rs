@@ -94,6 +94,12 @@ pub async fn issue_code_with(
     chosen: &EligibleOrg,
     mut pending: PendingAudit,
 ) -> Result<Response, LoginError> {
+    // A password reset since this authentication ended it: no code (fail closed).
+    match super::session::authentication_ended(st.ephemeral.as_ref(), auth).await {
+        Ok(false) => {}
+        Ok(true) => return Err(PageError::FlowExpired.into()),
+        Err(e) => return Err(LoginError::unavailable("checking the session", &e)),
+    }
     let grant = Grant {
         user_id: auth.user_id.clone(),
         org_id: chosen.org.id.clone(),
@@ -232,7 +238,7 @@ async fn choose_org(
             &issuer,
         ));
     }
-    let sso = session::current(sess, st.clock.now().unix_timestamp())
+    let sso = session::current(sess, &*st.ephemeral, st.clock.now().unix_timestamp())
         .await
         .ok()
         .flatten();
@@ -288,7 +294,8 @@ pub async fn remember_org(
     auth: &Authenticated,
     chosen: &EligibleOrg,
 ) {
-    if let Ok(Some(mut s)) = session::current(sess, st.clock.now().unix_timestamp()).await
+    if let Ok(Some(mut s)) =
+        session::current(sess, &*st.ephemeral, st.clock.now().unix_timestamp()).await
         && s.user_id == auth.user_id
         && s.sid == auth.sid
     {

@@ -1,4 +1,5 @@
-//! The hosted login (DESIGN §2, §4): `/login` (identifier first), `/login/password`,
+//! The hosted login (DESIGN §2, §4): `/login` (identifier first), `/login/password`, the
+//! password reset pages `/login/password/forgot` and `/login/password/reset/{token}` (`reset`),
 //! `/login/org` (chooser), `/login/error`, the OIDC federation callback
 //! `/sso/oidc/{connection_id}/callback` (`oidc`), the SAML routes `/sso/saml/{connection_id}/…`
 //! (`saml`: SP metadata, ACS, continue), and the stylesheets under `/static/`.
@@ -29,6 +30,7 @@ pub mod issue;
 pub mod oidc;
 pub mod password;
 pub mod rate_limit;
+pub mod reset;
 pub mod saml;
 pub mod session;
 pub mod upstream;
@@ -76,6 +78,14 @@ pub fn router() -> Router<LoginCtx> {
     Router::new()
         .route("/login", get(identifier_get).post(identifier_post))
         .route("/login/password", get(password::get).post(password::post))
+        .route(
+            "/login/password/forgot",
+            get(reset::forgot_get).post(reset::forgot_post),
+        )
+        .route(
+            "/login/password/reset/{token}",
+            get(reset::reset_get).post(reset::reset_post),
+        )
         .route("/login/org", get(chooser::get).post(chooser::post))
         .route("/login/error", get(pages::error_route))
         .route("/invite/{token}", get(invite::get).post(invite::post))

@@ -1,7 +1,8 @@
 //! The password connection: `/login/password` (DESIGN §2 step 3).
 //!
 //! Credentials are checked with argon2id (`domain::user::verify_password` against
-//! `User.password_hash`). Unknown users, users without a password and wrong passwords get the
+//! `User.password_hash`); the password user is found by one indexed read of the unique
+//! password credential for the normalized email (`UserStore::find_password_user`). Unknown users, users without a password and wrong passwords get the
 //! same sentence in the same time: an unknown user is verified against a fixed dummy argon2id
 //! hash with the same parameters. Lockout (counters in the state store, fail closed): 5 failures
 //! per account (keyed by the SHA-256 of the normalized email, so unknown accounts behave the
@@ -26,7 +27,6 @@ use crate::http::redirect::see_other;
 use crate::login::LoginCtx;
 use crate::pages::{Chrome, PageError, PasswordPage, render};
 use crate::pages::{SENTENCE_LOCKED as LOCKED, SENTENCE_WRONG_PASSWORD as WRONG};
-use crate::storage::{PageRequest, UserFilter};
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
@@ -49,8 +49,32 @@ const MAX_PASSWORD_BYTES: usize = 1024;
 /// password nobody knows: verifying against it costs the same as a real check.
 const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$WqrmDahQ7m6hmTLqE2zF9g$yXlH4i/3fd2yIL6yVqt1+iqSFRxXYGJL1EVEYcqlbbo";
 
-fn account_bucket(email: &Email) -> String {
+/// The lockout key of an account: the SHA-256 of its normalized email.
+pub(crate) fn account_bucket(email: &Email) -> String {
     hex::encode(Sha256::digest(email.as_str().as_bytes()))
+}
+
+/// Forget the account's failed attempts and lift its lock (after a password reset: the person
+/// proved they hold the mailbox). Best effort: a stale counter only delays them.
+pub(crate) async fn clear_lockout(st: &LoginCtx, email: &Email) {
+    let acct = account_bucket(email);
+    for key in [format!("fail:acct:{acct}"), format!("lock:acct:{acct}")] {
+        if let Err(e) = st.ephemeral.delete(&key).await {
+            tracing::warn!(error = %e, "cannot clear the password lockout");
+        }
+    }
+}
+
+/// Count one failed attempt of a client address (a reset link we never issued counts like a
+/// wrong password); the address is locked at [`MAX_IP_FAILURES`].
+pub(crate) async fn count_ip_failure(st: &LoginCtx, ip: &str) -> crate::state::Result<()> {
+    let n = st.ephemeral.incr(&format!("fail:ip:{ip}"), WINDOW).await?;
+    if n >= MAX_IP_FAILURES {
+        st.ephemeral
+            .put(&format!("lock:ip:{ip}"), b"1", WINDOW)
+            .await?;
+    }
+    Ok(())
 }
 
 fn page(
@@ -111,19 +135,11 @@ async fn show(st: &LoginCtx, headers: &HeaderMap, flow: Flow) -> Result<Response
     ))
 }
 
-/// The user with a password for this email, if any.
+/// The user with a password for this email, if any: one indexed read of the unique password
+/// credential (issue 13 item 9; reading "the first users with this email" let users without a
+/// password who share the email hide it).
 async fn find_password_user(st: &LoginCtx, email: &Email) -> crate::storage::Result<Option<User>> {
-    let filter = UserFilter {
-        email: Some(email.clone()),
-    };
-    let users = st
-        .storage
-        .list_users(&filter, &PageRequest::first(20))
-        .await?;
-    Ok(users
-        .items
-        .into_iter()
-        .find(|u| &u.email == email && u.password_hash.is_some()))
+    st.storage.find_password_user(email).await
 }
 
 enum Limit {
@@ -312,6 +328,7 @@ async fn check(
         method: AuthMethod::Password,
         last_org: BTreeMap::new(),
         idp: None,
+        started_ns: session::nanos(st.clock.now()),
     };
     session::begin(sess, &sso)
         .await
@@ -323,6 +340,7 @@ async fn check(
         amr: sso.amr.clone(),
         method: sso.method,
         idp: None,
+        started_ns: sso.started_ns,
     };
     Ok(complete_login(st, headers, sess, &app, flow, auth, true).await)
 }

@@ -7,10 +7,17 @@
 //! after login) before the record is stored. Sessions expire after 8 hours of inactivity and
 //! at most 24 hours after the authentication (`MAX_AGE_SECS`, checked on every read).
 //!
+//! Ending every session of a user (a password reset): the sessions live in a key-value store
+//! with no index by user, so [`end_all_for_user`] records the moment in the state store
+//! (`sso:ended:<user>`, kept for longer than a session can live) and [`current`] ends, on its
+//! next read, any session of that user that started at or before it. Reading that mark fails
+//! closed like every other state-store read.
+//!
 //! Owns: the session record and its cookie settings. Must not touch: flows, tokens.
 
 use super::flow::{AuthMethod, Authenticated};
 use crate::domain::{AppId, ConnectionId, OrgId, SessionId, UserId};
+use crate::state::StateStore;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use tower_sessions::{Expiry, Session, SessionManagerLayer, SessionStore, cookie::SameSite};
@@ -37,6 +44,40 @@ pub struct SsoSession {
     /// The upstream connection of a federated sign-in (`None` for passwords).
     #[serde(default)]
     pub idp: Option<ConnectionId>,
+    /// When this session began, unix nanoseconds (Lobby's clock): a session that began at or
+    /// before its user's sessions were ended ([`end_all_for_user`]) is over. A record without
+    /// it (older format) counts as begun at 0.
+    #[serde(default)]
+    pub started_ns: i64,
+}
+
+/// `now` in unix nanoseconds, for [`SsoSession::started_ns`].
+pub fn nanos(now: time::OffsetDateTime) -> i64 {
+    i64::try_from(now.unix_timestamp_nanos()).unwrap_or(i64::MAX)
+}
+
+fn ended_key(user: &UserId) -> String {
+    format!("sso:ended:{user}")
+}
+
+/// How long the "sessions ended" mark is kept: longer than any session can live after it.
+const ENDED_MARK_TTL: std::time::Duration =
+    std::time::Duration::from_secs(MAX_AGE_SECS as u64 + 3600);
+
+/// End every SSO session of `user` that began at or before `now` (on every instance sharing
+/// the state store): each is removed at its next read.
+pub async fn end_all_for_user(
+    state: &dyn StateStore,
+    user: &UserId,
+    now: time::OffsetDateTime,
+) -> crate::state::Result<()> {
+    state
+        .put(
+            &ended_key(user),
+            nanos(now).to_string().as_bytes(),
+            ENDED_MARK_TTL,
+        )
+        .await
 }
 
 impl SsoSession {
@@ -49,6 +90,7 @@ impl SsoSession {
             amr: self.amr.clone(),
             method: self.method,
             idp: self.idp.clone(),
+            started_ns: self.started_ns,
         }
     }
 }
@@ -63,22 +105,61 @@ impl From<tower_sessions::session::Error> for SessionError {
     }
 }
 
-/// The live SSO session, if any. A session past its absolute lifetime is removed.
-pub async fn current(session: &Session, now: i64) -> Result<Option<SsoSession>, SessionError> {
+/// The live SSO session, if any. A session past its absolute lifetime, or begun before its
+/// user's sessions were ended ([`end_all_for_user`]), is removed.
+pub async fn current(
+    session: &Session,
+    state: &dyn StateStore,
+    now: i64,
+) -> Result<Option<SsoSession>, SessionError> {
     let s: Option<SsoSession> = match session.get(KEY).await {
         Ok(s) => s,
         // A record we cannot decode (older format): treat as signed out.
         Err(tower_sessions::session::Error::SerdeJson(_)) => None,
         Err(e) => return Err(e.into()),
     };
-    match s {
-        Some(s) if now - s.auth_time <= MAX_AGE_SECS && now >= s.auth_time - 60 => Ok(Some(s)),
+    let live = match s {
+        Some(s) if now - s.auth_time <= MAX_AGE_SECS && now >= s.auth_time - 60 => s,
         Some(_) => {
             session.flush().await?;
-            Ok(None)
+            return Ok(None);
         }
-        None => Ok(None),
+        None => return Ok(None),
+    };
+    let ended = ended_since(state, &live.user_id, live.started_ns)
+        .await
+        .map_err(|e| SessionError(e.to_string()))?;
+    if ended {
+        session.flush().await?;
+        return Ok(None);
     }
+    Ok(Some(live))
+}
+
+/// Whether `user`'s sessions were ended ([`end_all_for_user`]) at or after `started_ns`.
+async fn ended_since(
+    state: &dyn StateStore,
+    user: &UserId,
+    started_ns: i64,
+) -> crate::state::Result<bool> {
+    let mark = state.get(&ended_key(user)).await?;
+    // A mark that does not parse ends everything (fail closed).
+    Ok(mark.as_deref().is_some_and(|v| {
+        let at = std::str::from_utf8(v)
+            .ok()
+            .and_then(|v| v.parse::<i64>().ok())
+            .unwrap_or(i64::MAX);
+        started_ns <= at
+    }))
+}
+
+/// Whether this authentication (a flow signed in but not finished, e.g. at the org chooser)
+/// belongs to a session its user's password reset has ended since.
+pub async fn authentication_ended(
+    state: &dyn StateStore,
+    auth: &Authenticated,
+) -> crate::state::Result<bool> {
+    ended_since(state, &auth.user_id, auth.started_ns).await
 }
 
 /// Start a new SSO session: a fresh session id, then the record.
@@ -135,4 +216,48 @@ pub fn layer<S: SessionStore + Clone>(store: S, secure: bool) -> SessionManagerL
         .with_same_site(SameSite::Lax)
         .with_path("/")
         .with_expiry(Expiry::OnInactivity(time::Duration::seconds(IDLE_SECS)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::SystemClock;
+    use crate::state::MemoryState;
+    use std::sync::Arc;
+
+    #[tokio::test]
+    async fn ending_a_users_sessions_ends_those_begun_until_then_only() {
+        let state = MemoryState::new(Arc::new(SystemClock));
+        let alice = UserId::parse("alice").unwrap();
+        let bob = UserId::parse("bob").unwrap();
+        let t = time::OffsetDateTime::from_unix_timestamp(1_800_000_000).unwrap();
+        assert!(!ended_since(state.as_ref(), &alice, nanos(t)).await.unwrap());
+        end_all_for_user(state.as_ref(), &alice, t).await.unwrap();
+        // Begun before or at the reset: ended; after it: live; other users: untouched.
+        let before = nanos(t - time::Duration::seconds(1));
+        assert!(ended_since(state.as_ref(), &alice, before).await.unwrap());
+        assert!(ended_since(state.as_ref(), &alice, nanos(t)).await.unwrap());
+        assert!(
+            ended_since(state.as_ref(), &alice, 0).await.unwrap(),
+            "old records"
+        );
+        let after = nanos(t + time::Duration::milliseconds(1));
+        assert!(!ended_since(state.as_ref(), &alice, after).await.unwrap());
+        assert!(!ended_since(state.as_ref(), &bob, before).await.unwrap());
+        // A mark that does not parse ends everything (fail closed).
+        state
+            .put(&ended_key(&bob), b"\xff", ENDED_MARK_TTL)
+            .await
+            .unwrap();
+        assert!(
+            ended_since(state.as_ref(), &bob, i64::MAX - 1)
+                .await
+                .unwrap()
+        );
+    }
+
+    #[test]
+    fn the_mark_outlives_every_session_it_ends() {
+        assert!(ENDED_MARK_TTL.as_secs() > MAX_AGE_SECS as u64 + 60);
+    }
 }

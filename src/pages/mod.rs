@@ -11,6 +11,7 @@
 
 pub mod invite;
 pub mod mail;
+pub mod password;
 pub mod sso;
 
 pub use sso::{SsoErrorPage, sso_error_page, upstream_failure};

@@ -330,7 +330,7 @@ async fn authorize(st: &ProviderCtx, sess: &Session, headers: &HeaderMap, p: Par
     // 5. A live SSO session finishes without a password, unless the client asks for a fresh
     // login (prompt=login) or the authentication is older than max_age (OIDC Core §3.1.2.1).
     let now_s = now.unix_timestamp();
-    let sso = match session::current(sess, now_s).await {
+    let sso = match session::current(sess, &*st.ephemeral, now_s).await {
         Ok(s) => s,
         Err(e) => {
             tracing::error!(error = %e, "session store error in /authorize");

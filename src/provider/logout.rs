@@ -142,7 +142,7 @@ async fn logout(
     }
 
     let now = st.clock.now().unix_timestamp();
-    let sso = match session::current(sess, now).await {
+    let sso = match session::current(sess, &*st.ephemeral, now).await {
         Ok(s) => s,
         Err(e) => {
             tracing::error!(error = %e, "session store error in /logout");

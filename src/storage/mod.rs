@@ -186,6 +186,11 @@ pub trait UserStore: Send + Sync {
         org: &OrgId,
     ) -> Result<Option<IdentityMember>>;
     async fn list_identities(&self, user: &UserId) -> Result<Vec<ExternalIdentity>>;
+    /// The one user holding a password for this (normalized) email, by an indexed read that
+    /// does not go through the user list (issue 13 item 9: users without a password who share
+    /// the email cannot hide it). At most one exists: storing a password for an email that
+    /// already has one is `Duplicate("password for this email")`.
+    async fn find_password_user(&self, email: &Email) -> Result<Option<User>>;
 }
 
 #[async_trait]
@@ -372,6 +377,24 @@ pub trait RefreshStore: Send + Sync {
     ) -> Result<u64>;
     /// Revokes every family of one browser session (logout).
     async fn revoke_session_families(&self, session_id: &str, now: OffsetDateTime) -> Result<u64>;
+    /// Revokes every live family of a user, in every org and app (password reset).
+    async fn revoke_user_families(&self, user: &UserId, now: OffsetDateTime) -> Result<u64>;
+}
+
+#[async_trait]
+pub trait PasswordResetStore: Send + Sync {
+    /// `MissingReference("user")` when the user is gone.
+    async fn create_password_reset(&self, r: &PasswordReset) -> Result<()>;
+    async fn get_password_reset(&self, hash: &TokenHash) -> Result<Option<PasswordReset>>;
+    /// Atomically, in one transaction: if the token is unused and not expired at `now`, mark
+    /// it used, store `new_hash` as the user's password and void every other unused reset of
+    /// the user. Of any number of concurrent calls with one token, at most one is `Done`.
+    async fn complete_password_reset(
+        &self,
+        hash: &TokenHash,
+        new_hash: &Secret,
+        now: OffsetDateTime,
+    ) -> Result<ResetOutcome>;
 }
 
 /// One write of a declarative import. Upserts overwrite whatever is stored (no version check).
@@ -430,6 +453,7 @@ pub trait Storage:
     + AuditStore
     + KeyStore
     + RefreshStore
+    + PasswordResetStore
     + SamlStore
     + Send
     + Sync

@@ -43,6 +43,11 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../../migrations/postgres/0013_saml_seen.sql"),
     ),
     (
+        14,
+        "password resets",
+        include_str!("../../migrations/postgres/0014_password_resets.sql"),
+    ),
+    (
         15,
         "app admin api",
         include_str!("../../migrations/postgres/0015_app_admin_api.sql"),

@@ -47,6 +47,11 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../../migrations/sqlite/0013_saml_seen.sql"),
     ),
     (
+        14,
+        "password resets",
+        include_str!("../../migrations/sqlite/0014_password_resets.sql"),
+    ),
+    (
         15,
         "app admin api",
         include_str!("../../migrations/sqlite/0015_app_admin_api.sql"),
@@ -217,6 +222,8 @@ fn constraint_of(cols: &str) -> &str {
         "org_domains.domain" => "org_domains_verified_key",
         "connections.id" => "connections_pkey",
         "users.id" => "users_pkey",
+        "users.email" => "users_password_email_key",
+        "password_resets.token_hash" => "password_resets_pkey",
         "external_identities.connection_id, external_identities.issuer, external_identities.subject" => {
             "external_identities_pkey"
         }

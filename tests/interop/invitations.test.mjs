@@ -10,6 +10,7 @@ import { startLobby } from './lib/lobby.mjs';
 import { startOidcIdp } from './lib/idp-oidc.mjs';
 import { openBrowser, waitForCallback } from './lib/browser.mjs';
 import { startCallbackServer, rpConfig, authorize, exchange } from './lib/rp.mjs';
+import * as oidcClient from 'openid-client';
 
 const CONN = 'conn_acme_idp';
 const IDP_CLIENT = { client_id: 'lobby-at-acme', client_secret: 'acme-idp-secret-for-lobby-0123456789' };
@@ -237,5 +238,91 @@ test('a password-org invitation: the invitee chooses a password in Chromium, the
     assert.match(await b2.page.textContent('#error-message'), /already accepted/);
   } finally {
     await b2.close();
+  }
+});
+
+test('a password reset: "Forgot your password?" in Chromium, the link arrives by SMTP and works once, the old refresh token dies', async () => {
+  // pat (the password-org invitee above) signs in and the app keeps a refresh token.
+  const oldPassword = 'pat chose a long passphrase';
+  const newPassword = 'pat picked another passphrase';
+  const signIn = (password) => async (page) => {
+    await page.fill('#email', 'pat@globex.test');
+    await page.click('#submit');
+    await page.waitForSelector('#password');
+    await page.fill('#password', password);
+    await page.click('#submit');
+  };
+  const b0 = await openBrowser();
+  let before;
+  try {
+    before = await appSignIn(b0.page, signIn(oldPassword));
+  } finally {
+    await b0.close();
+  }
+  assert.ok(before.refresh_token, 'a refresh token before the reset');
+
+  const b = await openBrowser();
+  try {
+    // From the password page of a sign-in: "Forgot your password?".
+    const config = await rpConfig(lobby.url, app);
+    const req = await authorize(config, app);
+    await b.page.goto(req.url.href);
+    await b.page.fill('#email', 'pat@globex.test');
+    await b.page.click('#submit');
+    await b.page.waitForSelector('#forgot-password');
+    await b.page.click('#forgot-password');
+    await b.page.waitForSelector('#email');
+    assert.equal(await b.page.inputValue('#email'), 'pat@globex.test');
+    await b.page.click('#submit');
+    await b.page.waitForSelector('#reset-sent');
+
+    const mail = await messageTo('pat@globex.test');
+    assert.match(header(mail.raw, 'Subject'), /Reset your Globex Partners password/);
+    const link = part(mail.raw, 'text/plain').match(/https?:\/\/\S+\/login\/password\/reset\/[A-Za-z0-9_-]{43}/)[0];
+    assert.ok(part(mail.raw, 'text/html').includes(link), 'the HTML part has the same link');
+
+    await b.page.goto(link);
+    assert.equal(await b.page.textContent('#reset-email'), 'pat@globex.test');
+    // A common password is refused with its sentence; the link still works.
+    await b.page.fill('#password', 'password123');
+    await b.page.fill('#confirm', 'password123');
+    await b.page.click('#submit');
+    assert.match(await b.page.textContent('#error'), /too common/);
+    await b.page.fill('#password', newPassword);
+    await b.page.fill('#confirm', newPassword);
+    await b.page.click('#submit');
+    await b.page.waitForSelector('#password-changed');
+
+    // The link works once.
+    await b.page.goto(link);
+    assert.match(await b.page.textContent('#error-message'), /already used/);
+  } finally {
+    await b.close();
+  }
+
+  // The refresh token issued before the reset: invalid_grant.
+  const config = await rpConfig(lobby.url, app);
+  await assert.rejects(oidcClient.refreshTokenGrant(config, before.refresh_token), (e) => {
+    assert.equal(e.error, 'invalid_grant');
+    return true;
+  });
+
+  // The new password signs in; the old one does not.
+  const b2 = await openBrowser();
+  try {
+    const tokens = await appSignIn(b2.page, signIn(newPassword));
+    assert.equal(tokens.claims().org_id, 'globex');
+  } finally {
+    await b2.close();
+  }
+  const b3 = await openBrowser();
+  try {
+    const config3 = await rpConfig(lobby.url, app);
+    const req3 = await authorize(config3, app);
+    await b3.page.goto(req3.url.href);
+    await signIn(oldPassword)(b3.page);
+    assert.match(await b3.page.textContent('#error'), /email or password is incorrect/);
+  } finally {
+    await b3.close();
   }
 });

@@ -14,6 +14,7 @@ mod harness;
 mod invitations;
 mod login;
 mod oidc_federation;
+mod passwords;
 mod provider;
 mod rate_limits;
 mod saml;

@@ -117,6 +117,7 @@ pub async fn sign_in(
         method,
         last_org,
         idp: Some(conn.id.clone()),
+        started_ns: session::nanos(st.clock.now()),
     };
     if let Err(e) = session::begin(sess, &sso).await {
         pending.flush().await;
@@ -144,6 +145,7 @@ pub async fn sign_in(
         amr: sso.amr.clone(),
         method,
         idp: Some(conn.id.clone()),
+        started_ns: sso.started_ns,
     };
     let chosen = EligibleOrg {
         org: resolved.org,

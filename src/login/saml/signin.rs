@@ -173,6 +173,7 @@ async fn idp_initiated_landing(
         method: AuthMethod::Saml,
         last_org,
         idp: Some(conn.id.clone()),
+        started_ns: session::nanos(st.clock.now()),
     };
     if let Err(e) = session::begin(sess, &sso).await {
         tracing::error!(error = %e, "cannot start the SSO session");

@@ -168,6 +168,9 @@ on_every_backend!(
     invited_memberships_are_activated_once,
     pagination,
     timestamps_round_trip,
+    password_user_is_found_among_many_with_its_email,
+    password_reset_is_single_use,
+    revoke_every_family_of_a_user,
 );
 
 #[tokio::test]

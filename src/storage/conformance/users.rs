@@ -15,8 +15,11 @@ pub async fn users_and_identities(s: Arc<dyn Storage>) {
     assert_eq!(s.get_user(&u.id).await.unwrap(), Some(u.clone()));
     assert_eq!(s.get_user(&UserId::generate()).await.unwrap(), None);
     assert_duplicate(s.create_user(&u).await, "user id");
-    // Email is not a key: a second user may have the same address (another connection).
-    let twin = user(&email);
+    // Email is not a key: a second user may have the same address (another connection), but
+    // only one of them may hold a password.
+    let mut twin = user(&email);
+    assert_duplicate(s.create_user(&twin).await, "password for this email");
+    twin.password_hash = None;
     s.create_user(&twin).await.unwrap();
     let mut bare = user(&format!("{}@acme.example", fresh("bare")));
     bare.name = None;

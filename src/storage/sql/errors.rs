@@ -29,6 +29,8 @@ pub(super) fn duplicate_label(constraint: &str) -> &'static str {
         "org_domains_verified_key" => "verified domain",
         "connections_pkey" => "connection id",
         "users_pkey" => "user id",
+        "users_password_email_key" => "password for this email",
+        "password_resets_pkey" => "password reset token",
         "external_identities_pkey" => "external identity",
         "memberships_pkey" => "membership",
         "invitations_pkey" => "invitation id",
@@ -37,6 +39,9 @@ pub(super) fn duplicate_label(constraint: &str) -> &'static str {
         "signing_keys_pkey" => "signing key",
         "refresh_families_pkey" => "refresh token family",
         "refresh_tokens_pkey" => "refresh token",
+        "saml_idp_state_pkey" => "SAML IdP state",
+        "saml_sp_keys_pkey" => "SAML SP key",
+        "saml_seen_pkey" => "SAML assertion id",
         _ => "row",
     }
 }
@@ -150,9 +155,8 @@ mod tests {
     /// Every unique constraint of the schema has a name for "what is duplicated".
     #[test]
     fn every_unique_constraint_is_named() {
-        let sql = postgres::MIGRATIONS[0].2;
         let mut names = Vec::new();
-        for l in sql.lines() {
+        for l in postgres::MIGRATIONS.iter().flat_map(|m| m.2.lines()) {
             if let Some(rest) = l.strip_prefix("CREATE TABLE ") {
                 let table = rest.split_whitespace().next().unwrap_or_default();
                 names.push(format!("{table}_pkey"));

@@ -34,6 +34,7 @@ mod keys;
 mod links;
 mod members;
 mod orgs;
+mod password_resets;
 mod provision;
 mod query;
 mod refresh;

@@ -306,6 +306,19 @@ impl RefreshStore for SqlStore {
         .map_err(backend)?;
         Ok(res.rows_affected())
     }
+
+    async fn revoke_user_families(&self, user: &UserId, now: OffsetDateTime) -> Result<u64> {
+        let res = sqlx::query(
+            "UPDATE refresh_families SET revoked_at = $2 \
+             WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > $2",
+        )
+        .bind(user.as_str())
+        .bind(ms(now))
+        .execute(&self.pool)
+        .await
+        .map_err(backend)?;
+        Ok(res.rows_affected())
+    }
 }
 
 fn push_app_filter(q: &mut DynQuery, apps: Option<&BTreeSet<AppId>>) {

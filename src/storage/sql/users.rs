@@ -123,10 +123,19 @@ impl SqlStore {
 impl UserStore for SqlStore {
     async fn create_user(&self, u: &User) -> Result<()> {
         let mut conn = self.pool.acquire().await.map_err(backend)?;
-        write_user(&mut conn, u, false)
-            .await
-            .map_err(|e| self.write_error(e, "user"))?;
-        Ok(())
+        let res = write_user(&mut conn, u, false).await;
+        drop(conn);
+        match res.map_err(|e| self.write_error(e, "user")) {
+            Ok(_) => Ok(()),
+            // Both keys may be taken: the id is the one to name (SQLite reports whichever
+            // index it checked first).
+            Err(StorageError::Duplicate(what))
+                if what != "user id" && self.exists(USER_EXISTS, &[u.id.as_str()]).await? =>
+            {
+                Err(StorageError::Duplicate("user id".into()))
+            }
+            Err(e) => Err(e),
+        }
     }
 
     async fn get_user(&self, id: &UserId) -> Result<Option<User>> {
@@ -172,7 +181,7 @@ impl UserStore for SqlStore {
             .bind(ms(u.updated_at))
             .fetch_all(&self.pool)
             .await
-            .map_err(backend)?;
+            .map_err(|e| self.write_err(e, "user"))?;
         match rows.first() {
             Some(r) => user_from(r),
             None => Err(self.cas_miss(USER_EXISTS, &[u.id.as_str()]).await),
@@ -250,5 +259,19 @@ impl UserStore for SqlStore {
             .await
             .map_err(backend)?;
         rows.iter().map(identity_from).collect()
+    }
+
+    async fn find_password_user(&self, email: &Email) -> Result<Option<User>> {
+        // Served by the partial unique index `users_password_email_key`.
+        let sql =
+            format!("SELECT {USER_COLS} FROM users WHERE email = $1 AND password_hash IS NOT NULL");
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(email.as_str())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(backend)?
+            .as_ref()
+            .map(user_from)
+            .transpose()
     }
 }
