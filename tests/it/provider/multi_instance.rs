@@ -185,7 +185,6 @@ async fn a_login_started_on_one_instance_finishes_on_another() {
 /// Runs when `LOBBY_TEST_REDIS_URL` is set (fails if Redis is unreachable).
 #[tokio::test]
 async fn the_password_lockout_holds_across_two_instances_on_redis() {
-    use lobby::storage::{AuditFilter, PageRequest};
     let Ok(redis) = std::env::var("LOBBY_TEST_REDIS_URL") else {
         eprintln!("note: LOBBY_TEST_REDIS_URL unset; two-instance lockout test not run");
         return;
@@ -237,21 +236,7 @@ async fn the_password_lockout_holds_across_two_instances_on_redis() {
         .await
     }))
     .await;
-    let checks = a
-        .storage()
-        .list_audit(
-            &AuditFilter {
-                org_id: None,
-                action: Some("login.failure".into()),
-            },
-            &PageRequest::first(500),
-        )
-        .await
-        .unwrap()
-        .items
-        .iter()
-        .filter(|e| e.details["reason"] == "bad_credentials")
-        .count();
+    let checks = password_checks(a.storage()).await;
     assert!(
         checks <= 5,
         "{checks} password checks ran for one account on two instances"
