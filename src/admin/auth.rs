@@ -12,10 +12,10 @@
 //! usual JSON error.
 
 use crate::admin::AdminCtx;
-use crate::domain::admin_token::{
-    AdminTokenClaims, SCOPE_ADMIN, SCOPE_ADMIN_READ, SCOPE_ADMIN_WRITE, admin_audience,
+use crate::domain::admin_token::{AdminTokenClaims, SCOPE_ADMIN, admin_audience};
+use crate::domain::{
+    AdminClientScope, ClientId, MemberStatus, OrgId, OrgRole, OrgStatus, SigningAlg, UserId,
 };
-use crate::domain::{ClientId, MemberStatus, OrgId, OrgRole, OrgStatus, SigningAlg, UserId};
 use crate::http::ApiError;
 use crate::keys::VerifyOptions;
 use axum::extract::{FromRequestParts, MatchedPath};
@@ -214,19 +214,23 @@ async fn from_access_token(
     if denied.is_some() {
         return Err(unauthorized(true));
     }
-    // The app the token was issued to must still exist.
+    // The app the token was issued to must still exist, and still have the admin access the
+    // token uses: taking it away from the app ends its tokens at once, like a membership.
     let Ok(client_id) = ClientId::parse(&claims.client_id) else {
         return Err(unauthorized(true));
     };
-    if st.storage.get_app_by_client_id(&client_id).await?.is_none() {
+    let Some(app) = st.storage.get_app_by_client_id(&client_id).await? else {
         return Err(unauthorized(true));
-    }
+    };
+    let access = &app.admin_api;
     if claims.is_client() {
         if claims.sub != claims.client_id {
             return Err(unauthorized(true));
         }
-        let write = claims.has_scope(SCOPE_ADMIN_WRITE);
-        if !write && !claims.has_scope(SCOPE_ADMIN_READ) {
+        let still =
+            |s: AdminClientScope| claims.has_scope(s.as_str()) && access.client_scopes.contains(&s);
+        let write = still(AdminClientScope::Write);
+        if !write && !still(AdminClientScope::Read) {
             return Err(insufficient_scope(
                 "The token carries neither lobby:admin:read nor lobby:admin:write.",
             ));
@@ -242,6 +246,11 @@ async fn from_access_token(
     if !claims.has_scope(SCOPE_ADMIN) {
         return Err(insufficient_scope(
             "The token was not issued with the scope lobby:admin.",
+        ));
+    }
+    if !access.delegated {
+        return Err(insufficient_scope(
+            "The app this token was issued to no longer has delegated access to the admin API.",
         ));
     }
     let (Ok(user_id), Some(Ok(home))) = (

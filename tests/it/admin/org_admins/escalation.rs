@@ -808,3 +808,72 @@ async fn only_the_operator_makes_a_connection_an_email_authority_for_any_domain(
     )
     .await;
 }
+
+/// Taking admin access away from an app ends its tokens at once (like a membership): a client
+/// token loses what the app no longer has; a delegated token stops working.
+#[tokio::test]
+async fn an_app_losing_admin_access_loses_it_at_once() {
+    let t = TestApp::start().await;
+    world(&t).await;
+    let m = t.mint();
+    let write = m.client("backend", "lobby:admin:read lobby:admin:write");
+    let patch_own = || Some(json!({"name": "Own Renamed"}));
+    expect(
+        &t,
+        Some(&write),
+        Method::PATCH,
+        "/orgs/own",
+        patch_own(),
+        StatusCode::OK,
+    )
+    .await;
+    let (s, v) = t
+        .patch(
+            "/apps/app_backend",
+            json!({"admin_api": {"client_scopes": ["lobby:admin:read"]}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    expect(
+        &t,
+        Some(&write),
+        Method::GET,
+        "/orgs/own",
+        None,
+        StatusCode::OK,
+    )
+    .await;
+    expect(
+        &t,
+        Some(&write),
+        Method::PATCH,
+        "/orgs/own",
+        patch_own(),
+        StatusCode::FORBIDDEN,
+    )
+    .await;
+
+    let oa = token(&t, "usr_oa", "own");
+    expect(
+        &t,
+        Some(&oa),
+        Method::GET,
+        "/orgs/own",
+        None,
+        StatusCode::OK,
+    )
+    .await;
+    let (s, v) = t
+        .patch("/apps/app_crm", json!({"admin_api": {"delegated": false}}))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    expect(
+        &t,
+        Some(&oa),
+        Method::GET,
+        "/orgs/own",
+        None,
+        StatusCode::FORBIDDEN,
+    )
+    .await;
+}

@@ -28,6 +28,14 @@ async fn admin(
     (s, res.json().await.unwrap_or(Value::Null))
 }
 
+/// The seeded `crm` app gets delegated admin access (its admin tokens act for its users).
+async fn crm_may_act_for_admins(lobby: &Lobby) {
+    let s = lobby.storage();
+    let mut app = s.get_app(&app_id("crm")).await.unwrap().unwrap();
+    app.admin_api.delegated = true;
+    s.update_app(&app).await.unwrap();
+}
+
 async fn refresh_ok(lobby: &Lobby, rt: &str) -> bool {
     let (s, _) = lobby
         .token(&[("grant_type", "refresh_token"), ("refresh_token", rt)])
@@ -53,6 +61,7 @@ async fn last_audit(lobby: &Lobby, action: &str) -> lobby::domain::AuditEvent {
 #[tokio::test]
 async fn member_events_from_an_org_admin_revoke_end_sessions_and_audit_the_user() {
     let lobby = Lobby::start().await;
+    crm_may_act_for_admins(&lobby).await;
     let bob = Minted { state: &lobby.st }.delegated("bob", "acme", "crm");
     let put = reqwest::Method::PATCH;
 
@@ -147,6 +156,7 @@ async fn member_events_from_an_org_admin_revoke_end_sessions_and_audit_the_user(
 #[tokio::test]
 async fn a_token_revoked_by_its_client_is_refused() {
     let lobby = Lobby::start().await;
+    crm_may_act_for_admins(&lobby).await;
     let bob = Minted { state: &lobby.st }.delegated("bob", "acme", "crm");
     let (s, _) = admin(
         &lobby,

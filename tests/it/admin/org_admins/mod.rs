@@ -28,13 +28,15 @@ pub async fn world(t: &TestApp) {
     t.create(
         "/apps",
         json!({"id": "app_crm", "name": "CRM", "client_id": "crm",
-               "redirect_uris": ["https://crm.example.com/cb"]}),
+               "redirect_uris": ["https://crm.example.com/cb"],
+               "admin_api": {"delegated": true}}),
     )
     .await;
     t.create(
         "/apps",
         json!({"id": "app_backend", "name": "Backend", "client_id": "backend",
-               "redirect_uris": ["https://backend.example.com/cb"]}),
+               "redirect_uris": ["https://backend.example.com/cb"],
+               "admin_api": {"client_scopes": ["lobby:admin:read", "lobby:admin:write"]}}),
     )
     .await;
     for r in ["sales", "after-sales", "finance"] {
