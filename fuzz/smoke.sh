@@ -33,6 +33,6 @@ for t in "${TARGETS[@]}"; do
     exit 1
   fi
   grep -E '^stat::number_of_executed_units|^stat::peak_rss_mb' "$work/$t.log" | tr '\n' ' '
-  echo "corpus: $(find "$work/$t" -type f | wc -l) new inputs"
+  echo "corpus: $(find "$work/$t" -type f | wc -l) inputs"
 done
 echo "fuzz smoke: ${#TARGETS[@]} targets, no crash, no timeout"
