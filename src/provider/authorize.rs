@@ -78,13 +78,18 @@ impl Back<'_> {
 }
 
 /// `S256` code challenge: BASE64URL(SHA-256) is always 43 characters (RFC 7636 §4.2).
-fn valid_challenge(c: &str) -> bool {
+/// (`pub` for the fuzz targets only.)
+#[doc(hidden)]
+pub fn valid_challenge(c: &str) -> bool {
     c.len() == 43
         && c.bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
-fn parse_prompt(p: Option<&str>) -> Option<Prompt> {
+/// The `prompt` values (OIDC Core §3.1.2.1); `None` when unsupported or `none` is combined.
+/// (`pub` for the fuzz targets only.)
+#[doc(hidden)]
+pub fn parse_prompt(p: Option<&str>) -> Option<Prompt> {
     let mut out = Prompt::default();
     let Some(p) = p else { return Some(out) };
     let mut n = 0;

@@ -130,7 +130,9 @@ async fn handle(st: &ProviderCtx, headers: &HeaderMap, body: &Bytes) -> Result<V
 }
 
 /// RFC 6749 §2.3.1: the Basic credentials are the form-urlencoded id and secret.
-fn basic_credentials(headers: &HeaderMap) -> Result<Option<(String, String)>, OAuthError> {
+/// (`pub` for the fuzz targets only.)
+#[doc(hidden)]
+pub fn basic_credentials(headers: &HeaderMap) -> Result<Option<(String, String)>, OAuthError> {
     let Some(v) = headers.get(header::AUTHORIZATION) else {
         return Ok(None);
     };

@@ -254,6 +254,25 @@ pub(super) fn recheck_claims(
         .map_err(map_verification)
 }
 
+/// Every check [`OidcConnector::validate_id_token`](super::OidcConnector::validate_id_token)
+/// makes on a token, with the key set handed in instead of fetched: [`precheck`],
+/// [`verify_signature`], [`recheck_claims`]. Returns the subject. An entry point for the fuzz
+/// targets (`fuzz/`), not an API.
+#[doc(hidden)]
+pub fn check_id_token(
+    token: &str,
+    cfg: &OidcConfig,
+    disc: &Discovered,
+    keys: &Jwks,
+    nonce: &str,
+    now: i64,
+) -> Result<String, OidcError> {
+    let pre = precheck(token, cfg, &disc.issuer, nonce, now)?;
+    verify_signature(token, &pre.header, keys)?;
+    recheck_claims(token, cfg, disc, nonce, now)?;
+    Ok(pre.subject)
+}
+
 fn map_verification(e: ClaimsVerificationError) -> OidcError {
     use ClaimsVerificationError as C;
     let detail = e.to_string().chars().take(300).collect::<String>();

@@ -52,4 +52,6 @@ pub use connector::{AuthRequest, OidcConnector, Validated, pkce_challenge, rando
 pub use discovery::{Discovered, discovery_url, parse_discovery};
 pub use error::OidcError;
 pub use id_token::MAX_IAT_SKEW_SECS;
+#[doc(hidden)]
+pub use id_token::check_id_token;
 pub use jwks::{Jwks, parse_jwks};
