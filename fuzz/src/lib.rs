@@ -80,6 +80,7 @@ pub fn oidc_config() -> OidcConfig {
         claims: ClaimMapping::default(),
         role_mapping: vec![],
         require_email_verified: true,
+        email_authority: Default::default(),
     }
 }
 
