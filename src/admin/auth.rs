@@ -29,12 +29,6 @@ use subtle::ConstantTimeEq;
 /// The algorithms Lobby signs with (the ring only holds its own keys of these).
 const ALGS: [SigningAlg; 3] = [SigningAlg::RS256, SigningAlg::ES256, SigningAlg::EdDSA];
 
-/// The ephemeral-store key under which `/revoke` deny-lists an access token's `jti` (the same
-/// key `provider::token` writes; RFC 7009 §2).
-fn deny_key(jti: &str) -> String {
-    format!("deny:{jti}")
-}
-
 /// A user acting through a delegated admin token, with the org roles of their current, active
 /// membership of the org they signed into (never empty).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -208,7 +202,7 @@ async fn from_access_token(
     // Fails closed: a state store that does not answer refuses the request (500).
     let denied = st
         .ephemeral
-        .get(&deny_key(&claims.jti))
+        .get(&crate::domain::deny_key(&claims.jti))
         .await
         .map_err(ApiError::internal)?;
     if denied.is_some() {

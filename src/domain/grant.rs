@@ -85,6 +85,12 @@ pub struct CodeRecord {
 }
 
 /// The state-store key of a code.
+/// The short-lived-state key under which `/revoke` deny-lists an access token by its `jti`
+/// (RFC 7009 §2): written by the provider, read by the provider and the admin API.
+pub fn deny_key(jti: &str) -> String {
+    format!("deny:{jti}")
+}
+
 pub fn code_key(code: &str) -> String {
     format!("code:{}", hex::encode(Sha256::digest(code.as_bytes())))
 }

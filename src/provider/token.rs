@@ -246,9 +246,6 @@ fn used_key(code: &str) -> String {
 fn replayed_key(code: &str) -> String {
     format!("code-replayed:{}", &code_key(code)["code:".len()..])
 }
-fn deny_key(jti: &str) -> String {
-    format!("deny:{jti}")
-}
 
 const BAD_CODE: &str = "The authorization code is invalid, expired, or was already used.";
 
@@ -398,7 +395,11 @@ pub(crate) async fn deny(st: &ProviderCtx, jti: &str, exp: i64) -> Result<(), OA
     let left = exp - st.clock.now().unix_timestamp();
     if left > 0 {
         st.ephemeral
-            .put(&deny_key(jti), b"1", Duration::from_secs(left as u64 + 1))
+            .put(
+                &crate::domain::deny_key(jti),
+                b"1",
+                Duration::from_secs(left as u64 + 1),
+            )
             .await?;
     }
     Ok(())
@@ -595,7 +596,12 @@ pub(crate) async fn verify_access_token(
     let Some(jti) = claims.get("jti").and_then(Value::as_str) else {
         return Ok(None);
     };
-    if st.ephemeral.get(&deny_key(jti)).await?.is_some() {
+    if st
+        .ephemeral
+        .get(&crate::domain::deny_key(jti))
+        .await?
+        .is_some()
+    {
         return Ok(None);
     }
     Ok(Some(claims))
