@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Short fuzz run of every target from its committed seeds (default 20 s each): builds the
+# Short fuzz run of every target from its committed seeds and regression inputs (default 20 s
+# each; `cargo test` replays the same inputs and mutations of them on stable): builds the
 # targets (cargo fuzz, nightly, no sanitizer), runs each with libFuzzer's hang and memory
 # limits, and fails on the first crash, panic, timeout or out-of-memory. What it generates goes
 # to a temporary directory; a failing input is kept under fuzz/artifacts/<target>/.
@@ -25,7 +26,9 @@ trap 'rm -rf "$work"' EXIT
 for t in "${TARGETS[@]}"; do
   mkdir -p "$work/$t" "artifacts/$t"
   echo "--- fuzz $t for ${SECS}s"
-  if ! "${FUZZ[@]}" run "${OPTS[@]}" "$t" "$work/$t" "seeds/$t" -- \
+  corpora=("seeds/$t")
+  [ -d "regressions/$t" ] && corpora+=("regressions/$t")
+  if ! "${FUZZ[@]}" run "${OPTS[@]}" "$t" "$work/$t" "${corpora[@]}" -- \
       -max_total_time="$SECS" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
       -artifact_prefix="artifacts/$t/" >"$work/$t.log" 2>&1; then
     tail -n 60 "$work/$t.log"

@@ -8,6 +8,10 @@ pub mod cli;
 pub mod config;
 pub mod demo;
 pub mod domain;
+/// The fuzz targets' bodies (`fuzz/`), for libFuzzer and the stable replay test alike.
+#[cfg(any(test, feature = "fuzzing"))]
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod http;
 pub mod keys;
 pub mod login;
