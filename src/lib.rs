@@ -9,6 +9,7 @@ pub mod config;
 pub mod demo;
 pub mod domain;
 pub mod http;
+pub mod i18n;
 pub mod keys;
 pub mod login;
 pub mod mail;

@@ -190,13 +190,14 @@ fn page(
     token: &str,
     flow: &Flow,
     step: InviteStep,
-    error: Option<&'static str>,
+    error: Option<crate::i18n::Msg>,
     status: StatusCode,
 ) -> Response {
     let org_name = r.org.display_name().to_owned();
+    let c = Chrome::new(crate::i18n::Msg::new("title-invited"), headers).branded(Some(&r.org));
     let p = InvitePage {
-        c: Chrome::new("You're invited", headers).branded(Some(&r.org)),
-        inviter: inviter_words(r.inv.inviter_name.as_deref(), &org_name),
+        inviter: inviter_words(c.tr, r.inv.inviter_name.as_deref(), &org_name),
+        c,
         org_name,
         app_name: r.app.name.clone(),
         email: r.inv.email.to_string(),
@@ -301,7 +302,7 @@ async fn accept(
                     token,
                     &f,
                     InviteStep::SetPassword,
-                    Some(why.sentence()),
+                    Some(crate::pages::password::rejection(why)),
                     StatusCode::OK,
                 ));
             }
@@ -445,10 +446,11 @@ async fn start_session(st: &LoginCtx, sess: &Session, user: &User) -> Result<(),
 
 /// Where an accepted invitee lands: the "you're in" page naming the org and the app.
 pub fn landing(headers: &HeaderMap, app: &App, org: &Org, signed_in: bool) -> Response {
+    let c = Chrome::new(crate::i18n::Msg::new("title-invite-done"), headers).branded(Some(org));
     let p = InviteDonePage {
-        c: Chrome::new("You're in", headers).branded(Some(org)),
         org_name: org.display_name().to_owned(),
-        next_step: done_next_step(&app.name, signed_in),
+        next_step: done_next_step(c.tr, &app.name, signed_in),
+        c,
     };
     let mut res = render(StatusCode::OK, &p);
     res.headers_mut().insert(

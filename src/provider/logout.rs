@@ -169,7 +169,7 @@ async fn logout(
             }
         };
         let page = LoggedOutPage {
-            c: Chrome::new("Sign out", headers),
+            c: Chrome::new(crate::i18n::Msg::new("title-sign-out"), headers),
             confirm: Some(LogoutConfirm {
                 csrf,
                 client_id: app.as_ref().map(|a| a.client_id.to_string()),
@@ -227,7 +227,7 @@ async fn logout(
         None => render(
             StatusCode::OK,
             &LoggedOutPage {
-                c: Chrome::new("Signed out", headers),
+                c: Chrome::new(crate::i18n::Msg::new("title-signed-out"), headers),
                 confirm: None,
             },
         ),
