@@ -24,7 +24,8 @@
 //! assert_eq!(WELCOME.get(lang), "Weiter");
 //! assert_eq!(t(Lang::En, "invite-next-password", &[("app", &"CRM")]),
 //!            "Open CRM and sign in with your email and password.");
-//! // Through a translator (what templates get):
+//! // Through a translator (what templates get); a portal page would use
+//! // `Tr::for_request(&headers, user_choice)`:
 //! let tr = Tr::new(Lang::De);
 //! assert_eq!(tr.t1("inviter-admin-of", "org", "Acme"), "Ein Administrator von Acme");
 //! ```
@@ -327,6 +328,12 @@ impl Tr {
 
     pub fn lang(&self) -> Lang {
         self.0
+    }
+
+    /// The translator for a request outside a sign-in flow (the portal's pages): the person's
+    /// own choice, else the browser's `Accept-Language`, else English ([`negotiate`]).
+    pub fn for_request(headers: &axum::http::HeaderMap, user_choice: Option<Lang>) -> Self {
+        Self(negotiate(None, user_choice, accept_language(headers)))
     }
 
     /// The BCP 47 tag, for `<html lang>`.

@@ -158,6 +158,15 @@ fn negotiation_order() {
     assert_eq!(negotiate(None, None, de_browser), Lang::De);
     assert_eq!(negotiate(Some("fr"), None, Some("fr")), Lang::En);
     assert_eq!(negotiate(None, None, None), Lang::En);
+    // The portal's entry: its user's choice, then the browser.
+    let mut h = axum::http::HeaderMap::new();
+    h.insert("accept-language", "de".parse().unwrap());
+    assert_eq!(Tr::for_request(&h, None).lang(), Lang::De);
+    assert_eq!(Tr::for_request(&h, Some(Lang::En)).lang(), Lang::En);
+    assert_eq!(
+        Tr::for_request(&axum::http::HeaderMap::new(), None).lang(),
+        Lang::En
+    );
 }
 
 /// Every key the code and the templates use exists in English: string literals passed to

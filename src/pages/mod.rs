@@ -156,6 +156,8 @@ pub struct LogoutConfirm {
     pub client_id: Option<String>,
     pub post_logout_redirect_uri: Option<String>,
     pub state: Option<String>,
+    /// The language asked for (`ui_locales`), carried to the signed-out page.
+    pub ui_locales: Option<String>,
 }
 
 #[derive(Template, WebTemplate)]

@@ -202,3 +202,40 @@ async fn the_reset_email_is_in_the_language_of_the_page_it_was_asked_on() {
     assert!(m.html.contains("Neues Passwort wählen"), "{}", m.html);
     assert!(!m.text.contains("Someone asked"), "{}", m.text);
 }
+
+/// RP-Initiated Logout's `ui_locales`: the confirmation and the signed-out page in German.
+#[tokio::test]
+async fn logout_pages_follow_ui_locales() {
+    let lobby = Lobby::start().await;
+    // Without a session: straight to the signed-out page.
+    let r = lobby.browser().get("/logout?ui_locales=de").await;
+    assert_german(&r, &["Sie wurden abgemeldet."]);
+    // With one (alice signed in), no id_token_hint: the confirmation first.
+    let b = lobby.browser();
+    let flow = b.start(&crm_authorize(&[])).await;
+    let r = b.sign_in(&flow, "alice@acme.test", PASSWORD).await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    let r = b.get("/logout?ui_locales=de").await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_german(
+        &r,
+        &[
+            "Möchten Sie sich von allen Anwendungen abmelden, die diese Anmeldung verwenden?",
+            "<input type=\"hidden\" name=\"ui_locales\" value=\"de\">",
+        ],
+    );
+    let r = b
+        .post(
+            "/logout",
+            &[("csrf", &r.hidden("csrf")), ("ui_locales", "de")],
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_german(
+        &r,
+        &["Sie wurden abgemeldet. Sie können dieses Fenster jetzt schließen."],
+    );
+    // Without it: English.
+    let r = lobby.browser().get("/logout").await;
+    assert!(r.body.contains("<html lang=\"en\">"), "{}", r.body);
+}
