@@ -40,7 +40,11 @@ pub async fn deliver(
         .await?
         .iter()
         .any(|c| c.state == ConnectionState::Active && c.kind() != ConnectionKind::Password);
-    let link = link(t, token);
+    // The invitation page opens in the email's language (`ui_locales`, as an app would ask).
+    let link = match lang {
+        Lang::En => link(t, token),
+        other => format!("{}?ui_locales={}", link(t, token), other.tag()),
+    };
     let mail = invitation(&InvitationMail {
         to: inv.email.as_str(),
         org: &org,
