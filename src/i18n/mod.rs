@@ -34,12 +34,18 @@
 //!
 //! ```text
 //! <html lang="{{ c.tr.tag() }}">
-//! <button>{{ c.tr.t("button-continue") }}</button>             (text, escaped by askama)
-//! <p>{{ c.tr.t1("invite-next-password", "app", app_name) }}</p> (one argument)
-//! <p>{{ c.tr.h1("login-lead-html", "app", app_name) }}</p>          (markup from the catalog,
-//!                                                                 arguments escaped)
-//! {% if let Some(e) = error %}{{ c.tr.msg(e) }}{% endif %}    (a `Msg`)
+//! <button>{{ c.tr.t("button-continue") }}</button>
+//!     text, escaped by askama
+//! <p>{{ c.tr.t1("invite-next-password", "app", app_name) }}</p>
+//!     one argument (t2, t3: two, three; askama passes arguments by reference)
+//! <p>{{ c.tr.h1("login-lead-html", "app", app_name) }}</p>
+//!     markup from the catalog, arguments escaped
+//! {% if let Some(e) = error %}{{ c.tr.msg(e) }}{% endif %}
+//!     a `Msg`
 //! ```
+//!
+//! The portal: keep each page's sentences as keys in the catalogs (a `portal-` prefix), give
+//! its layout a `Tr::for_request(&headers, user_choice)` and call the same methods.
 //!
 //! `t…` return plain text (askama escapes it); `h…` return HTML: the catalog's own markup
 //! (`<strong>`, `<q>` only, checked by a test) with every argument HTML-escaped, so no
