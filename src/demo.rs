@@ -63,7 +63,7 @@ struct DemoPage {
 impl DemoPage {
     fn new(headers: &HeaderMap) -> Self {
         Self {
-            c: Chrome::new("Lobby demo app", headers),
+            c: Chrome::new(crate::i18n::Msg::new("title-demo"), headers),
             error: None,
             id_claims: None,
             access_claims: String::new(),

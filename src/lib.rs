@@ -13,6 +13,7 @@ pub mod domain;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod http;
+pub mod i18n;
 pub mod keys;
 pub mod login;
 pub mod mail;

@@ -9,6 +9,7 @@
 use super::scope::Tools;
 use super::service::{Ctx, SResult};
 use crate::domain::{ConnectionKind, ConnectionState, Invitation};
+use crate::i18n::{Lang, Tr};
 use crate::pages::mail::{InvitationMail, invitation};
 
 /// The invitation link for a token.
@@ -16,8 +17,14 @@ pub fn link(t: &Tools<'_>, token: &str) -> String {
     t.config.url(&format!("/invite/{token}"))
 }
 
-/// Render and send the invitation email; `Ok(true)` when the mailer took it.
-pub async fn deliver(t: &Tools<'_>, ctx: &Ctx<'_>, inv: &Invitation, token: &str) -> SResult<bool> {
+/// Render and send the invitation email in `lang`; `Ok(true)` when the mailer took it.
+pub async fn deliver(
+    t: &Tools<'_>,
+    ctx: &Ctx<'_>,
+    inv: &Invitation,
+    token: &str,
+    lang: Lang,
+) -> SResult<bool> {
     let s = ctx.storage;
     let Some(org) = s.get_org(&inv.org_id).await? else {
         return Ok(false);
@@ -26,13 +33,18 @@ pub async fn deliver(t: &Tools<'_>, ctx: &Ctx<'_>, inv: &Invitation, token: &str
         Some(a) => s.get_app(a).await?,
         None => None,
     };
-    let app_name = app.as_ref().map_or("your account", |a| a.name.as_str());
+    let no_app = Tr::new(lang).t("mail-invite-no-app");
+    let app_name = app.as_ref().map_or(no_app.as_str(), |a| a.name.as_str());
     let sso = s
         .list_connections(&org.id)
         .await?
         .iter()
         .any(|c| c.state == ConnectionState::Active && c.kind() != ConnectionKind::Password);
-    let link = link(t, token);
+    // The invitation page opens in the email's language (`ui_locales`, as an app would ask).
+    let link = match lang {
+        Lang::En => link(t, token),
+        other => format!("{}?ui_locales={}", link(t, token), other.tag()),
+    };
     let mail = invitation(&InvitationMail {
         to: inv.email.as_str(),
         org: &org,
@@ -41,6 +53,7 @@ pub async fn deliver(t: &Tools<'_>, ctx: &Ctx<'_>, inv: &Invitation, token: &str
         link: &link,
         expires_at: inv.expires_at,
         sso,
+        lang,
     });
     let result = match mail {
         Ok(m) => t.mailer.send(m).await.map_err(|e| e.to_string()),

@@ -233,8 +233,13 @@ pub async fn create_invitation(
     scope.check_org_roles(None, Some(&org_roles(&req.org_roles)))?;
     let c = scope.ctx();
     let t = scope.tools();
+    let lang = req
+        .locale
+        .as_deref()
+        .and_then(crate::i18n::Lang::from_tag)
+        .unwrap_or_default();
     let (inv, token) = service::create_invitation(&c, scope.org(), req).await?;
-    let email_sent = super::invite_mail::deliver(&t, &c, &inv, &token).await?;
+    let email_sent = super::invite_mail::deliver(&t, &c, &inv, &token, lang).await?;
     Ok((
         StatusCode::CREATED,
         Json(InvitationWithToken {
@@ -246,19 +251,32 @@ pub async fn create_invitation(
     ))
 }
 
+/// `?locale=de`: the language of the email sent again (not stored with the invitation).
+#[derive(Debug, Default, serde::Deserialize, utoipa::IntoParams)]
+pub struct ResendQuery {
+    /// A BCP 47 tag (`en`, `de`); default: English.
+    pub locale: Option<String>,
+}
+
 #[utoipa::path(post, path = "/api/v1/orgs/{org_id}/invitations/{invitation_id}/resend", tag = "members",
-    params(("org_id" = String, Path, description = "Organization id"), ("invitation_id" = String, Path, description = "Invitation id")),
+    params(("org_id" = String, Path, description = "Organization id"), ("invitation_id" = String, Path, description = "Invitation id"), ResendQuery),
     responses((status = 200, description = "A new token (the old one no longer works), a new validity period, the email sent again; `token` and `link` are shown this once", body = InvitationWithToken),
         (status = 409, description = "The invitation was already accepted or revoked")))]
 pub async fn resend_invitation(
     scope: OrgScope,
     Path((_org, invitation_id)): Path<(String, String)>,
+    Query(q): Query<ResendQuery>,
 ) -> R<Json<InvitationWithToken>> {
     let id: InvitationId = path_id(&invitation_id, "invitation")?;
     let c = scope.ctx();
     let t = scope.tools();
     let (inv, token) = service::resend_invitation(&c, scope.org(), &id).await?;
-    let email_sent = super::invite_mail::deliver(&t, &c, &inv, &token).await?;
+    let lang = q
+        .locale
+        .as_deref()
+        .and_then(crate::i18n::Lang::from_tag)
+        .unwrap_or_default();
+    let email_sent = super::invite_mail::deliver(&t, &c, &inv, &token, lang).await?;
     Ok(Json(InvitationWithToken {
         invitation: InvitationResponse::at(&inv, t.clock.now()),
         link: super::invite_mail::link(&t, &token),

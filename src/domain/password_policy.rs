@@ -2,8 +2,8 @@
 //! not a commonly used password, not the account's own email; no composition rules, no
 //! periodic change.
 //!
-//! Owns: deciding whether a chosen password is acceptable, and the sentence that says why not.
-//! Must not touch: hashing (see `user`), storage, pages.
+//! Owns: deciding whether a chosen password is acceptable. Must not touch: hashing (see
+//! `user`), storage, pages (the sentence for each refusal is `pages::password::rejection`).
 
 use std::sync::LazyLock;
 
@@ -12,26 +12,13 @@ pub const MIN_CHARS: usize = 8;
 /// Most characters accepted (SP 800-63B: at least 64 must be allowed).
 pub const MAX_CHARS: usize = 256;
 
-/// Why a chosen password is refused; `sentence()` is what the page shows.
+/// Why a chosen password is refused (`pages::password::rejection` is what the page shows).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum PasswordRejection {
     TooShort,
     TooLong,
     Common,
     IsEmail,
-}
-
-impl PasswordRejection {
-    pub fn sentence(self) -> &'static str {
-        match self {
-            Self::TooShort => "Choose a password of at least 8 characters.",
-            Self::TooLong => "Choose a password of at most 256 characters.",
-            Self::Common => {
-                "This password is too common and easy to guess. Choose a different one."
-            }
-            Self::IsEmail => "Don't use your email address as your password.",
-        }
-    }
 }
 
 /// Check a new password for the account with this (normalized) email.

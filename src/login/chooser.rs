@@ -27,8 +27,9 @@ pub async fn get(
     headers: HeaderMap,
     LoadedFlow(flow): LoadedFlow,
 ) -> Response {
+    let lang = flow.ui_lang();
     let r = show(&st, &sess, &headers, flow).await;
-    respond(&st, &headers, r).await
+    respond(&st, &headers, r.map_err(|e| e.in_lang(lang))).await
 }
 
 async fn show(
@@ -69,7 +70,7 @@ async fn show(
         }
     }
     let page = ChooserPage {
-        c: Chrome::new("Choose an organization", headers),
+        c: Chrome::new(crate::i18n::Msg::new("title-choose-org"), headers).ui_lang(flow.ui_lang()),
         app_name: app.name.clone(),
         flow: flow.id.to_string(),
         csrf: flow.csrf.expose().to_owned(),
@@ -96,6 +97,19 @@ async fn choose(
     body: &Bytes,
 ) -> Result<Response, LoginError> {
     let (flow, p) = load_form_flow(st, headers, body).await?;
+    let lang = flow.ui_lang();
+    choose_org(st, sess, headers, flow, p)
+        .await
+        .map_err(|e| e.in_lang(lang))
+}
+
+async fn choose_org(
+    st: &LoginCtx,
+    sess: &Session,
+    headers: &HeaderMap,
+    flow: Flow,
+    p: crate::http::params::Params,
+) -> Result<Response, LoginError> {
     let Some(auth) = flow.auth.clone().filter(|_| flow.stage == Stage::Chooser) else {
         return Ok(see_other(&format!("/login?flow={}", flow.id)));
     };

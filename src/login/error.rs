@@ -13,7 +13,8 @@ use super::LoginCtx;
 use super::flow::FlowError;
 use crate::domain::{AuditEvent, AuditEventId, Org, OrgId, Outcome};
 use crate::http::params::request_id;
-use crate::pages::{PageError, error_page, sso_error_page, upstream_failure};
+use crate::i18n::{Lang, Msg};
+use crate::pages::{PageError, error_page_in, sso_error_page, upstream_failure};
 use crate::upstream::UpstreamFailure;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
@@ -27,7 +28,7 @@ enum Shown {
     /// The federated error page (`pages::sso`).
     Sso {
         status: StatusCode,
-        message: &'static str,
+        message: Msg,
         /// What the IdP itself said (`error_description`), shown escaped and bounded.
         detail: Option<String>,
         /// A link back to the app carrying an OAuth error.
@@ -54,6 +55,8 @@ pub struct FailureAudit {
 pub struct LoginError {
     shown: Shown,
     brand: Option<Org>,
+    /// The flow's `ui_locales` language, when the failure happened inside a flow.
+    ui_lang: Option<Lang>,
     audit: Option<FailureAudit>,
 }
 
@@ -63,12 +66,13 @@ impl LoginError {
         Self {
             shown: Shown::Page(e),
             brand: None,
+            ui_lang: None,
             audit: None,
         }
     }
 
     /// The federated error page with a fixed sentence.
-    pub fn sso(status: StatusCode, message: &'static str) -> Self {
+    pub fn sso(status: StatusCode, message: Msg) -> Self {
         Self {
             shown: Shown::Sso {
                 status,
@@ -77,6 +81,7 @@ impl LoginError {
                 back_url: None,
             },
             brand: None,
+            ui_lang: None,
             audit: None,
         }
     }
@@ -97,6 +102,13 @@ impl LoginError {
     pub fn unavailable(context: &'static str, e: &dyn std::fmt::Display) -> Self {
         tracing::error!(error = %e, context, "state store error in the login");
         Self::page(PageError::Unavailable)
+    }
+
+    /// Show the page in the flow's `ui_locales` language (`Flow::ui_lang`), unless a language
+    /// was already set.
+    pub fn in_lang(mut self, lang: Option<Lang>) -> Self {
+        self.ui_lang = self.ui_lang.or(lang);
+        self
     }
 
     /// Brand the page with the org, when known.
@@ -135,7 +147,7 @@ impl LoginError {
     /// extractor's rejection).
     pub fn render(&self, headers: &HeaderMap) -> Response {
         match &self.shown {
-            Shown::Page(e) => error_page(*e, headers, self.brand.as_ref()),
+            Shown::Page(e) => error_page_in(*e, headers, self.brand.as_ref(), self.ui_lang),
             Shown::Sso {
                 status,
                 message,
@@ -145,9 +157,10 @@ impl LoginError {
                 headers,
                 self.brand.as_ref(),
                 *status,
-                message,
+                *message,
                 detail.as_deref(),
                 back_url.clone(),
+                self.ui_lang,
             ),
         }
     }

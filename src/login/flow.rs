@@ -248,6 +248,12 @@ pub fn binding_hash(secret: &str) -> String {
 }
 
 impl Flow {
+    /// The language the app asked for with `ui_locales`, when Lobby has it: the hosted pages
+    /// of this flow use it instead of the browser's.
+    pub fn ui_lang(&self) -> Option<crate::i18n::Lang> {
+        crate::i18n::from_ui_locales(self.ui_locales.as_deref())
+    }
+
     /// Remaining lifetime, `None` when expired.
     fn ttl(&self, now_ms: i64) -> Option<Duration> {
         let left = self.expires_at - now_ms;

@@ -41,7 +41,7 @@ use crate::pages::invite::{
 use crate::pages::{Chrome, PageError, render};
 use crate::storage::{FirstSignIn, StorageError};
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::Response;
 use std::collections::BTreeMap;
@@ -64,9 +64,19 @@ pub async fn get(
     State(st): State<LoginCtx>,
     headers: HeaderMap,
     Path(token): Path<String>,
+    RawQuery(q): RawQuery,
 ) -> Response {
-    let r = show(&st, &headers, &token).await;
-    error::respond(&st, &headers, r).await
+    // `?ui_locales=de`: the language of the email the link came from (`admin::invite_mail`).
+    let p = crate::http::params::Params::from_query(q.as_deref());
+    let ui_locales = p
+        .get("ui_locales")
+        .ok()
+        .flatten()
+        .filter(|v| v.len() <= 256)
+        .map(str::to_owned);
+    let lang = crate::i18n::from_ui_locales(ui_locales.as_deref());
+    let r = show(&st, &headers, &token, ui_locales).await;
+    error::respond(&st, &headers, r.map_err(|e| e.in_lang(lang))).await
 }
 
 /// `POST /invite/{token}`.
@@ -190,13 +200,16 @@ fn page(
     token: &str,
     flow: &Flow,
     step: InviteStep,
-    error: Option<&'static str>,
+    error: Option<crate::i18n::Msg>,
     status: StatusCode,
 ) -> Response {
     let org_name = r.org.display_name().to_owned();
+    let c = Chrome::new(crate::i18n::Msg::new("title-invited"), headers)
+        .branded(Some(&r.org))
+        .ui_lang(flow.ui_lang());
     let p = InvitePage {
-        c: Chrome::new("You're invited", headers).branded(Some(&r.org)),
-        inviter: inviter_words(r.inv.inviter_name.as_deref(), &org_name),
+        inviter: inviter_words(c.tr, r.inv.inviter_name.as_deref(), &org_name),
+        c,
         org_name,
         app_name: r.app.name.clone(),
         email: r.inv.email.to_string(),
@@ -209,7 +222,12 @@ fn page(
     render(status, &p)
 }
 
-async fn show(st: &LoginCtx, headers: &HeaderMap, token: &str) -> Result<Response, LoginError> {
+async fn show(
+    st: &LoginCtx,
+    headers: &HeaderMap,
+    token: &str,
+    ui_locales: Option<String>,
+) -> Result<Response, LoginError> {
     let r = usable(st, token).await?;
     let next = next_step(st, &r).await?;
     let (secret, set_cookie) = flow::browser_binding(st, headers);
@@ -229,7 +247,7 @@ async fn show(st: &LoginCtx, headers: &HeaderMap, token: &str) -> Result<Respons
         login_hint: Some(r.inv.email.to_string()),
         org_hint: Some(r.org.id.clone()),
         domain_hint: None,
-        ui_locales: None,
+        ui_locales,
         csrf: Secret::new(random_token()),
         binding: flow::binding_hash(&secret),
         stage: Stage::Identifier,
@@ -258,6 +276,20 @@ async fn accept(
     body: &Bytes,
 ) -> Result<Response, LoginError> {
     let (f, p) = load_form_flow(st, headers, body).await?;
+    let lang = f.ui_lang();
+    accept_in(st, headers, sess, token, f, p)
+        .await
+        .map_err(|e| e.in_lang(lang))
+}
+
+async fn accept_in(
+    st: &LoginCtx,
+    headers: &HeaderMap,
+    sess: &Session,
+    token: &str,
+    f: Flow,
+    p: crate::http::params::Params,
+) -> Result<Response, LoginError> {
     // The form's flow must be the one this invitation page started.
     if !f.invite_accept || f.invitation.as_ref().map(|t| t.expose()) != Some(token) {
         return Err(PageError::BadRequest.into());
@@ -278,7 +310,7 @@ async fn accept(
             // Single use from here: the flow, then the invitation (compare-and-swap).
             flow::take(st, &f.id, headers).await?;
             redeem(st, &r, &account, None).await?;
-            Ok(landing(headers, &r.app, &r.org, false))
+            Ok(landing(headers, &r.app, &r.org, false, f.ui_lang()))
         }
         Next::SetPassword => {
             let password = p.get("password").ok().flatten().unwrap_or("");
@@ -301,7 +333,7 @@ async fn accept(
                     token,
                     &f,
                     InviteStep::SetPassword,
-                    Some(why.sentence()),
+                    Some(crate::pages::password::rejection(why)),
                     StatusCode::OK,
                 ));
             }
@@ -313,7 +345,7 @@ async fn accept(
             let user = invitee_profile(st, &r).await?;
             let user = redeem(st, &r, &user, Some(hash)).await?;
             start_session(st, sess, &user).await?;
-            Ok(landing(headers, &r.app, &r.org, true))
+            Ok(landing(headers, &r.app, &r.org, true, f.ui_lang()))
         }
     }
 }
@@ -444,11 +476,20 @@ async fn start_session(st: &LoginCtx, sess: &Session, user: &User) -> Result<(),
 }
 
 /// Where an accepted invitee lands: the "you're in" page naming the org and the app.
-pub fn landing(headers: &HeaderMap, app: &App, org: &Org, signed_in: bool) -> Response {
+pub fn landing(
+    headers: &HeaderMap,
+    app: &App,
+    org: &Org,
+    signed_in: bool,
+    ui_lang: Option<crate::i18n::Lang>,
+) -> Response {
+    let c = Chrome::new(crate::i18n::Msg::new("title-invite-done"), headers)
+        .branded(Some(org))
+        .ui_lang(ui_lang);
     let p = InviteDonePage {
-        c: Chrome::new("You're in", headers).branded(Some(org)),
         org_name: org.display_name().to_owned(),
-        next_step: done_next_step(&app.name, signed_in),
+        next_step: done_next_step(c.tr, &app.name, signed_in),
+        c,
     };
     let mut res = render(StatusCode::OK, &p);
     res.headers_mut().insert(

@@ -181,9 +181,10 @@ pub async fn complete_login(
     auth: Authenticated,
     stored: bool,
 ) -> Response {
+    let lang = flow.ui_lang();
     choose_org(st, headers, sess, app, flow, auth, stored)
         .await
-        .unwrap_or_else(|e| e.render(headers))
+        .unwrap_or_else(|e| e.in_lang(lang).render(headers))
 }
 
 /// [`complete_login`]'s work (its failures record no audit event).

@@ -177,16 +177,21 @@ async fn identifier_brand(st: &LoginCtx, app: &App, flow: &Flow) -> Option<Org> 
         .map(|l| l.org)
 }
 
+/// The identifier page's title.
+pub const TITLE_SIGN_IN: crate::i18n::Msg = crate::i18n::Msg::new("title-sign-in");
+
 fn identifier_page(
     headers: &HeaderMap,
     app: &App,
     flow: &Flow,
     brand: Option<&Org>,
     email: String,
-    error: Option<&'static str>,
+    error: Option<crate::i18n::Msg>,
 ) -> Response {
     let page = LoginPage {
-        c: Chrome::new("Sign in", headers).branded(brand),
+        c: Chrome::new(TITLE_SIGN_IN, headers)
+            .branded(brand)
+            .ui_lang(flow.ui_lang()),
         app_name: app.name.clone(),
         flow: flow.id.to_string(),
         csrf: flow.csrf.expose().to_owned(),
@@ -202,8 +207,9 @@ async fn identifier_get(
     headers: HeaderMap,
     LoadedFlow(flow): LoadedFlow,
 ) -> Response {
+    let lang = flow.ui_lang();
     let r = identifier_show(&st, &headers, flow).await;
-    error::respond(&st, &headers, r).await
+    error::respond(&st, &headers, r.map_err(|e| e.in_lang(lang))).await
 }
 
 async fn identifier_show(
@@ -243,7 +249,19 @@ async fn identifier_route(
     headers: &HeaderMap,
     body: &Bytes,
 ) -> Result<Response, LoginError> {
-    let (mut flow, p) = load_form_flow(st, headers, body).await?;
+    let (flow, p) = load_form_flow(st, headers, body).await?;
+    let lang = flow.ui_lang();
+    identifier_next(st, headers, flow, p)
+        .await
+        .map_err(|e| e.in_lang(lang))
+}
+
+async fn identifier_next(
+    st: &LoginCtx,
+    headers: &HeaderMap,
+    mut flow: Flow,
+    p: Params,
+) -> Result<Response, LoginError> {
     if flow.stage == Stage::Chooser {
         return Ok(see_other(&format!("/login/org?flow={}", flow.id)));
     }

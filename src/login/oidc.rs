@@ -191,7 +191,11 @@ pub async fn start(
             max_age: flow.max_age,
         },
     );
-    Ok(super::upstream::send(headers, Begin::Redirect(url.into())))
+    Ok(super::upstream::send(
+        headers,
+        Begin::Redirect(url.into()),
+        None,
+    ))
 }
 
 /// The OAuth error redirect to the app, as a URL for a link (RFC 6749 §4.1.2.1, RFC 9207).
@@ -294,164 +298,171 @@ async fn answer(
         }
     };
     let _ = st.ephemeral.delete(&state_key(state)).await;
-
-    // 1. State and connection binding (mix-up defence).
-    let Some(up) = flow.upstream.clone() else {
-        return Err(denied(
-            mismatch(),
-            None,
-            path_conn,
-            "flow_not_upstream",
-            Value::Null,
-        ));
-    };
-    let state_ok: bool = sha256_hex(state)
-        .as_bytes()
-        .ct_eq(up.state_hash.as_bytes())
-        .into();
-    if !state_ok || up.connection_id.as_str() != path_conn {
-        let reason = if state_ok {
-            "connection_mismatch"
-        } else {
-            "state_mismatch"
-        };
-        let detail = json!({ "expected_connection": up.connection_id.as_str() });
-        return Err(denied(mismatch(), None, path_conn, reason, detail));
-    }
-    let conn = match st
-        .storage
-        .get_connection_for_callback(&up.connection_id)
-        .await
-    {
-        Ok(Some(c)) => c,
-        Ok(None) => {
-            let page = LoginError::sso(StatusCode::BAD_REQUEST, SENTENCE_CONNECTION_UNAVAILABLE);
+    let lang = flow.ui_lang();
+    async {
+        // 1. State and connection binding (mix-up defence).
+        let Some(up) = flow.upstream.clone() else {
             return Err(denied(
-                page,
+                mismatch(),
                 None,
                 path_conn,
-                "connection_gone",
+                "flow_not_upstream",
+                Value::Null,
+            ));
+        };
+        let state_ok: bool = sha256_hex(state)
+            .as_bytes()
+            .ct_eq(up.state_hash.as_bytes())
+            .into();
+        if !state_ok || up.connection_id.as_str() != path_conn {
+            let reason = if state_ok {
+                "connection_mismatch"
+            } else {
+                "state_mismatch"
+            };
+            let detail = json!({ "expected_connection": up.connection_id.as_str() });
+            return Err(denied(mismatch(), None, path_conn, reason, detail));
+        }
+        let conn = match st
+            .storage
+            .get_connection_for_callback(&up.connection_id)
+            .await
+        {
+            Ok(Some(c)) => c,
+            Ok(None) => {
+                let page =
+                    LoginError::sso(StatusCode::BAD_REQUEST, SENTENCE_CONNECTION_UNAVAILABLE);
+                return Err(denied(
+                    page,
+                    None,
+                    path_conn,
+                    "connection_gone",
+                    Value::Null,
+                ));
+            }
+            Err(e) => return Err(LoginError::server("the OIDC callback", &e)),
+        };
+        let org = st.storage.get_org(&conn.org_id).await.ok().flatten();
+        let org = org.as_ref();
+        let c = Some(&conn);
+        if flow.target_org.as_ref() != Some(&conn.org_id) {
+            return Err(denied(
+                mismatch(),
+                c,
+                path_conn,
+                "connection_org_mismatch",
                 Value::Null,
             ));
         }
-        Err(e) => return Err(LoginError::server("the OIDC callback", &e)),
-    };
-    let org = st.storage.get_org(&conn.org_id).await.ok().flatten();
-    let org = org.as_ref();
-    let c = Some(&conn);
-    if flow.target_org.as_ref() != Some(&conn.org_id) {
-        return Err(denied(
-            mismatch(),
-            c,
-            path_conn,
-            "connection_org_mismatch",
-            Value::Null,
-        ));
-    }
-    let Some(cfg) = oidc_config(&conn) else {
-        let page =
-            LoginError::sso(StatusCode::BAD_REQUEST, SENTENCE_CONNECTION_UNAVAILABLE).branded(org);
-        return Err(denied(
-            page,
-            c,
-            path_conn,
-            "connection_not_oidc",
-            Value::Null,
-        ));
-    };
-    let app = super::flow_app(st, &flow).await?;
-    let disc = st
-        .oidc
-        .discovery(&conn.id, cfg)
-        .await
-        .map_err(|e| upstream_failure(&conn, org, &e))?;
-
-    // 2. RFC 9207 §2.4: the authorization response's issuer.
-    match g("iss") {
-        Some(iss) if iss != disc.issuer => {
-            let detail = json!(bounded(Some(iss), 200));
-            let page = mismatch().branded(org);
-            return Err(denied(page, c, path_conn, "iss_param_mismatch", detail));
-        }
-        None if disc.iss_parameter_supported => {
-            let page = mismatch().branded(org);
-            return Err(denied(page, c, path_conn, "iss_param_missing", Value::Null));
-        }
-        _ => {}
-    }
-
-    // 3. The IdP's own error (RFC 6749 §4.1.2.1).
-    if let Some(err) = g("error") {
-        let code = bounded(Some(err), 64).unwrap_or_default();
-        let description = bounded(g("error_description"), 300);
-        let detail = json!({ "error": code, "error_description": description });
-        let (app_code, sentence) = match code.as_str() {
-            "access_denied" => (ErrorCode::AccessDenied, SENTENCE_IDP_DENIED),
-            "temporarily_unavailable" => (ErrorCode::TemporarilyUnavailable, SENTENCE_IDP_ERROR),
-            "login_required" | "interaction_required" => {
-                (ErrorCode::LoginRequired, SENTENCE_IDP_ERROR)
-            }
-            _ => (ErrorCode::AccessDenied, SENTENCE_IDP_ERROR),
+        let Some(cfg) = oidc_config(&conn) else {
+            let page = LoginError::sso(StatusCode::BAD_REQUEST, SENTENCE_CONNECTION_UNAVAILABLE)
+                .branded(org);
+            return Err(denied(
+                page,
+                c,
+                path_conn,
+                "connection_not_oidc",
+                Value::Null,
+            ));
         };
-        let back = app_error_url(
-            st,
-            &flow,
-            app_code,
-            "The user was not signed in by their organization's identity provider.",
-        );
-        let page = LoginError::sso(StatusCode::FORBIDDEN, sentence)
-            .branded(org)
-            .with_idp_answer(description, back);
-        return Err(denied(page, c, path_conn, "idp_error", detail));
-    }
-    let Some(code) = g("code").filter(|c| !c.is_empty() && c.len() <= 4096) else {
-        let page = LoginError::upstream(UpstreamFailure::Rejected).branded(org);
-        return Err(denied(page, c, path_conn, "code_missing", Value::Null));
-    };
-    let Pending::Oidc { nonce, verifier } = &up.pending else {
-        return Err(denied(
-            mismatch(),
-            c,
-            path_conn,
-            "flow_not_upstream",
-            Value::Null,
-        ));
-    };
+        let app = super::flow_app(st, &flow).await?;
+        let disc = st
+            .oidc
+            .discovery(&conn.id, cfg)
+            .await
+            .map_err(|e| upstream_failure(&conn, org, &e))?;
 
-    // 4. Code exchange, ID token, userinfo.
-    let validated = st
-        .oidc
-        .exchange(
-            &conn.id,
-            cfg,
-            &disc,
-            code,
-            &redirect_uri(st, &conn.id),
-            verifier.expose(),
-            nonce.expose(),
+        // 2. RFC 9207 §2.4: the authorization response's issuer.
+        match g("iss") {
+            Some(iss) if iss != disc.issuer => {
+                let detail = json!(bounded(Some(iss), 200));
+                let page = mismatch().branded(org);
+                return Err(denied(page, c, path_conn, "iss_param_mismatch", detail));
+            }
+            None if disc.iss_parameter_supported => {
+                let page = mismatch().branded(org);
+                return Err(denied(page, c, path_conn, "iss_param_missing", Value::Null));
+            }
+            _ => {}
+        }
+
+        // 3. The IdP's own error (RFC 6749 §4.1.2.1).
+        if let Some(err) = g("error") {
+            let code = bounded(Some(err), 64).unwrap_or_default();
+            let description = bounded(g("error_description"), 300);
+            let detail = json!({ "error": code, "error_description": description });
+            let (app_code, sentence) = match code.as_str() {
+                "access_denied" => (ErrorCode::AccessDenied, SENTENCE_IDP_DENIED),
+                "temporarily_unavailable" => {
+                    (ErrorCode::TemporarilyUnavailable, SENTENCE_IDP_ERROR)
+                }
+                "login_required" | "interaction_required" => {
+                    (ErrorCode::LoginRequired, SENTENCE_IDP_ERROR)
+                }
+                _ => (ErrorCode::AccessDenied, SENTENCE_IDP_ERROR),
+            };
+            let back = app_error_url(
+                st,
+                &flow,
+                app_code,
+                "The user was not signed in by their organization's identity provider.",
+            );
+            let page = LoginError::sso(StatusCode::FORBIDDEN, sentence)
+                .branded(org)
+                .with_idp_answer(description, back);
+            return Err(denied(page, c, path_conn, "idp_error", detail));
+        }
+        let Some(code) = g("code").filter(|c| !c.is_empty() && c.len() <= 4096) else {
+            let page = LoginError::upstream(UpstreamFailure::Rejected).branded(org);
+            return Err(denied(page, c, path_conn, "code_missing", Value::Null));
+        };
+        let Pending::Oidc { nonce, verifier } = &up.pending else {
+            return Err(denied(
+                mismatch(),
+                c,
+                path_conn,
+                "flow_not_upstream",
+                Value::Null,
+            ));
+        };
+
+        // 4. Code exchange, ID token, userinfo.
+        let validated = st
+            .oidc
+            .exchange(
+                &conn.id,
+                cfg,
+                &disc,
+                code,
+                &redirect_uri(st, &conn.id),
+                verifier.expose(),
+                nonce.expose(),
+            )
+            .await
+            .map_err(|e| upstream_failure(&conn, org, &e))?;
+        let upstream_auth_time = validated.auth_time;
+        let mut ident = UpstreamIdentity::from_oidc(&conn.id, cfg, validated);
+        ident.invitation_token = flow.invitation.clone();
+        let amr = ident.amr.clone();
+        // `resolve` records its own outcome.
+        let (resolved, pending) = identity::resolve(st, &conn, &app, ident)
+            .await
+            .map_err(|e| LoginError::sso(e.status(), e.message()).branded(org))?;
+        identity::sign_in(
+            st,
+            sess,
+            headers,
+            &flow,
+            &app,
+            &conn,
+            resolved,
+            pending,
+            AuthMethod::Oidc,
+            &amr,
+            upstream_auth_time,
         )
         .await
-        .map_err(|e| upstream_failure(&conn, org, &e))?;
-    let upstream_auth_time = validated.auth_time;
-    let mut ident = UpstreamIdentity::from_oidc(&conn.id, cfg, validated);
-    ident.invitation_token = flow.invitation.clone();
-    let amr = ident.amr.clone();
-    // `resolve` records its own outcome.
-    let (resolved, pending) = identity::resolve(st, &conn, &app, ident)
-        .await
-        .map_err(|e| LoginError::sso(e.status(), e.message()).branded(org))?;
-    identity::sign_in(
-        st,
-        sess,
-        headers,
-        &flow,
-        &app,
-        &conn,
-        resolved,
-        pending,
-        AuthMethod::Oidc,
-        &amr,
-        upstream_auth_time,
-    )
+    }
     .await
+    .map_err(|e| e.in_lang(lang))
 }

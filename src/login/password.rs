@@ -82,11 +82,13 @@ fn page(
     app_name: &str,
     flow: &flow::Flow,
     brand: Option<&crate::domain::Org>,
-    error: Option<&'static str>,
+    error: Option<crate::i18n::Msg>,
     status: StatusCode,
 ) -> Response {
     let p = PasswordPage {
-        c: Chrome::new("Enter your password", headers).branded(brand),
+        c: Chrome::new(crate::i18n::Msg::new("title-password"), headers)
+            .branded(brand)
+            .ui_lang(flow.ui_lang()),
         app_name: app_name.to_owned(),
         flow: flow.id.to_string(),
         csrf: flow.csrf.expose().to_owned(),
@@ -113,8 +115,9 @@ pub async fn get(
     headers: HeaderMap,
     LoadedFlow(flow): LoadedFlow,
 ) -> Response {
+    let lang = flow.ui_lang();
     let r = show(&st, &headers, flow).await;
-    respond(&st, &headers, r).await
+    respond(&st, &headers, r.map_err(|e| e.in_lang(lang))).await
 }
 
 async fn show(st: &LoginCtx, headers: &HeaderMap, flow: Flow) -> Result<Response, LoginError> {
@@ -256,6 +259,20 @@ async fn check(
     body: &Bytes,
 ) -> Result<Response, LoginError> {
     let (flow, p) = load_form_flow(st, headers, body).await?;
+    let lang = flow.ui_lang();
+    check_password(st, sess, ip, headers, flow, p)
+        .await
+        .map_err(|e| e.in_lang(lang))
+}
+
+async fn check_password(
+    st: &LoginCtx,
+    sess: &Session,
+    ip: Option<IpAddr>,
+    headers: &HeaderMap,
+    flow: Flow,
+    p: crate::http::params::Params,
+) -> Result<Response, LoginError> {
     let Some(email) = flow.email.clone().filter(|_| flow.stage == Stage::Password) else {
         return Ok(see_other(&format!("/login?flow={}", flow.id)));
     };

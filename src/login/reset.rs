@@ -42,6 +42,7 @@ use crate::domain::{
 };
 use crate::http::client_ip::{ClientIp, ip_bucket};
 use crate::http::params::{Params, is_form};
+use crate::i18n::{Msg, Tr};
 use crate::mail::OutgoingMail;
 use crate::pages::password::{
     ForgotPage, ResetMailHtml, ResetMailText, ResetNoticePage, ResetPage,
@@ -66,16 +67,11 @@ pub const MAX_REQUESTS_PER_IP: u64 = 20;
 /// The window of both limits.
 pub const LIMIT_WINDOW: Duration = Duration::from_secs(3600);
 
-fn page_title() -> &'static str {
-    "Reset your password"
+fn page_title() -> Msg {
+    Msg::new("title-reset")
 }
 
-fn notice(
-    headers: &HeaderMap,
-    brand: Option<&Org>,
-    status: StatusCode,
-    message: &'static str,
-) -> Response {
+fn notice(headers: &HeaderMap, brand: Option<&Org>, status: StatusCode, message: Msg) -> Response {
     let is_error = message != SENTENCE_PASSWORD_CHANGED;
     let offer_new_link = matches!(
         message,
@@ -84,7 +80,7 @@ fn notice(
     let title = if is_error {
         page_title()
     } else {
-        "Password changed"
+        Msg::new("title-password-changed")
     };
     render(
         status,
@@ -155,11 +151,13 @@ fn forgot_page(
     csrf: String,
     flow: Option<&Flow>,
     email: String,
-    error: Option<&'static str>,
+    error: Option<Msg>,
     sent: bool,
 ) -> Response {
     let p = ForgotPage {
-        c: Chrome::new(page_title(), headers).branded(brand),
+        c: Chrome::new(page_title(), headers)
+            .branded(brand)
+            .ui_lang(flow.and_then(Flow::ui_lang)),
         csrf,
         flow: flow.map(|f| f.id.to_string()),
         email,
@@ -284,8 +282,14 @@ async fn forgot(
         let st = st.clone();
         let flow_org = flow.as_ref().and_then(|f| f.target_org.clone());
         let request_id = crate::http::params::request_id(headers);
+        // The message is in the language of the page the person asked on.
+        let lang = crate::i18n::negotiate(
+            flow.as_ref().and_then(|f| f.ui_locales.as_deref()),
+            None,
+            crate::i18n::accept_language(headers),
+        );
         tokio::spawn(async move {
-            if let Err(e) = send_reset(&st, user, flow_org, request_id).await {
+            if let Err(e) = send_reset(&st, user, flow_org, request_id, lang).await {
                 tracing::error!(error = %e, "password reset message not sent");
             }
         });
@@ -332,6 +336,7 @@ async fn send_reset(
     user: User,
     flow_org: Option<OrgId>,
     request_id: String,
+    lang: crate::i18n::Lang,
 ) -> anyhow::Result<()> {
     let orgs = password_orgs(st, &user).await?;
     if orgs.is_empty() {
@@ -357,15 +362,18 @@ async fn send_reset(
     };
     st.storage.create_password_reset(&reset).await?;
     let link = st.config.url(&format!("/login/password/reset/{token}"));
-    let chrome = Chrome::new("", &HeaderMap::new()).branded(brand.as_ref());
+    let chrome = Chrome::new(page_title(), &HeaderMap::new()).branded(brand.as_ref());
+    let tr = Tr::new(lang);
     let email = user.email.to_string();
     let text = ResetMailText {
+        tr,
         brand_name: &chrome.brand_name,
         email: &email,
         link: &link,
     }
     .render()?;
     let html = ResetMailHtml {
+        tr,
         brand_name: &chrome.brand_name,
         email: &email,
         link: &link,
@@ -385,7 +393,7 @@ async fn send_reset(
     st.mailer
         .send(OutgoingMail {
             to: email,
-            subject: reset_mail_subject(&chrome.brand_name),
+            subject: reset_mail_subject(tr, &chrome.brand_name),
             text,
             html,
         })
@@ -433,7 +441,7 @@ async fn usable_reset(
     st: &LoginCtx,
     token: &str,
     ip: Option<&str>,
-) -> Result<Result<(PasswordReset, User), &'static str>, LoginError> {
+) -> Result<Result<(PasswordReset, User), Msg>, LoginError> {
     let found = match token_hash(token) {
         Some(h) => st
             .storage
@@ -463,7 +471,7 @@ async fn usable_reset(
     }
 }
 
-fn refusal_status(sentence: &'static str) -> StatusCode {
+fn refusal_status(sentence: Msg) -> StatusCode {
     match sentence {
         SENTENCE_RESET_UNKNOWN => StatusCode::NOT_FOUND,
         _ => StatusCode::GONE,
@@ -484,10 +492,10 @@ fn reset_form(
     csrf: String,
     token: &str,
     user: &User,
-    error: Option<&'static str>,
+    error: Option<Msg>,
 ) -> Response {
     let p = ResetPage {
-        c: Chrome::new("Choose a new password", headers).branded(brand),
+        c: Chrome::new(Msg::new("title-new-password"), headers).branded(brand),
         csrf,
         action: format!("/login/password/reset/{token}"),
         email: user.email.to_string(),
@@ -578,7 +586,7 @@ async fn reset(
     } else {
         check_new_password(password, user.email.as_str())
             .err()
-            .map(|r| r.sentence())
+            .map(crate::pages::password::rejection)
     };
     if let Some(sentence) = refused {
         let csrf = csrf(sess).await?;

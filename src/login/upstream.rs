@@ -41,7 +41,8 @@ pub async fn start(
 
 /// The response that sends the browser on its way: a `303`, or the auto-POST page (its one
 /// script allowed by a per-response CSP nonce).
-pub fn send(headers: &HeaderMap, begin: Begin) -> Response {
+/// `ui_lang`: the flow's `ui_locales` language, for the auto-POST page.
+pub fn send(headers: &HeaderMap, begin: Begin, ui_lang: Option<crate::i18n::Lang>) -> Response {
     match begin {
         Begin::Redirect(url) => see_other(&url),
         Begin::AutoPost {
@@ -52,7 +53,7 @@ pub fn send(headers: &HeaderMap, begin: Begin) -> Response {
         } => {
             let nonce = random_token();
             let page = AutoPostPage {
-                c: Chrome::new("Signing in", headers),
+                c: Chrome::new(crate::i18n::Msg::new("title-signing-in"), headers).ui_lang(ui_lang),
                 action,
                 field,
                 message,

@@ -5,24 +5,22 @@
 //! Owns: the wording of these pages. Must not touch: accepting (`login::invite`).
 
 use super::Chrome;
+use crate::i18n::{Msg, Tr};
 use askama::Template;
 use askama_web::WebTemplate;
 
 /// An invitation link whose token no invitation has (mistyped, cut short, or altered).
-pub const SENTENCE_INVITE_UNKNOWN: &str = "This invitation link is not valid. Open the link from the invitation email again, and check that it was not cut short.";
+pub const SENTENCE_INVITE_UNKNOWN: Msg = Msg::new("invite-unknown");
 /// An invitation already accepted (links work once).
-pub const SENTENCE_INVITE_ACCEPTED: &str =
-    "This invitation was already accepted. Sign in to the application to continue.";
+pub const SENTENCE_INVITE_ACCEPTED: Msg = Msg::new("invite-accepted");
 /// An invitation past its validity.
-pub const SENTENCE_INVITE_EXPIRED: &str =
-    "This invitation has expired. Ask the person who invited you to send a new one.";
+pub const SENTENCE_INVITE_EXPIRED: Msg = Msg::new("invite-expired");
 /// An invitation withdrawn by the organization's administrators.
-pub const SENTENCE_INVITE_REVOKED: &str = "This invitation was withdrawn by the organization. Ask its administrator if you still need access.";
+pub const SENTENCE_INVITE_REVOKED: Msg = Msg::new("invite-revoked");
 /// The organization or the app of the invitation can no longer be signed in to.
-pub const SENTENCE_INVITE_UNAVAILABLE: &str =
-    "This invitation can't be used: the organization or the application is no longer available.";
+pub const SENTENCE_INVITE_UNAVAILABLE: Msg = Msg::new("invite-unavailable");
 /// The two password fields differ.
-pub const SENTENCE_PASSWORDS_DIFFER: &str = "The two passwords are not the same. Type them again.";
+pub const SENTENCE_PASSWORDS_DIFFER: Msg = Msg::new("passwords-differ");
 
 /// What the invitee does next on the invitation page.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -47,7 +45,7 @@ pub struct InvitePage {
     pub flow: String,
     pub csrf: String,
     pub step: InviteStep,
-    pub error: Option<&'static str>,
+    pub error: Option<Msg>,
 }
 
 #[derive(Template, WebTemplate)]
@@ -59,20 +57,18 @@ pub struct InviteDonePage {
 }
 
 /// "An administrator of Acme" when the invitation names nobody.
-pub fn inviter_words(inviter: Option<&str>, org_name: &str) -> String {
+pub fn inviter_words(tr: Tr, inviter: Option<&str>, org_name: &str) -> String {
     match inviter {
         Some(i) => i.to_owned(),
-        None => format!("An administrator of {org_name}"),
+        None => tr.t1("inviter-admin-of", "org", org_name),
     }
 }
 
 /// The next step after accepting, when the app has no sign-in start page to send the person to.
-pub fn done_next_step(app_name: &str, signed_in: bool) -> String {
+pub fn done_next_step(tr: Tr, app_name: &str, signed_in: bool) -> String {
     if signed_in {
-        format!(
-            "Open {app_name} and sign in: you are already signed in here, so it will take you straight in."
-        )
+        tr.t1("invite-next-signed-in", "app", app_name)
     } else {
-        format!("Open {app_name} and sign in with your email and password.")
+        tr.t1("invite-next-password", "app", app_name)
     }
 }

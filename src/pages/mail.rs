@@ -1,9 +1,11 @@
 //! The emails Lobby sends, rendered from askama templates under `templates/mail/` (plain text
-//! and HTML, branded with the org's display name, logo and colour): the invitation.
+//! and HTML, branded with the org's display name, logo and colour): the invitation, in the
+//! language the sender chose (`InvitationMail::lang`; sentences from `crate::i18n`).
 //!
 //! Owns: what an email says. Must not touch: delivery (`mail`), storage.
 
 use crate::domain::Org;
+use crate::i18n::{Lang, Tr};
 use crate::mail::OutgoingMail;
 use askama::Template;
 use time::OffsetDateTime;
@@ -22,11 +24,14 @@ pub struct InvitationMail<'a> {
     pub expires_at: OffsetDateTime,
     /// The org signs in through its own IdP (else: the invitee chooses a password).
     pub sso: bool,
+    /// The language of the email.
+    pub lang: Lang,
 }
 
 #[derive(Template)]
 #[template(path = "mail/invitation.txt")]
 struct InvitationText<'a> {
+    tr: Tr,
     org_name: &'a str,
     app_name: &'a str,
     inviter: &'a str,
@@ -38,6 +43,7 @@ struct InvitationText<'a> {
 #[derive(Template)]
 #[template(path = "mail/invitation.html")]
 struct InvitationHtml<'a> {
+    tr: Tr,
     subject: &'a str,
     org_name: &'a str,
     app_name: &'a str,
@@ -49,29 +55,42 @@ struct InvitationHtml<'a> {
     logo_url: Option<&'a str>,
 }
 
-/// "on 13 December 2026 at 04:45 UTC".
-pub fn expiry_words(t: OffsetDateTime) -> String {
+/// "on 13 December 2026 at 04:45 UTC" ("am 13. Dezember 2026 um 04:45 UTC").
+pub fn expiry_words(tr: Tr, t: OffsetDateTime) -> String {
     let t = t.to_offset(time::UtcOffset::UTC);
-    let fmt = time::macros::format_description!(
-        "on [day padding:none] [month repr:long] [year] at [hour]:[minute] UTC"
-    );
-    t.format(&fmt).unwrap_or_else(|_| t.to_string())
+    let month = tr.t(&format!("month-{}", u8::from(t.month())));
+    let time = format!("{:02}:{:02}", t.hour(), t.minute());
+    tr.args(
+        "mail-expiry",
+        &[
+            ("day", &t.day()),
+            ("month", &month),
+            ("year", &t.year()),
+            ("time", &time),
+        ],
+    )
 }
 
 /// The invitation email, or why it could not be rendered.
 pub fn invitation(m: &InvitationMail<'_>) -> Result<OutgoingMail, askama::Error> {
+    let tr = Tr::new(m.lang);
     let org_name = m.org.display_name();
-    let inviter = match m.inviter {
-        Some(i) => i.to_owned(),
-        None => format!("An administrator of {org_name}"),
-    };
-    let expires = expiry_words(m.expires_at);
+    let inviter = crate::pages::invite::inviter_words(tr, m.inviter, org_name);
+    let expires = expiry_words(tr, m.expires_at);
     let next_step = if m.sso {
-        format!("You will sign in with your {org_name} account.")
+        tr.t1("mail-invite-next-sso", "org", org_name)
     } else {
-        "You will choose a password for your account.".to_owned()
+        tr.t("mail-invite-next-password")
     };
-    let subject = format!("{inviter} invited you to {} on {}", org_name, m.app_name);
+    let subject = tr.t3(
+        "mail-invite-subject",
+        "inviter",
+        &inviter,
+        "org",
+        org_name,
+        "app",
+        m.app_name,
+    );
     let color = m
         .org
         .branding
@@ -88,6 +107,7 @@ pub fn invitation(m: &InvitationMail<'_>) -> Result<OutgoingMail, askama::Error>
         .as_deref()
         .filter(|u| crate::domain::validate_web_url(u, "logo").is_ok());
     let text = InvitationText {
+        tr,
         org_name,
         app_name: m.app_name,
         inviter: &inviter,
@@ -97,6 +117,7 @@ pub fn invitation(m: &InvitationMail<'_>) -> Result<OutgoingMail, askama::Error>
     }
     .render()?;
     let html = InvitationHtml {
+        tr,
         subject: &subject,
         org_name,
         app_name: m.app_name,

@@ -6,8 +6,14 @@
 //! reaches the page as `/static/brand.css?c=rrggbb`: the value is validated as six hex digits
 //! and the stylesheet is served from our own origin, so the CSP needs no inline styles.
 //!
-//! Owns: rendering and the wording of every user-facing sentence. Must not touch: storage,
-//! flow logic. Templates escape HTML by default; nothing here marks input as safe.
+//! Every sentence comes from the message catalogs (`crate::i18n`): a fixed sentence is a
+//! [`Msg`] (its catalog key), and each page's [`Chrome`] carries the translator (`c.tr`) in
+//! the language chosen for the request — the browser's `Accept-Language`, overridden by the
+//! sign-in request's `ui_locales` ([`Chrome::ui_lang`]).
+//!
+//! Owns: rendering and which sentence each page shows. Must not touch: storage, flow logic.
+//! Templates escape HTML by default; the only markup from sentences is the catalog's own
+//! (`Tr::h1`…, arguments escaped).
 
 pub mod invite;
 pub mod mail;
@@ -17,6 +23,7 @@ pub mod sso;
 pub use sso::{SsoErrorPage, sso_error_page, upstream_failure};
 
 use crate::domain::Org;
+use crate::i18n::{Lang, Msg, Tr};
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::extract::RawQuery;
@@ -24,17 +31,19 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 /// The identifier page, for something that is not an email address.
-pub const SENTENCE_EMAIL_INVALID: &str = "Enter an email address like name@example.com.";
+pub const SENTENCE_EMAIL_INVALID: Msg = Msg::new("email-invalid");
 /// The password page, for a wrong email or password (the same words for both: no enumeration).
-pub const SENTENCE_WRONG_PASSWORD: &str = "The email or password is incorrect.";
+pub const SENTENCE_WRONG_PASSWORD: Msg = Msg::new("wrong-password");
 /// The password page, while the account or the client address is locked out.
-pub const SENTENCE_LOCKED: &str =
-    "Too many failed sign-in attempts. Wait 15 minutes and try again.";
+pub const SENTENCE_LOCKED: Msg = Msg::new("locked-out");
 
 /// Shared chrome of every page.
 #[derive(Clone, Debug)]
 pub struct Chrome {
-    pub title: &'static str,
+    /// The page's title (and `<h1>`).
+    pub title: Msg,
+    /// The page's language and its sentences.
+    pub tr: Tr,
     pub brand_name: String,
     pub logo_url: Option<String>,
     /// Six hex digits without `#`, already validated.
@@ -43,14 +52,31 @@ pub struct Chrome {
 }
 
 impl Chrome {
-    pub fn new(title: &'static str, headers: &HeaderMap) -> Self {
+    /// A page in the browser's language (`Accept-Language`, else English).
+    pub fn new(title: Msg, headers: &HeaderMap) -> Self {
+        let lang = crate::i18n::negotiate(None, None, crate::i18n::accept_language(headers));
         Self {
             title,
+            tr: Tr::new(lang),
             brand_name: "Lobby".into(),
             logo_url: None,
             color: None,
             request_id: crate::http::params::request_id(headers),
         }
+    }
+
+    /// The language the sign-in request asked for (`ui_locales`, resolved by the flow), which
+    /// wins over the browser's; `None` keeps the browser's.
+    pub fn ui_lang(mut self, lang: Option<Lang>) -> Self {
+        if let Some(l) = lang {
+            self.tr = Tr::new(l);
+        }
+        self
+    }
+
+    /// The title in the page's language.
+    pub fn heading(&self) -> String {
+        self.tr.msg(self.title)
     }
 
     /// Apply an org's branding.
@@ -86,7 +112,7 @@ pub struct LoginPage {
     pub flow: String,
     pub csrf: String,
     pub email: String,
-    pub error: Option<&'static str>,
+    pub error: Option<Msg>,
 }
 
 #[derive(Template, WebTemplate)]
@@ -97,7 +123,7 @@ pub struct PasswordPage {
     pub flow: String,
     pub csrf: String,
     pub email: String,
-    pub error: Option<&'static str>,
+    pub error: Option<Msg>,
 }
 
 pub struct OrgChoice {
@@ -122,7 +148,7 @@ pub struct ChooserPage {
 #[template(path = "error.html")]
 pub struct ErrorPage {
     pub c: Chrome,
-    pub message: &'static str,
+    pub message: Msg,
 }
 
 pub struct LogoutConfirm {
@@ -130,6 +156,8 @@ pub struct LogoutConfirm {
     pub client_id: Option<String>,
     pub post_logout_redirect_uri: Option<String>,
     pub state: Option<String>,
+    /// The language asked for (`ui_locales`), carried to the signed-out page.
+    pub ui_locales: Option<String>,
 }
 
 #[derive(Template, WebTemplate)]
@@ -138,6 +166,11 @@ pub struct LoggedOutPage {
     pub c: Chrome,
     pub confirm: Option<LogoutConfirm>,
 }
+
+/// Titles shared by several pages.
+pub const TITLE_ACCESS_DENIED: Msg = Msg::new("title-access-denied");
+pub const TITLE_UNAVAILABLE: Msg = Msg::new("title-unavailable");
+pub const TITLE_PROBLEM: Msg = Msg::new("title-problem");
 
 /// Every error a person can meet on the hosted pages: a fixed sentence and a status.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -204,62 +237,36 @@ impl PageError {
         }
     }
 
-    pub fn title(self) -> &'static str {
+    pub fn title(self) -> Msg {
         match self {
-            Self::NoAccess | Self::OrgNotAllowed => "Access denied",
-            Self::LogoutInvalid => "Sign-out failed",
+            Self::NoAccess | Self::OrgNotAllowed => TITLE_ACCESS_DENIED,
+            Self::LogoutInvalid => Msg::new("title-sign-out-failed"),
             Self::Unavailable | Self::Server | Self::Busy | Self::TooManyRequests => {
-                "Sign-in unavailable"
+                TITLE_UNAVAILABLE
             }
-            _ => "Sign-in problem",
+            _ => TITLE_PROBLEM,
         }
     }
 
-    pub fn message(self) -> &'static str {
-        match self {
-            Self::UnknownClient => {
-                "This sign-in link is not valid: the application is not registered. Go back to the application and try again, or contact its support."
-            }
-            Self::BadRedirectUri => {
-                "This sign-in link is not valid: its return address does not match the application's registration. Contact the application's support."
-            }
-            Self::BadRequest => {
-                "This sign-in request is not valid. Go back to the application and start signing in again."
-            }
-            Self::TooLarge => {
-                "This sign-in request is too large. Go back to the application and start signing in again."
-            }
-            Self::FlowExpired => {
-                "This sign-in attempt has expired or was already completed. Go back to the application and sign in again."
-            }
-            Self::WrongBrowser => {
-                "This sign-in attempt was started in another browser or window. Go back to the application and sign in again from this browser."
-            }
-            Self::Csrf => {
-                "This form has expired or was not sent from this page. Go back, reload the page and try again."
-            }
-            Self::NoAccess => {
-                "You don't have access to this application. Ask your organization's administrator to give you access."
-            }
-            Self::OrgNotAllowed => {
-                "You can't sign in to this organization with this account. Go back and choose one of the organizations listed."
-            }
-            Self::SsoNotAvailable => {
-                "This organization's sign-in is not available yet. Contact your IT administrator."
-            }
-            Self::LogoutInvalid => {
-                "This sign-out request is not valid, so you have not been signed out. Go back to the application and try again."
-            }
-            Self::Unavailable => "Sign-in is temporarily unavailable. Try again in a few minutes.",
-            Self::Busy => "Many people are signing in right now. Wait a moment and try again.",
-            Self::TooManyRequests => {
-                "Too many sign-in requests came from your network. Wait a minute and try again."
-            }
-            Self::Server => "Something went wrong on our side. Try again in a few minutes.",
-            Self::Unknown => {
-                "Something went wrong while signing in. Go back to the application and try again."
-            }
-        }
+    pub fn message(self) -> Msg {
+        Msg::new(match self {
+            Self::UnknownClient => "error-unknown-client",
+            Self::BadRedirectUri => "error-bad-redirect-uri",
+            Self::BadRequest => "error-bad-request",
+            Self::TooLarge => "error-too-large",
+            Self::FlowExpired => "error-flow-expired",
+            Self::WrongBrowser => "error-wrong-browser",
+            Self::Csrf => "error-csrf",
+            Self::NoAccess => "error-no-access",
+            Self::OrgNotAllowed => "error-org-not-allowed",
+            Self::SsoNotAvailable => "error-sso-not-available",
+            Self::LogoutInvalid => "error-logout-invalid",
+            Self::Unavailable => "error-unavailable",
+            Self::Busy => "error-busy",
+            Self::TooManyRequests => "error-too-many-requests",
+            Self::Server => "error-server",
+            Self::Unknown => "error-unknown",
+        })
     }
 
     pub fn status(self) -> StatusCode {
@@ -314,18 +321,32 @@ pub fn no_store(res: &mut Response) {
 
 /// The error page for `e`, branded when the org is known.
 pub fn error_page(e: PageError, headers: &HeaderMap, org: Option<&Org>) -> Response {
+    error_page_in(e, headers, org, None)
+}
+
+/// [`error_page`] in the sign-in request's language (`ui_locales`), when there is one.
+pub fn error_page_in(
+    e: PageError,
+    headers: &HeaderMap,
+    org: Option<&Org>,
+    ui_lang: Option<Lang>,
+) -> Response {
     let page = ErrorPage {
-        c: Chrome::new(e.title(), headers).branded(org),
+        c: Chrome::new(e.title(), headers)
+            .branded(org)
+            .ui_lang(ui_lang),
         message: e.message(),
     };
     render(e.status(), &page)
 }
 
-/// `GET /login/error?e=<code>`: the fixed sentence for a known code.
+/// `GET /login/error?e=<code>[&ui_locales=…]`: the fixed sentence for a known code, in the
+/// language `ui_locales` names (else the browser's).
 pub async fn error_route(headers: HeaderMap, RawQuery(q): RawQuery) -> Response {
     let p = crate::http::params::Params::from_query(q.as_deref());
     let e = PageError::from_code(p.get("e").ok().flatten().unwrap_or("unknown"));
-    error_page(e, &headers, None)
+    let ui = crate::i18n::from_ui_locales(p.get("ui_locales").ok().flatten());
+    error_page_in(e, &headers, None, ui)
 }
 
 const LOBBY_CSS: &str = include_str!("../../static/lobby.css");
@@ -388,7 +409,8 @@ mod tests {
     fn error_codes_round_trip_and_have_sentences() {
         for e in PageError::ALL {
             assert_eq!(PageError::from_code(e.code()), e);
-            assert!(e.message().ends_with('.'));
+            assert!(e.message().en().ends_with('.'));
+            assert!(e.message().get(Lang::De).ends_with('.'));
         }
         assert_eq!(PageError::from_code("<script>"), PageError::Unknown);
     }
@@ -397,7 +419,7 @@ mod tests {
     fn pages_escape_input() {
         let h = HeaderMap::new();
         let p = LoginPage {
-            c: Chrome::new("Sign in", &h),
+            c: Chrome::new(Msg::new("title-sign-in"), &h),
             app_name: "<b>CRM</b>".into(),
             flow: "f".into(),
             csrf: "c".into(),

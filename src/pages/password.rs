@@ -5,25 +5,35 @@
 //! storage, rate limits (`login::reset`).
 
 use super::Chrome;
+use crate::domain::password_policy::PasswordRejection;
+use crate::i18n::{Msg, Tr};
 use askama::Template;
 use askama_web::WebTemplate;
 
 /// The answer to every accepted "forgot password" request, whether or not the account exists.
-pub const SENTENCE_RESET_SENT: &str = "If this email belongs to an account that signs in with a password, we have sent it a link to choose a new password. The link works once, for 30 minutes. Check your inbox and spam folder.";
+pub const SENTENCE_RESET_SENT: Msg = Msg::new("reset-sent");
 /// A reset link whose token was never issued (or was mistyped).
-pub const SENTENCE_RESET_UNKNOWN: &str = "This password reset link is not valid. Check that you copied the whole link, or ask for a new one.";
+pub const SENTENCE_RESET_UNKNOWN: Msg = Msg::new("reset-unknown");
 /// A reset link already used (or replaced when another reset completed).
-pub const SENTENCE_RESET_USED: &str = "This password reset link was already used. If you did not change your password, ask for a new link.";
+pub const SENTENCE_RESET_USED: Msg = Msg::new("reset-used");
 /// A reset link past its 30 minutes.
-pub const SENTENCE_RESET_EXPIRED: &str =
-    "This password reset link has expired: links work for 30 minutes. Ask for a new one.";
+pub const SENTENCE_RESET_EXPIRED: Msg = Msg::new("reset-expired");
 /// The two new passwords differ.
-pub const SENTENCE_PASSWORDS_DIFFER: &str = "The two passwords are not the same. Type them again.";
+pub const SENTENCE_PASSWORDS_DIFFER: Msg = Msg::new("passwords-differ");
 /// Too many reset requests or attempts from this network.
-pub const SENTENCE_RESET_LIMITED: &str =
-    "Too many password reset requests from your network. Wait an hour and try again.";
+pub const SENTENCE_RESET_LIMITED: Msg = Msg::new("reset-limited");
 /// After a successful reset.
-pub const SENTENCE_PASSWORD_CHANGED: &str = "Your password has been changed and you have been signed out everywhere. Go back to the application and sign in with your new password.";
+pub const SENTENCE_PASSWORD_CHANGED: Msg = Msg::new("password-changed");
+
+/// Why a new password was refused (`domain::password_policy`), as the page says it.
+pub fn rejection(r: PasswordRejection) -> Msg {
+    Msg::new(match r {
+        PasswordRejection::TooShort => "password-too-short",
+        PasswordRejection::TooLong => "password-too-long",
+        PasswordRejection::Common => "password-common",
+        PasswordRejection::IsEmail => "password-is-email",
+    })
+}
 
 /// `GET /login/password/forgot`, and its answer.
 #[derive(Template, WebTemplate)]
@@ -34,9 +44,9 @@ pub struct ForgotPage {
     /// The sign-in flow it came from (to go back to it), if any.
     pub flow: Option<String>,
     pub email: String,
-    pub error: Option<&'static str>,
+    pub error: Option<Msg>,
     /// Set once the request was accepted: the page then only says so.
-    pub sent: Option<&'static str>,
+    pub sent: Option<Msg>,
 }
 
 /// `GET /login/password/reset/{token}`: choose a new password.
@@ -48,7 +58,7 @@ pub struct ResetPage {
     /// The form's action (the same path, token included).
     pub action: String,
     pub email: String,
-    pub error: Option<&'static str>,
+    pub error: Option<Msg>,
 }
 
 /// A fixed sentence on the reset pages (changed, expired, used, unknown, limited).
@@ -56,7 +66,7 @@ pub struct ResetPage {
 #[template(path = "reset_done.html")]
 pub struct ResetNoticePage {
     pub c: Chrome,
-    pub message: &'static str,
+    pub message: Msg,
     /// `true` for an error (shown as an alert), `false` for the success notice.
     pub is_error: bool,
     /// Offer the "forgot password" form again (expired, used, unknown links).
@@ -67,6 +77,7 @@ pub struct ResetNoticePage {
 #[derive(Template)]
 #[template(path = "mail/password_reset.txt")]
 pub struct ResetMailText<'a> {
+    pub tr: Tr,
     pub brand_name: &'a str,
     pub email: &'a str,
     pub link: &'a str,
@@ -76,6 +87,7 @@ pub struct ResetMailText<'a> {
 #[derive(Template)]
 #[template(path = "mail/password_reset.html")]
 pub struct ResetMailHtml<'a> {
+    pub tr: Tr,
     pub brand_name: &'a str,
     pub email: &'a str,
     pub link: &'a str,
@@ -84,6 +96,6 @@ pub struct ResetMailHtml<'a> {
 }
 
 /// The reset message's subject.
-pub fn reset_mail_subject(brand_name: &str) -> String {
-    format!("Reset your {brand_name} password")
+pub fn reset_mail_subject(tr: Tr, brand_name: &str) -> String {
+    tr.t1("mail-reset-subject", "brand", brand_name)
 }

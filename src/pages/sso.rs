@@ -5,8 +5,9 @@
 //! Owns: the federated error page and its wording. Must not touch: deciding which failure
 //! happened (`upstream`, `login`), audit.
 
-use super::{Chrome, render};
+use super::{Chrome, TITLE_ACCESS_DENIED, TITLE_PROBLEM, TITLE_UNAVAILABLE, render};
 use crate::domain::Org;
+use crate::i18n::{Lang, Msg};
 use crate::upstream::UpstreamFailure;
 use askama::Template;
 use askama_web::WebTemplate;
@@ -14,58 +15,54 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 
 /// The IdP could not be reached or did not answer in time.
-pub const SENTENCE_UNREACHABLE: &str = "Your organization's sign-in service could not be reached or did not answer in time. Try again in a few minutes; if this keeps happening, contact your IT administrator.";
+pub const SENTENCE_UNREACHABLE: Msg = Msg::new("sso-unreachable");
 /// The connection or the IdP is set up wrongly.
-pub const SENTENCE_MISCONFIGURED: &str = "Your organization's sign-in is not set up correctly, so you cannot be signed in. Contact your IT administrator.";
+pub const SENTENCE_MISCONFIGURED: Msg = Msg::new("sso-misconfigured");
 /// The IdP's answer failed our checks.
-pub const SENTENCE_REJECTED: &str = "Your organization's sign-in sent a response that failed our security checks, so you have not been signed in. Go back to the application and try again; if this keeps happening, contact your IT administrator.";
+pub const SENTENCE_REJECTED: Msg = Msg::new("sso-rejected");
 /// Shown when a callback does not belong to the sign-in this browser started.
-pub const SENTENCE_MISMATCH: &str = "This sign-in response does not belong to the sign-in started in this browser, so you have not been signed in. Go back to the application and sign in again.";
+pub const SENTENCE_MISMATCH: Msg = Msg::new("sso-mismatch");
 /// Shown when the IdP itself answered with an error.
-pub const SENTENCE_IDP_ERROR: &str = "Your organization's sign-in did not sign you in.";
+pub const SENTENCE_IDP_ERROR: Msg = Msg::new("sso-idp-error");
 /// Shown when the person cancelled or was refused at the IdP (`access_denied`).
-pub const SENTENCE_IDP_DENIED: &str =
-    "Sign-in was cancelled or refused at your organization's sign-in page.";
+pub const SENTENCE_IDP_DENIED: Msg = Msg::new("sso-idp-denied");
 /// The app asked for a recent sign-in (`max_age`, `prompt=login`) and the IdP reported an
 /// older authentication.
-pub const SENTENCE_NOT_RECENT: &str = "This application needs you to have signed in again just now, and your organization's sign-in did not do so. Go back to the application and sign in again.";
+pub const SENTENCE_NOT_RECENT: Msg = Msg::new("sso-not-recent");
 /// The connection cannot sign anyone in to this app (inactive, not allowed, not usable).
-pub const SENTENCE_CONNECTION_UNAVAILABLE: &str = "This organization's sign-in is not available for this application. Contact your IT administrator.";
+pub const SENTENCE_CONNECTION_UNAVAILABLE: Msg = Msg::new("sso-connection-unavailable");
 /// A failure on our side.
-pub const SENTENCE_SERVER: &str = "Something went wrong on our side. Try again in a few minutes.";
+pub const SENTENCE_SERVER: Msg = Msg::new("error-server");
 /// The SSO session could not be started.
-pub const SENTENCE_UNAVAILABLE: &str =
-    "Sign-in is temporarily unavailable. Try again in a few minutes.";
+pub const SENTENCE_UNAVAILABLE: Msg = Msg::new("error-unavailable");
 
 /// A federated sign-in refused by the linking rules (`login::identity`).
-pub const SENTENCE_ORG_NO_ACCESS: &str =
-    "Your organization does not have access to this application. Contact your IT administrator.";
+pub const SENTENCE_ORG_NO_ACCESS: Msg = Msg::new("sso-org-no-access");
 
 /// A federated sign-in refused by the linking rules (`login::identity`).
-pub const SENTENCE_EMAIL_MISSING: &str = "Your organization's sign-in did not tell us your email address, so you cannot be signed in. Contact your IT administrator.";
+pub const SENTENCE_EMAIL_MISSING: Msg = Msg::new("sso-email-missing");
 
 /// A federated sign-in refused by the linking rules (`login::identity`).
-pub const SENTENCE_EMAIL_NOT_VERIFIED: &str = "Your organization's sign-in did not confirm your email address, so you cannot be signed in. Contact your IT administrator.";
+pub const SENTENCE_EMAIL_NOT_VERIFIED: Msg = Msg::new("sso-email-not-verified");
 
 /// A federated sign-in refused by the linking rules (`login::identity`).
-pub const SENTENCE_INVITATION_INVALID: &str = "This invitation has already been used, was withdrawn or has expired. Ask your organization's administrator for a new invitation.";
+pub const SENTENCE_INVITATION_INVALID: Msg = Msg::new("sso-invitation-invalid");
 
 /// A federated sign-in refused by the linking rules (`login::identity`).
-pub const SENTENCE_INVITATION_WRONG_ORG: &str = "This invitation is for another organization. Sign in with that organization's account, or ask for a new invitation.";
+pub const SENTENCE_INVITATION_WRONG_ORG: Msg = Msg::new("sso-invitation-wrong-org");
 
 /// A federated sign-in refused by the linking rules (`login::identity`).
-pub const SENTENCE_INVITATION_EMAIL_MISMATCH: &str = "This invitation was sent to a different email address than the account you signed in with. Sign in with the invited account, or ask for a new invitation.";
+pub const SENTENCE_INVITATION_EMAIL_MISMATCH: Msg = Msg::new("sso-invitation-email-mismatch");
 
 /// A federated sign-in refused by the linking rules (`login::identity`).
-pub const SENTENCE_NOT_PROVISIONED: &str = "You don't have access to this application yet. Ask your organization's administrator to invite you.";
+pub const SENTENCE_NOT_PROVISIONED: Msg = Msg::new("sso-not-provisioned");
 
 /// A federated sign-in refused by the linking rules (`login::identity`).
-pub const SENTENCE_MEMBERSHIP_SUSPENDED: &str =
-    "Your access to this organization is suspended. Contact your organization's administrator.";
+pub const SENTENCE_MEMBERSHIP_SUSPENDED: Msg = Msg::new("sso-membership-suspended");
 
 /// The status and sentence for a kind of upstream failure: 502 when the IdP could not be used,
 /// 400 when its answer was refused.
-pub fn upstream_failure(kind: UpstreamFailure) -> (StatusCode, &'static str) {
+pub fn upstream_failure(kind: UpstreamFailure) -> (StatusCode, Msg) {
     match kind {
         UpstreamFailure::Unreachable => (StatusCode::BAD_GATEWAY, SENTENCE_UNREACHABLE),
         UpstreamFailure::Misconfigured => (StatusCode::BAD_GATEWAY, SENTENCE_MISCONFIGURED),
@@ -79,7 +76,7 @@ pub fn upstream_failure(kind: UpstreamFailure) -> (StatusCode, &'static str) {
 #[template(path = "sso_error.html")]
 pub struct SsoErrorPage {
     pub c: Chrome,
-    pub message: &'static str,
+    pub message: Msg,
     pub detail: Option<String>,
     pub back_url: Option<String>,
 }
@@ -97,24 +94,26 @@ fn bounded(s: Option<&str>, max: usize) -> Option<String> {
     .filter(|v| !v.is_empty())
 }
 
-/// Render [`SsoErrorPage`]. `detail` is cut to 300 characters without control characters.
+/// Render [`SsoErrorPage`]. `detail` is cut to 300 characters without control characters;
+/// `ui_lang` is the sign-in request's language (`ui_locales`), when known.
 pub fn sso_error_page(
     headers: &HeaderMap,
     org: Option<&Org>,
     status: StatusCode,
-    message: &'static str,
+    message: Msg,
     detail: Option<&str>,
     back_url: Option<String>,
+    ui_lang: Option<Lang>,
 ) -> Response {
     let title = if status.is_server_error() {
-        "Sign-in unavailable"
+        TITLE_UNAVAILABLE
     } else if status == StatusCode::FORBIDDEN {
-        "Access denied"
+        TITLE_ACCESS_DENIED
     } else {
-        "Sign-in problem"
+        TITLE_PROBLEM
     };
     let page = SsoErrorPage {
-        c: Chrome::new(title, headers).branded(org),
+        c: Chrome::new(title, headers).branded(org).ui_lang(ui_lang),
         message,
         detail: bounded(detail, 300),
         back_url,
@@ -130,8 +129,8 @@ mod tests {
     fn error_page_escapes_the_idp_text() {
         let h = HeaderMap::new();
         let page = SsoErrorPage {
-            c: Chrome::new("Sign-in problem", &h),
-            message: "m.",
+            c: Chrome::new(TITLE_PROBLEM, &h),
+            message: SENTENCE_IDP_ERROR,
             detail: bounded(Some("<script>alert(1)</script>\u{7}"), 300),
             back_url: Some("https://app.example.com/cb?error=access_denied&state=x".into()),
         };
@@ -150,7 +149,7 @@ mod tests {
         assert_eq!(upstream_failure(Misconfigured).0, StatusCode::BAD_GATEWAY);
         assert_eq!(upstream_failure(Rejected).0, StatusCode::BAD_REQUEST);
         for k in [Unreachable, Misconfigured, Rejected] {
-            assert!(upstream_failure(k).1.ends_with('.'));
+            assert!(upstream_failure(k).1.en().ends_with('.'));
         }
     }
 }

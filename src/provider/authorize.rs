@@ -25,7 +25,7 @@ use crate::login::discovery::{self, ConnectionDispatch};
 use crate::login::flow::{self, Flow, Prompt, Stage};
 use crate::login::issue::complete_login;
 use crate::login::session;
-use crate::pages::{PageError, error_page};
+use crate::pages::{PageError, error_page, error_page_in};
 use crate::provider::ProviderCtx;
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
@@ -113,38 +113,40 @@ pub fn parse_prompt(p: Option<&str>) -> Option<Prompt> {
 
 async fn authorize(st: &ProviderCtx, sess: &Session, headers: &HeaderMap, p: Params) -> Response {
     // 1. The client. Until it and the redirect_uri are known, answer with the error page only.
+    // The error pages follow the request's `ui_locales`, when it has a usable one.
+    let ui = crate::i18n::from_ui_locales(p.get("ui_locales").ok().flatten());
     let client_id = match p.get("client_id") {
         Ok(Some(c)) => c,
-        Ok(None) => return error_page(PageError::UnknownClient, headers, None),
-        Err(_) => return error_page(PageError::BadRequest, headers, None),
+        Ok(None) => return error_page_in(PageError::UnknownClient, headers, None, ui),
+        Err(_) => return error_page_in(PageError::BadRequest, headers, None, ui),
     };
     let Ok(client_id) = ClientId::parse(client_id) else {
-        return error_page(PageError::UnknownClient, headers, None);
+        return error_page_in(PageError::UnknownClient, headers, None, ui);
     };
     let app = match st.storage.get_app_by_client_id(&client_id).await {
         Ok(Some(a)) => a,
-        Ok(None) => return error_page(PageError::UnknownClient, headers, None),
+        Ok(None) => return error_page_in(PageError::UnknownClient, headers, None, ui),
         Err(e) => {
             tracing::error!(error = %e, "storage error in /authorize");
-            return error_page(PageError::Server, headers, None);
+            return error_page_in(PageError::Server, headers, None, ui);
         }
     };
     // 2. The redirect_uri: required (OIDC Core §3.1.2.1) and an exact string match.
     let redirect_uri = match p.get("redirect_uri") {
         Ok(Some(r)) => r,
-        Ok(None) => return error_page(PageError::BadRedirectUri, headers, None),
-        Err(_) => return error_page(PageError::BadRequest, headers, None),
+        Ok(None) => return error_page_in(PageError::BadRedirectUri, headers, None, ui),
+        Err(_) => return error_page_in(PageError::BadRequest, headers, None, ui),
     };
     if !app.redirect_uris.iter().any(|r| r == redirect_uri) {
-        return error_page(PageError::BadRedirectUri, headers, None);
+        return error_page_in(PageError::BadRedirectUri, headers, None, ui);
     }
     // `state` is echoed: a repeated or oversized one cannot be echoed faithfully.
     let state = match p.get("state") {
         Ok(s) => s,
-        Err(_) => return error_page(PageError::BadRequest, headers, None),
+        Err(_) => return error_page_in(PageError::BadRequest, headers, None, ui),
     };
     if state.is_some_and(|s| s.len() > MAX_PARAM_BYTES) {
-        return error_page(PageError::TooLarge, headers, None);
+        return error_page_in(PageError::TooLarge, headers, None, ui);
     }
     let back = Back {
         redirect_uri,
@@ -340,7 +342,7 @@ async fn authorize(st: &ProviderCtx, sess: &Session, headers: &HeaderMap, p: Par
         Err(e) => {
             tracing::error!(error = %e, "session store error in /authorize");
             return with_cookie(
-                error_page(PageError::Unavailable, headers, None),
+                error_page_in(PageError::Unavailable, headers, None, ui),
                 set_cookie,
             );
         }
@@ -357,7 +359,10 @@ async fn authorize(st: &ProviderCtx, sess: &Session, headers: &HeaderMap, p: Par
                 Ok(None) => false,
                 Err(e) => {
                     tracing::error!(error = %e, "storage error in /authorize");
-                    return with_cookie(error_page(PageError::Server, headers, None), set_cookie);
+                    return with_cookie(
+                        error_page_in(PageError::Server, headers, None, ui),
+                        set_cookie,
+                    );
                 }
             },
         };
@@ -398,7 +403,10 @@ async fn authorize(st: &ProviderCtx, sess: &Session, headers: &HeaderMap, p: Par
             Ok(d) => d,
             Err(e) => {
                 tracing::error!(error = %e, "storage error routing the organization hint");
-                return with_cookie(error_page(PageError::Server, headers, None), set_cookie);
+                return with_cookie(
+                    error_page_in(PageError::Server, headers, None, ui),
+                    set_cookie,
+                );
             }
         };
         let hint = flow
@@ -418,7 +426,7 @@ async fn authorize(st: &ProviderCtx, sess: &Session, headers: &HeaderMap, p: Par
     if let Err(e) = flow::create(&st.login, &flow).await {
         tracing::error!(error = %e, "cannot store the flow");
         return with_cookie(
-            error_page(PageError::Unavailable, headers, None),
+            error_page_in(PageError::Unavailable, headers, None, ui),
             set_cookie,
         );
     }

@@ -51,7 +51,7 @@ pub async fn openid_configuration(State(st): State<ProviderCtx>) -> Response {
         "authorization_response_iss_parameter_supported": true,
         "frontchannel_logout_supported": false,
         "backchannel_logout_supported": false,
-        "ui_locales_supported": ["en"],
+        "ui_locales_supported": crate::i18n::supported_tags(),
     });
     let mut res = Json(doc).into_response();
     res.headers_mut().insert(

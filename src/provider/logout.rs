@@ -18,7 +18,9 @@ use crate::http::params::{MAX_PARAM_BYTES, Params, is_form};
 use crate::http::redirect::{redirect_with, see_other};
 use crate::keys::VerifyOptions;
 use crate::login::session;
-use crate::pages::{Chrome, LoggedOutPage, LogoutConfirm, PageError, error_page, render};
+use crate::pages::{
+    Chrome, LoggedOutPage, LogoutConfirm, PageError, error_page, error_page_in, render,
+};
 use crate::provider::ProviderCtx;
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
@@ -65,7 +67,14 @@ async fn logout(
     p: Params,
     is_post: bool,
 ) -> Response {
-    let bad = || error_page(PageError::LogoutInvalid, headers, None);
+    // RP-Initiated Logout 1.0 §2: `ui_locales` for the pages shown here.
+    let ui_locales = p
+        .get("ui_locales")
+        .ok()
+        .flatten()
+        .filter(|v| v.len() <= 256);
+    let ui = crate::i18n::from_ui_locales(ui_locales);
+    let bad = || error_page_in(PageError::LogoutInvalid, headers, None, ui);
     if p.first_repeated(&[
         "id_token_hint",
         "post_logout_redirect_uri",
@@ -125,7 +134,7 @@ async fn logout(
                 Ok(None) => return bad(),
                 Err(e) => {
                     tracing::error!(error = %e, "storage error in /logout");
-                    return error_page(PageError::Server, headers, None);
+                    return error_page_in(PageError::Server, headers, None, ui);
                 }
             }
         }
@@ -146,7 +155,7 @@ async fn logout(
         Ok(s) => s,
         Err(e) => {
             tracing::error!(error = %e, "session store error in /logout");
-            return error_page(PageError::Unavailable, headers, None);
+            return error_page_in(PageError::Unavailable, headers, None, ui);
         }
     };
     // Sign out at once only when the request is clearly the signed-in user's own: a valid hint
@@ -158,23 +167,24 @@ async fn logout(
     };
     let confirmed = is_post && session::csrf_ok(sess, g("csrf")).await;
     if is_post && !confirmed && !hint_matches {
-        return error_page(PageError::Csrf, headers, None);
+        return error_page_in(PageError::Csrf, headers, None, ui);
     }
     if !hint_matches && !confirmed {
         let csrf = match session::csrf_token(sess).await {
             Ok(t) => t,
             Err(e) => {
                 tracing::error!(error = %e, "session store error in /logout");
-                return error_page(PageError::Unavailable, headers, None);
+                return error_page_in(PageError::Unavailable, headers, None, ui);
             }
         };
         let page = LoggedOutPage {
-            c: Chrome::new("Sign out", headers),
+            c: Chrome::new(crate::i18n::Msg::new("title-sign-out"), headers).ui_lang(ui),
             confirm: Some(LogoutConfirm {
                 csrf,
                 client_id: app.as_ref().map(|a| a.client_id.to_string()),
                 post_logout_redirect_uri: post_logout.map(str::to_owned),
                 state: state.map(str::to_owned),
+                ui_locales: ui.map(|l| l.tag().to_owned()),
             }),
         };
         return render(StatusCode::OK, &page);
@@ -184,7 +194,7 @@ async fn logout(
         let t = st.clock.now();
         if let Err(e) = st.storage.revoke_session_families(s.sid.as_str(), t).await {
             tracing::error!(error = %e, "cannot revoke the session's refresh tokens");
-            return error_page(PageError::Server, headers, None);
+            return error_page_in(PageError::Server, headers, None, ui);
         }
         let ev = AuditEvent {
             id: AuditEventId::generate(),
@@ -206,7 +216,7 @@ async fn logout(
     }
     if let Err(e) = session::end(sess).await {
         tracing::error!(error = %e, "cannot end the session");
-        return error_page(PageError::Unavailable, headers, None);
+        return error_page_in(PageError::Unavailable, headers, None, ui);
     }
     // RP-Initiated Logout §2: without an `id_token_hint` the OP must not redirect unless it has
     // other means of confirming the target; here that is the user's own confirmation on our
@@ -227,7 +237,7 @@ async fn logout(
         None => render(
             StatusCode::OK,
             &LoggedOutPage {
-                c: Chrome::new("Signed out", headers),
+                c: Chrome::new(crate::i18n::Msg::new("title-signed-out"), headers).ui_lang(ui),
                 confirm: None,
             },
         ),

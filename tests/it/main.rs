@@ -11,6 +11,7 @@ mod dns_server;
 mod email_table;
 mod fail_closed;
 mod harness;
+mod i18n;
 mod invitations;
 mod login;
 mod oidc_federation;

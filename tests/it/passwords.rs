@@ -173,7 +173,7 @@ async fn forgot_answers_the_same_for_existing_unknown_and_password_less_accounts
         assert_eq!(r.status, 200, "{email}: {}", r.body);
         assert!(r.headers.get("location").is_none());
         assert!(
-            unescape(&r.body).contains(lobby::pages::password::SENTENCE_RESET_SENT),
+            unescape(&r.body).contains(&lobby::pages::password::SENTENCE_RESET_SENT.en()),
             "{email}"
         );
         assert!(
@@ -215,7 +215,11 @@ async fn a_reset_link_works_once_and_sets_the_password() {
     assert!(page.body.contains("id=\"reset-email\">alice@acme.test<"));
     assert!(page.body.contains("autocomplete=\"new-password\""));
     let r = submit(&b, &path, NEW_PASSWORD, NEW_PASSWORD).await;
-    assert_sentence(&r, 200, lobby::pages::password::SENTENCE_PASSWORD_CHANGED);
+    assert_sentence(
+        &r,
+        200,
+        &lobby::pages::password::SENTENCE_PASSWORD_CHANGED.en(),
+    );
     lobby.clock.advance(time::Duration::seconds(1));
     assert!(signs_in(&lobby, "alice@acme.test", NEW_PASSWORD).await);
     assert!(!signs_in(&lobby, "alice@acme.test", PASSWORD).await);
@@ -223,7 +227,7 @@ async fn a_reset_link_works_once_and_sets_the_password() {
     // The same link again: its own sentence, on GET and POST, and the password stays.
     let again = lobby.browser();
     let r = again.get(&path).await;
-    assert_sentence(&r, 410, lobby::pages::password::SENTENCE_RESET_USED);
+    assert_sentence(&r, 410, &lobby::pages::password::SENTENCE_RESET_USED.en());
     let csrf_page = again.get("/login/password/forgot").await;
     let r = again
         .post(
@@ -235,7 +239,7 @@ async fn a_reset_link_works_once_and_sets_the_password() {
             ],
         )
         .await;
-    assert_sentence(&r, 410, lobby::pages::password::SENTENCE_RESET_USED);
+    assert_sentence(&r, 410, &lobby::pages::password::SENTENCE_RESET_USED.en());
     assert!(signs_in(&lobby, "alice@acme.test", NEW_PASSWORD).await);
 
     // Audited.
@@ -264,7 +268,7 @@ async fn an_older_link_dies_when_a_newer_one_is_used() {
     let r = submit(&b, &second, NEW_PASSWORD, NEW_PASSWORD).await;
     assert_eq!(r.status, 200, "{}", r.body);
     let r = b.get(&first).await;
-    assert_sentence(&r, 410, lobby::pages::password::SENTENCE_RESET_USED);
+    assert_sentence(&r, 410, &lobby::pages::password::SENTENCE_RESET_USED.en());
 }
 
 #[tokio::test]
@@ -278,7 +282,11 @@ async fn expired_and_unknown_links_get_their_own_sentences() {
     let page = b.get(&path).await;
     lobby.clock.advance(time::Duration::minutes(1));
     let r = b.get(&path).await;
-    assert_sentence(&r, 410, lobby::pages::password::SENTENCE_RESET_EXPIRED);
+    assert_sentence(
+        &r,
+        410,
+        &lobby::pages::password::SENTENCE_RESET_EXPIRED.en(),
+    );
     // A form opened in time and sent too late is refused too, and changes nothing.
     let r = b
         .post(
@@ -290,15 +298,27 @@ async fn expired_and_unknown_links_get_their_own_sentences() {
             ],
         )
         .await;
-    assert_sentence(&r, 410, lobby::pages::password::SENTENCE_RESET_EXPIRED);
+    assert_sentence(
+        &r,
+        410,
+        &lobby::pages::password::SENTENCE_RESET_EXPIRED.en(),
+    );
     assert!(signs_in(&lobby, "alice@acme.test", PASSWORD).await);
 
     let unknown = format!("/login/password/reset/{}", random_token());
     let r = b.get(&unknown).await;
-    assert_sentence(&r, 404, lobby::pages::password::SENTENCE_RESET_UNKNOWN);
+    assert_sentence(
+        &r,
+        404,
+        &lobby::pages::password::SENTENCE_RESET_UNKNOWN.en(),
+    );
     for bad in ["x", "..%2F..%2Fetc", &"a".repeat(500)] {
         let r = b.get(&format!("/login/password/reset/{bad}")).await;
-        assert_sentence(&r, 404, lobby::pages::password::SENTENCE_RESET_UNKNOWN);
+        assert_sentence(
+            &r,
+            404,
+            &lobby::pages::password::SENTENCE_RESET_UNKNOWN.en(),
+        );
     }
 }
 
@@ -309,25 +329,49 @@ async fn new_passwords_follow_nist_rules_and_a_refusal_keeps_the_link() {
     let b = lobby.browser();
     use lobby::domain::password_policy::PasswordRejection as R;
     for (password, confirm, sentence) in [
-        ("short", "short", R::TooShort.sentence()),
-        ("password1", "password1", R::Common.sentence()),
-        ("Iloveyou1", "Iloveyou1", R::Common.sentence()),
-        ("alice@acme.test", "alice@acme.test", R::IsEmail.sentence()),
-        ("ALICE@acme.test", "ALICE@acme.test", R::IsEmail.sentence()),
+        (
+            "short",
+            "short",
+            lobby::pages::password::rejection(R::TooShort).en(),
+        ),
+        (
+            "password1",
+            "password1",
+            lobby::pages::password::rejection(R::Common).en(),
+        ),
+        (
+            "Iloveyou1",
+            "Iloveyou1",
+            lobby::pages::password::rejection(R::Common).en(),
+        ),
+        (
+            "alice@acme.test",
+            "alice@acme.test",
+            lobby::pages::password::rejection(R::IsEmail).en(),
+        ),
+        (
+            "ALICE@acme.test",
+            "ALICE@acme.test",
+            lobby::pages::password::rejection(R::IsEmail).en(),
+        ),
         (
             NEW_PASSWORD,
             "something else entirely",
-            lobby::pages::password::SENTENCE_PASSWORDS_DIFFER,
+            lobby::pages::password::SENTENCE_PASSWORDS_DIFFER.en(),
         ),
     ] {
         let r = submit(&b, &path, password, confirm).await;
-        assert_sentence(&r, 400, sentence);
+        assert_sentence(&r, 400, &sentence);
         assert!(r.body.contains("id=\"password\""), "the form again");
     }
     // 64 characters and no composition rules: fine.
     let long = "a".repeat(40) + " plain lowercase words";
     let r = submit(&b, &path, &long, &long).await;
-    assert_sentence(&r, 200, lobby::pages::password::SENTENCE_PASSWORD_CHANGED);
+    assert_sentence(
+        &r,
+        200,
+        &lobby::pages::password::SENTENCE_PASSWORD_CHANGED.en(),
+    );
 }
 
 #[tokio::test]
@@ -455,7 +499,11 @@ async fn forgot_is_rate_limited_per_account_and_per_address() {
         assert_eq!(r.status, 200, "request {i}");
     }
     let r = ask_for_link(&b, "bob@acme.test").await;
-    assert_sentence(&r, 429, lobby::pages::password::SENTENCE_RESET_LIMITED);
+    assert_sentence(
+        &r,
+        429,
+        &lobby::pages::password::SENTENCE_RESET_LIMITED.en(),
+    );
     assert!(mails_to(&lobby, "bob@acme.test", 1).await.is_empty());
     // An hour later both limits are over.
     lobby.clock.advance(time::Duration::minutes(61));
@@ -478,13 +526,21 @@ async fn reset_attempts_are_rate_limited_per_address() {
     }
     // The address is over its limit: even the real link is refused from it now.
     let r = b.get(&path).await;
-    assert_sentence(&r, 429, lobby::pages::password::SENTENCE_RESET_LIMITED);
+    assert_sentence(
+        &r,
+        429,
+        &lobby::pages::password::SENTENCE_RESET_LIMITED.en(),
+    );
     let r = submit_raw(&b, &path, "x").await;
     assert_eq!(r.status, 403, "no session CSRF token in this browser yet");
     // An hour later the link (still unused, but 30 minutes are over) says it expired.
     lobby.clock.advance(time::Duration::minutes(61));
     let r = b.get(&path).await;
-    assert_sentence(&r, 410, lobby::pages::password::SENTENCE_RESET_EXPIRED);
+    assert_sentence(
+        &r,
+        410,
+        &lobby::pages::password::SENTENCE_RESET_EXPIRED.en(),
+    );
 }
 
 /// POST the reset form without loading it first.

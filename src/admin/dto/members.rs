@@ -123,6 +123,11 @@ pub struct InvitationCreate {
     /// an administrator of the organization invited them). At most 200 characters.
     #[serde(default)]
     pub inviter_name: Option<String>,
+    /// The language of the invitation email, a BCP 47 tag (`ui_locales_supported` of the
+    /// discovery document: `en`, `de`; `de-AT` counts as `de`). Default and anything else:
+    /// English. The invitation page itself follows the invitee's browser.
+    #[serde(default)]
+    pub locale: Option<String>,
 }
 
 #[derive(Clone, Debug, Default, Deserialize, ToSchema)]

@@ -70,7 +70,7 @@ impl IdentityError {
     }
 
     /// The fixed sentence shown to the person.
-    pub fn message(&self) -> &'static str {
+    pub fn message(&self) -> crate::i18n::Msg {
         match self {
             Self::WrongConnection | Self::ConnectionInactive | Self::ConnectionNotAllowed => {
                 SENTENCE_CONNECTION_UNAVAILABLE
@@ -159,7 +159,7 @@ mod tests {
             IdentityError::Inconsistent,
         ] {
             assert!(!e.reason().is_empty());
-            assert!(e.message().ends_with('.'));
+            assert!(e.message().en().ends_with('.'));
         }
     }
 }

@@ -136,6 +136,7 @@ pub async fn sign_in(
             app,
             &resolved.org,
             true,
+            flow.ui_lang(),
         ));
     }
     let auth = Authenticated {

@@ -103,5 +103,8 @@ async fn resume(
             return Err(rejected(c, raw, "other_request", PageError::Unknown));
         }
     }
-    super::signin::sign_in_assertion(st, headers, sess, conn, done, flow).await
+    let lang = flow.as_ref().and_then(|f| f.ui_lang());
+    super::signin::sign_in_assertion(st, headers, sess, conn, done, flow)
+        .await
+        .map_err(|e| e.in_lang(lang))
 }

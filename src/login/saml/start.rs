@@ -95,5 +95,9 @@ pub async fn start(
         sent_at: to_millis(st.clock.now()),
     });
     flow::save(st, &flow).await?;
-    Ok(crate::login::upstream::send(headers, started.begin))
+    Ok(crate::login::upstream::send(
+        headers,
+        started.begin,
+        flow.ui_lang(),
+    ))
 }

@@ -246,3 +246,105 @@ async fn revoke_and_delete_remove_only_the_invited_membership() {
     );
     let _ = api(&t.base, Method::GET, "/orgs/acme/members", None).await;
 }
+
+/// `locale: "de"`: the invitation email in German (formal "Sie"), both parts; resend with
+/// `?locale=de` too, and without it the email is English.
+#[tokio::test]
+async fn an_invitation_email_in_german() {
+    let t = TestApp::start().await;
+    seed(&t).await;
+    let inv = invite(
+        &t.base,
+        "acme",
+        json!({"email": "greta@example.com", "roles": {"app_crm": ["sales"]}, "locale": "de-AT"}),
+    )
+    .await;
+    assert_eq!(inv["email_sent"], true);
+    let sent = t.mail.sent_to("greta@example.com");
+    let m = &sent[0];
+    // Nobody named as inviter: "an administrator of" the org, in German.
+    assert_eq!(
+        m.subject,
+        "Ein Administrator von Acme Corp hat Sie zu Acme Corp in CRM eingeladen"
+    );
+    assert!(
+        m.text.contains(
+            "Ein Administrator von Acme Corp hat Sie eingeladen, Acme Corp in CRM beizutreten."
+        ),
+        "{}",
+        m.text
+    );
+    assert!(m.text.contains("Einladung annehmen:"), "{}", m.text);
+    assert!(
+        m.text.contains("Sie wählen ein Passwort für Ihr Konto."),
+        "{}",
+        m.text
+    );
+    assert!(
+        m.text
+            .contains("Der Link funktioniert einmal und läuft am "),
+        "{}",
+        m.text
+    );
+    assert!(
+        m.text.contains("Anmeldung gesichert durch Lobby"),
+        "{}",
+        m.text
+    );
+    assert!(m.html.contains("<html lang=\"de\">"), "{}", m.html);
+    assert!(m.html.contains("Ihre Einladung zu CRM"), "{}", m.html);
+    assert!(
+        m.html
+            .contains("<strong>Acme Corp</strong> in <strong>CRM</strong>"),
+        "{}",
+        m.html
+    );
+    assert!(m.html.contains(">Einladung annehmen</a>"), "{}", m.html);
+    for part in [&m.text, &m.html] {
+        assert!(!part.contains("invited you"), "English left in {part}");
+        // The expiry date in German words: "am 13. Dezember 2026 um 04:45 UTC".
+        let months = [
+            "Januar",
+            "Februar",
+            "März",
+            "April",
+            "Mai",
+            "Juni",
+            "Juli",
+            "August",
+            "September",
+            "Oktober",
+            "November",
+            "Dezember",
+        ];
+        assert!(
+            months.iter().any(|mo| part.contains(&format!(". {mo} "))),
+            "{part}"
+        );
+    }
+    // Resend in German, then in English (the language is not stored).
+    let id = inv["id"].as_str().unwrap();
+    let (s, _) = t
+        .post(
+            &format!("/orgs/acme/invitations/{id}/resend?locale=de"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(s, 200);
+    let (s, _) = t
+        .post(&format!("/orgs/acme/invitations/{id}/resend"), json!({}))
+        .await;
+    assert_eq!(s, 200);
+    let sent = t.mail.sent_to("greta@example.com");
+    assert_eq!(sent.len(), 3);
+    assert!(
+        sent[1].subject.contains("hat Sie zu"),
+        "{}",
+        sent[1].subject
+    );
+    assert!(
+        sent[2].subject.contains("invited you to"),
+        "{}",
+        sent[2].subject
+    );
+}

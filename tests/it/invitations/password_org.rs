@@ -403,3 +403,64 @@ async fn an_existing_password_account_joins_without_a_new_password() {
         "{members}"
     );
 }
+
+/// An invitation sent in German (`locale: "de"`): its link opens the invitation page in German
+/// whatever the browser prefers, and the refusals and the "you're in" page stay German.
+#[tokio::test]
+async fn a_german_invitation_link_opens_german_pages() {
+    let l = Lobby::start().await;
+    let inv = invite(
+        &l.base,
+        "acme",
+        json!({"email": "greta@acme.test", "roles": {"crm": ["sales"]}, "locale": "de"}),
+    )
+    .await;
+    let token = inv["token"].as_str().unwrap().to_owned();
+    // The API's link is the plain one; the email's names the language.
+    assert_eq!(inv["link"], format!("{}/invite/{token}", l.base));
+    let sent = l.mail.sent_to("greta@acme.test");
+    let link = lobby::mail::first_link(&sent[0].text)
+        .expect("a link")
+        .to_owned();
+    assert_eq!(link, format!("{}/invite/{token}?ui_locales=de", l.base));
+
+    let b = l.browser();
+    b.set_header("accept-language", "en-US,en;q=0.9");
+    let page = b.get(&link).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    for said in [
+        "<html lang=\"de\">",
+        "Sie wurden eingeladen",
+        "hat Sie eingeladen, <strong id=\"org-name\">Acme Inc.</strong> in <strong id=\"app-name\">CRM</strong> beizutreten.",
+        "Passwort wählen",
+        "Annehmen und Passwort festlegen",
+    ] {
+        assert!(page.body.contains(said), "{said} missing: {}", page.body);
+    }
+    let (flow, csrf) = (page.hidden("flow"), page.hidden("csrf"));
+    let body = set_password(&b, &token, &flow, &csrf, "short").await;
+    assert!(
+        body.contains("Wählen Sie ein Passwort mit mindestens 8 Zeichen."),
+        "{body}"
+    );
+    let body = set_password(&b, &token, &flow, &csrf, NEW_PASSWORD).await;
+    assert!(body.contains("<html lang=\"de\">"), "{body}");
+    assert!(
+        body.contains("Geschafft: Sie sind jetzt Mitglied von"),
+        "{body}"
+    );
+    assert!(
+        body.contains("Öffnen Sie CRM und melden Sie sich an"),
+        "{body}"
+    );
+    // A used link says so in German too.
+    let again = b.get(&link).await;
+    assert_eq!(again.status, 410, "{}", again.body);
+    assert!(
+        again
+            .body
+            .contains("Diese Einladung wurde bereits angenommen."),
+        "{}",
+        again.body
+    );
+}

@@ -1,0 +1,171 @@
+# Lobbys Sätze auf Deutsch (förmliche Anrede „Sie“). Fehlt hier ein Schlüssel, wird Englisch
+# angezeigt (locales/en.ftl ist die Referenz). Markup in -html-Schlüsseln wie im Englischen.
+
+## Jede gehostete Seite
+skip-to-content = Zum Inhalt springen
+logo-alt = Logo von { $name }
+secured-by = Gesichert durch Lobby
+request-id-lead = Wenn Sie sich an den Support wenden, nennen Sie bitte diese Anfrage-ID:
+
+## Seitentitel
+title-sign-in = Anmelden
+title-password = Passwort eingeben
+title-choose-org = Organisation auswählen
+title-access-denied = Zugriff verweigert
+title-sign-out-failed = Abmeldung fehlgeschlagen
+title-unavailable = Anmeldung nicht verfügbar
+title-problem = Problem bei der Anmeldung
+title-sign-out = Abmelden
+title-signed-out = Abgemeldet
+title-invited = Sie wurden eingeladen
+title-invite-done = Willkommen
+title-reset = Passwort zurücksetzen
+title-password-changed = Passwort geändert
+title-new-password = Neues Passwort wählen
+title-signing-in = Anmeldung läuft
+title-demo = Lobby-Demo-App
+
+## Schaltflächen, Beschriftungen, Links
+button-continue = Weiter
+button-sign-in = Anmelden
+button-sign-out = Abmelden
+button-send-link = Link senden
+button-change-password = Passwort ändern
+label-email = E-Mail-Adresse
+label-password = Passwort
+label-new-password = Neues Passwort
+label-new-password-again = Neues Passwort wiederholen
+label-choose-password = Passwort wählen
+label-password-again = Passwort wiederholen
+link-change-email = Andere E-Mail-Adresse verwenden
+link-forgot-password = Passwort vergessen?
+link-back-to-sign-in = Zurück zur Anmeldung
+link-new-link = Neuen Link anfordern
+link-back-to-app = Zurück zur Anwendung
+
+## Anmeldung: E-Mail, Passwort, Auswahl der Organisation
+login-lead-html = Weiter zu <strong>{ $app }</strong> mit Ihrer geschäftlichen E-Mail-Adresse.
+password-lead-html = Anmeldung bei <strong>{ $app }</strong> als <strong id="signed-in-as">{ $email }</strong>.
+chooser-lead-html = Ihr Konto gehört zu mehreren Organisationen. Wählen Sie die Organisation, mit der Sie sich bei <strong>{ $app }</strong> anmelden.
+chooser-list-label = Organisationen
+chooser-last-used = (zuletzt verwendet)
+email-invalid = Geben Sie eine E-Mail-Adresse wie name@example.com ein.
+wrong-password = Die E-Mail-Adresse oder das Passwort ist falsch.
+locked-out = Zu viele fehlgeschlagene Anmeldeversuche. Warten Sie 15 Minuten und versuchen Sie es dann erneut.
+
+## Abmeldung
+logout-confirm = Möchten Sie sich von allen Anwendungen abmelden, die diese Anmeldung verwenden?
+logged-out = Sie wurden abgemeldet. Sie können dieses Fenster jetzt schließen.
+
+## SAML-Weiterleitung
+saml-post-lead = Sie werden zur Anmeldeseite Ihrer Organisation weitergeleitet …
+saml-post-noscript = JavaScript ist deaktiviert: Klicken Sie auf die Schaltfläche, um fortzufahren.
+
+## Fehlerseite (PageError)
+error-unknown-client = Dieser Anmeldelink ist ungültig: Die Anwendung ist nicht registriert. Kehren Sie zur Anwendung zurück und versuchen Sie es erneut, oder wenden Sie sich an deren Support.
+error-bad-redirect-uri = Dieser Anmeldelink ist ungültig: Seine Rücksprungadresse passt nicht zur Registrierung der Anwendung. Wenden Sie sich an den Support der Anwendung.
+error-bad-request = Diese Anmeldeanfrage ist ungültig. Kehren Sie zur Anwendung zurück und starten Sie die Anmeldung erneut.
+error-too-large = Diese Anmeldeanfrage ist zu groß. Kehren Sie zur Anwendung zurück und starten Sie die Anmeldung erneut.
+error-flow-expired = Dieser Anmeldeversuch ist abgelaufen oder wurde bereits abgeschlossen. Kehren Sie zur Anwendung zurück und melden Sie sich erneut an.
+error-wrong-browser = Dieser Anmeldeversuch wurde in einem anderen Browser oder Fenster begonnen. Kehren Sie zur Anwendung zurück und melden Sie sich in diesem Browser erneut an.
+error-csrf = Dieses Formular ist abgelaufen oder wurde nicht von dieser Seite gesendet. Gehen Sie zurück, laden Sie die Seite neu und versuchen Sie es erneut.
+error-no-access = Sie haben keinen Zugriff auf diese Anwendung. Bitten Sie die Administration Ihrer Organisation, Ihnen Zugriff zu geben.
+error-org-not-allowed = Mit diesem Konto können Sie sich nicht bei dieser Organisation anmelden. Gehen Sie zurück und wählen Sie eine der aufgeführten Organisationen.
+error-sso-not-available = Die Anmeldung dieser Organisation ist noch nicht verfügbar. Wenden Sie sich an Ihre IT-Administration.
+error-logout-invalid = Diese Abmeldeanfrage ist ungültig, daher wurden Sie nicht abgemeldet. Kehren Sie zur Anwendung zurück und versuchen Sie es erneut.
+error-unavailable = Die Anmeldung ist vorübergehend nicht verfügbar. Versuchen Sie es in einigen Minuten erneut.
+error-busy = Gerade melden sich sehr viele Personen an. Warten Sie einen Moment und versuchen Sie es erneut.
+error-too-many-requests = Aus Ihrem Netzwerk kamen zu viele Anmeldeanfragen. Warten Sie eine Minute und versuchen Sie es erneut.
+error-server = Bei uns ist ein Fehler aufgetreten. Versuchen Sie es in einigen Minuten erneut.
+error-unknown = Bei der Anmeldung ist ein Fehler aufgetreten. Kehren Sie zur Anwendung zurück und versuchen Sie es erneut.
+
+## Föderierte Anmeldung (pages::sso)
+sso-idp-said-html = Die Anmeldung Ihrer Organisation meldete: <q id="idp-detail">{ $detail }</q>
+sso-unreachable = Der Anmeldedienst Ihrer Organisation war nicht erreichbar oder hat nicht rechtzeitig geantwortet. Versuchen Sie es in einigen Minuten erneut; wenn das Problem bestehen bleibt, wenden Sie sich an Ihre IT-Administration.
+sso-misconfigured = Die Anmeldung Ihrer Organisation ist nicht richtig eingerichtet, daher können Sie nicht angemeldet werden. Wenden Sie sich an Ihre IT-Administration.
+sso-rejected = Die Anmeldung Ihrer Organisation hat eine Antwort gesendet, die unsere Sicherheitsprüfungen nicht bestanden hat, daher wurden Sie nicht angemeldet. Kehren Sie zur Anwendung zurück und versuchen Sie es erneut; wenn das Problem bestehen bleibt, wenden Sie sich an Ihre IT-Administration.
+sso-mismatch = Diese Anmeldeantwort gehört nicht zu der Anmeldung, die in diesem Browser begonnen wurde, daher wurden Sie nicht angemeldet. Kehren Sie zur Anwendung zurück und melden Sie sich erneut an.
+sso-idp-error = Die Anmeldung Ihrer Organisation hat Sie nicht angemeldet.
+sso-idp-denied = Die Anmeldung wurde auf der Anmeldeseite Ihrer Organisation abgebrochen oder abgelehnt.
+sso-not-recent = Diese Anwendung verlangt, dass Sie sich soeben erneut angemeldet haben, und die Anmeldung Ihrer Organisation hat das nicht getan. Kehren Sie zur Anwendung zurück und melden Sie sich erneut an.
+sso-connection-unavailable = Die Anmeldung dieser Organisation ist für diese Anwendung nicht verfügbar. Wenden Sie sich an Ihre IT-Administration.
+sso-org-no-access = Ihre Organisation hat keinen Zugriff auf diese Anwendung. Wenden Sie sich an Ihre IT-Administration.
+sso-email-missing = Die Anmeldung Ihrer Organisation hat uns Ihre E-Mail-Adresse nicht mitgeteilt, daher können Sie nicht angemeldet werden. Wenden Sie sich an Ihre IT-Administration.
+sso-email-not-verified = Die Anmeldung Ihrer Organisation hat Ihre E-Mail-Adresse nicht bestätigt, daher können Sie nicht angemeldet werden. Wenden Sie sich an Ihre IT-Administration.
+sso-invitation-invalid = Diese Einladung wurde bereits verwendet, zurückgezogen oder ist abgelaufen. Bitten Sie die Administration Ihrer Organisation um eine neue Einladung.
+sso-invitation-wrong-org = Diese Einladung gilt für eine andere Organisation. Melden Sie sich mit dem Konto dieser Organisation an oder fordern Sie eine neue Einladung an.
+sso-invitation-email-mismatch = Diese Einladung wurde an eine andere E-Mail-Adresse gesendet als die des Kontos, mit dem Sie sich angemeldet haben. Melden Sie sich mit dem eingeladenen Konto an oder fordern Sie eine neue Einladung an.
+sso-not-provisioned = Sie haben noch keinen Zugriff auf diese Anwendung. Bitten Sie die Administration Ihrer Organisation, Sie einzuladen.
+sso-membership-suspended = Ihr Zugang zu dieser Organisation ist gesperrt. Wenden Sie sich an die Administration Ihrer Organisation.
+
+## Passwort zurücksetzen
+forgot-lead = Geben Sie die E-Mail-Adresse ein, mit der Sie sich anmelden. Wir senden Ihnen einen Link, mit dem Sie ein neues Passwort wählen können.
+reset-lead-html = Wählen Sie ein neues Passwort für <strong id="reset-email">{ $email }</strong>. Verwenden Sie mindestens 8 Zeichen; am besten ist ein langer Satz, auf den nur Sie kommen.
+reset-sent = Wenn diese E-Mail-Adresse zu einem Konto gehört, das sich mit einem Passwort anmeldet, haben wir einen Link zum Wählen eines neuen Passworts dorthin gesendet. Der Link funktioniert einmal und 30 Minuten lang. Sehen Sie in Ihrem Posteingang und im Spam-Ordner nach.
+reset-unknown = Dieser Link zum Zurücksetzen des Passworts ist ungültig. Prüfen Sie, ob Sie den vollständigen Link kopiert haben, oder fordern Sie einen neuen an.
+reset-used = Dieser Link zum Zurücksetzen des Passworts wurde bereits verwendet. Wenn Sie Ihr Passwort nicht geändert haben, fordern Sie einen neuen Link an.
+reset-expired = Dieser Link zum Zurücksetzen des Passworts ist abgelaufen: Links gelten 30 Minuten. Fordern Sie einen neuen an.
+passwords-differ = Die beiden Passwörter stimmen nicht überein. Geben Sie sie erneut ein.
+reset-limited = Aus Ihrem Netzwerk kamen zu viele Anfragen zum Zurücksetzen von Passwörtern. Warten Sie eine Stunde und versuchen Sie es dann erneut.
+password-too-short = Wählen Sie ein Passwort mit mindestens 8 Zeichen.
+password-too-long = Wählen Sie ein Passwort mit höchstens 256 Zeichen.
+password-common = Dieses Passwort ist zu verbreitet und leicht zu erraten. Wählen Sie ein anderes.
+password-is-email = Verwenden Sie nicht Ihre E-Mail-Adresse als Passwort.
+password-changed = Ihr Passwort wurde geändert und Sie wurden überall abgemeldet. Kehren Sie zur Anwendung zurück und melden Sie sich mit Ihrem neuen Passwort an.
+
+## Einladungsseiten
+invite-summary-html = <strong id="inviter">{ $inviter }</strong> hat Sie eingeladen, <strong id="org-name">{ $org }</strong> in <strong id="app-name">{ $app }</strong> beizutreten.
+invite-for-html = Einladung für <strong id="invited-email">{ $email }</strong>.
+invite-sso = Sie melden sich mit Ihrem Konto von { $org } als { $email } an.
+invite-sso-button = Weiter zur Anmeldung von { $org }
+invite-existing = Sie haben bereits ein Passwort für { $email }. Nehmen Sie die Einladung an und melden Sie sich dann damit an.
+invite-accept-button = Einladung annehmen
+invite-password-hint = Mindestens 8 Zeichen. Ein langer Satz ist leicht zu merken und schwer zu erraten.
+invite-set-password-button = Annehmen und Passwort festlegen
+invite-done-html = Geschafft: Sie sind jetzt Mitglied von <strong>{ $org }</strong>.
+invite-next-signed-in = Öffnen Sie { $app } und melden Sie sich an: Da Sie hier bereits angemeldet sind, gelangen Sie direkt hinein.
+invite-next-password = Öffnen Sie { $app } und melden Sie sich mit Ihrer E-Mail-Adresse und Ihrem Passwort an.
+inviter-admin-of = Ein Administrator von { $org }
+invite-unknown = Dieser Einladungslink ist ungültig. Öffnen Sie den Link aus der Einladungs-E-Mail erneut und prüfen Sie, ob er vollständig ist.
+invite-accepted = Diese Einladung wurde bereits angenommen. Melden Sie sich bei der Anwendung an, um fortzufahren.
+invite-expired = Diese Einladung ist abgelaufen. Bitten Sie die Person, die Sie eingeladen hat, eine neue zu senden.
+invite-revoked = Diese Einladung wurde von der Organisation zurückgezogen. Wenden Sie sich an deren Administration, falls Sie weiterhin Zugriff benötigen.
+invite-unavailable = Diese Einladung kann nicht verwendet werden: Die Organisation oder die Anwendung ist nicht mehr verfügbar.
+
+## Einladungs-E-Mail
+mail-invite-subject = { $inviter } hat Sie zu { $org } in { $app } eingeladen
+mail-invite-heading = Ihre Einladung zu { $app }
+mail-invite-lead = { $inviter } hat Sie eingeladen, { $org } in { $app } beizutreten.
+mail-invite-lead-html = { $inviter } hat Sie eingeladen, <strong>{ $org }</strong> in <strong>{ $app }</strong> beizutreten.
+mail-invite-accept = Einladung annehmen
+mail-invite-accept-text = Einladung annehmen:
+mail-invite-next-sso = Sie melden sich mit Ihrem Konto von { $org } an.
+mail-invite-next-password = Sie wählen ein Passwort für Ihr Konto.
+mail-invite-expires = Der Link funktioniert einmal und läuft { $expires } ab.
+mail-invite-paste = Falls die Schaltfläche nicht funktioniert, fügen Sie diese Adresse in Ihren Browser ein:
+mail-invite-ignore = Falls Sie diese Einladung nicht erwartet haben, ignorieren Sie diese E-Mail: Es geschieht nichts, solange Sie den Link nicht öffnen.
+mail-invite-footer = Anmeldung gesichert durch Lobby
+mail-invite-no-app = Ihr Konto
+mail-expiry = am { $day }. { $month } { $year } um { $time } UTC
+month-1 = Januar
+month-2 = Februar
+month-3 = März
+month-4 = April
+month-5 = Mai
+month-6 = Juni
+month-7 = Juli
+month-8 = August
+month-9 = September
+month-10 = Oktober
+month-11 = November
+month-12 = Dezember
+
+## E-Mail zum Zurücksetzen des Passworts
+mail-reset-subject = Ihr Passwort für { $brand } zurücksetzen
+mail-reset-intro = Jemand hat angefordert, das Passwort des Kontos { $email } bei { $brand } zurückzusetzen.
+mail-reset-intro-html = Jemand hat angefordert, das Passwort des Kontos <strong>{ $email }</strong> bei <strong>{ $brand }</strong> zurückzusetzen.
+mail-reset-open = Um ein neues Passwort zu wählen, öffnen Sie diesen Link innerhalb von 30 Minuten (er funktioniert nur einmal):
+mail-reset-button = Neues Passwort wählen
+mail-reset-copy = Oder kopieren Sie diese Adresse in Ihren Browser:
+mail-reset-ignore = Falls Sie das nicht angefordert haben, ignorieren Sie diese Nachricht: Ihr Passwort bleibt unverändert.
+mail-reset-footer = { $brand }, gesichert durch Lobby

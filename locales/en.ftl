@@ -1,0 +1,172 @@
+# Lobby's sentences in English: the reference catalog and the fallback of every other one.
+# One message per line. Keys ending in -html may hold <strong>/<q> markup; their arguments are
+# escaped by the code (i18n::Tr::html). Keep markup identical in every language (a test checks).
+
+## Every hosted page
+skip-to-content = Skip to content
+logo-alt = { $name } logo
+secured-by = Secured by Lobby
+request-id-lead = If you contact support, give them this request ID:
+
+## Page titles
+title-sign-in = Sign in
+title-password = Enter your password
+title-choose-org = Choose an organization
+title-access-denied = Access denied
+title-sign-out-failed = Sign-out failed
+title-unavailable = Sign-in unavailable
+title-problem = Sign-in problem
+title-sign-out = Sign out
+title-signed-out = Signed out
+title-invited = You're invited
+title-invite-done = You're in
+title-reset = Reset your password
+title-password-changed = Password changed
+title-new-password = Choose a new password
+title-signing-in = Signing in
+title-demo = Lobby demo app
+
+## Buttons, labels, links
+button-continue = Continue
+button-sign-in = Sign in
+button-sign-out = Sign out
+button-send-link = Send the link
+button-change-password = Change password
+label-email = Email address
+label-password = Password
+label-new-password = New password
+label-new-password-again = New password again
+label-choose-password = Choose a password
+label-password-again = Type it again
+link-change-email = Use a different email
+link-forgot-password = Forgot your password?
+link-back-to-sign-in = Back to sign in
+link-new-link = Ask for a new link
+link-back-to-app = Return to the application
+
+## The identifier, password and chooser pages
+login-lead-html = Continue to <strong>{ $app }</strong> with your work email.
+password-lead-html = Signing in to <strong>{ $app }</strong> as <strong id="signed-in-as">{ $email }</strong>.
+chooser-lead-html = Your account belongs to several organizations. Choose the one you are signing in to <strong>{ $app }</strong> for.
+chooser-list-label = Organizations
+chooser-last-used = (last used)
+email-invalid = Enter an email address like name@example.com.
+wrong-password = The email or password is incorrect.
+locked-out = Too many failed sign-in attempts. Wait 15 minutes and try again.
+
+## Sign-out
+logout-confirm = Do you want to sign out of all applications that use this sign-in?
+logged-out = You have been signed out. You can close this window.
+
+## SAML auto-POST page
+saml-post-lead = Taking you to your organization's sign-in page…
+saml-post-noscript = JavaScript is off: press the button to continue.
+
+## The error page (PageError)
+error-unknown-client = This sign-in link is not valid: the application is not registered. Go back to the application and try again, or contact its support.
+error-bad-redirect-uri = This sign-in link is not valid: its return address does not match the application's registration. Contact the application's support.
+error-bad-request = This sign-in request is not valid. Go back to the application and start signing in again.
+error-too-large = This sign-in request is too large. Go back to the application and start signing in again.
+error-flow-expired = This sign-in attempt has expired or was already completed. Go back to the application and sign in again.
+error-wrong-browser = This sign-in attempt was started in another browser or window. Go back to the application and sign in again from this browser.
+error-csrf = This form has expired or was not sent from this page. Go back, reload the page and try again.
+error-no-access = You don't have access to this application. Ask your organization's administrator to give you access.
+error-org-not-allowed = You can't sign in to this organization with this account. Go back and choose one of the organizations listed.
+error-sso-not-available = This organization's sign-in is not available yet. Contact your IT administrator.
+error-logout-invalid = This sign-out request is not valid, so you have not been signed out. Go back to the application and try again.
+error-unavailable = Sign-in is temporarily unavailable. Try again in a few minutes.
+error-busy = Many people are signing in right now. Wait a moment and try again.
+error-too-many-requests = Too many sign-in requests came from your network. Wait a minute and try again.
+error-server = Something went wrong on our side. Try again in a few minutes.
+error-unknown = Something went wrong while signing in. Go back to the application and try again.
+
+## Federated sign-in (pages::sso)
+sso-idp-said-html = Your organization's sign-in said: <q id="idp-detail">{ $detail }</q>
+sso-unreachable = Your organization's sign-in service could not be reached or did not answer in time. Try again in a few minutes; if this keeps happening, contact your IT administrator.
+sso-misconfigured = Your organization's sign-in is not set up correctly, so you cannot be signed in. Contact your IT administrator.
+sso-rejected = Your organization's sign-in sent a response that failed our security checks, so you have not been signed in. Go back to the application and try again; if this keeps happening, contact your IT administrator.
+sso-mismatch = This sign-in response does not belong to the sign-in started in this browser, so you have not been signed in. Go back to the application and sign in again.
+sso-idp-error = Your organization's sign-in did not sign you in.
+sso-idp-denied = Sign-in was cancelled or refused at your organization's sign-in page.
+sso-not-recent = This application needs you to have signed in again just now, and your organization's sign-in did not do so. Go back to the application and sign in again.
+sso-connection-unavailable = This organization's sign-in is not available for this application. Contact your IT administrator.
+sso-org-no-access = Your organization does not have access to this application. Contact your IT administrator.
+sso-email-missing = Your organization's sign-in did not tell us your email address, so you cannot be signed in. Contact your IT administrator.
+sso-email-not-verified = Your organization's sign-in did not confirm your email address, so you cannot be signed in. Contact your IT administrator.
+sso-invitation-invalid = This invitation has already been used, was withdrawn or has expired. Ask your organization's administrator for a new invitation.
+sso-invitation-wrong-org = This invitation is for another organization. Sign in with that organization's account, or ask for a new invitation.
+sso-invitation-email-mismatch = This invitation was sent to a different email address than the account you signed in with. Sign in with the invited account, or ask for a new invitation.
+sso-not-provisioned = You don't have access to this application yet. Ask your organization's administrator to invite you.
+sso-membership-suspended = Your access to this organization is suspended. Contact your organization's administrator.
+
+## Password reset pages
+forgot-lead = Enter the email address you sign in with. We will send you a link to choose a new password.
+reset-lead-html = Choose a new password for <strong id="reset-email">{ $email }</strong>. Use at least 8 characters; a long phrase that only you would think of is best.
+reset-sent = If this email belongs to an account that signs in with a password, we have sent it a link to choose a new password. The link works once, for 30 minutes. Check your inbox and spam folder.
+reset-unknown = This password reset link is not valid. Check that you copied the whole link, or ask for a new one.
+reset-used = This password reset link was already used. If you did not change your password, ask for a new link.
+reset-expired = This password reset link has expired: links work for 30 minutes. Ask for a new one.
+passwords-differ = The two passwords are not the same. Type them again.
+reset-limited = Too many password reset requests from your network. Wait an hour and try again.
+password-too-short = Choose a password of at least 8 characters.
+password-too-long = Choose a password of at most 256 characters.
+password-common = This password is too common and easy to guess. Choose a different one.
+password-is-email = Don't use your email address as your password.
+password-changed = Your password has been changed and you have been signed out everywhere. Go back to the application and sign in with your new password.
+
+## Invitation pages
+invite-summary-html = <strong id="inviter">{ $inviter }</strong> invited you to join <strong id="org-name">{ $org }</strong> on <strong id="app-name">{ $app }</strong>.
+invite-for-html = Invitation for <strong id="invited-email">{ $email }</strong>.
+invite-sso = You will sign in with your { $org } account as { $email }.
+invite-sso-button = Continue to { $org } sign-in
+invite-existing = You already have a password for { $email }. Accept the invitation, then sign in with it.
+invite-accept-button = Accept the invitation
+invite-password-hint = At least 8 characters. A long phrase is easy to remember and hard to guess.
+invite-set-password-button = Accept and set password
+invite-done-html = You're in: you are now a member of <strong>{ $org }</strong>.
+invite-next-signed-in = Open { $app } and sign in: you are already signed in here, so it will take you straight in.
+invite-next-password = Open { $app } and sign in with your email and password.
+inviter-admin-of = An administrator of { $org }
+invite-unknown = This invitation link is not valid. Open the link from the invitation email again, and check that it was not cut short.
+invite-accepted = This invitation was already accepted. Sign in to the application to continue.
+invite-expired = This invitation has expired. Ask the person who invited you to send a new one.
+invite-revoked = This invitation was withdrawn by the organization. Ask its administrator if you still need access.
+invite-unavailable = This invitation can't be used: the organization or the application is no longer available.
+
+## The invitation email
+mail-invite-subject = { $inviter } invited you to { $org } on { $app }
+mail-invite-heading = You're invited to { $app }
+mail-invite-lead = { $inviter } invited you to join { $org } on { $app }.
+mail-invite-lead-html = { $inviter } invited you to join <strong>{ $org }</strong> on <strong>{ $app }</strong>.
+mail-invite-accept = Accept the invitation
+mail-invite-accept-text = Accept the invitation:
+mail-invite-next-sso = You will sign in with your { $org } account.
+mail-invite-next-password = You will choose a password for your account.
+mail-invite-expires = The link works once and expires { $expires }.
+mail-invite-paste = If the button does not work, paste this address into your browser:
+mail-invite-ignore = If you did not expect this invitation, ignore this email: nothing happens unless you open the link.
+mail-invite-footer = sign-in secured by Lobby
+mail-invite-no-app = your account
+mail-expiry = on { $day } { $month } { $year } at { $time } UTC
+month-1 = January
+month-2 = February
+month-3 = March
+month-4 = April
+month-5 = May
+month-6 = June
+month-7 = July
+month-8 = August
+month-9 = September
+month-10 = October
+month-11 = November
+month-12 = December
+
+## The password reset email
+mail-reset-subject = Reset your { $brand } password
+mail-reset-intro = Someone asked to reset the password of the { $brand } account { $email }.
+mail-reset-intro-html = Someone asked to reset the password of the <strong>{ $brand }</strong> account <strong>{ $email }</strong>.
+mail-reset-open = To choose a new password, open this link within 30 minutes (it works once):
+mail-reset-button = Choose a new password
+mail-reset-copy = Or copy this address into your browser:
+mail-reset-ignore = If you did not ask for this, ignore this message: your password stays as it is.
+mail-reset-footer = { $brand }, secured by Lobby
