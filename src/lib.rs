@@ -16,6 +16,7 @@ pub mod http;
 pub mod keys;
 pub mod login;
 pub mod mail;
+pub mod ops;
 pub mod pages;
 pub mod provider;
 pub mod state;
