@@ -13,6 +13,7 @@ mod fail_closed;
 mod harness;
 mod invitations;
 mod login;
+mod metrics;
 mod oidc_federation;
 mod passwords;
 mod provider;
