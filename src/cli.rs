@@ -80,10 +80,11 @@ pub async fn serve(loaded: Loaded, demo: bool) -> anyhow::Result<()> {
             })?;
             let bound = l.local_addr().unwrap_or(addr);
             tracing::info!(listen = %bound, "metrics at http://{bound}/metrics");
+            // Stopped below, once the public listener has drained.
             Some(tokio::spawn(crate::ops::metrics::serve(
                 l,
                 app.metrics.clone(),
-                shutdown_signal(),
+                std::future::pending(),
             )))
         }
         None => {
