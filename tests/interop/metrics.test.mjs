@@ -74,3 +74,21 @@ test('after a sign-in, /metrics on its own listener passes promtool check metric
   if (said) console.log(`promtool check metrics (exit ${check.status}):\n${said}`);
   assert.ok(check.status === 0 || check.status === 3, `promtool found errors in the exposition format:\n${said}`);
 });
+
+test("README's suggested alerts are valid Prometheus rules over Lobby's metric names", async () => {
+  const { readFileSync, writeFileSync, mkdtempSync } = await import('node:fs');
+  const { join } = await import('node:path');
+  const { tmpdir } = await import('node:os');
+  const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+  const m = readme.match(/```yaml\n(groups:\n  - name: lobby\n[\s\S]*?)```/);
+  assert.ok(m, 'README has the alert rules block');
+  const file = join(mkdtempSync(join(tmpdir(), 'lobby-rules-')), 'rules.yml');
+  writeFileSync(file, m[1]);
+  const check = spawnSync('promtool', ['check', 'rules', file], { encoding: 'utf8' });
+  assert.equal(check.status, 0, `${check.stdout}${check.stderr}`);
+  // Every metric an alert reads is one Lobby exports (names from the README's table).
+  for (const name of m[1].match(/lobby_[a-z_]+/g)) {
+    const base = name.replace(/_(count|sum|bucket)$/, '');
+    assert.ok(readme.includes('| `' + base + '` |'), `${name} is in the metrics table`);
+  }
+});
