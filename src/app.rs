@@ -143,13 +143,15 @@ impl Server {
         keys.spawn_reloader(Duration::from_secs(60));
         let sessions =
             session_store(config.redis_url.as_ref().map(|s| s.expose()), clock.clone()).await?;
-        let http = Arc::new(GuardedHttp::new(
-            NetPolicy {
-                allow_private: config.upstream_allow_private,
-            },
-            boot.upstream_limits.unwrap_or_default(),
-        )?
-        .for_kind("oidc"));
+        let http = Arc::new(
+            GuardedHttp::new(
+                NetPolicy {
+                    allow_private: config.upstream_allow_private,
+                },
+                boot.upstream_limits.unwrap_or_default(),
+            )?
+            .for_kind("oidc"),
+        );
         let oidc = Arc::new(OidcConnector::new(
             http.clone(),
             seal.clone(),

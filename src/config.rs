@@ -634,8 +634,8 @@ mod tests {
     fn metrics_listener_is_its_own_address_or_off() {
         let l = Config::from_sources(None, &env(&[("LOBBY_METRICS_LISTEN", "off")])).unwrap();
         assert_eq!(l.config.metrics_listen, None);
-        let l = Config::from_sources(None, &env(&[("LOBBY_METRICS_LISTEN", "0.0.0.0:9100")]))
-            .unwrap();
+        let l =
+            Config::from_sources(None, &env(&[("LOBBY_METRICS_LISTEN", "0.0.0.0:9100")])).unwrap();
         assert_eq!(l.config.metrics_listen.unwrap().port(), 9100);
         for bad in ["9464", "127.0.0.1:8080"] {
             let e = Config::from_sources(None, &env(&[("LOBBY_METRICS_LISTEN", bad)]))

@@ -70,7 +70,9 @@ pub const STORAGE_ERRORS: &str = "lobby_storage_errors_total";
 pub const RATE_LIMITED: &str = "lobby_rate_limited_total";
 
 /// Remote calls to IdPs: 5 ms … 10 s (the outbound timeout).
-const UPSTREAM_BUCKETS: [f64; 11] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
+const UPSTREAM_BUCKETS: [f64; 11] = [
+    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+];
 /// Local stores: 100 µs … 5 s.
 const STORE_BUCKETS: [f64; 13] = [
     0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0, 5.0,
@@ -134,7 +136,10 @@ pub fn install() -> Metrics {
 
 fn describe() {
     use metrics::{describe_counter, describe_gauge, describe_histogram};
-    describe_gauge!(BUILD_INFO, "Always 1; the version label names the running build.");
+    describe_gauge!(
+        BUILD_INFO,
+        "Always 1; the version label names the running build."
+    );
     describe_counter!(
         LOGINS_STARTED,
         "Sign-ins started, by connection kind (sent to the IdP, or asked for a password)."
@@ -410,6 +415,9 @@ mod tests {
             "lobby_build_info{{version=\"{}\"}} 1",
             env!("CARGO_PKG_VERSION")
         )));
-        assert!(a.render().contains("lobby_logins_started_total{kind=\"oidc\"}"));
+        assert!(
+            a.render()
+                .contains("lobby_logins_started_total{kind=\"oidc\"}")
+        );
     }
 }

@@ -349,15 +349,13 @@ impl<'c> Executor<'c> for &'c Db {
             ),
         };
         // Timed until the first error or the end of the stream (or until it is dropped).
-        Box::pin(
-            rows.inspect(move |r| {
-                if let Err(e) = r
-                    && let Some(t) = timer.take()
-                {
-                    t.failed(e);
-                }
-            }),
-        )
+        Box::pin(rows.inspect(move |r| {
+            if let Err(e) = r
+                && let Some(t) = timer.take()
+            {
+                t.failed(e);
+            }
+        }))
     }
 
     fn fetch_optional<'e, 'q: 'e, E>(

@@ -120,7 +120,13 @@ fn the_id_detector_sees_ids_and_emails() {
     ] {
         assert!(looks_like_id_or_email(id), "{id}");
     }
-    for ok in ["password", "bad_credentials", "authorization_code", "crm", "0.1.0"] {
+    for ok in [
+        "password",
+        "bad_credentials",
+        "authorization_code",
+        "crm",
+        "0.1.0",
+    ] {
         assert!(!looks_like_id_or_email(ok), "{ok}");
     }
 }
@@ -138,7 +144,12 @@ async fn a_login_and_token_grants_move_the_counters_on_the_metrics_listener() {
     let lobby = Lobby::start().await;
     let url = metrics_listener().await;
     // Not on the public listener.
-    let public = lobby.http().get(lobby.url("/metrics")).send().await.unwrap();
+    let public = lobby
+        .http()
+        .get(lobby.url("/metrics"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(public.status(), 404);
 
     let before = scrape(&url).await;
@@ -148,25 +159,21 @@ async fn a_login_and_token_grants_move_the_counters_on_the_metrics_listener() {
     let flow = b
         .start(&authorize_path("crm", CRM_CB, &challenge, &[]))
         .await;
-    let r = b.sign_in(&flow, "alice@acme.test", "not the password").await;
+    let r = b
+        .sign_in(&flow, "alice@acme.test", "not the password")
+        .await;
     assert_eq!(r.status, 200, "the password page again");
     let (code, verifier) = crm_login(&lobby, &b, "alice@acme.test", None).await;
     let tokens = lobby.exchange(&code, &verifier).await;
     let refresh = tokens["refresh_token"].as_str().unwrap().to_owned();
     // Rotate once, then present the old token after the grace window: reuse revokes the family.
     let (status, _) = lobby
-        .token(&[
-            ("grant_type", "refresh_token"),
-            ("refresh_token", &refresh),
-        ])
+        .token(&[("grant_type", "refresh_token"), ("refresh_token", &refresh)])
         .await;
     assert_eq!(status, 200);
     lobby.clock.advance(time::Duration::seconds(120));
     let (status, _) = lobby
-        .token(&[
-            ("grant_type", "refresh_token"),
-            ("refresh_token", &refresh),
-        ])
+        .token(&[("grant_type", "refresh_token"), ("refresh_token", &refresh)])
         .await;
     assert_eq!(status, 400);
     // An unknown client: counted as `unknown`, never under the id it sent.
@@ -186,7 +193,10 @@ async fn a_login_and_token_grants_move_the_counters_on_the_metrics_listener() {
 
     let moved = |name: &str, labels: &[(&str, &str)], by: f64| {
         let d = after.value(name, labels) - before.value(name, labels);
-        assert!(d >= by, "{name}{labels:?} moved by {d}, expected at least {by}");
+        assert!(
+            d >= by,
+            "{name}{labels:?} moved by {d}, expected at least {by}"
+        );
     };
     moved("lobby_logins_started_total", &[("kind", "password")], 2.0);
     moved(
@@ -252,7 +262,9 @@ async fn a_login_and_token_grants_move_the_counters_on_the_metrics_listener() {
         5.0,
     );
     assert!(
-        after.text.contains("lobby_storage_op_duration_seconds_bucket{db=\"sqlite\",le=\"0.001\"}"),
+        after
+            .text
+            .contains("lobby_storage_op_duration_seconds_bucket{db=\"sqlite\",le=\"0.001\"}"),
         "histogram buckets are Lobby's own"
     );
     assert_eq!(
@@ -262,7 +274,11 @@ async fn a_login_and_token_grants_move_the_counters_on_the_metrics_listener() {
         ),
         1.0
     );
-    assert!(after.text.contains("# TYPE lobby_logins_finished_total counter"));
+    assert!(
+        after
+            .text
+            .contains("# TYPE lobby_logins_finished_total counter")
+    );
     assert!(after.text.contains("# HELP lobby_token_grants_total "));
     assert!(
         !after.text.contains("made-up-client"),

@@ -19,7 +19,11 @@ async fn federated_logins_and_idp_requests_show_on_the_metrics_listener() {
         .key("ec-1")
         .sign(&fed.op.claims("pat-1", &req.nonce, "pat@hooli.test"));
     fed.op.will_answer("c1", &req.challenge, token);
-    let q = [("code", "c1"), ("state", &req.state), ("iss", &fed.op.issuer())];
+    let q = [
+        ("code", "c1"),
+        ("state", &req.state),
+        ("iss", &fed.op.issuer()),
+    ];
     let r = fed.callback(&b, "hooli-idp", &q).await;
     assert_eq!(r.status, 303, "{}", r.body);
 
@@ -31,14 +35,21 @@ async fn federated_logins_and_idp_requests_show_on_the_metrics_listener() {
         .key("ec-1")
         .sign(&fed.op.claims("pat-1", "another-nonce", "pat@hooli.test"));
     fed.op.will_answer("c2", &req2.challenge, bad);
-    let q2 = [("code", "c2"), ("state", &req2.state), ("iss", &fed.op.issuer())];
+    let q2 = [
+        ("code", "c2"),
+        ("state", &req2.state),
+        ("iss", &fed.op.issuer()),
+    ];
     let r = fed.callback(&b2, "hooli-idp", &q2).await;
     assert_ne!(r.status, 303, "refused");
 
     let after = scrape(&url).await;
     let moved = |name: &str, labels: &[(&str, &str)], by: f64| {
         let d = after.sum(name, labels) - before.sum(name, labels);
-        assert!(d >= by, "{name}{labels:?} moved by {d}, expected at least {by}");
+        assert!(
+            d >= by,
+            "{name}{labels:?} moved by {d}, expected at least {by}"
+        );
     };
     moved("lobby_logins_started_total", &[("kind", "oidc")], 2.0);
     moved(
