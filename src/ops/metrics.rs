@@ -63,8 +63,8 @@ pub const STATE_EVICTIONS: &str = "lobby_state_evictions_total";
 /// `{db}`: latency of each database statement run outside a transaction, and of opening and
 /// committing a transaction.
 pub const STORAGE_DURATION: &str = "lobby_storage_op_duration_seconds";
-/// `{db, error}`: database operations that failed (`connection`, `pool_timeout`,
-/// `constraint`, `database`, `other`).
+/// `{error}`: database failures (`connection`, `pool_timeout`, `database`, `constraint`,
+/// `corrupt`, `other`) — not answers such as a duplicate name or a missing row.
 pub const STORAGE_ERRORS: &str = "lobby_storage_errors_total";
 /// `{class}`: requests refused by a rate limit.
 pub const RATE_LIMITED: &str = "lobby_rate_limited_total";
@@ -199,7 +199,7 @@ fn describe() {
     );
     describe_counter!(
         STORAGE_ERRORS,
-        "Failed database operations, by database and error class."
+        "Database failures (not answers such as duplicates), by error class."
     );
     describe_counter!(RATE_LIMITED, "Requests refused by a rate limit, by class.");
 }
@@ -355,12 +355,14 @@ pub fn state_op(backend: &'static str, op: &'static str, took: Duration, ok: boo
     }
 }
 
-/// One database operation (`error`: its class when it failed).
-pub fn storage_op(db: &'static str, took: Duration, error: Option<&'static str>) {
+/// One database operation's latency.
+pub fn storage_op(db: &'static str, took: Duration) {
     metrics::histogram!(STORAGE_DURATION, "db" => db).record(took.as_secs_f64());
-    if let Some(e) = error {
-        metrics::counter!(STORAGE_ERRORS, "db" => db, "error" => e).increment(1);
-    }
+}
+
+/// The database failed (`class`: `connection`, `pool_timeout`, `database`, …).
+pub fn storage_error(class: &'static str) {
+    metrics::counter!(STORAGE_ERRORS, "error" => class).increment(1);
 }
 
 /// A SAML response refused for `reason`.

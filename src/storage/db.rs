@@ -12,10 +12,11 @@
 //!
 //! Owns: acquiring and returning connections, transactions over them, and the [`Executor`]
 //! implementation that lets `sql/` write `.fetch_optional(&self.pool)` for both backends. That
-//! implementation is also where storage is measured (`ops::metrics::storage_op`): every
-//! statement run on the handle (outside a transaction), every `BEGIN` and every `COMMIT` is
-//! timed and its failure counted by class; statements inside a transaction are not timed one
-//! by one (the transaction's begin and commit are).
+//! implementation is also where storage latency is measured (`ops::metrics::storage_op`):
+//! every statement run on the handle (outside a transaction), every `BEGIN` and every `COMMIT`
+//! is timed; statements on a held connection or inside a transaction are not timed one by one.
+//! Failures are counted where the SQL store turns them into errors (`sql/errors.rs`, with
+//! [`error_class`]), so every path counts once.
 //! Must not touch: queries, dialect differences (`sqlite.rs`, `postgres.rs`).
 
 use futures::StreamExt;
@@ -180,10 +181,8 @@ impl Tx {
             TxInner::Pool(_) => Db::POOL_LABEL,
             TxInner::Fixed(_) => Db::FIXED_LABEL,
         };
-        let timer = Timer::start(db);
-        let r = self.commit_unmetered().await;
-        timer.done(&r);
-        r
+        let _timer = Timer::start(db);
+        self.commit_unmetered().await
     }
 
     async fn commit_unmetered(self) -> Result<(), sqlx::Error> {
@@ -261,10 +260,8 @@ impl Db {
 
     /// A transaction opened with `statement` (SQLite: `BEGIN IMMEDIATE`), or `BEGIN`.
     pub async fn begin_with(&self, statement: Option<&'static str>) -> Result<Tx, sqlx::Error> {
-        let timer = Timer::start(self.label());
-        let r = self.begin_unmetered(statement).await;
-        timer.done(&r);
-        r
+        let _timer = Timer::start(self.label());
+        self.begin_unmetered(statement).await
     }
 
     /// The metrics label of this handle: PostgreSQL runs on sqlx's pool, SQLite on a fixed set.
@@ -333,7 +330,7 @@ impl<'c> Executor<'c> for &'c Db {
         'c: 'e,
         E: 'q + Execute<'q, Any>,
     {
-        let mut timer = Some(Timer::start(self.label()));
+        let timer = Timer::start(self.label());
         let rows: BoxStream<'e, _> = match self {
             Db::Pool(p) => p.fetch_many(query),
             // Collected while the connection is held, then streamed: the store never streams
@@ -348,13 +345,9 @@ impl<'c> Executor<'c> for &'c Db {
                 .flat_map(futures::stream::iter),
             ),
         };
-        // Timed until the first error or the end of the stream (or until it is dropped).
-        Box::pin(rows.inspect(move |r| {
-            if let Err(e) = r
-                && let Some(t) = timer.take()
-            {
-                t.failed(e);
-            }
+        // Timed until the stream is dropped (read to its end, or abandoned).
+        Box::pin(rows.inspect(move |_| {
+            let _ = &timer;
         }))
     }
 
@@ -391,12 +384,10 @@ impl<'c> Executor<'c> for &'c Db {
     }
 }
 
-/// Times one database operation: recorded when it fails ([`Timer::failed`]) or, if it never
-/// does, when the timer is dropped (so a cancelled statement is timed too).
+/// Times one database operation: recorded when dropped (so a cancelled statement is timed too).
 struct Timer {
     db: &'static str,
     started: Instant,
-    failed: bool,
 }
 
 impl Timer {
@@ -404,18 +395,6 @@ impl Timer {
         Timer {
             db,
             started: Instant::now(),
-            failed: false,
-        }
-    }
-
-    fn failed(mut self, e: &sqlx::Error) {
-        self.failed = true;
-        crate::ops::metrics::storage_op(self.db, self.started.elapsed(), Some(error_class(e)));
-    }
-
-    fn done<T>(self, r: &Result<T, sqlx::Error>) {
-        if let Err(e) = r {
-            self.failed(e);
         }
     }
 
@@ -425,7 +404,7 @@ impl Timer {
     ) -> BoxFuture<'e, Result<T, sqlx::Error>> {
         Box::pin(async move {
             let r = run.await;
-            self.done(&r);
+            drop(self);
             r
         })
     }
@@ -433,16 +412,13 @@ impl Timer {
 
 impl Drop for Timer {
     fn drop(&mut self) {
-        if !self.failed {
-            crate::ops::metrics::storage_op(self.db, self.started.elapsed(), None);
-        }
+        crate::ops::metrics::storage_op(self.db, self.started.elapsed());
     }
 }
 
-/// A failed database operation as a metric label. A unique or foreign-key violation is
-/// `constraint` (often an expected answer, e.g. a duplicate name); losing the database is
-/// `connection` or `pool_timeout`.
-fn error_class(e: &sqlx::Error) -> &'static str {
+/// A failed database operation as a metric label: losing the database is `connection` or
+/// `pool_timeout`; a constraint violation that was not an expected answer is `constraint`.
+pub(crate) fn error_class(e: &sqlx::Error) -> &'static str {
     match e {
         sqlx::Error::PoolTimedOut => "pool_timeout",
         sqlx::Error::Io(_)

@@ -1,6 +1,7 @@
 //! `/metrics`, scraped over HTTP from its own listener after real sign-ins: the counters a
 //! login, a refused password, token grants and a refresh-token reuse move, the state store and
-//! database timings, build info, and that no label value is an id or an email.
+//! database timings, state store failures, build info, and that no label value is an id or an
+//! email. (Database failures are counted in `storage::sql`'s unit test.)
 //!
 //! The recorder is process-wide and every test of this binary records into it at once, so each
 //! check compares a value before and after (at least the expected increase).
@@ -290,4 +291,56 @@ async fn a_login_and_token_grants_move_the_counters_on_the_metrics_listener() {
             "label {k}=\"{v}\" looks like an id or an email"
         );
     }
+}
+
+#[tokio::test]
+async fn state_store_failures_are_counted_and_a_duplicate_is_no_database_failure() {
+    let url = metrics_listener().await;
+    let clock: std::sync::Arc<dyn lobby::domain::Clock> =
+        std::sync::Arc::new(lobby::domain::SystemClock);
+    let fs = std::sync::Arc::new(FailingState::new(lobby::state::MemoryState::new(clock)));
+    let lobby = Lobby::boot(Backends {
+        state: Some(fs.clone()),
+        config: Some(crate::fail_closed::no_rate_limits),
+        ..Backends::default()
+    })
+    .await;
+    let before = scrape(&url).await;
+
+    // The state store fails: the password check cannot count the attempt (fail closed).
+    let b = lobby.browser();
+    let (_, challenge) = pkce();
+    let flow = b
+        .start(&authorize_path("crm", CRM_CB, &challenge, &[]))
+        .await;
+    let csrf = b.to_password_page(&flow, "alice@acme.test").await;
+    fs.fail();
+    let r = b
+        .post(
+            "/login/password",
+            &[("flow", &flow), ("csrf", &csrf), ("password", PASSWORD)],
+        )
+        .await;
+    assert!(r.status >= 500, "{}", r.status);
+
+    // A duplicate row is an answer (`Duplicate`), not a database failure: not counted.
+    let crm = lobby
+        .storage()
+        .get_app(&app_id("crm"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(matches!(
+        lobby.storage().create_app(&crm).await,
+        Err(lobby::storage::StorageError::Duplicate(_))
+    ));
+
+    let after = scrape(&url).await;
+    let moved = |name: &str, labels: &[(&str, &str)]| {
+        let d = after.sum(name, labels) - before.sum(name, labels);
+        assert!(d >= 1.0, "{name}{labels:?} moved by {d}");
+    };
+    moved("lobby_state_errors_total", &[("backend", "failing-double")]);
+    moved("lobby_login_error_pages_total", &[("page", "unavailable")]);
+    assert!(after.text.contains("lobby_login_flows_in_flight "));
 }
