@@ -5,8 +5,9 @@
 //! In-flight flows: entries stored under the flow prefix (`flow:`) are remembered with their
 //! expiry until they are taken or deleted (the flow finished) or expire (counted as expired).
 //! Only this process's operations are seen: behind a load balancer without affinity, a flow
-//! started here and finished on another instance counts here until it expires. At most
-//! [`MAX_TRACKED`] flows are remembered (the rest are not counted).
+//! started here and finished on another instance counts here until it expires. Flows the memory
+//! store evicted count until their expiry too. At most [`MAX_TRACKED`] flows are remembered
+//! (the rest are not counted); each stored flow drops a few expired ones, each scrape all.
 //!
 //! Owns: timing and counting. Must not touch: what is stored — every call goes to the inner
 //! store unchanged, errors included. Every method of [`StateStore`] must be forwarded here,
@@ -16,11 +17,14 @@ use super::{Result, StateStore};
 use crate::domain::Clock;
 use async_trait::async_trait;
 use std::collections::{BTreeSet, HashMap};
+use std::hash::{BuildHasher, RandomState};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-/// The most flows remembered for the in-flight gauge.
-pub const MAX_TRACKED: usize = 200_000;
+/// The most flows remembered for the in-flight gauge (a hash and an expiry each: a few MB).
+pub const MAX_TRACKED: usize = 100_000;
+/// Expired flows dropped per stored flow, so the set stays small between scrapes.
+const SWEEP_PER_STORE: usize = 4;
 
 /// A state store whose operations are measured.
 pub struct Metered {
@@ -28,17 +32,36 @@ pub struct Metered {
     flows: Flows,
 }
 
-/// Flows stored and not yet finished, by key, with their expiry (unix milliseconds).
+/// Flows stored and not yet finished, by a hash of their key, with their expiry (unix ms).
 struct Flows {
     prefix: &'static str,
     clock: Arc<dyn Clock>,
+    hasher: RandomState,
     live: Mutex<Live>,
 }
 
 #[derive(Default)]
 struct Live {
-    by_key: HashMap<String, i64>,
-    by_expiry: BTreeSet<(i64, String)>,
+    by_key: HashMap<u64, i64>,
+    by_expiry: BTreeSet<(i64, u64)>,
+    /// Expired flows dropped since the last [`Flows::sweep`].
+    expired: u64,
+}
+
+impl Live {
+    /// Drop up to `max` flows expired at `now`.
+    fn expire(&mut self, now: i64, max: usize) {
+        for _ in 0..max {
+            match self.by_expiry.first() {
+                Some(&(exp, key)) if exp <= now => {
+                    self.by_expiry.pop_first();
+                    self.by_key.remove(&key);
+                    self.expired += 1;
+                }
+                _ => break,
+            }
+        }
+    }
 }
 
 impl Flows {
@@ -50,41 +73,37 @@ impl Flows {
         if !key.starts_with(self.prefix) {
             return;
         }
-        let expires = self.now_ms() + ttl.as_millis() as i64;
+        let now = self.now_ms();
+        let expires = now + ttl.as_millis() as i64;
+        let h = self.hasher.hash_one(key);
         let mut l = self.live.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(old) = l.by_key.get(key).copied() {
-            l.by_expiry.remove(&(old, key.to_owned()));
+        l.expire(now, SWEEP_PER_STORE);
+        if let Some(old) = l.by_key.get(&h).copied() {
+            l.by_expiry.remove(&(old, h));
         } else if l.by_key.len() >= MAX_TRACKED {
             return;
         }
-        l.by_key.insert(key.to_owned(), expires);
-        l.by_expiry.insert((expires, key.to_owned()));
+        l.by_key.insert(h, expires);
+        l.by_expiry.insert((expires, h));
     }
 
     fn finished(&self, key: &str) {
         if !key.starts_with(self.prefix) {
             return;
         }
+        let h = self.hasher.hash_one(key);
         let mut l = self.live.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(exp) = l.by_key.remove(key) {
-            l.by_expiry.remove(&(exp, key.to_owned()));
+        if let Some(exp) = l.by_key.remove(&h) {
+            l.by_expiry.remove(&(exp, h));
         }
     }
 
-    /// Drop the expired ones; the in-flight count and how many expired now.
+    /// Drop the expired ones; the in-flight count and how many expired since the last sweep.
     fn sweep(&self) -> (usize, u64) {
         let now = self.now_ms();
         let mut l = self.live.lock().unwrap_or_else(|p| p.into_inner());
-        let mut expired = 0;
-        while let Some((exp, key)) = l.by_expiry.first().cloned() {
-            if exp > now {
-                break;
-            }
-            l.by_expiry.pop_first();
-            l.by_key.remove(&key);
-            expired += 1;
-        }
-        (l.by_key.len(), expired)
+        l.expire(now, usize::MAX);
+        (l.by_key.len(), std::mem::take(&mut l.expired))
     }
 }
 
@@ -100,6 +119,7 @@ impl Metered {
             flows: Flows {
                 prefix: flow_prefix,
                 clock,
+                hasher: RandomState::new(),
                 live: Mutex::new(Live::default()),
             },
         })
@@ -214,7 +234,11 @@ mod tests {
         assert!(m.take("flow:a").await.unwrap().is_some());
         assert_eq!(m.flows.sweep(), (1, 0));
         clock.advance(time::Duration::seconds(601));
-        assert_eq!(m.flows.sweep(), (0, 1));
+        // Storing a flow drops a few expired ones on the way; the sweep reports them.
+        m.put("flow:c", b"1", ttl).await.unwrap();
+        assert_eq!(m.flows.live.lock().unwrap().by_key.len(), 1);
+        assert_eq!(m.flows.sweep(), (1, 1));
+        assert_eq!(m.flows.sweep(), (1, 0));
         assert_eq!(m.backend(), "memory");
         assert!(m.ping().await.is_ok());
     }

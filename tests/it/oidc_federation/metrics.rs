@@ -1,6 +1,7 @@
-//! `/metrics` after federated sign-ins through the fake OpenID Provider: a good one and one
-//! whose ID token has the wrong nonce move the OIDC login counters, and every request to the
-//! IdP is timed under the connection kind (never the connection id).
+//! `/metrics` after federated sign-ins through the fake OpenID Provider: a good one, one whose
+//! ID token has the wrong nonce and one whose code the IdP refuses move the OIDC login
+//! counters; every request to the IdP is timed, and its errors counted, under the connection
+//! kind (never the connection id).
 
 use super::*;
 use crate::metrics::{metrics_listener, scrape};
@@ -43,6 +44,17 @@ async fn federated_logins_and_idp_requests_show_on_the_metrics_listener() {
     let r = fed.callback(&b2, "hooli-idp", &q2).await;
     assert_ne!(r.status, 303, "refused");
 
+    // One whose code the IdP does not know: its token endpoint answers 400.
+    let b3 = fed.browser();
+    let (req3, _) = fed.to_idp(&b3, "pat@hooli.test", &[]).await;
+    let q3 = [
+        ("code", "never-issued"),
+        ("state", &req3.state),
+        ("iss", &fed.op.issuer()),
+    ];
+    let r = fed.callback(&b3, "hooli-idp", &q3).await;
+    assert_ne!(r.status, 303, "refused");
+
     let after = scrape(&url).await;
     let moved = |name: &str, labels: &[(&str, &str)], by: f64| {
         let d = after.sum(name, labels) - before.sum(name, labels);
@@ -51,7 +63,12 @@ async fn federated_logins_and_idp_requests_show_on_the_metrics_listener() {
             "{name}{labels:?} moved by {d}, expected at least {by}"
         );
     };
-    moved("lobby_logins_started_total", &[("kind", "oidc")], 2.0);
+    moved("lobby_logins_started_total", &[("kind", "oidc")], 3.0);
+    moved(
+        "lobby_upstream_errors_total",
+        &[("kind", "oidc"), ("error", "http_4xx")],
+        1.0,
+    );
     moved(
         "lobby_logins_finished_total",
         &[("kind", "oidc"), ("outcome", "success")],
