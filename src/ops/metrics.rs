@@ -246,16 +246,6 @@ fn scrape(m: &Metrics) -> Response {
     res
 }
 
-/// Where `/metrics` is served: `LOBBY_METRICS_LISTEN`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Listen {
-    Off,
-    On(std::net::SocketAddr),
-}
-
-/// The default metrics address: loopback only.
-pub const DEFAULT_LISTEN: &str = "127.0.0.1:9464";
-
 /// Serve `/metrics` on `listener` until `shutdown` resolves.
 pub async fn serve(
     listener: tokio::net::TcpListener,
