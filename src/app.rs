@@ -15,6 +15,7 @@ use crate::keys::KeyRing;
 use crate::keys::seal::SealKey;
 use crate::login::LoginCtx;
 use crate::mail::Mailer;
+use crate::ops::metrics::Metrics;
 use crate::provider::ProviderCtx;
 use crate::state::StateStore;
 use crate::state::sessions::{SessionBackend, session_store};
@@ -92,6 +93,9 @@ pub struct Boot {
 pub struct Server {
     pub state: AppState,
     pub router: Router,
+    /// The process-wide metrics recorder's handle: serve [`Metrics::router`] on the metrics
+    /// listener (`LOBBY_METRICS_LISTEN`), never on `router`'s listener.
+    pub metrics: Metrics,
 }
 
 impl Server {
@@ -100,6 +104,7 @@ impl Server {
     /// store, the connectors, and build the router. Fails when stored keys cannot be opened (e.g.
     /// a different `LOBBY_SECRET_KEY`) or a backend is unreachable.
     pub async fn build(config: Config, boot: Boot) -> anyhow::Result<Server> {
+        let metrics = crate::ops::metrics::install();
         let clock = boot.clock.unwrap_or_else(|| Arc::new(SystemClock));
         let storage = match boot.storage {
             Some(s) => s,
@@ -115,6 +120,16 @@ impl Server {
                     .map_err(|e| anyhow::anyhow!("cannot reach Redis at LOBBY_REDIS_URL: {e:#}"))?
             }
         };
+        // Every state store operation is timed here, and sign-in flows are counted in flight.
+        let ephemeral =
+            crate::state::Metered::new(ephemeral, clock.clone(), crate::login::flow::KEY_PREFIX);
+        let gauges = Arc::downgrade(&ephemeral);
+        metrics.on_render(Arc::new(move || {
+            if let Some(m) = gauges.upgrade() {
+                m.refresh_gauges();
+            }
+        }));
+        let ephemeral: Arc<dyn StateStore> = ephemeral;
         let seal = Arc::new(SealKey::from_config(&config)?);
         let key_store: Arc<dyn KeyStore> = storage.clone();
         let keys = Arc::new(
@@ -128,12 +143,15 @@ impl Server {
         keys.spawn_reloader(Duration::from_secs(60));
         let sessions =
             session_store(config.redis_url.as_ref().map(|s| s.expose()), clock.clone()).await?;
-        let http = Arc::new(GuardedHttp::new(
-            NetPolicy {
-                allow_private: config.upstream_allow_private,
-            },
-            boot.upstream_limits.unwrap_or_default(),
-        )?);
+        let http = Arc::new(
+            GuardedHttp::new(
+                NetPolicy {
+                    allow_private: config.upstream_allow_private,
+                },
+                boot.upstream_limits.unwrap_or_default(),
+            )?
+            .for_kind("oidc"),
+        );
         let oidc = Arc::new(OidcConnector::new(
             http.clone(),
             seal.clone(),
@@ -176,7 +194,11 @@ impl Server {
             .demo
             .then(|| crate::demo::router().with_state(DemoCtx::from_ref(&state)));
         let router = build_router(&state, demo);
-        Ok(Server { state, router })
+        Ok(Server {
+            state,
+            router,
+            metrics,
+        })
     }
 }
 

@@ -47,6 +47,7 @@ pub async fn serve(loaded: Loaded, demo: bool) -> anyhow::Result<()> {
     }
     let storage = open_storage(&config).await?;
     let listen = config.listen;
+    let metrics_listen = config.metrics_listen;
     let issuer = config.issuer();
     let admin_enabled = config.admin_token.is_some();
     let app = Server::build(
@@ -69,6 +70,28 @@ pub async fn serve(loaded: Loaded, demo: bool) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {listen}: {e}"))?;
+    // Metrics on their own listener, so they are never served on the public address.
+    let metrics_task = match metrics_listen {
+        Some(addr) => {
+            let l = tokio::net::TcpListener::bind(addr).await.map_err(|e| {
+                anyhow::anyhow!(
+                    "cannot listen on {addr} for metrics: {e} (set LOBBY_METRICS_LISTEN to a free address, or off)"
+                )
+            })?;
+            let bound = l.local_addr().unwrap_or(addr);
+            tracing::info!(listen = %bound, "metrics at http://{bound}/metrics");
+            // Stopped below, once the public listener has drained.
+            Some(tokio::spawn(crate::ops::metrics::serve(
+                l,
+                app.metrics.clone(),
+                std::future::pending(),
+            )))
+        }
+        None => {
+            tracing::info!("metrics are off (LOBBY_METRICS_LISTEN=off)");
+            None
+        }
+    };
     tracing::info!(
         %listen,
         %issuer,
@@ -83,6 +106,9 @@ pub async fn serve(loaded: Loaded, demo: bool) -> anyhow::Result<()> {
     )
     .with_graceful_shutdown(shutdown_signal())
     .await?;
+    if let Some(t) = metrics_task {
+        t.abort();
+    }
     tracing::info!("lobby stopped");
     Ok(())
 }

@@ -20,6 +20,9 @@ pub enum LogFormat {
 #[derive(Clone, Debug)]
 pub struct Config {
     pub listen: SocketAddr,
+    /// Where Prometheus scrapes `/metrics` (`LOBBY_METRICS_LISTEN`, default
+    /// [`DEFAULT_METRICS_LISTEN`]); `None` (`off`) serves no metrics. Never the public listener.
+    pub metrics_listen: Option<SocketAddr>,
     /// The issuer and base of every URL Lobby hands out. Never taken from request headers.
     pub public_url: url::Url,
     pub data_dir: PathBuf,
@@ -56,6 +59,8 @@ pub struct Config {
     pub mail_from: String,
 }
 
+/// Default of `LOBBY_METRICS_LISTEN`: loopback, so metrics are never public by accident.
+pub const DEFAULT_METRICS_LISTEN: &str = "127.0.0.1:9464";
 /// Default of `LOBBY_RATE_LIMIT_PER_IP` (per minute, per endpoint class).
 pub const DEFAULT_RATE_LIMIT_PER_IP: u32 = 600;
 /// Default of `LOBBY_RATE_LIMIT_GLOBAL` (per second, per endpoint class).
@@ -66,6 +71,7 @@ pub const DEFAULT_RATE_LIMIT_GLOBAL: u32 = 10_000;
 #[serde(deny_unknown_fields)]
 struct FileConfig {
     listen: Option<String>,
+    metrics_listen: Option<String>,
     public_url: Option<String>,
     data_dir: Option<String>,
     database_url: Option<String>,
@@ -87,6 +93,7 @@ struct FileConfig {
 /// Every environment key Lobby reads.
 pub const ENV_KEYS: &[&str] = &[
     "LOBBY_LISTEN",
+    "LOBBY_METRICS_LISTEN",
     "LOBBY_PUBLIC_URL",
     "LOBBY_DATA_DIR",
     "LOBBY_DATABASE_URL",
@@ -176,6 +183,28 @@ impl Config {
                 None
             }
         };
+
+        let metrics_s = pick("LOBBY_METRICS_LISTEN", file.metrics_listen)
+            .unwrap_or_else(|| DEFAULT_METRICS_LISTEN.into());
+        let metrics_listen = match metrics_s.trim() {
+            "off" | "none" | "false" => None,
+            s => match s.parse::<SocketAddr>() {
+                Ok(a) => Some(a),
+                Err(_) => {
+                    errors.push(format!(
+                        "LOBBY_METRICS_LISTEN / metrics_listen: \"{metrics_s}\" is not an address like 127.0.0.1:9464 (or off)"
+                    ));
+                    None
+                }
+            },
+        };
+        if let (Some(m), Some(l)) = (metrics_listen, listen)
+            && m == l
+        {
+            errors.push(format!(
+                "LOBBY_METRICS_LISTEN / metrics_listen: {m} is also LOBBY_LISTEN; metrics need their own address (or off)"
+            ));
+        }
 
         let public_s = pick("LOBBY_PUBLIC_URL", file.public_url);
         let public_url = match (&public_s, listen) {
@@ -366,6 +395,7 @@ impl Config {
         }
         let config = Config {
             listen: listen.expect("checked"),
+            metrics_listen,
             public_url: public_url.expect("checked"),
             data_dir,
             database_url: Secret::new(database_url),
@@ -417,6 +447,7 @@ impl Config {
     pub fn for_tests(database_url: &str, data_dir: &Path) -> Config {
         Config {
             listen: "127.0.0.1:0".parse().expect("static"),
+            metrics_listen: None,
             public_url: url::Url::parse("http://127.0.0.1:8080").expect("static"),
             data_dir: data_dir.to_owned(),
             database_url: Secret::new(database_url),
@@ -542,6 +573,10 @@ mod tests {
     fn defaults() {
         let l = Config::from_sources(None, &env(&[])).unwrap();
         assert_eq!(l.config.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(
+            l.config.metrics_listen.map(|a| a.to_string()).as_deref(),
+            Some(DEFAULT_METRICS_LISTEN)
+        );
         assert_eq!(l.config.issuer(), "http://127.0.0.1:8080");
         assert!(l.config.database_url.expose().starts_with("sqlite://"));
         assert!(l.config.admin_token.is_none());
@@ -593,6 +628,21 @@ mod tests {
         assert_eq!(l.config.issuer(), "https://login.example.com");
         assert_eq!(l.config.log_format, LogFormat::Json);
         assert!(l.config.secure_cookies());
+    }
+
+    #[test]
+    fn metrics_listener_is_its_own_address_or_off() {
+        let l = Config::from_sources(None, &env(&[("LOBBY_METRICS_LISTEN", "off")])).unwrap();
+        assert_eq!(l.config.metrics_listen, None);
+        let l =
+            Config::from_sources(None, &env(&[("LOBBY_METRICS_LISTEN", "0.0.0.0:9100")])).unwrap();
+        assert_eq!(l.config.metrics_listen.unwrap().port(), 9100);
+        for bad in ["9464", "127.0.0.1:8080"] {
+            let e = Config::from_sources(None, &env(&[("LOBBY_METRICS_LISTEN", bad)]))
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains("LOBBY_METRICS_LISTEN"), "{e}");
+        }
     }
 
     #[test]

@@ -17,6 +17,7 @@ pub mod i18n;
 pub mod keys;
 pub mod login;
 pub mod mail;
+pub mod ops;
 pub mod pages;
 pub mod provider;
 pub mod state;

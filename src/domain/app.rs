@@ -70,6 +70,17 @@ impl MemberEvent {
         Self::OrgSuspended,
         Self::OrgUnlinked,
     ];
+
+    /// The snake_case name (as serialized), e.g. for a metric label.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::MemberRemoved => "member_removed",
+            Self::MemberSuspended => "member_suspended",
+            Self::RolesChanged => "roles_changed",
+            Self::OrgSuspended => "org_suspended",
+            Self::OrgUnlinked => "org_unlinked",
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

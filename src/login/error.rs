@@ -167,6 +167,11 @@ impl LoginError {
 
     /// Write the audit event (failures to record are logged, never fatal), then render.
     pub async fn respond(mut self, st: &LoginCtx, headers: &HeaderMap) -> Response {
+        match (&self.audit, &self.shown) {
+            (Some(a), _) => crate::ops::metrics::login_refused(a.action, &a.details),
+            (None, Shown::Page(p)) => crate::ops::metrics::login_error_page(p.code()),
+            (None, Shown::Sso { .. }) => crate::ops::metrics::login_error_page("sso"),
+        }
         if let Some(a) = self.audit.take() {
             let ev = AuditEvent {
                 id: AuditEventId::generate(),

@@ -111,6 +111,17 @@ pub enum AuthMethod {
     Saml,
 }
 
+impl AuthMethod {
+    /// The connection kind, as in metrics and audit details.
+    pub fn label(self) -> &'static str {
+        match self {
+            AuthMethod::Password => "password",
+            AuthMethod::Oidc => "oidc",
+            AuthMethod::Saml => "saml",
+        }
+    }
+}
+
 /// A completed authentication inside a flow.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Authenticated {
@@ -197,8 +208,11 @@ pub enum FlowError {
     State(#[from] StateError),
 }
 
+/// Where flows live in the state store: `flow:<id>`.
+pub const KEY_PREFIX: &str = "flow:";
+
 fn key(id: &FlowId) -> String {
-    format!("flow:{id}")
+    format!("{KEY_PREFIX}{id}")
 }
 
 fn sha256_hex(s: &str) -> String {

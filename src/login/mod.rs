@@ -300,6 +300,7 @@ async fn identifier_next(
             flow.email = Some(email);
             flow.target_org = target.map(|t| t.org.id);
             flow.stage = Stage::Password;
+            crate::ops::metrics::login_started("password");
             flow::save(st, &flow).await?;
             Ok(see_other(&format!("/login/password?flow={}", flow.id)))
         }

@@ -234,6 +234,7 @@ async fn audit_failure(st: &LoginCtx, headers: &HeaderMap, user: Option<&UserId>
         details: serde_json::json!({ "reason": reason, "connection": "password" }),
         request_id: Some(crate::http::params::request_id(headers)),
     };
+    crate::ops::metrics::login_refused(&ev.action, &ev.details);
     if let Err(e) = st.storage.append_audit(&ev).await {
         tracing::error!(error = %e, "cannot record the failed sign-in");
     }
@@ -350,6 +351,7 @@ async fn check_password(
     session::begin(sess, &sso)
         .await
         .map_err(|e| LoginError::unavailable("starting the SSO session", &e))?;
+    crate::ops::metrics::login_succeeded(sso.method.label());
     let auth = Authenticated {
         user_id: sso.user_id.clone(),
         sid: sso.sid.clone(),

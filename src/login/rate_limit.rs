@@ -102,7 +102,7 @@ pub async fn limit(
         Ok(Verdict::Limited(secs)) => {
             // Debug, not warn: a flood must not flood the log too (the metric counts it).
             tracing::debug!(class = class.as_str(), ip = ?ip, "rate limit: request refused");
-            metrics::counter!("lobby_rate_limited_total", "class" => class.as_str()).increment(1);
+            crate::ops::metrics::rate_limited(class.as_str());
             too_many(class, secs, req.headers())
         }
         Err(e) => {

@@ -661,10 +661,13 @@ async fn end_everything(st: &LoginCtx, user: &User) -> Result<u64, LoginError> {
     session::end_all_for_user(st.ephemeral.as_ref(), &user.id, now)
         .await
         .map_err(|e| LoginError::unavailable("ending the user's sessions", &e))?;
-    st.storage
+    let n = st
+        .storage
         .revoke_user_families(&user.id, now)
         .await
-        .map_err(|e| LoginError::server("revoking the user's refresh tokens", &e))
+        .map_err(|e| LoginError::server("revoking the user's refresh tokens", &e))?;
+    crate::ops::metrics::families_revoked("password_reset", n);
+    Ok(n)
 }
 
 /// How long hashing waits for an argon2 slot before the person is asked to retry.

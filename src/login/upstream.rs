@@ -27,6 +27,7 @@ pub async fn start(
     target: &LinkedOrg,
     conn: Connection,
 ) -> Response {
+    crate::ops::metrics::login_started(conn.kind().as_str());
     let r = match &conn.config {
         ConnectionConfig::Oidc(_) => {
             super::oidc::start(st, headers, flow, email, target, conn).await

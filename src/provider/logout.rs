@@ -192,9 +192,12 @@ async fn logout(
 
     if let Some(s) = &sso {
         let t = st.clock.now();
-        if let Err(e) = st.storage.revoke_session_families(s.sid.as_str(), t).await {
-            tracing::error!(error = %e, "cannot revoke the session's refresh tokens");
-            return error_page_in(PageError::Server, headers, None, ui);
+        match st.storage.revoke_session_families(s.sid.as_str(), t).await {
+            Ok(n) => crate::ops::metrics::families_revoked("logout", n),
+            Err(e) => {
+                tracing::error!(error = %e, "cannot revoke the session's refresh tokens");
+                return error_page_in(PageError::Server, headers, None, ui);
+            }
         }
         let ev = AuditEvent {
             id: AuditEventId::generate(),

@@ -57,6 +57,7 @@ async fn handle(st: &ProviderCtx, headers: &HeaderMap, body: &Bytes) -> Result<(
             {
                 if family.app_id == app.id && family.revoked_at.is_none() {
                     st.storage.revoke_family(&family.id, st.clock.now()).await?;
+                    crate::ops::metrics::families_revoked("revoked_by_client", 1);
                     tracing::info!(family = %family.id, "refresh token family revoked by the client");
                 }
                 return Ok(());

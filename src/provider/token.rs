@@ -77,9 +77,32 @@ struct CodeUsed {
 
 /// `POST /token`.
 pub async fn token(State(st): State<ProviderCtx>, headers: HeaderMap, body: Bytes) -> Response {
-    match handle(&st, &headers, &body).await {
+    let mut seen = Seen::default();
+    let r = handle(&st, &headers, &body, &mut seen).await;
+    let outcome = match &r {
+        Ok(_) => "success",
+        Err(e) => e.code.as_str(),
+    };
+    crate::ops::metrics::token_grant(seen.grant_type, seen.client_id.as_deref(), outcome);
+    match r {
         Ok(v) => no_store(Json(v).into_response()),
         Err(e) => e.into_response(),
+    }
+}
+
+/// What a `/token` request turned out to be, for its metric: the grant type (one of the
+/// supported ones, else `other`) and the client, once it authenticated.
+struct Seen {
+    grant_type: &'static str,
+    client_id: Option<String>,
+}
+
+impl Default for Seen {
+    fn default() -> Self {
+        Seen {
+            grant_type: "other",
+            client_id: None,
+        }
     }
 }
 
@@ -90,7 +113,12 @@ pub(crate) fn no_store(mut res: Response) -> Response {
     res
 }
 
-async fn handle(st: &ProviderCtx, headers: &HeaderMap, body: &Bytes) -> Result<Value, OAuthError> {
+async fn handle(
+    st: &ProviderCtx,
+    headers: &HeaderMap,
+    body: &Bytes,
+    seen: &mut Seen,
+) -> Result<Value, OAuthError> {
     // RFC 6749 §3.2: parameters are sent form-encoded in the body.
     if !is_form(headers) {
         return Err(OAuthError::invalid_request(
@@ -114,7 +142,14 @@ async fn handle(st: &ProviderCtx, headers: &HeaderMap, body: &Bytes) -> Result<V
             "A parameter was sent more than once.",
         ));
     }
+    seen.grant_type = match p.get("grant_type").ok().flatten() {
+        Some("authorization_code") => "authorization_code",
+        Some("refresh_token") => "refresh_token",
+        Some("client_credentials") => "client_credentials",
+        _ => "other",
+    };
     let app = authenticate_client(st, headers, &p).await?;
+    seen.client_id = Some(app.client_id.as_str().to_owned());
     match p.get("grant_type").ok().flatten() {
         Some("authorization_code") => code_grant(st, &app, &p).await,
         Some("refresh_token") => refresh_grant(st, &app, &p).await,
@@ -356,6 +391,7 @@ async fn code_grant(st: &ProviderCtx, app: &App, p: &Params) -> Result<Value, OA
     // A replay that raced this redemption: revoke what was just issued.
     if st.ephemeral.get(&replayed_key(code)).await?.is_some() {
         st.storage.revoke_family(&family_id, now).await?;
+        crate::ops::metrics::families_revoked("code_replay", 1);
         return Err(OAuthError::invalid_grant(BAD_CODE));
     }
     issue(
@@ -382,7 +418,8 @@ async fn replay(st: &ProviderCtx, code: &str) -> Result<(), OAuthError> {
     };
     let now = st.clock.now();
     match st.storage.revoke_family(&used.family_id, now).await {
-        Ok(()) | Err(crate::storage::StorageError::NotFound) => {}
+        Ok(()) => crate::ops::metrics::families_revoked("code_replay", 1),
+        Err(crate::storage::StorageError::NotFound) => {}
         Err(e) => return Err(e.into()),
     }
     deny(st, &used.jti, used.exp).await?;
@@ -452,6 +489,7 @@ async fn refresh_grant(st: &ProviderCtx, app: &App, p: &Params) -> Result<Value,
         Err(why) => {
             tracing::info!(?why, family = %family.id, "refresh refused: no longer eligible; family revoked");
             st.storage.revoke_family(&family.id, now).await?;
+            crate::ops::metrics::families_revoked("no_longer_eligible", 1);
             return Err(OAuthError::invalid_grant(
                 "The user no longer has access to this application in this organization.",
             ));
@@ -470,6 +508,7 @@ async fn refresh_grant(st: &ProviderCtx, app: &App, p: &Params) -> Result<Value,
             // Reuse of a rotated token: assume theft and revoke the whole family.
             tracing::warn!(family = %family.id, "refresh token reuse: family revoked");
             st.storage.revoke_family(&family.id, now).await?;
+            crate::ops::metrics::families_revoked("refresh_reuse", 1);
             return Err(OAuthError::invalid_grant(BAD));
         }
         RotateOutcome::Invalid => return Err(OAuthError::invalid_grant(BAD)),

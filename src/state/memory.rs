@@ -108,7 +108,7 @@ impl Shard {
             };
             if let Some(old) = self.map.remove(&oldest) {
                 self.by_expiry.remove(&(old.expires_at, oldest));
-                metrics::counter!("lobby_state_evictions_total").increment(1);
+                crate::ops::metrics::state_evicted();
             }
         }
         true

@@ -10,6 +10,7 @@
 //! never skipped because the store is down.
 
 pub mod memory;
+pub mod metered;
 pub mod redis;
 pub mod sessions;
 
@@ -17,6 +18,7 @@ pub mod sessions;
 mod conformance;
 
 pub use memory::MemoryState;
+pub use metered::Metered;
 pub use redis::RedisState;
 pub use sessions::{SessionBackend, session_store};
 

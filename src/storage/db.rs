@@ -11,7 +11,12 @@
 //! `commit` is rolled back by the connection's next command, as sqlx's own `Transaction` does.
 //!
 //! Owns: acquiring and returning connections, transactions over them, and the [`Executor`]
-//! implementation that lets `sql/` write `.fetch_optional(&self.pool)` for both backends.
+//! implementation that lets `sql/` write `.fetch_optional(&self.pool)` for both backends. That
+//! implementation is also where storage latency is measured (`ops::metrics::storage_op`):
+//! every statement run on the handle (outside a transaction), every `BEGIN` and every `COMMIT`
+//! is timed; statements on a held connection or inside a transaction are not timed one by one.
+//! Failures are counted where the SQL store turns them into errors (`sql/errors.rs`, with
+//! [`error_class`]), so every path counts once.
 //! Must not touch: queries, dialect differences (`sqlite.rs`, `postgres.rs`).
 
 use futures::StreamExt;
@@ -24,7 +29,7 @@ use sqlx::{Any, AnyConnection, AnyPool, Either, Execute, Executor, Transaction};
 use sqlx_core::transaction::TransactionManager;
 use std::ops::{Deref, DerefMut};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 /// Where statements run.
@@ -172,6 +177,15 @@ impl Drop for FixedTx {
 
 impl Tx {
     pub async fn commit(self) -> Result<(), sqlx::Error> {
+        let db = match &self.0 {
+            TxInner::Pool(_) => Db::POOL_LABEL,
+            TxInner::Fixed(_) => Db::FIXED_LABEL,
+        };
+        let _timer = Timer::start(db);
+        self.commit_unmetered().await
+    }
+
+    async fn commit_unmetered(self) -> Result<(), sqlx::Error> {
         match self.0 {
             TxInner::Pool(t) => t.commit().await,
             TxInner::Fixed(mut f) => {
@@ -246,6 +260,22 @@ impl Db {
 
     /// A transaction opened with `statement` (SQLite: `BEGIN IMMEDIATE`), or `BEGIN`.
     pub async fn begin_with(&self, statement: Option<&'static str>) -> Result<Tx, sqlx::Error> {
+        let _timer = Timer::start(self.label());
+        self.begin_unmetered(statement).await
+    }
+
+    /// The metrics label of this handle: PostgreSQL runs on sqlx's pool, SQLite on a fixed set.
+    const POOL_LABEL: &'static str = "postgres";
+    const FIXED_LABEL: &'static str = "sqlite";
+
+    fn label(&self) -> &'static str {
+        match self {
+            Db::Pool(_) => Self::POOL_LABEL,
+            Db::Fixed(_) => Self::FIXED_LABEL,
+        }
+    }
+
+    async fn begin_unmetered(&self, statement: Option<&'static str>) -> Result<Tx, sqlx::Error> {
         match self {
             Db::Pool(p) => Ok(Tx(TxInner::Pool(match statement {
                 Some(s) => p.begin_with(s).await?,
@@ -271,10 +301,12 @@ impl<'c> Executor<'c> for &'c Db {
         'c: 'e,
         E: 'q + Execute<'q, Any>,
     {
-        match self {
+        let timer = Timer::start(self.label());
+        let run: BoxFuture<'e, _> = match self {
             Db::Pool(p) => p.execute(query),
             Db::Fixed(f) => Box::pin(async move { f.lease().await?.execute(query).await }),
-        }
+        };
+        timer.around(run)
     }
 
     fn fetch_all<'e, 'q: 'e, E>(self, query: E) -> BoxFuture<'e, Result<Vec<AnyRow>, sqlx::Error>>
@@ -282,10 +314,12 @@ impl<'c> Executor<'c> for &'c Db {
         'c: 'e,
         E: 'q + Execute<'q, Any>,
     {
-        match self {
+        let timer = Timer::start(self.label());
+        let run: BoxFuture<'e, _> = match self {
             Db::Pool(p) => p.fetch_all(query),
             Db::Fixed(f) => Box::pin(async move { f.lease().await?.fetch_all(query).await }),
-        }
+        };
+        timer.around(run)
     }
 
     fn fetch_many<'e, 'q: 'e, E>(
@@ -296,7 +330,8 @@ impl<'c> Executor<'c> for &'c Db {
         'c: 'e,
         E: 'q + Execute<'q, Any>,
     {
-        match self {
+        let timer = Timer::start(self.label());
+        let rows: BoxStream<'e, _> = match self {
             Db::Pool(p) => p.fetch_many(query),
             // Collected while the connection is held, then streamed: the store never streams
             // unbounded results.
@@ -309,7 +344,11 @@ impl<'c> Executor<'c> for &'c Db {
                 })
                 .flat_map(futures::stream::iter),
             ),
-        }
+        };
+        // Timed until the stream is dropped (read to its end, or abandoned).
+        Box::pin(rows.inspect(move |_| {
+            let _ = &timer;
+        }))
     }
 
     fn fetch_optional<'e, 'q: 'e, E>(
@@ -320,10 +359,12 @@ impl<'c> Executor<'c> for &'c Db {
         'c: 'e,
         E: 'q + Execute<'q, Any>,
     {
-        match self {
+        let timer = Timer::start(self.label());
+        let run: BoxFuture<'e, _> = match self {
             Db::Pool(p) => p.fetch_optional(query),
             Db::Fixed(f) => Box::pin(async move { f.lease().await?.fetch_optional(query).await }),
-        }
+        };
+        timer.around(run)
     }
 
     fn prepare_with<'e>(
@@ -340,6 +381,59 @@ impl<'c> Executor<'c> for &'c Db {
                 Box::pin(async move { f.lease().await?.prepare_with(sql, parameters).await })
             }
         }
+    }
+}
+
+/// Times one database operation: recorded when dropped (so a cancelled statement is timed too).
+struct Timer {
+    db: &'static str,
+    started: Instant,
+}
+
+impl Timer {
+    fn start(db: &'static str) -> Timer {
+        Timer {
+            db,
+            started: Instant::now(),
+        }
+    }
+
+    fn around<'e, T: Send + 'e>(
+        self,
+        run: BoxFuture<'e, Result<T, sqlx::Error>>,
+    ) -> BoxFuture<'e, Result<T, sqlx::Error>> {
+        Box::pin(async move {
+            let r = run.await;
+            drop(self);
+            r
+        })
+    }
+}
+
+impl Drop for Timer {
+    fn drop(&mut self) {
+        crate::ops::metrics::storage_op(self.db, self.started.elapsed());
+    }
+}
+
+/// A failed database operation as a metric label: losing the database is `connection` or
+/// `pool_timeout`; a constraint violation that was not an expected answer is `constraint`.
+pub(crate) fn error_class(e: &sqlx::Error) -> &'static str {
+    match e {
+        sqlx::Error::PoolTimedOut => "pool_timeout",
+        sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed
+        | sqlx::Error::Protocol(_) => "connection",
+        sqlx::Error::Database(d) => match d.kind() {
+            sqlx::error::ErrorKind::UniqueViolation
+            | sqlx::error::ErrorKind::ForeignKeyViolation
+            | sqlx::error::ErrorKind::NotNullViolation
+            | sqlx::error::ErrorKind::CheckViolation => "constraint",
+            _ => "database",
+        },
+        _ => "other",
     }
 }
 

@@ -42,6 +42,22 @@ pub enum FetchError {
     Network(String),
 }
 
+impl FetchError {
+    /// The error as a metric label (`ops::metrics::upstream_request`).
+    pub fn label(&self) -> &'static str {
+        match self {
+            FetchError::Blocked(_) => "blocked",
+            FetchError::BadScheme | FetchError::BadUrl => "bad_url",
+            FetchError::Timeout => "timeout",
+            FetchError::TooLarge(_) => "too_large",
+            FetchError::Status(s) if *s >= 500 => "http_5xx",
+            FetchError::Status(_) => "http_4xx",
+            FetchError::Busy => "busy",
+            FetchError::Network(_) => "network",
+        }
+    }
+}
+
 /// Which addresses may be reached.
 #[derive(Clone, Copy, Debug)]
 pub struct NetPolicy {
@@ -208,6 +224,8 @@ pub struct GuardedHttp {
     policy: NetPolicy,
     limits: Limits,
     gates: Mutex<HashMap<String, Arc<Semaphore>>>,
+    /// The connection kind its requests are counted under (`oidc`, `saml`).
+    kind: &'static str,
 }
 
 impl std::fmt::Debug for GuardedHttp {
@@ -250,7 +268,14 @@ impl GuardedHttp {
             policy,
             limits,
             gates: Mutex::new(HashMap::new()),
+            kind: "other",
         })
+    }
+
+    /// Count this client's requests under connection kind `kind` (the metrics label).
+    pub fn for_kind(mut self, kind: &'static str) -> Self {
+        self.kind = kind;
+        self
     }
 
     pub fn policy(&self) -> NetPolicy {
@@ -282,7 +307,25 @@ impl GuardedHttp {
     }
 
     /// Send a request built on this client; `key` is the concurrency bucket (e.g. connection id).
+    /// Each call is timed and its failures counted by connection kind, never by `key`
+    /// (connection ids are unbounded).
     pub async fn send(&self, key: &str, req: reqwest::Request) -> Result<Fetched, FetchError> {
+        let started = std::time::Instant::now();
+        let r = self.send_unmetered(key, req).await;
+        let error = match &r {
+            Ok(f) if f.status >= 400 => Some(FetchError::Status(f.status).label()),
+            Ok(_) => None,
+            Err(e) => Some(e.label()),
+        };
+        crate::ops::metrics::upstream_request(self.kind, started.elapsed(), error);
+        r
+    }
+
+    async fn send_unmetered(
+        &self,
+        key: &str,
+        req: reqwest::Request,
+    ) -> Result<Fetched, FetchError> {
         self.check_url(req.url())?;
         let gate = self.gate(key);
         let _permit = match tokio::time::timeout(Duration::from_secs(2), gate.acquire_owned()).await

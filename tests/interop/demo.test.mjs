@@ -14,7 +14,7 @@ test('demo mode: sign in as the multi-org demo user, pick Globex, see the claims
   const dir = mkdtempSync(join(tmpdir(), 'lobby-demo-'));
   const base = `http://127.0.0.1:${port}`;
   const child = spawn(process.env.LOBBY_BIN, ['serve', '--demo'], {
-    env: { PATH: process.env.PATH, LOBBY_LISTEN: `127.0.0.1:${port}`, LOBBY_DATA_DIR: dir, LOBBY_LOG: 'warn' },
+    env: { PATH: process.env.PATH, LOBBY_LISTEN: `127.0.0.1:${port}`, LOBBY_METRICS_LISTEN: '127.0.0.1:0', LOBBY_DATA_DIR: dir, LOBBY_LOG: 'warn' },
     stdio: 'ignore',
   });
   const b = await openBrowser();

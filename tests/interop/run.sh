@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Interop tests against real, independently written peers on 127.0.0.1 only:
 # openid-client (certified RP), oidc-provider (certified OP, as an org's IdP), smtp-server (a
-# real SMTP server receiving invitation mail), Debian Chromium
+# real SMTP server receiving invitation mail), Prometheus's promtool (checks /metrics), Debian Chromium
 # driven by playwright-core. Installs the npm packages from package-lock.json, builds the lobby
 # binary, and runs every *.test.mjs with node's test runner.
 set -euo pipefail

@@ -14,6 +14,7 @@ mod harness;
 mod i18n;
 mod invitations;
 mod login;
+mod metrics;
 mod oidc_federation;
 mod passwords;
 mod provider;

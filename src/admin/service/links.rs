@@ -122,9 +122,11 @@ pub async fn delete_link(ctx: &Ctx<'_>, org: &OrgId, app: &AppId) -> SResult<()>
     let apps = apps_revoking_on(ctx, org, d::MemberEvent::OrgUnlinked, Some(&only)).await?;
     ctx.storage.delete_link(org, app).await?;
     if !apps.is_empty() {
-        ctx.storage
+        let n = ctx
+            .storage
             .revoke_org_families(org, Some(&apps), ctx.now())
             .await?;
+        crate::ops::metrics::families_revoked("org_unlinked", n);
     }
     ctx.audit(
         Some(org),

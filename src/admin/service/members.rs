@@ -115,9 +115,11 @@ pub async fn delete_member(ctx: &Ctx<'_>, org: &OrgId, user: &UserId) -> SResult
     let apps = apps_revoking_on(ctx, org, d::MemberEvent::MemberRemoved, None).await?;
     ctx.storage.delete_membership(org, user).await?;
     if !apps.is_empty() {
-        ctx.storage
+        let n = ctx
+            .storage
             .revoke_member_families(org, user, Some(&apps), ctx.now())
             .await?;
+        crate::ops::metrics::families_revoked("member_removed", n);
     }
     ctx.audit(
         Some(org),

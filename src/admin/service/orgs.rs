@@ -152,7 +152,8 @@ pub async fn delete_org(ctx: &Ctx<'_>, id: &OrgId, cascade: bool) -> SResult<()>
     // Every refresh token of the removed orgs dies with them, whatever the apps subscribe to.
     let now = ctx.now();
     for o in &removed {
-        ctx.storage.revoke_org_families(o, None, now).await?;
+        let n = ctx.storage.revoke_org_families(o, None, now).await?;
+        crate::ops::metrics::families_revoked("org_deleted", n);
     }
     ctx.storage.delete_org(id, cascade).await?;
     let before = serde_json::json!({

@@ -45,6 +45,7 @@ pub async fn revoke_member(
         .storage
         .revoke_member_families(org, user, Some(&apps), ctx.now())
         .await?;
+    crate::ops::metrics::families_revoked(event.as_str(), n);
     if n > 0 {
         tracing::info!(org = %org, user = %user, event = ?event, revoked = n, "member event revoked refresh tokens");
     }
@@ -66,6 +67,7 @@ pub async fn revoke_org(
         .storage
         .revoke_org_families(org, Some(&apps), ctx.now())
         .await?;
+    crate::ops::metrics::families_revoked(event.as_str(), n);
     if n > 0 {
         tracing::info!(org = %org, event = ?event, revoked = n, "org event revoked refresh tokens");
     }

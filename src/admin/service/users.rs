@@ -155,9 +155,11 @@ pub async fn delete_user(ctx: &Ctx<'_>, id: &UserId) -> SResult<()> {
     // subscribe to.
     let now = ctx.now();
     for m in ctx.storage.list_memberships_for_user(id).await? {
-        ctx.storage
+        let n = ctx
+            .storage
             .revoke_member_families(&m.org_id, id, None, now)
             .await?;
+        crate::ops::metrics::families_revoked("user_deleted", n);
     }
     ctx.storage.delete_user(id).await?;
     ctx.audit(

@@ -139,6 +139,7 @@ pub async fn sign_in(
             flow.ui_lang(),
         ));
     }
+    crate::ops::metrics::login_succeeded(method.label());
     let auth = Authenticated {
         user_id: sso.user_id.clone(),
         sid: sso.sid.clone(),

@@ -136,7 +136,7 @@ pub(super) fn rejected(
     reason: &str,
     page: PageError,
 ) -> LoginError {
-    metrics::counter!("lobby_saml_rejections_total", "reason" => reason.to_owned()).increment(1);
+    crate::ops::metrics::saml_rejected(reason);
     tracing::info!(connection = connection_id, reason, "SAML sign-in refused");
     LoginError::page(page).audited(FailureAudit {
         org: conn.map(|c| c.org_id.clone()),

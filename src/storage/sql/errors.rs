@@ -9,8 +9,15 @@ use super::SqlStore;
 use crate::storage::dialect::{Dialect, Violation};
 use crate::storage::{Result, StorageError, postgres, sqlite};
 
+/// The database failed (not an answer such as a duplicate): every such failure of the SQL store
+/// passes here, so it is also where storage errors are counted (`ops::metrics`).
 pub(super) fn backend(e: impl Into<anyhow::Error>) -> StorageError {
-    StorageError::Backend(e.into())
+    let e = e.into();
+    let class = e
+        .downcast_ref::<sqlx::Error>()
+        .map_or("other", crate::storage::db::error_class);
+    crate::ops::metrics::storage_error(class);
+    StorageError::Backend(e)
 }
 
 /// "What is duplicated", by constraint name (SQLite's are translated in `sqlite.rs`).
@@ -104,6 +111,12 @@ impl SqlStore {
             Some(Violation::ForeignKey) => StorageError::InUse(in_use.into()),
             _ => backend(e),
         }
+    }
+
+    /// Close the database (tests: every later statement fails).
+    #[cfg(test)]
+    pub(super) async fn close_for_tests(&self) {
+        self.pool.close().await;
     }
 
     pub(super) fn is_fk(&self, e: &sqlx::Error) -> bool {

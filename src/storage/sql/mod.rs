@@ -226,6 +226,25 @@ impl Storage for SqlStore {
 mod tests {
     use super::*;
 
+    /// A lost database is counted as a storage error (`ops::metrics`), once per failure.
+    #[tokio::test]
+    async fn database_failures_are_counted() {
+        let metrics = crate::ops::metrics::install();
+        let count = || {
+            let text = metrics.render();
+            text.lines()
+                .find_map(|l| l.strip_prefix("lobby_storage_errors_total{error=\"connection\"} "))
+                .map_or(0.0, |v| v.parse::<f64>().unwrap())
+        };
+        let store = SqlStore::connect("sqlite::memory:").await.unwrap();
+        store.ping().await.unwrap();
+        let before = count();
+        store.close_for_tests().await;
+        assert!(store.ping().await.is_err());
+        assert!(crate::storage::KeyStore::list_keys(&store).await.is_err());
+        assert!(count() - before >= 2.0);
+    }
+
     /// The two schemas differ only in types, collation and SQLite's WITHOUT ROWID.
     #[test]
     fn dialect_schemas_match() {

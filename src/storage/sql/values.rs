@@ -14,6 +14,7 @@ use sqlx::{Any, Row};
 use time::OffsetDateTime;
 
 pub(super) fn corrupt(col: &str, e: impl std::fmt::Display) -> StorageError {
+    crate::ops::metrics::storage_error("corrupt");
     StorageError::Backend(anyhow::anyhow!(
         "unreadable stored value in column {col}: {e}"
     ))

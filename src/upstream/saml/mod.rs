@@ -212,7 +212,8 @@ impl SamlService {
                 max_body: metadata::MAX_METADATA,
                 ..Limits::default()
             },
-        )?;
+        )?
+        .for_kind("saml");
         let cn = sp_common_name(config);
         Ok(Self {
             dsig: Arc::new(dsig::SamaelDsig),
@@ -384,7 +385,7 @@ impl SamlService {
                 report.ok = true;
             }
             Err(e) => {
-                metrics::counter!("lobby_saml_metadata_refresh_failures_total").increment(1);
+                crate::ops::metrics::saml_metadata_refresh_failed();
                 tracing::warn!(connection = %conn.id, error = %e, "SAML metadata refresh failed; keeping the last good copy");
                 report.error = Some(e.to_string());
                 if let Some(mut s) = old {

@@ -21,12 +21,14 @@ export async function startLobby({ env = {}, host = '127.0.0.1', importYaml } = 
   const bin = process.env.LOBBY_BIN;
   if (!bin) throw new Error('LOBBY_BIN must point at the lobby binary (tests/interop/run.sh sets it)');
   const port = await freePort();
+  const metricsPort = await freePort();
   const dataDir = mkdtempSync(join(tmpdir(), 'lobby-interop-'));
   const adminToken = 'interop-admin-token-' + Math.random().toString(36).slice(2);
   const publicUrl = `http://${host}:${port}`;
   const fullEnv = {
     PATH: process.env.PATH,
     LOBBY_LISTEN: `127.0.0.1:${port}`,
+    LOBBY_METRICS_LISTEN: `127.0.0.1:${metricsPort}`,
     LOBBY_PUBLIC_URL: publicUrl,
     LOBBY_DATA_DIR: dataDir,
     LOBBY_ADMIN_TOKEN: adminToken,
@@ -70,6 +72,8 @@ export async function startLobby({ env = {}, host = '127.0.0.1', importYaml } = 
   };
   return {
     url: publicUrl,
+    // `/metrics`, on its own listener (LOBBY_METRICS_LISTEN); null when the caller turned it off.
+    metricsUrl: fullEnv.LOBBY_METRICS_LISTEN === 'off' ? null : `http://${fullEnv.LOBBY_METRICS_LISTEN}/metrics`,
     pid: child.pid, // for benchmarks that read the process's CPU time
     admin,
     log: () => log,

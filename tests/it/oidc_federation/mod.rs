@@ -41,6 +41,7 @@ mod fake_idp;
 mod happy_path;
 mod hostile_idp;
 mod invitations;
+mod metrics;
 mod multi_instance;
 
 use fake_idp::*;
