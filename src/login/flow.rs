@@ -180,6 +180,10 @@ pub struct Flow {
     /// a code for an app.
     #[serde(default)]
     pub invite_accept: bool,
+    /// A test sign-in started from the portal's connection wizard: the IdP's answer is shown
+    /// to the admin and nothing else happens (`login::test_signin`).
+    #[serde(default)]
+    pub test: Option<crate::login::test_signin::TestSignIn>,
     /// The pending request to an upstream IdP, if the flow went there.
     #[serde(default)]
     pub upstream: Option<UpstreamPending>,

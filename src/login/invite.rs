@@ -239,6 +239,7 @@ async fn show(st: &LoginCtx, headers: &HeaderMap, token: &str) -> Result<Respons
         eligible: Vec::new(),
         invitation: Some(Secret::new(token)),
         invite_accept: true,
+        test: None,
         upstream: None,
         expires_at: to_millis(now) + flow::FLOW_TTL.as_millis() as i64,
     };

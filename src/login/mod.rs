@@ -33,6 +33,7 @@ pub mod rate_limit;
 pub mod reset;
 pub mod saml;
 pub mod session;
+pub mod test_signin;
 pub mod upstream;
 
 use crate::config::Config;
@@ -90,6 +91,7 @@ pub fn router() -> Router<LoginCtx> {
         .route("/login/error", get(pages::error_route))
         .route("/invite/{token}", get(invite::get).post(invite::post))
         .route("/sso/oidc/{connection_id}/callback", get(oidc::callback))
+        .route("/sso/test/{ticket}", get(test_signin::start))
         .route("/static/lobby.css", get(pages::stylesheet))
         .route("/static/brand.css", get(pages::brand_stylesheet))
         .merge(saml::router())

@@ -26,7 +26,6 @@
 //! Owns: the OIDC legs of the browser flow. Must not touch: protocol validation details
 //! (`upstream::oidc`), account linking (`identity`), token issuance (`provider`).
 
-use super::discovery::LinkedOrg;
 use super::error::{FailureAudit, LoginError, respond};
 use super::flow::{self, AuthMethod, Flow, FlowError, FlowId, UpstreamPending};
 use super::identity;
@@ -65,7 +64,13 @@ fn sha256_hex(s: &str) -> String {
 
 /// The callback URL registered at the IdP for a connection.
 pub fn redirect_uri(st: &LoginCtx, conn: &ConnectionId) -> String {
-    st.config.url(&format!("/sso/oidc/{conn}/callback"))
+    redirect_uri_for(&st.config, conn)
+}
+
+/// [`redirect_uri`] from the configuration alone (the portal shows it before the connection
+/// exists).
+pub fn redirect_uri_for(config: &crate::config::Config, conn: &ConnectionId) -> String {
+    config.url(&format!("/sso/oidc/{conn}/callback"))
 }
 
 fn oidc_config(conn: &Connection) -> Option<&OidcConfig> {
@@ -137,17 +142,17 @@ pub async fn start(
     headers: &HeaderMap,
     mut flow: Flow,
     email: Option<Email>,
-    target: &LinkedOrg,
+    target: &Org,
     conn: Connection,
 ) -> Result<Response, LoginError> {
     let Some(cfg) = oidc_config(&conn) else {
-        return Err(LoginError::page(PageError::SsoNotAvailable).branded(Some(&target.org)));
+        return Err(LoginError::page(PageError::SsoNotAvailable).branded(Some(target)));
     };
     let disc = st
         .oidc
         .discovery(&conn.id, cfg)
         .await
-        .map_err(|e| upstream_failure(&conn, Some(&target.org), &e))?;
+        .map_err(|e| upstream_failure(&conn, Some(target), &e))?;
     let state = random_value();
     let nonce = random_value();
     let verifier = random_value();
@@ -158,7 +163,7 @@ pub async fn start(
         .ok_or(PageError::FlowExpired)?;
     let login_hint = email.as_ref().map(Email::to_string);
     flow.email = email;
-    flow.target_org = Some(target.org.id.clone());
+    flow.target_org = Some(target.id.clone());
     flow.upstream = Some(UpstreamPending {
         connection_id: conn.id.clone(),
         state_hash: sha256_hex(&state),
@@ -359,7 +364,11 @@ async fn answer(
             Value::Null,
         ));
     };
-    let app = super::flow_app(st, &flow).await?;
+    // A test sign-in has no app behind it (`test_signin`).
+    let app = match flow.test {
+        None => Some(super::flow_app(st, &flow).await?),
+        Some(_) => None,
+    };
     let disc = st
         .oidc
         .discovery(&conn.id, cfg)
@@ -432,6 +441,9 @@ async fn answer(
         )
         .await
         .map_err(|e| upstream_failure(&conn, org, &e))?;
+    let Some(app) = app else {
+        return test_answer(st, &flow, &conn, cfg, validated).await;
+    };
     let upstream_auth_time = validated.auth_time;
     let mut ident = UpstreamIdentity::from_oidc(&conn.id, cfg, validated);
     ident.invitation_token = flow.invitation.clone();
@@ -454,4 +466,30 @@ async fn answer(
         upstream_auth_time,
     )
     .await
+}
+
+/// The end of a test sign-in (`test_signin`): the validated claims are shown to the admin;
+/// nothing is linked, no session, no code.
+async fn test_answer(
+    st: &LoginCtx,
+    flow: &Flow,
+    conn: &Connection,
+    cfg: &OidcConfig,
+    validated: crate::upstream::oidc::Validated,
+) -> Result<Response, LoginError> {
+    let Some(marker) = &flow.test else {
+        return Err(PageError::Unknown.into());
+    };
+    let values = super::test_signin::claim_values(&validated.claims);
+    let ident = UpstreamIdentity::from_oidc(&conn.id, cfg, validated);
+    let answer = super::test_signin::Answer {
+        protocol: "oidc",
+        issuer: ident.issuer,
+        subject: ident.subject,
+        values,
+        email: ident.email,
+        name: ident.name,
+        groups: ident.groups,
+    };
+    super::test_signin::finish(st, marker, conn, answer).await
 }

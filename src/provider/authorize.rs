@@ -328,6 +328,7 @@ async fn authorize(st: &ProviderCtx, sess: &Session, headers: &HeaderMap, p: Par
         eligible: Vec::new(),
         invitation: g("invitation").map(crate::domain::Secret::new),
         invite_accept: false,
+        test: None,
         upstream: None,
         expires_at: to_millis(now) + flow::FLOW_TTL.as_millis() as i64,
     };
