@@ -56,9 +56,7 @@ async fn grantable(scope: &PortalScope) -> Result<Vec<(AppId, String, RoleValue)
 }
 
 /// The names of the apps linked to the org, by id (for showing mappings).
-pub(super) async fn app_names(
-    scope: &PortalScope,
-) -> Result<BTreeMap<AppId, String>, PortalError> {
+pub(super) async fn app_names(scope: &PortalScope) -> Result<BTreeMap<AppId, String>, PortalError> {
     Ok(grantable(scope)
         .await?
         .into_iter()
@@ -69,7 +67,10 @@ pub(super) async fn app_names(
 /// A group → roles mapping in words: `admins → CRM: finance, sales`.
 pub(super) fn mapping_words(m: &DomainMapping, names: &BTreeMap<AppId, String>) -> String {
     let roles: Vec<&str> = m.roles.iter().map(|r| r.as_str()).collect();
-    let app = names.get(&m.app_id).cloned().unwrap_or_else(|| m.app_id.to_string());
+    let app = names
+        .get(&m.app_id)
+        .cloned()
+        .unwrap_or_else(|| m.app_id.to_string());
     format!("{} \u{2192} {app}: {}", m.group, roles.join(", "))
 }
 
@@ -144,7 +145,11 @@ async fn page(
     let p = preset.and_then(|id| find(kind, id));
     let (email, name, groups) = match p {
         Some(p) => (p.email.to_owned(), p.name.to_owned(), p.groups.to_owned()),
-        None => (m.email.clone(), m.name.clone(), m.groups.clone().unwrap_or_default()),
+        None => (
+            m.email.clone(),
+            m.name.clone(),
+            m.groups.clone().unwrap_or_default(),
+        ),
     };
     let page = MappingPage {
         l: scope.layout("Attribute mapping", Section::Connections),
@@ -167,7 +172,11 @@ async fn page(
         rows: rows_of(&m.roles, &choices),
         errors: errors.clone(),
     };
-    let status = if errors.any() { StatusCode::BAD_REQUEST } else { StatusCode::OK };
+    let status = if errors.any() {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
+    };
     Ok(render(status, &page))
 }
 
@@ -184,8 +193,8 @@ pub(super) async fn get(
     page(&scope, &c, q.preset.as_deref(), &m, Errors::default()).await
 }
 
-/// The submitted mapping, or the first problem with it.
-fn parse(f: &Fields, choices: &[(AppId, String, RoleValue)]) -> Result<Mapping, (Mapping, FieldError)> {
+/// The submitted mapping, and the first problem with it.
+fn parse(f: &Fields, choices: &[(AppId, String, RoleValue)]) -> (Mapping, Option<FieldError>) {
     let text = |n: &str| field(f, n).trim().to_owned();
     let mut roles: Vec<DomainMapping> = Vec::new();
     let mut problem = None;
@@ -226,7 +235,10 @@ fn parse(f: &Fields, choices: &[(AppId, String, RoleValue)]) -> Result<Mapping, 
         if picked.is_empty() {
             problem.get_or_insert(FieldError::new(
                 "mapping",
-                format!("Row {}: choose at least one role for the group \u{201c}{group}\u{201d}.", i + 1),
+                format!(
+                    "Row {}: choose at least one role for the group \u{201c}{group}\u{201d}.",
+                    i + 1
+                ),
             ));
         }
         for (app_id, rs) in picked {
@@ -244,19 +256,25 @@ fn parse(f: &Fields, choices: &[(AppId, String, RoleValue)]) -> Result<Mapping, 
         groups,
         roles,
     };
-    if m.email.is_empty() {
-        return Err((m, FieldError::new("email", "Enter the attribute or claim that carries the email address.")));
-    }
-    if m.name.is_empty() {
-        return Err((m, FieldError::new("name", "Enter the attribute or claim that carries the person's name.")));
-    }
-    if m.groups.is_none() && !m.roles.is_empty() {
-        return Err((m, FieldError::new("groups", "Roles are given by group: enter the attribute or claim that carries the groups.")));
-    }
-    match problem {
-        Some(p) => Err((m, p)),
-        None => Ok(m),
-    }
+    let first = if m.email.is_empty() {
+        Some(FieldError::new(
+            "email",
+            "Enter the attribute or claim that carries the email address.",
+        ))
+    } else if m.name.is_empty() {
+        Some(FieldError::new(
+            "name",
+            "Enter the attribute or claim that carries the person's name.",
+        ))
+    } else if m.groups.is_none() && !m.roles.is_empty() {
+        Some(FieldError::new(
+            "groups",
+            "Roles are given by group: enter the attribute or claim that carries the groups.",
+        ))
+    } else {
+        problem
+    };
+    (m, first)
 }
 
 /// `POST …/{connection_id}/mapping`: save, then on to the test.
@@ -271,10 +289,10 @@ pub(super) async fn post(
         return Err(PortalError::NotFound);
     }
     let choices = grantable(&scope).await?;
-    let m = match parse(&f, &choices) {
-        Ok(m) => m,
-        Err((m, e)) => return page(&scope, &c, None, &m, Errors::field(e)).await,
-    };
+    let (m, problem) = parse(&f, &choices);
+    if let Some(e) = problem {
+        return page(&scope, &c, None, &m, Errors::field(e)).await;
+    }
     let mut dto = DtoConfig::from_domain(&c.config);
     let mapped: Vec<GroupRoleMapping> = m.roles.iter().cloned().map(Into::into).collect();
     match &mut dto {

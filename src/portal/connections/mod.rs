@@ -198,7 +198,10 @@ pub(crate) async fn show_page(
             facts.push(("Name attribute".into(), cfg.attributes.name.clone()));
             facts.push((
                 "Groups attribute".into(),
-                cfg.attributes.groups.clone().unwrap_or_else(|| "(none)".into()),
+                cfg.attributes
+                    .groups
+                    .clone()
+                    .unwrap_or_else(|| "(none)".into()),
             ));
             (Some(sp_info(scope, &c.id)), None, &cfg.role_mapping)
         }
@@ -307,12 +310,18 @@ async fn activate(
 ) -> Result<Response, PortalError> {
     match set_state(&scope, &raw, DtoState::Active).await? {
         Ok(c) => {
-            scope.user().set_flash(&format!(
-                "{} is active: members of this organization now sign in through it.",
-                c.name
-            ))
-            .await;
-            Ok(super::view::see_other(&format!("{}/{}", base(scope.scope().org()), c.id)))
+            scope
+                .user()
+                .set_flash(&format!(
+                    "{} is active: members of this organization now sign in through it.",
+                    c.name
+                ))
+                .await;
+            Ok(super::view::see_other(&format!(
+                "{}/{}",
+                base(scope.scope().org()),
+                c.id
+            )))
         }
         Err((c, errors)) => show_page(&scope, &c, errors).await,
     }
@@ -328,9 +337,16 @@ async fn disable(
         Ok(c) => {
             scope
                 .user()
-                .set_flash(&format!("{} is disabled: nobody signs in through it.", c.name))
+                .set_flash(&format!(
+                    "{} is disabled: nobody signs in through it.",
+                    c.name
+                ))
                 .await;
-            Ok(super::view::see_other(&format!("{}/{}", base(scope.scope().org()), c.id)))
+            Ok(super::view::see_other(&format!(
+                "{}/{}",
+                base(scope.scope().org()),
+                c.id
+            )))
         }
         Err((c, errors)) => show_page(&scope, &c, errors).await,
     }

@@ -100,7 +100,11 @@ fn metadata_words(e: &MetadataError) -> String {
 }
 
 /// Refuse metadata whose every signing certificate has expired, naming when.
-pub fn check_cert_expiry(md: &IdpMetadata, now: i64, field: &'static str) -> Result<(), FieldError> {
+pub fn check_cert_expiry(
+    md: &IdpMetadata,
+    now: i64,
+    field: &'static str,
+) -> Result<(), FieldError> {
     let live = md
         .signing_certs
         .iter()
@@ -120,7 +124,8 @@ pub fn check_cert_expiry(md: &IdpMetadata, now: i64, field: &'static str) -> Res
         field,
         format!(
             "The certificate in this metadata expired on {}{subject}. Responses signed with it would be refused: ask your IdP administrator for current metadata.",
-            last.map(date_words).unwrap_or_else(|| "an unknown date".into())
+            last.map(date_words)
+                .unwrap_or_else(|| "an unknown date".into())
         ),
     ))
 }
@@ -245,7 +250,13 @@ pub async fn saml_source(
             ("metadata_url", Some(u.to_owned()), None)
         }
         Some(Source::Manual) => {
-            let x = manual_metadata(&input.entity_id, &input.sso_url, false, &input.certificate, now)?;
+            let x = manual_metadata(
+                &input.entity_id,
+                &input.sso_url,
+                false,
+                &input.certificate,
+                now,
+            )?;
             ("certificate", None, Some(x))
         }
         None => {
@@ -283,7 +294,12 @@ pub async fn saml_source(
         }
         (None, Some(x)) => parse_idp(x, entity.as_deref())
             .map_err(|m| FieldError::new(field, metadata_words(&m)))?,
-        (None, None) => return Err(FieldError::new("source", "Choose how to give your IdP's details.")),
+        (None, None) => {
+            return Err(FieldError::new(
+                "source",
+                "Choose how to give your IdP's details.",
+            ));
+        }
     };
     check_cert_expiry(&md, now, field)?;
     let manual = Source::parse(&input.source) == Some(Source::Manual);
@@ -298,7 +314,11 @@ pub async fn saml_source(
 
 /// Check an OIDC issuer the admin typed: its discovery document must load and name exactly
 /// this issuer.
-pub async fn oidc_issuer(tools: &Tools<'_>, id: &ConnectionId, issuer: &str) -> Result<(), FieldError> {
+pub async fn oidc_issuer(
+    tools: &Tools<'_>,
+    id: &ConnectionId,
+    issuer: &str,
+) -> Result<(), FieldError> {
     let words = |m: String| FieldError::new("issuer", m);
     match tools.oidc.probe_discovery(id, issuer).await {
         Ok(_) => Ok(()),

@@ -176,7 +176,9 @@ pub(super) async fn result(
         Some(_) => {}
     }
     if r.name.is_none() {
-        warnings.push(format!("No name arrived in the {what} named on the mapping step."));
+        warnings.push(format!(
+            "No name arrived in the {what} named on the mapping step."
+        ));
     }
     if !mapping.is_empty() && r.groups.is_empty() {
         warnings.push(format!(

@@ -19,8 +19,8 @@ use crate::admin::dto::{
 };
 use crate::admin::service;
 use crate::domain::{Connection, ConnectionConfig, ConnectionId, ConnectionKind, Secret};
-use crate::portal::{CsrfForm, PortalError, PortalScope, Section};
 use crate::portal::view::{render, see_other};
+use crate::portal::{CsrfForm, PortalError, PortalScope, Section};
 use axum::extract::{Path, Query};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -40,19 +40,32 @@ pub(super) async fn choose(scope: PortalScope) -> Result<Response, PortalError> 
     Ok(render(StatusCode::OK, &page))
 }
 
-/// The reserved id of a new connection: `?id=`, else a new one (redirect, so a reload keeps it).
-fn reserved(q: &NewQuery, here: &str) -> Result<ConnectionId, Response> {
-    match q.id.as_deref().map(ConnectionId::parse) {
-        Some(Ok(id)) => Ok(id),
-        _ => Err(see_other(&format!("{here}?id={}", ConnectionId::generate()))),
-    }
+/// The reserved id of a new connection (`?id=`), if well-formed.
+fn reserved(q: &NewQuery) -> Option<ConnectionId> {
+    q.id.as_deref().and_then(|id| ConnectionId::parse(id).ok())
 }
 
-fn saml_page(scope: &PortalScope, id: &ConnectionId, creating: bool, input: &SamlInput, name: &str, errors: Errors) -> Response {
+/// A new reserved id (redirect, so a reload keeps it).
+fn reserve(here: &str) -> Response {
+    see_other(&format!("{here}?id={}", ConnectionId::generate()))
+}
+
+fn saml_page(
+    scope: &PortalScope,
+    id: &ConnectionId,
+    creating: bool,
+    input: &SamlInput,
+    name: &str,
+    errors: Errors,
+) -> Response {
     let b = base(scope.scope().org());
     let page = SamlPage {
         l: scope.layout(
-            if creating { "New SAML connection" } else { "SAML identity provider" },
+            if creating {
+                "New SAML connection"
+            } else {
+                "SAML identity provider"
+            },
             Section::Connections,
         ),
         action: if creating {
@@ -65,7 +78,11 @@ fn saml_page(scope: &PortalScope, id: &ConnectionId, creating: bool, input: &Sam
         id: id.to_string(),
         sp: sp_info(scope, id),
         name: name.to_owned(),
-        source: if input.source.is_empty() { "xml".into() } else { input.source.clone() },
+        source: if input.source.is_empty() {
+            "xml".into()
+        } else {
+            input.source.clone()
+        },
         metadata_xml: input.metadata_xml.clone(),
         metadata_url: input.metadata_url.clone(),
         entity_id: input.entity_id.clone(),
@@ -73,7 +90,11 @@ fn saml_page(scope: &PortalScope, id: &ConnectionId, creating: bool, input: &Sam
         certificate: input.certificate.clone(),
         errors: errors.clone(),
     };
-    let status = if errors.any() { StatusCode::BAD_REQUEST } else { StatusCode::OK };
+    let status = if errors.any() {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
+    };
     render(status, &page)
 }
 
@@ -83,11 +104,17 @@ pub(super) async fn saml_new(
     Query(q): Query<NewQuery>,
 ) -> Result<Response, PortalError> {
     let here = format!("{}/new/saml", base(scope.scope().org()));
-    let id = match reserved(&q, &here) {
-        Ok(id) => id,
-        Err(r) => return Ok(r),
+    let Some(id) = reserved(&q) else {
+        return Ok(reserve(&here));
     };
-    Ok(saml_page(&scope, &id, true, &SamlInput::default(), "", Errors::default()))
+    Ok(saml_page(
+        &scope,
+        &id,
+        true,
+        &SamlInput::default(),
+        "",
+        Errors::default(),
+    ))
 }
 
 /// `GET …/connections/new/saml/{connection_id}/metadata.xml`: Lobby's SP metadata for a
@@ -165,11 +192,27 @@ pub(super) async fn saml_create(
     let input = saml_input(&f);
     let name = field(&f, "name");
     if let Some(e) = name_error(&name) {
-        return Ok(saml_page(&scope, &id, true, &input, &name, Errors::field(e)));
+        return Ok(saml_page(
+            &scope,
+            &id,
+            true,
+            &input,
+            &name,
+            Errors::field(e),
+        ));
     }
     let src = match setup::saml_source(&s.tools(), &id, &input).await {
         Ok(src) => src,
-        Err(e) => return Ok(saml_page(&scope, &id, true, &input, &name, Errors::field(e))),
+        Err(e) => {
+            return Ok(saml_page(
+                &scope,
+                &id,
+                true,
+                &input,
+                &name,
+                Errors::field(e),
+            ));
+        }
     };
     let generic = &super::presets::presets(ConnectionKind::Saml)[0];
     let req = ConnectionCreate {
@@ -221,7 +264,11 @@ fn oidc_page(
         .unwrap_or_else(|| "openid email profile".into());
     let page = OidcPage {
         l: scope.layout(
-            if creating { "New OpenID Connect connection" } else { "OpenID Provider" },
+            if creating {
+                "New OpenID Connect connection"
+            } else {
+                "OpenID Provider"
+            },
             Section::Connections,
         ),
         action: if creating {
@@ -244,7 +291,11 @@ fn oidc_page(
             .unwrap_or_else(|| "client_secret_basic".into()),
         errors: errors.clone(),
     };
-    let status = if errors.any() { StatusCode::BAD_REQUEST } else { StatusCode::OK };
+    let status = if errors.any() {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
+    };
     render(status, &page)
 }
 
@@ -254,11 +305,17 @@ pub(super) async fn oidc_new(
     Query(q): Query<NewQuery>,
 ) -> Result<Response, PortalError> {
     let here = format!("{}/new/oidc", base(scope.scope().org()));
-    let id = match reserved(&q, &here) {
-        Ok(id) => id,
-        Err(r) => return Ok(r),
+    let Some(id) = reserved(&q) else {
+        return Ok(reserve(&here));
     };
-    Ok(oidc_page(&scope, &id, true, &Fields::new(), false, Errors::default()))
+    Ok(oidc_page(
+        &scope,
+        &id,
+        true,
+        &Fields::new(),
+        false,
+        Errors::default(),
+    ))
 }
 
 fn auth_method(s: &str) -> Option<TokenEndpointAuthMethod> {
@@ -276,15 +333,24 @@ async fn oidc_checked(
     id: &ConnectionId,
     f: &Fields,
     keep_secret: bool,
-) -> Result<(String, String, Option<Secret>, Vec<String>, TokenEndpointAuthMethod), FieldError> {
+) -> Result<
+    (
+        String,
+        String,
+        Option<Secret>,
+        Vec<String>,
+        TokenEndpointAuthMethod,
+    ),
+    FieldError,
+> {
     let name = field(f, "name");
     if let Some(e) = name_error(&name) {
         return Err(e);
     }
     let issuer = field(f, "issuer").trim().to_owned();
-    let ok = url::Url::parse(&issuer)
-        .ok()
-        .filter(|u| matches!(u.scheme(), "http" | "https") && u.query().is_none() && u.fragment().is_none());
+    let ok = url::Url::parse(&issuer).ok().filter(|u| {
+        matches!(u.scheme(), "http" | "https") && u.query().is_none() && u.fragment().is_none()
+    });
     if ok.is_none() {
         return Err(FieldError::new(
             "issuer",
@@ -299,7 +365,10 @@ async fn oidc_checked(
         ));
     }
     let method = auth_method(&field(f, "auth_method")).ok_or_else(|| {
-        FieldError::new("auth_method", "Choose how Lobby authenticates to the token endpoint.")
+        FieldError::new(
+            "auth_method",
+            "Choose how Lobby authenticates to the token endpoint.",
+        )
     })?;
     let secret = Some(field(f, "client_secret")).filter(|s| !s.is_empty());
     if secret.is_none() && !keep_secret && method != TokenEndpointAuthMethod::None {
@@ -319,7 +388,13 @@ async fn oidc_checked(
         ));
     }
     setup::oidc_issuer(&scope.scope().tools(), id, &issuer).await?;
-    Ok((name.trim().to_owned(), issuer, secret.map(Secret::new), scopes, method))
+    Ok((
+        name.trim().to_owned(),
+        issuer,
+        secret.map(Secret::new),
+        scopes,
+        method,
+    ))
 }
 
 /// `POST …/connections/new/oidc`.
@@ -385,7 +460,12 @@ fn saved_fields(c: &Connection) -> (Fields, SamlInput, bool) {
         }
         ConnectionConfig::Saml(s) => {
             let input = SamlInput {
-                source: if s.idp_metadata_url.is_some() { "url" } else { "xml" }.into(),
+                source: if s.idp_metadata_url.is_some() {
+                    "url"
+                } else {
+                    "xml"
+                }
+                .into(),
                 metadata_xml: s.idp_metadata_xml.clone().unwrap_or_default(),
                 metadata_url: s.idp_metadata_url.clone().unwrap_or_default(),
                 entity_id: s.idp_entity_id.clone().unwrap_or_default(),
@@ -405,8 +485,22 @@ pub(super) async fn idp_edit(
     let c = scope.scope().db().connection(&connection_id(&raw)?).await?;
     let (f, input, secret_set) = saved_fields(&c);
     match &c.config {
-        ConnectionConfig::Saml(_) => Ok(saml_page(&scope, &c.id, false, &input, &c.name, Errors::default())),
-        ConnectionConfig::Oidc(_) => Ok(oidc_page(&scope, &c.id, false, &f, secret_set, Errors::default())),
+        ConnectionConfig::Saml(_) => Ok(saml_page(
+            &scope,
+            &c.id,
+            false,
+            &input,
+            &c.name,
+            Errors::default(),
+        )),
+        ConnectionConfig::Oidc(_) => Ok(oidc_page(
+            &scope,
+            &c.id,
+            false,
+            &f,
+            secret_set,
+            Errors::default(),
+        )),
         ConnectionConfig::Password(_) => Err(PortalError::NotFound),
     }
 }
@@ -427,11 +521,27 @@ pub(super) async fn idp_save(
             let input = saml_input(&f);
             name = field(&f, "name");
             if let Some(e) = name_error(&name) {
-                return Ok(saml_page(&scope, &c.id, false, &input, &name, Errors::field(e)));
+                return Ok(saml_page(
+                    &scope,
+                    &c.id,
+                    false,
+                    &input,
+                    &name,
+                    Errors::field(e),
+                ));
             }
             let src = match setup::saml_source(&s.tools(), &c.id, &input).await {
                 Ok(src) => src,
-                Err(e) => return Ok(saml_page(&scope, &c.id, false, &input, &name, Errors::field(e))),
+                Err(e) => {
+                    return Ok(saml_page(
+                        &scope,
+                        &c.id,
+                        false,
+                        &input,
+                        &name,
+                        Errors::field(e),
+                    ));
+                }
             };
             cfg.idp_metadata_url = src.url;
             cfg.idp_metadata_xml = src.xml;
@@ -439,7 +549,9 @@ pub(super) async fn idp_save(
         }
         (ConnectionConfig::Oidc(o), DtoConfig::Oidc(cfg)) => {
             let set = o.client_secret.is_some();
-            let (n, issuer, secret, scopes, method) = match oidc_checked(&scope, &c.id, &f, set).await {
+            let (n, issuer, secret, scopes, method) = match oidc_checked(&scope, &c.id, &f, set)
+                .await
+            {
                 Ok(v) => v,
                 Err(e) => return Ok(oidc_page(&scope, &c.id, false, &f, set, Errors::field(e))),
             };
@@ -476,14 +588,19 @@ pub(super) async fn idp_save(
     match service::update_connection(&s.ctx(), s.org(), &c.id, patch).await {
         Ok(saved) => {
             crate::admin::connection_ops::pin_after_save(&tools, &saved).await;
-            scope.user().set_flash("The identity provider's details were saved.").await;
+            scope
+                .user()
+                .set_flash("The identity provider's details were saved.")
+                .await;
             Ok(see_other(&format!("{}/{}", base(s.org()), saved.id)))
         }
         Err(e) => {
             let errors = service_errors(e)?;
             let (_, input, set) = saved_fields(&c);
             Ok(match &c.config {
-                ConnectionConfig::Saml(_) => saml_page(&scope, &c.id, false, &saml_input(&f), &name, errors),
+                ConnectionConfig::Saml(_) => {
+                    saml_page(&scope, &c.id, false, &saml_input(&f), &name, errors)
+                }
                 _ => {
                     let _ = input;
                     oidc_page(&scope, &c.id, false, &f, set, errors)

@@ -5,13 +5,10 @@
 //! name), and the test sign-in: the admin goes through the IdP and sees what it sent, and
 //! nothing else happens — no SSO session, no code, no user linked or created.
 
-#[path = "../../saml/corpus.rs"]
-mod corpus;
-
 use super::{add_admin, csrf, signed_in};
 use crate::provider::fixture::{Browser, Lobby, Resp, org_id};
+use crate::saml::corpus::{self, Signer, Spec};
 use base64::Engine;
-use corpus::{Signer, Spec};
 use lobby::domain::*;
 use lobby::storage::{AuditFilter, PageRequest};
 use std::io::Read;
@@ -32,8 +29,14 @@ async fn saml_start(b: &Browser) -> (String, String) {
     let id = loc.split("id=").nth(1).expect("a reserved id").to_owned();
     let page = b.get(&loc).await;
     assert_eq!(page.status, 200, "{}", page.body);
-    assert!(page.body.contains(&format!("/sso/saml/{id}/acs")), "ACS URL shown");
-    assert!(page.body.contains(&format!("/sso/saml/{id}/metadata")), "entity ID shown");
+    assert!(
+        page.body.contains(&format!("/sso/saml/{id}/acs")),
+        "ACS URL shown"
+    );
+    assert!(
+        page.body.contains(&format!("/sso/saml/{id}/metadata")),
+        "entity ID shown"
+    );
     (id, page.hidden("_csrf"))
 }
 
@@ -57,7 +60,8 @@ fn field_error(r: &Resp, field: &str) -> String {
         .find(&marker)
         .unwrap_or_else(|| panic!("no error on {field}: {}", r.body));
     assert!(
-        r.body.contains(&format!("aria-describedby=\"{field}-error\""))
+        r.body
+            .contains(&format!("aria-describedby=\"{field}-error\""))
             || r.body.contains(&format!(" {field}-error\"")),
         "the error is tied to the {field} field"
     );
@@ -70,8 +74,22 @@ fn field_error(r: &Resp, field: &str) -> String {
 #[tokio::test]
 async fn only_org_admins_reach_the_connections_area() {
     let lobby = Lobby::start().await;
-    add_admin(&lobby, "mia", "mia@acme.test", "acme", &[OrgRole::MemberAdmin]).await;
-    add_admin(&lobby, "gus", "gus@globex.test", "globex", &[OrgRole::OrgAdmin]).await;
+    add_admin(
+        &lobby,
+        "mia",
+        "mia@acme.test",
+        "acme",
+        &[OrgRole::MemberAdmin],
+    )
+    .await;
+    add_admin(
+        &lobby,
+        "gus",
+        "gus@globex.test",
+        "globex",
+        &[OrgRole::OrgAdmin],
+    )
+    .await;
     let bob = signed_in(&lobby, "bob@acme.test").await;
     let list = bob.get("/portal/orgs/acme/connections").await;
     assert_eq!(list.status, 200, "{}", list.body);
@@ -99,7 +117,12 @@ async fn only_org_admins_reach_the_connections_area() {
     }
     // The member_admin's navigation has no connections; the org_admin's has.
     let mia = signed_in(&lobby, "mia@acme.test").await;
-    assert!(!mia.get("/portal/orgs/acme").await.body.contains("nav-connections"));
+    assert!(
+        !mia.get("/portal/orgs/acme")
+            .await
+            .body
+            .contains("nav-connections")
+    );
     assert!(list.body.contains("id=\"nav-connections\""));
 }
 
@@ -232,7 +255,10 @@ async fn an_oidc_issuer_mismatch_is_explained_on_the_issuer_field() {
     let ConnectionConfig::Oidc(o) = &c.config else {
         panic!("oidc")
     };
-    assert_ne!(o.client_secret.as_ref().unwrap().expose(), "s3cret-s3cret-s3cret");
+    assert_ne!(
+        o.client_secret.as_ref().unwrap().expose(),
+        "s3cret-s3cret-s3cret"
+    );
     // The overview never shows it either.
     let show = b.get(&format!("/portal/orgs/acme/connections/{id}")).await;
     assert!(show.body.contains("Stored (never shown)"));
@@ -261,7 +287,10 @@ fn authn_request(r: &Resp) -> (String, String) {
 async fn user_count(lobby: &Lobby) -> usize {
     lobby
         .storage()
-        .list_users(&lobby::storage::UserFilter::default(), &PageRequest::first(500))
+        .list_users(
+            &lobby::storage::UserFilter::default(),
+            &PageRequest::first(500),
+        )
         .await
         .unwrap()
         .items
@@ -358,7 +387,10 @@ async fn the_saml_wizard_tests_with_a_real_sign_in_that_signs_nobody_in_then_act
     let r = b
         .post(
             &format!("/sso/saml/{id}/acs"),
-            &[("SAMLResponse", &corpus::b64(&resp)), ("RelayState", &relay)],
+            &[
+                ("SAMLResponse", &corpus::b64(&resp)),
+                ("RelayState", &relay),
+            ],
         )
         .await;
     assert_eq!(r.status, 303, "ACS: {}", r.body);
@@ -377,7 +409,11 @@ async fn the_saml_wizard_tests_with_a_real_sign_in_that_signs_nobody_in_then_act
     for c in r.headers.get_all("set-cookie") {
         assert!(!c.to_str().unwrap().contains("lobby_session"), "{c:?}");
     }
-    assert_eq!(b.cookie("lobby_session"), sso_before, "the SSO session is untouched");
+    assert_eq!(
+        b.cookie("lobby_session"),
+        sso_before,
+        "the SSO session is untouched"
+    );
     let page = b.get(&result_url).await;
     assert_eq!(page.status, 200, "{}", page.body);
     for shown in [
@@ -420,14 +456,24 @@ async fn the_saml_wizard_tests_with_a_real_sign_in_that_signs_nobody_in_then_act
         "a test sign-in is no sign-in"
     );
     // Nobody else sees the result, not even another admin of the org.
-    add_admin(&lobby, "olga", "olga@acme.test", "acme", &[OrgRole::OrgAdmin]).await;
+    add_admin(
+        &lobby,
+        "olga",
+        "olga@acme.test",
+        "acme",
+        &[OrgRole::OrgAdmin],
+    )
+    .await;
     let olga = signed_in(&lobby, "olga@acme.test").await;
     assert_eq!(olga.get(&result_url).await.status, 404);
     // The same answer cannot be replayed into a sign-in.
     let again = b
         .post(
             &format!("/sso/saml/{id}/acs"),
-            &[("SAMLResponse", &corpus::b64(&resp)), ("RelayState", &relay)],
+            &[
+                ("SAMLResponse", &corpus::b64(&resp)),
+                ("RelayState", &relay),
+            ],
         )
         .await;
     assert!(again.status >= 400);
@@ -443,7 +489,10 @@ async fn the_saml_wizard_tests_with_a_real_sign_in_that_signs_nobody_in_then_act
         .unwrap();
     assert_eq!(c.state, ConnectionState::Active);
     let list = b.get("/portal/orgs/acme/connections").await;
-    assert!(list.body.contains("Valid until"), "certificate expiry listed");
+    assert!(
+        list.body.contains("Valid until"),
+        "certificate expiry listed"
+    );
 }
 
 #[tokio::test]
@@ -461,7 +510,10 @@ async fn a_real_sign_in_never_reaches_a_draft_connection() {
     let r = b
         .post(
             &format!("/sso/saml/{id}/acs"),
-            &[("SAMLResponse", &corpus::b64(&corpus::good(&spec, &idp))), ("RelayState", "x")],
+            &[
+                ("SAMLResponse", &corpus::b64(&corpus::good(&spec, &idp))),
+                ("RelayState", "x"),
+            ],
         )
         .await;
     assert_eq!(r.status, 400, "{}", r.body);
