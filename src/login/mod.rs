@@ -2,7 +2,9 @@
 //! password reset pages `/login/password/forgot` and `/login/password/reset/{token}` (`reset`),
 //! `/login/org` (chooser), `/login/error`, the OIDC federation callback
 //! `/sso/oidc/{connection_id}/callback` (`oidc`), the SAML routes `/sso/saml/{connection_id}/…`
-//! (`saml`: SP metadata, ACS, continue), and the stylesheets under `/static/`.
+//! (`saml`: SP metadata, ACS, continue), the portal wizard's test sign-in `/sso/test/{ticket}`
+//! (`test_signin`: the IdP's answer is shown to the admin, nobody is signed in), and the
+//! stylesheets under `/static/`.
 //!
 //! Flow: `/authorize` creates a `flow::Flow` and sends the browser to `/login?flow=<id>`. The
 //! identifier page takes the email; `discovery::route` picks the org's OIDC/SAML connection
