@@ -186,6 +186,7 @@ pub(super) async fn get(
     Path((_org, raw)): Path<(String, String)>,
     Query(q): Query<MappingQuery>,
 ) -> Result<Response, PortalError> {
+    super::writer(&scope)?;
     let c = scope.scope().db().connection(&connection_id(&raw)?).await?;
     let Some(m) = current(&c.config) else {
         return Err(PortalError::NotFound);

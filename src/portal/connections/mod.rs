@@ -77,6 +77,15 @@ pub(crate) fn base(org: &OrgId) -> String {
     format!("/portal/orgs/{org}/connections")
 }
 
+/// The wizard's forms are for those who may change connections (a viewer reads only).
+pub(crate) fn writer(scope: &PortalScope) -> Result<(), PortalError> {
+    if scope.may_change(Section::Connections) {
+        Ok(())
+    } else {
+        Err(PortalError::NotFound)
+    }
+}
+
 /// A submitted form, field by field.
 pub(crate) type Fields = BTreeMap<String, String>;
 
@@ -165,6 +174,7 @@ async fn list(scope: PortalScope) -> Result<Response, PortalError> {
     }
     let page = views::ListPage {
         l: scope.layout("Sign-in connections", Section::Connections),
+        can_write: scope.may_change(Section::Connections),
         base: base(s.org()),
         rows,
     };
@@ -235,6 +245,7 @@ pub(crate) async fn show_page(
         .collect();
     let page = ShowPage {
         l: scope.layout(&c.name, Section::Connections),
+        can_write: scope.may_change(Section::Connections),
         base: base(s.org()),
         id: c.id.to_string(),
         kind: kind_words(c.kind()),

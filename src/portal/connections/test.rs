@@ -63,6 +63,7 @@ pub(super) async fn page(
     let origins = idp_origins(&scope, &c).await;
     let page = TestPage {
         l: scope.layout("Test the connection", Section::Connections),
+        can_write: scope.may_change(Section::Connections),
         base: base(s.org()),
         id: c.id.to_string(),
         name: c.name.clone(),
@@ -192,6 +193,7 @@ pub(super) async fn result(
         .collect();
     let page = ResultPage {
         l: scope.layout("Test sign-in result", Section::Connections),
+        can_write: scope.may_change(Section::Connections),
         base: base(s.org()),
         id: c.id.to_string(),
         name: c.name.clone(),

@@ -99,6 +99,8 @@ pub struct Row {
 #[template(path = "portal/connections/list.html")]
 pub struct ListPage {
     pub l: Layout,
+    /// The viewer may change connections (else forms are hidden).
+    pub can_write: bool,
     pub base: String,
     pub rows: Vec<Row>,
 }
@@ -203,6 +205,8 @@ pub struct MappingPage {
 #[template(path = "portal/connections/show.html")]
 pub struct ShowPage {
     pub l: Layout,
+    /// The viewer may change connections (else forms are hidden).
+    pub can_write: bool,
     pub base: String,
     pub id: String,
     pub kind: &'static str,
@@ -220,6 +224,8 @@ pub struct ShowPage {
 #[template(path = "portal/connections/test.html")]
 pub struct TestPage {
     pub l: Layout,
+    /// The viewer may change connections (else forms are hidden).
+    pub can_write: bool,
     pub base: String,
     pub id: String,
     pub name: String,
@@ -232,6 +238,8 @@ pub struct TestPage {
 #[template(path = "portal/connections/result.html")]
 pub struct ResultPage {
     pub l: Layout,
+    /// The viewer may change connections (else forms are hidden).
+    pub can_write: bool,
     pub base: String,
     pub id: String,
     pub name: String,

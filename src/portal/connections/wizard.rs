@@ -33,6 +33,7 @@ pub(super) struct NewQuery {
 
 /// `GET …/connections/new`: SAML or OpenID Connect.
 pub(super) async fn choose(scope: PortalScope) -> Result<Response, PortalError> {
+    super::writer(&scope)?;
     let page = ChoosePage {
         l: scope.layout("New connection", Section::Connections),
         base: base(scope.scope().org()),
@@ -103,6 +104,7 @@ pub(super) async fn saml_new(
     scope: PortalScope,
     Query(q): Query<NewQuery>,
 ) -> Result<Response, PortalError> {
+    super::writer(&scope)?;
     let here = format!("{}/new/saml", base(scope.scope().org()));
     let Some(id) = reserved(&q) else {
         return Ok(reserve(&here));
@@ -304,6 +306,7 @@ pub(super) async fn oidc_new(
     scope: PortalScope,
     Query(q): Query<NewQuery>,
 ) -> Result<Response, PortalError> {
+    super::writer(&scope)?;
     let here = format!("{}/new/oidc", base(scope.scope().org()));
     let Some(id) = reserved(&q) else {
         return Ok(reserve(&here));
@@ -482,6 +485,7 @@ pub(super) async fn idp_edit(
     scope: PortalScope,
     Path((_org, raw)): Path<(String, String)>,
 ) -> Result<Response, PortalError> {
+    super::writer(&scope)?;
     let c = scope.scope().db().connection(&connection_id(&raw)?).await?;
     let (f, input, secret_set) = saved_fields(&c);
     match &c.config {

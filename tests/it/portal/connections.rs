@@ -115,6 +115,24 @@ async fn only_org_admins_reach_the_connections_area() {
             assert_eq!(r.status, 404, "{who} POST {p}");
         }
     }
+    // A viewer reads the list and a connection, but gets no form.
+    add_admin(&lobby, "vic", "vic@acme.test", "acme", &[OrgRole::Viewer]).await;
+    let vic = signed_in(&lobby, "vic@acme.test").await;
+    let l = vic.get("/portal/orgs/acme/connections").await;
+    assert_eq!(l.status, 200);
+    assert!(!l.body.contains("id=\"new-connection\""));
+    assert!(
+        bob.get("/portal/orgs/acme/connections")
+            .await
+            .body
+            .contains("id=\"new-connection\"")
+    );
+    for p in [
+        "/portal/orgs/acme/connections/new",
+        "/portal/orgs/acme/connections/new/saml?id=conn_x",
+    ] {
+        assert_eq!(vic.get(p).await.status, 404, "viewer GET {p}");
+    }
     // The member_admin's navigation has no connections; the org_admin's has.
     let mia = signed_in(&lobby, "mia@acme.test").await;
     assert!(
