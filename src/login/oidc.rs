@@ -299,6 +299,28 @@ async fn answer(
         }
     };
     let _ = st.ephemeral.delete(&state_key(state)).await;
+    // A test sign-in that fails from here goes back to the portal, which says why.
+    let marker = flow.test.clone();
+    let r = answer_flow(st, path_conn, sess, headers, p, state, flow).await;
+    match (r, marker) {
+        (Err(e), Some(m)) if m.connection_id.as_str() == path_conn => {
+            Ok(super::test_signin::failed(st, headers, &m, e).await)
+        }
+        (r, _) => r,
+    }
+}
+
+/// The checks of the callback once the flow is taken.
+async fn answer_flow(
+    st: &LoginCtx,
+    path_conn: &str,
+    sess: &Session,
+    headers: &HeaderMap,
+    p: &Params,
+    state: &str,
+    flow: Flow,
+) -> Result<Response, LoginError> {
+    let g = |n: &str| p.get(n).ok().flatten();
 
     // 1. State and connection binding (mix-up defence).
     let Some(up) = flow.upstream.clone() else {

@@ -72,6 +72,18 @@ pub struct TestResult {
     pub groups: Vec<String>,
     /// Unix seconds.
     pub at: i64,
+    /// Set when the sign-in failed: what a person would have been told, what the IdP said,
+    /// and Lobby's reason (the audit event's). The answer fields are then empty.
+    #[serde(default)]
+    pub failure: Option<TestFailure>,
+}
+
+/// Why a test sign-in failed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TestFailure {
+    pub sentence: String,
+    pub idp_said: Option<String>,
+    pub reason: Option<String>,
 }
 
 fn ticket_key(t: &str) -> String {
@@ -225,13 +237,9 @@ pub(crate) async fn finish(
         name: a.name,
         groups: a.groups,
         at: st.clock.now().unix_timestamp(),
+        failure: None,
     };
-    let handle = random_token();
-    let bytes = serde_json::to_vec(&result).map_err(|_| PageError::Server)?;
-    st.ephemeral
-        .put(&result_key(&handle), &bytes, RESULT_TTL)
-        .await
-        .map_err(|e| LoginError::unavailable("parking the test sign-in", &e))?;
+    let handle = park(st, &result).await?;
     let ev = AuditEvent {
         id: AuditEventId::generate(),
         time: st.clock.now(),
@@ -247,15 +255,84 @@ pub(crate) async fn finish(
     if let Err(e) = st.storage.append_audit(&ev).await {
         tracing::error!(error = %e, "cannot record the test sign-in audit event");
     }
+    Ok(back_to_portal(marker, &handle))
+}
+
+/// Park `result` under a new handle.
+async fn park(st: &LoginCtx, result: &TestResult) -> Result<String, LoginError> {
+    let handle = random_token();
+    let bytes = serde_json::to_vec(result).map_err(|_| PageError::Server)?;
+    st.ephemeral
+        .put(&result_key(&handle), &bytes, RESULT_TTL)
+        .await
+        .map_err(|e| LoginError::unavailable("parking the test sign-in", &e))?;
+    Ok(handle)
+}
+
+fn back_to_portal(marker: &TestSignIn, handle: &str) -> Response {
     let sep = if marker.return_to.contains('?') {
         '&'
     } else {
         '?'
     };
-    Ok(see_other(&format!(
-        "{}{sep}result={handle}",
-        marker.return_to
-    )))
+    see_other(&format!("{}{sep}result={handle}", marker.return_to))
+}
+
+/// A test sign-in that failed after its flow was known: the failure's audit event is written
+/// as for any sign-in, and the admin goes back to the portal, which says why in words (instead
+/// of the hosted error page). Still no session, no code.
+pub(crate) async fn failed(
+    st: &LoginCtx,
+    headers: &HeaderMap,
+    marker: &TestSignIn,
+    mut e: LoginError,
+) -> Response {
+    let (sentence, idp_said, reason) = e.for_admin();
+    e.record(st, headers).await;
+    let result = TestResult {
+        org_id: marker.org_id.clone(),
+        connection_id: marker.connection_id.clone(),
+        requested_by: marker.requested_by.clone(),
+        protocol: String::new(),
+        issuer: String::new(),
+        subject: String::new(),
+        values: vec![],
+        email: None,
+        name: None,
+        groups: vec![],
+        at: st.clock.now().unix_timestamp(),
+        failure: Some(TestFailure {
+            sentence,
+            idp_said,
+            reason,
+        }),
+    };
+    match park(st, &result).await {
+        Ok(handle) => back_to_portal(marker, &handle),
+        Err(e) => e.respond(st, headers).await,
+    }
+}
+
+/// The marker of the test flow a SAML RelayState names, if it names one (read, not taken):
+/// for sending the admin back to the portal when the ACS refuses the answer.
+pub(crate) async fn saml_marker(
+    st: &LoginCtx,
+    conn: &Connection,
+    relay: Option<&str>,
+) -> Option<TestSignIn> {
+    let relay = relay.filter(|r| flow::token_shaped(r))?;
+    let rec = st
+        .ephemeral
+        .get(&super::saml::req_key(relay))
+        .await
+        .ok()??;
+    let rec: super::saml::RequestRecord = serde_json::from_slice(&rec).ok()?;
+    if !rec.test || rec.connection_id != conn.id {
+        return None;
+    }
+    let f = flow::peek(st, &rec.flow_id).await?;
+    f.test
+        .filter(|m| m.connection_id == conn.id && f.binding == rec.binding)
 }
 
 /// The result parked under `handle`, if it is still there (read, not taken: the admin may

@@ -101,12 +101,33 @@ async fn acs_check(
     };
     let encoded = encoded.to_owned();
     let relay = relay.map(str::to_owned);
+    let r = acs_validate(st, headers, raw, &conn, encoded, relay.as_deref()).await;
+    // A test sign-in's answer that is refused goes back to the portal, which says why.
+    match r {
+        Err(e) => match crate::login::test_signin::saml_marker(st, &conn, relay.as_deref()).await {
+            Some(m) => Ok(crate::login::test_signin::failed(st, headers, &m, e).await),
+            None => Err(e),
+        },
+        ok => ok,
+    }
+}
+
+/// Validate the response against the pinned metadata, then [`acs_accept`].
+async fn acs_validate(
+    st: &LoginCtx,
+    headers: &HeaderMap,
+    raw: &str,
+    conn: &Connection,
+    encoded: String,
+    relay: Option<&str>,
+) -> Result<Response, LoginError> {
+    let c = Some(conn);
     let ConnectionConfig::Saml(cfg) = &conn.config else {
         return Err(PageError::Server.into());
     };
     let idp = st
         .saml
-        .idp_state(&conn)
+        .idp_state(conn)
         .await
         .map_err(|e| rejected(c, raw, e.code(), setup_page(&e)))?;
     let md = idp
@@ -151,7 +172,7 @@ async fn acs_check(
             return Err(rejected(c, raw, "internal", PageError::Server));
         }
     };
-    acs_accept(st, headers, &conn, raw, relay.as_deref(), assertion).await
+    acs_accept(st, headers, conn, raw, relay, assertion).await
 }
 
 /// Whether `relay` names a pending test sign-in request on `conn` (read, not taken).

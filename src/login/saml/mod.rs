@@ -116,7 +116,7 @@ pub struct DoneRecord {
     pub test: bool,
 }
 
-pub(super) fn req_key(relay: &str) -> String {
+pub(crate) fn req_key(relay: &str) -> String {
     format!("saml:req:{}", hex::encode(Sha256::digest(relay.as_bytes())))
 }
 

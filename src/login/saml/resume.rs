@@ -92,6 +92,26 @@ async fn resume(
         },
         None => None,
     };
+    // A test sign-in that fails from here goes back to the portal, which says why.
+    let marker = flow.as_ref().and_then(|f| f.test.clone());
+    let r = resume_flow(st, sess, headers, raw, conn, done, flow).await;
+    match (r, marker) {
+        (Err(e), Some(m)) => Ok(crate::login::test_signin::failed(st, headers, &m, e).await),
+        (r, _) => r,
+    }
+}
+
+/// The checks once the parked answer and the flow are taken, then the sign-in (or the test).
+async fn resume_flow(
+    st: &LoginCtx,
+    sess: &tower_sessions::Session,
+    headers: &HeaderMap,
+    raw: &str,
+    conn: crate::domain::Connection,
+    done: DoneRecord,
+    flow: Option<crate::login::flow::Flow>,
+) -> Result<Response, LoginError> {
+    let c = Some(&conn);
     if let Some(f) = &flow {
         // The flow must be this browser's (checked by `take`), hold the same binding, and be
         // waiting for exactly this request on this connection.

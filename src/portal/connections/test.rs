@@ -132,6 +132,27 @@ pub(super) async fn result(
     if &r.org_id != s.org() || r.connection_id != c.id || r.requested_by != scope.user().user_id {
         return Err(PortalError::NotFound);
     }
+    if let Some(f) = r.failure {
+        let page = ResultPage {
+            l: scope.layout("Test sign-in failed", Section::Connections),
+            can_write: scope.may_change(Section::Connections),
+            base: base(s.org()),
+            id: c.id.to_string(),
+            name: c.name.clone(),
+            active: c.state == ConnectionState::Active,
+            protocol: "",
+            issuer: String::new(),
+            subject: String::new(),
+            email: None,
+            name_value: None,
+            groups: vec![],
+            roles: vec![],
+            values: vec![],
+            warnings: vec![],
+            failure: Some(f),
+        };
+        return Ok(render(StatusCode::OK, &page));
+    }
     let (mapping, email_authority, saml) = match &c.config {
         ConnectionConfig::Saml(cfg) => (&cfg.role_mapping, cfg.email_authority, true),
         ConnectionConfig::Oidc(cfg) => (&cfg.role_mapping, cfg.email_authority, false),
@@ -207,6 +228,7 @@ pub(super) async fn result(
         roles,
         values,
         warnings,
+        failure: None,
     };
     Ok(render(StatusCode::OK, &page))
 }

@@ -253,4 +253,6 @@ pub struct ResultPage {
     pub roles: Vec<String>,
     pub values: Vec<(String, String)>,
     pub warnings: Vec<String>,
+    /// The test sign-in failed: why.
+    pub failure: Option<crate::login::test_signin::TestFailure>,
 }

@@ -536,3 +536,57 @@ async fn a_real_sign_in_never_reaches_a_draft_connection() {
         .await;
     assert_eq!(r.status, 400, "{}", r.body);
 }
+
+#[tokio::test]
+async fn a_refused_test_sign_in_comes_back_to_the_portal_saying_why() {
+    let lobby = Lobby::start().await;
+    let idp = Signer::new("Acme IdP");
+    let other = Signer::new("Someone else");
+    let b = signed_in(&lobby, "bob@acme.test").await;
+    let (id, t) = saml_start(&b).await;
+    let xml = corpus::idp_metadata(IDP_ENTITY, IDP_SSO, &[&idp]);
+    assert_eq!(post_saml(&b, &id, &t, "Acme SAML", &xml).await.status, 303);
+    let base = format!("/portal/orgs/acme/connections/{id}");
+    let r = b
+        .post(&format!("{base}/test/sign-in"), &[("_csrf", &t)])
+        .await;
+    let start = r.location();
+    let r = b.get(start.strip_prefix(&lobby.base).unwrap()).await;
+    let (request_id, relay) = authn_request(&r);
+    let sp_entity = lobby.url(&format!("/sso/saml/{id}/metadata"));
+    let acs = lobby.url(&format!("/sso/saml/{id}/acs"));
+    let mut spec = Spec::new(&sp_entity, &acs, IDP_ENTITY, lobby.clock.now());
+    spec.in_response_to = Some(request_id);
+    // Signed with a key the metadata does not name.
+    let resp = corpus::good(&spec, &other);
+    let r = b
+        .post(
+            &format!("/sso/saml/{id}/acs"),
+            &[
+                ("SAMLResponse", &corpus::b64(&resp)),
+                ("RelayState", &relay),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    let result_url = r.location();
+    let result_url = result_url.strip_prefix(&lobby.base).unwrap().to_owned();
+    assert!(result_url.starts_with(&format!("{base}/test/result?result=")));
+    let page = b.get(&result_url).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(page.body.contains("The test sign-in did not work."));
+    assert!(page.body.contains("bad_signature"), "{}", page.body);
+    // Audited like any refused sign-in.
+    let ev = lobby
+        .storage()
+        .list_audit(
+            &AuditFilter {
+                org_id: None,
+                action: Some("login.failure".into()),
+            },
+            &PageRequest::first(5),
+        )
+        .await
+        .unwrap();
+    assert_eq!(ev.items[0].details["reason"], "bad_signature");
+}
