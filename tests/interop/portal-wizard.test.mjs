@@ -114,10 +114,21 @@ async function mapGroup(page, name, preset, group) {
 }
 
 /** Test step: the checks pass, the test sign-in shows what the IdP sent; then activate. */
-async function testAndActivate(b, name, login, expect) {
+async function testAndActivate(b, name, login, expect, refuse) {
   const { page } = b;
   assert.match(await page.textContent('#test-summary'), /Every check passed/, await page.textContent('#checks'));
   await checkPage(page, `wizard-${name}-test`);
+  if (refuse) {
+    // The person cancels at the IdP: back in the portal, told why.
+    const testUrl = page.url();
+    await page.click('#test-sign-in');
+    await refuse(page);
+    await page.waitForURL((u) => u.href.startsWith(env.portal) && u.pathname.endsWith('/test/result'), { timeout: 30_000 });
+    assert.match(await page.textContent('#result-summary'), /The test sign-in did not work/);
+    assert.match(await page.textContent('#failure'), /idp_error/);
+    await checkPage(page, `wizard-${name}-result-failed`);
+    await page.goto(testUrl);
+  }
   const sso = await ssoCookie(b);
   const users = (await env.lobby.admin('GET', '/users')).items.length;
   await page.click('#test-sign-in');
@@ -227,6 +238,9 @@ test('the OIDC wizard with oidc-provider: registered, tested, activated, used', 
     cid = await testAndActivate(b, 'oidc', (p) => idpForm(p, op.issuer, 'bea@acme.test', BEA.password), {
       email: 'bea@acme.test',
       attribute: 'crm-finance',
+    }, async (p) => {
+      await p.waitForSelector('#abort', { timeout: 30_000 });
+      await p.click('#abort');
     });
   }
   const c = await appSignIn('bea@acme.test', (p) => idpForm(p, op.issuer, 'bea@acme.test', BEA.password));
