@@ -162,6 +162,17 @@ pub(super) async fn sp_metadata(
     Ok(res)
 }
 
+/// Pin a draft SAML connection's metadata now (the list shows its certificate's expiry; the
+/// test sign-in would pin it anyway).
+async fn pin_draft(tools: &crate::admin::scope::Tools<'_>, c: &Connection) {
+    if c.state == crate::domain::ConnectionState::Draft
+        && matches!(c.config, ConnectionConfig::Saml(_))
+        && let Err(e) = tools.saml.idp_state(c).await
+    {
+        tracing::info!(connection = %c.id, error = %e, "cannot pin the draft's SAML metadata yet");
+    }
+}
+
 fn saml_input(f: &Fields) -> SamlInput {
     SamlInput {
         source: field(f, "source"),
@@ -242,7 +253,10 @@ pub(super) async fn saml_create(
         }),
     };
     match service::create_connection(&s.ctx(), s.org(), req).await {
-        Ok(c) => Ok(see_other(&format!("{}/{}/mapping", base(s.org()), c.id))),
+        Ok(c) => {
+            pin_draft(&s.tools(), &c).await;
+            Ok(see_other(&format!("{}/{}/mapping", base(s.org()), c.id)))
+        }
         Err(e) => {
             let errors = service_errors(e)?;
             Ok(saml_page(&scope, &id, true, &input, &name, errors))
@@ -592,6 +606,7 @@ pub(super) async fn idp_save(
     match service::update_connection(&s.ctx(), s.org(), &c.id, patch).await {
         Ok(saved) => {
             crate::admin::connection_ops::pin_after_save(&tools, &saved).await;
+            pin_draft(&tools, &saved).await;
             scope
                 .user()
                 .set_flash("The identity provider's details were saved.")

@@ -334,6 +334,14 @@ async fn the_saml_wizard_tests_with_a_real_sign_in_that_signs_nobody_in_then_act
     assert_eq!(r.status, 303, "{}", r.body);
     let base = format!("/portal/orgs/acme/connections/{id}");
     assert_eq!(r.location(), format!("{base}/mapping"));
+    // The draft is listed with its certificate's expiry.
+    let list = b.get("/portal/orgs/acme/connections").await;
+    assert!(list.body.contains("Draft (not used for sign-in)"));
+    assert!(
+        list.body.contains("Expires on") || list.body.contains("Valid until"),
+        "certificate expiry listed: {}",
+        list.body
+    );
     // Mapping: the Okta preset pre-fills; roles offered are acme's (crm: broad).
     let page = b.get(&format!("{base}/mapping?preset=okta")).await;
     assert_eq!(page.status, 200, "{}", page.body);
