@@ -243,6 +243,18 @@ pub(crate) async fn show_page(
         .iter()
         .map(|m| mapping::mapping_words(m, &names))
         .collect();
+    let other_active = s
+        .db()
+        .connections()
+        .await?
+        .into_iter()
+        .filter(|o| {
+            o.id != c.id
+                && o.state == ConnectionState::Active
+                && !matches!(o.config, ConnectionConfig::Password(_))
+        })
+        .map(|o| o.name)
+        .collect();
     let page = ShowPage {
         l: scope.layout(&c.name, Section::Connections),
         can_write: scope.may_change(Section::Connections),
@@ -255,6 +267,7 @@ pub(crate) async fn show_page(
         redirect_uri,
         facts,
         mappings,
+        other_active,
         errors: errors.clone(),
     };
     let status = if errors.any() {

@@ -217,6 +217,8 @@ pub struct ShowPage {
     /// `(label, value)` lines of the configuration.
     pub facts: Vec<(String, String)>,
     pub mappings: Vec<String>,
+    /// Other active identity providers of the org (sign-ins go to the first one listed).
+    pub other_active: Vec<String>,
     pub errors: Errors,
 }
 
