@@ -16,6 +16,7 @@
 //! table and business rules (`admin::scope`, `admin::service`), the hosted login's pages.
 
 pub mod auth;
+pub mod connections;
 pub mod form;
 pub mod home;
 pub mod invitations;
@@ -65,6 +66,7 @@ pub fn router(ctx: PortalCtx) -> Router {
         .merge(home::routes())
         .merge(members::routes())
         .merge(invitations::routes())
+        .merge(connections::routes())
         .route("/portal/static/portal.css", get(view::stylesheet))
         .route("/portal/static/portal.js", get(view::script))
         .route("/portal/{*rest}", any(not_found));

@@ -7,6 +7,7 @@
 //! keeps cookies and never follows redirects). Operators act as people in the audit log.
 
 mod access;
+mod connections;
 mod members;
 mod session;
 
