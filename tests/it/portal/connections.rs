@@ -598,3 +598,45 @@ async fn a_refused_test_sign_in_comes_back_to_the_portal_saying_why() {
         .unwrap();
     assert_eq!(ev.items[0].details["reason"], "bad_signature");
 }
+
+#[tokio::test]
+async fn every_wizard_post_needs_this_sessions_csrf_token() {
+    let lobby = Lobby::start().await;
+    let b = signed_in(&lobby, "bob@acme.test").await;
+    let other = signed_in(&lobby, "bob@acme.test").await;
+    let theirs = csrf(&other, "/portal/orgs/acme/connections").await;
+    let (id, mine) = saml_start(&b).await;
+    let xml = corpus::idp_metadata(IDP_ENTITY, IDP_SSO, &[&Signer::new("Acme IdP")]);
+    assert_eq!(
+        post_saml(&b, &id, &mine, "Acme SAML", &xml).await.status,
+        303
+    );
+    let c = format!("/portal/orgs/acme/connections/{id}");
+    for path in [
+        "/portal/orgs/acme/connections/new/saml".to_owned(),
+        "/portal/orgs/acme/connections/new/oidc".to_owned(),
+        format!("{c}/idp"),
+        format!("{c}/mapping"),
+        format!("{c}/test/sign-in"),
+        format!("{c}/activate"),
+        format!("{c}/disable"),
+    ] {
+        for token in [None, Some(theirs.as_str())] {
+            let mut f = vec![("id", id.as_str()), ("name", "x"), ("email", "email")];
+            if let Some(t) = token {
+                f.push(("_csrf", t));
+            }
+            let r = b.post(&path, &f).await;
+            assert_eq!(r.status, 403, "{path} with {token:?}: {}", r.body);
+            assert!(r.body.contains("This form expired."), "{path}");
+        }
+    }
+    let conn = lobby
+        .storage()
+        .get_connection(&org_id("acme"), &ConnectionId::parse(&id).unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(conn.state, ConnectionState::Draft);
+    assert_eq!(conn.version, 1, "nothing changed");
+}
