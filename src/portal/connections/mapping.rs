@@ -132,7 +132,6 @@ fn current(c: &ConnectionConfig) -> Option<Mapping> {
     }
 }
 
-#[allow(clippy::too_many_arguments)]
 async fn page(
     scope: &PortalScope,
     c: &crate::domain::Connection,

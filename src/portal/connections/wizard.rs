@@ -264,7 +264,6 @@ pub(super) async fn saml_create(
     }
 }
 
-#[allow(clippy::too_many_arguments)]
 fn oidc_page(
     scope: &PortalScope,
     id: &ConnectionId,
@@ -615,15 +614,12 @@ pub(super) async fn idp_save(
         }
         Err(e) => {
             let errors = service_errors(e)?;
-            let (_, input, set) = saved_fields(&c);
+            let (_, _, set) = saved_fields(&c);
             Ok(match &c.config {
                 ConnectionConfig::Saml(_) => {
                     saml_page(&scope, &c.id, false, &saml_input(&f), &name, errors)
                 }
-                _ => {
-                    let _ = input;
-                    oidc_page(&scope, &c.id, false, &f, set, errors)
-                }
+                _ => oidc_page(&scope, &c.id, false, &f, set, errors),
             })
         }
     }
