@@ -90,6 +90,7 @@ sso-idp-denied = Die Anmeldung wurde auf der Anmeldeseite Ihrer Organisation abg
 sso-not-recent = Diese Anwendung verlangt, dass Sie sich soeben erneut angemeldet haben, und die Anmeldung Ihrer Organisation hat das nicht getan. Kehren Sie zur Anwendung zurück und melden Sie sich erneut an.
 sso-connection-unavailable = Die Anmeldung dieser Organisation ist für diese Anwendung nicht verfügbar. Wenden Sie sich an Ihre IT-Administration.
 sso-org-no-access = Ihre Organisation hat keinen Zugriff auf diese Anwendung. Wenden Sie sich an Ihre IT-Administration.
+sso-portal-not-admin = Sie sind kein Administrator dieser Organisation und können sich daher nicht im Verwaltungsportal anmelden.
 sso-email-missing = Die Anmeldung Ihrer Organisation hat uns Ihre E-Mail-Adresse nicht mitgeteilt, daher können Sie nicht angemeldet werden. Wenden Sie sich an Ihre IT-Administration.
 sso-email-not-verified = Die Anmeldung Ihrer Organisation hat Ihre E-Mail-Adresse nicht bestätigt, daher können Sie nicht angemeldet werden. Wenden Sie sich an Ihre IT-Administration.
 sso-invitation-invalid = Diese Einladung wurde bereits verwendet, zurückgezogen oder ist abgelaufen. Bitten Sie die Administration Ihrer Organisation um eine neue Einladung.

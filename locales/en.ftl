@@ -91,6 +91,7 @@ sso-idp-denied = Sign-in was cancelled or refused at your organization's sign-in
 sso-not-recent = This application needs you to have signed in again just now, and your organization's sign-in did not do so. Go back to the application and sign in again.
 sso-connection-unavailable = This organization's sign-in is not available for this application. Contact your IT administrator.
 sso-org-no-access = Your organization does not have access to this application. Contact your IT administrator.
+sso-portal-not-admin = You are not an administrator of this organization, so you cannot sign into its admin portal.
 sso-email-missing = Your organization's sign-in did not tell us your email address, so you cannot be signed in. Contact your IT administrator.
 sso-email-not-verified = Your organization's sign-in did not confirm your email address, so you cannot be signed in. Contact your IT administrator.
 sso-invitation-invalid = This invitation has already been used, was withdrawn or has expired. Ask your organization's administrator for a new invitation.

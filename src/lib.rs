@@ -19,6 +19,7 @@ pub mod login;
 pub mod mail;
 pub mod ops;
 pub mod pages;
+pub mod portal;
 pub mod provider;
 pub mod state;
 pub mod storage;

@@ -197,6 +197,19 @@ async fn saml_checks(st: &Tools<'_>, c: &Connection) -> Vec<Check> {
     out
 }
 
+/// The checks of a connection test, in plain words (also shown by the portal's wizard).
+pub(crate) async fn checks(st: &Tools<'_>, c: &Connection) -> Vec<Check> {
+    match &c.config {
+        ConnectionConfig::Saml(_) => saml_checks(st, c).await,
+        ConnectionConfig::Oidc(cfg) => st.oidc.test(&c.id, cfg).await,
+        ConnectionConfig::Password(_) => vec![Check {
+            name: "password",
+            ok: true,
+            message: "Password connections have nothing to fetch.".into(),
+        }],
+    }
+}
+
 #[utoipa::path(get, path = "/api/v1/orgs/{org_id}/connections/{connection_id}/test", tag = "orgs",
     params(("org_id" = String, Path, description = "Organization id"), ("connection_id" = String, Path, description = "Connection id")),
     responses((status = 200, description = "What a sign-in would meet, check by check (fetched fresh)", body = ConnectionTestReport)))]
@@ -206,16 +219,7 @@ pub async fn test_connection(
 ) -> R<Json<ConnectionTestReport>> {
     let id: ConnectionId = path_id(&connection_id, "connection")?;
     let c = scope.db().connection(&id).await?;
-    let st = scope.tools();
-    let checks = match &c.config {
-        ConnectionConfig::Saml(_) => saml_checks(&st, &c).await,
-        ConnectionConfig::Oidc(cfg) => st.oidc.test(&c.id, cfg).await,
-        ConnectionConfig::Password(_) => vec![Check {
-            name: "password",
-            ok: true,
-            message: "Password connections have nothing to fetch.".into(),
-        }],
-    };
+    let checks = checks(&scope.tools(), &c).await;
     Ok(Json(ConnectionTestReport {
         connection_id: c.id.to_string(),
         kind: c.kind().as_str().to_owned(),

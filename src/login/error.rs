@@ -76,7 +76,7 @@ impl LoginError {
         Self {
             shown: Shown::Sso {
                 status,
-                message,
+                message: message.into(),
                 detail: None,
                 back_url: None,
             },
@@ -167,6 +167,43 @@ impl LoginError {
 
     /// Write the audit event (failures to record are logged, never fatal), then render.
     pub async fn respond(mut self, st: &LoginCtx, headers: &HeaderMap) -> Response {
+        self.record(st, headers).await;
+        self.render(headers)
+    }
+
+    /// The failure for an administrator (a test sign-in's result): the sentence a person
+    /// would see, what the IdP said, and the audit event's reason and detail.
+    pub fn for_admin(&self) -> (String, Option<String>, Option<String>) {
+        let (sentence, said) = match &self.shown {
+            Shown::Page(e) => (e.message().en(), None),
+            Shown::Sso {
+                message, detail, ..
+            } => (message.en(), detail.clone()),
+        };
+        let audit = self.audit.as_ref().map(|a| &a.details);
+        let reason = audit
+            .and_then(|d| d.get("reason"))
+            .and_then(Value::as_str)
+            .map(str::to_owned);
+        let detail = audit
+            .and_then(|d| d.get("detail"))
+            .filter(|d| !d.is_null())
+            .map(|d| match d {
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            });
+        (
+            sentence,
+            said,
+            reason.map(|r| match detail {
+                Some(d) => format!("{r}: {d}"),
+                None => r,
+            }),
+        )
+    }
+
+    /// Write the audit event now, once (a failure answered by something other than its page).
+    pub async fn record(&mut self, st: &LoginCtx, headers: &HeaderMap) {
         match (&self.audit, &self.shown) {
             (Some(a), _) => crate::ops::metrics::login_refused(a.action, &a.details),
             (None, Shown::Page(p)) => crate::ops::metrics::login_error_page(p.code()),
@@ -189,7 +226,6 @@ impl LoginError {
                 tracing::error!(error = %e, action = a.action, "cannot record an audit event");
             }
         }
-        self.render(headers)
     }
 }
 

@@ -191,6 +191,10 @@ pub struct Flow {
     /// a code for an app.
     #[serde(default)]
     pub invite_accept: bool,
+    /// A test sign-in started from the portal's connection wizard: the IdP's answer is shown
+    /// to the admin and nothing else happens (`login::test_signin`).
+    #[serde(default)]
+    pub test: Option<crate::login::test_signin::TestSignIn>,
     /// The pending request to an upstream IdP, if the flow went there.
     #[serde(default)]
     pub upstream: Option<UpstreamPending>,
@@ -328,6 +332,12 @@ pub async fn load(st: &LoginCtx, id: &FlowId, headers: &HeaderMap) -> Result<Flo
     let flow = decode(st, st.ephemeral.get(&key(id)).await?)?;
     check_binding(st, &flow, headers)?;
     Ok(flow)
+}
+
+/// A flow read without the browser check: only for its test marker (`login::test_signin`),
+/// which leads nowhere but to the portal page of the admin who started the test.
+pub(crate) async fn peek(st: &LoginCtx, id: &FlowId) -> Option<Flow> {
+    decode(st, st.ephemeral.get(&key(id)).await.ok()?).ok()
 }
 
 /// Take a flow out of the store (atomic: of concurrent requests exactly one gets it).

@@ -257,6 +257,7 @@ async fn show(
         eligible: Vec::new(),
         invitation: Some(Secret::new(token)),
         invite_accept: true,
+        test: None,
         upstream: None,
         expires_at: to_millis(now) + flow::FLOW_TTL.as_millis() as i64,
     };

@@ -2,7 +2,9 @@
 //! password reset pages `/login/password/forgot` and `/login/password/reset/{token}` (`reset`),
 //! `/login/org` (chooser), `/login/error`, the OIDC federation callback
 //! `/sso/oidc/{connection_id}/callback` (`oidc`), the SAML routes `/sso/saml/{connection_id}/…`
-//! (`saml`: SP metadata, ACS, continue), and the stylesheets under `/static/`.
+//! (`saml`: SP metadata, ACS, continue), the portal wizard's test sign-in `/sso/test/{ticket}`
+//! (`test_signin`: the IdP's answer is shown to the admin, nobody is signed in), and the
+//! stylesheets under `/static/`.
 //!
 //! Flow: `/authorize` creates a `flow::Flow` and sends the browser to `/login?flow=<id>`. The
 //! identifier page takes the email; `discovery::route` picks the org's OIDC/SAML connection
@@ -20,6 +22,7 @@
 //! Owns: the `/login*` and `/sso/*` routes, the flow record, account linking. Must not touch:
 //! token issuance (that is `provider`), protocol validation (`upstream`), storage internals.
 
+pub mod builtin;
 pub mod chooser;
 pub mod discovery;
 pub mod error;
@@ -33,6 +36,7 @@ pub mod rate_limit;
 pub mod reset;
 pub mod saml;
 pub mod session;
+pub mod test_signin;
 pub mod upstream;
 
 use crate::config::Config;
@@ -90,6 +94,7 @@ pub fn router() -> Router<LoginCtx> {
         .route("/login/error", get(pages::error_route))
         .route("/invite/{token}", get(invite::get).post(invite::post))
         .route("/sso/oidc/{connection_id}/callback", get(oidc::callback))
+        .route("/sso/test/{ticket}", get(test_signin::start))
         .route("/static/lobby.css", get(pages::stylesheet))
         .route("/static/brand.css", get(pages::brand_stylesheet))
         .merge(saml::router())
@@ -146,7 +151,7 @@ pub(crate) async fn load_form_flow(
 
 /// The app of a flow (it may have been deleted meanwhile).
 pub(crate) async fn flow_app(st: &LoginCtx, flow: &Flow) -> Result<App, LoginError> {
-    match st.storage.get_app(&flow.app_id).await {
+    match builtin::app_by_id(st.storage.as_ref(), &st.config, &flow.app_id).await {
         Ok(Some(a)) => Ok(a),
         Ok(None) => Err(PageError::UnknownClient.into()),
         Err(e) => Err(LoginError::server("the flow's app", &e)),
@@ -280,7 +285,7 @@ async fn identifier_next(
         ));
     };
     let hinted = match (&brand, &flow.org_hint) {
-        (Some(o), Some(_)) => match st.storage.get_link(&o.id, &app.id).await {
+        (Some(o), Some(_)) => match builtin::link(st.storage.as_ref(), &o.id, &app).await {
             Ok(Some(link)) if o.status == crate::domain::OrgStatus::Active => {
                 Some(discovery::LinkedOrg {
                     org: o.clone(),

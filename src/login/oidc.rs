@@ -26,7 +26,6 @@
 //! Owns: the OIDC legs of the browser flow. Must not touch: protocol validation details
 //! (`upstream::oidc`), account linking (`identity`), token issuance (`provider`).
 
-use super::discovery::LinkedOrg;
 use super::error::{FailureAudit, LoginError, respond};
 use super::flow::{self, AuthMethod, Flow, FlowError, FlowId, UpstreamPending};
 use super::identity;
@@ -65,7 +64,13 @@ fn sha256_hex(s: &str) -> String {
 
 /// The callback URL registered at the IdP for a connection.
 pub fn redirect_uri(st: &LoginCtx, conn: &ConnectionId) -> String {
-    st.config.url(&format!("/sso/oidc/{conn}/callback"))
+    redirect_uri_for(&st.config, conn)
+}
+
+/// [`redirect_uri`] from the configuration alone (the portal shows it before the connection
+/// exists).
+pub fn redirect_uri_for(config: &crate::config::Config, conn: &ConnectionId) -> String {
+    config.url(&format!("/sso/oidc/{conn}/callback"))
 }
 
 fn oidc_config(conn: &Connection) -> Option<&OidcConfig> {
@@ -137,17 +142,17 @@ pub async fn start(
     headers: &HeaderMap,
     mut flow: Flow,
     email: Option<Email>,
-    target: &LinkedOrg,
+    target: &Org,
     conn: Connection,
 ) -> Result<Response, LoginError> {
     let Some(cfg) = oidc_config(&conn) else {
-        return Err(LoginError::page(PageError::SsoNotAvailable).branded(Some(&target.org)));
+        return Err(LoginError::page(PageError::SsoNotAvailable).branded(Some(target)));
     };
     let disc = st
         .oidc
         .discovery(&conn.id, cfg)
         .await
-        .map_err(|e| upstream_failure(&conn, Some(&target.org), &e))?;
+        .map_err(|e| upstream_failure(&conn, Some(target), &e))?;
     let state = random_value();
     let nonce = random_value();
     let verifier = random_value();
@@ -158,7 +163,7 @@ pub async fn start(
         .ok_or(PageError::FlowExpired)?;
     let login_hint = email.as_ref().map(Email::to_string);
     flow.email = email;
-    flow.target_org = Some(target.org.id.clone());
+    flow.target_org = Some(target.id.clone());
     flow.upstream = Some(UpstreamPending {
         connection_id: conn.id.clone(),
         state_hash: sha256_hex(&state),
@@ -298,171 +303,222 @@ async fn answer(
         }
     };
     let _ = st.ephemeral.delete(&state_key(state)).await;
+    // A test sign-in that fails from here goes back to the portal, which says why.
+    let marker = flow.test.clone();
     let lang = flow.ui_lang();
-    async {
-        // 1. State and connection binding (mix-up defence).
-        let Some(up) = flow.upstream.clone() else {
-            return Err(denied(
-                mismatch(),
-                None,
-                path_conn,
-                "flow_not_upstream",
-                Value::Null,
-            ));
-        };
-        let state_ok: bool = sha256_hex(state)
-            .as_bytes()
-            .ct_eq(up.state_hash.as_bytes())
-            .into();
-        if !state_ok || up.connection_id.as_str() != path_conn {
-            let reason = if state_ok {
-                "connection_mismatch"
-            } else {
-                "state_mismatch"
-            };
-            let detail = json!({ "expected_connection": up.connection_id.as_str() });
-            return Err(denied(mismatch(), None, path_conn, reason, detail));
+    let r = answer_flow(st, path_conn, sess, headers, p, state, flow)
+        .await
+        .map_err(|e| e.in_lang(lang));
+    match (r, marker) {
+        (Err(e), Some(m)) if m.connection_id.as_str() == path_conn => {
+            Ok(super::test_signin::failed(st, headers, &m, e).await)
         }
-        let conn = match st
-            .storage
-            .get_connection_for_callback(&up.connection_id)
-            .await
-        {
-            Ok(Some(c)) => c,
-            Ok(None) => {
-                let page =
-                    LoginError::sso(StatusCode::BAD_REQUEST, SENTENCE_CONNECTION_UNAVAILABLE);
-                return Err(denied(
-                    page,
-                    None,
-                    path_conn,
-                    "connection_gone",
-                    Value::Null,
-                ));
-            }
-            Err(e) => return Err(LoginError::server("the OIDC callback", &e)),
+        (r, _) => r,
+    }
+}
+
+/// The checks of the callback once the flow is taken.
+async fn answer_flow(
+    st: &LoginCtx,
+    path_conn: &str,
+    sess: &Session,
+    headers: &HeaderMap,
+    p: &Params,
+    state: &str,
+    flow: Flow,
+) -> Result<Response, LoginError> {
+    let g = |n: &str| p.get(n).ok().flatten();
+
+    // 1. State and connection binding (mix-up defence).
+    let Some(up) = flow.upstream.clone() else {
+        return Err(denied(
+            mismatch(),
+            None,
+            path_conn,
+            "flow_not_upstream",
+            Value::Null,
+        ));
+    };
+    let state_ok: bool = sha256_hex(state)
+        .as_bytes()
+        .ct_eq(up.state_hash.as_bytes())
+        .into();
+    if !state_ok || up.connection_id.as_str() != path_conn {
+        let reason = if state_ok {
+            "connection_mismatch"
+        } else {
+            "state_mismatch"
         };
-        let org = st.storage.get_org(&conn.org_id).await.ok().flatten();
-        let org = org.as_ref();
-        let c = Some(&conn);
-        if flow.target_org.as_ref() != Some(&conn.org_id) {
-            return Err(denied(
-                mismatch(),
-                c,
-                path_conn,
-                "connection_org_mismatch",
-                Value::Null,
-            ));
-        }
-        let Some(cfg) = oidc_config(&conn) else {
-            let page = LoginError::sso(StatusCode::BAD_REQUEST, SENTENCE_CONNECTION_UNAVAILABLE)
-                .branded(org);
+        let detail = json!({ "expected_connection": up.connection_id.as_str() });
+        return Err(denied(mismatch(), None, path_conn, reason, detail));
+    }
+    let conn = match st
+        .storage
+        .get_connection_for_callback(&up.connection_id)
+        .await
+    {
+        Ok(Some(c)) => c,
+        Ok(None) => {
+            let page = LoginError::sso(StatusCode::BAD_REQUEST, SENTENCE_CONNECTION_UNAVAILABLE);
             return Err(denied(
                 page,
-                c,
+                None,
                 path_conn,
-                "connection_not_oidc",
+                "connection_gone",
                 Value::Null,
             ));
-        };
-        let app = super::flow_app(st, &flow).await?;
-        let disc = st
-            .oidc
-            .discovery(&conn.id, cfg)
-            .await
-            .map_err(|e| upstream_failure(&conn, org, &e))?;
-
-        // 2. RFC 9207 §2.4: the authorization response's issuer.
-        match g("iss") {
-            Some(iss) if iss != disc.issuer => {
-                let detail = json!(bounded(Some(iss), 200));
-                let page = mismatch().branded(org);
-                return Err(denied(page, c, path_conn, "iss_param_mismatch", detail));
-            }
-            None if disc.iss_parameter_supported => {
-                let page = mismatch().branded(org);
-                return Err(denied(page, c, path_conn, "iss_param_missing", Value::Null));
-            }
-            _ => {}
         }
+        Err(e) => return Err(LoginError::server("the OIDC callback", &e)),
+    };
+    let org = st.storage.get_org(&conn.org_id).await.ok().flatten();
+    let org = org.as_ref();
+    let c = Some(&conn);
+    if flow.target_org.as_ref() != Some(&conn.org_id) {
+        return Err(denied(
+            mismatch(),
+            c,
+            path_conn,
+            "connection_org_mismatch",
+            Value::Null,
+        ));
+    }
+    let Some(cfg) = oidc_config(&conn) else {
+        let page =
+            LoginError::sso(StatusCode::BAD_REQUEST, SENTENCE_CONNECTION_UNAVAILABLE).branded(org);
+        return Err(denied(
+            page,
+            c,
+            path_conn,
+            "connection_not_oidc",
+            Value::Null,
+        ));
+    };
+    // A test sign-in has no app behind it (`test_signin`).
+    let app = match flow.test {
+        None => Some(super::flow_app(st, &flow).await?),
+        Some(_) => None,
+    };
+    let disc = st
+        .oidc
+        .discovery(&conn.id, cfg)
+        .await
+        .map_err(|e| upstream_failure(&conn, org, &e))?;
 
-        // 3. The IdP's own error (RFC 6749 §4.1.2.1).
-        if let Some(err) = g("error") {
-            let code = bounded(Some(err), 64).unwrap_or_default();
-            let description = bounded(g("error_description"), 300);
-            let detail = json!({ "error": code, "error_description": description });
-            let (app_code, sentence) = match code.as_str() {
-                "access_denied" => (ErrorCode::AccessDenied, SENTENCE_IDP_DENIED),
-                "temporarily_unavailable" => {
-                    (ErrorCode::TemporarilyUnavailable, SENTENCE_IDP_ERROR)
-                }
-                "login_required" | "interaction_required" => {
-                    (ErrorCode::LoginRequired, SENTENCE_IDP_ERROR)
-                }
-                _ => (ErrorCode::AccessDenied, SENTENCE_IDP_ERROR),
-            };
-            let back = app_error_url(
-                st,
-                &flow,
-                app_code,
-                "The user was not signed in by their organization's identity provider.",
-            );
-            let page = LoginError::sso(StatusCode::FORBIDDEN, sentence)
-                .branded(org)
-                .with_idp_answer(description, back);
-            return Err(denied(page, c, path_conn, "idp_error", detail));
+    // 2. RFC 9207 §2.4: the authorization response's issuer.
+    match g("iss") {
+        Some(iss) if iss != disc.issuer => {
+            let detail = json!(bounded(Some(iss), 200));
+            let page = mismatch().branded(org);
+            return Err(denied(page, c, path_conn, "iss_param_mismatch", detail));
         }
-        let Some(code) = g("code").filter(|c| !c.is_empty() && c.len() <= 4096) else {
-            let page = LoginError::upstream(UpstreamFailure::Rejected).branded(org);
-            return Err(denied(page, c, path_conn, "code_missing", Value::Null));
-        };
-        let Pending::Oidc { nonce, verifier } = &up.pending else {
-            return Err(denied(
-                mismatch(),
-                c,
-                path_conn,
-                "flow_not_upstream",
-                Value::Null,
-            ));
-        };
+        None if disc.iss_parameter_supported => {
+            let page = mismatch().branded(org);
+            return Err(denied(page, c, path_conn, "iss_param_missing", Value::Null));
+        }
+        _ => {}
+    }
 
-        // 4. Code exchange, ID token, userinfo.
-        let validated = st
-            .oidc
-            .exchange(
-                &conn.id,
-                cfg,
-                &disc,
-                code,
-                &redirect_uri(st, &conn.id),
-                verifier.expose(),
-                nonce.expose(),
-            )
-            .await
-            .map_err(|e| upstream_failure(&conn, org, &e))?;
-        let upstream_auth_time = validated.auth_time;
-        let mut ident = UpstreamIdentity::from_oidc(&conn.id, cfg, validated);
-        ident.invitation_token = flow.invitation.clone();
-        let amr = ident.amr.clone();
-        // `resolve` records its own outcome.
-        let (resolved, pending) = identity::resolve(st, &conn, &app, ident)
-            .await
-            .map_err(|e| LoginError::sso(e.status(), e.message()).branded(org))?;
-        identity::sign_in(
+    // 3. The IdP's own error (RFC 6749 §4.1.2.1).
+    if let Some(err) = g("error") {
+        let code = bounded(Some(err), 64).unwrap_or_default();
+        let description = bounded(g("error_description"), 300);
+        let detail = json!({ "error": code, "error_description": description });
+        let (app_code, sentence) = match code.as_str() {
+            "access_denied" => (ErrorCode::AccessDenied, SENTENCE_IDP_DENIED),
+            "temporarily_unavailable" => (ErrorCode::TemporarilyUnavailable, SENTENCE_IDP_ERROR),
+            "login_required" | "interaction_required" => {
+                (ErrorCode::LoginRequired, SENTENCE_IDP_ERROR)
+            }
+            _ => (ErrorCode::AccessDenied, SENTENCE_IDP_ERROR),
+        };
+        let back = app_error_url(
             st,
-            sess,
-            headers,
             &flow,
-            &app,
-            &conn,
-            resolved,
-            pending,
-            AuthMethod::Oidc,
-            &amr,
-            upstream_auth_time,
+            app_code,
+            "The user was not signed in by their organization's identity provider.",
+        );
+        let page = LoginError::sso(StatusCode::FORBIDDEN, sentence)
+            .branded(org)
+            .with_idp_answer(description, back);
+        return Err(denied(page, c, path_conn, "idp_error", detail));
+    }
+    let Some(code) = g("code").filter(|c| !c.is_empty() && c.len() <= 4096) else {
+        let page = LoginError::upstream(UpstreamFailure::Rejected).branded(org);
+        return Err(denied(page, c, path_conn, "code_missing", Value::Null));
+    };
+    let Pending::Oidc { nonce, verifier } = &up.pending else {
+        return Err(denied(
+            mismatch(),
+            c,
+            path_conn,
+            "flow_not_upstream",
+            Value::Null,
+        ));
+    };
+
+    // 4. Code exchange, ID token, userinfo.
+    let validated = st
+        .oidc
+        .exchange(
+            &conn.id,
+            cfg,
+            &disc,
+            code,
+            &redirect_uri(st, &conn.id),
+            verifier.expose(),
+            nonce.expose(),
         )
         .await
-    }
+        .map_err(|e| upstream_failure(&conn, org, &e))?;
+    let Some(app) = app else {
+        return test_answer(st, &flow, &conn, cfg, validated).await;
+    };
+    let upstream_auth_time = validated.auth_time;
+    let mut ident = UpstreamIdentity::from_oidc(&conn.id, cfg, validated);
+    ident.invitation_token = flow.invitation.clone();
+    let amr = ident.amr.clone();
+    // `resolve` records its own outcome.
+    let (resolved, pending) = identity::resolve(st, &conn, &app, ident)
+        .await
+        .map_err(|e| LoginError::sso(e.status(), e.message()).branded(org))?;
+    identity::sign_in(
+        st,
+        sess,
+        headers,
+        &flow,
+        &app,
+        &conn,
+        resolved,
+        pending,
+        AuthMethod::Oidc,
+        &amr,
+        upstream_auth_time,
+    )
     .await
-    .map_err(|e| e.in_lang(lang))
+}
+
+/// The end of a test sign-in (`test_signin`): the validated claims are shown to the admin;
+/// nothing is linked, no session, no code.
+async fn test_answer(
+    st: &LoginCtx,
+    flow: &Flow,
+    conn: &Connection,
+    cfg: &OidcConfig,
+    validated: crate::upstream::oidc::Validated,
+) -> Result<Response, LoginError> {
+    let Some(marker) = &flow.test else {
+        return Err(PageError::Unknown.into());
+    };
+    let values = super::test_signin::claim_values(&validated.claims);
+    let ident = UpstreamIdentity::from_oidc(&conn.id, cfg, validated);
+    let answer = super::test_signin::Answer {
+        protocol: "oidc",
+        issuer: ident.issuer,
+        subject: ident.subject,
+        values,
+        email: ident.email,
+        name: ident.name,
+        groups: ident.groups,
+    };
+    super::test_signin::finish(st, marker, conn, answer).await
 }

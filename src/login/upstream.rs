@@ -30,7 +30,7 @@ pub async fn start(
     crate::ops::metrics::login_started(conn.kind().as_str());
     let r = match &conn.config {
         ConnectionConfig::Oidc(_) => {
-            super::oidc::start(st, headers, flow, email, target, conn).await
+            super::oidc::start(st, headers, flow, email, &target.org, conn).await
         }
         ConnectionConfig::Saml(_) => super::saml::start(st, headers, flow, email, conn).await,
         ConnectionConfig::Password(_) => {

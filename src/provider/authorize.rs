@@ -123,14 +123,17 @@ async fn authorize(st: &ProviderCtx, sess: &Session, headers: &HeaderMap, p: Par
     let Ok(client_id) = ClientId::parse(client_id) else {
         return error_page_in(PageError::UnknownClient, headers, None, ui);
     };
-    let app = match st.storage.get_app_by_client_id(&client_id).await {
-        Ok(Some(a)) => a,
-        Ok(None) => return error_page_in(PageError::UnknownClient, headers, None, ui),
-        Err(e) => {
-            tracing::error!(error = %e, "storage error in /authorize");
-            return error_page_in(PageError::Server, headers, None, ui);
-        }
-    };
+    let app =
+        match crate::login::builtin::app_by_client_id(st.storage.as_ref(), &st.config, &client_id)
+            .await
+        {
+            Ok(Some(a)) => a,
+            Ok(None) => return error_page_in(PageError::UnknownClient, headers, None, ui),
+            Err(e) => {
+                tracing::error!(error = %e, "storage error in /authorize");
+                return error_page_in(PageError::Server, headers, None, ui);
+            }
+        };
     // 2. The redirect_uri: required (OIDC Core §3.1.2.1) and an exact string match.
     let redirect_uri = match p.get("redirect_uri") {
         Ok(Some(r)) => r,
@@ -330,6 +333,7 @@ async fn authorize(st: &ProviderCtx, sess: &Session, headers: &HeaderMap, p: Par
         eligible: Vec::new(),
         invitation: g("invitation").map(crate::domain::Secret::new),
         invite_accept: false,
+        test: None,
         upstream: None,
         expires_at: to_millis(now) + flow::FLOW_TTL.as_millis() as i64,
     };

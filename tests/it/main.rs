@@ -17,6 +17,7 @@ mod login;
 mod metrics;
 mod oidc_federation;
 mod passwords;
+mod portal;
 mod provider;
 mod rate_limits;
 mod saml;

@@ -68,7 +68,7 @@ async fn acs_check(
     body: Body,
 ) -> Result<Response, LoginError> {
     let conn = match callback_connection(st, raw).await {
-        Ok(Some(c)) if c.state == ConnectionState::Active => c,
+        Ok(Some(c)) if matches!(c.state, ConnectionState::Active | ConnectionState::Draft) => c,
         Ok(other) => {
             return Err(rejected(
                 other.as_ref(),
@@ -84,17 +84,50 @@ async fn acs_check(
         .await
         .map_err(|_| rejected(c, raw, "too_large", PageError::TooLarge))?;
     let form = Params::parse(&body);
+    // A draft connection answers only a test sign-in's request (`login::test_signin`);
+    // `acs_accept` checks the record again when it takes it.
+    if conn.state != ConnectionState::Active
+        && !test_request(st, &conn, form.get("RelayState").ok().flatten()).await
+    {
+        return Err(rejected(
+            c,
+            raw,
+            "unknown_connection",
+            PageError::BadRequest,
+        ));
+    }
     let (Ok(Some(encoded)), Ok(relay)) = (form.get("SAMLResponse"), form.get("RelayState")) else {
         return Err(rejected(c, raw, "no_response", PageError::BadRequest));
     };
     let encoded = encoded.to_owned();
     let relay = relay.map(str::to_owned);
+    let r = acs_validate(st, headers, raw, &conn, encoded, relay.as_deref()).await;
+    // A test sign-in's answer that is refused goes back to the portal, which says why.
+    match r {
+        Err(e) => match crate::login::test_signin::saml_marker(st, &conn, relay.as_deref()).await {
+            Some(m) => Ok(crate::login::test_signin::failed(st, headers, &m, e).await),
+            None => Err(e),
+        },
+        ok => ok,
+    }
+}
+
+/// Validate the response against the pinned metadata, then [`acs_accept`].
+async fn acs_validate(
+    st: &LoginCtx,
+    headers: &HeaderMap,
+    raw: &str,
+    conn: &Connection,
+    encoded: String,
+    relay: Option<&str>,
+) -> Result<Response, LoginError> {
+    let c = Some(conn);
     let ConnectionConfig::Saml(cfg) = &conn.config else {
         return Err(PageError::Server.into());
     };
     let idp = st
         .saml
-        .idp_state(&conn)
+        .idp_state(conn)
         .await
         .map_err(|e| rejected(c, raw, e.code(), setup_page(&e)))?;
     let md = idp
@@ -139,7 +172,19 @@ async fn acs_check(
             return Err(rejected(c, raw, "internal", PageError::Server));
         }
     };
-    acs_accept(st, headers, &conn, raw, relay.as_deref(), assertion).await
+    acs_accept(st, headers, conn, raw, relay, assertion).await
+}
+
+/// Whether `relay` names a pending test sign-in request on `conn` (read, not taken).
+async fn test_request(st: &LoginCtx, conn: &Connection, relay: Option<&str>) -> bool {
+    let Some(relay) = relay.filter(|r| flow::token_shaped(r)) else {
+        return false;
+    };
+    match st.ephemeral.get(&req_key(relay)).await {
+        Ok(Some(b)) => serde_json::from_slice::<RequestRecord>(&b)
+            .is_ok_and(|r| r.test && r.connection_id == conn.id),
+        _ => false,
+    }
 }
 
 /// The checks that need the state store, then the hand-over to `continue`.
@@ -179,7 +224,8 @@ async fn acs_accept(
     if !fresh {
         return Err(rejected(c, raw, "replay", PageError::Unknown));
     }
-    let (flow_id, binding, relay_hash) = match &a.in_response_to {
+    let active = conn.state == ConnectionState::Active;
+    let (flow_id, binding, relay_hash, test) = match &a.in_response_to {
         Some(irt) => {
             // SAML bindings §3.5.3: the IdP returns our RelayState unchanged.
             let unknown = || rejected(c, raw, "unknown_request", PageError::FlowExpired);
@@ -204,6 +250,14 @@ async fn acs_accept(
             if rec.connection_id != conn.id {
                 return Err(rejected(c, raw, "other_connection", PageError::Unknown));
             }
+            if !active && !rec.test {
+                return Err(rejected(
+                    c,
+                    raw,
+                    "unknown_connection",
+                    PageError::BadRequest,
+                ));
+            }
             // When the flow cookie came along (https: SameSite=None), it must be this browser's.
             if let Some(cookie) =
                 cookie(headers, flow::cookie_name(st)).filter(|v| flow::token_shaped(v))
@@ -217,9 +271,10 @@ async fn acs_accept(
                 Some(rec.flow_id),
                 Some(rec.binding),
                 Some(hex::encode(Sha256::digest(relay.as_bytes()))),
+                rec.test,
             )
         }
-        None if cfg.allow_idp_initiated => (None, None, None),
+        None if cfg.allow_idp_initiated && active => (None, None, None, false),
         None => return Err(rejected(c, raw, "unsolicited", PageError::Unknown)),
     };
     let done = DoneRecord {
@@ -236,6 +291,7 @@ async fn acs_accept(
         assertion_id: a.assertion_id.clone(),
         amr: amr_of(a.authn_context.as_deref()),
         authn_instant: a.authn_instant.map(|t| t.unix_timestamp()),
+        test,
     };
     let handle = random_token();
     let bytes = serde_json::to_vec(&done).map_err(|_| PageError::Server)?;

@@ -85,6 +85,10 @@ pub struct RequestRecord {
     pub flow_id: FlowId,
     /// Hash of the browser's flow-cookie secret (as in the flow).
     pub binding: String,
+    /// The request of a test sign-in (`login::test_signin`): the only kind a draft connection
+    /// answers.
+    #[serde(default)]
+    pub test: bool,
 }
 
 /// A validated assertion waiting for `continue`, under `saml:done:<sha256(handle)>`.
@@ -107,9 +111,12 @@ pub struct DoneRecord {
     /// Unix seconds of the assertion's `AuthnInstant` (when the IdP authenticated the person).
     #[serde(default)]
     pub authn_instant: Option<i64>,
+    /// The answer to a test sign-in's request: it only ever ends a test flow.
+    #[serde(default)]
+    pub test: bool,
 }
 
-pub(super) fn req_key(relay: &str) -> String {
+pub(crate) fn req_key(relay: &str) -> String {
     format!("saml:req:{}", hex::encode(Sha256::digest(relay.as_bytes())))
 }
 

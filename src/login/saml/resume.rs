@@ -39,7 +39,7 @@ async fn resume(
     p: &Params,
 ) -> Result<Response, LoginError> {
     let conn = match callback_connection(st, raw).await {
-        Ok(Some(c)) if c.state == ConnectionState::Active => c,
+        Ok(Some(c)) if matches!(c.state, ConnectionState::Active | ConnectionState::Draft) => c,
         Ok(other) => {
             return Err(rejected(
                 other.as_ref(),
@@ -70,6 +70,15 @@ async fn resume(
         .and_then(|b| serde_json::from_slice::<DoneRecord>(&b).ok())
         .filter(|d| d.connection_id == conn.id)
         .ok_or_else(unknown)?;
+    // A draft connection finishes test sign-ins only (`login::test_signin`).
+    if conn.state != ConnectionState::Active && !done.test {
+        return Err(rejected(
+            c,
+            raw,
+            "unknown_connection",
+            PageError::BadRequest,
+        ));
+    }
     let flow = match &done.flow_id {
         Some(id) => match flow::take(st, id, headers).await {
             Ok(f) => Some(f),
@@ -83,6 +92,26 @@ async fn resume(
         },
         None => None,
     };
+    // A test sign-in that fails from here goes back to the portal, which says why.
+    let marker = flow.as_ref().and_then(|f| f.test.clone());
+    let r = resume_flow(st, sess, headers, raw, conn, done, flow).await;
+    match (r, marker) {
+        (Err(e), Some(m)) => Ok(crate::login::test_signin::failed(st, headers, &m, e).await),
+        (r, _) => r,
+    }
+}
+
+/// The checks once the parked answer and the flow are taken, then the sign-in (or the test).
+async fn resume_flow(
+    st: &LoginCtx,
+    sess: &tower_sessions::Session,
+    headers: &HeaderMap,
+    raw: &str,
+    conn: crate::domain::Connection,
+    done: DoneRecord,
+    flow: Option<crate::login::flow::Flow>,
+) -> Result<Response, LoginError> {
+    let c = Some(&conn);
     if let Some(f) = &flow {
         // The flow must be this browser's (checked by `take`), hold the same binding, and be
         // waiting for exactly this request on this connection.
@@ -102,6 +131,20 @@ async fn resume(
         if !pending_ok {
             return Err(rejected(c, raw, "other_request", PageError::Unknown));
         }
+    }
+    // A test request's answer ends a test flow and nothing else, and the other way round.
+    match (&flow, done.test) {
+        (Some(f), true) => {
+            let Some(marker) = &f.test else {
+                return Err(rejected(c, raw, "other_request", PageError::Unknown));
+            };
+            return super::signin::test_answer(st, &conn, &done, marker).await;
+        }
+        (Some(f), false) if f.test.is_some() => {
+            return Err(rejected(c, raw, "other_request", PageError::Unknown));
+        }
+        (None, true) => return Err(rejected(c, raw, "other_request", PageError::Unknown)),
+        _ => {}
     }
     let lang = flow.as_ref().and_then(|f| f.ui_lang());
     super::signin::sign_in_assertion(st, headers, sess, conn, done, flow)

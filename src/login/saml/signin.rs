@@ -59,7 +59,7 @@ fn identity_of(
 }
 
 async fn app_of(st: &LoginCtx, id: &crate::domain::AppId) -> Result<App, LoginError> {
-    match st.storage.get_app(id).await {
+    match crate::login::builtin::app_by_id(st.storage.as_ref(), &st.config, id).await {
         Ok(Some(a)) => Ok(a),
         Ok(None) => Err(PageError::UnknownClient.into()),
         Err(e) => Err(LoginError::server("the app", &e)),
@@ -181,4 +181,33 @@ async fn idp_initiated_landing(
     }
     let issuer = st.config.issuer();
     Ok(redirect_with(uri, &[("iss", &issuer)]))
+}
+
+/// The end of a test sign-in (`login::test_signin`): the assertion's attributes and what the
+/// mapping makes of them are shown to the admin; nothing is linked, no session, no code.
+pub(super) async fn test_answer(
+    st: &LoginCtx,
+    conn: &Connection,
+    done: &DoneRecord,
+    marker: &crate::login::test_signin::TestSignIn,
+) -> Result<Response, LoginError> {
+    let ConnectionConfig::Saml(cfg) = &conn.config else {
+        return Err(PageError::Server.into());
+    };
+    let (email, name, groups) =
+        saml_attributes(cfg, &done.name_id_format, &done.name_id, &done.attributes);
+    let answer = crate::login::test_signin::Answer {
+        protocol: "saml",
+        issuer: done.issuer.clone(),
+        subject: saml_subject(&done.name_id_format, &done.name_id),
+        values: done
+            .attributes
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
+        email: email.map(|e| e.to_string()),
+        name,
+        groups,
+    };
+    crate::login::test_signin::finish(st, marker, conn, answer).await
 }

@@ -33,7 +33,9 @@ pub async fn start(
     let ConnectionConfig::Saml(cfg) = &conn.config else {
         return Err(PageError::Server.into());
     };
-    if conn.state != ConnectionState::Active {
+    // A draft connection is reachable only by a test sign-in (`login::test_signin`).
+    let test = flow.test.is_some();
+    if !(conn.state == ConnectionState::Active || test && conn.state == ConnectionState::Draft) {
         return Err(PageError::SsoNotAvailable.into());
     }
     let relay = random_token();
@@ -69,6 +71,7 @@ pub async fn start(
         org_id: conn.org_id.clone(),
         flow_id: flow.id.clone(),
         binding: flow.binding.clone(),
+        test,
     };
     let ttl_ms = flow.expires_at - to_millis(st.clock.now());
     if ttl_ms <= 0 {

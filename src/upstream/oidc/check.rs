@@ -195,4 +195,20 @@ impl OidcConnector {
         }
         out
     }
+
+    /// The discovery document of `issuer`, fetched fresh (not from the cache) and checked like
+    /// at sign-in: the wizard's first look at an issuer an admin typed.
+    pub async fn probe_discovery(
+        &self,
+        id: &ConnectionId,
+        issuer: &str,
+    ) -> Result<super::Discovered, OidcError> {
+        let url = discovery_url(issuer)?;
+        let got = self
+            .http
+            .get(id.as_str(), &url, "application/json")
+            .await
+            .map_err(OidcError::DiscoveryFetch)?;
+        parse_discovery(issuer, &got.body)
+    }
 }

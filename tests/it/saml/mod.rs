@@ -7,7 +7,7 @@
 //! the refusal asserts); each other file owns one feature area.
 
 #[path = "../../saml/corpus.rs"]
-mod corpus;
+pub(crate) mod corpus;
 
 mod auth_time;
 mod certificates;
