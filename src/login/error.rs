@@ -76,7 +76,7 @@ impl LoginError {
         Self {
             shown: Shown::Sso {
                 status,
-                message: message.into(),
+                message,
                 detail: None,
                 back_url: None,
             },
