@@ -86,12 +86,17 @@ pub struct Boot {
     pub mailer: Option<Arc<dyn Mailer>>,
     /// Serve the bundled demo client at `/demo` (`lobby serve --demo`).
     pub demo: bool,
+    /// How often the outbox worker looks for due deliveries. Default: every second.
+    pub outbox_poll: Option<Duration>,
 }
 
 /// A built Lobby: everything it holds, and its whole HTTP surface.
 pub struct Server {
     pub state: AppState,
     pub router: Router,
+    /// The outbox worker (webhook deliveries): runs until this is dropped, so keep it as long
+    /// as the server serves.
+    pub outbox_worker: crate::webhooks::WorkerHandle,
 }
 
 impl Server {
@@ -176,7 +181,23 @@ impl Server {
             .demo
             .then(|| crate::demo::router().with_state(DemoCtx::from_ref(&state)));
         let router = build_router(&state, demo);
-        Ok(Server { state, router })
+        let outbox_worker = crate::webhooks::Worker::new(
+            state.storage.clone(),
+            state.clock.clone(),
+            vec![Arc::new(crate::webhooks::WebhookDeliverer {
+                storage: state.admin_storage.clone(),
+                http: state.http.clone(),
+                seal: state.seal.clone(),
+                clock: state.clock.clone(),
+                allow_loopback_http: state.config.upstream_allow_private,
+            })],
+        )
+        .spawn(boot.outbox_poll.unwrap_or(Duration::from_secs(1)));
+        Ok(Server {
+            state,
+            router,
+            outbox_worker,
+        })
     }
 }
 
