@@ -49,8 +49,7 @@ pub async fn create_webhook(
 ) -> R<(StatusCode, Json<WebhookCreated>)> {
     caller.scope_global()?;
     let (w, secret) =
-        service::create_webhook(&ctx(&st, &caller), req, st.config.upstream_allow_private)
-            .await?;
+        service::create_webhook(&ctx(&st, &caller), req, st.config.upstream_allow_private).await?;
     Ok((
         StatusCode::CREATED,
         Json(WebhookCreated {

@@ -333,7 +333,9 @@ pub fn next_attempt(
 ) -> Option<OffsetDateTime> {
     match result {
         AttemptResult::Delivered { .. } => None,
-        AttemptResult::Failed { permanent: true, .. } => None,
+        AttemptResult::Failed {
+            permanent: true, ..
+        } => None,
         AttemptResult::Failed { .. } if attempts_after >= MAX_ATTEMPTS => None,
         AttemptResult::Failed { .. } => Some(now + backoff(attempts_after)),
     }
@@ -368,24 +370,69 @@ mod tests {
         let n = serde_json::Value::Null;
         let a = json!({"status": "active"});
         let s = json!({"status": "suspended"});
-        assert_eq!(kind(&audit("member.create", n.clone(), a.clone())), Some("member.added"));
-        assert_eq!(kind(&audit("member.update", a.clone(), s.clone())), Some("member.suspended"));
-        assert_eq!(kind(&audit("member.update", s.clone(), s.clone())), Some("member.updated"));
-        assert_eq!(kind(&audit("member.delete", a.clone(), n.clone())), Some("member.removed"));
-        assert_eq!(kind(&audit("org.create", n.clone(), a.clone())), Some("org.created"));
-        assert_eq!(kind(&audit("org.update", a.clone(), s.clone())), Some("org.suspended"));
-        assert_eq!(kind(&audit("org.update", a.clone(), a.clone())), Some("org.updated"));
+        assert_eq!(
+            kind(&audit("member.create", n.clone(), a.clone())),
+            Some("member.added")
+        );
+        assert_eq!(
+            kind(&audit("member.update", a.clone(), s.clone())),
+            Some("member.suspended")
+        );
+        assert_eq!(
+            kind(&audit("member.update", s.clone(), s.clone())),
+            Some("member.updated")
+        );
+        assert_eq!(
+            kind(&audit("member.delete", a.clone(), n.clone())),
+            Some("member.removed")
+        );
+        assert_eq!(
+            kind(&audit("org.create", n.clone(), a.clone())),
+            Some("org.created")
+        );
+        assert_eq!(
+            kind(&audit("org.update", a.clone(), s.clone())),
+            Some("org.suspended")
+        );
+        assert_eq!(
+            kind(&audit("org.update", a.clone(), a.clone())),
+            Some("org.updated")
+        );
         let on = json!({"state": "active"});
         let off = json!({"state": "disabled"});
         let draft = json!({"state": "draft"});
-        assert_eq!(kind(&audit("connection.create", n.clone(), on.clone())), Some("connection.activated"));
-        assert_eq!(kind(&audit("connection.create", n.clone(), draft.clone())), None);
-        assert_eq!(kind(&audit("connection.update", draft.clone(), on.clone())), Some("connection.activated"));
-        assert_eq!(kind(&audit("connection.update", on.clone(), off.clone())), Some("connection.deactivated"));
-        assert_eq!(kind(&audit("connection.update", on.clone(), on.clone())), None);
-        assert_eq!(kind(&audit("connection.delete", on.clone(), n.clone())), Some("connection.deactivated"));
-        assert_eq!(kind(&audit("connection.delete", off.clone(), n.clone())), None);
-        assert_eq!(kind(&audit("invitation.accept", n.clone(), n.clone())), Some("invitation.accepted"));
+        assert_eq!(
+            kind(&audit("connection.create", n.clone(), on.clone())),
+            Some("connection.activated")
+        );
+        assert_eq!(
+            kind(&audit("connection.create", n.clone(), draft.clone())),
+            None
+        );
+        assert_eq!(
+            kind(&audit("connection.update", draft.clone(), on.clone())),
+            Some("connection.activated")
+        );
+        assert_eq!(
+            kind(&audit("connection.update", on.clone(), off.clone())),
+            Some("connection.deactivated")
+        );
+        assert_eq!(
+            kind(&audit("connection.update", on.clone(), on.clone())),
+            None
+        );
+        assert_eq!(
+            kind(&audit("connection.delete", on.clone(), n.clone())),
+            Some("connection.deactivated")
+        );
+        assert_eq!(
+            kind(&audit("connection.delete", off.clone(), n.clone())),
+            None
+        );
+        assert_eq!(
+            kind(&audit("invitation.accept", n.clone(), n.clone())),
+            Some("invitation.accepted")
+        );
         assert_eq!(kind(&audit("link.create", n.clone(), n.clone())), None);
         let mut f = audit("login.failure", n.clone(), n.clone());
         f.outcome = Outcome::Denied;
@@ -401,7 +448,11 @@ mod tests {
 
     #[test]
     fn body_has_the_documented_fields() {
-        let e = audit("member.delete", serde_json::json!({"status": "active"}), serde_json::Value::Null);
+        let e = audit(
+            "member.delete",
+            serde_json::json!({"status": "active"}),
+            serde_json::Value::Null,
+        );
         let w = event_from_audit(&e).unwrap();
         let v: serde_json::Value = serde_json::from_str(&w.body()).unwrap();
         assert_eq!(v["id"], e.id.as_str());
@@ -416,14 +467,29 @@ mod tests {
     #[test]
     fn backoff_doubles_from_five_seconds_and_caps_at_six_hours() {
         let s: Vec<i64> = (1..=13).map(|n| backoff(n).whole_seconds()).collect();
-        assert_eq!(s, [5, 10, 20, 40, 80, 160, 320, 640, 1280, 2560, 5120, 10240, 20480]);
+        assert_eq!(
+            s,
+            [
+                5, 10, 20, 40, 80, 160, 320, 640, 1280, 2560, 5120, 10240, 20480
+            ]
+        );
         assert_eq!(backoff(14), MAX_BACKOFF);
         assert_eq!(backoff(1000), MAX_BACKOFF);
         let now = OffsetDateTime::UNIX_EPOCH;
-        let fail = AttemptResult::Failed { status: Some(500), error: "500".into(), permanent: false };
-        assert_eq!(next_attempt(1, &fail, now), Some(now + time::Duration::seconds(5)));
+        let fail = AttemptResult::Failed {
+            status: Some(500),
+            error: "500".into(),
+            permanent: false,
+        };
+        assert_eq!(
+            next_attempt(1, &fail, now),
+            Some(now + time::Duration::seconds(5))
+        );
         assert_eq!(next_attempt(MAX_ATTEMPTS, &fail, now), None);
-        assert_eq!(next_attempt(1, &AttemptResult::Delivered { status: 204 }, now), None);
+        assert_eq!(
+            next_attempt(1, &AttemptResult::Delivered { status: 204 }, now),
+            None
+        );
     }
 
     #[test]

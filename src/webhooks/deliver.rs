@@ -49,7 +49,11 @@ impl WebhookDeliverer {
         let secret = match self.seal.open(&endpoint.secret_sealed) {
             Ok(s) => s,
             Err(_) => {
-                return failed(None, "the signing secret cannot be opened (another LOBBY_SECRET_KEY?)", false);
+                return failed(
+                    None,
+                    "the signing secret cannot be opened (another LOBBY_SECRET_KEY?)",
+                    false,
+                );
             }
         };
         let Ok(url) = url::Url::parse(&endpoint.url) else {
@@ -72,8 +76,14 @@ impl WebhookDeliverer {
             return failed(None, "the request cannot be built", true);
         };
         match self.http.send(&format!("webhook:{id}"), req).await {
-            Ok(r) if (200..300).contains(&r.status) => AttemptResult::Delivered { status: r.status },
-            Ok(r) => failed(Some(r.status), format!("the endpoint answered HTTP {}", r.status), false),
+            Ok(r) if (200..300).contains(&r.status) => {
+                AttemptResult::Delivered { status: r.status }
+            }
+            Ok(r) => failed(
+                Some(r.status),
+                format!("the endpoint answered HTTP {}", r.status),
+                false,
+            ),
             Err(e) => failed(None, e.to_string(), false),
         }
     }

@@ -111,7 +111,12 @@ impl Lobby {
         }
     }
 
-    async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
+    async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
         let mut rb = self
             .client
             .request(method, format!("{}{path}", self.base))
@@ -148,38 +153,64 @@ fn start_clock() -> Arc<ManualClock> {
 async fn events_are_signed_and_a_500_is_retried_after_the_backoff() {
     let dir = tempfile::tempdir().unwrap();
     let clock = start_clock();
-    let rx = receiver(tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap(), 1);
+    let rx = receiver(
+        tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap(),
+        1,
+    );
     let lobby = Lobby::start(dir.path(), clock.clone()).await;
 
     // Plain http is refused for a non-loopback host; unknown event types are named.
     let (s, v) = lobby
-        .call(reqwest::Method::POST, "/webhooks", Some(json!({"url": "http://hooks.example.com/h", "events": ["org.created"]})))
+        .call(
+            reqwest::Method::POST,
+            "/webhooks",
+            Some(json!({"url": "http://hooks.example.com/h", "events": ["org.created"]})),
+        )
         .await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
     let (s, v) = lobby
-        .call(reqwest::Method::POST, "/webhooks", Some(json!({"url": rx.url, "events": ["org.exploded"]})))
+        .call(
+            reqwest::Method::POST,
+            "/webhooks",
+            Some(json!({"url": rx.url, "events": ["org.exploded"]})),
+        )
         .await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
-    assert!(v["message"].as_str().unwrap().contains("member.added"), "{v}");
+    assert!(
+        v["message"].as_str().unwrap().contains("member.added"),
+        "{v}"
+    );
 
     let (s, hook) = lobby
-        .call(reqwest::Method::POST, "/webhooks", Some(json!({"url": rx.url, "events": ["org.created", "member.added"]})))
+        .call(
+            reqwest::Method::POST,
+            "/webhooks",
+            Some(json!({"url": rx.url, "events": ["org.created", "member.added"]})),
+        )
         .await;
     assert_eq!(s, StatusCode::CREATED, "{hook}");
     let secret = hook["secret"].as_str().unwrap().to_owned();
     assert!(secret.starts_with("whsec_"));
     let id = hook["id"].as_str().unwrap().to_owned();
     // The secret is shown once.
-    let (_, again) = lobby.call(reqwest::Method::GET, &format!("/webhooks/{id}"), None).await;
+    let (_, again) = lobby
+        .call(reqwest::Method::GET, &format!("/webhooks/{id}"), None)
+        .await;
     assert!(again.get("secret").is_none(), "{again}");
 
     let (s, _) = lobby
-        .call(reqwest::Method::POST, "/orgs", Some(json!({"id": "org_acme", "slug": "acme", "name": "Acme"})))
+        .call(
+            reqwest::Method::POST,
+            "/orgs",
+            Some(json!({"id": "org_acme", "slug": "acme", "name": "Acme"})),
+        )
         .await;
     assert_eq!(s, StatusCode::CREATED);
 
     wait_for("the first attempt", || count(&rx.seen) >= 1).await;
-    let (_, h) = lobby.call(reqwest::Method::GET, &format!("/webhooks/{id}"), None).await;
+    let (_, h) = lobby
+        .call(reqwest::Method::GET, &format!("/webhooks/{id}"), None)
+        .await;
     assert_eq!(h["health"]["last_status"], 500, "{h}");
     assert_eq!(h["health"]["consecutive_failures"], 1, "{h}");
     assert_eq!(h["health"]["pending"], 1, "{h}");
@@ -190,12 +221,24 @@ async fn events_are_signed_and_a_500_is_retried_after_the_backoff() {
     clock.advance(time::Duration::seconds(5));
     wait_for("the retry", || count(&rx.seen) >= 2).await;
     let seen = rx.seen.lock().unwrap().clone();
-    assert_eq!(seen[0].1, seen[1].1, "the retry sends the same body (same event id)");
+    assert_eq!(
+        seen[0].1, seen[1].1,
+        "the retry sends the same body (same event id)"
+    );
     let (sig, body) = &seen[1];
     let now = clock.now().unix_timestamp();
-    assert!(signature::verify(secret.as_bytes(), sig, body.as_bytes(), now, 300), "{sig}");
+    assert!(
+        signature::verify(secret.as_bytes(), sig, body.as_bytes(), now, 300),
+        "{sig}"
+    );
     assert!(sig.starts_with(&format!("t={now},v1=")), "{sig}");
-    assert!(!signature::verify(b"whsec_other", sig, body.as_bytes(), now, 300));
+    assert!(!signature::verify(
+        b"whsec_other",
+        sig,
+        body.as_bytes(),
+        now,
+        300
+    ));
     let ev: Value = serde_json::from_str(body).unwrap();
     assert_eq!(ev["type"], "org.created");
     assert_eq!(ev["org_id"], "org_acme");
@@ -204,7 +247,10 @@ async fn events_are_signed_and_a_500_is_retried_after_the_backoff() {
 
     let mut h = Value::Null;
     for _ in 0..100 {
-        h = lobby.call(reqwest::Method::GET, &format!("/webhooks/{id}"), None).await.1;
+        h = lobby
+            .call(reqwest::Method::GET, &format!("/webhooks/{id}"), None)
+            .await
+            .1;
         if h["health"]["consecutive_failures"] == 0 {
             break;
         }
@@ -213,14 +259,22 @@ async fn events_are_signed_and_a_500_is_retried_after_the_backoff() {
     assert_eq!(h["health"]["consecutive_failures"], 0, "{h}");
     assert_eq!(h["health"]["last_status"], 204, "{h}");
     assert_eq!(h["health"]["pending"], 0, "{h}");
-    let (s, d) = lobby.call(reqwest::Method::GET, &format!("/webhooks/{id}/deliveries"), None).await;
+    let (s, d) = lobby
+        .call(
+            reqwest::Method::GET,
+            &format!("/webhooks/{id}/deliveries"),
+            None,
+        )
+        .await;
     assert_eq!(s, StatusCode::OK);
     assert_eq!(d["items"][0]["state"], "delivered", "{d}");
     assert_eq!(d["items"][0]["attempts"], 2, "{d}");
     assert_eq!(d["items"][0]["event_id"], ev["id"], "{d}");
 
     // Deleting the endpoint: it is gone from the list.
-    let (s, _) = lobby.call(reqwest::Method::DELETE, &format!("/webhooks/{id}"), None).await;
+    let (s, _) = lobby
+        .call(reqwest::Method::DELETE, &format!("/webhooks/{id}"), None)
+        .await;
     assert_eq!(s, StatusCode::NO_CONTENT);
     let (_, l) = lobby.call(reqwest::Method::GET, "/webhooks", None).await;
     assert_eq!(l["items"].as_array().unwrap().len(), 0);
@@ -239,16 +293,27 @@ async fn events_queued_while_the_receiver_is_down_arrive_after_a_restart() {
     let (id, secret, event_id) = {
         let a = Lobby::start(dir.path(), clock.clone()).await;
         let (s, hook) = a
-            .call(reqwest::Method::POST, "/webhooks", Some(json!({"url": url, "events": ["org.created"]})))
+            .call(
+                reqwest::Method::POST,
+                "/webhooks",
+                Some(json!({"url": url, "events": ["org.created"]})),
+            )
             .await;
         assert_eq!(s, StatusCode::CREATED, "{hook}");
         let id = hook["id"].as_str().unwrap().to_owned();
-        a.call(reqwest::Method::POST, "/orgs", Some(json!({"id": "org_down", "slug": "down", "name": "Down"})))
-            .await;
+        a.call(
+            reqwest::Method::POST,
+            "/orgs",
+            Some(json!({"id": "org_down", "slug": "down", "name": "Down"})),
+        )
+        .await;
         // The attempt fails (nothing listens) and is recorded.
         let mut h = Value::Null;
         for _ in 0..200 {
-            h = a.call(reqwest::Method::GET, &format!("/webhooks/{id}"), None).await.1;
+            h = a
+                .call(reqwest::Method::GET, &format!("/webhooks/{id}"), None)
+                .await
+                .1;
             if h["health"]["consecutive_failures"].as_i64().unwrap_or(0) >= 1 {
                 break;
             }
@@ -257,7 +322,13 @@ async fn events_queued_while_the_receiver_is_down_arrive_after_a_restart() {
         assert!(h["health"]["last_status"].is_null(), "{h}");
         assert!(h["health"]["last_error"].is_string(), "{h}");
         assert_eq!(h["health"]["pending"], 1, "{h}");
-        let (_, d) = a.call(reqwest::Method::GET, &format!("/webhooks/{id}/deliveries"), None).await;
+        let (_, d) = a
+            .call(
+                reqwest::Method::GET,
+                &format!("/webhooks/{id}/deliveries"),
+                None,
+            )
+            .await;
         let event_id = d["items"][0]["event_id"].as_str().unwrap().to_owned();
         (id, hook["secret"].as_str().unwrap().to_owned(), event_id)
         // Instance A stops here (its worker with it).
@@ -269,13 +340,22 @@ async fn events_queued_while_the_receiver_is_down_arrive_after_a_restart() {
     let b = Lobby::start(dir.path(), clock.clone()).await;
     wait_for("the delivery by the new instance", || count(&rx.seen) >= 1).await;
     let (sig, body) = rx.seen.lock().unwrap()[0].clone();
-    assert!(signature::verify(secret.as_bytes(), &sig, body.as_bytes(), clock.now().unix_timestamp(), 300));
+    assert!(signature::verify(
+        secret.as_bytes(),
+        &sig,
+        body.as_bytes(),
+        clock.now().unix_timestamp(),
+        300
+    ));
     let ev: Value = serde_json::from_str(&body).unwrap();
     assert_eq!(ev["id"], event_id.as_str());
     assert_eq!(ev["type"], "org.created");
     let mut h = Value::Null;
     for _ in 0..100 {
-        h = b.call(reqwest::Method::GET, &format!("/webhooks/{id}"), None).await.1;
+        h = b
+            .call(reqwest::Method::GET, &format!("/webhooks/{id}"), None)
+            .await
+            .1;
         if h["health"]["pending"] == 0 {
             break;
         }

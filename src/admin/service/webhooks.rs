@@ -15,7 +15,10 @@ const MAX_DESCRIPTION: usize = 500;
 
 fn parse_events(v: &[String]) -> SResult<BTreeSet<EventType>> {
     if v.is_empty() {
-        return Err(ServiceError::invalid("events", "must name at least one event type"));
+        return Err(ServiceError::invalid(
+            "events",
+            "must name at least one event type",
+        ));
     }
     v.iter()
         .map(|s| {
@@ -32,7 +35,10 @@ fn parse_events(v: &[String]) -> SResult<BTreeSet<EventType>> {
 
 fn check_description(d: &str) -> SResult<()> {
     if d.chars().count() > MAX_DESCRIPTION {
-        return Err(ServiceError::invalid("description", "must be at most 500 characters"));
+        return Err(ServiceError::invalid(
+            "description",
+            "must be at most 500 characters",
+        ));
     }
     Ok(())
 }
@@ -62,7 +68,8 @@ pub async fn create_webhook(
     let app_id = match req.app_id.as_deref() {
         None | Some("") => None,
         Some(a) => {
-            let id = AppId::parse(a).map_err(|_| ServiceError::ref_not_found("app_id", "app", a))?;
+            let id =
+                AppId::parse(a).map_err(|_| ServiceError::ref_not_found("app_id", "app", a))?;
             if ctx.storage.get_app(&id).await?.is_none() {
                 return Err(ServiceError::ref_not_found("app_id", "app", a));
             }
@@ -73,7 +80,9 @@ pub async fn create_webhook(
         .seal
         .ok_or_else(|| ServiceError::internal("no seal key to store the webhook secret"))?;
     let secret = format!("whsec_{}", random_token());
-    let sealed = seal.seal(secret.as_bytes()).map_err(ServiceError::internal)?;
+    let sealed = seal
+        .seal(secret.as_bytes())
+        .map_err(ServiceError::internal)?;
     let now = ctx.now();
     let w = WebhookEndpoint {
         id: WebhookId::generate(),
@@ -89,8 +98,14 @@ pub async fn create_webhook(
     };
     ctx.storage.create_webhook(&w).await?;
     let view = WebhookResponse::new(&w, 0);
-    ctx.audit(None, "webhook.create", ("webhook", w.id.as_str()), None::<&()>, Some(&view))
-        .await?;
+    ctx.audit(
+        None,
+        "webhook.create",
+        ("webhook", w.id.as_str()),
+        None::<&()>,
+        Some(&view),
+    )
+    .await?;
     Ok((w, secret))
 }
 
@@ -149,7 +164,9 @@ pub async fn list_deliveries(
     page: &PageRequest,
 ) -> SResult<Page<DeliveryResponse>> {
     require_webhook(s, id).await?;
-    let p = s.list_outbox(OutboxKind::Webhook, id.as_str(), page).await?;
+    let p = s
+        .list_outbox(OutboxKind::Webhook, id.as_str(), page)
+        .await?;
     Ok(Page {
         items: p.items.iter().map(DeliveryResponse::from).collect(),
         next: p.next,

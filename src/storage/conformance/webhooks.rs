@@ -51,13 +51,22 @@ async fn queued(s: &Arc<dyn Storage>, w: &WebhookEndpoint) -> Vec<OutboxItem> {
 pub async fn webhooks_crud(s: Arc<dyn Storage>) {
     let a = app();
     s.create_app(&a).await.unwrap();
-    let w = endpoint(Some(&a.id), &[EventType::MemberAdded, EventType::OrgCreated]);
+    let w = endpoint(
+        Some(&a.id),
+        &[EventType::MemberAdded, EventType::OrgCreated],
+    );
     s.create_webhook(&w).await.unwrap();
     assert_eq!(s.get_webhook(&w.id).await.unwrap().as_ref(), Some(&w));
     assert_duplicate(s.create_webhook(&w).await, "webhook id");
-    let mut ghost = endpoint(Some(&AppId::parse("app_nope").unwrap()), &[EventType::OrgCreated]);
+    let mut ghost = endpoint(
+        Some(&AppId::parse("app_nope").unwrap()),
+        &[EventType::OrgCreated],
+    );
     ghost.id = WebhookId::generate();
-    assert!(s.create_webhook(&ghost).await.is_err(), "an unknown app is refused");
+    assert!(
+        s.create_webhook(&ghost).await.is_err(),
+        "an unknown app is refused"
+    );
 
     let mut changed = w.clone();
     changed.url = "https://other.example.com/h".into();
@@ -66,11 +75,18 @@ pub async fn webhooks_crud(s: Arc<dyn Storage>) {
     changed.updated_at = now() + Duration::seconds(1);
     s.update_webhook(&changed).await.unwrap();
     assert_eq!(s.get_webhook(&w.id).await.unwrap().unwrap(), changed);
-    assert_not_found(s.update_webhook(&endpoint(None, &[EventType::OrgCreated])).await);
+    assert_not_found(
+        s.update_webhook(&endpoint(None, &[EventType::OrgCreated]))
+            .await,
+    );
 
     // Health: failures count up, a success resets them.
     let at = now();
-    let fail = AttemptResult::Failed { status: Some(500), error: "HTTP 500".into(), permanent: false };
+    let fail = AttemptResult::Failed {
+        status: Some(500),
+        error: "HTTP 500".into(),
+        permanent: false,
+    };
     s.record_webhook_attempt(&w.id, &fail, at).await.unwrap();
     s.record_webhook_attempt(&w.id, &fail, at).await.unwrap();
     let h = s.get_webhook(&w.id).await.unwrap().unwrap().health;
@@ -90,7 +106,10 @@ pub async fn webhooks_crud(s: Arc<dyn Storage>) {
     let all = s.list_webhooks(&PageRequest::first(1)).await.unwrap();
     assert_eq!(all.items.len(), 1);
     let rest = s
-        .list_webhooks(&PageRequest { after: all.next.clone(), limit: 1 })
+        .list_webhooks(&PageRequest {
+            after: all.next.clone(),
+            limit: 1,
+        })
         .await
         .unwrap();
     assert_eq!(rest.items.len(), 1);
@@ -99,9 +118,12 @@ pub async fn webhooks_crud(s: Arc<dyn Storage>) {
     // Deleting an endpoint takes its queued deliveries with it.
     let o = org(None);
     s.create_org(&o).await.unwrap();
-    s.append_audit(&AuditEvent { action: "org.create".into(), ..member_added(&o.id) })
-        .await
-        .unwrap();
+    s.append_audit(&AuditEvent {
+        action: "org.create".into(),
+        ..member_added(&o.id)
+    })
+    .await
+    .unwrap();
     assert_eq!(s.webhook_pending(&other.id).await.unwrap(), 1);
     s.delete_webhook(&other.id).await.unwrap();
     assert!(queued(&s, &other).await.is_empty());
@@ -133,16 +155,22 @@ pub async fn audit_writes_queue_webhook_deliveries(s: Arc<dyn Storage>) {
     // Through a declarative import's transaction too.
     s.apply_changes(&[Change::Audit(e2.clone())]).await.unwrap();
     // Not a webhook event: nothing queued.
-    s.append_audit(&AuditEvent { action: "link.create".into(), ..member_added(&linked.id) })
-        .await
-        .unwrap();
+    s.append_audit(&AuditEvent {
+        action: "link.create".into(),
+        ..member_added(&linked.id)
+    })
+    .await
+    .unwrap();
 
     let ids = |v: Vec<OutboxItem>| v.into_iter().map(|i| i.event_id).collect::<BTreeSet<_>>();
     assert_eq!(
         ids(queued(&s, &all).await),
         BTreeSet::from([e1.id.to_string(), e2.id.to_string()])
     );
-    assert_eq!(ids(queued(&s, &scoped).await), BTreeSet::from([e1.id.to_string()]));
+    assert_eq!(
+        ids(queued(&s, &scoped).await),
+        BTreeSet::from([e1.id.to_string()])
+    );
     assert!(queued(&s, &uninterested).await.is_empty());
     assert!(queued(&s, &disabled).await.is_empty());
 
@@ -153,8 +181,15 @@ pub async fn audit_writes_queue_webhook_deliveries(s: Arc<dyn Storage>) {
     assert_eq!(row.next_attempt_at, e1.time);
 
     // A failing audit write queues nothing (the same transaction).
-    let dup = AuditEvent { id: e1.id.clone(), ..member_added(&other.id) };
-    assert!(s.append_audits(&[member_added(&other.id), dup]).await.is_err());
+    let dup = AuditEvent {
+        id: e1.id.clone(),
+        ..member_added(&other.id)
+    };
+    assert!(
+        s.append_audits(&[member_added(&other.id), dup])
+            .await
+            .is_err()
+    );
     assert_eq!(queued(&s, &all).await.len(), 2);
 
     // Sign-ins, several events in one write.
@@ -163,12 +198,19 @@ pub async fn audit_writes_queue_webhook_deliveries(s: Arc<dyn Storage>) {
         details: serde_json::json!({"client_id": "c"}),
         ..member_added(&linked.id)
     };
-    s.append_audits(&[ok.clone(), member_added(&linked.id)]).await.unwrap();
+    s.append_audits(&[ok.clone(), member_added(&linked.id)])
+        .await
+        .unwrap();
     assert_eq!(queued(&s, &all).await.len(), 4);
 
     // Enqueueing the same event for the same target again is a no-op.
     let again = queued(&s, &all).await[0].clone();
-    s.enqueue(&[OutboxItem { id: OutboxId::generate(), ..again }]).await.unwrap();
+    s.enqueue(&[OutboxItem {
+        id: OutboxId::generate(),
+        ..again
+    }])
+    .await
+    .unwrap();
     assert_eq!(queued(&s, &all).await.len(), 4);
 }
 
@@ -178,54 +220,117 @@ pub async fn outbox_leases_and_retries(s: Arc<dyn Storage>) {
     let o = org(None);
     s.create_org(&o).await.unwrap();
     let t0 = now() + Duration::seconds(1);
-    s.append_audit(&AuditEvent { action: "org.create".into(), time: t0 - Duration::seconds(1), ..member_added(&o.id) })
-        .await
-        .unwrap();
+    s.append_audit(&AuditEvent {
+        action: "org.create".into(),
+        time: t0 - Duration::seconds(1),
+        ..member_added(&o.id)
+    })
+    .await
+    .unwrap();
     let lease = Duration::seconds(60);
 
     let got = s.claim_due("one", t0, lease, 10).await.unwrap();
     assert_eq!(got.len(), 1);
     let id = got[0].id.clone();
-    assert!(s.claim_due("two", t0, lease, 10).await.unwrap().is_empty(), "leased");
-    let fail = AttemptResult::Failed { status: Some(500), error: "HTTP 500".into(), permanent: false };
-    assert!(!s.finish_attempt(&id, "two", &fail, t0).await.unwrap(), "not two's lease");
+    assert!(
+        s.claim_due("two", t0, lease, 10).await.unwrap().is_empty(),
+        "leased"
+    );
+    let fail = AttemptResult::Failed {
+        status: Some(500),
+        error: "HTTP 500".into(),
+        permanent: false,
+    };
+    assert!(
+        !s.finish_attempt(&id, "two", &fail, t0).await.unwrap(),
+        "not two's lease"
+    );
     assert!(s.finish_attempt(&id, "one", &fail, t0).await.unwrap());
-    assert!(!s.finish_attempt(&id, "one", &fail, t0).await.unwrap(), "released");
+    assert!(
+        !s.finish_attempt(&id, "one", &fail, t0).await.unwrap(),
+        "released"
+    );
 
     let row = &queued(&s, &w).await[0];
-    assert_eq!((row.state, row.attempts, row.last_status), (OutboxState::Pending, 1, Some(500)));
+    assert_eq!(
+        (row.state, row.attempts, row.last_status),
+        (OutboxState::Pending, 1, Some(500))
+    );
     assert_eq!(row.next_attempt_at, t0 + backoff(1));
-    assert!(s.claim_due("two", t0 + Duration::seconds(4), lease, 10).await.unwrap().is_empty(), "not due yet");
+    assert!(
+        s.claim_due("two", t0 + Duration::seconds(4), lease, 10)
+            .await
+            .unwrap()
+            .is_empty(),
+        "not due yet"
+    );
     let t1 = t0 + backoff(1);
     assert_eq!(s.claim_due("two", t1, lease, 10).await.unwrap().len(), 1);
 
     // "two" dies holding the lease; after it runs out, "three" takes the row.
-    assert!(s.claim_due("three", t1 + Duration::seconds(59), lease, 10).await.unwrap().is_empty());
+    assert!(
+        s.claim_due("three", t1 + Duration::seconds(59), lease, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
     let t2 = t1 + lease;
     assert_eq!(s.claim_due("three", t2, lease, 10).await.unwrap().len(), 1);
-    assert!(!s.finish_attempt(&id, "two", &fail, t2).await.unwrap(), "two lost its lease");
-    assert!(s.finish_attempt(&id, "three", &AttemptResult::Delivered { status: 200 }, t2).await.unwrap());
+    assert!(
+        !s.finish_attempt(&id, "two", &fail, t2).await.unwrap(),
+        "two lost its lease"
+    );
+    assert!(
+        s.finish_attempt(&id, "three", &AttemptResult::Delivered { status: 200 }, t2)
+            .await
+            .unwrap()
+    );
     let row = &queued(&s, &w).await[0];
-    assert_eq!((row.state, row.attempts, row.last_status), (OutboxState::Delivered, 2, Some(200)));
+    assert_eq!(
+        (row.state, row.attempts, row.last_status),
+        (OutboxState::Delivered, 2, Some(200))
+    );
     assert_eq!(row.last_error, None);
     let later = t2 + Duration::days(2);
-    assert!(s.claim_due("four", later, lease, 10).await.unwrap().is_empty(), "delivered rows stay delivered");
+    assert!(
+        s.claim_due("four", later, lease, 10)
+            .await
+            .unwrap()
+            .is_empty(),
+        "delivered rows stay delivered"
+    );
     assert_eq!(s.webhook_pending(&w.id).await.unwrap(), 0);
 
     // A row that keeps failing is given up after MAX_ATTEMPTS.
-    s.append_audit(&AuditEvent { action: "org.create".into(), time: later, ..member_added(&o.id) })
-        .await
-        .unwrap();
+    s.append_audit(&AuditEvent {
+        action: "org.create".into(),
+        time: later,
+        ..member_added(&o.id)
+    })
+    .await
+    .unwrap();
     let mut at = later;
     for n in 1..=MAX_ATTEMPTS {
         let got = s.claim_due("one", at, lease, 10).await.unwrap();
         assert_eq!(got.len(), 1, "attempt {n}");
-        assert!(s.finish_attempt(&got[0].id, "one", &fail, at).await.unwrap());
+        assert!(
+            s.finish_attempt(&got[0].id, "one", &fail, at)
+                .await
+                .unwrap()
+        );
         at += backoff(n);
     }
     let newest = &queued(&s, &w).await[0];
-    assert_eq!((newest.state, newest.attempts), (OutboxState::Failed, MAX_ATTEMPTS));
-    assert!(s.claim_due("one", at + Duration::days(30), lease, 10).await.unwrap().is_empty());
+    assert_eq!(
+        (newest.state, newest.attempts),
+        (OutboxState::Failed, MAX_ATTEMPTS)
+    );
+    assert!(
+        s.claim_due("one", at + Duration::days(30), lease, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }
 
 /// Two instances claiming at the same moment never get the same row.
@@ -235,7 +340,10 @@ pub async fn outbox_concurrent_claims_are_disjoint(s: Arc<dyn Storage>) {
     let o = org(None);
     s.create_org(&o).await.unwrap();
     let events: Vec<AuditEvent> = (0..30)
-        .map(|_| AuditEvent { action: "org.create".into(), ..member_added(&o.id) })
+        .map(|_| AuditEvent {
+            action: "org.create".into(),
+            ..member_added(&o.id)
+        })
         .collect();
     s.append_audits(&events).await.unwrap();
     let at = now() + Duration::seconds(1);
@@ -243,7 +351,9 @@ pub async fn outbox_concurrent_claims_are_disjoint(s: Arc<dyn Storage>) {
     for i in 0..4 {
         let s = s.clone();
         tasks.push(tokio::spawn(async move {
-            s.claim_due(&format!("w{i}"), at, Duration::seconds(60), 30).await.unwrap()
+            s.claim_due(&format!("w{i}"), at, Duration::seconds(60), 30)
+                .await
+                .unwrap()
         }));
     }
     let mut seen = BTreeSet::new();

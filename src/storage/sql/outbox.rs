@@ -272,9 +272,7 @@ impl OutboxStore for SqlStore {
         page: &PageRequest,
     ) -> Result<Page<OutboxItem>> {
         let limit = page.effective_limit();
-        let mut q = DynQuery::new(&format!(
-            "SELECT {OUTBOX_COLS} FROM outbox WHERE kind = "
-        ));
+        let mut q = DynQuery::new(&format!("SELECT {OUTBOX_COLS} FROM outbox WHERE kind = "));
         q.text(kind.as_str()).push(" AND target = ").text(target);
         if let Some(after) = &page.after {
             q.push(" AND id < ").text(after);
