@@ -48,6 +48,9 @@ async fn insert_audits(
     conn: &mut AnyConnection,
     events: &[AuditEvent],
 ) -> std::result::Result<u64, WriteError> {
+    if events.is_empty() {
+        return Ok(0);
+    }
     let mut q = DynQuery::new(
         "INSERT INTO audit_events (id, time, actor, org_id, action, target_type, target_id, \
          outcome, details, request_id) VALUES ",
