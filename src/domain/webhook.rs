@@ -118,8 +118,9 @@ fn field<'a>(v: &'a serde_json::Value, side: &str, name: &str) -> Option<&'a str
 /// summaries (response shapes, never secrets); sign-ins their audit details.
 ///
 /// `data` is `{actor, object_type, object_id, object, previous}`: `object` is the object after
-/// the change (before it for a removal; the sign-in's details for sign-ins), `previous` the
-/// object before an update (else null).
+/// the change (before it for a removal; the recorded details for sign-ins and for changes
+/// recorded without a before/after summary), `previous` the object before an update (else
+/// null).
 pub fn event_from_audit(e: &AuditEvent) -> Option<WebhookEvent> {
     use EventType::*;
     let d = &e.details;
@@ -153,7 +154,10 @@ pub fn event_from_audit(e: &AuditEvent) -> Option<WebhookEvent> {
     let null = serde_json::Value::Null;
     let after = d.get("after").unwrap_or(&null);
     let before = d.get("before").unwrap_or(&null);
-    let (object, previous) = if sign_in {
+    // Sign-ins, and changes recorded without a before/after summary (a member provisioned
+    // at first sign-in, an invitation accepted), carry their details.
+    let summarized = d.get("before").is_some() || d.get("after").is_some();
+    let (object, previous) = if sign_in || !summarized {
         (d.clone(), null.clone())
     } else if after.is_null() {
         (before.clone(), null.clone())
@@ -440,6 +444,10 @@ mod tests {
         let w = event_from_audit(&f).unwrap();
         assert_eq!(w.event_type, EventType::SignInFailed);
         assert_eq!(w.data["object"]["reason"], "locked");
+        // A member provisioned at first sign-in: its details are the object.
+        let mut jit = audit("member.create", n.clone(), n.clone());
+        jit.details = json!({"via": "jit", "roles": []});
+        assert_eq!(event_from_audit(&jit).unwrap().data["object"]["via"], "jit");
         // A failed admin change is no event.
         let mut bad = audit("member.create", n.clone(), a.clone());
         bad.outcome = Outcome::Failure;

@@ -299,6 +299,9 @@ pub trait OutboxStore: Send + Sync {
         result: &AttemptResult,
         now: OffsetDateTime,
     ) -> Result<bool>;
+    /// Delete delivered and given-up rows created before `before` (retention); returns how
+    /// many. Pending rows are never pruned.
+    async fn prune_outbox(&self, before: OffsetDateTime) -> Result<u64>;
     /// A target's rows, newest first; the cursor is the row id.
     async fn list_outbox(
         &self,

@@ -1,7 +1,8 @@
 //! The outbox worker: every `poll` it leases due rows (so several Lobby instances on one
 //! database never send the same row at once), hands each to the [`Deliverer`] of its kind, and
-//! records the attempt (delivered, retried after `domain::backoff`, or given up). Time comes
-//! from the injected clock, so tests drive the schedule.
+//! records the attempt (delivered, retried after `domain::backoff`, or given up); once an hour
+//! it prunes finished rows older than [`RETENTION`]. Time comes from the injected clock, so
+//! tests drive the schedule.
 //!
 //! Owns: the loop, leasing and recording. Must not touch: what a delivery is (the deliverers).
 
@@ -24,6 +25,10 @@ pub trait Deliverer: Send + Sync {
 pub const LEASE: time::Duration = time::Duration::seconds(60);
 /// Rows leased (and sent concurrently) per round.
 pub const BATCH: u32 = 20;
+/// Delivered and given-up rows are kept this long (the deliveries list shows them), then pruned.
+pub const RETENTION: time::Duration = time::Duration::days(7);
+/// How often the worker prunes.
+const PRUNE_EVERY: Duration = Duration::from_secs(3600);
 
 pub struct Worker {
     storage: Arc<dyn Storage>,
@@ -87,7 +92,15 @@ impl Worker {
     /// dropped.
     pub fn spawn(self, poll: Duration) -> WorkerHandle {
         let task = tokio::spawn(async move {
+            let mut last_prune: Option<tokio::time::Instant> = None;
             loop {
+                if last_prune.is_none_or(|t| t.elapsed() >= PRUNE_EVERY) {
+                    last_prune = Some(tokio::time::Instant::now());
+                    let before = self.clock.now() - RETENTION;
+                    if let Err(e) = self.storage.prune_outbox(before).await {
+                        tracing::warn!(error = %e, "outbox: cannot prune old deliveries");
+                    }
+                }
                 let full = match self.run_once().await {
                     Ok(n) => n >= BATCH as usize,
                     Err(e) => {

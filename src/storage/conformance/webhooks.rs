@@ -331,6 +331,21 @@ pub async fn outbox_leases_and_retries(s: Arc<dyn Storage>) {
             .unwrap()
             .is_empty()
     );
+
+    // Retention: finished rows older than the cut go, pending ones never.
+    s.append_audit(&AuditEvent {
+        action: "org.create".into(),
+        time: t0,
+        ..member_added(&o.id)
+    })
+    .await
+    .unwrap();
+    assert_eq!(queued(&s, &w).await.len(), 3);
+    let pruned = s.prune_outbox(later + Duration::days(365)).await.unwrap();
+    assert_eq!(pruned, 2, "the delivered and the given-up row");
+    let left = queued(&s, &w).await;
+    assert_eq!(left.len(), 1);
+    assert_eq!(left[0].state, OutboxState::Pending);
 }
 
 /// Two instances claiming at the same moment never get the same row.

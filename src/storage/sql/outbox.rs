@@ -265,6 +265,15 @@ impl OutboxStore for SqlStore {
         Ok(done.rows_affected() == 1)
     }
 
+    async fn prune_outbox(&self, before: OffsetDateTime) -> Result<u64> {
+        let r = sqlx::query("DELETE FROM outbox WHERE state <> 'pending' AND created_at < $1")
+            .bind(ms(before))
+            .execute(&self.pool)
+            .await
+            .map_err(backend)?;
+        Ok(r.rows_affected())
+    }
+
     async fn list_outbox(
         &self,
         kind: OutboxKind,
