@@ -364,3 +364,61 @@ async fn events_queued_while_the_receiver_is_down_arrive_after_a_restart() {
     assert_eq!(h["health"]["pending"], 0, "{h}");
     assert_eq!(h["health"]["last_status"], 204, "{h}");
 }
+
+/// Sign-ins (the password page's refusal and a successful code) are queued as webhook events
+/// by the same audit writes that record them.
+#[tokio::test]
+async fn sign_ins_are_queued_as_webhook_events() {
+    use crate::provider::fixture::{CRM_CB, Lobby as Fixture, PASSWORD, authorize_path, pkce};
+    use lobby::domain::*;
+    use lobby::storage::PageRequest;
+    let lobby = Fixture::start().await;
+    let st = lobby.st.storage.clone();
+    let now = lobby.clock.now();
+    let w = WebhookEndpoint {
+        id: WebhookId::generate(),
+        url: "https://hooks.example.com/lobby".into(),
+        app_id: None,
+        events: [EventType::SignInSucceeded, EventType::SignInFailed].into(),
+        enabled: true,
+        description: String::new(),
+        secret_sealed: lobby.st.seal.seal(b"whsec_test").unwrap(),
+        created_at: now,
+        updated_at: now,
+        health: DeliveryHealth::default(),
+    };
+    st.create_webhook(&w).await.unwrap();
+    for password in ["wrong password", PASSWORD] {
+        let b = lobby.browser();
+        let (_, challenge) = pkce();
+        let flow = b
+            .start(&authorize_path("crm", CRM_CB, &challenge, &[]))
+            .await;
+        let r = b.sign_in(&flow, "alice@acme.test", password).await;
+        assert_eq!(
+            r.status == 303 && r.location().starts_with(CRM_CB),
+            password == PASSWORD
+        );
+    }
+    let rows = st
+        .list_outbox(OutboxKind::Webhook, w.id.as_str(), &PageRequest::first(10))
+        .await
+        .unwrap()
+        .items;
+    let mut types: Vec<&str> = rows.iter().map(|r| r.event_type.as_str()).collect();
+    types.sort();
+    assert_eq!(types, ["sign_in.failed", "sign_in.succeeded"]);
+    let ok = rows
+        .iter()
+        .find(|r| r.event_type == "sign_in.succeeded")
+        .unwrap();
+    let body: Value = serde_json::from_str(&ok.payload).unwrap();
+    assert_eq!(body["org_id"], "acme", "{body}");
+    assert_eq!(body["data"]["object"]["client_id"], "crm", "{body}");
+    let failed = rows
+        .iter()
+        .find(|r| r.event_type == "sign_in.failed")
+        .unwrap();
+    let body: Value = serde_json::from_str(&failed.payload).unwrap();
+    assert_eq!(body["data"]["object"]["connection"], "password", "{body}");
+}
