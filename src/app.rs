@@ -88,6 +88,8 @@ pub struct Boot {
     pub mailer: Option<Arc<dyn Mailer>>,
     /// Serve the bundled demo client at `/demo` (`lobby serve --demo`).
     pub demo: bool,
+    /// How often the outbox worker looks for due deliveries. Default: every second.
+    pub outbox_poll: Option<Duration>,
 }
 
 /// A built Lobby: everything it holds, and its whole HTTP surface.
@@ -97,6 +99,9 @@ pub struct Server {
     /// The process-wide metrics recorder's handle: serve [`Metrics::router`] on the metrics
     /// listener (`LOBBY_METRICS_LISTEN`), never on `router`'s listener.
     pub metrics: Metrics,
+    /// The outbox worker (webhook deliveries): runs until this is dropped, so keep it as long
+    /// as the server serves.
+    pub outbox_worker: crate::webhooks::WorkerHandle,
 }
 
 impl Server {
@@ -195,10 +200,23 @@ impl Server {
             .demo
             .then(|| crate::demo::router().with_state(DemoCtx::from_ref(&state)));
         let router = build_router(&state, demo);
+        let outbox_worker = crate::webhooks::Worker::new(
+            state.storage.clone(),
+            state.clock.clone(),
+            vec![Arc::new(crate::webhooks::WebhookDeliverer {
+                storage: state.admin_storage.clone(),
+                http: state.http.clone(),
+                seal: state.seal.clone(),
+                clock: state.clock.clone(),
+                allow_loopback_http: state.config.upstream_allow_private,
+            })],
+        )
+        .spawn(boot.outbox_poll.unwrap_or(Duration::from_secs(1)));
         Ok(Server {
             state,
             router,
             metrics,
+            outbox_worker,
         })
     }
 }

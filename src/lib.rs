@@ -24,3 +24,4 @@ pub mod provider;
 pub mod state;
 pub mod storage;
 pub mod upstream;
+pub mod webhooks;

@@ -20,6 +20,7 @@ pub mod orgs;
 pub mod scope;
 pub mod service;
 pub mod users;
+pub mod webhooks;
 
 use crate::config::Config;
 use crate::domain::Clock;
@@ -168,6 +169,16 @@ pub fn route_table() -> Vec<RouteDef> {
         ),
         // Audit
         r_get("/audit-events", audit::list_audit_events),
+        // Webhooks (operator and admin clients only)
+        r_get("/webhooks", webhooks::list_webhooks),
+        r_post("/webhooks", webhooks::create_webhook),
+        r_get("/webhooks/{webhook_id}", webhooks::get_webhook),
+        r_patch("/webhooks/{webhook_id}", webhooks::update_webhook),
+        r_delete("/webhooks/{webhook_id}", webhooks::delete_webhook),
+        r_get(
+            "/webhooks/{webhook_id}/deliveries",
+            webhooks::list_deliveries,
+        ),
     ]
 }
 

@@ -5,7 +5,7 @@
 //! Must not touch: handlers' behaviour. A test checks that every route of
 //! [`super::route_table`] is in the document and nothing else is.
 
-use super::{apps, audit, connection_ops, orgs, users};
+use super::{apps, audit, connection_ops, orgs, users, webhooks};
 use crate::http::{ErrorBody, Json};
 use utoipa::openapi::path::Operation;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
@@ -17,7 +17,7 @@ use utoipa::{Modify, OpenApi};
     info(
         title = "Lobby admin API",
         version = "1",
-        description = "Configure apps, roles, role groups, organizations, their app links, domains, connections, members and invitations. Authenticate with the operator token (`Authorization: Bearer $LOBBY_ADMIN_TOKEN`: everything) or with an admin access token Lobby issued (`aud` = `<issuer>/api/v1`): a signed-in org admin's token (scope `lobby:admin`) reaches their organization (as `org_admin` also its descendants) with the rights of their current org roles — `org_admin` everything in the org, `member_admin` members and invitations, `viewer` reading; an admin app's `client_credentials` token (scope `lobby:admin:read` or `lobby:admin:write`) reaches everything, read-only with the read scope. Another organization's objects answer 404; a valid token without the right answers 403 `insufficient_scope` (RFC 6750 §3.1). Errors are JSON `{error, message, field?, request_id}`. Lists are keyset-paginated: `?limit=&after=` → `{items, next_cursor}`. PATCH takes an optional `version`: a mismatch is refused with 409."
+        description = "Configure apps, roles, role groups, organizations, their app links, domains, connections, members, invitations and event webhooks. Authenticate with the operator token (`Authorization: Bearer $LOBBY_ADMIN_TOKEN`: everything) or with an admin access token Lobby issued (`aud` = `<issuer>/api/v1`): a signed-in org admin's token (scope `lobby:admin`) reaches their organization (as `org_admin` also its descendants) with the rights of their current org roles — `org_admin` everything in the org, `member_admin` members and invitations, `viewer` reading; an admin app's `client_credentials` token (scope `lobby:admin:read` or `lobby:admin:write`) reaches everything, read-only with the read scope. Another organization's objects answer 404; a valid token without the right answers 403 `insufficient_scope` (RFC 6750 §3.1). Errors are JSON `{error, message, field?, request_id}`. Lists are keyset-paginated: `?limit=&after=` → `{items, next_cursor}`. PATCH takes an optional `version`: a mismatch is refused with 409."
     ),
     paths(
         serve,
@@ -39,6 +39,8 @@ use utoipa::{Modify, OpenApi};
         users::list_invitations, users::create_invitation, users::get_invitation,
         users::update_invitation, users::delete_invitation, users::resend_invitation,
         audit::list_audit_events,
+        webhooks::list_webhooks, webhooks::create_webhook, webhooks::get_webhook,
+        webhooks::update_webhook, webhooks::delete_webhook, webhooks::list_deliveries,
     ),
     components(schemas(ErrorBody)),
     modifiers(&Conventions),
@@ -48,6 +50,7 @@ use utoipa::{Modify, OpenApi};
         (name = "users", description = "Tenant-level users and their external identities"),
         (name = "members", description = "Org memberships and invitations"),
         (name = "audit", description = "The audit trail"),
+        (name = "webhooks", description = "Event webhooks: endpoints, their delivery health and recent deliveries (signature: `Lobby-Signature: t=<unix>,v1=<hex HMAC-SHA256 of \"<t>.<body>\">`, see README)"),
         (name = "meta", description = "This document"),
     )
 )]

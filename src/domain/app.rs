@@ -287,7 +287,7 @@ impl App {
     }
 }
 
-fn is_loopback_host(host: &url::Host<&str>) -> bool {
+pub(crate) fn is_loopback_host(host: &url::Host<&str>) -> bool {
     match host {
         url::Host::Domain(d) => d.eq_ignore_ascii_case("localhost"),
         url::Host::Ipv4(a) => a.is_loopback(),

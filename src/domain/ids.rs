@@ -104,8 +104,12 @@ id_type!(/// A tenant-level user; the stable `sub` of every token.
     UserId, "usr");
 id_type!(/// A pending membership.
     InvitationId, "inv");
-id_type!(/// An audit event.
+id_type!(/// An audit event (also the id of the webhook event derived from it).
     AuditEventId, "evt");
+id_type!(/// A registered webhook endpoint.
+    WebhookId, "whk");
+id_type!(/// One row of the delivery outbox (one event for one receiver).
+    OutboxId, "dlv");
 
 /// 1-128 characters of the base64url alphabet and `.`: what an opaque id that Lobby makes from
 /// random bytes or a digest (base64url) looks like, with room for hand-made ids in tests.

@@ -1,5 +1,5 @@
 //! Pure domain rules: identifiers, email domains, orgs, apps, roles, memberships, connections,
-//! users, invitations, audit events, and the validation rules that tie them together.
+//! users, invitations, audit events, webhook events and the delivery outbox, and the validation rules that tie them together.
 //!
 //! Owns: every type that is stored or put in a token, and every rule that needs no I/O.
 //! Must not touch: storage, HTTP, the clock of the machine (take a `Clock`), randomness other
@@ -23,6 +23,7 @@ pub mod password_reset;
 pub mod rules;
 pub mod secret;
 pub mod user;
+pub mod webhook;
 
 pub use app::*;
 pub use audit::*;
@@ -38,3 +39,4 @@ pub use org::*;
 pub use password_reset::*;
 pub use secret::*;
 pub use user::*;
+pub use webhook::*;

@@ -250,6 +250,67 @@ pub trait AuditStore: Send + Sync {
     ) -> Result<Page<AuditEvent>>;
 }
 
+/// Webhook endpoints (the operator's registrations and their delivery health).
+#[async_trait]
+pub trait WebhookStore: Send + Sync {
+    async fn create_webhook(&self, w: &WebhookEndpoint) -> Result<()>;
+    async fn get_webhook(&self, id: &WebhookId) -> Result<Option<WebhookEndpoint>>;
+    /// Oldest first; the cursor is the id.
+    async fn list_webhooks(&self, page: &PageRequest) -> Result<Page<WebhookEndpoint>>;
+    /// Stores url, app, events, enabled, description and updated_at (not the secret, not
+    /// the health). `NotFound` when it is gone.
+    async fn update_webhook(&self, w: &WebhookEndpoint) -> Result<()>;
+    /// The endpoint and every delivery still queued for it, in one transaction.
+    async fn delete_webhook(&self, id: &WebhookId) -> Result<()>;
+    /// The health after one attempt (a success resets the consecutive failures).
+    async fn record_webhook_attempt(
+        &self,
+        id: &WebhookId,
+        result: &AttemptResult,
+        at: OffsetDateTime,
+    ) -> Result<()>;
+    /// Deliveries of this endpoint still waiting for an attempt.
+    async fn webhook_pending(&self, id: &WebhookId) -> Result<i64>;
+}
+
+/// The durable delivery outbox (webhooks now; any other kind of delivery later). Rows for
+/// audit-derived webhook events are queued by `append_audit(s)` and `apply_changes` in the
+/// same write as the audit event itself, so an event is queued exactly when it is recorded.
+#[async_trait]
+pub trait OutboxStore: Send + Sync {
+    /// Queue rows; a row whose (kind, target, event_id) is already queued is skipped.
+    async fn enqueue(&self, items: &[OutboxItem]) -> Result<()>;
+    /// Lease up to `limit` due rows (pending, `next_attempt_at <= now`, no live lease) to
+    /// `owner` until `now + lease`. Two callers never get the same row while its lease lives.
+    async fn claim_due(
+        &self,
+        owner: &str,
+        now: OffsetDateTime,
+        lease: time::Duration,
+        limit: u32,
+    ) -> Result<Vec<OutboxItem>>;
+    /// Record an attempt on a row `owner` holds and release the lease: delivered, given up,
+    /// or due again at the time of [`next_attempt`]. `false`: the lease was lost (another
+    /// instance took the row after it ran out) and nothing was written.
+    async fn finish_attempt(
+        &self,
+        id: &OutboxId,
+        owner: &str,
+        result: &AttemptResult,
+        now: OffsetDateTime,
+    ) -> Result<bool>;
+    /// Delete delivered and given-up rows created before `before` (retention); returns how
+    /// many. Pending rows are never pruned.
+    async fn prune_outbox(&self, before: OffsetDateTime) -> Result<u64>;
+    /// A target's rows, newest first; the cursor is the row id.
+    async fn list_outbox(
+        &self,
+        kind: OutboxKind,
+        target: &str,
+        page: &PageRequest,
+    ) -> Result<Page<OutboxItem>>;
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum KeyStatus {
@@ -455,6 +516,8 @@ pub trait Storage:
     + RefreshStore
     + PasswordResetStore
     + SamlStore
+    + WebhookStore
+    + OutboxStore
     + Send
     + Sync
     + 'static

@@ -52,6 +52,11 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
         "app admin api",
         include_str!("../../migrations/postgres/0015_app_admin_api.sql"),
     ),
+    (
+        16,
+        "webhooks",
+        include_str!("../../migrations/postgres/0016_webhooks.sql"),
+    ),
 ];
 
 const MAX_CONNECTIONS: u32 = 10;

@@ -56,6 +56,11 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
         "app admin api",
         include_str!("../../migrations/sqlite/0015_app_admin_api.sql"),
     ),
+    (
+        16,
+        "webhooks",
+        include_str!("../../migrations/sqlite/0016_webhooks.sql"),
+    ),
 ];
 
 /// Connections of a file database. SQLite has one writer at a time; in WAL mode a reader runs
@@ -213,6 +218,9 @@ fn constraint_of(cols: &str) -> &str {
             "role_group_roles_pkey"
         }
         "orgs.id" => "orgs_pkey",
+        "webhook_endpoints.id" => "webhook_endpoints_pkey",
+        "outbox.id" => "outbox_pkey",
+        "outbox.kind, outbox.target, outbox.event_id" => "outbox_event_key",
         "orgs.slug" => "orgs_slug_key",
         "org_app_links.org_id, org_app_links.app_id" => "org_app_links_pkey",
         "link_role_groups.org_id, link_role_groups.app_id, link_role_groups.group_id" => {

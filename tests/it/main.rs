@@ -22,3 +22,4 @@ mod provider;
 mod rate_limits;
 mod saml;
 mod trusted_proxies;
+mod webhooks;

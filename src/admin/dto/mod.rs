@@ -10,7 +10,7 @@
 //! Layout: `common` (timestamps, the enums mirrored from the domain, list and delete query
 //! parameters), then one file per aggregate: `apps` (apps, roles, role groups), `orgs`
 //! (orgs, app links, domains), `connections`, `users` (users, external identities),
-//! `members` (memberships, invitations), `audit`. Everything is re-exported here: callers
+//! `members` (memberships, invitations), `audit`, `webhooks`. Everything is re-exported here: callers
 //! name `dto::X`.
 
 /// One page of a list response: `list_type!(AppList, AppResponse)`.
@@ -33,6 +33,7 @@ mod connections;
 mod members;
 mod orgs;
 mod users;
+mod webhooks;
 
 pub use apps::*;
 pub use audit::*;
@@ -41,6 +42,7 @@ pub use connections::*;
 pub use members::*;
 pub use orgs::*;
 pub use users::*;
+pub use webhooks::*;
 
 #[cfg(test)]
 mod tests {

@@ -13,7 +13,7 @@
 //! `revoke` (member events → refresh-token revocation), and one file per aggregate with its
 //! builder (request shape → validated domain object) and its writes: `apps`, `roles` (roles
 //! and role groups), `orgs`, `links`, `domains`, `connections`, `users`, `members`,
-//! `invitations`. Everything public is re-exported here: callers name `service::X`.
+//! `invitations`, `webhooks`. Everything public is re-exported here: callers name `service::X`.
 
 mod apps;
 mod connections;
@@ -30,6 +30,7 @@ mod roles;
 mod rules;
 mod users;
 mod view;
+mod webhooks;
 
 pub use apps::*;
 pub use connections::*;
@@ -46,3 +47,4 @@ pub use roles::*;
 pub use rules::*;
 pub use users::*;
 pub use view::*;
+pub use webhooks::*;

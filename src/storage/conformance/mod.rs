@@ -25,6 +25,7 @@ mod passwords;
 mod refresh;
 mod tests;
 mod users;
+mod webhooks;
 
 pub(crate) use fixtures::org;
 
@@ -42,3 +43,4 @@ use pagination::*;
 use passwords::*;
 use refresh::*;
 use users::*;
+use webhooks::*;

@@ -171,6 +171,10 @@ on_every_backend!(
     password_user_is_found_among_many_with_its_email,
     password_reset_is_single_use,
     revoke_every_family_of_a_user,
+    webhooks_crud,
+    audit_writes_queue_webhook_deliveries,
+    outbox_leases_and_retries,
+    outbox_concurrent_claims_are_disjoint,
 );
 
 #[tokio::test]

@@ -1,7 +1,8 @@
 //! `AuditStore` on the SQL backends: append-only audit events, newest first by ULID.
 //!
 //! Owns: the `audit_events` queries. Must not touch: other tables (audit rows outlive what
-//! they describe).
+//! they describe), except that every audit write also queues, in the same statement sequence
+//! and transaction, the webhook deliveries of its events (`outbox::fan_out`).
 
 use super::SqlStore;
 use super::errors::*;
@@ -32,6 +33,18 @@ pub(super) fn audit_from(r: &AnyRow) -> Result<AuditEvent> {
 }
 
 pub(super) async fn write_audits(
+    conn: &mut AnyConnection,
+    events: &[AuditEvent],
+) -> std::result::Result<u64, WriteError> {
+    if events.is_empty() {
+        return Ok(0);
+    }
+    let n = insert_audits(conn, events).await?;
+    super::outbox::fan_out(conn, events).await?;
+    Ok(n)
+}
+
+async fn insert_audits(
     conn: &mut AnyConnection,
     events: &[AuditEvent],
 ) -> std::result::Result<u64, WriteError> {
@@ -75,11 +88,19 @@ impl AuditStore for SqlStore {
     }
 
     async fn append_audits(&self, events: &[AuditEvent]) -> Result<()> {
-        let mut conn = self.pool.acquire().await.map_err(backend)?;
-        write_audits(&mut conn, events)
+        if !events.iter().any(|e| event_from_audit(e).is_some()) {
+            let mut conn = self.pool.acquire().await.map_err(backend)?;
+            insert_audits(&mut conn, events)
+                .await
+                .map_err(|e| self.write_error(e, "audit event"))?;
+            return Ok(());
+        }
+        // The events and their webhook deliveries: both or neither.
+        let mut tx = self.begin().await?;
+        write_audits(&mut tx, events)
             .await
             .map_err(|e| self.write_error(e, "audit event"))?;
-        Ok(())
+        tx.commit().await.map_err(backend)
     }
 
     async fn list_audit(

@@ -49,6 +49,9 @@ pub(super) fn duplicate_label(constraint: &str) -> &'static str {
         "saml_idp_state_pkey" => "SAML IdP state",
         "saml_sp_keys_pkey" => "SAML SP key",
         "saml_seen_pkey" => "SAML assertion id",
+        "webhook_endpoints_pkey" => "webhook id",
+        "outbox_pkey" => "delivery id",
+        "outbox_event_key" => "delivery of this event to this target",
         _ => "row",
     }
 }

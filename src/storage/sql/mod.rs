@@ -7,7 +7,8 @@
 //! (`version` compare-and-swap) and the transactions of multi-row writes. Shared by all of
 //! them: `values.rs` (type mapping), `query.rs` (the query builder, pages, joined reads) and
 //! `errors.rs` (constraint violations as `StorageError`s). Writes spanning aggregates:
-//! `changes.rs` (declarative imports), `provision.rs` (a first federated sign-in).
+//! `changes.rs` (declarative imports), `provision.rs` (a first federated sign-in), and every
+//! audit write, which queues its webhook deliveries (`outbox.rs`) in the same transaction.
 //! Must not touch: dialect setup (`../sqlite.rs`, `../postgres.rs`), business rules (`domain`).
 //!
 //! Choices worth knowing:
@@ -34,6 +35,7 @@ mod keys;
 mod links;
 mod members;
 mod orgs;
+mod outbox;
 mod password_resets;
 mod provision;
 mod query;
@@ -41,6 +43,7 @@ mod refresh;
 mod saml;
 mod users;
 mod values;
+mod webhooks;
 
 pub use super::dialect::Dialect;
 

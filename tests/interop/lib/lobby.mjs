@@ -19,12 +19,14 @@ export async function freePort() {
 
 // `env` is an object, or a function of the chosen port and public URL returning one (for
 // settings that name Lobby's own address, such as LOBBY_PORTAL_URL).
-export async function startLobby({ env = {}, host = '127.0.0.1', importYaml } = {}) {
+// `dataDir`: reuse a data dir (its database and seal key: a restart on the same database); it is
+// then left in place on stop.
+export async function startLobby({ env = {}, host = '127.0.0.1', importYaml, dataDir: givenDir } = {}) {
   const bin = process.env.LOBBY_BIN;
   if (!bin) throw new Error('LOBBY_BIN must point at the lobby binary (tests/interop/run.sh sets it)');
   const port = await freePort();
   const metricsPort = await freePort();
-  const dataDir = mkdtempSync(join(tmpdir(), 'lobby-interop-'));
+  const dataDir = givenDir || mkdtempSync(join(tmpdir(), 'lobby-interop-'));
   const adminToken = 'interop-admin-token-' + Math.random().toString(36).slice(2);
   const publicUrl = `http://${host}:${port}`;
   const fullEnv = {
@@ -83,7 +85,7 @@ export async function startLobby({ env = {}, host = '127.0.0.1', importYaml } = 
     async stop() {
       child.kill('SIGTERM');
       await new Promise((r) => (child.exitCode !== null ? r() : child.once('exit', r)));
-      rmSync(dataDir, { recursive: true, force: true });
+      if (!givenDir) rmSync(dataDir, { recursive: true, force: true });
     },
   };
 }

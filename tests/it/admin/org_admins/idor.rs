@@ -519,6 +519,13 @@ async fn idor_matrix() {
     }
 
     // 3. Tenant-wide routes: the operator and admin clients only.
+    let hook = t
+        .create(
+            "/webhooks",
+            json!({"url": "https://hooks.example.com/lobby", "events": ["org.created"]}),
+        )
+        .await;
+    let hook_id = hook["id"].as_str().expect("webhook id").to_owned();
     for r in lobby::admin::route_table() {
         if r.path.contains("{org_id}") || r.path == "/openapi.json" || r.path == "/orgs" {
             continue;
@@ -528,7 +535,8 @@ async fn idor_matrix() {
             .replace("{app_id}", "app_crm")
             .replace("{value}", "sales")
             .replace("{group_id}", "narrow")
-            .replace("{user_id}", "usr_m_own");
+            .replace("{user_id}", "usr_m_own")
+            .replace("{webhook_id}", &hook_id);
         let read = r.method == Method::GET;
         for (who, bearer) in &tokens {
             let want = match who {
