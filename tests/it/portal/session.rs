@@ -123,7 +123,10 @@ async fn the_code_is_redeemed_once_and_only_in_process() {
             ("grant_type", "authorization_code"),
             ("code", code.as_str()),
             ("client_id", "lobby-portal"),
-            ("redirect_uri", format!("{}/portal/callback", lobby.base).as_str()),
+            (
+                "redirect_uri",
+                format!("{}/portal/callback", lobby.base).as_str(),
+            ),
             ("code_verifier", "x".repeat(43).as_str()),
         ])
         .send()
