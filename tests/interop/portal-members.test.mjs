@@ -70,11 +70,14 @@ async function appSignIn(page, email, password) {
   const config = await rpConfig(env.lobby.url, app);
   const req = await authorize(config, app);
   await page.goto(req.url.href);
-  await page.fill('#email', email);
-  await page.click('#submit');
-  await page.waitForSelector('#password');
-  await page.fill('#password', password);
-  await page.click('#submit');
+  // Straight back when the browser is still signed in to Lobby (after accepting the invitation).
+  if (!page.url().startsWith(app.redirect_uri)) {
+    await page.fill('#email', email);
+    await page.click('#submit');
+    await page.waitForSelector('#password');
+    await page.fill('#password', password);
+    await page.click('#submit');
+  }
   const cb = await waitForCallback(page, app.redirect_uri);
   return exchange(config, req, cb);
 }

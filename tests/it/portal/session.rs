@@ -117,15 +117,24 @@ async fn the_code_is_redeemed_once_and_only_in_process() {
         .1
         .into_owned();
     // /token does not know the built-in client: its codes give no tokens.
-    let (status, body) = lobby
-        .token(&[
+    let res = lobby
+        .http()
+        .post(lobby.url("/token"))
+        .form(&[
             ("grant_type", "authorization_code"),
-            ("code", &code),
+            ("code", code.as_str()),
             ("client_id", "lobby-portal"),
-            ("redirect_uri", &format!("{}/portal/callback", lobby.base)),
+            (
+                "redirect_uri",
+                format!("{}/portal/callback", lobby.base).as_str(),
+            ),
             ("code_verifier", "x".repeat(43).as_str()),
         ])
-        .await;
+        .send()
+        .await
+        .unwrap();
+    let status = res.status().as_u16();
+    let body = res.text().await.unwrap();
     assert_eq!(status, 401, "{body}");
     // The callback redeems it (PKCE from the session) …
     let done = b.get(&callback).await;
