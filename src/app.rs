@@ -2,7 +2,7 @@
 //! one boot path of the CLI, the tests and the benches). Nothing else here.
 //!
 //! Each edge gets its own context (`FromRef<AppState>`): `login::LoginCtx`,
-//! `provider::ProviderCtx`, `admin::AdminCtx`, `demo::DemoCtx`.
+//! `provider::ProviderCtx`, `admin::AdminCtx`, `portal::PortalCtx`, `demo::DemoCtx`.
 //!
 //! Owns: wiring and the ops endpoints (`/healthz`, `/readyz`). Must not touch: protocol or
 //! business logic.
@@ -15,6 +15,7 @@ use crate::keys::KeyRing;
 use crate::keys::seal::SealKey;
 use crate::login::LoginCtx;
 use crate::mail::Mailer;
+use crate::portal::PortalCtx;
 use crate::provider::ProviderCtx;
 use crate::state::StateStore;
 use crate::state::sessions::{SessionBackend, session_store};
@@ -225,6 +226,19 @@ impl FromRef<AppState> for AdminCtx {
     }
 }
 
+impl FromRef<AppState> for PortalCtx {
+    fn from_ref(st: &AppState) -> Self {
+        PortalCtx {
+            admin: AdminCtx::from_ref(st),
+            provider: ProviderCtx::from_ref(st),
+            config: st.config.clone(),
+            storage: st.admin_storage.clone(),
+            clock: st.clock.clone(),
+            sessions: st.sessions.clone(),
+        }
+    }
+}
+
 impl FromRef<AppState> for DemoCtx {
     fn from_ref(st: &AppState) -> Self {
         DemoCtx {
@@ -263,7 +277,9 @@ fn build_router(st: &AppState, extra: Option<Router>) -> Router {
             "/api/v1",
             crate::admin::router().with_state(AdminCtx::from_ref(st)),
         )
-        .merge(browser);
+        .merge(browser)
+        // The admin portal: its own session (cookie) on the same store, its own headers.
+        .merge(crate::portal::router(PortalCtx::from_ref(st)));
     if let Some(extra) = extra {
         routes = routes.merge(extra);
     }

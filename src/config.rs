@@ -54,7 +54,23 @@ pub struct Config {
     /// The From of outgoing mail, `Name <address>` or `address`; default
     /// `Lobby <no-reply@<public host>>`.
     pub mail_from: String,
+    /// The admin portal's base URL (`LOBBY_PORTAL_URL`); `None`: `<public url>/portal`. Its path
+    /// is always `/portal` (another host may point at the same Lobby, like an "admin portal
+    /// domain").
+    pub portal_url: Option<url::Url>,
+    /// The slug of the vendor's own org (`LOBBY_OPERATOR_ORG`): its active `org_admin` members
+    /// are the portal's operators. `None`: nobody is an operator in the portal.
+    pub operator_org: Option<String>,
+    /// Portal sessions end after this many seconds without a request (`LOBBY_PORTAL_IDLE_SECS`).
+    pub portal_idle_secs: u64,
+    /// Portal sessions end this many seconds after sign-in (`LOBBY_PORTAL_MAX_AGE_SECS`).
+    pub portal_max_age_secs: u64,
 }
+
+/// Default of `LOBBY_PORTAL_IDLE_SECS`: 30 minutes.
+pub const DEFAULT_PORTAL_IDLE_SECS: u64 = 30 * 60;
+/// Default of `LOBBY_PORTAL_MAX_AGE_SECS`: 12 hours.
+pub const DEFAULT_PORTAL_MAX_AGE_SECS: u64 = 12 * 3600;
 
 /// Default of `LOBBY_RATE_LIMIT_PER_IP` (per minute, per endpoint class).
 pub const DEFAULT_RATE_LIMIT_PER_IP: u32 = 600;
@@ -82,6 +98,10 @@ struct FileConfig {
     rate_limit_global: Option<u32>,
     smtp_url: Option<String>,
     mail_from: Option<String>,
+    portal_url: Option<String>,
+    operator_org: Option<String>,
+    portal_idle_secs: Option<u64>,
+    portal_max_age_secs: Option<u64>,
 }
 
 /// Every environment key Lobby reads.
@@ -103,6 +123,10 @@ pub const ENV_KEYS: &[&str] = &[
     "LOBBY_RATE_LIMIT_GLOBAL",
     "LOBBY_SMTP_URL",
     "LOBBY_MAIL_FROM",
+    "LOBBY_PORTAL_URL",
+    "LOBBY_OPERATOR_ORG",
+    "LOBBY_PORTAL_IDLE_SECS",
+    "LOBBY_PORTAL_MAX_AGE_SECS",
     // Read by the test suites, not by the server.
     "LOBBY_TEST_DATABASE_URL",
     "LOBBY_TEST_REDIS_URL",
@@ -361,6 +385,59 @@ impl Config {
             DEFAULT_RATE_LIMIT_GLOBAL,
         );
 
+        let portal_url = match pick("LOBBY_PORTAL_URL", file.portal_url) {
+            None => None,
+            Some(v) => match url::Url::parse(&v) {
+                Ok(u)
+                    if matches!(u.scheme(), "http" | "https")
+                        && u.host().is_some()
+                        && u.query().is_none()
+                        && u.fragment().is_none()
+                        && u.path().trim_end_matches('/') == "/portal" =>
+                {
+                    let mut u = u;
+                    u.set_path("/portal");
+                    Some(u)
+                }
+                _ => {
+                    errors.push(format!("LOBBY_PORTAL_URL / portal_url: \"{v}\" must be an absolute http(s) URL whose path is /portal, like https://admin.example.com/portal"));
+                    None
+                }
+            },
+        };
+        let operator_org = pick("LOBBY_OPERATOR_ORG", file.operator_org);
+        if let Some(o) = &operator_org
+            && crate::domain::Slug::parse(o).is_err()
+        {
+            errors.push(format!(
+                "LOBBY_OPERATOR_ORG / operator_org: \"{o}\" is not an organization slug like acme"
+            ));
+        }
+        let mut secs = |key: &str, file_val: Option<u64>, default: u64| -> u64 {
+            match env.get(key).filter(|v| !v.is_empty()) {
+                Some(v) => match v.trim().parse::<u64>() {
+                    Ok(n) if n >= 60 => n,
+                    _ => {
+                        errors.push(format!(
+                            "{key}: \"{v}\" must be a number of seconds, at least 60"
+                        ));
+                        default
+                    }
+                },
+                None => file_val.unwrap_or(default),
+            }
+        };
+        let portal_idle_secs = secs(
+            "LOBBY_PORTAL_IDLE_SECS",
+            file.portal_idle_secs,
+            DEFAULT_PORTAL_IDLE_SECS,
+        );
+        let portal_max_age_secs = secs(
+            "LOBBY_PORTAL_MAX_AGE_SECS",
+            file.portal_max_age_secs,
+            DEFAULT_PORTAL_MAX_AGE_SECS,
+        );
+
         if !errors.is_empty() {
             return Err(ConfigErrors(errors));
         }
@@ -382,6 +459,10 @@ impl Config {
             rate_limit_global,
             smtp_url: smtp_url.map(Secret::new),
             mail_from,
+            portal_url,
+            operator_org,
+            portal_idle_secs,
+            portal_max_age_secs,
         };
         Ok(Loaded { config, warnings })
     }
@@ -389,6 +470,25 @@ impl Config {
     /// Cookies get `Secure` unless Lobby runs on plain http on loopback (local development).
     pub fn secure_cookies(&self) -> bool {
         self.public_url.scheme() == "https" || !is_loopback_url(&self.public_url)
+    }
+
+    /// The admin portal's base URL, without a trailing slash: `LOBBY_PORTAL_URL`, else
+    /// `<public url>/portal`.
+    pub fn portal_url(&self) -> String {
+        match &self.portal_url {
+            Some(u) => u.as_str().trim_end_matches('/').to_owned(),
+            None => self.url("/portal"),
+        }
+    }
+
+    /// The portal's cookie gets `Secure` (and the `__Host-` prefix) unless the portal runs on
+    /// plain http on loopback (local development, tests): browsers refuse a `Secure` cookie
+    /// set over plain http on any host other than `localhost`.
+    pub fn portal_secure_cookies(&self) -> bool {
+        match &self.portal_url {
+            Some(u) => u.scheme() == "https" || !is_loopback_url(u),
+            None => self.secure_cookies(),
+        }
     }
 
     /// An absolute URL under the public URL: `url("/token")`.
@@ -433,6 +533,10 @@ impl Config {
             rate_limit_global: DEFAULT_RATE_LIMIT_GLOBAL,
             smtp_url: None,
             mail_from: "Lobby <no-reply@localhost>".into(),
+            portal_url: None,
+            operator_org: None,
+            portal_idle_secs: DEFAULT_PORTAL_IDLE_SECS,
+            portal_max_age_secs: DEFAULT_PORTAL_MAX_AGE_SECS,
         }
     }
 

@@ -13,6 +13,7 @@ pub mod keys;
 pub mod login;
 pub mod mail;
 pub mod pages;
+pub mod portal;
 pub mod provider;
 pub mod state;
 pub mod storage;

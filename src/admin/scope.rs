@@ -171,6 +171,9 @@ pub struct OrgScope {
     caller: Caller,
     org: OrgId,
     grant: Grant,
+    /// The audit actor when it is not the caller's own (an operator acting in the portal is a
+    /// person: `user:<id>`).
+    actor: Option<String>,
 }
 
 impl OrgScope {
@@ -206,7 +209,23 @@ impl OrgScope {
             caller,
             org,
             grant,
+            actor: None,
         })
+    }
+
+    /// Audit this scope's writes as `actor` (the portal: an operator is a person, `user:<id>`).
+    pub fn acting_as(mut self, actor: String) -> Self {
+        self.actor = Some(actor);
+        self
+    }
+
+    /// Whether the caller's rights here allow `need` (the portal's navigation shows only the
+    /// sections this allows; the check itself stays [`OrgScope::check`]).
+    pub fn allows(&self, need: Need) -> bool {
+        match &self.grant {
+            Grant::Full => true,
+            Grant::Org(r) => r.allows(need),
+        }
     }
 
     /// The org this scope proves access to.
@@ -220,7 +239,11 @@ impl OrgScope {
 
     /// The service context for a write; pass [`OrgScope::org`] as its org.
     pub fn ctx(&self) -> Ctx<'_> {
-        ctx(&self.st, &self.caller)
+        let mut c = ctx(&self.st, &self.caller);
+        if let Some(a) = &self.actor {
+            c.actor = a.clone();
+        }
+        c
     }
 
     /// Reads bound to this scope's org.

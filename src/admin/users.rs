@@ -177,11 +177,28 @@ pub async fn update_member(
     Json(p): Json<MemberPatch>,
 ) -> R<Json<MemberResponse>> {
     let user: UserId = path_id(&user_id, "member")?;
-    let cur = scope.db().member(&user).await?;
+    let m = change_member(&scope, &user, p).await?;
+    Ok(Json((&m).into()))
+}
+
+/// Change a membership as the scope's caller (the API and the portal): the org-role limits of
+/// the scope, then the service.
+pub async fn change_member(
+    scope: &OrgScope,
+    user: &UserId,
+    p: MemberPatch,
+) -> R<crate::domain::Membership> {
+    let cur = scope.db().member(user).await?;
     let next = p.org_roles.as_deref().map(org_roles);
     scope.check_org_roles(Some(&cur.org_roles), next.as_ref())?;
-    let m = service::update_member(&scope.ctx(), scope.org(), &user, p).await?;
-    Ok(Json((&m).into()))
+    Ok(service::update_member(&scope.ctx(), scope.org(), user, p).await?)
+}
+
+/// Remove a member as the scope's caller (the API and the portal).
+pub async fn remove_member(scope: &OrgScope, user: &UserId) -> R<()> {
+    let cur = scope.db().member(user).await?;
+    scope.check_org_roles(Some(&cur.org_roles), None)?;
+    Ok(service::delete_member(&scope.ctx(), scope.org(), user).await?)
 }
 
 #[utoipa::path(delete, path = "/api/v1/orgs/{org_id}/members/{user_id}", tag = "members",
@@ -192,9 +209,7 @@ pub async fn delete_member(
     Path((_org, user_id)): Path<(String, String)>,
 ) -> R<StatusCode> {
     let user: UserId = path_id(&user_id, "member")?;
-    let cur = scope.db().member(&user).await?;
-    scope.check_org_roles(Some(&cur.org_roles), None)?;
-    service::delete_member(&scope.ctx(), scope.org(), &user).await?;
+    remove_member(&scope, &user).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -230,20 +245,49 @@ pub async fn create_invitation(
     scope: OrgScope,
     Json(req): Json<InvitationCreate>,
 ) -> R<(StatusCode, Json<InvitationWithToken>)> {
+    Ok((StatusCode::CREATED, Json(invite(&scope, req).await?)))
+}
+
+/// Invite someone as the scope's caller (the API and the portal): the org-role limits, the
+/// service, the email.
+pub async fn invite(scope: &OrgScope, req: InvitationCreate) -> R<InvitationWithToken> {
     scope.check_org_roles(None, Some(&org_roles(&req.org_roles)))?;
     let c = scope.ctx();
     let t = scope.tools();
     let (inv, token) = service::create_invitation(&c, scope.org(), req).await?;
     let email_sent = super::invite_mail::deliver(&t, &c, &inv, &token).await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(InvitationWithToken {
-            invitation: InvitationResponse::at(&inv, t.clock.now()),
-            link: super::invite_mail::link(&t, &token),
-            token: crate::domain::Secret::new(token),
-            email_sent,
-        }),
-    ))
+    Ok(InvitationWithToken {
+        invitation: InvitationResponse::at(&inv, t.clock.now()),
+        link: super::invite_mail::link(&t, &token),
+        token: crate::domain::Secret::new(token),
+        email_sent,
+    })
+}
+
+/// Send an invitation again with a new token, as the scope's caller (the API and the portal).
+pub async fn resend(scope: &OrgScope, id: &InvitationId) -> R<InvitationWithToken> {
+    let c = scope.ctx();
+    let t = scope.tools();
+    let (inv, token) = service::resend_invitation(&c, scope.org(), id).await?;
+    let email_sent = super::invite_mail::deliver(&t, &c, &inv, &token).await?;
+    Ok(InvitationWithToken {
+        invitation: InvitationResponse::at(&inv, t.clock.now()),
+        link: super::invite_mail::link(&t, &token),
+        token: crate::domain::Secret::new(token),
+        email_sent,
+    })
+}
+
+/// Change an invitation (revoke it, its roles) as the scope's caller (the API and the portal).
+pub async fn change_invitation(
+    scope: &OrgScope,
+    id: &InvitationId,
+    p: InvitationPatch,
+) -> R<crate::domain::Invitation> {
+    if let Some(r) = &p.org_roles {
+        scope.check_org_roles(None, Some(&org_roles(r)))?;
+    }
+    Ok(service::update_invitation(&scope.ctx(), scope.org(), id, p).await?)
 }
 
 #[utoipa::path(post, path = "/api/v1/orgs/{org_id}/invitations/{invitation_id}/resend", tag = "members",
@@ -255,16 +299,7 @@ pub async fn resend_invitation(
     Path((_org, invitation_id)): Path<(String, String)>,
 ) -> R<Json<InvitationWithToken>> {
     let id: InvitationId = path_id(&invitation_id, "invitation")?;
-    let c = scope.ctx();
-    let t = scope.tools();
-    let (inv, token) = service::resend_invitation(&c, scope.org(), &id).await?;
-    let email_sent = super::invite_mail::deliver(&t, &c, &inv, &token).await?;
-    Ok(Json(InvitationWithToken {
-        invitation: InvitationResponse::at(&inv, t.clock.now()),
-        link: super::invite_mail::link(&t, &token),
-        token: crate::domain::Secret::new(token),
-        email_sent,
-    }))
+    Ok(Json(resend(&scope, &id).await?))
 }
 
 #[utoipa::path(get, path = "/api/v1/orgs/{org_id}/invitations/{invitation_id}", tag = "members",
@@ -289,10 +324,7 @@ pub async fn update_invitation(
     Json(p): Json<InvitationPatch>,
 ) -> R<Json<InvitationResponse>> {
     let id: InvitationId = path_id(&invitation_id, "invitation")?;
-    if let Some(r) = &p.org_roles {
-        scope.check_org_roles(None, Some(&org_roles(r)))?;
-    }
-    let i = service::update_invitation(&scope.ctx(), scope.org(), &id, p).await?;
+    let i = change_invitation(&scope, &id, p).await?;
     Ok(Json(InvitationResponse::at(&i, scope.tools().clock.now())))
 }
 

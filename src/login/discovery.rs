@@ -87,8 +87,7 @@ async fn linked(storage: &dyn Storage, app: &App, org: Org) -> Result<Option<Lin
     if org.status != OrgStatus::Active {
         return Ok(None);
     }
-    Ok(storage
-        .get_link(&org.id, &app.id)
+    Ok(super::builtin::link(storage, &org.id, app)
         .await?
         .map(|link| LinkedOrg { org, link }))
 }

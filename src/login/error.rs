@@ -27,7 +27,7 @@ enum Shown {
     /// The federated error page (`pages::sso`).
     Sso {
         status: StatusCode,
-        message: &'static str,
+        message: std::borrow::Cow<'static, str>,
         /// What the IdP itself said (`error_description`), shown escaped and bounded.
         detail: Option<String>,
         /// A link back to the app carrying an OAuth error.
@@ -69,10 +69,18 @@ impl LoginError {
 
     /// The federated error page with a fixed sentence.
     pub fn sso(status: StatusCode, message: &'static str) -> Self {
+        Self::sso_text(status, message)
+    }
+
+    /// The federated error page with a sentence built at run time (it names an org).
+    pub fn sso_text(
+        status: StatusCode,
+        message: impl Into<std::borrow::Cow<'static, str>>,
+    ) -> Self {
         Self {
             shown: Shown::Sso {
                 status,
-                message,
+                message: message.into(),
                 detail: None,
                 back_url: None,
             },

@@ -100,6 +100,15 @@ pub async fn issue_code_with(
         Ok(true) => return Err(PageError::FlowExpired.into()),
         Err(e) => return Err(LoginError::unavailable("checking the session", &e)),
     }
+    // The built-in portal client: only into an org where the person holds an org role.
+    if super::builtin::is_portal_client(&flow.client_id) {
+        let ok = super::builtin::admits(st.storage.as_ref(), &auth.user_id, &chosen.org.id)
+            .await
+            .map_err(|e| LoginError::server("checking portal access", &e))?;
+        if !ok {
+            return Err(not_admin(&chosen.org));
+        }
+    }
     let grant = Grant {
         user_id: auth.user_id.clone(),
         org_id: chosen.org.id.clone(),
@@ -204,7 +213,26 @@ async fn choose_org(
         }
         None => discovery::eligible_password_orgs(st.storage.as_ref(), app, &auth.user_id).await,
     };
-    let eligible = eligible.map_err(|e| LoginError::server("computing eligible orgs", &e))?;
+    let mut eligible = eligible.map_err(|e| LoginError::server("computing eligible orgs", &e))?;
+    // The built-in portal client: only the orgs where the person holds an org role.
+    if super::builtin::is_portal(app) && !eligible.is_empty() {
+        let all = std::mem::take(&mut eligible);
+        let first = all[0].org.clone();
+        for e in all {
+            let ok = super::builtin::admits(st.storage.as_ref(), &auth.user_id, &e.org.id)
+                .await
+                .map_err(|e| LoginError::server("checking portal access", &e))?;
+            if ok {
+                eligible.push(e);
+            }
+        }
+        if eligible.is_empty() {
+            if stored {
+                let _ = flow::take(st, &flow.id, headers).await;
+            }
+            return Err(not_admin(&first));
+        }
+    }
     let issuer = st.config.issuer();
     if eligible.is_empty() {
         if flow.prompt.none {
@@ -284,6 +312,15 @@ async fn choose_org(
         .await
         .map_err(|e| LoginError::unavailable("storing the flow", &e))?;
     Ok(see_other(&format!("/login/org?flow={}", flow.id)))
+}
+
+/// The hosted page for someone who holds no org role in `org` and tried the portal.
+fn not_admin(org: &crate::domain::Org) -> LoginError {
+    LoginError::sso_text(
+        axum::http::StatusCode::FORBIDDEN,
+        super::builtin::not_admin_sentence(org.display_name()),
+    )
+    .branded(Some(org))
 }
 
 /// Remember the chosen org for this app in the SSO session (for a later `prompt=none`).

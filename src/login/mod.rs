@@ -20,6 +20,7 @@
 //! Owns: the `/login*` and `/sso/*` routes, the flow record, account linking. Must not touch:
 //! token issuance (that is `provider`), protocol validation (`upstream`), storage internals.
 
+pub mod builtin;
 pub mod chooser;
 pub mod discovery;
 pub mod error;
@@ -146,7 +147,7 @@ pub(crate) async fn load_form_flow(
 
 /// The app of a flow (it may have been deleted meanwhile).
 pub(crate) async fn flow_app(st: &LoginCtx, flow: &Flow) -> Result<App, LoginError> {
-    match st.storage.get_app(&flow.app_id).await {
+    match builtin::app_by_id(st.storage.as_ref(), &st.config, &flow.app_id).await {
         Ok(Some(a)) => Ok(a),
         Ok(None) => Err(PageError::UnknownClient.into()),
         Err(e) => Err(LoginError::server("the flow's app", &e)),
@@ -262,7 +263,7 @@ async fn identifier_route(
         ));
     };
     let hinted = match (&brand, &flow.org_hint) {
-        (Some(o), Some(_)) => match st.storage.get_link(&o.id, &app.id).await {
+        (Some(o), Some(_)) => match builtin::link(st.storage.as_ref(), &o.id, &app).await {
             Ok(Some(link)) if o.status == crate::domain::OrgStatus::Active => {
                 Some(discovery::LinkedOrg {
                     org: o.clone(),

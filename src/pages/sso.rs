@@ -79,7 +79,7 @@ pub fn upstream_failure(kind: UpstreamFailure) -> (StatusCode, &'static str) {
 #[template(path = "sso_error.html")]
 pub struct SsoErrorPage {
     pub c: Chrome,
-    pub message: &'static str,
+    pub message: String,
     pub detail: Option<String>,
     pub back_url: Option<String>,
 }
@@ -102,7 +102,7 @@ pub fn sso_error_page(
     headers: &HeaderMap,
     org: Option<&Org>,
     status: StatusCode,
-    message: &'static str,
+    message: &str,
     detail: Option<&str>,
     back_url: Option<String>,
 ) -> Response {
@@ -115,7 +115,7 @@ pub fn sso_error_page(
     };
     let page = SsoErrorPage {
         c: Chrome::new(title, headers).branded(org),
-        message,
+        message: message.to_owned(),
         detail: bounded(detail, 300),
         back_url,
     };
@@ -131,7 +131,7 @@ mod tests {
         let h = HeaderMap::new();
         let page = SsoErrorPage {
             c: Chrome::new("Sign-in problem", &h),
-            message: "m.",
+            message: "m.".into(),
             detail: bounded(Some("<script>alert(1)</script>\u{7}"), 300),
             back_url: Some("https://app.example.com/cb?error=access_denied&state=x".into()),
         };

@@ -121,14 +121,17 @@ async fn authorize(st: &ProviderCtx, sess: &Session, headers: &HeaderMap, p: Par
     let Ok(client_id) = ClientId::parse(client_id) else {
         return error_page(PageError::UnknownClient, headers, None);
     };
-    let app = match st.storage.get_app_by_client_id(&client_id).await {
-        Ok(Some(a)) => a,
-        Ok(None) => return error_page(PageError::UnknownClient, headers, None),
-        Err(e) => {
-            tracing::error!(error = %e, "storage error in /authorize");
-            return error_page(PageError::Server, headers, None);
-        }
-    };
+    let app =
+        match crate::login::builtin::app_by_client_id(st.storage.as_ref(), &st.config, &client_id)
+            .await
+        {
+            Ok(Some(a)) => a,
+            Ok(None) => return error_page(PageError::UnknownClient, headers, None),
+            Err(e) => {
+                tracing::error!(error = %e, "storage error in /authorize");
+                return error_page(PageError::Server, headers, None);
+            }
+        };
     // 2. The redirect_uri: required (OIDC Core §3.1.2.1) and an exact string match.
     let redirect_uri = match p.get("redirect_uri") {
         Ok(Some(r)) => r,

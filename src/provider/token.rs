@@ -269,42 +269,7 @@ async fn code_grant(st: &ProviderCtx, app: &App, p: &Params) -> Result<Value, OA
         jti: jti.clone(),
         exp: access_exp,
     };
-    let used_bytes = serde_json::to_vec(&used).map_err(|_| OAuthError::server_error())?;
-    // Claim the code before taking it: of any number of concurrent redemptions exactly one
-    // stores what it is about to issue; every other one is a replay and finds that record at
-    // once (no window between the take and the record), so it can revoke what the claim issues.
-    if !st
-        .ephemeral
-        .put_if_absent(&used_key(code), &used_bytes, CODE_USED_TTL)
-        .await?
-    {
-        replay(st, code).await?;
-        return Err(OAuthError::invalid_grant(BAD_CODE));
-    }
-    let Some(bytes) = st.ephemeral.take(&code_key(code)).await? else {
-        return Err(OAuthError::invalid_grant(BAD_CODE));
-    };
-    let rec: CodeRecord =
-        serde_json::from_slice(&bytes).map_err(|_| OAuthError::invalid_grant(BAD_CODE))?;
-
-    // RFC 6749 §4.1.3: the code was issued to this client, for this redirect_uri.
-    if rec.client_id != app.client_id {
-        return Err(OAuthError::invalid_grant(BAD_CODE));
-    }
-    if to_millis(now) >= rec.expires_at {
-        return Err(OAuthError::invalid_grant(BAD_CODE));
-    }
-    if rec.redirect_uri != redirect_uri {
-        return Err(OAuthError::invalid_grant(
-            "redirect_uri does not match the authorization request.",
-        ));
-    }
-    // RFC 7636 §4.6.
-    if !pkce_s256_ok(verifier, &rec.code_challenge) {
-        return Err(OAuthError::invalid_grant(
-            "The code_verifier does not match the code_challenge.",
-        ));
-    }
+    let rec = claim_code(st, &app.client_id, code, redirect_uri, verifier, &used).await?;
     let subject = match claims::load_subject(
         st.storage.as_ref(),
         app,
@@ -366,6 +331,83 @@ async fn code_grant(st: &ProviderCtx, app: &App, p: &Params) -> Result<Value, OA
         rec.nonce.as_deref(),
         &jti,
         &refresh,
+    )
+}
+
+/// Claim, take and check a code (one use; client, expiry, redirect_uri, PKCE S256): the checks
+/// every redemption makes, whether at `/token` or in-process ([`redeem_in_process`]).
+async fn claim_code(
+    st: &ProviderCtx,
+    client_id: &ClientId,
+    code: &str,
+    redirect_uri: &str,
+    verifier: &str,
+    used: &CodeUsed,
+) -> Result<CodeRecord, OAuthError> {
+    let now = st.clock.now();
+    let used_bytes = serde_json::to_vec(used).map_err(|_| OAuthError::server_error())?;
+    // Claim the code before taking it: of any number of concurrent redemptions exactly one
+    // stores what it is about to issue; every other one is a replay and finds that record at
+    // once (no window between the take and the record), so it can revoke what the claim issues.
+    if !st
+        .ephemeral
+        .put_if_absent(&used_key(code), &used_bytes, CODE_USED_TTL)
+        .await?
+    {
+        replay(st, code).await?;
+        return Err(OAuthError::invalid_grant(BAD_CODE));
+    }
+    let Some(bytes) = st.ephemeral.take(&code_key(code)).await? else {
+        return Err(OAuthError::invalid_grant(BAD_CODE));
+    };
+    let rec: CodeRecord =
+        serde_json::from_slice(&bytes).map_err(|_| OAuthError::invalid_grant(BAD_CODE))?;
+
+    // RFC 6749 §4.1.3: the code was issued to this client, for this redirect_uri.
+    if &rec.client_id != client_id {
+        return Err(OAuthError::invalid_grant(BAD_CODE));
+    }
+    if to_millis(now) >= rec.expires_at {
+        return Err(OAuthError::invalid_grant(BAD_CODE));
+    }
+    if rec.redirect_uri != redirect_uri {
+        return Err(OAuthError::invalid_grant(
+            "redirect_uri does not match the authorization request.",
+        ));
+    }
+    // RFC 7636 §4.6.
+    if !pkce_s256_ok(verifier, &rec.code_challenge) {
+        return Err(OAuthError::invalid_grant(
+            "The code_verifier does not match the code_challenge.",
+        ));
+    }
+    Ok(rec)
+}
+
+/// Redeem a code issued to one of Lobby's own first-party clients (the portal,
+/// `login::builtin`) inside the process: the same checks as `/token` (one use, client, expiry,
+/// redirect_uri, PKCE S256); no token is issued — the caller gets the grant (user, org,
+/// authentication) and starts its own session.
+pub async fn redeem_in_process(
+    st: &ProviderCtx,
+    client_id: &ClientId,
+    code: &str,
+    redirect_uri: &str,
+    verifier: &str,
+) -> Result<Grant, OAuthError> {
+    if code.len() > 256 {
+        return Err(OAuthError::invalid_grant(BAD_CODE));
+    }
+    // Nothing is issued, so a replay has nothing to revoke: an id no family has, an expired jti.
+    let used = CodeUsed {
+        family_id: RefreshFamilyId::generate(),
+        jti: random_token(),
+        exp: st.clock.now().unix_timestamp(),
+    };
+    Ok(
+        claim_code(st, client_id, code, redirect_uri, verifier, &used)
+            .await?
+            .grant,
     )
 }
 

@@ -15,6 +15,7 @@ mod invitations;
 mod login;
 mod oidc_federation;
 mod passwords;
+mod portal;
 mod provider;
 mod rate_limits;
 mod saml;

@@ -28,7 +28,7 @@ pub async fn eligible_federated_orgs(
     if org.status != OrgStatus::Active {
         return Ok(vec![]);
     }
-    let Some(link) = storage.get_link(&org.id, &app.id).await? else {
+    let Some(link) = crate::login::builtin::link(storage, &org.id, app).await? else {
         return Ok(vec![]);
     };
     if !discovery::connection_allowed(storage, app, &link, &conn.id).await? {

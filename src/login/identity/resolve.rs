@@ -112,7 +112,7 @@ async fn resolve_inner(
         Some(o) if o.status == OrgStatus::Active => o,
         _ => return Err(IdentityError::OrgInactive),
     };
-    let Some(link) = storage.get_link(&org.id, &app.id).await? else {
+    let Some(link) = crate::login::builtin::link(storage, &org.id, app).await? else {
         return Err(IdentityError::NotLinked);
     };
     if !discovery::connection_allowed(storage, app, &link, &conn.id).await? {

@@ -59,7 +59,7 @@ fn identity_of(
 }
 
 async fn app_of(st: &LoginCtx, id: &crate::domain::AppId) -> Result<App, LoginError> {
-    match st.storage.get_app(id).await {
+    match crate::login::builtin::app_by_id(st.storage.as_ref(), &st.config, id).await {
         Ok(Some(a)) => Ok(a),
         Ok(None) => Err(PageError::UnknownClient.into()),
         Err(e) => Err(LoginError::server("the app", &e)),

@@ -17,6 +17,8 @@ export async function freePort() {
   });
 }
 
+// `env` is an object, or a function of the chosen port and public URL returning one (for
+// settings that name Lobby's own address, such as LOBBY_PORTAL_URL).
 export async function startLobby({ env = {}, host = '127.0.0.1', importYaml } = {}) {
   const bin = process.env.LOBBY_BIN;
   if (!bin) throw new Error('LOBBY_BIN must point at the lobby binary (tests/interop/run.sh sets it)');
@@ -32,7 +34,7 @@ export async function startLobby({ env = {}, host = '127.0.0.1', importYaml } = 
     LOBBY_ADMIN_TOKEN: adminToken,
     LOBBY_UPSTREAM_ALLOW_PRIVATE: 'true',
     LOBBY_LOG: process.env.LOBBY_LOG || 'warn,lobby=info',
-    ...env,
+    ...(typeof env === 'function' ? env(port, publicUrl) : env),
   };
   if (importYaml) {
     // The same configuration as the server, so `lobby import` writes to its database.
@@ -70,6 +72,7 @@ export async function startLobby({ env = {}, host = '127.0.0.1', importYaml } = 
   };
   return {
     url: publicUrl,
+    port,
     pid: child.pid, // for benchmarks that read the process's CPU time
     admin,
     log: () => log,

@@ -1,0 +1,712 @@
+//! Members of an org: the list (search `q`, filters `status`, `role`, `app`; `cursor`/`limit`
+//! paging), a member's page with the forms that change their app roles (only roles inside the
+//! org's allowed role groups are offered) and org roles, and suspend / reactivate / remove —
+//! suspend and remove behind a confirmation page that says what happens to the member's
+//! sign-ins in each app (refresh tokens revoked at once when the app subscribes to the event).
+//!
+//! Every request goes through `PortalScope` (the API's rights table) and every write through
+//! the same functions as the admin API (`admin::users::change_member`, `remove_member`: the
+//! scope's org-role limits, then `admin::service`).
+//!
+//! Owns: these pages and their sentences. Must not touch: rights, validation, storage writes.
+
+use super::PortalCtx;
+use super::form::{CsrfForm, many};
+use super::scope::PortalScope;
+use super::view::{FieldErrors, Layout, PageResult, PortalError, Section, render, see_other};
+use crate::admin::dto::{
+    MemberPatch, MemberStatus as DtoStatus, OrgRole as DtoOrgRole, RolesByApp,
+};
+use crate::admin::service::{self, StoreView, page_request, page_vec};
+use crate::domain::{
+    AppId, AppRoles, MemberEvent, MemberStatus, Membership, OrgRole, RoleValue, User, UserId,
+};
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::Router;
+use axum::extract::{Path, Query};
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use serde::Deserialize;
+use std::collections::{BTreeMap, BTreeSet};
+
+pub fn routes() -> Router<PortalCtx> {
+    Router::new()
+        .route("/portal/orgs/{org_id}/members", get(list))
+        .route("/portal/orgs/{org_id}/members/{user_id}", get(detail))
+        .route(
+            "/portal/orgs/{org_id}/members/{user_id}/roles",
+            post(set_roles),
+        )
+        .route(
+            "/portal/orgs/{org_id}/members/{user_id}/org-roles",
+            post(set_org_roles),
+        )
+        .route(
+            "/portal/orgs/{org_id}/members/{user_id}/suspend",
+            get(confirm_suspend).post(suspend),
+        )
+        .route(
+            "/portal/orgs/{org_id}/members/{user_id}/reactivate",
+            post(reactivate),
+        )
+        .route(
+            "/portal/orgs/{org_id}/members/{user_id}/remove",
+            get(confirm_remove).post(remove),
+        )
+}
+
+/// Page sentences (one place, for translation later).
+mod text {
+    pub const LIST_TITLE: &str = "Members";
+    pub const MEMBER_TITLE: &str = "Member";
+    pub const SUSPEND_TITLE: &str = "Suspend member";
+    pub const REMOVE_TITLE: &str = "Remove member";
+    pub const ROLES_SAVED: &str = "The app roles were saved.";
+    pub const ORG_ROLES_SAVED: &str = "The org roles were saved.";
+    pub const SUSPENDED: &str = "The member is suspended.";
+    pub const REACTIVATED: &str = "The member is active again.";
+    pub const REMOVED: &str = "The member was removed from this organization.";
+    pub const BAD_ROLE: &str = "Choose roles from the list.";
+}
+
+/// The three org roles, with what each may do.
+pub const ORG_ROLES: [(OrgRole, &str); 3] = [
+    (
+        OrgRole::OrgAdmin,
+        "Everything in this organization: sign-in connections, domains, branding, members, child organizations.",
+    ),
+    (OrgRole::MemberAdmin, "Members and invitations only."),
+    (OrgRole::Viewer, "Reads everything; changes nothing."),
+];
+
+fn dto_org_role(r: OrgRole) -> DtoOrgRole {
+    r.into()
+}
+
+/// One role checkbox.
+pub struct RoleChoice {
+    /// `app:role`, the form value.
+    pub value: String,
+    pub label: String,
+    pub checked: bool,
+    /// Held, but outside the org's allowed role groups now (uncheck to drop it).
+    pub outside: bool,
+    /// A stable element id.
+    pub id: String,
+}
+
+/// The role checkboxes of one app.
+pub struct AppChoices {
+    pub app_id: String,
+    pub app_name: String,
+    pub roles: Vec<RoleChoice>,
+}
+
+/// The app roles the org may hand out (linked apps, allowed role groups), with `held` checked;
+/// roles held outside them are listed too, marked.
+pub async fn app_role_choices(
+    p: &PortalScope,
+    held: &AppRoles,
+) -> Result<Vec<AppChoices>, PortalError> {
+    let c = p.scope().ctx();
+    let s = c.storage;
+    let allowed = service::allowed_roles_by_app(&StoreView(s), p.org_id()).await?;
+    let apps: BTreeSet<&AppId> = allowed.keys().chain(held.keys()).collect();
+    let mut out = Vec::new();
+    for app in apps {
+        let names: BTreeMap<RoleValue, String> = s
+            .list_roles(app)
+            .await?
+            .into_iter()
+            .map(|r| (r.value, r.name))
+            .collect();
+        let app_name = s
+            .get_app(app)
+            .await?
+            .map_or_else(|| app.to_string(), |a| a.name);
+        let ok = allowed.get(app).cloned().unwrap_or_default();
+        let mine = held.get(app).cloned().unwrap_or_default();
+        let mut roles = Vec::new();
+        for v in ok.union(&mine) {
+            let label = match names.get(v) {
+                Some(n) if n != v.as_str() => format!("{n} ({v})"),
+                _ => v.to_string(),
+            };
+            roles.push(RoleChoice {
+                value: format!("{app}:{v}"),
+                label,
+                checked: mine.contains(v),
+                outside: !ok.contains(v),
+                id: format!("role-{app}-{v}"),
+            });
+        }
+        if !roles.is_empty() {
+            out.push(AppChoices {
+                app_id: app.to_string(),
+                app_name,
+                roles,
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// `app:role` form values → roles per app; a malformed value is a field error on `roles`.
+pub fn parse_roles(values: &[String]) -> Result<RolesByApp, PortalError> {
+    let mut out: RolesByApp = BTreeMap::new();
+    for v in values {
+        let (a, r) = v
+            .split_once(':')
+            .ok_or_else(|| PortalError::invalid("roles", text::BAD_ROLE))?;
+        let app = AppId::parse(a).map_err(|_| PortalError::invalid("roles", text::BAD_ROLE))?;
+        let role =
+            RoleValue::parse(r).map_err(|_| PortalError::invalid("roles", text::BAD_ROLE))?;
+        out.entry(app).or_default().push(role);
+    }
+    Ok(out)
+}
+
+/// Org role form values → org roles.
+pub fn parse_org_roles(values: &[String]) -> Result<Vec<DtoOrgRole>, PortalError> {
+    values
+        .iter()
+        .map(|v| {
+            ORG_ROLES
+                .iter()
+                .find(|(r, _)| r.as_str() == v)
+                .map(|(r, _)| dto_org_role(*r))
+                .ok_or_else(|| PortalError::invalid("org_roles", text::BAD_ROLE))
+        })
+        .collect()
+}
+
+/// A field error's form field: `roles.app_crm` → `roles`.
+pub fn form_field(f: &str) -> String {
+    f.split(['.', '[']).next().unwrap_or(f).to_owned()
+}
+
+/// `crm: sales, finance; hr: staff`.
+fn roles_summary(r: &AppRoles) -> String {
+    r.iter()
+        .map(|(a, v)| {
+            let vs: Vec<&str> = v.iter().map(|x| x.as_str()).collect();
+            format!("{a}: {}", vs.join(", "))
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+// ---------------------------------------------------------------------------------------
+// The list
+
+#[derive(Deserialize, Default)]
+struct ListQuery {
+    q: Option<String>,
+    status: Option<String>,
+    role: Option<String>,
+    app: Option<String>,
+    cursor: Option<String>,
+    limit: Option<String>,
+}
+
+pub struct Row {
+    pub user_id: String,
+    pub email: String,
+    pub name: String,
+    pub status: &'static str,
+    pub org_roles: Vec<&'static str>,
+    pub roles: String,
+}
+
+pub struct Opt {
+    pub value: String,
+    pub label: String,
+    pub selected: bool,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "portal/members.html")]
+struct ListPage {
+    l: Layout,
+    base: String,
+    rows: Vec<Row>,
+    q: String,
+    statuses: Vec<Opt>,
+    roles: Vec<Opt>,
+    apps: Vec<Opt>,
+    next: Option<String>,
+    first_page: Option<String>,
+    can_invite: bool,
+    invitations: String,
+    total: usize,
+}
+
+fn opt(value: &str, label: &str, current: Option<&str>) -> Opt {
+    Opt {
+        value: value.to_owned(),
+        label: label.to_owned(),
+        selected: current == Some(value),
+    }
+}
+
+/// `GET /portal/orgs/{org_id}/members`.
+async fn list(p: PortalScope, Query(q): Query<ListQuery>) -> PageResult {
+    let c = p.scope().ctx();
+    let s = c.storage;
+    let limit = match q.limit.as_deref().filter(|l| !l.is_empty()) {
+        Some(l) => Some(
+            l.parse::<u32>()
+                .map_err(|_| PortalError::invalid("limit", "limit must be between 1 and 500."))?,
+        ),
+        None => None,
+    };
+    let page_req = page_request(limit, q.cursor.clone())?;
+    let filt = |v: &Option<String>| v.as_deref().filter(|x| !x.is_empty()).map(str::to_owned);
+    let (needle, status, role, app) = (
+        filt(&q.q).map(|n| n.to_lowercase()),
+        filt(&q.status),
+        filt(&q.role),
+        filt(&q.app),
+    );
+    // Every member of the org (read through the scope), filtered here, then paged by user id.
+    let mut all: Vec<(Membership, Option<User>)> = Vec::new();
+    let mut req = crate::storage::PageRequest::first(500);
+    loop {
+        let page = p.scope().db().members(&req).await?;
+        for m in page.items {
+            let u = s.get_user(&m.user_id).await?;
+            all.push((m, u));
+        }
+        match page.next {
+            Some(n) => req.after = Some(n),
+            None => break,
+        }
+    }
+    let keep = |(m, u): &(Membership, Option<User>)| -> bool {
+        if let Some(n) = &needle {
+            let email = u.as_ref().map(|u| u.email.to_string()).unwrap_or_default();
+            let name = u
+                .as_ref()
+                .and_then(|u| u.name.clone())
+                .unwrap_or_default()
+                .to_lowercase();
+            if !email.contains(n.as_str()) && !name.contains(n.as_str()) {
+                return false;
+            }
+        }
+        if let Some(st) = &status
+            && m.status.as_str() != st
+        {
+            return false;
+        }
+        if let Some(r) = &role {
+            let ok = match r.split_once(':') {
+                Some((a, v)) => m
+                    .roles
+                    .iter()
+                    .any(|(ma, mv)| ma.as_str() == a && mv.iter().any(|x| x.as_str() == v)),
+                None => m.org_roles.iter().any(|o| o.as_str() == r),
+            };
+            if !ok {
+                return false;
+            }
+        }
+        if let Some(a) = &app
+            && !m
+                .roles
+                .iter()
+                .any(|(ma, mv)| ma.as_str() == a && !mv.is_empty())
+        {
+            return false;
+        }
+        true
+    };
+    let filtered: Vec<(Membership, Option<User>)> = all.into_iter().filter(keep).collect();
+    let total = filtered.len();
+    let page = page_vec(filtered, |(m, _)| m.user_id.to_string(), &page_req);
+    let rows = page
+        .items
+        .iter()
+        .map(|(m, u)| Row {
+            user_id: m.user_id.to_string(),
+            email: u
+                .as_ref()
+                .map_or_else(|| "(unknown)".to_owned(), |u| u.email.to_string()),
+            name: u.as_ref().and_then(|u| u.name.clone()).unwrap_or_default(),
+            status: m.status.as_str(),
+            org_roles: m.org_roles.iter().map(|r| r.as_str()).collect(),
+            roles: roles_summary(&m.roles),
+        })
+        .collect();
+    // The filter choices.
+    let statuses = vec![
+        opt("", "Any status", status.as_deref().or(Some(""))),
+        opt("active", "Active", status.as_deref()),
+        opt("suspended", "Suspended", status.as_deref()),
+        opt("invited", "Invited", status.as_deref()),
+    ];
+    let allowed = service::allowed_roles_by_app(&StoreView(s), p.org_id()).await?;
+    let mut roles = vec![opt("", "Any role", role.as_deref().or(Some("")))];
+    for (r, _) in ORG_ROLES {
+        roles.push(opt(
+            r.as_str(),
+            &format!("Org role: {}", r.as_str()),
+            role.as_deref(),
+        ));
+    }
+    let mut apps = vec![opt("", "Any app", app.as_deref().or(Some("")))];
+    for (a, vs) in &allowed {
+        let name = s
+            .get_app(a)
+            .await?
+            .map_or_else(|| a.to_string(), |x| x.name);
+        apps.push(opt(a.as_str(), &name, app.as_deref()));
+        for v in vs {
+            roles.push(opt(
+                &format!("{a}:{v}"),
+                &format!("{name}: {v}"),
+                role.as_deref(),
+            ));
+        }
+    }
+    // Links keep the filters.
+    let base = p.href(Section::Members);
+    let mut keep_q = url::form_urlencoded::Serializer::new(String::new());
+    for (k, v) in [
+        ("q", &q.q),
+        ("status", &status),
+        ("role", &role),
+        ("app", &app),
+    ] {
+        if let Some(v) = v.as_deref().filter(|v| !v.is_empty()) {
+            keep_q.append_pair(k, v);
+        }
+    }
+    if let Some(l) = limit {
+        keep_q.append_pair("limit", &l.to_string());
+    }
+    let kept = keep_q.finish();
+    let next = page.next.map(|n| {
+        let mut s = url::form_urlencoded::Serializer::new(kept.clone());
+        s.append_pair("cursor", &n);
+        format!("{base}?{}", s.finish())
+    });
+    let first_page = q
+        .cursor
+        .as_deref()
+        .filter(|c| !c.is_empty())
+        .map(|_| format!("{base}?{kept}"));
+    let page = ListPage {
+        l: p.layout(text::LIST_TITLE, Section::Members),
+        base,
+        rows,
+        q: q.q.clone().unwrap_or_default(),
+        statuses,
+        roles,
+        apps,
+        next,
+        first_page,
+        can_invite: p.may_change(Section::Invitations),
+        invitations: p.href(Section::Invitations),
+        total,
+    };
+    Ok(render(StatusCode::OK, &page))
+}
+
+// ---------------------------------------------------------------------------------------
+// One member
+
+pub struct OrgRoleChoice {
+    pub value: &'static str,
+    pub about: &'static str,
+    pub checked: bool,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "portal/member.html")]
+struct MemberPage {
+    l: Layout,
+    base: String,
+    user_id: String,
+    email: String,
+    name: String,
+    status: &'static str,
+    version: i64,
+    apps: Vec<AppChoices>,
+    org_roles: Vec<OrgRoleChoice>,
+    can_edit: bool,
+    is_self: bool,
+    errors: FieldErrors,
+}
+
+fn user_of(raw: &str) -> Result<UserId, PortalError> {
+    UserId::parse(raw).map_err(|_| PortalError::NotFound)
+}
+
+async fn member_page(
+    p: &PortalScope,
+    user: &UserId,
+    errors: FieldErrors,
+    status: StatusCode,
+) -> PageResult {
+    let m = p.scope().db().member(user).await?;
+    let u = p.scope().ctx().storage.get_user(user).await?;
+    let apps = app_role_choices(p, &m.roles).await?;
+    let page = MemberPage {
+        l: p.layout(text::MEMBER_TITLE, Section::Members),
+        base: p.href(Section::Members),
+        user_id: m.user_id.to_string(),
+        email: u.as_ref().map(|u| u.email.to_string()).unwrap_or_default(),
+        name: u.and_then(|u| u.name).unwrap_or_default(),
+        status: m.status.as_str(),
+        version: m.version,
+        apps,
+        org_roles: ORG_ROLES
+            .iter()
+            .map(|(r, about)| OrgRoleChoice {
+                value: r.as_str(),
+                about,
+                checked: m.org_roles.contains(r),
+            })
+            .collect(),
+        can_edit: p.may_change(Section::Members),
+        is_self: &p.user().user_id == user,
+        errors,
+    };
+    Ok(render(status, &page))
+}
+
+/// `GET /portal/orgs/{org_id}/members/{user_id}`.
+async fn detail(p: PortalScope, Path((_, user_id)): Path<(String, String)>) -> PageResult {
+    member_page(&p, &user_of(&user_id)?, FieldErrors::new(), StatusCode::OK).await
+}
+
+#[derive(Deserialize)]
+struct RolesForm {
+    #[serde(default, deserialize_with = "many")]
+    roles: Vec<String>,
+    version: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct OrgRolesForm {
+    #[serde(default, deserialize_with = "many")]
+    org_roles: Vec<String>,
+    version: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct VersionForm {
+    version: Option<String>,
+}
+
+fn version(v: &Option<String>) -> Option<i64> {
+    v.as_deref().and_then(|v| v.parse().ok())
+}
+
+/// A change's failure: a field error re-renders the member page with it; others are pages.
+async fn or_rerender(
+    p: &PortalScope,
+    user: &UserId,
+    r: Result<(), PortalError>,
+    saved: &str,
+) -> PageResult {
+    match r {
+        Ok(()) => {
+            p.user().set_flash(saved).await;
+            Ok(see_other(&format!("{}/{}", p.href(Section::Members), user)))
+        }
+        Err(PortalError::Invalid {
+            message,
+            field,
+            status,
+        }) => {
+            let mut e = FieldErrors::new();
+            e.add(field.as_deref().map_or("form".into(), form_field), message);
+            member_page(p, user, e, status).await
+        }
+        Err(e) => Err(e),
+    }
+}
+
+async fn patch(p: &PortalScope, user: &UserId, patch: MemberPatch) -> Result<(), PortalError> {
+    crate::admin::users::change_member(p.scope(), user, patch).await?;
+    Ok(())
+}
+
+/// `POST …/members/{user_id}/roles`.
+async fn set_roles(
+    p: PortalScope,
+    Path((_, user_id)): Path<(String, String)>,
+    CsrfForm(f): CsrfForm<RolesForm>,
+) -> PageResult {
+    let user = user_of(&user_id)?;
+    let r = match parse_roles(&f.roles) {
+        Ok(roles) => {
+            patch(
+                &p,
+                &user,
+                MemberPatch {
+                    version: version(&f.version),
+                    roles: Some(roles),
+                    ..MemberPatch::default()
+                },
+            )
+            .await
+        }
+        Err(e) => Err(e),
+    };
+    or_rerender(&p, &user, r, text::ROLES_SAVED).await
+}
+
+/// `POST …/members/{user_id}/org-roles`.
+async fn set_org_roles(
+    p: PortalScope,
+    Path((_, user_id)): Path<(String, String)>,
+    CsrfForm(f): CsrfForm<OrgRolesForm>,
+) -> PageResult {
+    let user = user_of(&user_id)?;
+    let r = match parse_org_roles(&f.org_roles) {
+        Ok(org_roles) => {
+            patch(
+                &p,
+                &user,
+                MemberPatch {
+                    version: version(&f.version),
+                    org_roles: Some(org_roles),
+                    ..MemberPatch::default()
+                },
+            )
+            .await
+        }
+        Err(e) => Err(e),
+    };
+    or_rerender(&p, &user, r, text::ORG_ROLES_SAVED).await
+}
+
+/// What happens to a member's sign-ins in one app on an event.
+pub struct Consequence {
+    pub app_name: String,
+    pub revoked_now: bool,
+    pub access_minutes: i64,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "portal/member_confirm.html")]
+struct ConfirmPage {
+    l: Layout,
+    base: String,
+    user_id: String,
+    email: String,
+    action: &'static str,
+    removing: bool,
+    version: i64,
+    consequences: Vec<Consequence>,
+    is_self: bool,
+}
+
+async fn confirm(p: &PortalScope, user_id: &str, removing: bool) -> PageResult {
+    let user = user_of(user_id)?;
+    let m = p.scope().db().member(&user).await?;
+    let c = p.scope().ctx();
+    let event = if removing {
+        MemberEvent::MemberRemoved
+    } else {
+        MemberEvent::MemberSuspended
+    };
+    let mut consequences = Vec::new();
+    for link in p.scope().db().links().await? {
+        if let Some(app) = c.storage.get_app(&link.app_id).await? {
+            consequences.push(Consequence {
+                app_name: app.name.clone(),
+                revoked_now: app.revoke_on.contains(&event),
+                access_minutes: (app.token_lifetimes.access_token_secs + 59) / 60,
+            });
+        }
+    }
+    let email = c
+        .storage
+        .get_user(&user)
+        .await?
+        .map(|u| u.email.to_string())
+        .unwrap_or_default();
+    let (title, action) = if removing {
+        (text::REMOVE_TITLE, "remove")
+    } else {
+        (text::SUSPEND_TITLE, "suspend")
+    };
+    let page = ConfirmPage {
+        l: p.layout(title, Section::Members),
+        base: p.href(Section::Members),
+        user_id: user.to_string(),
+        email,
+        action,
+        removing,
+        version: m.version,
+        consequences,
+        is_self: p.user().user_id == user,
+    };
+    Ok(render(StatusCode::OK, &page))
+}
+
+/// `GET …/members/{user_id}/suspend`: what suspending does, and the button.
+async fn confirm_suspend(p: PortalScope, Path((_, u)): Path<(String, String)>) -> PageResult {
+    confirm(&p, &u, false).await
+}
+
+/// `GET …/members/{user_id}/remove`: what removing does, and the button.
+async fn confirm_remove(p: PortalScope, Path((_, u)): Path<(String, String)>) -> PageResult {
+    confirm(&p, &u, true).await
+}
+
+async fn set_status(
+    p: PortalScope,
+    user_id: &str,
+    f: VersionForm,
+    status: MemberStatus,
+    saved: &str,
+) -> PageResult {
+    let user = user_of(user_id)?;
+    let r = patch(
+        &p,
+        &user,
+        MemberPatch {
+            version: version(&f.version),
+            status: Some(DtoStatus::from(status)),
+            ..MemberPatch::default()
+        },
+    )
+    .await;
+    or_rerender(&p, &user, r, saved).await
+}
+
+/// `POST …/members/{user_id}/suspend`.
+async fn suspend(
+    p: PortalScope,
+    Path((_, u)): Path<(String, String)>,
+    CsrfForm(f): CsrfForm<VersionForm>,
+) -> PageResult {
+    set_status(p, &u, f, MemberStatus::Suspended, text::SUSPENDED).await
+}
+
+/// `POST …/members/{user_id}/reactivate`.
+async fn reactivate(
+    p: PortalScope,
+    Path((_, u)): Path<(String, String)>,
+    CsrfForm(f): CsrfForm<VersionForm>,
+) -> PageResult {
+    set_status(p, &u, f, MemberStatus::Active, text::REACTIVATED).await
+}
+
+/// `POST …/members/{user_id}/remove`.
+async fn remove(
+    p: PortalScope,
+    Path((_, u)): Path<(String, String)>,
+    CsrfForm(_): CsrfForm<VersionForm>,
+) -> PageResult {
+    let user = user_of(&u)?;
+    crate::admin::users::remove_member(p.scope(), &user).await?;
+    p.user().set_flash(text::REMOVED).await;
+    Ok(see_other(&p.href(Section::Members)))
+}

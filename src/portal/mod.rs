@@ -1,0 +1,110 @@
+//! The admin portal under `/portal`: server-rendered pages (askama, `templates/portal/`) for org
+//! admins (their org, and as `org_admin` its child orgs) and the vendor's operators.
+//!
+//! Sign-in goes through Lobby itself (`auth`: the built-in client `lobby-portal` of
+//! `login::builtin`, code redeemed in-process); the portal keeps its own server-side session
+//! (`session`: cookie `__Host-lobby-portal`, new id at sign-in, idle and absolute timeouts).
+//! Every org page takes a [`scope::PortalScope`], which builds the admin layer's
+//! `admin::scope::OrgScope` from the signed-in person — the same rights table as the API, no
+//! checks of the portal's own; every write goes through `admin::service`. Every POST takes a
+//! [`form::CsrfForm`]. Pages extend `templates/portal/layout.html` with a [`view::Layout`].
+//!
+//! Area files export `pub fn routes() -> Router<PortalCtx>` with full paths
+//! (`/portal/orgs/{org_id}/members`…); [`router`] merges them.
+//!
+//! Owns: the portal's HTTP surface, its session and page chrome. Must not touch: the rights
+//! table and business rules (`admin::scope`, `admin::service`), the hosted login's pages.
+
+pub mod auth;
+pub mod form;
+pub mod home;
+pub mod invitations;
+pub mod members;
+pub mod scope;
+pub mod session;
+pub mod view;
+
+use crate::admin::AdminCtx;
+use crate::config::Config;
+use crate::domain::Clock;
+use crate::provider::ProviderCtx;
+use crate::state::sessions::SessionBackend;
+use crate::storage::Storage;
+use axum::Router;
+use axum::extract::Request;
+use axum::http::{HeaderValue, header};
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use axum::routing::{any, get};
+use std::sync::Arc;
+
+pub use form::CsrfForm;
+pub use scope::PortalScope;
+pub use session::PortalUser;
+pub use view::{Layout, PortalError, Section};
+
+/// What the portal's handlers may use.
+#[derive(Clone)]
+pub struct PortalCtx {
+    /// The admin layer's context: `OrgScope::check` and the service layer take it.
+    pub admin: AdminCtx,
+    /// For redeeming the portal's authorization codes in-process (`provider::token`).
+    pub provider: ProviderCtx,
+    pub config: Arc<Config>,
+    /// The database without the per-process cache (reads what was last written).
+    pub storage: Arc<dyn Storage>,
+    pub clock: Arc<dyn Clock>,
+    /// The `tower-sessions` store (the SSO session's store: memory or Redis).
+    pub sessions: SessionBackend,
+}
+
+/// The portal, with its session layer and security headers; merge it into the app's router.
+pub fn router(ctx: PortalCtx) -> Router {
+    let routes = Router::new()
+        .merge(auth::routes())
+        .merge(home::routes())
+        .merge(members::routes())
+        .merge(invitations::routes())
+        .route("/portal/static/portal.css", get(view::stylesheet))
+        .route("/portal/static/portal.js", get(view::script))
+        .route("/portal/{*rest}", any(not_found));
+    routes
+        .layer(session::layer(ctx.sessions.clone(), &ctx.config))
+        .layer(middleware::from_fn(security_headers))
+        .with_state(ctx)
+}
+
+/// Any other path under `/portal`.
+async fn not_found() -> PortalError {
+    PortalError::NotFound
+}
+
+/// The portal's policy: nothing inline, nothing from elsewhere but org logos (https) — a
+/// handler may set its own (the IdP wizard's form-action), which is kept.
+pub const PORTAL_CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self' https: data:; script-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+async fn security_headers(req: Request, next: Next) -> Response {
+    let mut res = next.run(req).await;
+    let h = res.headers_mut();
+    let defaults: [(header::HeaderName, &'static str); 4] = [
+        (header::CONTENT_SECURITY_POLICY, PORTAL_CSP),
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        (header::REFERRER_POLICY, "same-origin"),
+        (header::CACHE_CONTROL, "no-store"),
+    ];
+    for (k, v) in defaults {
+        if !h.contains_key(&k) {
+            h.insert(k, HeaderValue::from_static(v));
+        }
+    }
+    // The hosted pages' `PAGE_CSP` (set by `pages::render`) is not the portal's.
+    if h.get(header::CONTENT_SECURITY_POLICY)
+        .is_some_and(|v| v.as_bytes() == crate::pages::PAGE_CSP.as_bytes())
+    {
+        h.insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(PORTAL_CSP),
+        );
+    }
+    res
+}
