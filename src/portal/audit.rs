@@ -5,8 +5,8 @@
 //! Owns: the page, reading the filter form. Must not touch: what is audited (every write
 //! records its own event in `admin::service`), who may read it (the `PortalScope` extractor).
 
-use super::wording::{date_time};
 use super::view::FieldErrors;
+use super::wording::date_time;
 use super::{Layout, PortalError, PortalScope, Section};
 use crate::admin::service::page_request;
 use crate::domain::AuditEvent;
@@ -179,10 +179,7 @@ fn query_with(q: &AuditParams, cursor: &str) -> String {
     s.finish()
 }
 
-async fn show(
-    ps: PortalScope,
-    Query(q): Query<AuditParams>,
-) -> Result<Response, PortalError> {
+async fn show(ps: PortalScope, Query(q): Query<AuditParams>) -> Result<Response, PortalError> {
     let layout = ps.layout(say::TITLE, Section::Audit);
     let base = ps.href(Section::Overview);
     let mut page = AuditPage {

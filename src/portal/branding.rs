@@ -7,8 +7,8 @@
 //! `PortalScope` extractor and `OrgScope::check_org_patch`). The preview colour reaches the
 //! page as `/static/brand.css?c=rrggbb&for=preview` (no inline style: the CSP forbids it).
 
-use super::wording::{sentence};
 use super::view::{FieldErrors, see_other};
+use super::wording::sentence;
 use super::{CsrfForm, Layout, PortalError, PortalScope, Section};
 use crate::admin::dto::{Branding, OrgPatch};
 use crate::admin::service;
@@ -25,7 +25,8 @@ mod say {
     pub const TITLE: &str = "Branding";
     pub const SAVED: &str = "Branding saved. The sign-in pages show it from now on.";
     pub const CHANGED_MEANWHILE: &str = "Someone else changed this organization since you opened this page. The form shows your values; the preview below shows them too. Save again to replace the current branding.";
-    pub const PREVIEW_ONLY: &str = "This is a preview: nothing is saved until you select Save branding.";
+    pub const PREVIEW_ONLY: &str =
+        "This is a preview: nothing is saved until you select Save branding.";
 }
 
 pub fn routes() -> Router<super::PortalCtx> {
@@ -65,7 +66,11 @@ impl BrandingForm {
         let opt = |s: &str| Some(s.trim().to_owned()).filter(|s| !s.is_empty());
         let color = opt(&self.primary_color).map(|c| {
             let c = c.to_ascii_lowercase();
-            if c.starts_with('#') { c } else { format!("#{c}") }
+            if c.starts_with('#') {
+                c
+            } else {
+                format!("#{c}")
+            }
         });
         Branding {
             display_name: opt(&self.display_name),
@@ -212,7 +217,10 @@ async fn submit(
     match service::update_org(&ps.scope().ctx(), ps.scope().org(), patch).await {
         Ok(_) => {
             ps.user().set_flash(say::SAVED).await;
-            Ok(see_other(&format!("{}/branding", ps.href(Section::Overview))))
+            Ok(see_other(&format!(
+                "{}/branding",
+                ps.href(Section::Overview)
+            )))
         }
         Err(e) if e.code == "version_conflict" => {
             let mut form = form;
@@ -258,7 +266,11 @@ mod tests {
             ..Default::default()
         };
         let e = check(&f.branding());
-        assert!(e.get("logo_url").unwrap().starts_with("The logo URL must be"));
+        assert!(
+            e.get("logo_url")
+                .unwrap()
+                .starts_with("The logo URL must be")
+        );
         let f = BrandingForm {
             primary_color: "red".into(),
             ..Default::default()

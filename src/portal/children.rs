@@ -4,8 +4,8 @@
 //! Owns: the page. Must not touch: which children a caller reaches (`OrgDb::children`), who
 //! may create one (the `PortalScope` extractor), what a valid org is (`admin::service`).
 
-use super::wording::{sentence};
 use super::view::{FieldErrors, see_other};
+use super::wording::sentence;
 use super::{CsrfForm, Layout, PortalError, PortalScope, Section};
 use crate::admin::dto::OrgCreate;
 use crate::admin::service::{self, page_request};
@@ -80,11 +80,7 @@ async fn page(ps: &PortalScope, q: &ListParams) -> Result<ChildrenPage, PortalEr
     let req = page_request(q.limit, Some(q.cursor.clone()))
         .map_err(|_| PortalError::bad_request(say::BAD_LIMIT))?;
     let org = ps.scope().db().org().await?;
-    let found = ps
-        .scope()
-        .db()
-        .children(ps.scope().caller(), &req)
-        .await?;
+    let found = ps.scope().db().children(ps.scope().caller(), &req).await?;
     let base = ps.href(Section::Overview);
     Ok(ChildrenPage {
         l: ps.layout(say::TITLE, Section::Children),
@@ -155,7 +151,9 @@ async fn create(
     };
     match created {
         Some(o) => {
-            ps.user().set_flash(&format!("{} was created.", o.name)).await;
+            ps.user()
+                .set_flash(&format!("{} was created.", o.name))
+                .await;
             Ok(see_other(&format!("/portal/orgs/{}", o.id)))
         }
         None => {

@@ -254,7 +254,11 @@ async fn confirm_delete(
         l: ps.layout(&format!("Remove {shown}?"), Section::Domains),
         question: format!("Remove the domain {shown}?"),
         consequences,
-        action: format!("{}/domains/{}/delete", ps.href(Section::Overview), d.domain.as_str()),
+        action: format!(
+            "{}/domains/{}/delete",
+            ps.href(Section::Overview),
+            d.domain.as_str()
+        ),
         confirm_label: "Remove domain",
         cancel: format!("{}/domains", ps.href(Section::Overview)),
     }
@@ -269,5 +273,8 @@ async fn delete(
     let domain = domain_in_path(&domain)?;
     service::delete_domain(&ps.scope().ctx(), ps.scope().org(), &domain).await?;
     ps.user().set_flash(say::REMOVED).await;
-    Ok(see_other(&format!("{}/domains", ps.href(Section::Overview))))
+    Ok(see_other(&format!(
+        "{}/domains",
+        ps.href(Section::Overview)
+    )))
 }

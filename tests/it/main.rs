@@ -16,6 +16,7 @@ mod login;
 mod oidc_federation;
 mod passwords;
 mod portal;
+mod portal_pages;
 mod provider;
 mod rate_limits;
 mod saml;

@@ -110,7 +110,7 @@ pub async fn list_audit(
         &AuditFilter {
             org_id: org,
             action,
-            ..Default::default(),
+            ..Default::default()
         },
         page,
     )

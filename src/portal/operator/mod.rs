@@ -15,8 +15,8 @@ use super::{Layout, PortalCtx, PortalError, PortalUser};
 use crate::admin::AdminCtx;
 use crate::admin::auth::Caller;
 use crate::admin::scope::{Need, OrgScope};
-use crate::domain::OrgId;
 use crate::admin::service::Ctx;
+use crate::domain::OrgId;
 use axum::Router;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
@@ -33,7 +33,6 @@ pub struct Operator {
     pub user: PortalUser,
     pub caller: Caller,
     pub admin: AdminCtx,
-
 }
 
 impl FromRequestParts<PortalCtx> for Operator {
@@ -49,7 +48,6 @@ impl FromRequestParts<PortalCtx> for Operator {
             user,
             caller,
             admin: st.admin.clone(),
-
         })
     }
 }

@@ -7,7 +7,9 @@
 use super::Operator;
 use crate::admin::dto::{LinkCreate, LinkPatch, OrgCreate};
 use crate::admin::scope::OrgScope;
-use crate::admin::service::{self, ServiceError, all_apps, all_orgs_with_parent, page_request, page_vec};
+use crate::admin::service::{
+    self, ServiceError, all_apps, all_orgs_with_parent, page_request, page_vec,
+};
 use crate::domain::{AppId, Org, OrgId, OrgStatus, RoleGroupId, Slug};
 use crate::portal::view::{FieldErrors, see_other};
 use crate::portal::wording::sentence;
@@ -26,7 +28,8 @@ mod say {
     pub const TITLE: &str = "All organizations";
     pub const BAD_LIMIT: &str = "Show between 1 and 500 organizations per page.";
     pub const NO_PARENT: &str = "There is no organization with this short name.";
-    pub const SLUG_TAKEN: &str = "Another organization already uses this short name; choose another.";
+    pub const SLUG_TAKEN: &str =
+        "Another organization already uses this short name; choose another.";
     pub const LINKED: &str = "App linked. Choose the role groups its members may get below.";
     pub const GROUPS_SAVED: &str = "Allowed role groups saved.";
     pub const UNLINKED: &str = "App unlinked.";
@@ -38,7 +41,10 @@ pub fn routes() -> Router<crate::portal::PortalCtx> {
         .route("/portal/admin", get(list))
         .route("/portal/admin/orgs", post(create))
         .route("/portal/admin/orgs/{org_id}/apps", get(links).post(link))
-        .route("/portal/admin/orgs/{org_id}/apps/{app_id}", post(save_groups))
+        .route(
+            "/portal/admin/orgs/{org_id}/apps/{app_id}",
+            post(save_groups),
+        )
         .route(
             "/portal/admin/orgs/{org_id}/apps/{app_id}/unlink",
             get(confirm_unlink).post(unlink),
@@ -107,7 +113,8 @@ async fn orgs_page(op: &Operator, q: &ListParams) -> Result<OrgsPage, PortalErro
     let req = page_request(q.limit, Some(q.cursor.clone()))
         .map_err(|_| PortalError::bad_request(say::BAD_LIMIT))?;
     let all = all_orgs_with_parent(op.admin.storage.as_ref(), None).await?;
-    let names: BTreeMap<OrgId, String> = all.iter().map(|o| (o.id.clone(), o.name.clone())).collect();
+    let names: BTreeMap<OrgId, String> =
+        all.iter().map(|o| (o.id.clone(), o.name.clone())).collect();
     let found: Vec<Org> = all.into_iter().filter(|o| matches(o, &q.q)).collect();
     let total = found.len();
     let page = page_vec(found, |o| o.id.to_string(), &req);
@@ -319,9 +326,7 @@ pub struct LinkForm {
 fn link_refusal(e: &ServiceError) -> String {
     let m = e.message.trim();
     match e.field.as_deref() {
-        Some(f) if f.contains("allowed_role_groups") => {
-            sentence("allowed role groups", m)
-        }
+        Some(f) if f.contains("allowed_role_groups") => sentence("allowed role groups", m),
         _ if m.ends_with('.') => m.to_owned(),
         _ => format!("{m}."),
     }
@@ -449,7 +454,10 @@ async fn unlink(
     match service::delete_link(&scope.ctx(), scope.org(), &app).await {
         Ok(()) => {
             op.user.set_flash(say::UNLINKED).await;
-            Ok(see_other(&format!("/portal/admin/orgs/{}/apps", scope.org())))
+            Ok(see_other(&format!(
+                "/portal/admin/orgs/{}/apps",
+                scope.org()
+            )))
         }
         Err(e) if e.code == "in_use" => {
             let mut p = links_page(&op, &scope).await?;

@@ -59,7 +59,10 @@ fn group_in_path(s: &str) -> Result<RoleGroupId, PortalError> {
 }
 
 /// A refused write as a sentence (its field named in words); internal errors stay errors.
-fn refusal(e: ServiceError, labels: &[(&str, &str)]) -> Result<(Option<String>, String), PortalError> {
+fn refusal(
+    e: ServiceError,
+    labels: &[(&str, &str)],
+) -> Result<(Option<String>, String), PortalError> {
     if e.kind == ErrorKind::Internal {
         return Err(e.into());
     }
@@ -241,7 +244,10 @@ async fn add_group(
 ) -> Result<Response, PortalError> {
     let app = app_in_path(&app)?;
     let roles = checked_roles(&form)?;
-    let name = form.get("name").map(|n| n.trim().to_owned()).unwrap_or_default();
+    let name = form
+        .get("name")
+        .map(|n| n.trim().to_owned())
+        .unwrap_or_default();
     let req = RoleGroupCreate {
         id: None,
         name: name.clone(),
@@ -275,7 +281,10 @@ async fn save_group(
     let app = app_in_path(&app)?;
     let group = group_in_path(&group)?;
     let roles = checked_roles(&form)?;
-    let name = form.get("name").map(|n| n.trim().to_owned()).unwrap_or_default();
+    let name = form
+        .get("name")
+        .map(|n| n.trim().to_owned())
+        .unwrap_or_default();
     let patch = RoleGroupPatch {
         version: form.get("version").and_then(|v| v.parse().ok()),
         name: Some(name.clone()),

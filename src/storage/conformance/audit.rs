@@ -42,7 +42,7 @@ pub async fn audit_newest_first(s: Arc<dyn Storage>) {
     let filter = AuditFilter {
         org_id: Some(a.id.clone()),
         action: None,
-        ..Default::default(),
+        ..Default::default()
     };
     let mut seen = Vec::new();
     let mut page = PageRequest::first(2);
@@ -66,7 +66,7 @@ pub async fn audit_newest_first(s: Arc<dyn Storage>) {
             &AuditFilter {
                 org_id: None,
                 action: Some("login.success".into()),
-                ..Default::default(),
+                ..Default::default()
             },
             &PageRequest::first(50),
         )
@@ -86,7 +86,9 @@ pub async fn audit_newest_first(s: Arc<dyn Storage>) {
     old.actor = "user:usr_someone".into();
     let mut older = audit("evt_061", Some(&b.id), "org.update");
     older.time = t0 - Duration::days(1);
-    s.append_audits(&[old.clone(), older.clone()]).await.unwrap();
+    s.append_audits(&[old.clone(), older.clone()])
+        .await
+        .unwrap();
     let by = |actor: Option<&str>, from, until| AuditFilter {
         org_id: Some(b.id.clone()),
         actor: actor.map(str::to_owned),
@@ -106,8 +108,14 @@ pub async fn audit_newest_first(s: Arc<dyn Storage>) {
                 .collect::<Vec<_>>()
         }
     };
-    assert_eq!(ids(by(Some("user:usr_someone"), None, None)).await, ["evt_060"]);
-    assert_eq!(ids(by(None, Some(t0), Some(t0 + Duration::seconds(1)))).await, ["evt_060"]);
+    assert_eq!(
+        ids(by(Some("user:usr_someone"), None, None)).await,
+        ["evt_060"]
+    );
+    assert_eq!(
+        ids(by(None, Some(t0), Some(t0 + Duration::seconds(1)))).await,
+        ["evt_060"]
+    );
     assert_eq!(ids(by(None, None, Some(t0))).await, ["evt_061"]);
     assert_eq!(ids(by(Some("operator"), None, Some(t0))).await, ["evt_061"]);
     assert!(ids(by(Some("nobody"), None, None)).await.is_empty());

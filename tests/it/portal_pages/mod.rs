@@ -31,8 +31,22 @@ pub async fn start(config: Option<fn(&mut lobby::config::Config)>) -> Portal {
     })
     .await;
     add_admin(&lobby, "vic", "vic@acme.test", "acme", &[OrgRole::Viewer]).await;
-    add_admin(&lobby, "meg", "meg@acme.test", "acme", &[OrgRole::MemberAdmin]).await;
-    add_admin(&lobby, "gus", "gus@globex.test", "globex", &[OrgRole::OrgAdmin]).await;
+    add_admin(
+        &lobby,
+        "meg",
+        "meg@acme.test",
+        "acme",
+        &[OrgRole::MemberAdmin],
+    )
+    .await;
+    add_admin(
+        &lobby,
+        "gus",
+        "gus@globex.test",
+        "globex",
+        &[OrgRole::OrgAdmin],
+    )
+    .await;
     Portal { lobby, dns }
 }
 
@@ -41,7 +55,11 @@ impl Portal {
     pub async fn signed_in(&self, email: &str) -> Browser {
         let b = self.lobby.browser();
         let r = sign_in_at(&b, "/portal/login", email).await;
-        assert_eq!(r.status, 303, "sign-in of {email} did not finish: {}", r.body);
+        assert_eq!(
+            r.status, 303,
+            "sign-in of {email} did not finish: {}",
+            r.body
+        );
         b
     }
 }
@@ -69,7 +87,10 @@ pub fn field_error(page: &Resp, id: &str) -> String {
         .unwrap_or_else(|| panic!("no field {id} in {}", page.body));
     let tag_end = input + page.body[input..].find('>').unwrap();
     let tag = &page.body[input..tag_end];
-    assert!(tag.contains("aria-invalid=\"true\""), "{id} not marked invalid: {tag}");
+    assert!(
+        tag.contains("aria-invalid=\"true\""),
+        "{id} not marked invalid: {tag}"
+    );
     assert!(
         tag.contains(&format!("{id}-error")),
         "{id} not described by its error: {tag}"

@@ -47,7 +47,10 @@ async fn operator_pages_are_404_for_org_admins() {
             assert_eq!(b.get(path).await.status, 404, "{email} GET {path}");
         }
         let home = b.get("/portal").await;
-        assert!(!home.body.contains("/portal/admin"), "{email} sees an operator link");
+        assert!(
+            !home.body.contains("/portal/admin"),
+            "{email} sees an operator link"
+        );
         for path in [
             "/portal/admin/orgs",
             "/portal/admin/apps",
@@ -91,7 +94,11 @@ async fn operators_search_and_create_orgs_and_link_apps() {
         &b,
         "/portal/admin",
         "/portal/admin/orgs",
-        &[("name", "Umbrella"), ("slug", "Umbrella!"), ("parent", "nope")],
+        &[
+            ("name", "Umbrella"),
+            ("slug", "Umbrella!"),
+            ("parent", "nope"),
+        ],
     )
     .await;
     assert_eq!(r.status, 422, "{}", r.body);
@@ -104,7 +111,11 @@ async fn operators_search_and_create_orgs_and_link_apps() {
         &b,
         "/portal/admin",
         "/portal/admin/orgs",
-        &[("name", "Umbrella"), ("slug", "umbrella"), ("parent", "globex")],
+        &[
+            ("name", "Umbrella"),
+            ("slug", "umbrella"),
+            ("parent", "globex"),
+        ],
     )
     .await;
     assert_eq!(r.status, 303, "{}", r.body);
@@ -126,7 +137,11 @@ async fn operators_search_and_create_orgs_and_link_apps() {
     let link_path = format!("{links}/crm");
     let r = post(&b, &links, &link_path, &[("g.broad", "on")]).await;
     assert_eq!(r.status, 422, "{}", r.body);
-    assert!(text(&r).contains("not allowed for the parent organization"), "{}", r.body);
+    assert!(
+        text(&r).contains("not allowed for the parent organization"),
+        "{}",
+        r.body
+    );
     let r = post(&b, &links, &link_path, &[("g.narrow", "on")]).await;
     assert_eq!(r.status, 303, "{}", r.body);
     let link = p
@@ -142,7 +157,11 @@ async fn operators_search_and_create_orgs_and_link_apps() {
     );
     assert_eq!(last(&p, "link.update").await.actor, "user:bob");
     let page = b.get(&links).await;
-    assert!(page.body.contains("name=\"g.narrow\" checked"), "{}", page.body);
+    assert!(
+        page.body.contains("name=\"g.narrow\" checked"),
+        "{}",
+        page.body
+    );
 
     // Unlink: the confirmation says what happens to tokens.
     let unlink = format!("{link_path}/unlink");
@@ -172,9 +191,23 @@ async fn operators_manage_apps_roles_and_role_groups() {
     assert_eq!(page.status, 200, "{}", page.body);
     assert!(page.body.contains("CRM"));
 
-    let r = post(&b, apps, apps, &[("name", "Billing"), ("client_type", "confidential"), ("redirect_uris", "ftp://x")]).await;
+    let r = post(
+        &b,
+        apps,
+        apps,
+        &[
+            ("name", "Billing"),
+            ("client_type", "confidential"),
+            ("redirect_uris", "ftp://x"),
+        ],
+    )
+    .await;
     assert_eq!(r.status, 422, "{}", r.body);
-    assert!(field_error(&r, "redirect_uris").starts_with("Line 1:"), "{}", r.body);
+    assert!(
+        field_error(&r, "redirect_uris").starts_with("Line 1:"),
+        "{}",
+        r.body
+    );
     let r = post(
         &b,
         apps,
@@ -189,7 +222,9 @@ async fn operators_manage_apps_roles_and_role_groups() {
     assert_eq!(r.status, 200, "{}", r.body);
     let secret = r.hidden_readonly("client-secret");
     assert!(secret.len() >= 32, "the secret is shown once: {}", r.body);
-    let all = lobby::admin::service::all_apps(p.lobby.storage()).await.unwrap();
+    let all = lobby::admin::service::all_apps(p.lobby.storage())
+        .await
+        .unwrap();
     let billing = all.iter().find(|a| a.name == "Billing").unwrap();
     assert!(billing.client_secret_hash.as_ref().unwrap().verify(&secret));
     assert_eq!(billing.redirect_uris, ["https://billing.example/cb"]);
@@ -199,12 +234,41 @@ async fn operators_manage_apps_roles_and_role_groups() {
     assert!(!page.body.contains(&secret), "never shown again");
 
     // Settings.
-    let r = post(&b, &app, &app, &[("name", "Billing 2"), ("redirect_uris", "https://billing.example/cb"), ("invite_ttl_days", "0")]).await;
+    let r = post(
+        &b,
+        &app,
+        &app,
+        &[
+            ("name", "Billing 2"),
+            ("redirect_uris", "https://billing.example/cb"),
+            ("invite_ttl_days", "0"),
+        ],
+    )
+    .await;
     assert_eq!(r.status, 422);
     assert!(field_error(&r, "invite_ttl_days").contains("between 1 and 90"));
-    let r = post(&b, &app, &app, &[("name", "Billing 2"), ("redirect_uris", "https://billing.example/cb\nhttps://billing.example/cb2"), ("invite_ttl_days", "3")]).await;
+    let r = post(
+        &b,
+        &app,
+        &app,
+        &[
+            ("name", "Billing 2"),
+            (
+                "redirect_uris",
+                "https://billing.example/cb\nhttps://billing.example/cb2",
+            ),
+            ("invite_ttl_days", "3"),
+        ],
+    )
+    .await;
     assert_eq!(r.status, 303, "{}", r.body);
-    let stored = p.lobby.storage().get_app(&billing.id).await.unwrap().unwrap();
+    let stored = p
+        .lobby
+        .storage()
+        .get_app(&billing.id)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(stored.name, "Billing 2");
     assert_eq!(stored.redirect_uris.len(), 2);
     assert_eq!(stored.invite_ttl_secs, 3 * 86_400);
@@ -212,12 +276,34 @@ async fn operators_manage_apps_roles_and_role_groups() {
 
     // Roles.
     let roles = format!("{app}/roles");
-    let r = post(&b, &app, &roles, &[("value", "no spaces allowed"), ("name", "X")]).await;
+    let r = post(
+        &b,
+        &app,
+        &roles,
+        &[("value", "no spaces allowed"), ("name", "X")],
+    )
+    .await;
     assert_eq!(r.status, 422);
     assert!(field_error(&r, "value").starts_with("A role value must be"));
-    let r = post(&b, &app, &roles, &[("value", "payer"), ("name", "Payer"), ("description", "Pays")]).await;
+    let r = post(
+        &b,
+        &app,
+        &roles,
+        &[
+            ("value", "payer"),
+            ("name", "Payer"),
+            ("description", "Pays"),
+        ],
+    )
+    .await;
     assert_eq!(r.status, 303, "{}", r.body);
-    let r = post(&b, &app, &format!("{roles}/payer"), &[("name", "Payer of bills"), ("description", "")]).await;
+    let r = post(
+        &b,
+        &app,
+        &format!("{roles}/payer"),
+        &[("name", "Payer of bills"), ("description", "")],
+    )
+    .await;
     assert_eq!(r.status, 303, "{}", r.body);
     let role = p
         .lobby
@@ -235,7 +321,13 @@ async fn operators_manage_apps_roles_and_role_groups() {
     assert!(!field_error(&r, "group-name").is_empty());
     let r = post(&b, &app, &groups, &[("name", "Payers"), ("r.payer", "on")]).await;
     assert_eq!(r.status, 303, "{}", r.body);
-    let group = p.lobby.storage().list_role_groups(&billing.id).await.unwrap().remove(0);
+    let group = p
+        .lobby
+        .storage()
+        .list_role_groups(&billing.id)
+        .await
+        .unwrap()
+        .remove(0);
     assert_eq!(group.roles.len(), 1);
     // A role still in a group cannot go: said next to the role.
     let r = post(&b, &app, &format!("{roles}/payer/delete"), &[]).await;
@@ -245,15 +337,36 @@ async fn operators_manage_apps_roles_and_role_groups() {
     let gpath = format!("{groups}/{}", group.id);
     let r = post(&b, &app, &gpath, &[("name", "Nobody")]).await;
     assert_eq!(r.status, 303, "{}", r.body);
-    let g = p.lobby.storage().get_role_group(&billing.id, &group.id).await.unwrap().unwrap();
+    let g = p
+        .lobby
+        .storage()
+        .get_role_group(&billing.id, &group.id)
+        .await
+        .unwrap()
+        .unwrap();
     assert!(g.roles.is_empty() && g.name == "Nobody");
     let confirm = b.get(&format!("{gpath}/delete")).await;
     assert_eq!(confirm.status, 200);
     assert!(text(&confirm).contains("Delete the role group Nobody"));
-    assert_eq!(post(&b, &app, &format!("{gpath}/delete"), &[]).await.status, 303);
+    assert_eq!(
+        post(&b, &app, &format!("{gpath}/delete"), &[]).await.status,
+        303
+    );
     assert_eq!(b.get(&format!("{roles}/payer/delete")).await.status, 200);
-    assert_eq!(post(&b, &app, &format!("{roles}/payer/delete"), &[]).await.status, 303);
-    assert!(p.lobby.storage().list_roles(&billing.id).await.unwrap().is_empty());
+    assert_eq!(
+        post(&b, &app, &format!("{roles}/payer/delete"), &[])
+            .await
+            .status,
+        303
+    );
+    assert!(
+        p.lobby
+            .storage()
+            .list_roles(&billing.id)
+            .await
+            .unwrap()
+            .is_empty()
+    );
     assert_eq!(last(&p, "role.delete").await.actor, "user:bob");
 
     // Rotating the secret shows the new one once.
@@ -261,7 +374,13 @@ async fn operators_manage_apps_roles_and_role_groups() {
     assert_eq!(r.status, 200, "{}", r.body);
     let new = r.hidden_readonly("client-secret");
     assert_ne!(new, secret);
-    let stored = p.lobby.storage().get_app(&billing.id).await.unwrap().unwrap();
+    let stored = p
+        .lobby
+        .storage()
+        .get_app(&billing.id)
+        .await
+        .unwrap()
+        .unwrap();
     assert!(stored.client_secret_hash.unwrap().verify(&new));
 }
 

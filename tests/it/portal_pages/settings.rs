@@ -24,16 +24,29 @@ async fn domains_are_added_verified_in_plain_words_and_removed() {
     let b = p.signed_in("bob@acme.test").await;
     let page = b.get(DOMAINS).await;
     assert_eq!(page.status, 200, "{}", page.body);
-    assert!(page.body.contains("Domains · Acme · Lobby portal"), "{}", page.body);
+    assert!(
+        page.body.contains("Domains · Acme · Lobby portal"),
+        "{}",
+        page.body
+    );
     assert!(page.body.contains("acme.test") && page.body.contains("Verified"));
 
     // Not a domain: the error sits next to the field, nothing is stored.
     let r = post(&b, DOMAINS, DOMAINS, &[("domain", "not a domain")]).await;
     assert_eq!(r.status, 422, "{}", r.body);
     assert!(!field_error(&r, "domain").is_empty());
-    assert!(r.body.contains("value=\"not a domain\""), "the typed value stays");
+    assert!(
+        r.body.contains("value=\"not a domain\""),
+        "the typed value stays"
+    );
 
-    let r = post(&b, DOMAINS, DOMAINS, &[("domain", "Shop.Acme-Corp.Example")]).await;
+    let r = post(
+        &b,
+        DOMAINS,
+        DOMAINS,
+        &[("domain", "Shop.Acme-Corp.Example")],
+    )
+    .await;
     assert_eq!(r.status, 303, "{}", r.body);
     let d = acme_domain(&p, "shop.acme-corp.example").await.unwrap();
     assert!(!d.verified);
@@ -41,10 +54,19 @@ async fn domains_are_added_verified_in_plain_words_and_removed() {
     assert!(text(&page).contains("Domain added. Publish the TXT record"));
     // The record to publish, in read-only fields a person can select and copy.
     for v in [d.txt_record_name(), d.txt_record_value()] {
-        assert!(page.body.contains(&format!("readonly value=\"{v}\"")), "{v}");
+        assert!(
+            page.body.contains(&format!("readonly value=\"{v}\"")),
+            "{v}"
+        );
     }
     // Adding it again: a sentence next to the field.
-    let r = post(&b, DOMAINS, DOMAINS, &[("domain", "shop.acme-corp.example")]).await;
+    let r = post(
+        &b,
+        DOMAINS,
+        DOMAINS,
+        &[("domain", "shop.acme-corp.example")],
+    )
+    .await;
     assert_eq!(r.status, 422);
     assert!(field_error(&r, "domain").contains("already has this domain"));
 
@@ -52,12 +74,21 @@ async fn domains_are_added_verified_in_plain_words_and_removed() {
     // Nothing published yet.
     let r = post(&b, DOMAINS, verify, &[]).await;
     assert_eq!(r.status, 422, "{}", r.body);
-    assert!(text(&r).contains("The TXT record was not found yet."), "{}", r.body);
+    assert!(
+        text(&r).contains("The TXT record was not found yet."),
+        "{}",
+        r.body
+    );
     // A record with another value.
-    p.dns.set_txt(&d.txt_record_name(), &["lobby-domain-verification=wrong"]);
+    p.dns
+        .set_txt(&d.txt_record_name(), &["lobby-domain-verification=wrong"]);
     let r = post(&b, DOMAINS, verify, &[]).await;
     assert_eq!(r.status, 422);
-    assert!(text(&r).contains("does not hold the value shown below"), "{}", r.body);
+    assert!(
+        text(&r).contains("does not hold the value shown below"),
+        "{}",
+        r.body
+    );
     // DNS itself fails.
     p.dns.fail(&d.txt_record_name());
     let r = post(&b, DOMAINS, verify, &[]).await;
@@ -65,10 +96,16 @@ async fn domains_are_added_verified_in_plain_words_and_removed() {
     assert!(text(&r).contains("could not reach DNS"), "{}", r.body);
     p.dns.remove(&d.txt_record_name());
     // The right record: verified, said in words on the next page.
-    p.dns.set_txt(&d.txt_record_name(), &[&d.txt_record_value()]);
+    p.dns
+        .set_txt(&d.txt_record_name(), &[&d.txt_record_value()]);
     let r = post(&b, DOMAINS, verify, &[]).await;
     assert_eq!(r.status, 303, "{}", r.body);
-    assert!(acme_domain(&p, "shop.acme-corp.example").await.unwrap().verified);
+    assert!(
+        acme_domain(&p, "shop.acme-corp.example")
+            .await
+            .unwrap()
+            .verified
+    );
     let page = b.get(DOMAINS).await;
     assert!(text(&page).contains("shop.acme-corp.example is verified."));
     // Checking a verified domain again.
@@ -93,7 +130,13 @@ async fn domains_are_added_verified_in_plain_words_and_removed() {
         .unwrap();
     p.dns
         .set_txt(&theirs.txt_record_name(), &[&theirs.txt_record_value()]);
-    let r = post(&g, gd, "/portal/orgs/globex/domains/shop.acme-corp.example/verify", &[]).await;
+    let r = post(
+        &g,
+        gd,
+        "/portal/orgs/globex/domains/shop.acme-corp.example/verify",
+        &[],
+    )
+    .await;
     assert_eq!(r.status, 409, "{}", r.body);
     assert!(text(&r).contains("Another organization has already verified this domain"));
 
@@ -107,7 +150,12 @@ async fn domains_are_added_verified_in_plain_words_and_removed() {
     assert_eq!(r.status, 303, "{}", r.body);
     assert!(acme_domain(&p, "shop.acme-corp.example").await.is_none());
     // Unknown domains are 404s.
-    assert_eq!(b.get("/portal/orgs/acme/domains/nope.example/delete").await.status, 404);
+    assert_eq!(
+        b.get("/portal/orgs/acme/domains/nope.example/delete")
+            .await
+            .status,
+        404
+    );
 }
 
 #[tokio::test]
@@ -117,9 +165,20 @@ async fn branding_previews_without_saving_and_saves_for_the_sign_in_pages() {
     let page = b.get(BRANDING).await;
     assert_eq!(page.status, 200, "{}", page.body);
     // The saved colour is previewed through the validated stylesheet (no inline style).
-    assert!(page.body.contains("/static/brand.css?c=aa3300&amp;for=preview"), "{}", page.body);
+    assert!(
+        page.body
+            .contains("/static/brand.css?c=aa3300&amp;for=preview"),
+        "{}",
+        page.body
+    );
     assert!(!page.body.contains("style="));
-    let before = p.lobby.storage().get_org(&org_id("acme")).await.unwrap().unwrap();
+    let before = p
+        .lobby
+        .storage()
+        .get_org(&org_id("acme"))
+        .await
+        .unwrap()
+        .unwrap();
 
     let form = |intent: &'static str, color: &'static str| {
         vec![
@@ -131,10 +190,19 @@ async fn branding_previews_without_saving_and_saves_for_the_sign_in_pages() {
     };
     let r = post(&b, BRANDING, BRANDING, &form("preview", "#1A7F5A")).await;
     assert_eq!(r.status, 200, "{}", r.body);
-    assert!(r.body.contains("/static/brand.css?c=1a7f5a&amp;for=preview"));
+    assert!(
+        r.body
+            .contains("/static/brand.css?c=1a7f5a&amp;for=preview")
+    );
     assert!(r.body.contains("src=\"https://cdn.acme.test/logo.png\""));
     assert!(r.body.contains("Acme Europe"));
-    let same = p.lobby.storage().get_org(&org_id("acme")).await.unwrap().unwrap();
+    let same = p
+        .lobby
+        .storage()
+        .get_org(&org_id("acme"))
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(same.version, before.version, "a preview saves nothing");
 
     // Invalid values: each error next to its field, nothing saved.
@@ -153,11 +221,20 @@ async fn branding_previews_without_saving_and_saves_for_the_sign_in_pages() {
     assert_eq!(r.status, 422, "{}", r.body);
     assert!(field_error(&r, "logo_url").starts_with("The logo URL must be"));
     assert!(field_error(&r, "primary_color").starts_with("The primary colour must be"));
-    assert!(!r.body.contains("src=\"javascript"), "an invalid logo is never shown");
+    assert!(
+        !r.body.contains("src=\"javascript"),
+        "an invalid logo is never shown"
+    );
 
     let r = post(&b, BRANDING, BRANDING, &form("save", "#1A7F5A")).await;
     assert_eq!(r.status, 303, "{}", r.body);
-    let org = p.lobby.storage().get_org(&org_id("acme")).await.unwrap().unwrap();
+    let org = p
+        .lobby
+        .storage()
+        .get_org(&org_id("acme"))
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(org.branding.display_name.as_deref(), Some("Acme Europe"));
     assert_eq!(org.branding.primary_color.as_deref(), Some("#1a7f5a"));
     let page = b.get(BRANDING).await;
@@ -212,25 +289,33 @@ async fn the_audit_log_filters_by_action_actor_and_date_and_pages() {
     assert_eq!(page.status, 200, "{}", page.body);
     assert_eq!(page.body.matches("<code>domain.create</code>").count(), 3);
     assert!(page.body.contains("<code>user:bob</code>"));
-    let none = b.get(&format!("{AUDIT}?actor=operator&action=domain.create")).await;
+    let none = b
+        .get(&format!("{AUDIT}?actor=operator&action=domain.create"))
+        .await;
     assert!(none.body.contains("No events match."), "{}", none.body);
     let mine = b.get(&format!("{AUDIT}?actor=user%3Abob")).await;
     assert!(mine.body.contains("<code>domain.create</code>"));
     // Dates: today includes them, a range in the past does not.
     let today = lobby::admin::dto::ts(p.lobby.clock.now())[..10].to_owned();
     let r = b
-        .get(&format!("{AUDIT}?action=domain.create&from={today}&to={today}"))
+        .get(&format!(
+            "{AUDIT}?action=domain.create&from={today}&to={today}"
+        ))
         .await;
     assert_eq!(r.body.matches("<code>domain.create</code>").count(), 3);
     let r = b
-        .get(&format!("{AUDIT}?action=domain.create&from=2001-01-01&to=2001-01-31"))
+        .get(&format!(
+            "{AUDIT}?action=domain.create&from=2001-01-01&to=2001-01-31"
+        ))
         .await;
     assert!(r.body.contains("No events match."));
     // Bad dates: the error next to the field.
     let r = b.get(&format!("{AUDIT}?from=yesterday")).await;
     assert_eq!(r.status, 400);
     assert_eq!(field_error(&r, "from"), "Enter a date like 2026-01-31.");
-    let r = b.get(&format!("{AUDIT}?from=2026-02-01&to=2026-01-01")).await;
+    let r = b
+        .get(&format!("{AUDIT}?from=2026-02-01&to=2026-01-01"))
+        .await;
     assert!(field_error(&r, "to").contains("must not be before"));
     // Paging keeps the filter: three pages of one.
     let mut path = format!("{AUDIT}?action=domain.create&limit=1");
@@ -241,14 +326,23 @@ async fn the_audit_log_filters_by_action_actor_and_date_and_pages() {
         assert_eq!(r.body.matches("<code>domain.create</code>").count(), 1);
         let target = r.body.split("domain ").nth(1).unwrap()[..9].to_owned();
         seen.push(target);
-        match r.body.split("rel=\"next\"").next().and_then(|s| s.rsplit("href=\"").next()) {
+        match r
+            .body
+            .split("rel=\"next\"")
+            .next()
+            .and_then(|s| s.rsplit("href=\"").next())
+        {
             Some(href) if r.body.contains("rel=\"next\"") => {
                 path = href[..href.find('"').unwrap()].replace("&amp;", "&");
             }
             _ => break,
         }
     }
-    assert_eq!(seen, ["c.example", "b.example", "a.example"], "newest first");
+    assert_eq!(
+        seen,
+        ["c.example", "b.example", "a.example"],
+        "newest first"
+    );
 }
 
 #[tokio::test]
@@ -258,14 +352,32 @@ async fn child_orgs_are_listed_created_and_opened() {
     let page = b.get(CHILDREN).await;
     assert_eq!(page.status, 200, "{}", page.body);
     assert!(text(&page).contains("has no child organizations yet"));
-    let r = post(&b, CHILDREN, CHILDREN, &[("name", ""), ("slug", "Not A Slug")]).await;
+    let r = post(
+        &b,
+        CHILDREN,
+        CHILDREN,
+        &[("name", ""), ("slug", "Not A Slug")],
+    )
+    .await;
     assert_eq!(r.status, 422, "{}", r.body);
     assert!(field_error(&r, "slug").starts_with("The short name must be"));
     assert!(field_error(&r, "name").starts_with("The name must be"));
-    let r = post(&b, CHILDREN, CHILDREN, &[("name", "Acme Europe"), ("slug", "globex")]).await;
+    let r = post(
+        &b,
+        CHILDREN,
+        CHILDREN,
+        &[("name", "Acme Europe"), ("slug", "globex")],
+    )
+    .await;
     assert_eq!(r.status, 422);
     assert!(field_error(&r, "slug").contains("already uses this short name"));
-    let r = post(&b, CHILDREN, CHILDREN, &[("name", "Acme Europe"), ("slug", "acme-eu")]).await;
+    let r = post(
+        &b,
+        CHILDREN,
+        CHILDREN,
+        &[("name", "Acme Europe"), ("slug", "acme-eu")],
+    )
+    .await;
     assert_eq!(r.status, 303, "{}", r.body);
     let child = r.location();
     assert!(child.starts_with("/portal/orgs/"), "{child}");
@@ -314,13 +426,30 @@ async fn a_viewer_reads_and_changes_nothing() {
             page.body
         );
     }
-    assert_eq!(b.get("/portal/orgs/acme/domains/acme.test/delete").await.status, 404);
-    let before = p.lobby.storage().get_org(&org_id("acme")).await.unwrap().unwrap();
+    assert_eq!(
+        b.get("/portal/orgs/acme/domains/acme.test/delete")
+            .await
+            .status,
+        404
+    );
+    let before = p
+        .lobby
+        .storage()
+        .get_org(&org_id("acme"))
+        .await
+        .unwrap()
+        .unwrap();
     for (path, form) in posts() {
         let r = post(&b, DOMAINS, path, &form).await;
         assert_eq!(r.status, 404, "{path}: {}", r.body);
     }
-    let after = p.lobby.storage().get_org(&org_id("acme")).await.unwrap().unwrap();
+    let after = p
+        .lobby
+        .storage()
+        .get_org(&org_id("acme"))
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(before, after);
     assert!(acme_domain(&p, "acme.test").await.is_some());
 }

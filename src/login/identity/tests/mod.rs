@@ -209,7 +209,7 @@ pub(super) async fn audits(st: &LoginCtx, action: &str) -> Vec<AuditEvent> {
             &AuditFilter {
                 org_id: None,
                 action: Some(action.into()),
-                ..Default::default(),
+                ..Default::default()
             },
             &PageRequest::first(100),
         )
