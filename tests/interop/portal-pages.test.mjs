@@ -127,6 +127,7 @@ test('an org admin verifies a domain over real DNS, rebrands the sign-in page, r
     await page.fill('#primary_color', '#0f766e');
     await page.click('button[value=preview]');
     await page.waitForSelector('#brand-preview');
+    await page.waitForLoadState('load');
     assert.equal(await page.textContent('#brand-preview .brand-name'), 'Acme Europe');
     const previewColor = await page.$eval('#brand-preview .preview-button', (e) => getComputedStyle(e).backgroundColor);
     assert.equal(previewColor, 'rgb(15, 118, 110)');
@@ -141,23 +142,30 @@ test('an org admin verifies a domain over real DNS, rebrands the sign-in page, r
     await page.waitForSelector('#flash');
     assert.match(await page.textContent('#flash'), /Branding saved/);
 
-    // The hosted sign-in page of an app shows it once the org is known (password page).
-    const config = await rpConfig(env.lobby.url, app);
-    const req = await authorize(config, app);
-    await page.goto(req.url.href);
-    await page.fill('#email', 'ada@acme.test');
-    await page.click('#submit');
-    await page.waitForSelector('#password');
-    assert.equal((await page.textContent('.brand-name')).trim(), 'Acme Europe');
-    const buttonColor = await page.$eval('#submit', (e) => getComputedStyle(e).backgroundColor);
-    assert.equal(buttonColor, 'rgb(15, 118, 110)');
-    await checkPage(page, 'pages-branding-signin');
+    // The hosted sign-in page of an app shows it once the org is known (password page), in
+    // another browser (this one has an SSO session and would go straight through).
+    const other = await openBrowser();
+    try {
+      const config = await rpConfig(env.lobby.url, app);
+      const req = await authorize(config, app);
+      await other.page.goto(req.url.href);
+      await other.page.fill('#email', 'ada@acme.test');
+      await other.page.click('#submit');
+      await other.page.waitForSelector('#password');
+      await other.page.waitForLoadState('load');
+      assert.equal((await other.page.textContent('.brand-name')).trim(), 'Acme Europe');
+      const buttonColor = await other.page.$eval('#submit', (e) => getComputedStyle(e).backgroundColor);
+      assert.equal(buttonColor, 'rgb(15, 118, 110)');
+      await checkPage(other.page, 'pages-branding-signin');
+    } finally {
+      await other.close();
+    }
 
     // The audit log, filtered.
     await page.goto(`${env.portal}/orgs/acme/audit`);
     await checkPage(page, 'pages-audit');
     await page.fill('#action', 'domain.verify');
-    await page.click('text=Filter');
+    await page.click('button:has-text("Filter")');
     await page.waitForSelector('table.list');
     const actions = await page.$$eval('table.list tbody tr td:nth-child(3)', (tds) => tds.map((t) => t.textContent.trim()));
     assert.deepEqual(actions, ['domain.verify']);
@@ -200,7 +208,7 @@ test('an operator searches and creates orgs, links an app with role groups, and 
     assert.equal(path(page), '/portal/admin');
     await checkPage(page, 'pages-admin-orgs');
     await page.fill('#q', 'acme');
-    await page.click('text=Search');
+    await page.click('button:has-text("Search")');
     await page.waitForSelector('table.list');
     assert.match(await page.textContent('table.list'), /Acme Corporation/);
     assert.doesNotMatch(await page.textContent('table.list'), /Vendor Inc/);
@@ -237,11 +245,11 @@ test('an operator searches and creates orgs, links an app with role groups, and 
     await page.waitForSelector('#value');
     await page.fill('#value', 'payer');
     await page.fill('#role-name', 'Payer');
-    await page.click('text=Add role');
+    await page.getByRole('button', { name: 'Add role', exact: true }).click();
     await page.waitForSelector('#flash');
     await page.fill('#group-name', 'Payers');
     await page.check('#new-r-payer');
-    await page.click('text=Add role group');
+    await page.getByRole('button', { name: 'Add role group', exact: true }).click();
     await page.waitForSelector('#flash');
     assert.match(await page.textContent('#groups ~ form.card'), /Payers/);
     await checkPage(page, 'pages-admin-app');

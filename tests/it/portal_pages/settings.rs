@@ -3,7 +3,7 @@
 
 use super::{Portal, csrf, field_error, post, start, text};
 use crate::provider::fixture::org_id;
-use lobby::domain::EmailDomain;
+use lobby::domain::{Clock, EmailDomain};
 
 const DOMAINS: &str = "/portal/orgs/acme/domains";
 const BRANDING: &str = "/portal/orgs/acme/branding";
@@ -255,7 +255,11 @@ async fn branding_previews_without_saving_and_saves_for_the_sign_in_pages() {
     let browser = p.lobby.browser();
     let (_, r) = browser.authorize_crm(&[]).await;
     let flow = r.location().trim_start_matches("/login?flow=").to_owned();
-    let pw_page = browser.to_password_page(&flow, "alice@acme.test").await;
+    browser.to_password_page(&flow, "alice@acme.test").await;
+    let pw_page = browser
+        .get(&format!("/login/password?flow={flow}"))
+        .await
+        .body;
     assert!(pw_page.contains("Acme Europe"), "{pw_page}");
     assert!(pw_page.contains("/static/brand.css?c=1a7f5a"), "{pw_page}");
 
