@@ -177,6 +177,7 @@ impl Fed {
                 &AuditFilter {
                     org_id: None,
                     action: Some(action.into()),
+                    ..Default::default()
                 },
                 &PageRequest::first(1),
             )
@@ -195,6 +196,7 @@ impl Fed {
                 &AuditFilter {
                     org_id: None,
                     action: Some(action.into()),
+                    ..Default::default()
                 },
                 &PageRequest::first(500),
             )
