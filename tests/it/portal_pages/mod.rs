@@ -108,7 +108,6 @@ pub fn field_error(page: &Resp, id: &str) -> String {
 pub fn text(page: &Resp) -> String {
     page.body
         .replace("&#39;", "'")
-        .replace("&quot;", "\"")
-        .replace("&#x27;", "'")
-        .replace("&amp;", "&")
+        .replace("&#34;", "\"")
+        .replace("&#38;", "&")
 }
