@@ -402,6 +402,15 @@ impl OrgDb<'_> {
     pub async fn audit(&self, action: Option<String>, page: &PageRequest) -> R<Page<AuditEvent>> {
         Ok(service::list_audit(self.s, Some(self.org.clone()), action, page).await?)
     }
+    /// The org's audit log narrowed by `filter` (its `org_id` is replaced by this org's).
+    pub async fn audit_where(
+        &self,
+        mut filter: crate::storage::AuditFilter,
+        page: &PageRequest,
+    ) -> R<Page<AuditEvent>> {
+        filter.org_id = Some(self.org.clone());
+        Ok(service::list_audit_where(self.s, &filter, page).await?)
+    }
     /// The org's children; for an org admin only those in their reach.
     pub async fn children(&self, caller: &Caller, page: &PageRequest) -> R<Page<Org>> {
         self.org().await?;

@@ -357,11 +357,18 @@ pub async fn stylesheet() -> Response {
 }
 
 /// `GET /static/brand.css?c=rrggbb`: one custom property, from a strictly validated value.
+/// With `&for=preview` it applies only inside `.brand-preview` (the portal's branding
+/// preview, on a page that keeps its own colour).
 pub async fn brand_stylesheet(RawQuery(q): RawQuery) -> Response {
     let p = crate::http::params::Params::from_query(q.as_deref());
+    let selector = match p.get("for").ok().flatten() {
+        None => ":root",
+        Some("preview") => ".brand-preview",
+        Some(_) => return (StatusCode::NOT_FOUND, "Not found.").into_response(),
+    };
     match p.get("c").ok().flatten() {
         Some(c) if valid_hex_color(c) => css(format!(
-            ":root {{ --brand: #{}; }}\n",
+            "{selector} {{ --brand: #{}; }}\n",
             c.to_ascii_lowercase()
         )),
         _ => (StatusCode::NOT_FOUND, "Not found.").into_response(),

@@ -15,15 +15,21 @@
 //! Owns: the portal's HTTP surface, its session and page chrome. Must not touch: the rights
 //! table and business rules (`admin::scope`, `admin::service`), the hosted login's pages.
 
+pub mod audit;
 pub mod auth;
+pub mod branding;
+pub mod children;
 pub mod connections;
+pub mod domains;
 pub mod form;
 pub mod home;
 pub mod invitations;
 pub mod members;
+pub mod operator;
 pub mod scope;
 pub mod session;
 pub mod view;
+pub mod wording;
 
 use crate::admin::AdminCtx;
 use crate::config::Config;
@@ -67,6 +73,11 @@ pub fn router(ctx: PortalCtx) -> Router {
         .merge(members::routes())
         .merge(invitations::routes())
         .merge(connections::routes())
+        .merge(domains::routes())
+        .merge(branding::routes())
+        .merge(audit::routes())
+        .merge(children::routes())
+        .merge(operator::routes())
         .route("/portal/static/portal.css", get(view::stylesheet))
         .route("/portal/static/portal.js", get(view::script))
         .route("/portal/{*rest}", any(not_found));

@@ -231,10 +231,18 @@ pub trait InvitationStore: Send + Sync {
     async fn delete_invitation(&self, org: &OrgId, id: &InvitationId) -> Result<()>;
 }
 
+/// Which audit events to list; every field set narrows the list (`None`: any).
 #[derive(Clone, Debug, Default)]
 pub struct AuditFilter {
     pub org_id: Option<OrgId>,
+    /// Exact action, e.g. `org.update`.
     pub action: Option<String>,
+    /// Exact actor, e.g. `user:usr_…` or `operator`.
+    pub actor: Option<String>,
+    /// Events at or after this time.
+    pub from: Option<OffsetDateTime>,
+    /// Events strictly before this time.
+    pub until: Option<OffsetDateTime>,
 }
 
 #[async_trait]

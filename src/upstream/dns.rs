@@ -97,9 +97,26 @@ impl TxtResolver for SystemTxtResolver {
                         .collect::<String>()
                 })
                 .collect()),
-            Err(e) if e.is_no_records_found() || e.is_nx_domain() => Ok(Vec::new()),
+            Err(e) if record_absent(&e) => Ok(Vec::new()),
             Err(e) => Err(DnsError(e.to_string())),
         }
+    }
+}
+
+/// Whether a failed lookup means "there is no such record": NXDOMAIN, or NOERROR without
+/// answers. hickory also reports SERVFAIL, REFUSED and the like as "no records found"; those
+/// are failures of DNS itself (the domain page says "DNS unavailable", not "not published").
+fn record_absent(e: &hickory_resolver::ResolveError) -> bool {
+    use hickory_resolver::proto::ProtoErrorKind;
+    use hickory_resolver::proto::op::ResponseCode;
+    match e.proto().map(|p| p.kind()) {
+        Some(ProtoErrorKind::NoRecordsFound { response_code, .. }) => {
+            matches!(
+                response_code,
+                ResponseCode::NXDomain | ResponseCode::NoError
+            )
+        }
+        _ => false,
     }
 }
 

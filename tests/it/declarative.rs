@@ -137,6 +137,7 @@ async fn an_edited_file_updates_only_what_changed() {
             &lobby::storage::AuditFilter {
                 org_id: Some("acme-eu".parse().unwrap()),
                 action: Some("org.update".into()),
+                ..Default::default()
             },
             &lobby::storage::PageRequest::first(10),
         )

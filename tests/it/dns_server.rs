@@ -24,6 +24,8 @@ const UDP_MAX: usize = 512;
 struct Zone {
     /// Lowercased name without the trailing dot → TXT values (one character-string each).
     txt: RwLock<HashMap<String, Vec<String>>>,
+    /// Names answered with SERVFAIL (a DNS failure, not an absent record).
+    failing: RwLock<std::collections::HashSet<String>>,
     udp_queries: AtomicUsize,
     tcp_queries: AtomicUsize,
 }
@@ -123,6 +125,12 @@ impl TestDns {
     /// Remove every record at `name` (the name then does not exist: NXDOMAIN).
     pub fn remove(&self, name: &str) {
         self.zone.txt.write().unwrap().remove(&key(name));
+        self.zone.failing.write().unwrap().remove(&key(name));
+    }
+
+    /// Answer queries for `name` with SERVFAIL until `remove`d.
+    pub fn fail(&self, name: &str) {
+        self.zone.failing.write().unwrap().insert(key(name));
     }
 
     pub fn udp_queries(&self) -> usize {
@@ -151,8 +159,13 @@ fn answer(zone: &Zone, bytes: &[u8], limit: Option<usize>) -> Option<Vec<u8>> {
         r.add_query(query.clone());
     }
     let records = zone.txt.read().unwrap();
+    let failing = zone.failing.read().unwrap();
     let mut code = ResponseCode::NoError;
     for query in q.queries() {
+        if failing.contains(&key(&query.name().to_ascii())) {
+            code = ResponseCode::ServFail;
+            continue;
+        }
         match records.get(&key(&query.name().to_ascii())) {
             None => code = ResponseCode::NXDomain,
             Some(values) if query.query_type() == RecordType::TXT => {

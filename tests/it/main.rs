@@ -18,6 +18,7 @@ mod metrics;
 mod oidc_federation;
 mod passwords;
 mod portal;
+mod portal_pages;
 mod provider;
 mod rate_limits;
 mod saml;

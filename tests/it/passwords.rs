@@ -249,6 +249,7 @@ async fn a_reset_link_works_once_and_sets_the_password() {
             &lobby::storage::AuditFilter {
                 org_id: None,
                 action: Some("password.reset".into()),
+                ..Default::default()
             },
             &lobby::storage::PageRequest::first(10),
         )

@@ -110,8 +110,18 @@ pub async fn list_audit(
         &AuditFilter {
             org_id: org,
             action,
+            ..Default::default()
         },
         page,
     )
     .await?)
+}
+
+/// The audit log narrowed by every field of `filter` that is set (newest first).
+pub async fn list_audit_where(
+    s: &dyn Storage,
+    filter: &AuditFilter,
+    page: &PageRequest,
+) -> SResult<Page<AuditEvent>> {
+    Ok(s.list_audit(filter, page).await?)
 }

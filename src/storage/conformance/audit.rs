@@ -42,6 +42,7 @@ pub async fn audit_newest_first(s: Arc<dyn Storage>) {
     let filter = AuditFilter {
         org_id: Some(a.id.clone()),
         action: None,
+        ..Default::default()
     };
     let mut seen = Vec::new();
     let mut page = PageRequest::first(2);
@@ -65,6 +66,7 @@ pub async fn audit_newest_first(s: Arc<dyn Storage>) {
             &AuditFilter {
                 org_id: None,
                 action: Some("login.success".into()),
+                ..Default::default()
             },
             &PageRequest::first(50),
         )
@@ -77,6 +79,46 @@ pub async fn audit_newest_first(s: Arc<dyn Storage>) {
             .iter()
             .all(|e| e.org_id.as_ref() == Some(&b.id))
     );
+    // Actor and time range narrow the list; `from` is inclusive, `until` exclusive.
+    let t0 = now() - Duration::days(3);
+    let mut old = audit("evt_060", Some(&b.id), "org.update");
+    old.time = t0;
+    old.actor = "user:usr_someone".into();
+    let mut older = audit("evt_061", Some(&b.id), "org.update");
+    older.time = t0 - Duration::days(1);
+    s.append_audits(&[old.clone(), older.clone()])
+        .await
+        .unwrap();
+    let by = |actor: Option<&str>, from, until| AuditFilter {
+        org_id: Some(b.id.clone()),
+        actor: actor.map(str::to_owned),
+        from,
+        until,
+        ..Default::default()
+    };
+    let ids = |f: AuditFilter| {
+        let s = s.clone();
+        async move {
+            s.list_audit(&f, &PageRequest::first(50))
+                .await
+                .unwrap()
+                .items
+                .into_iter()
+                .map(|e| e.id.to_string())
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(
+        ids(by(Some("user:usr_someone"), None, None)).await,
+        ["evt_060"]
+    );
+    assert_eq!(
+        ids(by(None, Some(t0), Some(t0 + Duration::seconds(1)))).await,
+        ["evt_060"]
+    );
+    assert_eq!(ids(by(None, None, Some(t0))).await, ["evt_061"]);
+    assert_eq!(ids(by(Some("operator"), None, Some(t0))).await, ["evt_061"]);
+    assert!(ids(by(Some("nobody"), None, None)).await.is_empty());
     // Several in one write, all or nothing.
     let before = s
         .list_audit(&AuditFilter::default(), &PageRequest::first(100))

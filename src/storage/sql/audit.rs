@@ -118,6 +118,15 @@ impl AuditStore for SqlStore {
         if let Some(action) = &filter.action {
             q.push(" AND action = ").text(action);
         }
+        if let Some(actor) = &filter.actor {
+            q.push(" AND actor = ").text(actor);
+        }
+        if let Some(from) = filter.from {
+            q.push(" AND time >= ").int(ms(from));
+        }
+        if let Some(until) = filter.until {
+            q.push(" AND time < ").int(ms(until));
+        }
         if let Some(after) = &page.after {
             q.push(" AND id < ").text(after);
         }

@@ -67,6 +67,19 @@ async fn missing_wrong_and_right_records_then_the_record_is_removed() {
     let m = e["message"].as_str().unwrap();
     assert!(m.contains(&name) && m.contains(&value), "{m}");
 
+    // The DNS server fails (SERVFAIL): a failure of DNS, not an absent record.
+    dns.fail(&name);
+    refused(
+        &t,
+        Method::POST,
+        path,
+        None,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "dns_unavailable",
+    )
+    .await;
+    dns.remove(&name);
+
     // Records, but not ours.
     dns.set_txt(
         &name,

@@ -178,6 +178,7 @@ impl Fed {
                 &AuditFilter {
                     org_id: None,
                     action: Some(action.into()),
+                    ..Default::default()
                 },
                 &PageRequest::first(1),
             )
@@ -196,6 +197,7 @@ impl Fed {
                 &AuditFilter {
                     org_id: None,
                     action: Some(action.into()),
+                    ..Default::default()
                 },
                 &PageRequest::first(500),
             )

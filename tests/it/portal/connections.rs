@@ -459,6 +459,7 @@ async fn the_saml_wizard_tests_with_a_real_sign_in_that_signs_nobody_in_then_act
             &AuditFilter {
                 org_id: Some(org_id("acme")),
                 action: Some("connection.test_signin".into()),
+                ..AuditFilter::default()
             },
             &PageRequest::first(5),
         )
@@ -472,6 +473,7 @@ async fn the_saml_wizard_tests_with_a_real_sign_in_that_signs_nobody_in_then_act
             &AuditFilter {
                 org_id: None,
                 action: Some("login.success".into()),
+                ..AuditFilter::default()
             },
             &PageRequest::first(50),
         )
@@ -591,6 +593,7 @@ async fn a_refused_test_sign_in_comes_back_to_the_portal_saying_why() {
             &AuditFilter {
                 org_id: None,
                 action: Some("login.failure".into()),
+                ..AuditFilter::default()
             },
             &PageRequest::first(5),
         )

@@ -15,6 +15,7 @@ async fn last_audit(lobby: &Lobby, action: &str) -> AuditEvent {
             &AuditFilter {
                 org_id: None,
                 action: Some(action.into()),
+                ..Default::default()
             },
             &PageRequest::first(1),
         )

@@ -369,6 +369,7 @@ async fn client_credentials_issue_an_audited_admin_token() {
             &AuditFilter {
                 org_id: None,
                 action: Some("token.client_credentials".into()),
+                ..Default::default()
             },
             &PageRequest::first(10),
         )
@@ -508,6 +509,7 @@ async fn client_credentials_refusals() {
             &AuditFilter {
                 org_id: None,
                 action: Some("token.client_credentials".into()),
+                ..Default::default()
             },
             &PageRequest::first(10),
         )

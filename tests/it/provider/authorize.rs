@@ -123,6 +123,7 @@ async fn single_org_code_flow_issues_tokens_with_org_and_roles() {
             &lobby::storage::AuditFilter {
                 org_id: Some(org_id("acme")),
                 action: Some("login.success".into()),
+                ..Default::default()
             },
             &lobby::storage::PageRequest::first(10),
         )

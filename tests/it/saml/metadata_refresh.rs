@@ -253,6 +253,7 @@ async fn activation_needs_a_pinned_cert_and_metadata_refresh_rolls_certs_over() 
             &AuditFilter {
                 org_id: None,
                 action: Some("connection.saml_metadata_refresh".into()),
+                ..Default::default()
             },
             &PageRequest::first(10),
         )

@@ -249,6 +249,7 @@ async fn failure_reasons(s: &dyn Storage) -> Vec<String> {
             &AuditFilter {
                 org_id: None,
                 action: Some("login.failure".into()),
+                ..Default::default()
             },
             &PageRequest::first(500),
         )

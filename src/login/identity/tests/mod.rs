@@ -209,6 +209,7 @@ pub(super) async fn audits(st: &LoginCtx, action: &str) -> Vec<AuditEvent> {
             &AuditFilter {
                 org_id: None,
                 action: Some(action.into()),
+                ..Default::default()
             },
             &PageRequest::first(100),
         )

@@ -50,6 +50,7 @@ async fn last_audit(lobby: &Lobby, action: &str) -> lobby::domain::AuditEvent {
             &AuditFilter {
                 org_id: None,
                 action: Some(action.into()),
+                ..Default::default()
             },
             &PageRequest::first(1),
         )

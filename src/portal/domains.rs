@@ -1,0 +1,280 @@
+//! The Domains page of an org (`/portal/orgs/{org_id}/domains`): the org's email domains with
+//! their status, adding one, the DNS TXT record to publish, verifying it, removing one (after
+//! a confirmation page).
+//!
+//! Owns: the page and the plain-words outcomes of a verification. Must not touch: who may do
+//! what (the `PortalScope` extractor asks the admin layer's rights table), when a domain
+//! counts as verified (`admin::service::verify_domain`), DNS itself.
+
+use super::view::{FieldErrors, see_other};
+use super::{CsrfForm, Layout, PortalError, PortalScope, Section};
+use crate::admin::dto::DomainCreate;
+use crate::admin::service::{self, ServiceError};
+use crate::domain::{EmailDomain, OrgDomain};
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::Router;
+use axum::extract::Path;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use serde::Deserialize;
+
+/// The sentences of this page (kept together so they can move to a catalog).
+mod say {
+    pub const TITLE: &str = "Domains";
+    pub const ADDED: &str = "Domain added. Publish the TXT record below, then select Verify.";
+    pub const REMOVED: &str = "Domain removed.";
+    pub const DUPLICATE: &str = "This organization already has this domain.";
+    pub const NOT_FOUND_YET: &str = "The TXT record was not found yet. Publish it exactly as shown below at your DNS provider, wait a few minutes (DNS changes can take up to an hour to appear), then select Verify again.";
+    pub const WRONG_VALUE: &str = "A TXT record exists at this name, but it does not hold the value shown below. Change its value to the one shown, wait a few minutes, then select Verify again.";
+    pub const TAKEN: &str = "Another organization has already verified this domain, so it cannot be verified here. If your organization owns it, contact your vendor's support.";
+    pub const DNS_DOWN: &str = "Lobby could not reach DNS just now, so nothing was checked and nothing changed. Try again in a few minutes.";
+    pub const STILL_THERE: &str =
+        "Checked again: the TXT record is still published. The domain stays verified.";
+    pub const GONE_BUT_KEPT: &str = "Checked again: the TXT record is no longer published. The domain stays verified (ownership is proven once; removing the record afterwards is normal).";
+}
+
+pub fn routes() -> Router<super::PortalCtx> {
+    Router::new()
+        .route("/portal/orgs/{org_id}/domains", get(list).post(add))
+        .route(
+            "/portal/orgs/{org_id}/domains/{domain}/verify",
+            axum::routing::post(verify),
+        )
+        .route(
+            "/portal/orgs/{org_id}/domains/{domain}/delete",
+            get(confirm_delete).post(delete),
+        )
+}
+
+/// What a verification (or a failed add) says next to one domain.
+pub struct Notice {
+    pub ok: bool,
+    pub text: String,
+}
+
+pub struct DomainRow {
+    /// ASCII form (in URLs and ids).
+    pub domain: String,
+    /// Unicode form, for display.
+    pub unicode: String,
+    pub verified: bool,
+    /// `YYYY-MM-DD`, when verified.
+    pub verified_on: Option<String>,
+    pub txt_name: String,
+    pub txt_value: String,
+    pub notice: Option<Notice>,
+}
+
+impl DomainRow {
+    fn of(d: &OrgDomain) -> Self {
+        Self {
+            domain: d.domain.to_string(),
+            unicode: d.domain.to_unicode(),
+            verified: d.verified,
+            verified_on: d.verified_at.map(super::wording::date),
+            txt_name: d.txt_record_name(),
+            txt_value: d.txt_record_value(),
+            notice: None,
+        }
+    }
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "portal/domains.html")]
+pub struct DomainsPage {
+    pub l: Layout,
+    pub base: String,
+    pub can_write: bool,
+    pub domains: Vec<DomainRow>,
+    /// The add form's value and error (after a refused add).
+    pub form_domain: String,
+    pub errors: FieldErrors,
+}
+
+async fn page(ps: &PortalScope) -> Result<DomainsPage, PortalError> {
+    let mut domains: Vec<OrgDomain> = ps.scope().db().domains().await?;
+    domains.sort_by(|a, b| a.domain.as_str().cmp(b.domain.as_str()));
+    Ok(DomainsPage {
+        l: ps.layout(say::TITLE, Section::Domains),
+        base: ps.href(Section::Overview),
+        can_write: ps.may_change(Section::Domains),
+        domains: domains.iter().map(DomainRow::of).collect(),
+        form_domain: String::new(),
+        errors: FieldErrors::default(),
+    })
+}
+
+async fn list(ps: PortalScope) -> Result<Response, PortalError> {
+    Ok(page(&ps).await?.into_response())
+}
+
+#[derive(Deserialize)]
+pub struct AddForm {
+    #[serde(default)]
+    pub domain: String,
+}
+
+async fn add(ps: PortalScope, CsrfForm(f): CsrfForm<AddForm>) -> Result<Response, PortalError> {
+    let req = DomainCreate {
+        domain: f.domain.trim().to_owned(),
+        verified: None,
+    };
+    match service::create_domain(&ps.scope().ctx(), ps.scope().org(), req).await {
+        Ok(d) => {
+            ps.user().set_flash(say::ADDED).await;
+            Ok(see_other(&format!(
+                "{}/domains#d-{}",
+                ps.href(Section::Overview),
+                d.domain.as_str()
+            )))
+        }
+        Err(e) if e.field.is_some() || e.code == "duplicate" => {
+            let mut p = page(&ps).await?;
+            p.form_domain = f.domain;
+            let text = if e.code == "duplicate" {
+                say::DUPLICATE.to_owned()
+            } else {
+                super::wording::sentence("domain", &e.message)
+            };
+            p.errors.add("domain", text);
+            Ok((StatusCode::UNPROCESSABLE_ENTITY, p).into_response())
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn domain_in_path(s: &str) -> Result<EmailDomain, PortalError> {
+    EmailDomain::parse(s).map_err(|_| PortalError::NotFound)
+}
+
+#[derive(Deserialize)]
+pub struct Empty {}
+
+async fn verify(
+    ps: PortalScope,
+    Path((_org, domain)): Path<(String, String)>,
+    CsrfForm(_): CsrfForm<Empty>,
+) -> Result<Response, PortalError> {
+    let domain = domain_in_path(&domain)?;
+    // Make sure the domain is this org's before asking DNS (a 404 otherwise).
+    let before = ps.scope().db().domain(&domain).await?;
+    let tools = ps.scope().tools();
+    let outcome = service::verify_domain(
+        &ps.scope().ctx(),
+        tools.txt_resolver,
+        ps.scope().org(),
+        &domain,
+        false,
+    )
+    .await;
+    let (status, notice) = match outcome {
+        Ok(v) if !before.verified => {
+            ps.user().set_flash(&format!(
+                "{} is verified. People with an email address at {} now sign in through this organization.",
+                v.domain.domain.to_unicode(),
+                v.domain.domain.to_unicode()
+            ))
+            .await;
+            return Ok(see_other(&format!(
+                "{}/domains#d-{}",
+                ps.href(Section::Overview),
+                domain.as_str()
+            )));
+        }
+        Ok(v) if v.record_found => (StatusCode::OK, ok(say::STILL_THERE)),
+        Ok(_) => (StatusCode::OK, ok(say::GONE_BUT_KEPT)),
+        Err(e) => (status_of(&e), refused(&e)),
+    };
+    let mut p = page(&ps).await?;
+    if let Some(row) = p.domains.iter_mut().find(|r| r.domain == domain.as_str()) {
+        row.notice = Some(notice);
+    }
+    Ok((status, p).into_response())
+}
+
+fn ok(s: &str) -> Notice {
+    Notice {
+        ok: true,
+        text: s.to_owned(),
+    }
+}
+
+/// The plain-words sentence for a verification the service refused.
+fn refused(e: &ServiceError) -> Notice {
+    let text = match e.code {
+        "txt_record_missing" => say::NOT_FOUND_YET,
+        "txt_record_mismatch" => say::WRONG_VALUE,
+        "domain_taken" => say::TAKEN,
+        "dns_unavailable" => say::DNS_DOWN,
+        _ => e.message.as_str(),
+    };
+    Notice {
+        ok: false,
+        text: text.to_owned(),
+    }
+}
+
+fn status_of(e: &ServiceError) -> StatusCode {
+    crate::http::ApiError::from(e.clone()).status
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "portal/confirm.html")]
+pub struct ConfirmPage {
+    pub l: Layout,
+    pub question: String,
+    pub consequences: Vec<String>,
+    pub action: String,
+    pub confirm_label: &'static str,
+    pub cancel: String,
+}
+
+async fn confirm_delete(
+    ps: PortalScope,
+    Path((_org, domain)): Path<(String, String)>,
+) -> Result<Response, PortalError> {
+    if !ps.may_change(Section::Domains) {
+        return Err(PortalError::NotFound);
+    }
+    let domain = domain_in_path(&domain)?;
+    let d = ps.scope().db().domain(&domain).await?;
+    let shown = d.domain.to_unicode();
+    let mut consequences = vec![format!(
+        "Lobby stops sending people with an email address at {shown} to this organization's sign-in."
+    )];
+    if d.verified {
+        consequences.push(format!(
+            "To add {shown} again later, you publish a new TXT record and verify it again."
+        ));
+    }
+    consequences.push("Existing members keep their membership.".into());
+    Ok(ConfirmPage {
+        l: ps.layout(&format!("Remove {shown}?"), Section::Domains),
+        question: format!("Remove the domain {shown}?"),
+        consequences,
+        action: format!(
+            "{}/domains/{}/delete",
+            ps.href(Section::Overview),
+            d.domain.as_str()
+        ),
+        confirm_label: "Remove domain",
+        cancel: format!("{}/domains", ps.href(Section::Overview)),
+    }
+    .into_response())
+}
+
+async fn delete(
+    ps: PortalScope,
+    Path((_org, domain)): Path<(String, String)>,
+    CsrfForm(_): CsrfForm<Empty>,
+) -> Result<Response, PortalError> {
+    let domain = domain_in_path(&domain)?;
+    service::delete_domain(&ps.scope().ctx(), ps.scope().org(), &domain).await?;
+    ps.user().set_flash(say::REMOVED).await;
+    Ok(see_other(&format!(
+        "{}/domains",
+        ps.href(Section::Overview)
+    )))
+}
