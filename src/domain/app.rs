@@ -9,6 +9,10 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 use time::OffsetDateTime;
 
+/// The client id (and app id) of Lobby's own built-in portal client (`login::builtin`): never
+/// stored, so no app may take it.
+pub const BUILTIN_PORTAL_CLIENT_ID: &str = "lobby-portal";
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
 pub enum ClientType {

@@ -23,7 +23,7 @@ use std::collections::BTreeSet;
 use time::OffsetDateTime;
 
 /// The client id (and app id) of the portal.
-pub const PORTAL_CLIENT_ID: &str = "lobby-portal";
+pub const PORTAL_CLIENT_ID: &str = crate::domain::BUILTIN_PORTAL_CLIENT_ID;
 
 /// The portal's redirect URI: `<portal url>/callback`.
 pub fn portal_redirect_uri(config: &Config) -> String {

@@ -112,7 +112,25 @@ pub fn build_app(
         updated_at: existing.map(|a| a.updated_at).unwrap_or(now),
     };
     app.validate()?;
+    not_reserved(&app)?;
     Ok((app, shown))
+}
+
+/// The built-in portal client's id is Lobby's own: an app taking it would be shadowed at
+/// sign-in by the portal.
+fn not_reserved(app: &App) -> SResult<()> {
+    for (value, field) in [
+        (app.id.as_str(), "id"),
+        (app.client_id.as_str(), "client_id"),
+    ] {
+        if value == BUILTIN_PORTAL_CLIENT_ID {
+            return Err(ServiceError::invalid(
+                field,
+                "lobby-portal is reserved for Lobby's own admin portal; choose another value.",
+            ));
+        }
+    }
+    Ok(())
 }
 
 pub async fn require_app(s: &dyn Storage, id: &AppId) -> SResult<App> {
@@ -221,6 +239,7 @@ pub async fn update_app(ctx: &Ctx<'_>, id: &AppId, p: AppPatch) -> SResult<(App,
         }
         next.updated_at = ctx.now();
         next.validate()?;
+        not_reserved(&next)?;
         if next.client_id != cur.client_id
             && let Some(other) = ctx.storage.get_app_by_client_id(&next.client_id).await?
             && other.id != cur.id

@@ -154,3 +154,38 @@ async fn apps_roles_and_role_groups_crud() {
     let (_, apps) = t.get("/apps").await;
     assert_eq!(ids(&apps), ["app_spa"]);
 }
+
+/// `lobby-portal` is the built-in portal client's: no app may take it as id or client_id
+/// (it would be shadowed by the portal at sign-in).
+#[tokio::test]
+async fn the_portal_client_id_is_reserved() {
+    let t = TestApp::start().await;
+    for body in [
+        json!({"id": "lobby-portal", "name": "Portal", "redirect_uris": ["https://x.example.com/cb"]}),
+        json!({"client_id": "lobby-portal", "name": "Portal", "redirect_uris": ["https://x.example.com/cb"]}),
+    ] {
+        let res = t
+            .api(Method::POST, "/apps")
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+        let v: serde_json::Value = res.json().await.unwrap();
+        assert!(v.to_string().contains("reserved"), "{v}");
+    }
+    let v = t
+        .create(
+            "/apps",
+            json!({"name": "Billing", "redirect_uris": ["https://b.example.com/cb"]}),
+        )
+        .await;
+    let id = v["id"].as_str().unwrap();
+    let res = t
+        .api(Method::PATCH, &format!("/apps/{id}"))
+        .json(&json!({"client_id": "lobby-portal"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+}
