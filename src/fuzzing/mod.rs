@@ -123,29 +123,10 @@ pub fn oidc_id_token(data: &[u8]) -> bool {
     true
 }
 
-const AUTHORIZE: [&str; 21] = [
-    "client_id",
-    "redirect_uri",
-    "state",
-    "response_type",
-    "response_mode",
-    "scope",
-    "nonce",
-    "code_challenge",
-    "code_challenge_method",
-    "prompt",
-    "max_age",
-    "login_hint",
-    "organization",
-    "domain_hint",
-    "ui_locales",
-    "id_token_hint",
-    "request",
-    "request_uri",
-    "display",
-    "acr_values",
-    "invitation",
-];
+/// `/authorize`'s parameters: the three checked before errors may go back to the client, then
+/// the rest (the same list the endpoint checks).
+const AUTHORIZE_FIRST: [&str; 3] = ["client_id", "redirect_uri", "state"];
+use crate::provider::authorize::CLIENT_PARAMS as AUTHORIZE;
 const TOKEN: [&str; 8] = [
     "grant_type",
     "code",
@@ -165,9 +146,10 @@ const TOKEN: [&str; 8] = [
 pub fn oauth_params(data: &[u8]) -> bool {
     let mut accepted = false;
     let p = Params::parse(data);
+    let _ = p.first_repeated(&AUTHORIZE_FIRST);
     let _ = p.first_repeated(&AUTHORIZE);
     let _ = p.first_repeated(&TOKEN);
-    for n in AUTHORIZE.iter().chain(TOKEN.iter()) {
+    for n in AUTHORIZE_FIRST.iter().chain(&AUTHORIZE).chain(&TOKEN) {
         if let Ok(Some(v)) = p.get(n) {
             assert!(!v.is_empty(), "an empty value counts as omitted");
             let _ = v.len() > MAX_PARAM_BYTES;

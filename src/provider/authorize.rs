@@ -33,6 +33,29 @@ use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::Response;
 use tower_sessions::Session;
 
+/// The parameters of `/authorize` after `client_id`, `redirect_uri` and `state`: from them on,
+/// a repeated one is an error sent back to the client (RFC 6749 §3.1).
+pub const CLIENT_PARAMS: [&str; 18] = [
+    "response_type",
+    "response_mode",
+    "scope",
+    "nonce",
+    "code_challenge",
+    "code_challenge_method",
+    "prompt",
+    "max_age",
+    "login_hint",
+    "organization",
+    "domain_hint",
+    "ui_locales",
+    "id_token_hint",
+    "request",
+    "request_uri",
+    "display",
+    "acr_values",
+    "invitation",
+];
+
 /// Scope values Lobby knows; others are ignored (OIDC Core §3.1.2.1). `lobby:admin` is
 /// decided apart (`admin_tokens::authorize_admin`).
 const KNOWN_SCOPES: [&str; 4] = ["openid", "email", "profile", "offline_access"];
@@ -158,27 +181,7 @@ async fn authorize(st: &ProviderCtx, sess: &Session, headers: &HeaderMap, p: Par
     };
 
     // 3. From here on, errors go back to the client.
-    const ALL: [&str; 18] = [
-        "response_type",
-        "response_mode",
-        "scope",
-        "nonce",
-        "code_challenge",
-        "code_challenge_method",
-        "prompt",
-        "max_age",
-        "login_hint",
-        "organization",
-        "domain_hint",
-        "ui_locales",
-        "id_token_hint",
-        "request",
-        "request_uri",
-        "display",
-        "acr_values",
-        "invitation",
-    ];
-    if p.first_repeated(&ALL).is_some() {
+    if p.first_repeated(&CLIENT_PARAMS).is_some() {
         return back.err(
             ErrorCode::InvalidRequest,
             "A parameter was sent more than once.",
