@@ -20,10 +20,10 @@ use crate::admin::dto::{
     MemberPatch, MemberStatus as DtoStatus, OrgRole as DtoOrgRole, RolesByApp,
 };
 use crate::admin::service::{self, StoreView, page_request, page_vec};
-use crate::i18n::{Msg, Tr};
 use crate::domain::{
     AppId, AppRoles, MemberEvent, MemberStatus, Membership, OrgRole, RoleValue, User, UserId,
 };
+use crate::i18n::{Msg, Tr};
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::Router;
@@ -182,9 +182,10 @@ pub fn parse_roles(values: &[String]) -> Result<RolesByApp, PortalError> {
         let (a, r) = v
             .split_once(':')
             .ok_or_else(|| PortalError::invalid("roles", current_tr().msg(text::BAD_ROLE)))?;
-        let app = AppId::parse(a).map_err(|_| PortalError::invalid("roles", current_tr().msg(text::BAD_ROLE)))?;
-        let role =
-            RoleValue::parse(r).map_err(|_| PortalError::invalid("roles", current_tr().msg(text::BAD_ROLE)))?;
+        let app = AppId::parse(a)
+            .map_err(|_| PortalError::invalid("roles", current_tr().msg(text::BAD_ROLE)))?;
+        let role = RoleValue::parse(r)
+            .map_err(|_| PortalError::invalid("roles", current_tr().msg(text::BAD_ROLE)))?;
         out.entry(app).or_default().push(role);
     }
     Ok(out)
