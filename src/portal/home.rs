@@ -9,6 +9,7 @@ use super::session::PortalUser;
 use super::view::{Layout, PageResult, Section, render, see_other};
 use crate::admin::auth::Caller;
 use crate::domain::{OrgRole, OrgStatus};
+use crate::i18n::Msg;
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::Router;
@@ -23,10 +24,9 @@ pub fn routes() -> Router<PortalCtx> {
         .route("/portal/orgs/{org_id}", get(overview))
 }
 
-/// Page sentences (one place, for translation later).
+/// Page sentences (the home page is not translated yet).
 mod text {
     pub const HOME_TITLE: &str = "Your organizations";
-    pub const OVERVIEW_TITLE: &str = "Overview";
 }
 
 pub struct OrgRow {
@@ -74,27 +74,24 @@ async fn home(State(ctx): State<PortalCtx>, user: PortalUser) -> PageResult {
 
 /// One section on the overview: a link and what it is for.
 pub struct SectionLink {
-    pub label: &'static str,
+    pub label: String,
     pub href: String,
     pub id: &'static str,
-    pub about: &'static str,
+    pub about: String,
 }
 
-fn about(s: Section) -> &'static str {
-    match s {
-        Section::Members => {
-            "Who belongs to this organization, their roles, suspension and removal."
-        }
-        Section::Invitations => "Invite people by email; resend or revoke pending invitations.",
-        Section::Connections => {
-            "Connect your identity provider (SAML or OIDC) so your people sign in with it."
-        }
-        Section::Domains => "Verify the email domains your organization owns.",
-        Section::Branding => "Your name, logo and colour on the sign-in page.",
-        Section::Audit => "Every change made in this organization, and sign-ins.",
-        Section::Children => "Organizations below this one.",
-        _ => "",
-    }
+/// What a section is for, in the overview's list.
+fn about(s: Section) -> Option<Msg> {
+    Some(match s {
+        Section::Members => Msg::new("portal-about-members"),
+        Section::Invitations => Msg::new("portal-about-invitations"),
+        Section::Connections => Msg::new("portal-about-connections"),
+        Section::Domains => Msg::new("portal-about-domains"),
+        Section::Branding => Msg::new("portal-about-branding"),
+        Section::Audit => Msg::new("portal-about-audit"),
+        Section::Children => Msg::new("portal-about-children"),
+        _ => return None,
+    })
 }
 
 #[derive(Template, WebTemplate)]
@@ -114,6 +111,7 @@ struct OverviewPage {
 async fn overview(p: PortalScope) -> PageResult {
     let org = p.org();
     let user = p.user();
+    let tr = p.tr();
     let sections = Section::ORG
         .iter()
         .filter(|s| **s != Section::Overview && p.sees(**s))
@@ -121,12 +119,12 @@ async fn overview(p: PortalScope) -> PageResult {
             label: s.label(),
             href: p.href(*s),
             id: s.id(),
-            about: about(*s),
+            about: about(*s).map(|m| tr.msg(m)).unwrap_or_default(),
         })
         .collect();
     let inherited = org.id != user.home;
     let page = OverviewPage {
-        l: p.layout(text::OVERVIEW_TITLE, Section::Overview),
+        l: p.layout(&tr.t("portal-overview-title"), Section::Overview),
         name: org.display_name().to_owned(),
         slug: org.slug.to_string(),
         active: org.status == OrgStatus::Active,

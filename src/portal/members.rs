@@ -13,7 +13,9 @@
 use super::PortalCtx;
 use super::form::{CsrfForm, many};
 use super::scope::PortalScope;
-use super::view::{FieldErrors, Layout, PageResult, PortalError, Section, render, see_other};
+use super::view::{
+    FieldErrors, Layout, PageResult, PortalError, Section, current_tr, render, see_other,
+};
 use crate::admin::dto::{
     MemberPatch, MemberStatus as DtoStatus, OrgRole as DtoOrgRole, RolesByApp,
 };
@@ -21,6 +23,7 @@ use crate::admin::service::{self, StoreView, page_request, page_vec};
 use crate::domain::{
     AppId, AppRoles, MemberEvent, MemberStatus, Membership, OrgRole, RoleValue, User, UserId,
 };
+use crate::i18n::{Msg, Tr};
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::Router;
@@ -56,18 +59,38 @@ pub fn routes() -> Router<PortalCtx> {
         )
 }
 
-/// Page sentences (one place, for translation later).
+/// Page sentences (catalog keys, `locales/*.ftl`).
 mod text {
-    pub const LIST_TITLE: &str = "Members";
-    pub const MEMBER_TITLE: &str = "Member";
-    pub const SUSPEND_TITLE: &str = "Suspend member";
-    pub const REMOVE_TITLE: &str = "Remove member";
-    pub const ROLES_SAVED: &str = "The app roles were saved.";
-    pub const ORG_ROLES_SAVED: &str = "The org roles were saved.";
-    pub const SUSPENDED: &str = "The member is suspended.";
-    pub const REACTIVATED: &str = "The member is active again.";
-    pub const REMOVED: &str = "The member was removed from this organization.";
-    pub const BAD_ROLE: &str = "Choose roles from the list.";
+    use crate::i18n::Msg;
+    pub const LIST_TITLE: Msg = Msg::new("portal-members-title");
+    pub const MEMBER_TITLE: Msg = Msg::new("portal-member-title");
+    pub const SUSPEND_TITLE: Msg = Msg::new("portal-suspend-title");
+    pub const REMOVE_TITLE: Msg = Msg::new("portal-remove-title");
+    pub const ROLES_SAVED: Msg = Msg::new("portal-member-roles-saved");
+    pub const ORG_ROLES_SAVED: Msg = Msg::new("portal-member-org-roles-saved");
+    pub const SUSPENDED: Msg = Msg::new("portal-member-suspended");
+    pub const REACTIVATED: Msg = Msg::new("portal-member-reactivated");
+    pub const REMOVED: Msg = Msg::new("portal-member-removed");
+    pub const BAD_ROLE: Msg = Msg::new("portal-bad-role");
+    pub const BAD_LIMIT: Msg = Msg::new("portal-members-limit-invalid");
+}
+
+/// A member's status as the pages show it (the badge's text).
+fn status_label(s: MemberStatus, tr: Tr) -> String {
+    tr.msg(match s {
+        MemberStatus::Active => Msg::new("portal-member-status-active"),
+        MemberStatus::Suspended => Msg::new("portal-member-status-suspended"),
+        MemberStatus::Invited => Msg::new("portal-member-status-invited"),
+    })
+}
+
+/// What an org role may do, in the member page's language.
+pub fn org_role_about(r: OrgRole) -> Msg {
+    match r {
+        OrgRole::OrgAdmin => Msg::new("portal-org-role-org-admin"),
+        OrgRole::MemberAdmin => Msg::new("portal-org-role-member-admin"),
+        OrgRole::Viewer => Msg::new("portal-org-role-viewer"),
+    }
 }
 
 /// The three org roles, with what each may do.
@@ -158,10 +181,11 @@ pub fn parse_roles(values: &[String]) -> Result<RolesByApp, PortalError> {
     for v in values {
         let (a, r) = v
             .split_once(':')
-            .ok_or_else(|| PortalError::invalid("roles", text::BAD_ROLE))?;
-        let app = AppId::parse(a).map_err(|_| PortalError::invalid("roles", text::BAD_ROLE))?;
-        let role =
-            RoleValue::parse(r).map_err(|_| PortalError::invalid("roles", text::BAD_ROLE))?;
+            .ok_or_else(|| PortalError::invalid("roles", current_tr().msg(text::BAD_ROLE)))?;
+        let app = AppId::parse(a)
+            .map_err(|_| PortalError::invalid("roles", current_tr().msg(text::BAD_ROLE)))?;
+        let role = RoleValue::parse(r)
+            .map_err(|_| PortalError::invalid("roles", current_tr().msg(text::BAD_ROLE)))?;
         out.entry(app).or_default().push(role);
     }
     Ok(out)
@@ -176,7 +200,7 @@ pub fn parse_org_roles(values: &[String]) -> Result<Vec<DtoOrgRole>, PortalError
                 .iter()
                 .find(|(r, _)| r.as_str() == v)
                 .map(|(r, _)| dto_org_role(*r))
-                .ok_or_else(|| PortalError::invalid("org_roles", text::BAD_ROLE))
+                .ok_or_else(|| PortalError::invalid("org_roles", current_tr().msg(text::BAD_ROLE)))
         })
         .collect()
 }
@@ -215,6 +239,8 @@ pub struct Row {
     pub email: String,
     pub name: String,
     pub status: &'static str,
+    /// The status badge's text.
+    pub status_label: String,
     pub org_roles: Vec<&'static str>,
     pub roles: String,
 }
@@ -252,12 +278,13 @@ fn opt(value: &str, label: &str, current: Option<&str>) -> Opt {
 
 /// `GET /portal/orgs/{org_id}/members`.
 async fn list(p: PortalScope, Query(q): Query<ListQuery>) -> PageResult {
+    let tr = p.tr();
     let c = p.scope().ctx();
     let s = c.storage;
     let limit = match q.limit.as_deref().filter(|l| !l.is_empty()) {
         Some(l) => Some(
             l.parse::<u32>()
-                .map_err(|_| PortalError::invalid("limit", "limit must be between 1 and 500."))?,
+                .map_err(|_| PortalError::invalid("limit", tr.msg(text::BAD_LIMIT)))?,
         ),
         None => None,
     };
@@ -332,30 +359,55 @@ async fn list(p: PortalScope, Query(q): Query<ListQuery>) -> PageResult {
             user_id: m.user_id.to_string(),
             email: u
                 .as_ref()
-                .map_or_else(|| "(unknown)".to_owned(), |u| u.email.to_string()),
+                .map_or_else(|| tr.t("portal-member-unknown"), |u| u.email.to_string()),
             name: u.as_ref().and_then(|u| u.name.clone()).unwrap_or_default(),
             status: m.status.as_str(),
+            status_label: status_label(m.status, tr),
             org_roles: m.org_roles.iter().map(|r| r.as_str()).collect(),
             roles: roles_summary(&m.roles),
         })
         .collect();
     // The filter choices.
     let statuses = vec![
-        opt("", "Any status", status.as_deref().or(Some(""))),
-        opt("active", "Active", status.as_deref()),
-        opt("suspended", "Suspended", status.as_deref()),
-        opt("invited", "Invited", status.as_deref()),
+        opt(
+            "",
+            &tr.t("portal-members-any-status"),
+            status.as_deref().or(Some("")),
+        ),
+        opt(
+            "active",
+            &tr.t("portal-members-filter-active"),
+            status.as_deref(),
+        ),
+        opt(
+            "suspended",
+            &tr.t("portal-members-filter-suspended"),
+            status.as_deref(),
+        ),
+        opt(
+            "invited",
+            &tr.t("portal-members-filter-invited"),
+            status.as_deref(),
+        ),
     ];
     let allowed = service::allowed_roles_by_app(&StoreView(s), p.org_id()).await?;
-    let mut roles = vec![opt("", "Any role", role.as_deref().or(Some("")))];
+    let mut roles = vec![opt(
+        "",
+        &tr.t("portal-members-any-role"),
+        role.as_deref().or(Some("")),
+    )];
     for (r, _) in ORG_ROLES {
         roles.push(opt(
             r.as_str(),
-            &format!("Org role: {}", r.as_str()),
+            &tr.t1("portal-members-org-role-option", "role", r.as_str()),
             role.as_deref(),
         ));
     }
-    let mut apps = vec![opt("", "Any app", app.as_deref().or(Some("")))];
+    let mut apps = vec![opt(
+        "",
+        &tr.t("portal-members-any-app"),
+        app.as_deref().or(Some("")),
+    )];
     for (a, vs) in &allowed {
         let name = s
             .get_app(a)
@@ -398,7 +450,7 @@ async fn list(p: PortalScope, Query(q): Query<ListQuery>) -> PageResult {
         .filter(|c| !c.is_empty())
         .map(|_| format!("{base}?{kept}"));
     let page = ListPage {
-        l: p.layout(text::LIST_TITLE, Section::Members),
+        l: p.layout(&tr.msg(text::LIST_TITLE), Section::Members),
         base,
         rows,
         q: q.q.clone().unwrap_or_default(),
@@ -419,7 +471,7 @@ async fn list(p: PortalScope, Query(q): Query<ListQuery>) -> PageResult {
 
 pub struct OrgRoleChoice {
     pub value: &'static str,
-    pub about: &'static str,
+    pub about: String,
     pub checked: bool,
 }
 
@@ -432,6 +484,7 @@ struct MemberPage {
     email: String,
     name: String,
     status: &'static str,
+    status_label: String,
     version: i64,
     apps: Vec<AppChoices>,
     org_roles: Vec<OrgRoleChoice>,
@@ -453,20 +506,22 @@ async fn member_page(
     let m = p.scope().db().member(user).await?;
     let u = p.scope().ctx().storage.get_user(user).await?;
     let apps = app_role_choices(p, &m.roles).await?;
+    let tr = p.tr();
     let page = MemberPage {
-        l: p.layout(text::MEMBER_TITLE, Section::Members),
+        l: p.layout(&tr.msg(text::MEMBER_TITLE), Section::Members),
         base: p.href(Section::Members),
         user_id: m.user_id.to_string(),
         email: u.as_ref().map(|u| u.email.to_string()).unwrap_or_default(),
         name: u.and_then(|u| u.name).unwrap_or_default(),
         status: m.status.as_str(),
+        status_label: status_label(m.status, tr),
         version: m.version,
         apps,
         org_roles: ORG_ROLES
             .iter()
-            .map(|(r, about)| OrgRoleChoice {
+            .map(|(r, _)| OrgRoleChoice {
                 value: r.as_str(),
-                about,
+                about: tr.msg(org_role_about(*r)),
                 checked: m.org_roles.contains(r),
             })
             .collect(),
@@ -510,11 +565,11 @@ async fn or_rerender(
     p: &PortalScope,
     user: &UserId,
     r: Result<(), PortalError>,
-    saved: &str,
+    saved: Msg,
 ) -> PageResult {
     match r {
         Ok(()) => {
-            p.user().set_flash(saved).await;
+            p.user().set_flash(p.tr().msg(saved)).await;
             Ok(see_other(&format!("{}/{}", p.href(Section::Members), user)))
         }
         Err(PortalError::Invalid {
@@ -637,7 +692,7 @@ async fn confirm(p: &PortalScope, user_id: &str, removing: bool) -> PageResult {
         (text::SUSPEND_TITLE, "suspend")
     };
     let page = ConfirmPage {
-        l: p.layout(title, Section::Members),
+        l: p.layout(&p.tr().msg(title), Section::Members),
         base: p.href(Section::Members),
         user_id: user.to_string(),
         email,
@@ -665,7 +720,7 @@ async fn set_status(
     user_id: &str,
     f: VersionForm,
     status: MemberStatus,
-    saved: &str,
+    saved: Msg,
 ) -> PageResult {
     let user = user_of(user_id)?;
     let r = patch(
@@ -707,6 +762,6 @@ async fn remove(
 ) -> PageResult {
     let user = user_of(&u)?;
     crate::admin::users::remove_member(p.scope(), &user).await?;
-    p.user().set_flash(text::REMOVED).await;
+    p.user().set_flash(p.tr().msg(text::REMOVED)).await;
     Ok(see_other(&p.href(Section::Members)))
 }

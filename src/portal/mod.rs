@@ -24,6 +24,7 @@ pub mod domains;
 pub mod form;
 pub mod home;
 pub mod invitations;
+pub mod language;
 pub mod members;
 pub mod operator;
 pub mod scope;
@@ -71,6 +72,7 @@ pub fn router(ctx: PortalCtx) -> Router {
         .merge(auth::routes())
         .merge(home::routes())
         .merge(members::routes())
+        .merge(language::routes())
         .merge(invitations::routes())
         .merge(connections::routes())
         .merge(domains::routes())
@@ -82,6 +84,7 @@ pub fn router(ctx: PortalCtx) -> Router {
         .route("/portal/static/portal.js", get(view::script))
         .route("/portal/{*rest}", any(not_found));
     routes
+        .layer(middleware::from_fn(language::language))
         .layer(session::layer(ctx.sessions.clone(), &ctx.config))
         .layer(middleware::from_fn(security_headers))
         .with_state(ctx)

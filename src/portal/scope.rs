@@ -80,6 +80,11 @@ impl PortalScope {
         self.allows(need_of(&Method::POST, &template))
     }
 
+    /// The language of this request's pages.
+    pub fn tr(&self) -> crate::i18n::Tr {
+        super::view::current_tr()
+    }
+
     /// The path of a section of this org: `/portal/orgs/<id>/members`.
     pub fn href(&self, section: Section) -> String {
         format!("/portal/orgs/{}{}", self.org.id, section.tail())
@@ -90,7 +95,7 @@ impl PortalScope {
     pub fn layout(&self, title: &str, section: Section) -> Layout {
         let mut l = Layout::plain(title, section, Some(&self.user));
         let header = OrgHeader::of(&self.org);
-        l.title = format!("{title} · {} · Lobby portal", header.name);
+        l.title = format!("{title} · {} · {}", header.name, l.tr.t("portal-name"));
         for s in Section::ORG {
             if self.sees(s) {
                 l.nav.push(NavItem {

@@ -8,6 +8,7 @@
 
 use crate::domain::Org;
 use crate::http::ApiError;
+use crate::i18n::{Msg, Tr};
 use crate::storage::StorageError;
 use askama::Template;
 use askama_web::WebTemplate;
@@ -45,19 +46,25 @@ impl Section {
         Section::Children,
     ];
 
-    pub fn label(self) -> &'static str {
+    /// The navigation label's sentence.
+    pub fn label_msg(self) -> Msg {
         match self {
-            Self::Home => "Organizations",
-            Self::Overview => "Overview",
-            Self::Members => "Members",
-            Self::Invitations => "Invitations",
-            Self::Connections => "Sign-in connections",
-            Self::Domains => "Domains",
-            Self::Branding => "Branding",
-            Self::Audit => "Audit log",
-            Self::Children => "Child organizations",
-            Self::Operator => "All organizations",
+            Self::Home => Msg::new("portal-nav-home"),
+            Self::Overview => Msg::new("portal-nav-overview"),
+            Self::Members => Msg::new("portal-nav-members"),
+            Self::Invitations => Msg::new("portal-nav-invitations"),
+            Self::Connections => Msg::new("portal-nav-connections"),
+            Self::Domains => Msg::new("portal-nav-domains"),
+            Self::Branding => Msg::new("portal-nav-branding"),
+            Self::Audit => Msg::new("portal-nav-audit"),
+            Self::Children => Msg::new("portal-nav-children"),
+            Self::Operator => Msg::new("portal-nav-operator"),
         }
+    }
+
+    /// The navigation label in the request's language.
+    pub fn label(self) -> String {
+        current_tr().msg(self.label_msg())
     }
 
     /// The path below `/portal/orgs/{org_id}` ("" for the overview).
@@ -94,7 +101,7 @@ impl Section {
 /// One navigation link.
 #[derive(Clone, Debug)]
 pub struct NavItem {
-    pub label: &'static str,
+    pub label: String,
     pub href: String,
     pub id: &'static str,
     pub current: bool,
@@ -141,11 +148,37 @@ pub struct Layout {
     pub email: String,
     pub is_operator: bool,
     pub request_id: String,
+    /// The page's language (`<html lang>`, every sentence of the chrome).
+    pub tr: Tr,
+    /// Where the language form returns to (this page's path for a GET, else `/portal`).
+    pub path: String,
+}
+
+tokio::task_local! {
+    /// The language and path of the portal request being served (set by `session::language`).
+    static REQUEST: (Tr, String);
+}
+
+/// Run `f` with the portal request's language and path (what [`current_tr`] returns).
+pub async fn with_request<F: std::future::Future>(tr: Tr, path: String, f: F) -> F::Output {
+    REQUEST.scope((tr, path), f).await
+}
+
+/// The language of the portal request being served (English outside one).
+pub fn current_tr() -> Tr {
+    REQUEST.try_with(|r| r.0).unwrap_or_default()
+}
+
+fn current_path() -> String {
+    REQUEST
+        .try_with(|r| r.1.clone())
+        .unwrap_or_else(|_| "/portal".into())
 }
 
 impl Layout {
     /// A page outside any org (home, operator pages, errors).
     pub fn plain(heading: &str, section: Section, user: Option<&super::PortalUser>) -> Self {
+        let tr = current_tr();
         let mut nav = Vec::new();
         if let Some(u) = user {
             nav.push(NavItem {
@@ -164,7 +197,7 @@ impl Layout {
             }
         }
         Self {
-            title: format!("{heading} · Lobby portal"),
+            title: format!("{heading} · {}", tr.t("portal-name")),
             heading: heading.to_owned(),
             org: None,
             nav,
@@ -174,6 +207,8 @@ impl Layout {
             email: user.map(|u| u.email.clone()).unwrap_or_default(),
             is_operator: user.is_some_and(|u| u.is_operator),
             request_id: crate::http::current_request_id().unwrap_or_default(),
+            tr,
+            path: current_path(),
         }
     }
 }
@@ -222,11 +257,10 @@ pub enum PortalError {
     Internal(String),
 }
 
-const SENTENCE_CSRF: &str = "This form expired. Go back, reload the page and try again.";
-const SENTENCE_SIGNED_OUT: &str =
-    "Your portal session has ended. Sign in again, then repeat what you were doing.";
-const SENTENCE_NOT_FOUND: &str = "There is no such page, or you do not have access to it. Check the address or go back to the portal's start page.";
-const SENTENCE_INTERNAL: &str = "Something went wrong on our side. Try again in a few minutes.";
+const SENTENCE_CSRF: Msg = Msg::new("portal-error-csrf");
+const SENTENCE_SIGNED_OUT: Msg = Msg::new("portal-error-signed-out");
+const SENTENCE_NOT_FOUND: Msg = Msg::new("portal-error-not-found");
+const SENTENCE_INTERNAL: Msg = Msg::new("portal-error-internal");
 
 impl PortalError {
     pub fn internal(cause: impl std::fmt::Display) -> Self {
@@ -319,6 +353,7 @@ struct ErrorPage {
 impl IntoResponse for PortalError {
     fn into_response(self) -> Response {
         let status = self.status();
+        let tr = current_tr();
         let (heading, message, field, sign_in) = match self {
             Self::SignedOut {
                 return_to,
@@ -330,26 +365,38 @@ impl IntoResponse for PortalError {
                 return Redirect::to(&format!("/portal/login?{q}")).into_response();
             }
             Self::SignedOut { .. } => (
-                "Signed out",
-                SENTENCE_SIGNED_OUT.to_owned(),
+                tr.t("portal-error-signed-out-title"),
+                tr.msg(SENTENCE_SIGNED_OUT),
                 None,
                 Some("/portal/login".to_owned()),
             ),
-            Self::Csrf => ("Form expired", SENTENCE_CSRF.to_owned(), None, None),
-            Self::NotFound => ("Page not found", SENTENCE_NOT_FOUND.to_owned(), None, None),
-            Self::Invalid { message, field, .. } => ("Check your input", message, field, None),
+            Self::Csrf => (
+                tr.t("portal-error-csrf-title"),
+                tr.msg(SENTENCE_CSRF),
+                None,
+                None,
+            ),
+            Self::NotFound => (
+                tr.t("portal-error-not-found-title"),
+                tr.msg(SENTENCE_NOT_FOUND),
+                None,
+                None,
+            ),
+            Self::Invalid { message, field, .. } => {
+                (tr.t("portal-error-invalid-title"), message, field, None)
+            }
             Self::Internal(cause) => {
                 tracing::error!(%cause, "portal request failed");
                 (
-                    "Something went wrong",
-                    SENTENCE_INTERNAL.to_owned(),
+                    tr.t("portal-error-internal-title"),
+                    tr.msg(SENTENCE_INTERNAL),
                     None,
                     None,
                 )
             }
         };
         let page = ErrorPage {
-            l: Layout::plain(heading, Section::Home, None),
+            l: Layout::plain(&heading, Section::Home, None),
             message,
             field,
             sign_in,
@@ -364,7 +411,11 @@ pub fn render<T: Template>(status: StatusCode, page: &T) -> Response {
         Ok(html) => (status, axum::response::Html(html)).into_response(),
         Err(e) => {
             tracing::error!(error = %e, "portal template rendering failed");
-            (StatusCode::INTERNAL_SERVER_ERROR, SENTENCE_INTERNAL).into_response()
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                current_tr().msg(SENTENCE_INTERNAL),
+            )
+                .into_response()
         }
     }
 }

@@ -3,7 +3,8 @@
 // login on 127.0.0.1), invites a member (the email arrives at a real SMTP server), the invitee
 // accepts and signs in to the app (openid-client), the admin changes the member's role in the
 // portal and the member's next token refresh carries it; a member_admin sees no connection
-// pages and gets 404 on their URLs; an admin of another org gets 404 on this org's pages.
+// pages and gets 404 on their URLs; an admin of another org gets 404 on this org's pages; an
+// admin chooses Deutsch in the footer and the Members and Overview pages render in German.
 // axe-core runs on every page built here (zero serious/critical); screenshots go to
 // target/portal-screenshots/.
 import { test, before, after } from 'node:test';
@@ -224,6 +225,37 @@ test('an admin of another org gets 404 on every page of this org', async () => {
     // Their own org works.
     const r = await page.goto(`${env.portal}/orgs/globex/members`);
     assert.equal(r.status(), 200);
+  } finally {
+    await b.close();
+  }
+});
+
+test('the portal in German after choosing Deutsch in the footer (Chromium prefers English)', async () => {
+  await createAdmin(env.lobby, { id: 'lena', email: 'lena@acme.test', password: PW, name: 'Lena Lang', org: 'acme' });
+  const b = await openBrowser();
+  try {
+    const page = b.page;
+    await page.setExtraHTTPHeaders({ 'Accept-Language': 'en-US,en;q=0.9' });
+    await portalSignIn(page, env.portal, { email: 'lena@acme.test', password: PW, url: `${env.portal}/orgs/acme/members` });
+    assert.equal(new URL(page.url()).pathname, '/portal/orgs/acme/members');
+    assert.equal(await page.getAttribute('html', 'lang'), 'en');
+    await page.selectOption('#language', 'de');
+    await Promise.all([page.waitForURL(/\/portal\/orgs\/acme\/members$/, { waitUntil: 'load' }), page.click('#set-language')]);
+    assert.equal(await page.getAttribute('html', 'lang'), 'de');
+    assert.equal(await page.title(), 'Mitglieder · Acme · Lobby-Portal');
+    assert.equal(await page.textContent('h1'), 'Mitglieder');
+    assert.equal(await page.textContent('label[for="q"]'), 'Suchen');
+    const text = await page.textContent('body');
+    assert.match(text, /Zum Inhalt springen/);
+    assert.match(text, /Mitglieder gefunden\./);
+    assert.doesNotMatch(text, /Skip to content|Sign out|Any status/);
+    await checkPage(page, 'portal-de-members');
+    // The choice stays for the next page.
+    await page.click('#nav-overview');
+    await page.waitForSelector('#my-roles');
+    assert.equal(await page.getAttribute('html', 'lang'), 'de');
+    assert.equal(await page.textContent('h1'), 'Übersicht');
+    await checkPage(page, 'portal-de-overview');
   } finally {
     await b.close();
   }

@@ -8,6 +8,7 @@
 
 mod access;
 mod connections;
+mod language;
 mod members;
 mod session;
 

@@ -426,10 +426,10 @@ async fn a_viewer_reads_and_changes_nothing() {
     for path in pages() {
         let page = b.get(path).await;
         assert_eq!(page.status, 200, "{path}: {}", page.body);
-        // No forms but the sign-out (the audit filter is a GET form).
+        // No forms but the sign-out and the language choice (the audit filter is a GET form).
         assert_eq!(
             page.body.matches("method=\"post\"").count(),
-            1,
+            2,
             "{path} offers a change to a viewer: {}",
             page.body
         );
