@@ -5,7 +5,7 @@
 // carrying the invited roles. A second click on a used link gets the "already accepted" page.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { SMTPServer } from 'smtp-server';
+import { startSmtp, mailPart as part } from './lib/mail.mjs';
 import { startLobby } from './lib/lobby.mjs';
 import { startOidcIdp } from './lib/idp-oidc.mjs';
 import { openBrowser, waitForCallback } from './lib/browser.mjs';
@@ -19,58 +19,6 @@ const USERS = {
 };
 
 let lobby, rp, idp, smtp, app;
-const inbox = [];
-
-/** A real SMTP server on 127.0.0.1:0 that keeps every message (envelope and raw text). */
-async function startSmtp() {
-  const server = new SMTPServer({
-    authOptional: true,
-    disabledCommands: ['STARTTLS', 'AUTH'],
-    logger: false,
-    onData(stream, session, callback) {
-      const chunks = [];
-      stream.on('data', (c) => chunks.push(c));
-      stream.on('end', () => {
-        inbox.push({
-          from: session.envelope.mailFrom.address,
-          to: session.envelope.rcptTo.map((r) => r.address),
-          raw: Buffer.concat(chunks).toString('utf8'),
-        });
-        callback();
-      });
-    },
-  });
-  await new Promise((r) => server.listen(0, '127.0.0.1', r));
-  return { port: server.server.address().port, close: () => new Promise((r) => server.close(r)) };
-}
-
-/** The next message to `to` (waits up to 10 s). */
-async function messageTo(to) {
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    const i = inbox.findIndex((m) => m.to.includes(to));
-    if (i >= 0) return inbox.splice(i, 1)[0];
-    if (Date.now() > deadline) throw new Error(`no mail to ${to}; got ${inbox.map((m) => m.to).join(', ')}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
-/** The decoded body of the message's part with this content type (7bit, quoted-printable or base64). */
-function part(raw, type) {
-  const at = raw.indexOf(`Content-Type: ${type}`);
-  assert.ok(at >= 0, `no ${type} part in:\n${raw}`);
-  const rest = raw.slice(at);
-  const headerEnd = rest.search(/\r?\n\r?\n/);
-  const headers = rest.slice(0, headerEnd);
-  const body = rest.slice(headerEnd).replace(/^\r?\n\r?\n/, '').split(/\r?\n--/)[0];
-  if (/Content-Transfer-Encoding: base64/i.test(headers)) return Buffer.from(body.replace(/\s+/g, ''), 'base64').toString('utf8');
-  if (/Content-Transfer-Encoding: quoted-printable/i.test(headers)) {
-    const bytes = body.replace(/=\r?\n/g, '').replace(/=([0-9A-F]{2})/g, (_, h) => String.fromCharCode(parseInt(h, 16)));
-    return Buffer.from(bytes, 'latin1').toString('utf8');
-  }
-  return body;
-}
-
 function header(raw, name) {
   const m = raw.match(new RegExp(`^${name}: (.*)$`, 'mi'));
   return m && m[1].trim();
@@ -156,7 +104,7 @@ test('an SSO-org invitation arrives by SMTP, its link signs the invitee in at th
   // Listed as invited from the start.
   assert.equal((await lobby.admin('GET', `/orgs/acme/members/${inv.user_id}`)).status, 'invited');
 
-  const mail = await messageTo('newbie@acme.test');
+  const mail = await smtp.messageTo('newbie@acme.test');
   assert.equal(mail.from, 'login@lobby.test');
   assert.match(header(mail.raw, 'Subject'), /Alice Admin invited you to Acme on CRM/);
   const text = part(mail.raw, 'text/plain');
@@ -205,7 +153,7 @@ test('a password-org invitation: the invitee chooses a password in Chromium, the
     email: 'pat@globex.test',
     roles: { app_crm: ['sales'] },
   });
-  const mail = await messageTo('pat@globex.test');
+  const mail = await smtp.messageTo('pat@globex.test');
   const link = part(mail.raw, 'text/plain').match(/https?:\/\/\S+\/invite\/[A-Za-z0-9_-]{43}/)[0];
   const password = 'pat chose a long passphrase';
   const b = await openBrowser();
@@ -276,7 +224,7 @@ test('a password reset: "Forgot your password?" in Chromium, the link arrives by
     await b.page.click('#submit');
     await b.page.waitForSelector('#reset-sent');
 
-    const mail = await messageTo('pat@globex.test');
+    const mail = await smtp.messageTo('pat@globex.test');
     assert.match(header(mail.raw, 'Subject'), /Reset your Globex Partners password/);
     const link = part(mail.raw, 'text/plain').match(/https?:\/\/\S+\/login\/password\/reset\/[A-Za-z0-9_-]{43}/)[0];
     assert.ok(part(mail.raw, 'text/html').includes(link), 'the HTML part has the same link');

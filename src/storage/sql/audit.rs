@@ -88,13 +88,16 @@ impl AuditStore for SqlStore {
     }
 
     async fn append_audits(&self, events: &[AuditEvent]) -> Result<()> {
-        if !events.iter().any(|e| event_from_audit(e).is_some()) {
-            let mut conn = self.pool.acquire().await.map_err(backend)?;
+        let mut conn = self.pool.acquire().await.map_err(backend)?;
+        if !events.iter().any(|e| event_from_audit(e).is_some())
+            || !super::outbox::any_enabled(&mut conn).await?
+        {
             insert_audits(&mut conn, events)
                 .await
                 .map_err(|e| self.write_error(e, "audit event"))?;
             return Ok(());
         }
+        drop(conn);
         // The events and their webhook deliveries: both or neither.
         let mut tx = self.begin().await?;
         write_audits(&mut tx, events)

@@ -84,6 +84,20 @@ pub(super) async fn insert_outbox(
     Ok(q.build().execute(&mut *conn).await?.rows_affected())
 }
 
+/// Whether any webhook endpoint is enabled: one read of a small table, so an audit write (every
+/// sign-in writes one) skips the transaction of [`fan_out`] when nobody subscribes. An endpoint
+/// enabled while that write runs gets the events recorded after it, as if created a moment later.
+pub(super) async fn any_enabled(conn: &mut AnyConnection) -> Result<bool> {
+    Ok(
+        sqlx::query("SELECT 1 AS one FROM webhook_endpoints WHERE enabled = $1 LIMIT 1")
+            .bind(true)
+            .fetch_optional(&mut *conn)
+            .await
+            .map_err(backend)?
+            .is_some(),
+    )
+}
+
 /// Queue the webhook deliveries of `events` (the audit events being written on `conn`): one
 /// row per event per enabled endpoint that subscribes to its type and, when scoped to an app,
 /// whose app the event's org is linked to. Nothing is read when no event is a webhook event.
