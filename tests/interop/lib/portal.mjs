@@ -26,8 +26,9 @@ const HERE = dirname(fileURLToPath(import.meta.url));
 const AXE = readFileSync(join(HERE, '..', 'node_modules', 'axe-core', 'axe.min.js'), 'utf8');
 export const SCREENSHOTS = join(HERE, '..', '..', '..', 'target', 'portal-screenshots');
 
-export { startSmtp, mailPart } from './mail.mjs';
-import { mailPart } from './mail.mjs';
+import { startSmtp, mailPart } from './mail.mjs';
+
+export { startSmtp, mailPart };
 
 /** The invitation link in a message. */
 export function invitationLink(raw) {
