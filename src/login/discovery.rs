@@ -53,6 +53,22 @@ pub enum ConnectionDispatch {
     Password,
     /// The org's own IdP (OIDC or SAML): `login::upstream::start` sends the browser there.
     Upstream(Box<Connection>),
+    /// The org has several IdPs the app may use (e.g. Okta for staff, Entra ID for
+    /// contractors): the person picks one on `/login/connection` ("Sign in with …"), in the
+    /// policy's order. Always two or more, all OIDC/SAML.
+    Choose(Vec<Connection>),
+}
+
+impl ConnectionDispatch {
+    /// The one connection to use where no choice can be shown (an invitation's landing): the
+    /// first of a choice.
+    pub fn first(self) -> Option<Connection> {
+        match self {
+            ConnectionDispatch::Password => None,
+            ConnectionDispatch::Upstream(c) => Some(*c),
+            ConnectionDispatch::Choose(v) => v.into_iter().next(),
+        }
+    }
 }
 
 /// An org that is active and linked to the app.
@@ -126,19 +142,30 @@ pub async fn route(
     Ok((Some(t), d))
 }
 
-/// Where a sign-in into this org goes: its first SSO connection the policy allows, else the
-/// password page.
+/// Where a sign-in into this org goes: its SSO connection the policy allows (a choice when
+/// there are several), else the password page. An org that has its own IdP sends its people
+/// there: a password connection beside it is not offered on the way in.
 pub async fn dispatch(
     storage: &dyn Storage,
     app: &App,
     target: &LinkedOrg,
 ) -> Result<ConnectionDispatch> {
     let conns = storage.list_connections(&target.org.id).await?;
-    Ok(policy_connections(app, &target.link, &conns)
+    Ok(dispatch_of(policy_connections(app, &target.link, &conns)))
+}
+
+/// [`dispatch`] over the policy's connections, in the policy's order.
+pub fn dispatch_of(policy: Vec<&Connection>) -> ConnectionDispatch {
+    let mut sso: Vec<Connection> = policy
         .into_iter()
-        .find(|c| c.kind() != ConnectionKind::Password)
-        .map(|c| ConnectionDispatch::Upstream(Box::new(c.clone())))
-        .unwrap_or(ConnectionDispatch::Password))
+        .filter(|c| c.kind() != ConnectionKind::Password)
+        .cloned()
+        .collect();
+    match sso.len() {
+        0 => ConnectionDispatch::Password,
+        1 => ConnectionDispatch::Upstream(Box::new(sso.remove(0))),
+        _ => ConnectionDispatch::Choose(sso),
+    }
 }
 
 /// An org the user may sign in to with the password they just proved.
@@ -292,6 +319,33 @@ mod tests {
             created_at: OffsetDateTime::UNIX_EPOCH,
             updated_at: OffsetDateTime::UNIX_EPOCH,
         }
+    }
+
+    #[test]
+    fn dispatch_chooses_among_several_sso_connections_only() {
+        let pw = conn("pw", "password", ConnectionState::Active, 0);
+        let okta = conn("okta", "saml", ConnectionState::Active, 1);
+        let entra = conn("entra", "oidc", ConnectionState::Active, 2);
+        assert!(matches!(
+            dispatch_of(vec![&pw]),
+            ConnectionDispatch::Password
+        ));
+        assert!(matches!(dispatch_of(vec![]), ConnectionDispatch::Password));
+        match dispatch_of(vec![&pw, &okta]) {
+            ConnectionDispatch::Upstream(c) => assert_eq!(c.id.as_str(), "okta"),
+            d => panic!("one SSO connection goes straight there, got {d:?}"),
+        }
+        match dispatch_of(vec![&entra, &pw, &okta]) {
+            ConnectionDispatch::Choose(v) => {
+                let ids: Vec<_> = v.iter().map(|c| c.id.as_str()).collect();
+                assert_eq!(ids, ["entra", "okta"], "the policy's order, no password");
+            }
+            d => panic!("two SSO connections are a choice, got {d:?}"),
+        }
+        assert_eq!(
+            dispatch_of(vec![&okta, &entra]).first().map(|c| c.id),
+            Some(okta.id.clone())
+        );
     }
 
     #[test]

@@ -90,6 +90,8 @@ pub enum Stage {
     Password,
     /// Authenticated; choosing among `Flow::eligible`.
     Chooser,
+    /// Not authenticated; choosing among the IdPs of `Flow::target_org` (`sso_choice`).
+    Connection,
 }
 
 /// `prompt` values of the request (OIDC Core §3.1.2.1).

@@ -22,7 +22,7 @@
 //! Owns: the invitation pages and the password-org acceptance. Must not touch: federated
 //! identity rules (`identity`), invitation administration (`admin`).
 
-use super::discovery::{self, ConnectionDispatch, LinkedOrg};
+use super::discovery::{self, LinkedOrg};
 use super::error::{self, LoginError};
 use super::flow::{self, AuthMethod, Flow, Prompt, Stage};
 use super::session::{self, SsoSession};
@@ -176,9 +176,11 @@ async fn next_step(st: &LoginCtx, r: &Ready) -> Result<Next, LoginError> {
     let dispatch = discovery::dispatch(st.storage.as_ref(), &r.app, &target)
         .await
         .map_err(|e| LoginError::server("the invitation's sign-in", &e))?;
-    Ok(match dispatch {
-        ConnectionDispatch::Upstream(c) => Next::Sso(c),
-        ConnectionDispatch::Password => match password_account(st, &r.inv.email).await? {
+    // An org with several IdPs: the invitation is accepted through the first in the policy's
+    // order (the landing page has one button).
+    Ok(match dispatch.first() {
+        Some(c) => Next::Sso(Box::new(c)),
+        None => match password_account(st, &r.inv.email).await? {
             Some(u) => Next::ExistingPassword(u),
             None => Next::SetPassword,
         },

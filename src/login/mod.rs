@@ -1,6 +1,7 @@
 //! The hosted login (DESIGN §2, §4): `/login` (identifier first), `/login/password`, the
 //! password reset pages `/login/password/forgot` and `/login/password/reset/{token}` (`reset`),
-//! `/login/org` (chooser), `/login/error`, the OIDC federation callback
+//! `/login/org` (chooser), `/login/connection` and `/login/sso` (`sso_choice`: "Sign in with …"
+//! among an org's IdPs, and "Sign in with your organization's name"), `/login/error`, the OIDC federation callback
 //! `/sso/oidc/{connection_id}/callback` (`oidc`), the SAML routes `/sso/saml/{connection_id}/…`
 //! (`saml`: SP metadata, ACS, continue), the portal wizard's test sign-in `/sso/test/{ticket}`
 //! (`test_signin`: the IdP's answer is shown to the admin, nobody is signed in), and the
@@ -36,6 +37,7 @@ pub mod rate_limit;
 pub mod reset;
 pub mod saml;
 pub mod session;
+pub mod sso_choice;
 pub mod test_signin;
 pub mod upstream;
 
@@ -91,6 +93,14 @@ pub fn router() -> Router<LoginCtx> {
             get(reset::reset_get).post(reset::reset_post),
         )
         .route("/login/org", get(chooser::get).post(chooser::post))
+        .route(
+            "/login/connection",
+            get(sso_choice::connection_get).post(sso_choice::connection_post),
+        )
+        .route(
+            "/login/sso",
+            get(sso_choice::org_get).post(sso_choice::org_post),
+        )
         .route("/login/error", get(pages::error_route))
         .route("/invite/{token}", get(invite::get).post(invite::post))
         .route("/sso/oidc/{connection_id}/callback", get(oidc::callback))
@@ -309,8 +319,10 @@ async fn identifier_next(
             flow::save(st, &flow).await?;
             Ok(see_other(&format!("/login/password?flow={}", flow.id)))
         }
-        ConnectionDispatch::Upstream(conn) => match &target {
-            Some(t) => Ok(upstream::start(st, headers, flow, Some(email), t, *conn).await),
+        d => match &target {
+            Some(t) => sso_choice::continue_to(st, headers, flow, Some(email), t, d)
+                .await?
+                .ok_or_else(|| PageError::SsoNotAvailable.into()),
             None => Err(PageError::SsoNotAvailable.into()),
         },
     }

@@ -15,6 +15,7 @@
 //! Templates escape HTML by default; the only markup from sentences is the catalog's own
 //! (`Tr::h1`…, arguments escaped).
 
+pub mod choice;
 pub mod invite;
 pub mod mail;
 pub mod password;

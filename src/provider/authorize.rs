@@ -401,11 +401,26 @@ async fn authorize(st: &ProviderCtx, sess: &Session, headers: &HeaderMap, p: Par
             "The user is not signed in (or must sign in again).",
         );
     }
-    // 6. The app named the org and the org signs in through its own IdP: straight there, as
-    // WorkOS (`organization`) and Keycloak (`kc_idp_hint`) do. The email page would only pick
-    // the org and become the IdP's `login_hint`; the app's own `login_hint` is passed on instead.
-    // (An org that signs in with passwords still gets the email page, branded.)
-    if let Some(target) = &org_hint {
+    // 6. The app named the org (`organization`), or a domain an org has verified
+    // (`domain_hint`, routed as that domain's email would be), and the org signs in through its
+    // own IdP: straight there, as WorkOS (`organization`, `domain_hint`) and Keycloak
+    // (`kc_idp_hint`) do; to "Sign in with …" when it has several. The email page would only
+    // pick the org and become the IdP's `login_hint`; the app's own `login_hint` is passed on
+    // instead. (An org that signs in with passwords still gets the email page, branded.)
+    let routed = match &org_hint {
+        Some(o) => Some(o.clone()),
+        None => match domain_hint_org(st, &app, flow.domain_hint.as_deref()).await {
+            Ok(o) => o,
+            Err(e) => {
+                tracing::error!(error = %e, "storage error routing the domain hint");
+                return with_cookie(
+                    error_page_in(PageError::Server, headers, None, ui),
+                    set_cookie,
+                );
+            }
+        },
+    };
+    if let Some(target) = &routed {
         let dispatch = match discovery::dispatch(st.storage.as_ref(), &app, target).await {
             Ok(d) => d,
             Err(e) => {
@@ -420,14 +435,17 @@ async fn authorize(st: &ProviderCtx, sess: &Session, headers: &HeaderMap, p: Par
             .login_hint
             .as_deref()
             .and_then(|h| Email::parse(h).ok());
-        match dispatch {
-            ConnectionDispatch::Password => {}
-            ConnectionDispatch::Upstream(c) => {
-                return with_cookie(
-                    crate::login::upstream::start(&st.login, headers, flow, hint, target, *c).await,
-                    set_cookie,
-                );
-            }
+        if !matches!(dispatch, ConnectionDispatch::Password) {
+            let r = crate::login::sso_choice::continue_to(
+                &st.login, headers, flow, hint, target, dispatch,
+            )
+            .await;
+            let r = match r {
+                Ok(Some(r)) => r,
+                Ok(None) => error_page_in(PageError::Server, headers, None, ui),
+                Err(e) => e.render(headers),
+            };
+            return with_cookie(r, set_cookie);
         }
     }
     if let Err(e) = flow::create(&st.login, &flow).await {
@@ -492,4 +510,20 @@ mod tests {
             "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw+cM"
         ));
     }
+}
+
+/// The org that verified the `domain_hint` domain and is linked to the app, if any: the same
+/// routing an email of that domain gets on the identifier page (DESIGN §2 step 2).
+async fn domain_hint_org(
+    st: &ProviderCtx,
+    app: &crate::domain::App,
+    hint: Option<&str>,
+) -> crate::storage::Result<Option<discovery::LinkedOrg>> {
+    let Some(domain) = hint.and_then(|h| crate::domain::EmailDomain::parse(h).ok()) else {
+        return Ok(None);
+    };
+    let Ok(probe) = Email::parse(&format!("x@{domain}")) else {
+        return Ok(None);
+    };
+    discovery::org_for_email(st.storage.as_ref(), app, &probe).await
 }

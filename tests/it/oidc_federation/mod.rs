@@ -36,6 +36,7 @@ use std::time::Duration;
 mod auth_time;
 mod binding;
 mod connection;
+mod discovery;
 mod email_rule;
 mod fake_idp;
 mod happy_path;
