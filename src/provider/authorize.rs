@@ -487,6 +487,22 @@ fn with_cookie(mut res: Response, cookie: Option<HeaderValue>) -> Response {
     res
 }
 
+/// The org that verified the `domain_hint` domain and is linked to the app, if any: the same
+/// routing an email of that domain gets on the identifier page (DESIGN §2 step 2).
+async fn domain_hint_org(
+    st: &ProviderCtx,
+    app: &crate::domain::App,
+    hint: Option<&str>,
+) -> crate::storage::Result<Option<discovery::LinkedOrg>> {
+    let Some(domain) = hint.and_then(|h| crate::domain::EmailDomain::parse(h).ok()) else {
+        return Ok(None);
+    };
+    let Ok(probe) = Email::parse(&format!("x@{domain}")) else {
+        return Ok(None);
+    };
+    discovery::org_for_email(st.storage.as_ref(), app, &probe).await
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -510,20 +526,4 @@ mod tests {
             "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw+cM"
         ));
     }
-}
-
-/// The org that verified the `domain_hint` domain and is linked to the app, if any: the same
-/// routing an email of that domain gets on the identifier page (DESIGN §2 step 2).
-async fn domain_hint_org(
-    st: &ProviderCtx,
-    app: &crate::domain::App,
-    hint: Option<&str>,
-) -> crate::storage::Result<Option<discovery::LinkedOrg>> {
-    let Some(domain) = hint.and_then(|h| crate::domain::EmailDomain::parse(h).ok()) else {
-        return Ok(None);
-    };
-    let Ok(probe) = Email::parse(&format!("x@{domain}")) else {
-        return Ok(None);
-    };
-    discovery::org_for_email(st.storage.as_ref(), app, &probe).await
 }
