@@ -208,21 +208,22 @@ impl Server {
         let outbox_worker = crate::webhooks::Worker::new(
             state.storage.clone(),
             state.clock.clone(),
-            vec![Arc::new(crate::webhooks::WebhookDeliverer {
-                storage: state.admin_storage.clone(),
-                http: state.http.clone(),
-                seal: state.seal.clone(),
-                clock: state.clock.clone(),
-                allow_loopback_http: state.config.upstream_allow_private,
-            }) as Arc<dyn crate::webhooks::Deliverer>,
-            Arc::new(crate::webhooks::BackchannelDeliverer {
-                storage: state.admin_storage.clone(),
-                http: state.http.clone(),
-                keys: state.keys.clone(),
-                clock: state.clock.clone(),
-                issuer: state.config.issuer(),
-                allow_loopback_http: state.config.upstream_allow_private,
-            }),
+            vec![
+                Arc::new(crate::webhooks::WebhookDeliverer {
+                    storage: state.admin_storage.clone(),
+                    http: state.http.clone(),
+                    seal: state.seal.clone(),
+                    clock: state.clock.clone(),
+                    allow_loopback_http: state.config.upstream_allow_private,
+                }) as Arc<dyn crate::webhooks::Deliverer>,
+                Arc::new(crate::webhooks::BackchannelDeliverer {
+                    storage: state.admin_storage.clone(),
+                    http: state.http.clone(),
+                    keys: state.keys.clone(),
+                    clock: state.clock.clone(),
+                    issuer: state.config.issuer(),
+                    allow_loopback_http: state.config.upstream_allow_private,
+                }),
             ],
         )
         .spawn(boot.outbox_poll.unwrap_or(OUTBOX_POLL));

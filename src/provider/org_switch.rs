@@ -6,9 +6,11 @@
 //! family is left untouched, so two tabs on two orgs never clobber each other; every family
 //! stays bound to one org for its life.
 //!
-//! The new family keeps the session's `sid`, `auth_time`, `amr` and `idp` (so sign-out and
-//! Back-Channel Logout cover it) and the old family's absolute expiry (a switch never extends
-//! a session). RFC 6749 §6: `scope` may narrow, never widen.
+//! The new family keeps the session's `sid`, `auth_time` and `amr` (so sign-out and
+//! Back-Channel Logout cover it); its `idp` is the connection the session counts as in the new
+//! org (the same federated connection, or that org's password connection); it ends no later
+//! than the old family (a switch never extends a session). RFC 6749 §6: `scope` may narrow,
+//! never widen.
 //!
 //! Refusals are `invalid_grant` (RFC 6749 §5.2: the grant is not valid for this request) with a
 //! fixed description: not a member (also for an unknown org, so org names are not probed),
@@ -22,7 +24,8 @@
 use super::claims::{self, Ineligible};
 use super::token::{REUSE_GRACE_SECS, issue};
 use crate::domain::{
-    App, ConnectionKind, OrgId, RefreshFamilyId, Slug, TokenHash, random_token, trunc_millis,
+    App, ConnectionId, ConnectionKind, OrgId, RefreshFamilyId, Slug, TokenHash, random_token,
+    trunc_millis,
 };
 use crate::provider::ProviderCtx;
 use crate::provider::error::OAuthError;
@@ -50,26 +53,39 @@ async fn find_org(st: &ProviderCtx, hint: &str) -> Result<Option<crate::domain::
     }
 }
 
-/// Whether `org` accepts the session's authentication for `app`: the same connection for a
-/// federated session (connections belong to one org), an allowed password connection for a
-/// password session (`idp` is `None`).
-async fn accepts_session(
+/// How the session signed in, from the family's `idp`: a password (the family names its
+/// org's password connection, or nothing) or a federated connection.
+async fn signed_in_with_password(
+    st: &ProviderCtx,
+    family: &RefreshFamily,
+) -> Result<bool, OAuthError> {
+    let Some(idp) = &family.idp else {
+        return Ok(true);
+    };
+    Ok(st
+        .storage
+        .get_connection(&family.org_id, idp)
+        .await?
+        .is_some_and(|c| c.kind() == ConnectionKind::Password))
+}
+
+/// The connection a password session gets in `org` for `app`: the first password connection
+/// the org's policy allows (as a sign-in there would pick), if any.
+async fn password_connection(
     st: &ProviderCtx,
     app: &App,
     org: &OrgId,
-    family: &RefreshFamily,
-) -> Result<bool, OAuthError> {
-    if family.idp.is_some() {
-        // `load_subject` checked the connection against the org's policy already.
-        return Ok(true);
-    }
+) -> Result<Option<ConnectionId>, OAuthError> {
     let Some(link) = st.storage.get_link(org, &app.id).await? else {
-        return Ok(false);
+        return Ok(None);
     };
     let conns = st.storage.list_connections(org).await?;
-    Ok(crate::login::discovery::policy_connections(app, &link, &conns)
-        .iter()
-        .any(|c| c.kind() == ConnectionKind::Password))
+    Ok(
+        crate::login::discovery::policy_connections(app, &link, &conns)
+            .into_iter()
+            .find(|c| c.kind() == ConnectionKind::Password)
+            .map(|c| c.id.clone()),
+    )
 }
 
 /// The refresh grant with `organization` (see the module doc). `token` and `family` were
@@ -102,12 +118,16 @@ pub(super) async fn switch(
     let Some(org) = find_org(st, hint).await? else {
         return Err(OAuthError::invalid_grant(NOT_MEMBER));
     };
+    // A password session may enter any org whose policy for this app allows a password
+    // connection (the user's password is theirs, not the org's); a federated session only
+    // the org of its own connection (connections belong to one org).
+    let password = signed_in_with_password(st, family).await?;
     let subject = match claims::load_subject(
         st.storage.as_ref(),
         app,
         &family.user_id,
         &org.id,
-        family.idp.as_ref(),
+        if password { None } else { family.idp.as_ref() },
     )
     .await?
     {
@@ -122,10 +142,17 @@ pub(super) async fn switch(
             }));
         }
     };
-    if !accepts_session(st, app, &org.id, family).await? {
-        tracing::info!(org = %org.id, "org switch refused: the org does not accept this session's sign-in");
-        return Err(OAuthError::invalid_grant(OTHER_IDP));
-    }
+    let idp = if password {
+        match password_connection(st, app, &org.id).await? {
+            Some(c) => Some(c),
+            None => {
+                tracing::info!(org = %org.id, "org switch refused: no password sign-in there");
+                return Err(OAuthError::invalid_grant(OTHER_IDP));
+            }
+        }
+    } else {
+        family.idp.clone()
+    };
     let refresh = random_token();
     let lifetime = time::Duration::seconds(app.token_lifetimes.refresh_token_secs);
     let next = RefreshFamily {
@@ -137,7 +164,7 @@ pub(super) async fn switch(
         auth_time: family.auth_time,
         amr: family.amr.clone(),
         scope: scope.clone(),
-        idp: family.idp.clone(),
+        idp,
         created_at: trunc_millis(now),
         expires_at: trunc_millis(family.expires_at.min(now + lifetime)),
         revoked_at: None,

@@ -59,7 +59,11 @@ impl Deliverer for BackchannelDeliverer {
             Err(e) => return failed(None, format!("storage: {e}"), false),
         };
         let Some(reg) = &app.backchannel_logout else {
-            return failed(None, "the app no longer registers a back-channel logout URI", true);
+            return failed(
+                None,
+                "the app no longer registers a back-channel logout URI",
+                true,
+            );
         };
         if let Err(e) = validate_webhook_url(&reg.uri, self.allow_loopback_http) {
             return failed(None, format!("backchannel_logout_uri {}", e.message), true);
@@ -75,7 +79,10 @@ impl Deliverer for BackchannelDeliverer {
             now,
             &random_token(),
         );
-        let token = match self.keys.sign_typed(&claims, app.signing_alg, LOGOUT_TOKEN_TYP) {
+        let token = match self
+            .keys
+            .sign_typed(&claims, app.signing_alg, LOGOUT_TOKEN_TYP)
+        {
             Ok(t) => t,
             Err(e) => return failed(None, format!("cannot sign the logout token: {e}"), false),
         };
@@ -97,7 +104,9 @@ impl Deliverer for BackchannelDeliverer {
             return failed(None, "the request cannot be built", true);
         };
         match self.http.send(&format!("backchannel:{app_id}"), req).await {
-            Ok(r) if (200..300).contains(&r.status) => AttemptResult::Delivered { status: r.status },
+            Ok(r) if (200..300).contains(&r.status) => {
+                AttemptResult::Delivered { status: r.status }
+            }
             Ok(r) => failed(
                 Some(r.status),
                 format!("the app answered HTTP {}", r.status),

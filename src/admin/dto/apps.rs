@@ -3,8 +3,8 @@
 //!
 //! Owns: these wire shapes. Must not touch: validation (`service`).
 
-use super::{AdminClientScope, ClientType, ConnectionKind, MemberEvent, SigningAlg, ts};
 use super::double_option;
+use super::{AdminClientScope, ClientType, ConnectionKind, MemberEvent, SigningAlg, ts};
 use crate::domain as d;
 use crate::domain::{AppId, ClientId, RoleGroupId, RoleValue, Secret};
 use serde::{Deserialize, Serialize};

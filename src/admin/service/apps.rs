@@ -122,7 +122,10 @@ pub fn build_app(
 
 /// The Back-Channel Logout registration from the API's two flat fields (as in OIDC Dynamic
 /// Client Registration); the session flag without a URI is refused.
-fn backchannel(uri: Option<String>, required: Option<bool>) -> SResult<Option<d::BackchannelLogout>> {
+fn backchannel(
+    uri: Option<String>,
+    required: Option<bool>,
+) -> SResult<Option<d::BackchannelLogout>> {
     match (uri, required) {
         (Some(uri), required) => Ok(Some(d::BackchannelLogout {
             uri,
@@ -228,12 +231,19 @@ pub async fn update_app(ctx: &Ctx<'_>, id: &AppId, p: AppPatch) -> SResult<(App,
         if let Some(v) = &p.admin_api {
             next.admin_api = v.clone().into();
         }
-        match (&p.backchannel_logout_uri, p.backchannel_logout_session_required) {
+        match (
+            &p.backchannel_logout_uri,
+            p.backchannel_logout_session_required,
+        ) {
             (None, None) => {}
             (Some(None), _) => next.backchannel_logout = None,
             (Some(Some(uri)), req) => {
-                let kept = next.backchannel_logout.as_ref().is_some_and(|b| b.session_required);
-                next.backchannel_logout = backchannel(Some(uri.clone()), Some(req.unwrap_or(kept)))?;
+                let kept = next
+                    .backchannel_logout
+                    .as_ref()
+                    .is_some_and(|b| b.session_required);
+                next.backchannel_logout =
+                    backchannel(Some(uri.clone()), Some(req.unwrap_or(kept)))?;
             }
             (None, Some(req)) => match &mut next.backchannel_logout {
                 Some(b) => b.session_required = req,

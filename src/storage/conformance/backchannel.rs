@@ -25,7 +25,10 @@ async fn logouts(s: &Arc<dyn Storage>, app: &AppId) -> Vec<OutboxItem> {
 pub async fn revocations_queue_backchannel_logouts(s: Arc<dyn Storage>) {
     let (mut a, o, u) = seed_member(&s).await;
     // Registration round-trips through create and update.
-    assert_eq!(s.get_app(&a.id).await.unwrap().unwrap().backchannel_logout, None);
+    assert_eq!(
+        s.get_app(&a.id).await.unwrap().unwrap().backchannel_logout,
+        None
+    );
     a.backchannel_logout = Some(BackchannelLogout {
         uri: "https://app.example/bcl?x=1".into(),
         session_required: true,
@@ -65,7 +68,9 @@ pub async fn revocations_queue_backchannel_logouts(s: Arc<dyn Storage>) {
 
     // Already revoked families queue nothing again; the member's other session does.
     assert_eq!(
-        s.revoke_member_families(&o.id, &u.id, None, now()).await.unwrap(),
+        s.revoke_member_families(&o.id, &u.id, None, now())
+            .await
+            .unwrap(),
         1
     );
     let rows = logouts(&s, &a.id).await;

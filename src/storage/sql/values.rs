@@ -77,7 +77,9 @@ pub(super) fn col_json<T: DeserializeOwned>(row: &AnyRow, name: &str) -> Result<
 pub(super) fn col_opt_json<T: DeserializeOwned>(row: &AnyRow, name: &str) -> Result<Option<T>> {
     match col::<Option<String>>(row, name)? {
         None => Ok(None),
-        Some(s) => serde_json::from_str(&s).map(Some).map_err(|e| corrupt(name, e)),
+        Some(s) => serde_json::from_str(&s)
+            .map(Some)
+            .map_err(|e| corrupt(name, e)),
     }
 }
 

@@ -8,6 +8,7 @@
 
 use super::fixture::*;
 use axum::http::HeaderMap;
+use lobby::domain::Clock;
 use serde_json::{Value, json};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -230,7 +231,12 @@ async fn every_trigger_reaches_the_apps_of_the_session() {
     let (b, t, sid) = signed_in(&lobby, "alice@acme.test", None).await;
     let (verifier, challenge) = pkce();
     let r = b
-        .get(&authorize_path("portal", PORTAL_CB, &challenge, &[("prompt", "none")]))
+        .get(&authorize_path(
+            "portal",
+            PORTAL_CB,
+            &challenge,
+            &[("prompt", "none")],
+        ))
         .await;
     let code = code_from(&r, &lobby.base, PORTAL_CB);
     let (s, pt) = lobby

@@ -48,11 +48,17 @@ async fn switching_org_opens_a_new_family_and_leaves_the_old_one_alone() {
     // Tab 1's token was not rotated: it still refreshes acme, and rotates as usual.
     let (s, t3) = refresh(&lobby, &acme_rt, None).await;
     assert_eq!(s, 200, "{t3}");
-    assert_eq!(jwt_claims(t3["id_token"].as_str().unwrap())["org_id"], "acme");
+    assert_eq!(
+        jwt_claims(t3["id_token"].as_str().unwrap())["org_id"],
+        "acme"
+    );
     // Tab 2's family stays bound to globex.
     let (s, t4) = refresh(&lobby, &globex_rt, None).await;
     assert_eq!(s, 200, "{t4}");
-    assert_eq!(jwt_claims(t4["id_token"].as_str().unwrap())["org_id"], "globex");
+    assert_eq!(
+        jwt_claims(t4["id_token"].as_str().unwrap())["org_id"],
+        "globex"
+    );
     let f_acme = lobby
         .storage()
         .find_refresh(&TokenHash::of(&rt(&t3)))
@@ -69,17 +75,31 @@ async fn switching_org_opens_a_new_family_and_leaves_the_old_one_alone() {
         .1;
     assert_ne!(f_acme.id, f_globex.id);
     assert_eq!(f_globex.org_id, org_id("globex"));
+    assert_eq!(
+        f_globex.idp,
+        Some(ConnectionId::parse("globex-pw").unwrap())
+    );
     assert_eq!(f_globex.session_id, f_acme.session_id);
-    assert!(f_globex.expires_at <= f_acme.expires_at, "no longer than the session");
+    assert!(
+        f_globex.expires_at <= f_acme.expires_at,
+        "no longer than the session"
+    );
 
     // Switching back by org id works from the globex family too.
     let (s, t5) = refresh(&lobby, &rt(&t4), Some("acme")).await;
     assert_eq!(s, 200, "{t5}");
-    assert_eq!(jwt_claims(t5["id_token"].as_str().unwrap())["org_id"], "acme");
+    assert_eq!(
+        jwt_claims(t5["id_token"].as_str().unwrap())["org_id"],
+        "acme"
+    );
 
     // A rotated token cannot switch (within the grace window: refused, family kept).
     let (s, e) = refresh(&lobby, &acme_rt, Some("globex")).await;
-    assert_eq!((s, e["error"].as_str()), (400, Some("invalid_grant")), "{e}");
+    assert_eq!(
+        (s, e["error"].as_str()),
+        (400, Some("invalid_grant")),
+        "{e}"
+    );
     // The parameter once only.
     let (s, e) = lobby
         .token(&[
@@ -89,7 +109,11 @@ async fn switching_org_opens_a_new_family_and_leaves_the_old_one_alone() {
             ("organization", "globex"),
         ])
         .await;
-    assert_eq!((s, e["error"].as_str()), (400, Some("invalid_request")), "{e}");
+    assert_eq!(
+        (s, e["error"].as_str()),
+        (400, Some("invalid_request")),
+        "{e}"
+    );
 
     // Signing out ends every family of the session, whichever org.
     let q = url::form_urlencoded::Serializer::new(String::new())
@@ -129,13 +153,22 @@ async fn switching_is_refused_cleanly() {
     let t = lobby.exchange(&code, &verifier).await;
     let bob = rt(&t);
     for (org, why) in [
-        ("umbrella", "That organization does not use this application."),
+        (
+            "umbrella",
+            "That organization does not use this application.",
+        ),
         (
             "initech",
             "That organization requires signing in through its own identity provider: send the user to /authorize with organization set to it.",
         ),
-        ("nope", "The user is not an active member of that organization."),
-        ("Not A Slug!", "The user is not an active member of that organization."),
+        (
+            "nope",
+            "The user is not an active member of that organization.",
+        ),
+        (
+            "Not A Slug!",
+            "The user is not an active member of that organization.",
+        ),
     ] {
         let (s, e) = refresh(&lobby, &bob, Some(org)).await;
         assert_eq!(s, 400, "{org}: {e}");
@@ -159,7 +192,11 @@ async fn switching_is_refused_cleanly() {
     g.status = MemberStatus::Suspended;
     lobby.storage().update_membership(&g).await.unwrap();
     let (s, e) = refresh(&lobby, &rt(&t2), Some("globex")).await;
-    assert_eq!((s, e["error"].as_str()), (400, Some("invalid_grant")), "{e}");
+    assert_eq!(
+        (s, e["error"].as_str()),
+        (400, Some("invalid_grant")),
+        "{e}"
+    );
 }
 
 async fn s_get(lobby: &Lobby, org: &str, user: &str) -> Membership {
