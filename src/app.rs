@@ -68,6 +68,11 @@ pub struct AppState {
 /// Algorithms that always have an active key (apps choose one of them).
 const SIGNING_ALGS: [SigningAlg; 3] = [SigningAlg::RS256, SigningAlg::ES256, SigningAlg::EdDSA];
 
+/// How often the outbox worker looks for due rows by default: a quarter second, so a webhook
+/// or a back-channel logout leaves well within a second of the change that queued it (one
+/// indexed read of the `outbox` table per poll).
+pub const OUTBOX_POLL: Duration = Duration::from_millis(250);
+
 /// What a boot may supply instead of opening it from the configuration. The CLI supplies
 /// nothing; tests and benches supply what they control (a temp database, a manual clock, a
 /// fake DNS resolver, short outbound timeouts).
@@ -88,7 +93,7 @@ pub struct Boot {
     pub mailer: Option<Arc<dyn Mailer>>,
     /// Serve the bundled demo client at `/demo` (`lobby serve --demo`).
     pub demo: bool,
-    /// How often the outbox worker looks for due deliveries. Default: every second.
+    /// How often the outbox worker looks for due deliveries. Default: [`OUTBOX_POLL`].
     pub outbox_poll: Option<Duration>,
 }
 
@@ -203,15 +208,25 @@ impl Server {
         let outbox_worker = crate::webhooks::Worker::new(
             state.storage.clone(),
             state.clock.clone(),
-            vec![Arc::new(crate::webhooks::WebhookDeliverer {
-                storage: state.admin_storage.clone(),
-                http: state.http.clone(),
-                seal: state.seal.clone(),
-                clock: state.clock.clone(),
-                allow_loopback_http: state.config.upstream_allow_private,
-            })],
+            vec![
+                Arc::new(crate::webhooks::WebhookDeliverer {
+                    storage: state.admin_storage.clone(),
+                    http: state.http.clone(),
+                    seal: state.seal.clone(),
+                    clock: state.clock.clone(),
+                    allow_loopback_http: state.config.upstream_allow_private,
+                }) as Arc<dyn crate::webhooks::Deliverer>,
+                Arc::new(crate::webhooks::BackchannelDeliverer {
+                    storage: state.admin_storage.clone(),
+                    http: state.http.clone(),
+                    keys: state.keys.clone(),
+                    clock: state.clock.clone(),
+                    issuer: state.config.issuer(),
+                    allow_loopback_http: state.config.upstream_allow_private,
+                }),
+            ],
         )
-        .spawn(boot.outbox_poll.unwrap_or(Duration::from_secs(1)));
+        .spawn(boot.outbox_poll.unwrap_or(OUTBOX_POLL));
         Ok(Server {
             state,
             router,

@@ -19,6 +19,7 @@ pub mod openapi;
 pub mod orgs;
 pub mod scope;
 pub mod service;
+pub mod sessions;
 pub mod users;
 pub mod webhooks;
 
@@ -144,6 +145,7 @@ pub fn route_table() -> Vec<RouteDef> {
         r_patch("/users/{user_id}", users::update_user),
         r_delete("/users/{user_id}", users::delete_user),
         r_get("/users/{user_id}/identities", users::list_identities),
+        r_delete("/users/{user_id}/sessions", sessions::end_user_sessions),
         r_get("/orgs/{org_id}/members", users::list_members),
         r_post("/orgs/{org_id}/members", users::create_member),
         r_get("/orgs/{org_id}/members/{user_id}", users::get_member),
@@ -178,6 +180,11 @@ pub fn route_table() -> Vec<RouteDef> {
         r_get(
             "/webhooks/{webhook_id}/deliveries",
             webhooks::list_deliveries,
+        ),
+        // Back-Channel Logout deliveries to an app
+        r_get(
+            "/apps/{app_id}/backchannel-logout/deliveries",
+            sessions::list_logout_deliveries,
         ),
     ]
 }

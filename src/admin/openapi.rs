@@ -5,7 +5,7 @@
 //! Must not touch: handlers' behaviour. A test checks that every route of
 //! [`super::route_table`] is in the document and nothing else is.
 
-use super::{apps, audit, connection_ops, orgs, users, webhooks};
+use super::{apps, audit, connection_ops, orgs, sessions, users, webhooks};
 use crate::http::{ErrorBody, Json};
 use utoipa::openapi::path::Operation;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
@@ -41,6 +41,7 @@ use utoipa::{Modify, OpenApi};
         audit::list_audit_events,
         webhooks::list_webhooks, webhooks::create_webhook, webhooks::get_webhook,
         webhooks::update_webhook, webhooks::delete_webhook, webhooks::list_deliveries,
+        sessions::end_user_sessions, sessions::list_logout_deliveries,
     ),
     components(schemas(ErrorBody)),
     modifiers(&Conventions),

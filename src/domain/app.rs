@@ -225,6 +225,8 @@ pub struct App {
     pub auth_policy: AppAuthPolicy,
     /// Access to Lobby's own admin API (delegated and/or client credentials); default none.
     pub admin_api: AdminApiAccess,
+    /// OIDC Back-Channel Logout registration (`domain::backchannel`); `None`: not sent.
+    pub backchannel_logout: Option<super::BackchannelLogout>,
     pub version: i64,
     pub created_at: OffsetDateTime,
     pub updated_at: OffsetDateTime,
@@ -278,6 +280,9 @@ impl App {
                 "auth_policy.allowed_kinds",
                 "must allow at least one kind of connection",
             ));
+        }
+        if let Some(b) = &self.backchannel_logout {
+            b.validate()?;
         }
         // RFC 6749 §4.4: the client credentials grant is for confidential clients only.
         if !self.admin_api.client_scopes.is_empty() && self.client_type != ClientType::Confidential

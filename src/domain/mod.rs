@@ -8,6 +8,7 @@
 pub mod admin_token;
 pub mod app;
 pub mod audit;
+pub mod backchannel;
 pub mod cache;
 pub mod clock;
 pub mod connection;
@@ -27,6 +28,7 @@ pub mod webhook;
 
 pub use app::*;
 pub use audit::*;
+pub use backchannel::*;
 pub use clock::*;
 pub use connection::*;
 pub use email::*;

@@ -249,12 +249,15 @@ pub fn validate_webhook_url(s: &str, allow_loopback_http: bool) -> DomainResult<
 pub enum OutboxKind {
     /// An event to a webhook endpoint (`target` = the endpoint id).
     Webhook,
+    /// A Back-Channel Logout token to an app (`target` = the app id; `domain::backchannel`).
+    BackchannelLogout,
 }
 
 impl OutboxKind {
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Webhook => "webhook",
+            Self::BackchannelLogout => "backchannel_logout",
         }
     }
 }

@@ -53,6 +53,7 @@ pub fn portal_app(config: &Config) -> App {
             .into(),
         },
         admin_api: AdminApiAccess::default(),
+        backchannel_logout: None,
         version: 1,
         created_at: OffsetDateTime::UNIX_EPOCH,
         updated_at: OffsetDateTime::UNIX_EPOCH,

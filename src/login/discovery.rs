@@ -301,6 +301,7 @@ mod tests {
                 allowed_kinds: kinds.iter().copied().collect(),
             },
             admin_api: AdminApiAccess::default(),
+            backchannel_logout: None,
             version: 1,
             created_at: OffsetDateTime::UNIX_EPOCH,
             updated_at: OffsetDateTime::UNIX_EPOCH,

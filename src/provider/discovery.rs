@@ -50,7 +50,9 @@ pub async fn openid_configuration(State(st): State<ProviderCtx>) -> Response {
         // RFC 9207 §3.
         "authorization_response_iss_parameter_supported": true,
         "frontchannel_logout_supported": false,
-        "backchannel_logout_supported": false,
+        // OIDC Back-Channel Logout 1.0 §2.1: logout tokens carry `sid` (and `sub`) always.
+        "backchannel_logout_supported": true,
+        "backchannel_logout_session_supported": true,
         "ui_locales_supported": crate::i18n::supported_tags(),
     });
     let mut res = Json(doc).into_response();

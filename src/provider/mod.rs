@@ -12,6 +12,7 @@ pub mod discovery;
 pub mod error;
 pub mod introspect;
 pub mod logout;
+pub mod org_switch;
 pub mod revoke;
 pub mod token;
 pub mod userinfo;

@@ -24,6 +24,9 @@
 //! reloads membership, org, link and connection (`claims::load_subject`): not eligible any more
 //! → the family is revoked and the grant fails.
 //!
+//! With `organization` the refresh grant switches org instead (`org_switch`): a new family
+//! for that org, the presented token and its family left as they are.
+//!
 //! Access tokens are JWTs (`typ: at+jwt`, RFC 9068); `/revoke` deny-lists their `jti` in the
 //! state store until `exp` (`deny:<jti>`), checked by `/userinfo` and `/introspect`.
 //!
@@ -135,6 +138,7 @@ async fn handle(
         "scope",
         "client_id",
         "client_secret",
+        "organization",
     ])
     .is_some()
     {
@@ -497,7 +501,7 @@ async fn refresh_grant(st: &ProviderCtx, app: &App, p: &Params) -> Result<Value,
     let hash = TokenHash::of(presented);
     let now = st.clock.now();
     // The token, its family and the member it speaks for, in one read.
-    let Some((_, family, member)) = st.storage.find_refresh_in_context(&hash).await? else {
+    let Some((token, family, member)) = st.storage.find_refresh_in_context(&hash).await? else {
         return Err(OAuthError::invalid_grant(BAD));
     };
     // RFC 6749 §6: the token was issued to this client.
@@ -523,6 +527,10 @@ async fn refresh_grant(st: &ProviderCtx, app: &App, p: &Params) -> Result<Value,
     };
     let explicit = p.get("scope").ok().flatten().is_some();
     let scope = admin_tokens::token_scope(app, scope, explicit, p, &st.config.issuer())?;
+    // Issue 16: `organization` switches org in a new family (`org_switch`).
+    if let Some(org) = p.get("organization").ok().flatten() {
+        return super::org_switch::switch(st, app, org, scope, &token, &family).await;
+    }
     // DESIGN §3: claims are recomputed from the current membership at every refresh.
     let subject = match claims::subject_for(st.storage.as_ref(), app, member, family.idp.as_ref())
         .await?
@@ -605,7 +613,7 @@ pub(crate) fn sign(
 
 /// Sign the access and ID tokens and build the token response (RFC 6749 §5.1, OIDC Core
 /// §3.1.3.3).
-fn issue(
+pub(super) fn issue(
     st: &ProviderCtx,
     app: &App,
     subject: &Subject,

@@ -57,6 +57,11 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
         "webhooks",
         include_str!("../../migrations/postgres/0016_webhooks.sql"),
     ),
+    (
+        17,
+        "backchannel logout",
+        include_str!("../../migrations/postgres/0017_backchannel_logout.sql"),
+    ),
 ];
 
 const MAX_CONNECTIONS: u32 = 10;

@@ -61,6 +61,11 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
         "webhooks",
         include_str!("../../migrations/sqlite/0016_webhooks.sql"),
     ),
+    (
+        17,
+        "backchannel logout",
+        include_str!("../../migrations/sqlite/0017_backchannel_logout.sql"),
+    ),
 ];
 
 /// Connections of a file database. SQLite has one writer at a time; in WAL mode a reader runs

@@ -7,13 +7,18 @@
 //! `domain::webhook::event_from_audit`, called by the storage layer in the same transaction as
 //! the audit event), HTTP routes (the admin API registers endpoints).
 //!
+//! Back-channel logout ([`backchannel`]) is the second kind: OIDC Back-Channel Logout 1.0
+//! tokens to apps, signed at each attempt with Lobby's key.
+//!
 //! Reuse: another kind of delivery (e.g. back-channel logout tokens) adds an
 //! `OutboxKind`, queues rows with `OutboxStore::enqueue` and implements [`worker::Deliverer`];
 //! the lease, retries, backoff and listing come with the outbox.
 
+pub mod backchannel;
 pub mod deliver;
 pub mod signature;
 pub mod worker;
 
+pub use backchannel::BackchannelDeliverer;
 pub use deliver::WebhookDeliverer;
 pub use worker::{Deliverer, Worker, WorkerHandle};

@@ -62,6 +62,11 @@ pub struct DeclApp {
     /// Access to Lobby's admin API (delegated and/or client credentials); default none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub admin_api: Option<AdminApiAccess>,
+    /// OIDC Back-Channel Logout URI; default none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backchannel_logout_uri: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backchannel_logout_session_required: Option<bool>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub roles: Vec<RoleCreate>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -86,6 +91,8 @@ impl DeclApp {
                 revoke_on: self.revoke_on,
                 auth_policy: self.auth_policy,
                 admin_api: self.admin_api,
+                backchannel_logout_uri: self.backchannel_logout_uri,
+                backchannel_logout_session_required: self.backchannel_logout_session_required,
             },
             self.roles,
             self.role_groups,

@@ -40,6 +40,12 @@ fn export_app(a: &App, roles: Vec<Role>, groups: Vec<RoleGroup>) -> DeclApp {
         auth_policy: (a.auth_policy != d::AppAuthPolicy::default())
             .then(|| a.auth_policy.clone().into()),
         admin_api: (!a.admin_api.is_none()).then(|| a.admin_api.clone().into()),
+        backchannel_logout_uri: a.backchannel_logout.as_ref().map(|b| b.uri.clone()),
+        backchannel_logout_session_required: a
+            .backchannel_logout
+            .as_ref()
+            .filter(|b| b.session_required)
+            .map(|_| true),
         roles: roles
             .into_iter()
             .map(|r| RoleCreate {

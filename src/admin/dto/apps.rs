@@ -3,6 +3,7 @@
 //!
 //! Owns: these wire shapes. Must not touch: validation (`service`).
 
+use super::double_option;
 use super::{AdminClientScope, ClientType, ConnectionKind, MemberEvent, SigningAlg, ts};
 use crate::domain as d;
 use crate::domain::{AppId, ClientId, RoleGroupId, RoleValue, Secret};
@@ -140,6 +141,13 @@ pub struct AppCreate {
     /// Access to Lobby's admin API; default none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub admin_api: Option<AdminApiAccess>,
+    /// OIDC Back-Channel Logout 1.0 §2.2: where Lobby POSTs a `logout_token` when it ends
+    /// this app's session of a member (https, or http to loopback). Default none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backchannel_logout_uri: Option<String>,
+    /// §2.2: the app requires `sid` in logout tokens (Lobby always sends it). Default false.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backchannel_logout_session_required: Option<bool>,
 }
 
 /// Partial update of an app; absent fields are left alone.
@@ -167,6 +175,11 @@ pub struct AppPatch {
     pub auth_policy: Option<AppAuthPolicy>,
     /// Replace the app's access to Lobby's admin API.
     pub admin_api: Option<AdminApiAccess>,
+    /// Set the Back-Channel Logout URI; `null` stops back-channel logout for this app.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>, nullable)]
+    pub backchannel_logout_uri: Option<Option<String>>,
+    pub backchannel_logout_session_required: Option<bool>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
@@ -185,6 +198,10 @@ pub struct AppResponse {
     pub revoke_on: Vec<MemberEvent>,
     pub auth_policy: AppAuthPolicy,
     pub admin_api: AdminApiAccess,
+    /// OIDC Back-Channel Logout URI, when registered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backchannel_logout_uri: Option<String>,
+    pub backchannel_logout_session_required: bool,
     pub version: i64,
     pub created_at: String,
     pub updated_at: String,
@@ -206,6 +223,11 @@ impl From<&d::App> for AppResponse {
             revoke_on: a.revoke_on.iter().map(|e| (*e).into()).collect(),
             auth_policy: a.auth_policy.clone().into(),
             admin_api: a.admin_api.clone().into(),
+            backchannel_logout_uri: a.backchannel_logout.as_ref().map(|b| b.uri.clone()),
+            backchannel_logout_session_required: a
+                .backchannel_logout
+                .as_ref()
+                .is_some_and(|b| b.session_required),
             version: a.version,
             created_at: ts(a.created_at),
             updated_at: ts(a.updated_at),

@@ -107,6 +107,10 @@ pub fn build_app(
         revoke_on: revoke_set(req.revoke_on),
         auth_policy: req.auth_policy.map(Into::into).unwrap_or_default(),
         admin_api: req.admin_api.map(Into::into).unwrap_or_default(),
+        backchannel_logout: backchannel(
+            req.backchannel_logout_uri,
+            req.backchannel_logout_session_required,
+        )?,
         version: existing.map(|a| a.version).unwrap_or(1),
         created_at: existing.map(|a| a.created_at).unwrap_or(now),
         updated_at: existing.map(|a| a.updated_at).unwrap_or(now),
@@ -114,6 +118,25 @@ pub fn build_app(
     app.validate()?;
     not_reserved(&app)?;
     Ok((app, shown))
+}
+
+/// The Back-Channel Logout registration from the API's two flat fields (as in OIDC Dynamic
+/// Client Registration); the session flag without a URI is refused.
+fn backchannel(
+    uri: Option<String>,
+    required: Option<bool>,
+) -> SResult<Option<d::BackchannelLogout>> {
+    match (uri, required) {
+        (Some(uri), required) => Ok(Some(d::BackchannelLogout {
+            uri,
+            session_required: required.unwrap_or(false),
+        })),
+        (None, Some(true)) => Err(ServiceError::invalid(
+            "backchannel_logout_session_required",
+            "needs backchannel_logout_uri",
+        )),
+        (None, _) => Ok(None),
+    }
 }
 
 /// The built-in portal client's id is Lobby's own: an app taking it would be shadowed at
@@ -207,6 +230,30 @@ pub async fn update_app(ctx: &Ctx<'_>, id: &AppId, p: AppPatch) -> SResult<(App,
         }
         if let Some(v) = &p.admin_api {
             next.admin_api = v.clone().into();
+        }
+        match (
+            &p.backchannel_logout_uri,
+            p.backchannel_logout_session_required,
+        ) {
+            (None, None) => {}
+            (Some(None), _) => next.backchannel_logout = None,
+            (Some(Some(uri)), req) => {
+                let kept = next
+                    .backchannel_logout
+                    .as_ref()
+                    .is_some_and(|b| b.session_required);
+                next.backchannel_logout =
+                    backchannel(Some(uri.clone()), Some(req.unwrap_or(kept)))?;
+            }
+            (None, Some(req)) => match &mut next.backchannel_logout {
+                Some(b) => b.session_required = req,
+                None => {
+                    return Err(ServiceError::invalid(
+                        "backchannel_logout_session_required",
+                        "set backchannel_logout_uri first",
+                    ));
+                }
+            },
         }
         if let Some(t) = p.client_type {
             next.client_type = t.into();

@@ -58,6 +58,7 @@ pub(super) fn app() -> App {
         revoke_on: [MemberEvent::MemberRemoved, MemberEvent::OrgSuspended].into(),
         auth_policy: AppAuthPolicy::default(),
         admin_api: AdminApiAccess::default(),
+        backchannel_logout: None,
         version: 1,
         created_at: t,
         updated_at: t,

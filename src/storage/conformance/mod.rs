@@ -11,6 +11,7 @@
 
 mod apps;
 mod audit;
+mod backchannel;
 mod connections;
 mod consistency;
 mod domains;
@@ -31,6 +32,7 @@ pub(crate) use fixtures::org;
 
 use apps::*;
 use audit::*;
+use backchannel::*;
 use connections::*;
 use consistency::*;
 use domains::*;

@@ -175,6 +175,7 @@ on_every_backend!(
     audit_writes_queue_webhook_deliveries,
     outbox_leases_and_retries,
     outbox_concurrent_claims_are_disjoint,
+    revocations_queue_backchannel_logouts,
 );
 
 #[tokio::test]

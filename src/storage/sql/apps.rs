@@ -18,7 +18,7 @@ use std::borrow::Cow;
 
 pub(super) const APP_COLS: &str = "id, name, client_id, client_type, client_secret_hash, redirect_uris, \
      post_logout_redirect_uris, signing_alg, token_lifetimes, invite_ttl_secs, revoke_on, \
-     auth_policy, admin_api, version, created_at, updated_at";
+     auth_policy, admin_api, backchannel_logout, version, created_at, updated_at";
 
 pub(super) fn app_from(r: &AnyRow) -> Result<App> {
     Ok(App {
@@ -35,6 +35,7 @@ pub(super) fn app_from(r: &AnyRow) -> Result<App> {
         revoke_on: col_json(r, "revoke_on")?,
         auth_policy: col_json(r, "auth_policy")?,
         admin_api: col_json(r, "admin_api")?,
+        backchannel_logout: col_opt_json(r, "backchannel_logout")?,
         version: col(r, "version")?,
         created_at: col_ts(r, "created_at")?,
         updated_at: col_ts(r, "updated_at")?,
@@ -81,8 +82,9 @@ pub(super) fn groups_from(rows: &[AnyRow]) -> Result<Vec<RoleGroup>> {
 
 pub(super) const INSERT_APP: &str = "INSERT INTO apps (id, name, client_id, client_type, \
      client_secret_hash, redirect_uris, post_logout_redirect_uris, signing_alg, token_lifetimes, \
-     invite_ttl_secs, revoke_on, auth_policy, admin_api, version, created_at, updated_at) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)";
+     invite_ttl_secs, revoke_on, auth_policy, admin_api, version, created_at, updated_at, \
+     backchannel_logout) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)";
 
 pub(super) const UPSERT_APP_TAIL: &str = " ON CONFLICT (id) DO UPDATE SET name = excluded.name, \
      client_id = excluded.client_id, client_type = excluded.client_type, \
@@ -91,6 +93,7 @@ pub(super) const UPSERT_APP_TAIL: &str = " ON CONFLICT (id) DO UPDATE SET name =
      signing_alg = excluded.signing_alg, token_lifetimes = excluded.token_lifetimes, \
      invite_ttl_secs = excluded.invite_ttl_secs, revoke_on = excluded.revoke_on, \
      auth_policy = excluded.auth_policy, admin_api = excluded.admin_api, updated_at = excluded.updated_at, \
+     backchannel_logout = excluded.backchannel_logout, \
      version = apps.version + 1";
 
 pub(super) async fn write_app(
@@ -120,6 +123,7 @@ pub(super) async fn write_app(
         .bind(a.version)
         .bind(ms(a.created_at))
         .bind(ms(a.updated_at))
+        .bind(opt_json(a.backchannel_logout.as_ref())?)
         .execute(&mut *conn)
         .await?;
     Ok(r.rows_affected())
@@ -254,7 +258,8 @@ impl AppStore for SqlStore {
             "UPDATE apps SET name = $3, client_id = $4, client_type = $5, \
              client_secret_hash = $6, redirect_uris = $7, post_logout_redirect_uris = $8, \
              signing_alg = $9, token_lifetimes = $10, invite_ttl_secs = $11, revoke_on = $12, \
-             auth_policy = $13, admin_api = $14, updated_at = $15, version = version + 1 \
+             auth_policy = $13, admin_api = $14, updated_at = $15, backchannel_logout = $16, \
+             version = version + 1 \
              WHERE id = $1 AND version = $2 RETURNING {APP_COLS}"
         );
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
@@ -273,6 +278,7 @@ impl AppStore for SqlStore {
             .bind(json(&a.auth_policy)?)
             .bind(json(&a.admin_api)?)
             .bind(ms(a.updated_at))
+            .bind(opt_json(a.backchannel_logout.as_ref())?)
             .fetch_all(&self.pool)
             .await
             .map_err(|e| self.write_err(e, "app"))?;

@@ -270,8 +270,7 @@ impl RefreshStore for SqlStore {
             .push(" AND user_id = ")
             .text(user.as_str());
         push_app_filter(&mut q, apps);
-        let res = q.build().execute(&self.pool).await.map_err(backend)?;
-        Ok(res.rows_affected())
+        self.revoke_and_notify(q, now).await
     }
 
     async fn revoke_org_families(
@@ -290,34 +289,79 @@ impl RefreshStore for SqlStore {
             .push(" AND org_id = ")
             .text(org.as_str());
         push_app_filter(&mut q, apps);
-        let res = q.build().execute(&self.pool).await.map_err(backend)?;
-        Ok(res.rows_affected())
+        self.revoke_and_notify(q, now).await
     }
 
     async fn revoke_session_families(&self, session_id: &str, now: OffsetDateTime) -> Result<u64> {
-        let res = sqlx::query(
-            "UPDATE refresh_families SET revoked_at = $2 \
-             WHERE session_id = $1 AND revoked_at IS NULL AND expires_at > $2",
-        )
-        .bind(session_id)
-        .bind(ms(now))
-        .execute(&self.pool)
-        .await
-        .map_err(backend)?;
-        Ok(res.rows_affected())
+        let mut q = DynQuery::new("UPDATE refresh_families SET revoked_at = ");
+        q.int(ms(now))
+            .push(" WHERE revoked_at IS NULL AND expires_at > ")
+            .int(ms(now))
+            .push(" AND session_id = ")
+            .text(session_id);
+        self.revoke_and_notify(q, now).await
     }
 
     async fn revoke_user_families(&self, user: &UserId, now: OffsetDateTime) -> Result<u64> {
-        let res = sqlx::query(
-            "UPDATE refresh_families SET revoked_at = $2 \
-             WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > $2",
-        )
-        .bind(user.as_str())
-        .bind(ms(now))
-        .execute(&self.pool)
-        .await
-        .map_err(backend)?;
-        Ok(res.rows_affected())
+        let mut q = DynQuery::new("UPDATE refresh_families SET revoked_at = ");
+        q.int(ms(now))
+            .push(" WHERE revoked_at IS NULL AND expires_at > ")
+            .int(ms(now))
+            .push(" AND user_id = ")
+            .text(user.as_str());
+        self.revoke_and_notify(q, now).await
+    }
+}
+
+impl SqlStore {
+    /// Run a revoking `UPDATE refresh_families …` and, in the same transaction, queue a
+    /// Back-Channel Logout row for every (app, SSO session) it ended whose app registered a
+    /// logout URI (`domain::backchannel`): the revocation and its logout tokens, both or
+    /// neither. Returns how many families were revoked.
+    async fn revoke_and_notify(&self, mut q: DynQuery, now: OffsetDateTime) -> Result<u64> {
+        q.push(" RETURNING id, app_id, org_id, user_id, session_id");
+        let mut tx = self.begin().await?;
+        let rows = q.build().fetch_all(&mut *tx).await.map_err(backend)?;
+        let n = rows.len() as u64;
+        if rows.is_empty() {
+            tx.commit().await.map_err(backend)?;
+            return Ok(0);
+        }
+        let mut ended = Vec::with_capacity(rows.len());
+        for r in &rows {
+            ended.push(EndedAppSession {
+                family_id: col(r, "id")?,
+                app_id: col_parse(r, "app_id", AppId::parse)?,
+                org_id: col_parse(r, "org_id", OrgId::parse)?,
+                user_id: col_parse(r, "user_id", UserId::parse)?,
+                session_id: col(r, "session_id")?,
+            });
+        }
+        let apps: BTreeSet<&AppId> = ended.iter().map(|e| &e.app_id).collect();
+        let mut sel = DynQuery::new(
+            "SELECT id, backchannel_logout FROM apps WHERE backchannel_logout IS NOT NULL \
+             AND id IN (",
+        );
+        for (i, a) in apps.iter().enumerate() {
+            if i > 0 {
+                sel.push(", ");
+            }
+            sel.text(a.as_str());
+        }
+        sel.push(")");
+        let mut registered = std::collections::BTreeMap::new();
+        for r in sel.build().fetch_all(&mut *tx).await.map_err(backend)? {
+            let id = col_parse(&r, "id", AppId::parse)?;
+            if let Some(b) = col_opt_json::<BackchannelLogout>(&r, "backchannel_logout")? {
+                registered.insert(id, b);
+            }
+        }
+        let items = logout_items(&ended, &registered, now);
+        super::outbox::insert_outbox(&mut tx, &items)
+            .await
+            .map_err(|e| self.write_error(e, "outbox"))?;
+        tx.commit().await.map_err(backend)?;
+        Ok(n)
     }
 }
 

@@ -32,6 +32,11 @@ pub(super) fn json<T: Serialize + ?Sized>(v: &T) -> Result<String> {
     serde_json::to_string(v).map_err(backend)
 }
 
+/// JSON of an optional value (`NULL` for `None`).
+pub(super) fn opt_json<T: Serialize>(v: Option<&T>) -> Result<Option<String>> {
+    v.map(json).transpose()
+}
+
 /// The serde name of a unit enum variant (`"snake_case"` as in the API).
 pub(super) fn enum_name<T: Serialize>(v: &T) -> Result<String> {
     match serde_json::to_value(v).map_err(backend)? {
@@ -66,6 +71,16 @@ pub(super) fn col_opt_ts(row: &AnyRow, name: &str) -> Result<Option<OffsetDateTi
 pub(super) fn col_json<T: DeserializeOwned>(row: &AnyRow, name: &str) -> Result<T> {
     let s: String = col(row, name)?;
     serde_json::from_str(&s).map_err(|e| corrupt(name, e))
+}
+
+/// A nullable JSON column.
+pub(super) fn col_opt_json<T: DeserializeOwned>(row: &AnyRow, name: &str) -> Result<Option<T>> {
+    match col::<Option<String>>(row, name)? {
+        None => Ok(None),
+        Some(s) => serde_json::from_str(&s)
+            .map(Some)
+            .map_err(|e| corrupt(name, e)),
+    }
 }
 
 pub(super) fn col_enum<T: DeserializeOwned>(row: &AnyRow, name: &str) -> Result<T> {

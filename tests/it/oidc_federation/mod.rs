@@ -308,6 +308,7 @@ async fn seed(st: &AppState, issuer: &str, issuer2: &str) {
         revoke_on: Default::default(),
         auth_policy: AppAuthPolicy::default(),
         admin_api: AdminApiAccess::default(),
+        backchannel_logout: None,
         version: 1,
         created_at: now(),
         updated_at: now(),

@@ -133,6 +133,7 @@ pub(super) async fn fixture(jit: bool) -> Fx {
         revoke_on: Default::default(),
         auth_policy: AppAuthPolicy::default(),
         admin_api: AdminApiAccess::default(),
+        backchannel_logout: None,
         version: 1,
         created_at: t0(),
         updated_at: t0(),
