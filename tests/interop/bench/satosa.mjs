@@ -128,6 +128,11 @@ message.ProviderConfigurationResponse.verify = _verify_http
 from satosa.wsgi import app
 `);
   const child = spawn(join(SATOSA_VENV, 'bin', 'gunicorn'), ['-b', `127.0.0.1:${port}`, '-w', '1', '--threads', String(threads),
+    // gunicorn closes idle keep-alive connections after 2 s by default: a pooled connection
+    // reused just then fails a POST ("other side closed"). Lobby's server keeps them open, so
+    // SATOSA gets a longer keep-alive too; the timeout keeps a loaded host from killing the one
+    // worker.
+    '--keep-alive', '75', '--timeout', '120',
     '--log-level', 'warning', '--chdir', dir, 'bench_wsgi:app'], {
     cwd: dir,
     env: { PATH: process.env.PATH, SATOSA_CONFIG: join(dir, 'proxy_conf.yaml') },
