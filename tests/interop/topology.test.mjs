@@ -78,6 +78,7 @@ test('two instances on PostgreSQL + Redis behind a round-robin proxy: a login sp
     // The instances first: the IdP's server.close() waits for their pooled connections.
     for (const k of ['lobby2', 'lobby1', 'idp', 'proxy']) await stops[k]?.().catch(() => {});
     psql(PG_URL, `DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
+    spawnSync('redis-cli', ['-u', redisUrl, 'flushdb']);
   });
 
   // The proxy first: both instances' public URL is its address (the balancer's, as in compose).

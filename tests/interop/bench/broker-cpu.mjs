@@ -153,6 +153,12 @@ function psql(sql) {
   if (r.status !== 0) throw new Error(`psql ${sql}: ${r.stderr || r.error}`);
 }
 
+/** Empties one of the bench's own Redis databases (12: SATOSA, 14: Lobby) after a run. */
+function flushRedis(db) {
+  const r = spawnSync('redis-cli', ['-u', redisDb(db), 'flushdb'], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`redis-cli flushdb: ${r.stderr || r.error}`);
+}
+
 async function lobbyOn(store) {
   if (store === 'embedded') return startLobby({ env: lobbyEnv });
   if (store !== 'pg') throw new Error(`BENCH_STORE: embedded or pg, not ${store}`);
@@ -168,7 +174,11 @@ async function lobbyOn(store) {
       },
     });
     const stop = lobby.stop;
-    lobby.stop = async () => { await stop(); psql(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`); };
+    lobby.stop = async () => {
+      await stop();
+      psql(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`);
+      flushRedis(14);
+    };
     return lobby;
   } catch (e) {
     psql(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`);
@@ -244,7 +254,7 @@ const SCENARIOS = {
       return {
         brokerCpu: () => groupCpuMs(satosa.pid, { allChildren: true }), brokerOwnCpu: () => groupCpuMs(satosa.pid), idpCpu: () => groupCpuMs(idp.pid),
         app: await appSetup(satosa.url, () => true),
-        async stop() { await satosa.stop(); await idp.close(); },
+        async stop() { await satosa.stop(); await idp.close(); flushRedis(12); },
       };
     } catch (e) {
       await idp.close();
