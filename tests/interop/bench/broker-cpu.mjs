@@ -1,28 +1,42 @@
-// Broker CPU per brokered login (OIDC and SAML federation): N full sign-ins through Lobby to an org's own
-// IdP — oidc-provider (OIDC) or SimpleSAMLphp (SAML) — and the CPU time the Lobby process spent
-// on them (utime + stime from /proc/<pid>/stat), divided by N.
+// Broker CPU per brokered login: N full sign-ins through a broker to an org's own IdP, and the
+// CPU time the broker's process(es) spent on them (utime + stime from /proc/<pid>/stat),
+// divided by N. Brokers: Lobby (OIDC federation to oidc-provider, SAML federation to
+// SimpleSAMLphp) and, as the peer, SATOSA (OIDC frontend → SAML backend → the same
+// SimpleSAMLphp; bench/satosa.mjs).
 //
 // No browser: each login is driven with fetch and a fresh per-login cookie jar that follows the
-// browser's SameSite rules, so every login is a full login (no SSO shortcut at Lobby or the
-// IdP), by the same returning user (linked to the org by the warm-up):
-//   app → Lobby /authorize → /login form (flow + CSRF) → email → IdP → IdP login form →
-//   back to Lobby (OIDC callback, or SAML ACS POST + `continue`) → app redirect_uri with code →
-//   app's code exchange at Lobby's /token (client_secret_basic, PKCE S256), ID token checked.
+// browser's SameSite rules (lib/nojs-browser.mjs), so every login is a full login (no SSO
+// shortcut at the broker or the IdP), by the same returning user (linked by the warm-up):
+//   app → broker /authorize → [Lobby: /login form (flow + CSRF) → email] → IdP → IdP login form
+//   → back to the broker (OIDC callback, or SAML ACS POST [+ Lobby's `continue`]) → app
+//   redirect_uri with code → app's code exchange at the broker's token endpoint
+//   (client_secret_basic), ID token signature and claims checked.
 //
-//   node broker-cpu.mjs [oidc|saml|all]     (LOBBY_BIN must point at a release binary; run.sh)
+//   node broker-cpu.mjs [oidc|saml|satosa|all|compare]   (LOBBY_BIN: a release binary; run.sh,
+//                                                          compare.sh)
+// `compare` runs, interleaved round by round, every Lobby scenario on both stores next to
+// SATOSA, in both connection modes, and prints the summary table (bench/compare.sh).
 //
 // Environment: BENCH_N_OIDC (500), BENCH_N_SAML (300), BENCH_WARMUP (20), BENCH_CONCURRENCY (6),
-// BENCH_RUNS (3), BENCH_PERF=<dir>: record `perf` on Lobby during the first run's measured part.
-import { fork, spawn } from 'node:child_process';
+// BENCH_RUNS (3), BENCH_PERF=<dir>: record `perf` on Lobby during the first run's measured part,
+// BENCH_ORG_HINT=1: the app names the org (`organization=acme`), so Lobby skips its email page,
+// BENCH_STORE=embedded|pg (embedded: SQLite + memory state; pg: a fresh PostgreSQL database on
+// BENCH_DATABASE_URL's server + Redis at BENCH_REDIS_URL, database 14),
+// BENCH_CONNS=keepalive|fresh (keepalive: one connection pool for the whole run; fresh: a new
+// connection set for every login, closed after it).
+import { fork, spawn, spawnSync } from 'node:child_process';
 import { createHash, createPublicKey, randomBytes, verify } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { createInterface } from 'node:readline';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Agent } from 'undici';
 import { startLobby } from '../lib/lobby.mjs';
 import { startSamlIdp } from '../lib/idp-saml.mjs';
 import { acmeCrmTenant } from '../lib/tenant.mjs';
+import { Jar, browse, fetchVia } from '../lib/nojs-browser.mjs';
+import { startSatosa } from './satosa.mjs';
 import { CLK_TCK, cpuMs, env, groupCpuMs, load, lobbyEnv } from './proc.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -31,6 +45,9 @@ const CONCURRENCY = env('BENCH_CONCURRENCY', 6);
 const RUNS = env('BENCH_RUNS', 3);
 const ORG_HINT = process.env.BENCH_ORG_HINT === '1';
 const STEP_TIMEOUT_MS = 15000;
+const PG_URL = process.env.BENCH_DATABASE_URL || process.env.LOBBY_TEST_DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/test';
+const REDIS_URL = process.env.BENCH_REDIS_URL || process.env.LOBBY_TEST_REDIS_URL || 'redis://127.0.0.1:6379';
+const redisDb = (db) => Object.assign(new URL(REDIS_URL), { pathname: `/${db}` }).href;
 
 const USER = { email: 'alice@acme.test', password: 'alice-idp-password-1', name: 'Alice Acme' };
 const APP = { id: 'crm', client_id: 'crm', client_secret: 'crm-bench-secret-0123456789-abcdefgh' };
@@ -38,135 +55,23 @@ const APP = { id: 'crm', client_id: 'crm', client_secret: 'crm-bench-secret-0123
 APP.redirect_uri = 'http://localhost:9/cb';
 
 // ---------------------------------------------------------------------------------------------
-// A browser without JavaScript: a cookie jar with SameSite, redirects followed by hand, forms
-// parsed from the HTML and submitted (auto-POST forms included).
-
-const siteOf = (u) => `${u.protocol}//${u.hostname}`; // loopback hosts: the host is the site
-
-class Jar {
-  cookies = []; // { name, value, host, path, sameSite }
-
-  store(url, res) {
-    for (const line of res.headers.getSetCookie()) {
-      const [pair, ...attrs] = line.split(';').map((s) => s.trim());
-      const eq = pair.indexOf('=');
-      const c = { name: pair.slice(0, eq), value: pair.slice(eq + 1), host: url.hostname, sameSite: 'lax' };
-      c.path = url.pathname.slice(0, url.pathname.lastIndexOf('/')) || '/';
-      let gone = false;
-      for (const a of attrs) {
-        const [k, v = ''] = a.split('=');
-        const key = k.toLowerCase();
-        if (key === 'path' && v.startsWith('/')) c.path = v;
-        else if (key === 'samesite') c.sameSite = v.toLowerCase();
-        else if (key === 'max-age' && Number(v) <= 0) gone = true;
-        else if (key === 'expires' && Date.parse(v) < Date.now()) gone = true;
-      }
-      this.cookies = this.cookies.filter((o) => !(o.name === c.name && o.host === c.host && o.path === c.path));
-      if (!gone) this.cookies.push(c);
-    }
-  }
-
-  /** The Cookie header for a top-level navigation to `url` started from a page of `initiator`. */
-  header(url, method, initiator) {
-    const crossSite = initiator !== null && initiator !== siteOf(url);
-    const sent = this.cookies.filter((c) => c.host === url.hostname
-      && (url.pathname === c.path || url.pathname.startsWith(c.path.endsWith('/') ? c.path : c.path + '/'))
-      && (!crossSite || c.sameSite === 'none' || (c.sameSite === 'lax' && method === 'GET')));
-    return sent.map((c) => `${c.name}=${c.value}`).join('; ');
-  }
-}
-
-const ENTITIES = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" };
-const unescapeHtml = (s) => s.replace(/&(#x[0-9a-f]+|#\d+|\w+);/gi, (m, e) => {
-  if (e[0] === '#') return String.fromCodePoint(e[1] === 'x' || e[1] === 'X' ? parseInt(e.slice(2), 16) : Number(e.slice(1)));
-  return ENTITIES[e.toLowerCase()] ?? m;
-});
-const attrs = (tag) => Object.fromEntries([...tag.matchAll(/([\w-]+)\s*=\s*(?:"([^"]*)"|'([^']*)')/g)]
-  .map(([, k, v1, v2]) => [k.toLowerCase(), unescapeHtml(v1 ?? v2)]));
-
-/** The page's POST forms: { action, fields: {name: value}, names: Set }. */
-function forms(html, base) {
-  return [...html.matchAll(/<form\b([^>]*)>([\s\S]*?)<\/form>/gi)].map(([, open, body]) => {
-    const a = attrs(open);
-    const fields = {};
-    for (const [tag] of body.matchAll(/<(?:input|button)\b[^>]*>/gi)) {
-      const i = attrs(tag);
-      if (i.name && !(tag.toLowerCase().startsWith('<button') && !i.value)) fields[i.name] = i.value ?? '';
-    }
-    return { method: (a.method || 'get').toUpperCase(), action: new URL(a.action ?? '', base), fields };
-  });
-}
-
-/**
- * Navigates like a browser from `url` until a redirect to the app's redirect_uri, filling the
- * forms met on the way: Lobby's email page, the IdP's login page, auto-POST forms. Returns the
- * callback URL and the steps taken (a failure shows them all).
- */
-async function browse(jar, url, user) {
-  let req = { url: new URL(url), method: 'GET', body: undefined, initiator: null };
-  const trail = [];
-  const fail = (why, text = '') => {
-    throw new Error(`${why}\n  path: ${trail.join('\n        ')}\n  page: ${text.replace(/\s+/g, ' ').slice(0, 1500)}`);
-  };
-  for (let step = 0; step < 25; step++) {
-    if (req.url.href.startsWith(APP.redirect_uri)) return { cb: req.url, trail };
-    const headers = { 'user-agent': 'lobby-bench/1' };
-    const cookie = jar.header(req.url, req.method, req.initiator);
-    if (cookie) headers.cookie = cookie;
-    if (req.body) {
-      headers['content-type'] = 'application/x-www-form-urlencoded';
-      headers.origin = req.initiator;
-    }
-    // A step that hangs fails the run with the path so far instead of stalling it.
-    let res;
-    try {
-      res = await fetch(req.url, {
-        method: req.method, headers, body: req.body, redirect: 'manual', signal: AbortSignal.timeout(STEP_TIMEOUT_MS),
-      });
-    } catch (e) {
-      fail(`${req.method} ${req.url.href.slice(0, 140)}: ${e.message}`);
-    }
-    jar.store(req.url, res);
-    trail.push(`${req.method} ${req.url.href.slice(0, 140)} → ${res.status}`);
-    if (res.status >= 300 && res.status < 400) {
-      await res.arrayBuffer();
-      const keep = res.status === 307 || res.status === 308;
-      req = { url: new URL(res.headers.get('location'), req.url), method: keep ? req.method : 'GET', body: keep ? req.body : undefined, initiator: req.initiator };
-      continue;
-    }
-    const html = await res.text();
-    if (res.status !== 200) fail(`unexpected ${res.status}`, html);
-    const f = forms(html, req.url).find((x) => x.method === 'POST');
-    if (!f) fail('page without a form', html);
-    const fields = { ...f.fields };
-    if ('SAMLResponse' in fields || 'SAMLRequest' in fields) {
-      // auto-POST page (script-submitted): sent as is
-    } else if ('password' in fields) {
-      fields.username = user.email;
-      fields.password = user.password;
-    } else if ('email' in fields) {
-      fields.email = user.email;
-    } else {
-      fail('unknown form', html);
-    }
-    req = { url: f.action, method: 'POST', body: new URLSearchParams(fields).toString(), initiator: siteOf(req.url) };
-  }
-  fail('too many steps');
-}
-
-// ---------------------------------------------------------------------------------------------
 // The app's side: authorization request (PKCE S256), code exchange, ID token checks.
 
 const b64url = (b) => Buffer.from(b).toString('base64url');
 
-async function appSetup(lobby) {
-  const meta = await (await fetch(`${lobby.url}/.well-known/openid-configuration`)).json();
+/** The broker's discovery document and JWKS; `claimsOk(claims)` checks the broker's claims. */
+async function appSetup(url, claimsOk) {
+  const meta = await (await fetch(`${url}/.well-known/openid-configuration`)).json();
   const jwks = await (await fetch(meta.jwks_uri)).json();
-  return { meta, keys: new Map(jwks.keys.map((k) => [k.kid, createPublicKey({ key: k, format: 'jwk' })])) };
+  return { meta, claimsOk, keys: new Map(jwks.keys.map((k) => [k.kid, createPublicKey({ key: k, format: 'jwk' })])) };
 }
 
+const sigOk = (header, key, input, sig) => key && (
+  header.alg === 'ES256' ? verify('sha256', input, { key, dsaEncoding: 'ieee-p1363' }, sig)
+    : header.alg === 'RS256' ? verify('sha256', input, key, sig) : false);
+
 let traced = false;
-async function login(app, user, expect) {
+async function login(app, user, dispatcher) {
   const verifier = b64url(randomBytes(32));
   const state = b64url(randomBytes(16));
   const nonce = b64url(randomBytes(16));
@@ -176,10 +81,10 @@ async function login(app, user, expect) {
     scope: 'openid email profile', state, nonce, code_challenge_method: 'S256',
     code_challenge: b64url(createHash('sha256').update(verifier).digest()),
     // BENCH_ORG_HINT=1: the app names the org (`organization`), as B2B apps that know their
-    // tenant do; Lobby then skips the email page.
+    // tenant do; Lobby then skips the email page (SATOSA ignores the parameter).
     ...(ORG_HINT ? { organization: 'acme' } : {}),
   }).toString();
-  const { cb, trail } = await browse(new Jar(), auth, user);
+  const { cb, trail } = await browse(new Jar(), auth, user, { until: APP.redirect_uri, dispatcher, timeoutMs: STEP_TIMEOUT_MS });
   if (!traced) {
     traced = true;
     console.log(`  one login's requests:\n    ${trail.join('\n    ')}\n    POST ${app.meta.token_endpoint}`);
@@ -187,7 +92,7 @@ async function login(app, user, expect) {
   if (cb.searchParams.get('state') !== state || !cb.searchParams.get('code')) {
     throw new Error(`bad callback: ${cb.href}`);
   }
-  const res = await fetch(app.meta.token_endpoint, {
+  const res = await fetchVia(dispatcher)(app.meta.token_endpoint, {
     signal: AbortSignal.timeout(STEP_TIMEOUT_MS),
     method: 'POST',
     headers: {
@@ -195,34 +100,90 @@ async function login(app, user, expect) {
       authorization: 'Basic ' + Buffer.from(`${APP.client_id}:${APP.client_secret}`).toString('base64'),
     },
     body: new URLSearchParams({ grant_type: 'authorization_code', code: cb.searchParams.get('code'), redirect_uri: APP.redirect_uri, code_verifier: verifier }),
+    ...(dispatcher ? { dispatcher } : {}),
   });
   const text = await res.text();
-  if (res.status !== 200) throw new Error(`/token → ${res.status}: ${text}`);
+  if (res.status !== 200) throw new Error(`token endpoint → ${res.status}: ${text}`);
   const tok = JSON.parse(text);
   if (!tok.id_token || !tok.access_token) throw new Error(`token response without id_token/access_token: ${text}`);
   const [h, p, s] = tok.id_token.split('.');
   const header = JSON.parse(Buffer.from(h, 'base64url'));
   const claims = JSON.parse(Buffer.from(p, 'base64url'));
-  const key = app.keys.get(header.kid);
-  const ok = header.alg === 'ES256' && key
-    && verify('sha256', Buffer.from(`${h}.${p}`), { key, dsaEncoding: 'ieee-p1363' }, Buffer.from(s, 'base64url'));
-  if (!ok) throw new Error(`ID token not an ES256 signature by Lobby's key: ${JSON.stringify(header)}`);
+  if (!sigOk(header, app.keys.get(header.kid), Buffer.from(`${h}.${p}`), Buffer.from(s, 'base64url'))) {
+    throw new Error(`ID token not signed by a key of the broker's JWKS: ${JSON.stringify(header)}`);
+  }
   if (claims.iss !== app.meta.issuer || claims.aud !== APP.client_id && !claims.aud?.includes?.(APP.client_id)
-      || claims.nonce !== nonce || claims.org_id !== 'acme' || claims.email !== user.email || claims.idp !== expect.idp) {
+      || claims.nonce !== nonce || claims.email !== user.email || !app.claimsOk(claims)) {
     throw new Error(`unexpected ID token claims: ${JSON.stringify(claims)}`);
   }
 }
 
-/** n logins, `CONCURRENCY` in flight; the first error stops the run. */
-async function logins(n, app, user, expect) {
+/**
+ * n logins, `CONCURRENCY` in flight; the first error stops the run. Connection modes:
+ * keepalive — one pool for all logins (connections reused across logins); fresh — every login
+ * opens its own connections (reused within that login only) and closes them at its end.
+ */
+async function logins(n, app, user, conns) {
   let next = 0;
+  const shared = conns === 'keepalive' ? new Agent() : null;
   const worker = async () => {
     while (next < n) {
       next++;
-      await login(app, user, expect);
+      const own = shared ? null : new Agent();
+      try {
+        await login(app, user, shared || own);
+      } finally {
+        await own?.close();
+      }
     }
   };
-  await Promise.all(Array.from({ length: Math.min(CONCURRENCY, n) }, worker));
+  try {
+    await Promise.all(Array.from({ length: Math.min(CONCURRENCY, n) }, worker));
+  } finally {
+    await shared?.close();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Lobby's storage: embedded (SQLite in a fresh data dir + memory state), or pg (a fresh
+// PostgreSQL database, dropped at the end, + Redis database 14).
+
+function psql(sql) {
+  const r = spawnSync('psql', [PG_URL, '-v', 'ON_ERROR_STOP=1', '-qtAc', sql], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`psql ${sql}: ${r.stderr || r.error}`);
+}
+
+/** Empties one of the bench's own Redis databases (12: SATOSA, 14: Lobby) after a run. */
+function flushRedis(db) {
+  const r = spawnSync('redis-cli', ['-u', redisDb(db), 'flushdb'], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`redis-cli flushdb: ${r.stderr || r.error}`);
+}
+
+async function lobbyOn(store) {
+  if (store === 'embedded') return startLobby({ env: lobbyEnv });
+  if (store !== 'pg') throw new Error(`BENCH_STORE: embedded or pg, not ${store}`);
+  const db = `lobby_bench_${randomBytes(5).toString('hex')}`;
+  psql(`CREATE DATABASE ${db}`);
+  try {
+    const lobby = await startLobby({
+      env: {
+        ...lobbyEnv,
+        LOBBY_DATABASE_URL: Object.assign(new URL(PG_URL), { pathname: `/${db}` }).href,
+        LOBBY_REDIS_URL: redisDb(14),
+        LOBBY_SECRET_KEY: randomBytes(32).toString('base64'),
+      },
+    });
+    const stop = lobby.stop;
+    lobby.stop = async () => {
+      await stop();
+      psql(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`);
+      flushRedis(14);
+    };
+    return lobby;
+  } catch (e) {
+    psql(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`);
+    throw e;
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -230,10 +191,16 @@ async function logins(n, app, user, expect) {
 // app with JIT (the warm-up's first login creates alice, all later logins are a returning user).
 
 const tenant = (lobby) => acmeCrmTenant(lobby, { ...APP, signing_alg: 'ES256' });
+const lobbyClaims = (idp) => (c) => c.org_id === 'acme' && c.idp === idp;
 
+async function samlIdp() {
+  return startSamlIdp({ users: { [USER.email]: { password: USER.password, name: USER.name } } });
+}
+
+/** Each scenario: { broker, brokerCpu(), idpCpu(), app, stop() }. */
 const SCENARIOS = {
-  async oidc() {
-    const lobby = await startLobby({ env: lobbyEnv });
+  async oidc({ store }) {
+    const lobby = await lobbyOn(store);
     const conn = 'acme-oidc';
     const idpClient = { client_id: 'lobby-at-acme', client_secret: 'acme-idp-secret-for-lobby-0123456789' };
     const child = fork(join(HERE, 'oidc-idp-process.mjs'), { stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
@@ -256,13 +223,14 @@ const SCENARIOS = {
       config: { kind: 'oidc', issuer, ...idpClient, scopes: ['openid', 'email', 'profile'] },
     });
     return {
-      lobby, idpPid: child.pid, idpCpu: () => cpuMs(child.pid), expect: { idp: conn },
+      lobby, brokerCpu: () => cpuMs(lobby.pid), idpCpu: () => cpuMs(child.pid),
+      app: await appSetup(lobby.url, lobbyClaims(conn)),
       async stop() { child.disconnect(); await lobby.stop(); },
     };
   },
-  async saml() {
-    const idp = await startSamlIdp({ users: { [USER.email]: { password: USER.password, name: USER.name } } });
-    const lobby = await startLobby({ env: lobbyEnv });
+  async saml({ store }) {
+    const idp = await samlIdp();
+    const lobby = await lobbyOn(store);
     const conn = 'acme-saml';
     await tenant(lobby);
     await lobby.admin('POST', '/orgs/acme/connections', {
@@ -271,14 +239,32 @@ const SCENARIOS = {
     });
     idp.setSpMetadata(await (await fetch(`${lobby.url}/sso/saml/${conn}/metadata`)).text());
     return {
-      lobby, idpCpu: () => groupCpuMs(idp.pid), expect: { idp: conn },
+      lobby, brokerCpu: () => cpuMs(lobby.pid), idpCpu: () => groupCpuMs(idp.pid),
+      app: await appSetup(lobby.url, lobbyClaims(conn)),
       async stop() { await lobby.stop(); await idp.close(); },
     };
   },
+  // The peer: SATOSA under gunicorn, its frontend's state in Redis database 12. `store` does not
+  // apply (SATOSA keeps no database); its broker CPU is every process of gunicorn's group (the
+  // master, the worker) and the `xmlsec1` processes pysaml2 runs for each signature.
+  async satosa() {
+    const idp = await samlIdp();
+    try {
+      const satosa = await startSatosa({ idp, app: APP, redisUrl: redisDb(12) });
+      return {
+        brokerCpu: () => groupCpuMs(satosa.pid, { allChildren: true }), brokerOwnCpu: () => groupCpuMs(satosa.pid), idpCpu: () => groupCpuMs(idp.pid),
+        app: await appSetup(satosa.url, () => true),
+        async stop() { await satosa.stop(); await idp.close(); flushRedis(12); },
+      };
+    } catch (e) {
+      await idp.close();
+      throw e;
+    }
+  },
 };
 
-// the default count is per scenario
-const N = { oidc: env('BENCH_N_OIDC', 500), saml: env('BENCH_N_SAML', 300) };
+// the default count is per login kind
+const N = { oidc: env('BENCH_N_OIDC', 500), saml: env('BENCH_N_SAML', 300), satosa: env('BENCH_N_SAML', 300) };
 
 async function perfAttach(pid, dir, name) {
   mkdirSync(dir, { recursive: true });
@@ -292,32 +278,35 @@ async function perfAttach(pid, dir, name) {
   };
 }
 
-async function run(name, i) {
+/** One run of one case { scenario, store, conns }: a fresh broker and IdP, warm-up, N logins. */
+async function run(c, i) {
   const loadStart = load();
-  const s = await SCENARIOS[name]();
+  const s = await SCENARIOS[c.scenario](c);
   try {
-    const app = await appSetup(s.lobby);
-    traced = i > 0; // show the path of the first login of each scenario
-    await logins(WARMUP, app, USER, s.expect);
-    // Control: Lobby's CPU while idle for 2 s (background tasks), for comparison.
-    const idle0 = cpuMs(s.lobby.pid);
+    traced = i > 0; // show the path of the first login of each case
+    await logins(WARMUP, s.app, USER, c.conns);
+    // Control: the broker's CPU while idle for 2 s (background tasks), for comparison.
+    const idle0 = s.brokerCpu();
     await new Promise((r) => setTimeout(r, 2000));
-    const idleMsPerS = (cpuMs(s.lobby.pid) - idle0) / 2;
-    const stopPerf = process.env.BENCH_PERF && i === 0 ? await perfAttach(s.lobby.pid, process.env.BENCH_PERF, name) : null;
-    const n = N[name];
-    const c0 = cpuMs(s.lobby.pid), i0 = s.idpCpu(), d0 = process.cpuUsage(), t0 = performance.now();
-    await logins(n, app, USER, s.expect);
+    const idleMsPerS = (s.brokerCpu() - idle0) / 2;
+    const stopPerf = process.env.BENCH_PERF && i === 0 && s.lobby ? await perfAttach(s.lobby.pid, process.env.BENCH_PERF, c.scenario) : null;
+    const n = N[c.scenario];
+    const own = s.brokerOwnCpu || s.brokerCpu;
+    const c0 = s.brokerCpu(), o0 = own(), i0 = s.idpCpu(), d0 = process.cpuUsage(), t0 = performance.now();
+    await logins(n, s.app, USER, c.conns);
     const wall = (performance.now() - t0) / 1000;
-    const c1 = cpuMs(s.lobby.pid), i1 = s.idpCpu(), d1 = process.cpuUsage(d0);
+    const c1 = s.brokerCpu(), o1 = own(), i1 = s.idpCpu(), d1 = process.cpuUsage(d0);
     await stopPerf?.();
     const r = {
-      scenario: name, run: i + 1, n, concurrency: CONCURRENCY,
-      lobby_cpu_ms_per_login: (c1 - c0) / n,
+      ...c, run: i + 1, n, concurrency: CONCURRENCY, org_hint: ORG_HINT,
+      broker_cpu_ms_per_login: (c1 - c0) / n,
+      // without the processes the broker ran and reaped (SATOSA's xmlsec1); Lobby runs none
+      broker_own_cpu_ms_per_login: (o1 - o0) / n,
       logins_per_s: n / wall,
       wall_s: wall,
       idp_cpu_ms_per_login: (i1 - i0) / n,
       driver_cpu_ms_per_login: (d1.user + d1.system) / 1000 / n,
-      lobby_idle_cpu_ms_per_s: idleMsPerS,
+      broker_idle_cpu_ms_per_s: idleMsPerS,
       load_start: loadStart, load_end: load(),
     };
     console.log(JSON.stringify(r));
@@ -327,20 +316,62 @@ async function run(name, i) {
   }
 }
 
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+export const median = (xs) => {
+  const v = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(v.length / 2);
+  return v.length % 2 ? v[m] : (v[m - 1] + v[m]) / 2;
+};
 const f2 = (x) => x.toFixed(2);
+const label = (c) => (c.scenario === 'satosa' ? 'SATOSA (SAML)' : `Lobby ${c.scenario.toUpperCase()}, ${c.store}`) + `, ${c.conns}`;
 
 const which = process.argv[2] || 'all';
-const names = which === 'all' ? ['oidc', 'saml'] : [which];
-if (!names.every((n) => n in SCENARIOS)) throw new Error(`usage: broker-cpu.mjs [oidc|saml|all]`);
-console.log(`# ${cpus().length} CPUs (${cpus()[0].model}), CLK_TCK ${CLK_TCK}, concurrency ${CONCURRENCY}, warm-up ${WARMUP}, runs ${RUNS}, load ${load()}`);
-const table = ['| scenario | run | N | Lobby CPU ms/login | logins/s (wall) | IdP CPU ms/login | load avg start → end |', '|---|---|---|---|---|---|---|'];
-for (const name of names) {
-  const rs = [];
-  for (let i = 0; i < RUNS; i++) rs.push(await run(name, i));
-  for (const r of rs) {
-    table.push(`| ${name} | ${r.run} | ${r.n} | ${f2(r.lobby_cpu_ms_per_login)} | ${r.logins_per_s.toFixed(1)} | ${f2(r.idp_cpu_ms_per_login)} | ${r.load_start} → ${r.load_end} |`);
+const conns = process.env.BENCH_CONNS || 'keepalive';
+const store = process.env.BENCH_STORE || 'embedded';
+let cases;
+if (which === 'compare') {
+  cases = [];
+  for (const cm of ['keepalive', 'fresh']) {
+    for (const st of ['embedded', 'pg']) cases.push({ scenario: 'saml', store: st, conns: cm });
+    cases.push({ scenario: 'satosa', store: '-', conns: cm });
+    for (const st of ['embedded', 'pg']) cases.push({ scenario: 'oidc', store: st, conns: cm });
   }
-  table.push(`| **${name}** | **median** | | **${f2(median(rs.map((r) => r.lobby_cpu_ms_per_login)))}** | **${median(rs.map((r) => r.logins_per_s)).toFixed(1)}** | ${f2(median(rs.map((r) => r.idp_cpu_ms_per_login)))} | |`);
+} else {
+  const names = which === 'all' ? ['oidc', 'saml'] : [which];
+  if (!names.every((n) => n in SCENARIOS)) throw new Error('usage: broker-cpu.mjs [oidc|saml|satosa|all|compare]');
+  cases = names.map((scenario) => ({ scenario, store: scenario === 'satosa' ? '-' : store, conns }));
+}
+console.log(`# ${cpus().length} CPUs (${cpus()[0].model}), CLK_TCK ${CLK_TCK}, concurrency ${CONCURRENCY}, warm-up ${WARMUP}, runs ${RUNS}, N oidc ${N.oidc} saml ${N.saml}, org hint ${ORG_HINT}, load ${load()}`);
+// Round by round, every case once per round, so the machine's drift hits all cases alike.
+const results = cases.map(() => []);
+for (let i = 0; i < RUNS; i++) {
+  for (const [k, c] of cases.entries()) results[k].push(await run(c, i));
+}
+const table = ['| case | run | N | broker CPU ms/login | logins/s (wall) | IdP CPU ms/login | load avg start → end |', '|---|---|---|---:|---:|---:|---|'];
+const med = new Map();
+for (const [k, c] of cases.entries()) {
+  const rs = results[k];
+  for (const r of rs) {
+    table.push(`| ${label(c)} | ${r.run} | ${r.n} | ${f2(r.broker_cpu_ms_per_login)} | ${r.logins_per_s.toFixed(1)} | ${f2(r.idp_cpu_ms_per_login)} | ${r.load_start} → ${r.load_end} |`);
+  }
+  const m = { cpu: median(rs.map((r) => r.broker_cpu_ms_per_login)), own: median(rs.map((r) => r.broker_own_cpu_ms_per_login)), idp: median(rs.map((r) => r.idp_cpu_ms_per_login)), lps: median(rs.map((r) => r.logins_per_s)) };
+  med.set(`${c.scenario}/${c.store}/${c.conns}`, m);
+  table.push(`| **${label(c)}** | **median** | | **${f2(m.cpu)}** | **${m.lps.toFixed(1)}** | ${f2(m.idp)} | |`);
 }
 console.log('\n' + table.join('\n'));
+if (which === 'compare') {
+  // The summary: Lobby against the peer measured in the same rounds.
+  const rows = ['| figure | connections | Lobby store | Lobby CPU ms/login (median) | peer | peer CPU ms/login (median) | Lobby ÷ peer |', '|---|---|---|---:|---|---:|---:|'];
+  for (const cm of ['keepalive', 'fresh']) {
+    const sat = med.get(`satosa/-/${cm}`);
+    for (const st of ['embedded', 'pg']) {
+      const l = med.get(`saml/${st}/${cm}`);
+      rows.push(`| broker CPU per SAML login | ${cm} | ${st} | ${f2(l.cpu)} | SATOSA (gunicorn + its xmlsec1 runs) | ${f2(sat.cpu)} | **${(l.cpu / sat.cpu).toFixed(3)}** |`);
+      rows.push(`| … SATOSA's Python processes only | ${cm} | ${st} | ${f2(l.cpu)} | SATOSA (gunicorn only) | ${f2(sat.own)} | ${(l.cpu / sat.own).toFixed(3)} |`);
+    }
+    for (const st of ['embedded', 'pg']) {
+      const l = med.get(`oidc/${st}/${cm}`);
+      rows.push(`| Lobby CPU per OIDC login vs the IdP's for the same logins | ${cm} | ${st} | ${f2(l.cpu)} | oidc-provider (IdP) | ${f2(l.idp)} | **${(l.cpu / l.idp).toFixed(3)}** |`);
+    }
+  }
+  console.log('\n' + rows.join('\n'));
+}

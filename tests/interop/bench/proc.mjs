@@ -20,14 +20,18 @@ const fieldsMs = (f, children = false) =>
 /** utime + stime of a process (all its threads, live and exited), in ms. */
 export const cpuMs = (pid) => fieldsMs(statFields(pid));
 
-/** utime + stime of every process in a process group, plus the leader's reaped children. */
-export function groupCpuMs(pgrp) {
+/**
+ * utime + stime of every process in a process group, plus the leader's reaped children;
+ * `allChildren`: plus every member's reaped children (SATOSA's worker runs the `xmlsec1`
+ * binary for every signature, and reaps it).
+ */
+export function groupCpuMs(pgrp, { allChildren = false } = {}) {
   let ms = 0;
   for (const d of readdirSync('/proc')) {
     if (!/^\d+$/.test(d)) continue;
     try {
       const f = statFields(d);
-      if (Number(f[2]) === pgrp) ms += fieldsMs(f, Number(d) === pgrp);
+      if (Number(f[2]) === pgrp) ms += fieldsMs(f, allChildren || Number(d) === pgrp);
     } catch {} // exited meanwhile
   }
   return ms;

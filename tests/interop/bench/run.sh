@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Broker CPU per brokered login (BENCHMARKS.md): builds the release binary and runs
-# broker-cpu.mjs. Not part of tests/interop/run.sh or CI.
-#   tests/interop/bench/run.sh [oidc|saml|all]
-# Env: BENCH_N_OIDC, BENCH_N_SAML, BENCH_WARMUP, BENCH_CONCURRENCY, BENCH_RUNS, BENCH_PERF=<dir>
-# (see broker-cpu.mjs), CARGO_TARGET_DIR (default <repo>/target).
+# broker-cpu.mjs. Not part of tests/interop/run.sh or CI. Lobby against its peers (SATOSA,
+# PostgreSQL + Redis, both connection modes) in one go: compare.sh.
+#   tests/interop/bench/run.sh [oidc|saml|satosa|all]
+# Env: BENCH_N_OIDC, BENCH_N_SAML, BENCH_WARMUP, BENCH_CONCURRENCY, BENCH_RUNS, BENCH_PERF=<dir>,
+# BENCH_ORG_HINT, BENCH_STORE, BENCH_CONNS (see broker-cpu.mjs), CARGO_TARGET_DIR (default
+# <repo>/target). `satosa` needs the venv compare.sh installs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . lib/prepare.sh
