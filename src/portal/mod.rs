@@ -125,3 +125,6 @@ async fn security_headers(req: Request, next: Next) -> Response {
     }
     res
 }
+
+#[cfg(test)]
+mod completeness;

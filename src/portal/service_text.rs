@@ -1,7 +1,8 @@
-//! The admin service's and the domain rules' English sentences as the portal shows them: each
-//! known sentence (or "must …" fragment) of `admin::service` and `domain` maps to a catalog key
-//! (`portal-svc-…`), its variable parts (ids, role names) becoming the message's arguments, so
-//! a German portal user reads German. The JSON admin API keeps the English.
+//! The admin service's, the domain rules' and the connection checks' English sentences as the
+//! portal shows them: each known sentence (or "must …" fragment) of `admin::service`, `domain`,
+//! `admin::connection_ops` and `upstream::oidc::check` maps to a catalog key (`portal-svc-…`,
+//! `portal-chk-…`), its variable parts (ids, role names, URLs) becoming the message's
+//! arguments, so a German portal user reads German. The JSON admin API keeps the English.
 //!
 //! Owns: the table of those sentences and matching one against it. Must not touch: the
 //! service layer (its messages stay as they are; a test checks the table against the English
@@ -57,6 +58,45 @@ const TABLE: &[(&str, &str)] = &[
     ("Only the operator may change an organization's {field}.", "portal-svc-only-operator-field"),
     ("Only the operator may do this (app links, allowed role groups, adding an existing user; org admins invite people).", "portal-svc-only-operator"),
     ("the kind of a connection cannot change; create a new connection", "portal-svc-kind-change"),
+    ("A {what} with this value already exists.", "portal-svc-duplicate"),
+    ("The object is still in use by {what}; remove those first or use ?cascade=true.", "portal-svc-in-use-cascade"),
+    ("The object is still in use by {what}.", "portal-svc-in-use"),
+    ("The role is still part of role group(s) {groups}; remove it there first.", "portal-svc-role-in-groups"),
+    ("Give your IdP our metadata: {entity} (entity id; ACS {acs}).", "portal-chk-sp-metadata"),
+    ("The IdP metadata loads: entity id {entity}.", "portal-chk-metadata-loads"),
+    ("Signing certificate {subject} (SHA-256 {fingerprint}) has expired; its signatures are still accepted because accept_expired_certs is on.", "portal-chk-cert-expired-accepted"),
+    ("Signing certificate {subject} (SHA-256 {fingerprint}) has expired: responses signed with it are refused. Ask the IdP for a new certificate, or set accept_expired_certs.", "portal-chk-cert-expired"),
+    ("Signing certificate {subject} (SHA-256 {fingerprint}) expires in {days} days: plan the rollover.", "portal-chk-cert-expires-soon"),
+    ("Signing certificate {subject} (SHA-256 {fingerprint}) is valid for {days} more days.", "portal-chk-cert-valid"),
+    ("Signing certificate {subject} (SHA-256 {fingerprint}): expiry unreadable.", "portal-chk-cert-unreadable"),
+    ("Sign-in requests go to {url} (HTTP-Redirect).", "portal-chk-sso-redirect"),
+    ("Sign-in requests go to {url} (HTTP-POST).", "portal-chk-sso-post"),
+    ("No SSO endpoint.", "portal-chk-no-sso"),
+    ("The last metadata refresh failed ({problem}); the last good copy is in use.", "portal-chk-refresh-failed"),
+    ("Metadata pinned; last successful fetch at unix time {time}.", "portal-chk-pinned-at"),
+    ("Metadata pinned.", "portal-chk-pinned"),
+    ("The SAML connection cannot be activated: {problem}", "portal-chk-saml-not-activatable"),
+    ("The issuer {issuer} is not a valid URL.", "portal-chk-issuer-invalid"),
+    ("Fetched the discovery document from {url}.", "portal-chk-discovery-fetched"),
+    ("Could not fetch the discovery document from {url}: {problem}.", "portal-chk-discovery-fetch-failed"),
+    ("The document's issuer is exactly the configured issuer.", "portal-chk-issuer-match"),
+    ("The document says its issuer is {found}, but the connection is configured with {expected}. They must be identical (check the trailing slash and the scheme).", "portal-chk-issuer-mismatch"),
+    ("The discovery document is not usable: {problem}.", "portal-chk-discovery-unusable"),
+    ("Authorization endpoint {authorize}, token endpoint {token}, JWKS {jwks}, userinfo endpoint {userinfo}.", "portal-chk-endpoints-userinfo"),
+    ("Authorization endpoint {authorize}, token endpoint {token}, JWKS {jwks}.", "portal-chk-endpoints"),
+    ("The identity provider supports the authorization code flow.", "portal-chk-code-flow"),
+    ("The identity provider does not list response type \"code\"; Lobby needs the authorization code flow.", "portal-chk-no-code-flow"),
+    ("The identity provider signs ID tokens with {provider}, none of which this connection allows ({allowed}).", "portal-chk-algs-none"),
+    ("ID tokens can be signed with {algs}.", "portal-chk-algs"),
+    ("The connection authenticates to the token endpoint with {method}, but the identity provider supports only {supported}.", "portal-chk-auth-method-unsupported"),
+    ("Token endpoint authentication: {method}.", "portal-chk-auth-method"),
+    ("The client secret is stored and can be read.", "portal-chk-secret-ok"),
+    ("The stored client secret cannot be read (was the secret key changed?). Set the client secret again.", "portal-chk-secret-unreadable"),
+    ("Could not fetch the signing keys from {url}: {problem}.", "portal-chk-jwks-fetch-failed"),
+    ("Fetched {count} signing key(s), {usable} usable with the allowed algorithms.", "portal-chk-jwks"),
+    ("The key set has no key usable with the allowed algorithms.", "portal-chk-jwks-none-usable"),
+    ("The signing keys are not usable: {problem}.", "portal-chk-jwks-unusable"),
+    ("Password connections have nothing to fetch.", "portal-chk-password"),
 ];
 
 /// The variable parts of `text` if it has the shape of `pattern` (`{name}` matches one or more
@@ -74,12 +114,12 @@ fn captures<'a>(pattern: &'a str, text: &'a str) -> Option<Vec<(&'a str, &'a str
                 let close = pat[open..].find('}')? + open;
                 let name = &pat[open + 1..close];
                 pat = &pat[close + 1..];
-                // The shortest value up to the next literal (or the rest, at the end).
-                let next_lit = &pat[..pat.find('{').unwrap_or(pat.len())];
-                let end = if next_lit.is_empty() {
-                    rest.len()
-                } else {
-                    rest.get(1..)?.find(next_lit)? + 1
+                // The last variable takes everything up to the closing literal; another one
+                // the shortest value up to the next literal.
+                let end = match pat.find('{') {
+                    None => rest.len().checked_sub(pat.len()).filter(|_| rest.ends_with(pat))?,
+                    Some(0) => return None,
+                    Some(n) => rest.get(1..)?.find(&pat[..n])? + 1,
                 };
                 if end == 0 {
                     return None;
@@ -156,6 +196,19 @@ mod tests {
         assert_eq!(
             translate(Tr::new(Lang::En), "must be a color like #1a2b3c").unwrap(),
             "must be a color like #1a2b3c"
+        );
+        assert_eq!(
+            translate(
+                de,
+                "Could not fetch the discovery document from https://idp.test/.well-known/openid-configuration: error sending request for url (https://idp.test/x)."
+            )
+            .unwrap(),
+            "Das Discovery-Dokument konnte nicht von https://idp.test/.well-known/openid-configuration abgerufen werden: error sending request for url (https://idp.test/x)."
+        );
+        assert!(
+            translate(de, "Authorization endpoint https://a/x, token endpoint https://a/t, JWKS https://a/j, userinfo endpoint https://a/u.")
+                .unwrap()
+                .ends_with("Userinfo-Endpunkt https://a/u.")
         );
         assert_eq!(translate(de, "something new"), None);
         assert_eq!(translate(de, "must be a color like #1a2b3c and more"), None);
