@@ -51,7 +51,10 @@ fn every_english_key_is_translated_to_german() {
             "portal-op-apps",
         ];
         // Product names in the wizard's presets stay as they are.
-        let product = k.starts_with("portal-preset-") && !k.ends_with("-hint") && !k.ends_with("-generic") && !k.ends_with("-oid");
+        let product = k.starts_with("portal-preset-")
+            && !k.ends_with("-hint")
+            && !k.ends_with("-generic")
+            && !k.ends_with("-oid");
         if !same_ok.contains(&k.as_str()) && !k.starts_with("title-demo") && !product {
             assert_ne!(
                 t(Lang::En, k, &[]),
@@ -255,7 +258,13 @@ fn collect(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
 #[test]
 fn english_sentences_are_reworded() {
     let en = Msg::new("portal-error-csrf").en();
-    assert_eq!(Tr::new(Lang::De).reword(&en), t(Lang::De, "portal-error-csrf", &[]));
+    assert_eq!(
+        Tr::new(Lang::De).reword(&en),
+        t(Lang::De, "portal-error-csrf", &[])
+    );
     assert_eq!(Tr::new(Lang::En).reword(&en), en);
-    assert_eq!(Tr::new(Lang::De).reword("Not a catalog sentence."), "Not a catalog sentence.");
+    assert_eq!(
+        Tr::new(Lang::De).reword("Not a catalog sentence."),
+        "Not a catalog sentence."
+    );
 }

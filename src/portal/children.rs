@@ -136,10 +136,7 @@ async fn create(
             match service::create_org(&ps.scope().ctx(), req).await {
                 Ok(o) => Some(o),
                 Err(e) if e.field.as_deref() == Some("slug") => {
-                    errors.add(
-                        "slug",
-                        ps.tr().msg(say::SLUG_TAKEN),
-                    );
+                    errors.add("slug", ps.tr().msg(say::SLUG_TAKEN));
                     None
                 }
                 Err(e) if e.field.as_deref() == Some("name") => {

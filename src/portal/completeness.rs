@@ -21,6 +21,7 @@ const NOT_SHOWN: &[&str] = &[
     "storing the test sign-in ticket: {e}",
     "SAML SP keys: {e}",
     // Headers and protocol values.
+    super::PORTAL_CSP,
     "form-action 'self'",
     "form-action 'self' {}",
     "attachment; filename=\\\"lobby-sp-metadata-{id}.xml\\\"",

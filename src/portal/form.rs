@@ -87,7 +87,9 @@ impl<T: DeserializeOwned> FromRequest<PortalCtx> for CsrfForm<T> {
         }
         let bytes = Bytes::from_request(Request::from_parts(parts, body), ctx)
             .await
-            .map_err(|_| PortalError::bad_request(super::view::current_tr().t("portal-form-unreadable")))?;
+            .map_err(|_| {
+                PortalError::bad_request(super::view::current_tr().t("portal-form-unreadable"))
+            })?;
         let mut obj = form_object(&bytes);
         let presented = match obj.remove(CSRF_FIELD) {
             Some(Value::String(s)) => Some(s),

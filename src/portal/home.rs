@@ -67,7 +67,11 @@ async fn home(State(ctx): State<PortalCtx>, user: PortalUser) -> PageResult {
         return Ok(see_other(&format!("/portal/orgs/{}", orgs[0].id)));
     }
     let page = HomePage {
-        l: Layout::plain(&super::view::current_tr().msg(text::HOME_TITLE), Section::Home, Some(&user)),
+        l: Layout::plain(
+            &super::view::current_tr().msg(text::HOME_TITLE),
+            Section::Home,
+            Some(&user),
+        ),
         orgs,
     };
     Ok(render(StatusCode::OK, &page))

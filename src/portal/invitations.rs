@@ -339,9 +339,10 @@ async fn invite(p: &PortalScope, f: &InviteForm) -> Result<String, PortalError> 
     let email = Email::parse(f.email.as_deref().unwrap_or("").trim())
         .map_err(|_| PortalError::invalid("email", p.tr().msg(text::EMAIL_INVALID)))?;
     let app_id = match f.app.as_deref().filter(|a| !a.is_empty()) {
-        Some(a) => {
-            Some(AppId::parse(a).map_err(|_| PortalError::invalid("app", p.tr().msg(text::APP_INVALID)))?)
-        }
+        Some(a) => Some(
+            AppId::parse(a)
+                .map_err(|_| PortalError::invalid("app", p.tr().msg(text::APP_INVALID)))?,
+        ),
         None => None,
     };
     let req = InvitationCreate {

@@ -96,7 +96,10 @@ pub fn org_role_about(r: OrgRole) -> Msg {
 /// The three org roles, with what each may do.
 pub const ORG_ROLES: [(OrgRole, Msg); 3] = [
     (OrgRole::OrgAdmin, Msg::new("portal-org-role-org-admin")),
-    (OrgRole::MemberAdmin, Msg::new("portal-org-role-member-admin")),
+    (
+        OrgRole::MemberAdmin,
+        Msg::new("portal-org-role-member-admin"),
+    ),
     (OrgRole::Viewer, Msg::new("portal-org-role-viewer")),
 ];
 

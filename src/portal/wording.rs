@@ -24,7 +24,10 @@ const LABELS: &[(&str, &str)] = &[
     ("roles", "portal-label-roles"),
     ("allowed role groups", "portal-label-allowed-role-groups"),
     ("redirect URIs", "portal-label-redirect-uris"),
-    ("sign-out redirect URIs", "portal-label-sign-out-redirect-uris"),
+    (
+        "sign-out redirect URIs",
+        "portal-label-sign-out-redirect-uris",
+    ),
     ("invitation validity", "portal-label-invitation-validity"),
     ("client type", "portal-label-client-type"),
 ];
@@ -99,8 +102,14 @@ mod tests {
             "/portal".into(),
             async {
                 (
-                    sentence("short name", "must be 2-63 lowercase letters, digits or single hyphens, not starting or ending with a hyphen"),
-                    sentence("value", "a role value must be 1-128 characters of letters, digits, '_', '.', ':' or '-', starting with a letter or digit"),
+                    sentence(
+                        "short name",
+                        "must be 2-63 lowercase letters, digits or single hyphens, not starting or ending with a hyphen",
+                    ),
+                    sentence(
+                        "value",
+                        "a role value must be 1-128 characters of letters, digits, '_', '.', ':' or '-', starting with a letter or digit",
+                    ),
                 )
             },
         ));

@@ -151,7 +151,10 @@ async fn page(
         ),
     };
     let page = MappingPage {
-        l: scope.layout(&scope.tr().t("portal-wizard-step-mapping"), Section::Connections),
+        l: scope.layout(
+            &scope.tr().t("portal-wizard-step-mapping"),
+            Section::Connections,
+        ),
         base: base(scope.scope().org()),
         id: c.id.to_string(),
         saml: kind == crate::domain::ConnectionKind::Saml,

@@ -176,7 +176,10 @@ async fn list(scope: PortalScope) -> Result<Response, PortalError> {
         });
     }
     let page = views::ListPage {
-        l: scope.layout(&scope.tr().t("portal-nav-connections"), Section::Connections),
+        l: scope.layout(
+            &scope.tr().t("portal-nav-connections"),
+            Section::Connections,
+        ),
         can_write: scope.may_change(Section::Connections),
         base: base(s.org()),
         rows,
@@ -211,8 +214,14 @@ pub(crate) async fn show_page(
                     cert_words(Some(&st), now).0,
                 ));
             }
-            facts.push((tr.t("portal-conn-email-attribute"), cfg.attributes.email.clone()));
-            facts.push((tr.t("portal-conn-name-attribute"), cfg.attributes.name.clone()));
+            facts.push((
+                tr.t("portal-conn-email-attribute"),
+                cfg.attributes.email.clone(),
+            ));
+            facts.push((
+                tr.t("portal-conn-name-attribute"),
+                cfg.attributes.name.clone(),
+            ));
             facts.push((
                 tr.t("portal-conn-groups-attribute"),
                 cfg.attributes
@@ -316,11 +325,11 @@ async fn set_state(
         let msg = e.message.clone();
         return Ok(Err((
             cur,
-            Errors::form(scope.tr().t1(
-                "portal-conn-fix-then-retry",
-                "problem",
-                sentence_of(&msg),
-            )),
+            Errors::form(
+                scope
+                    .tr()
+                    .t1("portal-conn-fix-then-retry", "problem", sentence_of(&msg)),
+            ),
         )));
     }
     let patch = ConnectionPatch {

@@ -8,13 +8,13 @@
 
 use crate::admin::scope::Tools;
 use crate::domain::ConnectionId;
+use crate::portal::view::current_tr;
 use crate::upstream::oidc::OidcError;
 use crate::upstream::saml::SetupError;
 use crate::upstream::saml::metadata::{
     BINDING_POST, BINDING_REDIRECT, IdpMetadata, MetadataError, PROTOCOL, PinnedCert, parse_idp,
 };
 use crate::upstream::saml::xml::escape;
-use crate::portal::view::current_tr;
 use base64::Engine;
 
 /// A problem with one form field, in words for the person who filled it in.
@@ -150,12 +150,7 @@ pub fn check_cert_expiry(
 
 /// A certificate typed or pasted by hand: PEM, or the bare base64 of the DER.
 fn parse_certificate(text: &str) -> Result<PinnedCert, FieldError> {
-    let bad = || {
-        FieldError::new(
-            "certificate",
-            current_tr().t("portal-wizard-not-a-cert"),
-        )
-    };
+    let bad = || FieldError::new("certificate", current_tr().t("portal-wizard-not-a-cert"));
     let body: String = text
         .lines()
         .filter(|l| !l.trim_start().starts_with("-----"))
@@ -298,21 +293,25 @@ pub async fn saml_source(
                 email_authority: Default::default(),
                 accept_expired_certs: false,
             };
-            tools.saml.load_metadata(id, &cfg).await.map_err(|e| match e {
-                SetupError::Fetch(m) => FieldError::new(
-                    field,
-                    current_tr().t1("portal-wizard-fetch-failed", "problem", m),
-                ),
-                SetupError::Metadata(m) => FieldError::new(field, metadata_words(&m)),
-                other => FieldError::new(
-                    field,
-                    current_tr().t1(
-                        "portal-wizard-md-unusable",
-                        "problem",
-                        sentence(&other.to_string()),
+            tools
+                .saml
+                .load_metadata(id, &cfg)
+                .await
+                .map_err(|e| match e {
+                    SetupError::Fetch(m) => FieldError::new(
+                        field,
+                        current_tr().t1("portal-wizard-fetch-failed", "problem", m),
                     ),
-                ),
-            })?
+                    SetupError::Metadata(m) => FieldError::new(field, metadata_words(&m)),
+                    other => FieldError::new(
+                        field,
+                        current_tr().t1(
+                            "portal-wizard-md-unusable",
+                            "problem",
+                            sentence(&other.to_string()),
+                        ),
+                    ),
+                })?
         }
         (None, Some(x)) => parse_idp(x, entity.as_deref())
             .map_err(|m| FieldError::new(field, metadata_words(&m)))?,
@@ -358,9 +357,11 @@ pub async fn oidc_issuer(
             "path",
             "<issuer>/.well-known/openid-configuration",
         ))),
-        Err(e) => Err(words(
-            current_tr().t1("portal-wizard-discovery-unusable", "problem", e),
-        )),
+        Err(e) => Err(words(current_tr().t1(
+            "portal-wizard-discovery-unusable",
+            "problem",
+            e,
+        ))),
     }
 }
 

@@ -139,7 +139,10 @@ pub(super) async fn result(
         // The hosted page's sentence, as the admin reads it.
         f.sentence = scope.tr().reword(&f.sentence);
         let page = ResultPage {
-            l: scope.layout(&scope.tr().t("portal-test-failed-title"), Section::Connections),
+            l: scope.layout(
+                &scope.tr().t("portal-test-failed-title"),
+                Section::Connections,
+            ),
             can_write: scope.may_change(Section::Connections),
             base: base(s.org()),
             id: c.id.to_string(),
@@ -172,19 +175,17 @@ pub(super) async fn result(
                 .get(&m.app_id)
                 .cloned()
                 .unwrap_or_else(|| m.app_id.to_string());
-            m.roles
-                .iter()
-                .map(move |role| {
-                    current_tr().t3(
-                        "portal-test-role-from-group",
-                        "app",
-                        &app,
-                        "role",
-                        role,
-                        "group",
-                        &m.group,
-                    )
-                })
+            m.roles.iter().map(move |role| {
+                current_tr().t3(
+                    "portal-test-role-from-group",
+                    "app",
+                    &app,
+                    "role",
+                    role,
+                    "group",
+                    &m.group,
+                )
+            })
         })
         .collect();
     let tr = scope.tr();

@@ -72,7 +72,10 @@ pub fn cert_words(state: Option<&IdpState>, now: i64) -> (String, bool) {
     let best = md.signing_certs.iter().filter_map(|c| c.not_after).max();
     match best {
         None => (tr.t("portal-conn-cert-unreadable"), false),
-        Some(t) if t <= now => (tr.t1("portal-conn-cert-expired", "date", date_words(t)), true),
+        Some(t) if t <= now => (
+            tr.t1("portal-conn-cert-expired", "date", date_words(t)),
+            true,
+        ),
         Some(t) if (t - now) / 86_400 < 30 => (
             tr.t2(
                 "portal-conn-cert-expires-soon",
@@ -83,7 +86,10 @@ pub fn cert_words(state: Option<&IdpState>, now: i64) -> (String, bool) {
             ),
             true,
         ),
-        Some(t) => (tr.t1("portal-conn-cert-valid", "date", date_words(t)), false),
+        Some(t) => (
+            tr.t1("portal-conn-cert-valid", "date", date_words(t)),
+            false,
+        ),
     }
 }
 

@@ -35,7 +35,10 @@ pub(super) struct NewQuery {
 pub(super) async fn choose(scope: PortalScope) -> Result<Response, PortalError> {
     super::writer(&scope)?;
     let page = ChoosePage {
-        l: scope.layout(&scope.tr().t("portal-wizard-new-title"), Section::Connections),
+        l: scope.layout(
+            &scope.tr().t("portal-wizard-new-title"),
+            Section::Connections,
+        ),
         base: base(scope.scope().org()),
     };
     Ok(render(StatusCode::OK, &page))
@@ -185,12 +188,9 @@ fn saml_input(f: &Fields) -> SamlInput {
 }
 
 fn name_error(name: &str) -> Option<FieldError> {
-    name.trim().is_empty().then(|| {
-        FieldError::new(
-            "name",
-            current_tr().t("portal-wizard-name-missing"),
-        )
-    })
+    name.trim()
+        .is_empty()
+        .then(|| FieldError::new("name", current_tr().t("portal-wizard-name-missing")))
 }
 
 /// `POST …/connections/new/saml`: check the IdP's details, save a draft, on to the mapping.

@@ -154,7 +154,13 @@ fn on_field(e: &ServiceError, errors: &mut FieldErrors) -> bool {
             match at {
                 Some(i) => errors.add(
                     field,
-                    crate::portal::view::current_tr().t2("portal-op-line", "line", i + 1, "problem", &msg),
+                    crate::portal::view::current_tr().t2(
+                        "portal-op-line",
+                        "line",
+                        i + 1,
+                        "problem",
+                        &msg,
+                    ),
                 ),
                 None => errors.add(field, msg),
             }

@@ -204,7 +204,11 @@ async fn create(op: Operator, CsrfForm(f): CsrfForm<CreateForm>) -> Result<Respo
         match service::create_org(&op.ctx(), req).await {
             Ok(o) => {
                 op.user
-                    .set_flash(crate::portal::view::current_tr().t1("portal-children-created", "name", &o.name))
+                    .set_flash(crate::portal::view::current_tr().t1(
+                        "portal-children-created",
+                        "name",
+                        &o.name,
+                    ))
                     .await;
                 return Ok(see_other(&format!("/portal/admin/orgs/{}/apps", o.id)));
             }
@@ -392,7 +396,9 @@ async fn save_groups(
     for k in form.keys() {
         if let Some(id) = k.strip_prefix("g.") {
             groups.push(id.parse::<RoleGroupId>().map_err(|_| {
-                PortalError::bad_request(crate::portal::view::current_tr().t("portal-op-no-such-group"))
+                PortalError::bad_request(
+                    crate::portal::view::current_tr().t("portal-op-no-such-group"),
+                )
             })?);
         }
     }
@@ -432,7 +438,13 @@ async fn confirm_unlink(
         .revoke_on
         .contains(&crate::domain::MemberEvent::OrgUnlinked);
     let tr = crate::portal::view::current_tr();
-    let mut consequences = vec![tr.t2("portal-op-unlink-no-sign-in", "org", &o.name, "app", &a.name)];
+    let mut consequences = vec![tr.t2(
+        "portal-op-unlink-no-sign-in",
+        "org",
+        &o.name,
+        "app",
+        &a.name,
+    )];
     consequences.push(if revokes {
         tr.t1("portal-op-unlink-revoked", "app", &a.name)
     } else {

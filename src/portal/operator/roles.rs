@@ -187,10 +187,17 @@ async fn confirm_delete_role(
     let tr = crate::portal::view::current_tr();
     let mut consequences = vec![tr.t1("portal-op-delete-role-tokens", "role", &value)];
     if !in_groups.is_empty() {
-        consequences.push(tr.t1("portal-op-delete-role-in-groups", "groups", in_groups.join(", ")));
+        consequences.push(tr.t1(
+            "portal-op-delete-role-in-groups",
+            "groups",
+            in_groups.join(", "),
+        ));
     }
     Ok(ConfirmPage {
-        l: op.layout(&tr.t1("portal-op-delete-role-title", "role", &role.name), "apps"),
+        l: op.layout(
+            &tr.t1("portal-op-delete-role-title", "role", &role.name),
+            "apps",
+        ),
         question: tr.t3(
             "portal-op-delete-role-question",
             "role",
@@ -241,8 +248,9 @@ fn checked_roles(form: &BTreeMap<String, String>) -> Result<Vec<RoleValue>, Port
     form.keys()
         .filter_map(|k| k.strip_prefix("r."))
         .map(|v| {
-            RoleValue::parse(v)
-                .map_err(|_| PortalError::bad_request(tx(crate::i18n::Msg::new("portal-op-no-such-role"))))
+            RoleValue::parse(v).map_err(|_| {
+                PortalError::bad_request(tx(crate::i18n::Msg::new("portal-op-no-such-role")))
+            })
         })
         .collect()
 }
@@ -337,8 +345,17 @@ async fn confirm_delete_group(
     let g = require_role_group(s, &app, &group).await?;
     let tr = crate::portal::view::current_tr();
     Ok(ConfirmPage {
-        l: op.layout(&tr.t1("portal-op-delete-group-title", "group", &g.name), "apps"),
-        question: tr.t2("portal-op-delete-group-question", "group", &g.name, "app", &a.name),
+        l: op.layout(
+            &tr.t1("portal-op-delete-group-title", "group", &g.name),
+            "apps",
+        ),
+        question: tr.t2(
+            "portal-op-delete-group-question",
+            "group",
+            &g.name,
+            "app",
+            &a.name,
+        ),
         consequences: vec![
             tr.t1("portal-op-delete-group-orgs", "group", &g.name),
             tr.t("portal-op-delete-group-roles-stay"),
