@@ -48,7 +48,7 @@
 //! its layout a `Tr::for_request(&headers, user_choice)` and call the same methods.
 //!
 //! `t…` return plain text (askama escapes it); `h…` return HTML: the catalog's own markup
-//! (`<strong>`, `<q>` only, checked by a test) with every argument HTML-escaped, so no
+//! (`<strong>`, `<q>`, `<code>` only, checked by a test) with every argument HTML-escaped, so no
 //! `|safe` is needed. Arguments are text (no plural selection on numbers yet).
 //!
 //! Adding a sentence: add `key = English` to `locales/en.ftl` and its translation to
@@ -258,6 +258,19 @@ impl Catalogs {
         Some(s.into_owned())
     }
 
+    /// The key of the argument-free English message that reads exactly `english`.
+    fn key_of_english(&self, english: &str) -> Option<String> {
+        let bundle = self.bundles.get(&Lang::En)?;
+        keys(Lang::En).into_iter().find(|k| {
+            let Some(pattern) = bundle.get_message(k).and_then(|m| m.value()) else {
+                return false;
+            };
+            let mut errors = Vec::new();
+            let s = bundle.format_pattern(pattern, None, &mut errors);
+            errors.is_empty() && s == english
+        })
+    }
+
     /// Whether `lang`'s own catalog has `key`.
     fn has(&self, lang: Lang, key: &str) -> bool {
         self.bundles.get(&lang).is_some_and(|b| b.has_message(key))
@@ -378,6 +391,18 @@ impl Tr {
         t(self.0, key, &[(n1, &v1), (n2, &v2), (n3, &v3)])
     }
 
+    /// A fixed sentence that reached us as English text (a [`Msg`]'s English kept in a stored
+    /// record) in this language: the catalog message that reads so in English, else the text
+    /// as it is.
+    pub fn reword(&self, english: &str) -> String {
+        if self.0 == Lang::En {
+            return english.to_owned();
+        }
+        CATALOGS
+            .key_of_english(english)
+            .map_or_else(|| english.to_owned(), |k| t(self.0, &k, &[]))
+    }
+
     /// Any number of arguments (from Rust code).
     pub fn args(&self, key: &str, args: &[(&str, &dyn Display)]) -> String {
         t(self.0, key, args)
@@ -394,6 +419,11 @@ impl Tr {
             .map(|(n, v)| (*n, v as &dyn Display))
             .collect();
         askama::filters::HtmlSafeOutput(t(self.0, key, &refs))
+    }
+
+    /// A message with markup and no arguments.
+    pub fn h0(&self, key: &str) -> Html {
+        self.html(key, &[])
     }
 
     pub fn h1(&self, key: &str, n1: &str, v1: impl Display) -> Html {

@@ -22,10 +22,21 @@ use serde::Deserialize;
 use time::{Date, Duration, OffsetDateTime, Time};
 
 mod say {
-    pub const TITLE: &str = "Audit log";
-    pub const BAD_DATE: &str = "Enter a date like 2026-01-31.";
-    pub const TO_BEFORE_FROM: &str = "The end date must not be before the start date.";
-    pub const BAD_LIMIT: &str = "Show between 1 and 500 events per page.";
+    use crate::i18n::Msg;
+    pub const TITLE: Msg = Msg::new("portal-audit-title");
+    pub const BAD_DATE: Msg = Msg::new("portal-audit-bad-date");
+    pub const TO_BEFORE_FROM: Msg = Msg::new("portal-audit-to-before-from");
+    pub const BAD_LIMIT: Msg = Msg::new("portal-audit-bad-limit");
+}
+
+/// An event's outcome in words.
+fn outcome_words(o: crate::domain::Outcome) -> String {
+    use crate::domain::Outcome;
+    super::view::current_tr().msg(match o {
+        Outcome::Success => crate::i18n::Msg::new("portal-audit-outcome-success"),
+        Outcome::Failure => crate::i18n::Msg::new("portal-audit-outcome-failure"),
+        Outcome::Denied => crate::i18n::Msg::new("portal-audit-outcome-denied"),
+    })
 }
 
 /// Actions a person may want to filter by (the field takes any action).
@@ -82,7 +93,7 @@ pub struct EventRow {
     pub actor: String,
     pub action: String,
     pub target: String,
-    pub outcome: &'static str,
+    pub outcome: String,
     pub failed: bool,
     /// Pretty JSON of the event's details.
     pub details: String,
@@ -96,7 +107,7 @@ impl EventRow {
             actor: e.actor.clone(),
             action: e.action.clone(),
             target: format!("{} {}", e.target_type, e.target_id),
-            outcome: e.outcome.as_str(),
+            outcome: outcome_words(e.outcome),
             failed: e.outcome != crate::domain::Outcome::Success,
             details: serde_json::to_string_pretty(&e.details).unwrap_or_default(),
         }
@@ -135,7 +146,7 @@ fn filter_of(q: &AuditParams) -> Result<AuditFilter, FieldErrors> {
         match parse_date(s) {
             Some(d) => Some(d.with_time(Time::MIDNIGHT).assume_utc()),
             None => {
-                errors.add(field, say::BAD_DATE);
+                errors.add(field, super::view::current_tr().msg(say::BAD_DATE));
                 None
             }
         }
@@ -146,7 +157,7 @@ fn filter_of(q: &AuditParams) -> Result<AuditFilter, FieldErrors> {
     if let (Some(f), Some(u)) = (from, until)
         && u <= f
     {
-        errors.add("to", say::TO_BEFORE_FROM);
+        errors.add("to", super::view::current_tr().msg(say::TO_BEFORE_FROM));
     }
     if !errors.is_empty() {
         return Err(errors);
@@ -180,7 +191,7 @@ fn query_with(q: &AuditParams, cursor: &str) -> String {
 }
 
 async fn show(ps: PortalScope, Query(q): Query<AuditParams>) -> Result<Response, PortalError> {
-    let layout = ps.layout(say::TITLE, Section::Audit);
+    let layout = ps.layout(&ps.tr().msg(say::TITLE), Section::Audit);
     let base = ps.href(Section::Overview);
     let mut page = AuditPage {
         l: layout,
@@ -206,7 +217,7 @@ async fn show(ps: PortalScope, Query(q): Query<AuditParams>) -> Result<Response,
         (f, r) => {
             page.errors = f.err().unwrap_or_default();
             if r.is_none() {
-                page.errors.add("limit", say::BAD_LIMIT);
+                page.errors.add("limit", ps.tr().msg(say::BAD_LIMIT));
             }
             return Ok((StatusCode::BAD_REQUEST, page).into_response());
         }

@@ -14,6 +14,7 @@ use super::form::CsrfForm;
 use super::session::{KEY, PENDING, Pending, PortalUser, SignedIn, live};
 use super::view::{Layout, PageResult, PortalError, Section, render, see_other};
 use crate::domain::{ClientId, random_token};
+use crate::i18n::Msg;
 use crate::login::builtin::{PORTAL_CLIENT_ID, admits, portal_redirect_uri};
 use askama::Template;
 use askama_web::WebTemplate;
@@ -35,8 +36,8 @@ pub fn routes() -> Router<PortalCtx> {
         .route("/portal/signed-out", get(signed_out))
 }
 
-const SENTENCE_START_AGAIN: &str = "This sign-in could not be completed (it expired, or was started in another window). Sign in again.";
-const SENTENCE_REFUSED: &str = "Sign-in was cancelled or refused.";
+const SENTENCE_START_AGAIN: Msg = Msg::new("portal-signin-start-again");
+const SENTENCE_REFUSED: Msg = Msg::new("portal-signin-refused");
 
 /// A path under `/portal` to return to after sign-in; anything else is `/portal`.
 pub fn safe_return(r: Option<&str>) -> String {
@@ -120,12 +121,16 @@ struct CallbackQuery {
 #[template(path = "portal/signin_problem.html")]
 struct SignInProblem {
     l: Layout,
-    message: &'static str,
+    message: Msg,
 }
 
-fn problem(status: StatusCode, message: &'static str) -> axum::response::Response {
+fn problem(status: StatusCode, message: Msg) -> axum::response::Response {
     let page = SignInProblem {
-        l: Layout::plain("Sign-in problem", Section::Home, None),
+        l: Layout::plain(
+            &super::view::current_tr().t("portal-signin-problem-title"),
+            Section::Home,
+            None,
+        ),
         message,
     };
     render(status, &page)
@@ -217,7 +222,11 @@ async fn signed_out() -> axum::response::Response {
     render(
         StatusCode::OK,
         &SignedOutPage {
-            l: Layout::plain("Signed out", Section::Home, None),
+            l: Layout::plain(
+                &super::view::current_tr().t("portal-signed-out-title"),
+                Section::Home,
+                None,
+            ),
         },
     )
 }

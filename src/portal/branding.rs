@@ -22,11 +22,11 @@ use axum::routing::get;
 use serde::Deserialize;
 
 mod say {
-    pub const TITLE: &str = "Branding";
-    pub const SAVED: &str = "Branding saved. The sign-in pages show it from now on.";
-    pub const CHANGED_MEANWHILE: &str = "Someone else changed this organization since you opened this page. The form shows your values; the preview below shows them too. Save again to replace the current branding.";
-    pub const PREVIEW_ONLY: &str =
-        "This is a preview: nothing is saved until you select Save branding.";
+    use crate::i18n::Msg;
+    pub const TITLE: Msg = Msg::new("portal-branding-title");
+    pub const SAVED: Msg = Msg::new("portal-branding-saved");
+    pub const CHANGED_MEANWHILE: Msg = Msg::new("portal-branding-changed-meanwhile");
+    pub const PREVIEW_ONLY: Msg = Msg::new("portal-branding-preview-only");
 }
 
 pub fn routes() -> Router<super::PortalCtx> {
@@ -122,7 +122,7 @@ pub struct BrandingPage {
     pub form: BrandingForm,
     pub errors: FieldErrors,
     /// A sentence above the form (concurrent change, preview only).
-    pub note: Option<&'static str>,
+    pub note: Option<crate::i18n::Msg>,
     pub preview: Preview,
     pub org_name: String,
 }
@@ -132,10 +132,10 @@ async fn render(
     org: &Org,
     form: BrandingForm,
     errors: FieldErrors,
-    note: Option<&'static str>,
+    note: Option<crate::i18n::Msg>,
 ) -> Result<BrandingPage, PortalError> {
     Ok(BrandingPage {
-        l: ps.layout(say::TITLE, Section::Branding),
+        l: ps.layout(&ps.tr().msg(say::TITLE), Section::Branding),
         base: ps.href(Section::Overview),
         can_write: ps.may_change(Section::Branding),
         preview: Preview::of(org, &form.branding()),
@@ -216,7 +216,7 @@ async fn submit(
     ps.scope().check_org_patch(&patch)?;
     match service::update_org(&ps.scope().ctx(), ps.scope().org(), patch).await {
         Ok(_) => {
-            ps.user().set_flash(say::SAVED).await;
+            ps.user().set_flash(ps.tr().msg(say::SAVED)).await;
             Ok(see_other(&format!(
                 "{}/branding",
                 ps.href(Section::Overview)

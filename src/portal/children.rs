@@ -20,8 +20,10 @@ use axum::routing::get;
 use serde::Deserialize;
 
 mod say {
-    pub const TITLE: &str = "Child organizations";
-    pub const BAD_LIMIT: &str = "Show between 1 and 500 organizations per page.";
+    use crate::i18n::Msg;
+    pub const TITLE: Msg = Msg::new("portal-children-title");
+    pub const BAD_LIMIT: Msg = Msg::new("portal-children-bad-limit");
+    pub const SLUG_TAKEN: Msg = Msg::new("portal-slug-taken");
 }
 
 pub fn routes() -> Router<super::PortalCtx> {
@@ -78,12 +80,12 @@ pub struct ChildrenPage {
 
 async fn page(ps: &PortalScope, q: &ListParams) -> Result<ChildrenPage, PortalError> {
     let req = page_request(q.limit, Some(q.cursor.clone()))
-        .map_err(|_| PortalError::bad_request(say::BAD_LIMIT))?;
+        .map_err(|_| PortalError::bad_request(ps.tr().msg(say::BAD_LIMIT)))?;
     let org = ps.scope().db().org().await?;
     let found = ps.scope().db().children(ps.scope().caller(), &req).await?;
     let base = ps.href(Section::Overview);
     Ok(ChildrenPage {
-        l: ps.layout(say::TITLE, Section::Children),
+        l: ps.layout(&ps.tr().msg(say::TITLE), Section::Children),
         org_name: org.name.clone(),
         can_create: ps.may_change(Section::Children),
         children: found.items.iter().map(ChildRow::of).collect(),
@@ -134,10 +136,7 @@ async fn create(
             match service::create_org(&ps.scope().ctx(), req).await {
                 Ok(o) => Some(o),
                 Err(e) if e.field.as_deref() == Some("slug") => {
-                    errors.add(
-                        "slug",
-                        "Another organization already uses this short name; choose another.",
-                    );
+                    errors.add("slug", ps.tr().msg(say::SLUG_TAKEN));
                     None
                 }
                 Err(e) if e.field.as_deref() == Some("name") => {
@@ -152,7 +151,7 @@ async fn create(
     match created {
         Some(o) => {
             ps.user()
-                .set_flash(&format!("{} was created.", o.name))
+                .set_flash(ps.tr().t1("portal-children-created", "name", &o.name))
                 .await;
             Ok(see_other(&format!("/portal/orgs/{}", o.id)))
         }

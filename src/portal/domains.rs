@@ -20,19 +20,19 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde::Deserialize;
 
-/// The sentences of this page (kept together so they can move to a catalog).
+/// The sentences of this page (catalog keys).
 mod say {
-    pub const TITLE: &str = "Domains";
-    pub const ADDED: &str = "Domain added. Publish the TXT record below, then select Verify.";
-    pub const REMOVED: &str = "Domain removed.";
-    pub const DUPLICATE: &str = "This organization already has this domain.";
-    pub const NOT_FOUND_YET: &str = "The TXT record was not found yet. Publish it exactly as shown below at your DNS provider, wait a few minutes (DNS changes can take up to an hour to appear), then select Verify again.";
-    pub const WRONG_VALUE: &str = "A TXT record exists at this name, but it does not hold the value shown below. Change its value to the one shown, wait a few minutes, then select Verify again.";
-    pub const TAKEN: &str = "Another organization has already verified this domain, so it cannot be verified here. If your organization owns it, contact your vendor's support.";
-    pub const DNS_DOWN: &str = "Lobby could not reach DNS just now, so nothing was checked and nothing changed. Try again in a few minutes.";
-    pub const STILL_THERE: &str =
-        "Checked again: the TXT record is still published. The domain stays verified.";
-    pub const GONE_BUT_KEPT: &str = "Checked again: the TXT record is no longer published. The domain stays verified (ownership is proven once; removing the record afterwards is normal).";
+    use crate::i18n::Msg;
+    pub const TITLE: Msg = Msg::new("portal-domains-title");
+    pub const ADDED: Msg = Msg::new("portal-domains-added");
+    pub const REMOVED: Msg = Msg::new("portal-domains-removed");
+    pub const DUPLICATE: Msg = Msg::new("portal-domains-duplicate");
+    pub const NOT_FOUND_YET: Msg = Msg::new("portal-domains-not-found-yet");
+    pub const WRONG_VALUE: Msg = Msg::new("portal-domains-wrong-value");
+    pub const TAKEN: Msg = Msg::new("portal-domains-taken");
+    pub const DNS_DOWN: Msg = Msg::new("portal-domains-dns-down");
+    pub const STILL_THERE: Msg = Msg::new("portal-domains-still-there");
+    pub const GONE_BUT_KEPT: Msg = Msg::new("portal-domains-gone-but-kept");
 }
 
 pub fn routes() -> Router<super::PortalCtx> {
@@ -97,7 +97,7 @@ async fn page(ps: &PortalScope) -> Result<DomainsPage, PortalError> {
     let mut domains: Vec<OrgDomain> = ps.scope().db().domains().await?;
     domains.sort_by(|a, b| a.domain.as_str().cmp(b.domain.as_str()));
     Ok(DomainsPage {
-        l: ps.layout(say::TITLE, Section::Domains),
+        l: ps.layout(&ps.tr().msg(say::TITLE), Section::Domains),
         base: ps.href(Section::Overview),
         can_write: ps.may_change(Section::Domains),
         domains: domains.iter().map(DomainRow::of).collect(),
@@ -123,7 +123,7 @@ async fn add(ps: PortalScope, CsrfForm(f): CsrfForm<AddForm>) -> Result<Response
     };
     match service::create_domain(&ps.scope().ctx(), ps.scope().org(), req).await {
         Ok(d) => {
-            ps.user().set_flash(say::ADDED).await;
+            ps.user().set_flash(ps.tr().msg(say::ADDED)).await;
             Ok(see_other(&format!(
                 "{}/domains#d-{}",
                 ps.href(Section::Overview),
@@ -134,7 +134,7 @@ async fn add(ps: PortalScope, CsrfForm(f): CsrfForm<AddForm>) -> Result<Response
             let mut p = page(&ps).await?;
             p.form_domain = f.domain;
             let text = if e.code == "duplicate" {
-                say::DUPLICATE.to_owned()
+                ps.tr().msg(say::DUPLICATE)
             } else {
                 super::wording::sentence("domain", &e.message)
             };
@@ -171,12 +171,13 @@ async fn verify(
     .await;
     let (status, notice) = match outcome {
         Ok(v) if !before.verified => {
-            ps.user().set_flash(&format!(
-                "{} is verified. People with an email address at {} now sign in through this organization.",
-                v.domain.domain.to_unicode(),
-                v.domain.domain.to_unicode()
-            ))
-            .await;
+            ps.user()
+                .set_flash(ps.tr().t1(
+                    "portal-domains-verified-flash",
+                    "domain",
+                    v.domain.domain.to_unicode(),
+                ))
+                .await;
             return Ok(see_other(&format!(
                 "{}/domains#d-{}",
                 ps.href(Section::Overview),
@@ -194,26 +195,24 @@ async fn verify(
     Ok((status, p).into_response())
 }
 
-fn ok(s: &str) -> Notice {
+fn ok(s: crate::i18n::Msg) -> Notice {
     Notice {
         ok: true,
-        text: s.to_owned(),
+        text: super::view::current_tr().msg(s),
     }
 }
 
 /// The plain-words sentence for a verification the service refused.
 fn refused(e: &ServiceError) -> Notice {
+    let tr = super::view::current_tr();
     let text = match e.code {
-        "txt_record_missing" => say::NOT_FOUND_YET,
-        "txt_record_mismatch" => say::WRONG_VALUE,
-        "domain_taken" => say::TAKEN,
-        "dns_unavailable" => say::DNS_DOWN,
-        _ => e.message.as_str(),
+        "txt_record_missing" => tr.msg(say::NOT_FOUND_YET),
+        "txt_record_mismatch" => tr.msg(say::WRONG_VALUE),
+        "domain_taken" => tr.msg(say::TAKEN),
+        "dns_unavailable" => tr.msg(say::DNS_DOWN),
+        _ => super::service_text::localize(&e.message),
     };
-    Notice {
-        ok: false,
-        text: text.to_owned(),
-    }
+    Notice { ok: false, text }
 }
 
 fn status_of(e: &ServiceError) -> StatusCode {
@@ -227,7 +226,7 @@ pub struct ConfirmPage {
     pub question: String,
     pub consequences: Vec<String>,
     pub action: String,
-    pub confirm_label: &'static str,
+    pub confirm_label: crate::i18n::Msg,
     pub cancel: String,
 }
 
@@ -241,25 +240,25 @@ async fn confirm_delete(
     let domain = domain_in_path(&domain)?;
     let d = ps.scope().db().domain(&domain).await?;
     let shown = d.domain.to_unicode();
-    let mut consequences = vec![format!(
-        "Lobby stops sending people with an email address at {shown} to this organization's sign-in."
-    )];
+    let tr = ps.tr();
+    let mut consequences = vec![tr.t1("portal-domains-remove-stops", "domain", &shown)];
     if d.verified {
-        consequences.push(format!(
-            "To add {shown} again later, you publish a new TXT record and verify it again."
-        ));
+        consequences.push(tr.t1("portal-domains-remove-again", "domain", &shown));
     }
-    consequences.push("Existing members keep their membership.".into());
+    consequences.push(tr.t("portal-domains-remove-members-stay"));
     Ok(ConfirmPage {
-        l: ps.layout(&format!("Remove {shown}?"), Section::Domains),
-        question: format!("Remove the domain {shown}?"),
+        l: ps.layout(
+            &tr.t1("portal-domains-remove-title", "domain", &shown),
+            Section::Domains,
+        ),
+        question: tr.t1("portal-domains-remove-question", "domain", &shown),
         consequences,
         action: format!(
             "{}/domains/{}/delete",
             ps.href(Section::Overview),
             d.domain.as_str()
         ),
-        confirm_label: "Remove domain",
+        confirm_label: crate::i18n::Msg::new("portal-domains-remove-confirm"),
         cancel: format!("{}/domains", ps.href(Section::Overview)),
     }
     .into_response())
@@ -272,7 +271,7 @@ async fn delete(
 ) -> Result<Response, PortalError> {
     let domain = domain_in_path(&domain)?;
     service::delete_domain(&ps.scope().ctx(), ps.scope().org(), &domain).await?;
-    ps.user().set_flash(say::REMOVED).await;
+    ps.user().set_flash(ps.tr().msg(say::REMOVED)).await;
     Ok(see_other(&format!(
         "{}/domains",
         ps.href(Section::Overview)

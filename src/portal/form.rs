@@ -87,7 +87,9 @@ impl<T: DeserializeOwned> FromRequest<PortalCtx> for CsrfForm<T> {
         }
         let bytes = Bytes::from_request(Request::from_parts(parts, body), ctx)
             .await
-            .map_err(|_| PortalError::bad_request("The form could not be read."))?;
+            .map_err(|_| {
+                PortalError::bad_request(super::view::current_tr().t("portal-form-unreadable"))
+            })?;
         let mut obj = form_object(&bytes);
         let presented = match obj.remove(CSRF_FIELD) {
             Some(Value::String(s)) => Some(s),
@@ -102,9 +104,7 @@ impl<T: DeserializeOwned> FromRequest<PortalCtx> for CsrfForm<T> {
             .map(CsrfForm)
             .map_err(|e| {
                 tracing::info!(error = %e, "portal form does not decode");
-                PortalError::bad_request(
-                    "The form was incomplete or malformed. Go back, reload the page and try again.",
-                )
+                PortalError::bad_request(super::view::current_tr().t("portal-form-malformed"))
             })
     }
 }

@@ -24,9 +24,10 @@ pub fn routes() -> Router<PortalCtx> {
         .route("/portal/orgs/{org_id}", get(overview))
 }
 
-/// Page sentences (the home page is not translated yet).
+/// Page sentences.
 mod text {
-    pub const HOME_TITLE: &str = "Your organizations";
+    use crate::i18n::Msg;
+    pub const HOME_TITLE: Msg = Msg::new("portal-home-title");
 }
 
 pub struct OrgRow {
@@ -66,7 +67,11 @@ async fn home(State(ctx): State<PortalCtx>, user: PortalUser) -> PageResult {
         return Ok(see_other(&format!("/portal/orgs/{}", orgs[0].id)));
     }
     let page = HomePage {
-        l: Layout::plain(text::HOME_TITLE, Section::Home, Some(&user)),
+        l: Layout::plain(
+            &super::view::current_tr().msg(text::HOME_TITLE),
+            Section::Home,
+            Some(&user),
+        ),
         orgs,
     };
     Ok(render(StatusCode::OK, &page))

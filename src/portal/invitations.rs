@@ -18,6 +18,7 @@ use super::view::{FieldErrors, Layout, PageResult, PortalError, Section, render,
 use crate::admin::dto::{InvitationCreate, InvitationPatch, InvitationStatus as DtoInvStatus};
 use crate::admin::service::{page_request, page_vec};
 use crate::domain::{AppId, AppRoles, Email, Invitation, InvitationId, InvitationState};
+use crate::i18n::Msg;
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::Router;
@@ -39,27 +40,37 @@ pub fn routes() -> Router<PortalCtx> {
         )
 }
 
-/// Page sentences (one place, for translation later).
+/// Page sentences (catalog keys).
 mod text {
-    pub const TITLE: &str = "Invitations";
-    pub const EMAIL_INVALID: &str = "Enter an email address like name@example.com.";
-    pub const APP_INVALID: &str = "Choose an app from the list.";
-    pub const SENT: &str = "The invitation was sent to";
-    pub const NOT_SENT: &str =
-        "The invitation was created, but the email could not be sent. Use Resend to try again.";
-    pub const RESENT: &str =
-        "The invitation was sent again with a new link; the old link no longer works.";
-    pub const REVOKED: &str = "The invitation was revoked; its link no longer works.";
+    use crate::i18n::Msg;
+    pub const TITLE: Msg = Msg::new("portal-invitations-title");
+    pub const EMAIL_INVALID: Msg = Msg::new("portal-invitations-email-invalid");
+    pub const APP_INVALID: Msg = Msg::new("portal-invitations-app-invalid");
+    pub const NOT_SENT: Msg = Msg::new("portal-invitations-not-sent");
+    pub const RESENT: Msg = Msg::new("portal-invitations-resent");
+    pub const REVOKED: Msg = Msg::new("portal-invitations-revoked");
+    pub const BAD_LIMIT: Msg = Msg::new("portal-members-limit-invalid");
+    pub const AUTO_APP: Msg = Msg::new("portal-invitations-app-auto");
 }
 
 /// The states the list filters by.
-const STATES: [(&str, &str); 5] = [
-    ("pending", "Pending"),
-    ("accepted", "Accepted"),
-    ("expired", "Expired"),
-    ("revoked", "Revoked"),
-    ("all", "All"),
+const STATES: [(&str, Msg); 5] = [
+    ("pending", Msg::new("portal-invitations-state-pending")),
+    ("accepted", Msg::new("portal-invitations-state-accepted")),
+    ("expired", Msg::new("portal-invitations-state-expired")),
+    ("revoked", Msg::new("portal-invitations-state-revoked")),
+    ("all", Msg::new("portal-invitations-state-all")),
 ];
+
+/// An invitation's state in words (the badge).
+fn state_words(s: InvitationState) -> String {
+    super::view::current_tr().msg(match s {
+        InvitationState::Pending => Msg::new("portal-invitation-pending"),
+        InvitationState::Accepted => Msg::new("portal-invitation-accepted"),
+        InvitationState::Expired => Msg::new("portal-invitation-expired"),
+        InvitationState::Revoked => Msg::new("portal-invitation-revoked"),
+    })
+}
 
 #[derive(Deserialize, Default)]
 struct ListQuery {
@@ -72,6 +83,8 @@ pub struct Row {
     pub id: String,
     pub email: String,
     pub state: &'static str,
+    /// The state in words.
+    pub state_label: String,
     pub expires_at: String,
     pub roles: String,
     pub org_roles: Vec<&'static str>,
@@ -82,7 +95,7 @@ pub struct Row {
 
 pub struct Tab {
     pub value: &'static str,
-    pub label: &'static str,
+    pub label: Msg,
     pub href: String,
     pub current: bool,
 }
@@ -111,7 +124,7 @@ struct ListPage {
     can_invite: bool,
     apps: Vec<AppOpt>,
     role_choices: Vec<AppChoices>,
-    org_roles: Vec<(&'static str, &'static str, bool)>,
+    org_roles: Vec<(&'static str, String, bool)>,
     draft: InviteDraft,
     errors: FieldErrors,
 }
@@ -148,7 +161,7 @@ async fn list_page(
     let limit = match q.limit.as_deref().filter(|l| !l.is_empty()) {
         Some(l) => Some(
             l.parse::<u32>()
-                .map_err(|_| PortalError::invalid("limit", "limit must be between 1 and 500."))?,
+                .map_err(|_| PortalError::invalid("limit", p.tr().msg(text::BAD_LIMIT)))?,
         ),
         None => None,
     };
@@ -178,6 +191,7 @@ async fn list_page(
                 id: i.id.to_string(),
                 email: i.email.to_string(),
                 state: state_str(st),
+                state_label: state_words(st),
                 expires_at: crate::admin::dto::ts(i.expires_at)
                     .chars()
                     .take(16)
@@ -195,7 +209,7 @@ async fn list_page(
         .iter()
         .map(|(v, label)| Tab {
             value: v,
-            label,
+            label: *label,
             href: format!("{base}?state={v}"),
             current: *v == state,
         })
@@ -214,7 +228,7 @@ async fn list_page(
     let storage = p.scope().ctx().storage;
     let mut apps = vec![AppOpt {
         value: String::new(),
-        label: "Choose automatically".into(),
+        label: p.tr().msg(text::AUTO_APP),
         selected: draft.app.is_empty(),
     }];
     for link in p.scope().db().links().await? {
@@ -229,7 +243,7 @@ async fn list_page(
         });
     }
     let page = ListPage {
-        l: p.layout(text::TITLE, Section::Invitations),
+        l: p.layout(&p.tr().msg(text::TITLE), Section::Invitations),
         base,
         tabs,
         rows,
@@ -239,10 +253,10 @@ async fn list_page(
         role_choices,
         org_roles: ORG_ROLES
             .iter()
-            .map(|(r, about)| {
+            .map(|(r, _)| {
                 (
                     r.as_str(),
-                    *about,
+                    p.tr().msg(super::members::org_role_about(*r)),
                     org_roles_held.iter().any(|x| x == r.as_str()),
                 )
             })
@@ -323,11 +337,12 @@ async fn create(p: PortalScope, CsrfForm(f): CsrfForm<InviteForm>) -> PageResult
 
 async fn invite(p: &PortalScope, f: &InviteForm) -> Result<String, PortalError> {
     let email = Email::parse(f.email.as_deref().unwrap_or("").trim())
-        .map_err(|_| PortalError::invalid("email", text::EMAIL_INVALID))?;
+        .map_err(|_| PortalError::invalid("email", p.tr().msg(text::EMAIL_INVALID)))?;
     let app_id = match f.app.as_deref().filter(|a| !a.is_empty()) {
-        Some(a) => {
-            Some(AppId::parse(a).map_err(|_| PortalError::invalid("app", text::APP_INVALID))?)
-        }
+        Some(a) => Some(
+            AppId::parse(a)
+                .map_err(|_| PortalError::invalid("app", p.tr().msg(text::APP_INVALID)))?,
+        ),
         None => None,
     };
     let req = InvitationCreate {
@@ -353,9 +368,9 @@ async fn invite(p: &PortalScope, f: &InviteForm) -> Result<String, PortalError> 
             pe
         })?;
     Ok(if done.email_sent {
-        format!("{} {email}.", text::SENT)
+        p.tr().t1("portal-invitations-sent", "email", &email)
     } else {
-        text::NOT_SENT.to_owned()
+        p.tr().msg(text::NOT_SENT)
     })
 }
 
@@ -375,11 +390,11 @@ async fn resend(
     let id = invitation_of(&id)?;
     let done = crate::admin::users::resend(p.scope(), &id, crate::i18n::Lang::default()).await?;
     p.user()
-        .set_flash(if done.email_sent {
+        .set_flash(p.tr().msg(if done.email_sent {
             text::RESENT
         } else {
             text::NOT_SENT
-        })
+        }))
         .await;
     Ok(see_other(&format!(
         "{}?state=pending",
@@ -403,7 +418,7 @@ async fn revoke(
         },
     )
     .await?;
-    p.user().set_flash(text::REVOKED).await;
+    p.user().set_flash(p.tr().msg(text::REVOKED)).await;
     Ok(see_other(&format!(
         "{}?state=revoked",
         p.href(Section::Invitations)

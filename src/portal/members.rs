@@ -94,13 +94,13 @@ pub fn org_role_about(r: OrgRole) -> Msg {
 }
 
 /// The three org roles, with what each may do.
-pub const ORG_ROLES: [(OrgRole, &str); 3] = [
+pub const ORG_ROLES: [(OrgRole, Msg); 3] = [
+    (OrgRole::OrgAdmin, Msg::new("portal-org-role-org-admin")),
     (
-        OrgRole::OrgAdmin,
-        "Everything in this organization: sign-in connections, domains, branding, members, child organizations.",
+        OrgRole::MemberAdmin,
+        Msg::new("portal-org-role-member-admin"),
     ),
-    (OrgRole::MemberAdmin, "Members and invitations only."),
-    (OrgRole::Viewer, "Reads everything; changes nothing."),
+    (OrgRole::Viewer, Msg::new("portal-org-role-viewer")),
 ];
 
 fn dto_org_role(r: OrgRole) -> DtoOrgRole {

@@ -28,6 +28,7 @@ pub mod language;
 pub mod members;
 pub mod operator;
 pub mod scope;
+pub mod service_text;
 pub mod session;
 pub mod view;
 pub mod wording;
@@ -124,3 +125,6 @@ async fn security_headers(req: Request, next: Next) -> Response {
     }
     res
 }
+
+#[cfg(test)]
+mod completeness;

@@ -321,7 +321,8 @@ impl From<ApiError> for PortalError {
                 } else {
                     s
                 },
-                message: e.message.clone(),
+                // The service's English, in the page's language where the catalog has it.
+                message: super::service_text::localize(&e.message),
                 field: e.field.clone(),
             },
             _ => Self::Internal(format!("{e:?}")),

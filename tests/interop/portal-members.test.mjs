@@ -4,7 +4,8 @@
 // accepts and signs in to the app (openid-client), the admin changes the member's role in the
 // portal and the member's next token refresh carries it; a member_admin sees no connection
 // pages and gets 404 on their URLs; an admin of another org gets 404 on this org's pages; an
-// admin chooses Deutsch in the footer and the Members and Overview pages render in German.
+// admin chooses Deutsch in the footer and the Members, Overview, Domains and IdP-wizard pages
+// render in German.
 // axe-core runs on every page built here (zero serious/critical); screenshots go to
 // target/portal-screenshots/.
 import { test, before, after } from 'node:test';
@@ -256,6 +257,28 @@ test('the portal in German after choosing Deutsch in the footer (Chromium prefer
     assert.equal(await page.getAttribute('html', 'lang'), 'de');
     assert.equal(await page.textContent('h1'), 'Übersicht');
     await checkPage(page, 'portal-de-overview');
+    // Domains and the IdP setup wizard's first steps speak German too.
+    await Promise.all([page.waitForURL(/\/portal\/orgs\/acme\/domains$/, { waitUntil: 'load' }), page.click('#nav-domains')]);
+    assert.equal(await page.getAttribute('html', 'lang'), 'de');
+    assert.equal(await page.title(), 'Domains · Acme · Lobby-Portal');
+    const domains = await page.textContent('main');
+    assert.match(domains, /Ihre Domains/);
+    assert.match(domains, /Bestätigt am \d{4}-\d{2}-\d{2}/);
+    assert.match(domains, /Domain hinzufügen/);
+    assert.doesNotMatch(domains, /Your domains|Add a domain|Verified|Record name|Copy|Remove /);
+    await checkPage(page, 'portal-de-domains');
+    await page.goto(`${env.portal}/orgs/acme/connections/new`);
+    assert.equal(await page.textContent('h1'), 'Neue Verbindung');
+    assert.match(await page.textContent('main'), /Welches Protokoll spricht Ihr Identity Provider\?/);
+    await Promise.all([page.waitForURL(/\/connections\/new\/saml\?id=/, { waitUntil: 'load' }), page.click('#choose-saml')]);
+    assert.equal(await page.getAttribute('html', 'lang'), 'de');
+    assert.equal(await page.textContent('h1'), 'Neue SAML-Verbindung');
+    assert.equal(await page.getAttribute('ol.steps', 'aria-label'), 'Einrichtungsschritte');
+    const saml = await page.textContent('main');
+    assert.match(saml, /Metadaten-XML einfügen/);
+    assert.match(saml, /Speichern und weiter/);
+    assert.doesNotMatch(saml, /Paste its metadata XML|Save and continue|Connection name|Setup steps|Download Lobby/);
+    await checkPage(page, 'portal-de-wizard-saml');
   } finally {
     await b.close();
   }

@@ -15,7 +15,7 @@ use super::{Fields, base, connection_id, field, service_errors};
 use crate::admin::dto::{ConnectionConfig as DtoConfig, ConnectionPatch, GroupRoleMapping};
 use crate::admin::service::{self, StoreView};
 use crate::domain::{AppId, ConnectionConfig, GroupRoleMapping as DomainMapping, RoleValue};
-use crate::portal::view::{render, see_other};
+use crate::portal::view::{current_tr, render, see_other};
 use crate::portal::{CsrfForm, PortalError, PortalScope, Section};
 use axum::extract::{Path, Query};
 use axum::http::StatusCode;
@@ -151,7 +151,10 @@ async fn page(
         ),
     };
     let page = MappingPage {
-        l: scope.layout("Attribute mapping", Section::Connections),
+        l: scope.layout(
+            &scope.tr().t("portal-wizard-step-mapping"),
+            Section::Connections,
+        ),
         base: base(scope.scope().org()),
         id: c.id.to_string(),
         saml: kind == crate::domain::ConnectionKind::Saml,
@@ -159,11 +162,11 @@ async fn page(
             .iter()
             .map(|x| PresetLink {
                 id: x.id,
-                label: x.label,
+                label: scope.tr().msg(x.label),
                 current: p.is_some_and(|p| p.id == x.id),
             })
             .collect(),
-        preset_hint: p.map(|p| p.hint),
+        preset_hint: p.map(|p| scope.tr().msg(p.hint)),
         email,
         name,
         groups,
@@ -212,7 +215,7 @@ fn parse(f: &Fields, choices: &[(AppId, String, RoleValue)]) -> (Mapping, Option
                 None => {
                     problem.get_or_insert(FieldError::new(
                         "mapping",
-                        "One of the chosen roles is not one this organization may grant. Reload the page and choose again.",
+                        current_tr().t("portal-mapping-role-not-grantable"),
                     ));
                 }
             }
@@ -221,7 +224,7 @@ fn parse(f: &Fields, choices: &[(AppId, String, RoleValue)]) -> (Mapping, Option
             if !picked.is_empty() {
                 problem.get_or_insert(FieldError::new(
                     "mapping",
-                    format!("Row {}: enter the group name the roles are for.", i + 1),
+                    current_tr().t1("portal-mapping-row-no-group", "row", i + 1),
                 ));
             }
             continue;
@@ -229,16 +232,13 @@ fn parse(f: &Fields, choices: &[(AppId, String, RoleValue)]) -> (Mapping, Option
         if group.len() > 256 {
             problem.get_or_insert(FieldError::new(
                 "mapping",
-                format!("Row {}: a group name has at most 256 characters.", i + 1),
+                current_tr().t1("portal-mapping-row-group-too-long", "row", i + 1),
             ));
         }
         if picked.is_empty() {
             problem.get_or_insert(FieldError::new(
                 "mapping",
-                format!(
-                    "Row {}: choose at least one role for the group \u{201c}{group}\u{201d}.",
-                    i + 1
-                ),
+                current_tr().t2("portal-mapping-row-no-role", "row", i + 1, "group", &group),
             ));
         }
         for (app_id, rs) in picked {
@@ -259,17 +259,17 @@ fn parse(f: &Fields, choices: &[(AppId, String, RoleValue)]) -> (Mapping, Option
     let first = if m.email.is_empty() {
         Some(FieldError::new(
             "email",
-            "Enter the attribute or claim that carries the email address.",
+            current_tr().t("portal-mapping-email-missing"),
         ))
     } else if m.name.is_empty() {
         Some(FieldError::new(
             "name",
-            "Enter the attribute or claim that carries the person's name.",
+            current_tr().t("portal-mapping-name-missing"),
         ))
     } else if m.groups.is_none() && !m.roles.is_empty() {
         Some(FieldError::new(
             "groups",
-            "Roles are given by group: enter the attribute or claim that carries the groups.",
+            current_tr().t("portal-mapping-groups-missing"),
         ))
     } else {
         problem

@@ -135,8 +135,11 @@ pub(crate) fn service_errors(e: service::ServiceError) -> Result<Errors, PortalE
     })
 }
 
-/// A service message as a sentence (they are written lower-case, for the API).
+/// A service message as a sentence (they are written lower-case, for the API), in the page's
+/// language where the catalog has it.
 fn sentence_of(m: &str) -> String {
+    let m = crate::portal::service_text::translate(crate::portal::view::current_tr(), m)
+        .unwrap_or_else(|| m.to_owned());
     let mut c = m.chars();
     let mut s: String = match c.next() {
         Some(f) => f.to_uppercase().chain(c).collect(),
@@ -173,7 +176,10 @@ async fn list(scope: PortalScope) -> Result<Response, PortalError> {
         });
     }
     let page = views::ListPage {
-        l: scope.layout("Sign-in connections", Section::Connections),
+        l: scope.layout(
+            &scope.tr().t("portal-nav-connections"),
+            Section::Connections,
+        ),
         can_write: scope.may_change(Section::Connections),
         base: base(s.org()),
         rows,
@@ -188,50 +194,63 @@ pub(crate) async fn show_page(
     errors: Errors,
 ) -> Result<Response, PortalError> {
     let s = scope.scope();
+    let tr = scope.tr();
     let mut facts: Vec<(String, String)> = Vec::new();
     let (sp, redirect_uri, maps) = match &c.config {
         ConnectionConfig::Saml(cfg) => {
             let source = match (&cfg.idp_metadata_url, &cfg.idp_metadata_xml) {
-                (Some(u), _) => format!("By URL: {u}"),
-                (None, Some(_)) => "Pasted XML".into(),
-                (None, None) => "None".into(),
+                (Some(u), _) => tr.t1("portal-conn-metadata-by-url", "url", u),
+                (None, Some(_)) => tr.t("portal-conn-metadata-pasted"),
+                (None, None) => tr.t("portal-conn-none"),
             };
-            facts.push(("IdP metadata".into(), source));
+            facts.push((tr.t("portal-conn-fact-metadata"), source));
             if let Ok(Some(st)) = s.tools().saml.stored_state(&c.id).await
                 && let Some(md) = &st.metadata
             {
-                facts.push(("IdP entity ID".into(), md.entity_id.clone()));
+                facts.push((tr.t("portal-conn-fact-idp-entity-id"), md.entity_id.clone()));
                 let now = s.tools().clock.now().unix_timestamp();
-                facts.push(("Signing certificate".into(), cert_words(Some(&st), now).0));
+                facts.push((
+                    tr.t("portal-conn-signing-cert"),
+                    cert_words(Some(&st), now).0,
+                ));
             }
-            facts.push(("Email attribute".into(), cfg.attributes.email.clone()));
-            facts.push(("Name attribute".into(), cfg.attributes.name.clone()));
             facts.push((
-                "Groups attribute".into(),
+                tr.t("portal-conn-email-attribute"),
+                cfg.attributes.email.clone(),
+            ));
+            facts.push((
+                tr.t("portal-conn-name-attribute"),
+                cfg.attributes.name.clone(),
+            ));
+            facts.push((
+                tr.t("portal-conn-groups-attribute"),
                 cfg.attributes
                     .groups
                     .clone()
-                    .unwrap_or_else(|| "(none)".into()),
+                    .unwrap_or_else(|| tr.t("portal-none")),
             ));
             (Some(sp_info(scope, &c.id)), None, &cfg.role_mapping)
         }
         ConnectionConfig::Oidc(cfg) => {
-            facts.push(("Issuer".into(), cfg.issuer.clone()));
-            facts.push(("Client ID".into(), cfg.client_id.clone()));
+            facts.push((tr.t("portal-conn-issuer"), cfg.issuer.clone()));
+            facts.push((tr.t("portal-conn-client-id"), cfg.client_id.clone()));
             facts.push((
-                "Client secret".into(),
+                tr.t("portal-conn-client-secret"),
                 if cfg.client_secret.is_some() {
-                    "Stored (never shown)".into()
+                    tr.t("portal-conn-secret-stored")
                 } else {
-                    "None".into()
+                    tr.t("portal-conn-none")
                 },
             ));
-            facts.push(("Scopes".into(), cfg.scopes.join(" ")));
-            facts.push(("Email claim".into(), cfg.claims.email.clone()));
-            facts.push(("Name claim".into(), cfg.claims.name.clone()));
+            facts.push((tr.t("portal-conn-scopes"), cfg.scopes.join(" ")));
+            facts.push((tr.t("portal-conn-email-claim"), cfg.claims.email.clone()));
+            facts.push((tr.t("portal-conn-name-claim"), cfg.claims.name.clone()));
             facts.push((
-                "Groups claim".into(),
-                cfg.claims.groups.clone().unwrap_or_else(|| "(none)".into()),
+                tr.t("portal-conn-groups-claim"),
+                cfg.claims
+                    .groups
+                    .clone()
+                    .unwrap_or_else(|| tr.t("portal-none")),
             ));
             let uri = crate::login::oidc::redirect_uri_for(s.tools().config, &c.id);
             (None, Some(uri), &cfg.role_mapping)
@@ -306,10 +325,11 @@ async fn set_state(
         let msg = e.message.clone();
         return Ok(Err((
             cur,
-            Errors::form(format!(
-                "{} Fix the IdP details, then try again.",
-                sentence_of(&msg)
-            )),
+            Errors::form(
+                scope
+                    .tr()
+                    .t1("portal-conn-fix-then-retry", "problem", sentence_of(&msg)),
+            ),
         )));
     }
     let patch = ConnectionPatch {
@@ -336,10 +356,7 @@ async fn activate(
         Ok(c) => {
             scope
                 .user()
-                .set_flash(&format!(
-                    "{} is active: members of this organization now sign in through it.",
-                    c.name
-                ))
+                .set_flash(scope.tr().t1("portal-conn-activated", "name", &c.name))
                 .await;
             Ok(super::view::see_other(&format!(
                 "{}/{}",
@@ -361,10 +378,7 @@ async fn disable(
         Ok(c) => {
             scope
                 .user()
-                .set_flash(&format!(
-                    "{} is disabled: nobody signs in through it.",
-                    c.name
-                ))
+                .set_flash(scope.tr().t1("portal-conn-disabled", "name", &c.name))
                 .await;
             Ok(super::view::see_other(&format!(
                 "{}/{}",

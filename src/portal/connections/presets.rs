@@ -5,6 +5,7 @@
 //! what is saved is what the admin submits).
 
 use crate::domain::ConnectionKind;
+use crate::i18n::Msg;
 
 /// One IdP's attribute or claim names.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -12,13 +13,13 @@ pub struct Preset {
     /// The `preset=` value.
     pub id: &'static str,
     /// Shown in the picker.
-    pub label: &'static str,
+    pub label: Msg,
     pub email: &'static str,
     pub name: &'static str,
     /// Empty: this IdP sends no groups by default.
     pub groups: &'static str,
     /// One sentence for the admin: where these names come from at that IdP.
-    pub hint: &'static str,
+    pub hint: Msg,
 }
 
 const MS_EMAIL: &str = "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/emailaddress";
@@ -26,94 +27,94 @@ const MS_EMAIL: &str = "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/em
 const SAML: &[Preset] = &[
     Preset {
         id: "generic",
-        label: "SimpleSAMLphp / generic",
+        label: Msg::new("portal-preset-saml-generic"),
         email: "email",
         name: "name",
         groups: "groups",
-        hint: "Plain attribute names, as SimpleSAMLphp and many other IdPs send them.",
+        hint: Msg::new("portal-preset-saml-generic-hint"),
     },
     Preset {
         id: "okta",
-        label: "Okta",
+        label: Msg::new("portal-preset-saml-okta"),
         email: "email",
         name: "name",
         groups: "groups",
-        hint: "In Okta, add the attribute statements email and name, and a group attribute statement named groups.",
+        hint: Msg::new("portal-preset-saml-okta-hint"),
     },
     Preset {
         id: "entra",
-        label: "Microsoft Entra ID",
+        label: Msg::new("portal-preset-saml-entra"),
         email: MS_EMAIL,
         name: "http://schemas.microsoft.com/identity/claims/displayname",
         groups: "http://schemas.microsoft.com/ws/2008/06/identity/claims/groups",
-        hint: "Entra ID's default claims; add a group claim under Attributes & Claims (it sends group object ids unless you choose names).",
+        hint: Msg::new("portal-preset-saml-entra-hint"),
     },
     Preset {
         id: "google",
-        label: "Google Workspace",
+        label: Msg::new("portal-preset-saml-google"),
         email: "email",
         name: "name",
         groups: "groups",
-        hint: "In Google's attribute mapping, map Primary email to email, a name field to name, and Group membership to groups.",
+        hint: Msg::new("portal-preset-saml-google-hint"),
     },
     Preset {
         id: "adfs",
-        label: "ADFS",
+        label: Msg::new("portal-preset-saml-adfs"),
         email: MS_EMAIL,
         name: "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/name",
         groups: "http://schemas.xmlsoap.org/claims/Group",
-        hint: "ADFS claim rules: E-Mail-Addresses, Display-Name as Name, and Token-Groups (unqualified names) as Group.",
+        hint: Msg::new("portal-preset-saml-adfs-hint"),
     },
     Preset {
         id: "oid",
-        label: "SAML standard names (urn:oid)",
+        label: Msg::new("portal-preset-saml-oid"),
         email: "urn:oid:0.9.2342.19200300.100.1.3",
         name: "urn:oid:2.16.840.1.113730.3.1.241",
         groups: "urn:oid:1.3.6.1.4.1.5923.1.5.1.1",
-        hint: "mail, displayName and isMemberOf by their OID names (Shibboleth and research federations).",
+        hint: Msg::new("portal-preset-saml-oid-hint"),
     },
 ];
 
 const OIDC: &[Preset] = &[
     Preset {
         id: "generic",
-        label: "Generic OpenID Provider",
+        label: Msg::new("portal-preset-oidc-generic"),
         email: "email",
         name: "name",
         groups: "groups",
-        hint: "The standard claims of OpenID Connect, and a groups claim if your provider sends one.",
+        hint: Msg::new("portal-preset-oidc-generic-hint"),
     },
     Preset {
         id: "okta",
-        label: "Okta",
+        label: Msg::new("portal-preset-oidc-okta"),
         email: "email",
         name: "name",
         groups: "groups",
-        hint: "Add a groups claim to the ID token in Okta's authorization server (and the groups scope if you made one).",
+        hint: Msg::new("portal-preset-oidc-okta-hint"),
     },
     Preset {
         id: "entra",
-        label: "Microsoft Entra ID",
+        label: Msg::new("portal-preset-oidc-entra"),
         email: "email",
         name: "name",
         groups: "groups",
-        hint: "Add the optional email claim and a groups claim under Token configuration.",
+        hint: Msg::new("portal-preset-oidc-entra-hint"),
     },
     Preset {
         id: "google",
-        label: "Google Workspace",
+        label: Msg::new("portal-preset-oidc-google"),
         email: "email",
         name: "name",
         groups: "",
-        hint: "Google's ID tokens carry no groups.",
+        hint: Msg::new("portal-preset-oidc-google-hint"),
     },
     Preset {
         id: "adfs",
-        label: "ADFS",
+        label: Msg::new("portal-preset-oidc-adfs"),
         email: "upn",
         name: "unique_name",
         groups: "group",
-        hint: "ADFS sends upn and unique_name; issue group claims through a claim rule.",
+        hint: Msg::new("portal-preset-oidc-adfs-hint"),
     },
 ];
 

@@ -8,6 +8,7 @@
 
 use crate::admin::scope::Tools;
 use crate::domain::ConnectionId;
+use crate::portal::view::current_tr;
 use crate::upstream::oidc::OidcError;
 use crate::upstream::saml::SetupError;
 use crate::upstream::saml::metadata::{
@@ -32,11 +33,20 @@ impl FieldError {
     }
 }
 
-/// A date for people: `12 March 2024`.
+/// A date for people: `12 March 2024` (`12. März 2024`), in the request's language.
 pub fn date_words(unix: i64) -> String {
+    let tr = current_tr();
     match time::OffsetDateTime::from_unix_timestamp(unix) {
-        Ok(t) => format!("{} {} {}", t.day(), t.month(), t.year()),
-        Err(_) => "an unreadable date".into(),
+        Ok(t) => tr.t3(
+            "portal-date",
+            "day",
+            t.day(),
+            "month",
+            tr.t(&format!("month-{}", u8::from(t.month()))),
+            "year",
+            t.year(),
+        ),
+        Err(_) => tr.t("portal-date-unreadable"),
     }
 }
 
@@ -89,13 +99,18 @@ fn sentence(s: &str) -> String {
 
 /// Metadata errors in the wizard's words.
 fn metadata_words(e: &MetadataError) -> String {
+    let tr = current_tr();
     match e {
-        MetadataError::Ambiguous => "This metadata describes several identity providers: enter the entity ID of yours below.".into(),
-        MetadataError::EntityNotFound => "This metadata has no identity provider with the entity ID you entered.".into(),
-        MetadataError::NoEntity => "This is not SAML metadata: it has no EntityDescriptor.".into(),
-        MetadataError::NotAnIdp => "This metadata describes no SAML 2.0 identity provider (no IDPSSODescriptor); is it your service provider's metadata?".into(),
-        MetadataError::NoSigningCert => "This metadata has no signing certificate. Lobby never accepts unsigned SAML, so it needs one.".into(),
-        other => format!("{}.", sentence(&other.to_string())),
+        MetadataError::Ambiguous => tr.t("portal-wizard-md-ambiguous"),
+        MetadataError::EntityNotFound => tr.t("portal-wizard-md-entity-not-found"),
+        MetadataError::NoEntity => tr.t("portal-wizard-md-no-entity"),
+        MetadataError::NotAnIdp => tr.t("portal-wizard-md-not-an-idp"),
+        MetadataError::NoSigningCert => tr.t("portal-wizard-md-no-signing-cert"),
+        other => tr.t1(
+            "portal-wizard-md-unusable",
+            "problem",
+            sentence(&other.to_string()),
+        ),
     }
 }
 
@@ -118,26 +133,24 @@ pub fn check_cert_expiry(
         .iter()
         .max_by_key(|c| c.not_after)
         .and_then(|c| c.subject.clone())
-        .map(|s| format!(" (issued to {s})"))
+        .map(|s| current_tr().t1("portal-wizard-cert-issued-to", "subject", s))
         .unwrap_or_default();
     Err(FieldError::new(
         field,
-        format!(
-            "The certificate in this metadata expired on {}{subject}. Responses signed with it would be refused: ask your IdP administrator for current metadata.",
+        current_tr().t2(
+            "portal-wizard-md-cert-expired",
+            "date",
             last.map(date_words)
-                .unwrap_or_else(|| "an unknown date".into())
+                .unwrap_or_else(|| current_tr().t("portal-date-unknown")),
+            "subject",
+            subject,
         ),
     ))
 }
 
 /// A certificate typed or pasted by hand: PEM, or the bare base64 of the DER.
 fn parse_certificate(text: &str) -> Result<PinnedCert, FieldError> {
-    let bad = || {
-        FieldError::new(
-            "certificate",
-            "This is not a certificate. Paste the IdP's signing certificate in PEM form (the text from -----BEGIN CERTIFICATE----- to -----END CERTIFICATE-----).",
-        )
-    };
+    let bad = || FieldError::new("certificate", current_tr().t("portal-wizard-not-a-cert"));
     let body: String = text
         .lines()
         .filter(|l| !l.trim_start().starts_with("-----"))
@@ -148,7 +161,7 @@ fn parse_certificate(text: &str) -> Result<PinnedCert, FieldError> {
     if body.is_empty() {
         return Err(FieldError::new(
             "certificate",
-            "Paste the IdP's signing certificate.",
+            current_tr().t("portal-wizard-cert-missing"),
         ));
     }
     let der = base64::engine::general_purpose::STANDARD
@@ -170,7 +183,7 @@ pub fn manual_metadata(
     if entity_id.is_empty() || entity_id.len() > 1024 {
         return Err(FieldError::new(
             "entity_id",
-            "Enter the IdP's entity ID (its issuer; often a URL), at most 1024 characters.",
+            current_tr().t("portal-wizard-entity-id-invalid"),
         ));
     }
     let sso = sso_url.trim();
@@ -180,7 +193,7 @@ pub fn manual_metadata(
     if ok.is_none() {
         return Err(FieldError::new(
             "sso_url",
-            "Enter the IdP's single sign-on URL: a full https:// address.",
+            current_tr().t("portal-wizard-sso-url-invalid"),
         ));
     }
     let cert = parse_certificate(certificate)?;
@@ -189,10 +202,7 @@ pub fn manual_metadata(
     {
         return Err(FieldError::new(
             "certificate",
-            format!(
-                "This certificate expired on {}. Responses signed with it would be refused: ask your IdP administrator for the current signing certificate.",
-                date_words(t)
-            ),
+            current_tr().t1("portal-wizard-cert-expired", "date", date_words(t)),
         ));
     }
     let binding = if binding_post {
@@ -231,7 +241,7 @@ pub async fn saml_source(
             if x.is_empty() {
                 return Err(FieldError::new(
                     "metadata_xml",
-                    "Paste your IdP's metadata XML.",
+                    current_tr().t("portal-wizard-xml-missing"),
                 ));
             }
             ("metadata_xml", None, Some(x.to_owned()))
@@ -244,7 +254,7 @@ pub async fn saml_source(
             if ok.is_none() {
                 return Err(FieldError::new(
                     "metadata_url",
-                    "Enter the address of your IdP's metadata: a full https:// URL.",
+                    current_tr().t("portal-wizard-url-invalid"),
                 ));
             }
             ("metadata_url", Some(u.to_owned()), None)
@@ -262,7 +272,7 @@ pub async fn saml_source(
         None => {
             return Err(FieldError::new(
                 "source",
-                "Choose how to give your IdP's details.",
+                current_tr().t("portal-wizard-source-missing"),
             ));
         }
     };
@@ -283,21 +293,32 @@ pub async fn saml_source(
                 email_authority: Default::default(),
                 accept_expired_certs: false,
             };
-            tools.saml.load_metadata(id, &cfg).await.map_err(|e| match e {
-                SetupError::Fetch(m) => FieldError::new(
-                    field,
-                    format!("Lobby could not fetch the metadata from this address: {m}. Check the URL, and that Lobby can reach it."),
-                ),
-                SetupError::Metadata(m) => FieldError::new(field, metadata_words(&m)),
-                other => FieldError::new(field, format!("{}.", sentence(&other.to_string()))),
-            })?
+            tools
+                .saml
+                .load_metadata(id, &cfg)
+                .await
+                .map_err(|e| match e {
+                    SetupError::Fetch(m) => FieldError::new(
+                        field,
+                        current_tr().t1("portal-wizard-fetch-failed", "problem", m),
+                    ),
+                    SetupError::Metadata(m) => FieldError::new(field, metadata_words(&m)),
+                    other => FieldError::new(
+                        field,
+                        current_tr().t1(
+                            "portal-wizard-md-unusable",
+                            "problem",
+                            sentence(&other.to_string()),
+                        ),
+                    ),
+                })?
         }
         (None, Some(x)) => parse_idp(x, entity.as_deref())
             .map_err(|m| FieldError::new(field, metadata_words(&m)))?,
         (None, None) => {
             return Err(FieldError::new(
                 "source",
-                "Choose how to give your IdP's details.",
+                current_tr().t("portal-wizard-source-missing"),
             ));
         }
     };
@@ -322,14 +343,24 @@ pub async fn oidc_issuer(
     let words = |m: String| FieldError::new("issuer", m);
     match tools.oidc.probe_discovery(id, issuer).await {
         Ok(_) => Ok(()),
-        Err(OidcError::IssuerMismatch { expected, found }) => Err(words(format!(
-            "The issuer in the discovery document is \u{201c}{found}\u{201d} but you entered \u{201c}{expected}\u{201d}. They must be identical: copy the issuer from the document (mind the trailing slash and http/https)."
+        Err(OidcError::IssuerMismatch { expected, found }) => Err(words(current_tr().t2(
+            "portal-wizard-issuer-mismatch",
+            "found",
+            found,
+            "expected",
+            expected,
         ))),
-        Err(OidcError::DiscoveryFetch(e)) => Err(words(format!(
-            "Lobby could not fetch the discovery document of this issuer ({e}). Check the address: Lobby reads <issuer>/.well-known/openid-configuration."
+        Err(OidcError::DiscoveryFetch(e)) => Err(words(current_tr().t2(
+            "portal-wizard-discovery-fetch",
+            "problem",
+            e,
+            "path",
+            "<issuer>/.well-known/openid-configuration",
         ))),
-        Err(e) => Err(words(format!(
-            "The discovery document of this issuer cannot be used: {e}."
+        Err(e) => Err(words(current_tr().t1(
+            "portal-wizard-discovery-unusable",
+            "problem",
+            e,
         ))),
     }
 }

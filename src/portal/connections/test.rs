@@ -14,7 +14,7 @@ use super::views::{ResultPage, TestPage};
 use super::{base, connection_id};
 use crate::domain::{Connection, ConnectionConfig, ConnectionState, EmailAuthority};
 use crate::login::test_signin::TestSignIn;
-use crate::portal::view::{render, see_other};
+use crate::portal::view::{current_tr, render, see_other};
 use crate::portal::{CsrfForm, PORTAL_CSP, PortalCtx, PortalError, PortalScope, Section};
 use crate::upstream::identity::NAMEID_TRANSIENT;
 use axum::extract::{Path, Query, State};
@@ -59,10 +59,13 @@ pub(super) async fn page(
     if matches!(c.config, ConnectionConfig::Password(_)) {
         return Err(PortalError::NotFound);
     }
-    let checks = crate::admin::connection_ops::checks(&s.tools(), &c).await;
+    let mut checks = crate::admin::connection_ops::checks(&s.tools(), &c).await;
+    for c in &mut checks {
+        c.message = crate::portal::service_text::localize(&c.message);
+    }
     let origins = idp_origins(&scope, &c).await;
     let page = TestPage {
-        l: scope.layout("Test the connection", Section::Connections),
+        l: scope.layout(&scope.tr().t("portal-test-title"), Section::Connections),
         can_write: scope.may_change(Section::Connections),
         base: base(s.org()),
         id: c.id.to_string(),
@@ -132,9 +135,14 @@ pub(super) async fn result(
     if &r.org_id != s.org() || r.connection_id != c.id || r.requested_by != scope.user().user_id {
         return Err(PortalError::NotFound);
     }
-    if let Some(f) = r.failure {
+    if let Some(mut f) = r.failure {
+        // The hosted page's sentence, as the admin reads it.
+        f.sentence = scope.tr().reword(&f.sentence);
         let page = ResultPage {
-            l: scope.layout("Test sign-in failed", Section::Connections),
+            l: scope.layout(
+                &scope.tr().t("portal-test-failed-title"),
+                Section::Connections,
+            ),
             can_write: scope.may_change(Section::Connections),
             base: base(s.org()),
             id: c.id.to_string(),
@@ -167,20 +175,28 @@ pub(super) async fn result(
                 .get(&m.app_id)
                 .cloned()
                 .unwrap_or_else(|| m.app_id.to_string());
-            m.roles
-                .iter()
-                .map(move |role| format!("{app}: {role} (from group {})", m.group))
+            m.roles.iter().map(move |role| {
+                current_tr().t3(
+                    "portal-test-role-from-group",
+                    "app",
+                    &app,
+                    "role",
+                    role,
+                    "group",
+                    &m.group,
+                )
+            })
         })
         .collect();
+    let tr = scope.tr();
+    // Fluent selects on it: `attribute` (SAML) or `claim` (OIDC).
     let what = if saml { "attribute" } else { "claim" };
     let mut warnings = Vec::new();
     if saml && r.subject.starts_with(&format!("{NAMEID_TRANSIENT}|")) {
-        warnings.push("The IdP sent a transient NameID, which changes at every sign-in: Lobby refuses these. Configure a persistent or emailAddress NameID at the IdP.".to_owned());
+        warnings.push(tr.t("portal-test-transient-nameid"));
     }
     match &r.email {
-        None => warnings.push(format!(
-            "No email address arrived: the {what} named on the mapping step is missing. The IdP sent the names listed below; choose the one that carries the email."
-        )),
+        None => warnings.push(tr.t1("portal-test-no-email", "what", what)),
         Some(e) if email_authority == EmailAuthority::OrgVerifiedDomains => {
             let domain = e.rsplit('@').next().unwrap_or("").to_ascii_lowercase();
             let verified = s
@@ -190,22 +206,16 @@ pub(super) async fn result(
                 .iter()
                 .any(|d| d.verified && d.domain.as_str() == domain);
             if !verified {
-                warnings.push(format!(
-                    "The email domain {domain} is not a verified domain of this organization: Lobby will not trust this address. Verify the domain under Domains first."
-                ));
+                warnings.push(tr.t1("portal-test-domain-unverified", "domain", &domain));
             }
         }
         Some(_) => {}
     }
     if r.name.is_none() {
-        warnings.push(format!(
-            "No name arrived in the {what} named on the mapping step."
-        ));
+        warnings.push(tr.t1("portal-test-no-name", "what", what));
     }
     if !mapping.is_empty() && r.groups.is_empty() {
-        warnings.push(format!(
-            "No groups arrived, so no role from the group mapping applies. Check the groups {what} on the mapping step."
-        ));
+        warnings.push(tr.t1("portal-test-no-groups", "what", what));
     }
     let values = r
         .values
@@ -213,7 +223,7 @@ pub(super) async fn result(
         .map(|(k, v)| (k.clone(), v.join(", ")))
         .collect();
     let page = ResultPage {
-        l: scope.layout("Test sign-in result", Section::Connections),
+        l: scope.layout(&tr.t("portal-test-result-title"), Section::Connections),
         can_write: scope.may_change(Section::Connections),
         base: base(s.org()),
         id: c.id.to_string(),

@@ -6,6 +6,7 @@
 use super::setup::{FieldError, date_words};
 use crate::domain::{ConnectionKind, ConnectionState};
 use crate::portal::Layout;
+use crate::portal::view::current_tr;
 use crate::upstream::oidc::Check;
 use crate::upstream::saml::IdpState;
 use askama::Template;
@@ -45,40 +46,50 @@ impl Errors {
     }
 }
 
-pub fn kind_words(k: ConnectionKind) -> &'static str {
+/// A connection's kind in words (the protocols' names stay as they are).
+pub fn kind_words(k: ConnectionKind) -> String {
     match k {
-        ConnectionKind::Saml => "SAML",
-        ConnectionKind::Oidc => "OpenID Connect",
-        ConnectionKind::Password => "Password",
+        ConnectionKind::Saml => "SAML".into(),
+        ConnectionKind::Oidc => "OpenID Connect".into(),
+        ConnectionKind::Password => current_tr().t("portal-conn-kind-password"),
     }
 }
 
-pub fn state_words(s: ConnectionState) -> &'static str {
-    match s {
-        ConnectionState::Draft => "Draft (not used for sign-in)",
-        ConnectionState::Active => "Active",
-        ConnectionState::Disabled => "Disabled",
-    }
+pub fn state_words(s: ConnectionState) -> String {
+    current_tr().t(match s {
+        ConnectionState::Draft => "portal-conn-state-draft",
+        ConnectionState::Active => "portal-conn-state-active",
+        ConnectionState::Disabled => "portal-conn-state-disabled",
+    })
 }
 
 /// The certificate column of a SAML connection, from what was pinned (no fetch).
 pub fn cert_words(state: Option<&IdpState>, now: i64) -> (String, bool) {
+    let tr = current_tr();
     let Some(md) = state.and_then(|s| s.metadata.as_ref()) else {
-        return ("Not loaded yet".into(), false);
+        return (tr.t("portal-conn-cert-not-loaded"), false);
     };
     let best = md.signing_certs.iter().filter_map(|c| c.not_after).max();
     match best {
-        None => ("Expiry unreadable".into(), false),
-        Some(t) if t <= now => (format!("Expired on {}", date_words(t)), true),
+        None => (tr.t("portal-conn-cert-unreadable"), false),
+        Some(t) if t <= now => (
+            tr.t1("portal-conn-cert-expired", "date", date_words(t)),
+            true,
+        ),
         Some(t) if (t - now) / 86_400 < 30 => (
-            format!(
-                "Expires on {} (in {} days)",
+            tr.t2(
+                "portal-conn-cert-expires-soon",
+                "date",
                 date_words(t),
-                (t - now) / 86_400
+                "days",
+                (t - now) / 86_400,
             ),
             true,
         ),
-        Some(t) => (format!("Valid until {}", date_words(t)), false),
+        Some(t) => (
+            tr.t1("portal-conn-cert-valid", "date", date_words(t)),
+            false,
+        ),
     }
 }
 
@@ -86,8 +97,8 @@ pub fn cert_words(state: Option<&IdpState>, now: i64) -> (String, bool) {
 pub struct Row {
     pub id: String,
     pub name: String,
-    pub kind: &'static str,
-    pub state: &'static str,
+    pub kind: String,
+    pub state: String,
     pub active: bool,
     /// SAML only.
     pub cert: Option<(String, bool)>,
@@ -164,7 +175,7 @@ pub struct OidcPage {
 /// A preset in the picker.
 pub struct PresetLink {
     pub id: &'static str,
-    pub label: &'static str,
+    pub label: String,
     pub current: bool,
 }
 
@@ -191,7 +202,7 @@ pub struct MappingPage {
     pub id: String,
     pub saml: bool,
     pub presets: Vec<PresetLink>,
-    pub preset_hint: Option<&'static str>,
+    pub preset_hint: Option<String>,
     pub email: String,
     pub name: String,
     pub groups: String,
@@ -209,8 +220,8 @@ pub struct ShowPage {
     pub can_write: bool,
     pub base: String,
     pub id: String,
-    pub kind: &'static str,
-    pub state: &'static str,
+    pub kind: String,
+    pub state: String,
     pub active: bool,
     pub sp: Option<SpInfo>,
     pub redirect_uri: Option<String>,

@@ -19,7 +19,7 @@ use crate::admin::dto::{
 };
 use crate::admin::service;
 use crate::domain::{Connection, ConnectionConfig, ConnectionId, ConnectionKind, Secret};
-use crate::portal::view::{render, see_other};
+use crate::portal::view::{current_tr, render, see_other};
 use crate::portal::{CsrfForm, PortalError, PortalScope, Section};
 use axum::extract::{Path, Query};
 use axum::http::{HeaderValue, StatusCode, header};
@@ -35,7 +35,10 @@ pub(super) struct NewQuery {
 pub(super) async fn choose(scope: PortalScope) -> Result<Response, PortalError> {
     super::writer(&scope)?;
     let page = ChoosePage {
-        l: scope.layout("New connection", Section::Connections),
+        l: scope.layout(
+            &scope.tr().t("portal-wizard-new-title"),
+            Section::Connections,
+        ),
         base: base(scope.scope().org()),
     };
     Ok(render(StatusCode::OK, &page))
@@ -62,11 +65,11 @@ fn saml_page(
     let b = base(scope.scope().org());
     let page = SamlPage {
         l: scope.layout(
-            if creating {
-                "New SAML connection"
+            &scope.tr().t(if creating {
+                "portal-wizard-new-saml-title"
             } else {
-                "SAML identity provider"
-            },
+                "portal-wizard-saml-title"
+            }),
             Section::Connections,
         ),
         action: if creating {
@@ -185,12 +188,9 @@ fn saml_input(f: &Fields) -> SamlInput {
 }
 
 fn name_error(name: &str) -> Option<FieldError> {
-    name.trim().is_empty().then(|| {
-        FieldError::new(
-            "name",
-            "Give the connection a name (people see it only here, e.g. \u{201c}Okta\u{201d}).",
-        )
-    })
+    name.trim()
+        .is_empty()
+        .then(|| FieldError::new("name", current_tr().t("portal-wizard-name-missing")))
 }
 
 /// `POST …/connections/new/saml`: check the IdP's details, save a draft, on to the mapping.
@@ -279,11 +279,11 @@ fn oidc_page(
         .unwrap_or_else(|| "openid email profile".into());
     let page = OidcPage {
         l: scope.layout(
-            if creating {
-                "New OpenID Connect connection"
+            &scope.tr().t(if creating {
+                "portal-wizard-new-oidc-title"
             } else {
-                "OpenID Provider"
-            },
+                "portal-wizard-oidc-title"
+            }),
             Section::Connections,
         ),
         action: if creating {
@@ -370,27 +370,27 @@ async fn oidc_checked(
     if ok.is_none() {
         return Err(FieldError::new(
             "issuer",
-            "Enter the issuer of your OpenID Provider: a full https:// address, exactly as its discovery document names it.",
+            current_tr().t("portal-wizard-issuer-invalid"),
         ));
     }
     let client_id = field(f, "client_id").trim().to_owned();
     if client_id.is_empty() || client_id.len() > 255 {
         return Err(FieldError::new(
             "client_id",
-            "Enter the client ID your OpenID Provider gave Lobby (1-255 characters).",
+            current_tr().t("portal-wizard-client-id-invalid"),
         ));
     }
     let method = auth_method(&field(f, "auth_method")).ok_or_else(|| {
         FieldError::new(
             "auth_method",
-            "Choose how Lobby authenticates to the token endpoint.",
+            current_tr().t("portal-wizard-auth-method-missing"),
         )
     })?;
     let secret = Some(field(f, "client_secret")).filter(|s| !s.is_empty());
     if secret.is_none() && !keep_secret && method != TokenEndpointAuthMethod::None {
         return Err(FieldError::new(
             "client_secret",
-            "Enter the client secret your OpenID Provider gave Lobby.",
+            current_tr().t("portal-wizard-client-secret-missing"),
         ));
     }
     let scopes: Vec<String> = field(f, "scopes")
@@ -400,7 +400,7 @@ async fn oidc_checked(
     if !scopes.iter().any(|s| s == "openid") {
         return Err(FieldError::new(
             "scopes",
-            "The scopes must include openid (for example: openid email profile).",
+            current_tr().t("portal-wizard-scopes-openid"),
         ));
     }
     setup::oidc_issuer(&scope.scope().tools(), id, &issuer).await?;
@@ -608,7 +608,7 @@ pub(super) async fn idp_save(
             pin_draft(&tools, &saved).await;
             scope
                 .user()
-                .set_flash("The identity provider's details were saved.")
+                .set_flash(current_tr().t("portal-wizard-idp-saved"))
                 .await;
             Ok(see_other(&format!("{}/{}", base(s.org()), saved.id)))
         }

@@ -22,10 +22,16 @@ use axum::routing::{get, post};
 use serde::Deserialize;
 
 mod say {
-    pub const TITLE: &str = "Apps";
-    pub const BAD_LIMIT: &str = "Show between 1 and 500 apps per page.";
-    pub const SAVED: &str = "Settings saved.";
-    pub const CHANGED_MEANWHILE: &str = "Someone else changed this app since you opened the page; the form shows the current settings. Make your change again.";
+    use crate::i18n::Msg;
+    pub const TITLE: Msg = Msg::new("portal-op-apps");
+    pub const BAD_LIMIT: Msg = Msg::new("portal-op-apps-bad-limit");
+    pub const SAVED: Msg = Msg::new("portal-op-settings-saved");
+    pub const CHANGED_MEANWHILE: Msg = Msg::new("portal-op-app-changed-meanwhile");
+}
+
+/// A sentence of this page in the request's language.
+fn tx(m: crate::i18n::Msg) -> String {
+    crate::portal::view::current_tr().msg(m)
 }
 
 pub fn routes() -> Router<crate::portal::PortalCtx> {
@@ -78,10 +84,10 @@ pub struct AppsPage {
 
 async fn apps_page(op: &Operator, q: &ListParams) -> Result<AppsPage, PortalError> {
     let req = page_request(q.limit, Some(q.cursor.clone()))
-        .map_err(|_| PortalError::bad_request(say::BAD_LIMIT))?;
+        .map_err(|_| PortalError::bad_request(tx(say::BAD_LIMIT)))?;
     let page = op.admin.storage.list_apps(&req).await?;
     Ok(AppsPage {
-        l: op.layout(say::TITLE, "apps"),
+        l: op.layout(&tx(say::TITLE), "apps"),
         apps: page
             .items
             .iter()
@@ -146,7 +152,16 @@ fn on_field(e: &ServiceError, errors: &mut FieldErrors) -> bool {
                 .and_then(|(_, i)| i.trim_end_matches(']').parse::<usize>().ok());
             let msg = sentence(label, &e.message);
             match at {
-                Some(i) => errors.add(field, format!("Line {}: {msg}", i + 1)),
+                Some(i) => errors.add(
+                    field,
+                    crate::portal::view::current_tr().t2(
+                        "portal-op-line",
+                        "line",
+                        i + 1,
+                        "problem",
+                        &msg,
+                    ),
+                ),
                 None => errors.add(field, msg),
             }
             true
@@ -277,7 +292,7 @@ pub struct AppPage {
     pub public: bool,
     pub settings: SettingsForm,
     pub settings_errors: FieldErrors,
-    pub settings_note: Option<&'static str>,
+    pub settings_note: Option<String>,
     pub roles: Vec<RoleRow>,
     pub role_form: RoleForm,
     pub role_errors: FieldErrors,
@@ -368,7 +383,7 @@ async fn save(
         _ => {
             errors.add(
                 "invite_ttl_days",
-                "Enter a number of days between 1 and 90.",
+                crate::portal::view::current_tr().t("portal-op-ttl-invalid"),
             );
             None
         }
@@ -384,12 +399,12 @@ async fn save(
         };
         match service::update_app(&op.ctx(), &id, patch).await {
             Ok(_) => {
-                op.user.set_flash(say::SAVED).await;
+                op.user.set_flash(tx(say::SAVED)).await;
                 return Ok(see_other(&format!("/portal/admin/apps/{id}")));
             }
             Err(e) if e.code == "version_conflict" => {
                 let mut p = app_page(&op, &id).await?;
-                p.settings_note = Some(say::CHANGED_MEANWHILE);
+                p.settings_note = Some(tx(say::CHANGED_MEANWHILE));
                 return Ok((StatusCode::CONFLICT, p).into_response());
             }
             Err(e) => {
@@ -424,7 +439,10 @@ async fn rotate(
     };
     let (app, secret) = service::update_app(&op.ctx(), &id, patch).await?;
     Ok(SecretPage {
-        l: op.layout(&format!("New client secret for {}", app.name), "apps"),
+        l: op.layout(
+            &crate::portal::view::current_tr().t1("portal-op-new-secret-title", "app", &app.name),
+            "apps",
+        ),
         app_id: app.id.to_string(),
         app_name: app.name.clone(),
         client_id: app.client_id.to_string(),

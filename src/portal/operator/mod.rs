@@ -79,7 +79,7 @@ impl Operator {
             n.current = n.id == Section::Operator.id() && area == "admin";
         }
         l.nav.push(NavItem {
-            label: "Apps".into(),
+            label: super::view::current_tr().t("portal-op-apps"),
             href: "/portal/admin/apps".into(),
             id: "nav-apps",
             current: area == "apps",

@@ -25,15 +25,21 @@ use serde::Deserialize;
 use std::collections::{BTreeMap, BTreeSet};
 
 mod say {
-    pub const TITLE: &str = "All organizations";
-    pub const BAD_LIMIT: &str = "Show between 1 and 500 organizations per page.";
-    pub const NO_PARENT: &str = "There is no organization with this short name.";
-    pub const SLUG_TAKEN: &str =
-        "Another organization already uses this short name; choose another.";
-    pub const LINKED: &str = "App linked. Choose the role groups its members may get below.";
-    pub const GROUPS_SAVED: &str = "Allowed role groups saved.";
-    pub const UNLINKED: &str = "App unlinked.";
-    pub const PICK_APP: &str = "Choose an app to link.";
+    use crate::i18n::Msg;
+    pub const TITLE: Msg = Msg::new("portal-nav-operator");
+    pub const BAD_LIMIT: Msg = Msg::new("portal-children-bad-limit");
+    pub const NO_PARENT: Msg = Msg::new("portal-op-no-parent");
+    pub const SLUG_TAKEN: Msg = Msg::new("portal-slug-taken");
+    pub const LINKED: Msg = Msg::new("portal-op-linked");
+    pub const GROUPS_SAVED: Msg = Msg::new("portal-op-groups-saved");
+    pub const UNLINKED: Msg = Msg::new("portal-op-unlinked");
+    pub const PICK_APP: Msg = Msg::new("portal-op-pick-app");
+    pub const UNLINK: Msg = Msg::new("portal-op-unlink-confirm");
+}
+
+/// A sentence of this page in the request's language.
+fn tx(m: crate::i18n::Msg) -> String {
+    crate::portal::view::current_tr().msg(m)
 }
 
 pub fn routes() -> Router<crate::portal::PortalCtx> {
@@ -111,7 +117,7 @@ fn matches(o: &Org, q: &str) -> bool {
 
 async fn orgs_page(op: &Operator, q: &ListParams) -> Result<OrgsPage, PortalError> {
     let req = page_request(q.limit, Some(q.cursor.clone()))
-        .map_err(|_| PortalError::bad_request(say::BAD_LIMIT))?;
+        .map_err(|_| PortalError::bad_request(tx(say::BAD_LIMIT)))?;
     let all = all_orgs_with_parent(op.admin.storage.as_ref(), None).await?;
     let names: BTreeMap<OrgId, String> =
         all.iter().map(|o| (o.id.clone(), o.name.clone())).collect();
@@ -119,7 +125,7 @@ async fn orgs_page(op: &Operator, q: &ListParams) -> Result<OrgsPage, PortalErro
     let total = found.len();
     let page = page_vec(found, |o| o.id.to_string(), &req);
     Ok(OrgsPage {
-        l: op.layout(say::TITLE, "admin"),
+        l: op.layout(&tx(say::TITLE), "admin"),
         orgs: page
             .items
             .iter()
@@ -176,12 +182,12 @@ async fn create(op: Operator, CsrfForm(f): CsrfForm<CreateForm>) -> Result<Respo
             Ok(s) => match op.admin.storage.get_org_by_slug(&s).await? {
                 Some(o) => Some(o.id),
                 None => {
-                    errors.add("parent", say::NO_PARENT);
+                    errors.add("parent", tx(say::NO_PARENT));
                     None
                 }
             },
             Err(_) => {
-                errors.add("parent", say::NO_PARENT);
+                errors.add("parent", tx(say::NO_PARENT));
                 None
             }
         },
@@ -197,10 +203,16 @@ async fn create(op: Operator, CsrfForm(f): CsrfForm<CreateForm>) -> Result<Respo
         };
         match service::create_org(&op.ctx(), req).await {
             Ok(o) => {
-                op.user.set_flash(&format!("{} was created.", o.name)).await;
+                op.user
+                    .set_flash(crate::portal::view::current_tr().t1(
+                        "portal-children-created",
+                        "name",
+                        &o.name,
+                    ))
+                    .await;
                 return Ok(see_other(&format!("/portal/admin/orgs/{}/apps", o.id)));
             }
-            Err(e) if e.field.as_deref() == Some("slug") => errors.add("slug", say::SLUG_TAKEN),
+            Err(e) if e.field.as_deref() == Some("slug") => errors.add("slug", tx(say::SLUG_TAKEN)),
             Err(e) if e.field.as_deref() == Some("name") => {
                 errors.add("name", sentence("name", &e.message))
             }
@@ -294,7 +306,10 @@ async fn links_page(op: &Operator, scope: &OrgScope) -> Result<LinksPage, Portal
     }
     let taken: BTreeSet<&AppId> = linked.iter().map(|l| &l.app_id).collect();
     Ok(LinksPage {
-        l: op.layout(&format!("Apps of {}", org.name), "admin"),
+        l: op.layout(
+            &crate::portal::view::current_tr().t1("portal-op-apps-of", "org", &org.name),
+            "admin",
+        ),
         org_id: org.id.to_string(),
         org_name: org.name.clone(),
         parent_name,
@@ -327,8 +342,10 @@ fn link_refusal(e: &ServiceError) -> String {
     let m = e.message.trim();
     match e.field.as_deref() {
         Some(f) if f.contains("allowed_role_groups") => sentence("allowed role groups", m),
-        _ if m.ends_with('.') => m.to_owned(),
-        _ => format!("{m}."),
+        _ => {
+            let m = crate::portal::service_text::localize(m);
+            if m.ends_with('.') { m } else { format!("{m}.") }
+        }
     }
 }
 
@@ -339,7 +356,7 @@ async fn link(
 ) -> Result<Response, PortalError> {
     let scope = op.org_scope(&org).await?;
     let refused = match f.app_id.parse::<AppId>() {
-        Err(_) => say::PICK_APP.to_owned(),
+        Err(_) => tx(say::PICK_APP),
         Ok(app) => {
             let req = LinkCreate {
                 app_id: app.clone(),
@@ -350,7 +367,7 @@ async fn link(
             };
             match service::create_link(&scope.ctx(), scope.org(), req).await {
                 Ok(_) => {
-                    op.user.set_flash(say::LINKED).await;
+                    op.user.set_flash(tx(say::LINKED)).await;
                     return Ok(see_other(&format!(
                         "/portal/admin/orgs/{}/apps#link-{app}",
                         scope.org()
@@ -379,7 +396,9 @@ async fn save_groups(
     for k in form.keys() {
         if let Some(id) = k.strip_prefix("g.") {
             groups.push(id.parse::<RoleGroupId>().map_err(|_| {
-                PortalError::bad_request("The form named a role group that does not exist.")
+                PortalError::bad_request(
+                    crate::portal::view::current_tr().t("portal-op-no-such-group"),
+                )
             })?);
         }
     }
@@ -389,7 +408,7 @@ async fn save_groups(
     };
     match service::update_link(&scope.ctx(), scope.org(), &app, patch).await {
         Ok(_) => {
-            op.user.set_flash(say::GROUPS_SAVED).await;
+            op.user.set_flash(tx(say::GROUPS_SAVED)).await;
             Ok(see_other(&format!(
                 "/portal/admin/orgs/{}/apps#link-{app}",
                 scope.org()
@@ -418,24 +437,25 @@ async fn confirm_unlink(
     let revokes = a
         .revoke_on
         .contains(&crate::domain::MemberEvent::OrgUnlinked);
-    let mut consequences = vec![format!(
-        "Members of {} can no longer sign in to {}.",
-        o.name, a.name
+    let tr = crate::portal::view::current_tr();
+    let mut consequences = vec![tr.t2(
+        "portal-op-unlink-no-sign-in",
+        "org",
+        &o.name,
+        "app",
+        &a.name,
     )];
     consequences.push(if revokes {
-        format!("Their refresh tokens for {} are revoked at once.", a.name)
+        tr.t1("portal-op-unlink-revoked", "app", &a.name)
     } else {
-        format!(
-            "Their refresh tokens for {} stay valid until they expire ({} does not revoke them when an organization is unlinked).",
-            a.name, a.name
-        )
+        tr.t1("portal-op-unlink-not-revoked", "app", &a.name)
     });
     Ok(crate::portal::domains::ConfirmPage {
-        l: op.layout(&format!("Unlink {}?", a.name), "admin"),
-        question: format!("Unlink {} from {}?", a.name, o.name),
+        l: op.layout(&tr.t1("portal-op-unlink-title", "app", &a.name), "admin"),
+        question: tr.t2("portal-op-unlink-question", "app", &a.name, "org", &o.name),
         consequences,
         action: format!("/portal/admin/orgs/{}/apps/{}/unlink", o.id, a.id),
-        confirm_label: "Unlink app",
+        confirm_label: say::UNLINK,
         cancel: format!("/portal/admin/orgs/{}/apps", o.id),
     }
     .into_response())
@@ -453,7 +473,7 @@ async fn unlink(
     let app = app_in_path(&app)?;
     match service::delete_link(&scope.ctx(), scope.org(), &app).await {
         Ok(()) => {
-            op.user.set_flash(say::UNLINKED).await;
+            op.user.set_flash(tx(say::UNLINKED)).await;
             Ok(see_other(&format!(
                 "/portal/admin/orgs/{}/apps",
                 scope.org()

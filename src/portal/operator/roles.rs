@@ -23,12 +23,20 @@ use serde::Deserialize;
 use std::collections::BTreeMap;
 
 mod say {
-    pub const ROLE_ADDED: &str = "Role added.";
-    pub const ROLE_SAVED: &str = "Role saved.";
-    pub const ROLE_DELETED: &str = "Role deleted.";
-    pub const GROUP_ADDED: &str = "Role group added.";
-    pub const GROUP_SAVED: &str = "Role group saved.";
-    pub const GROUP_DELETED: &str = "Role group deleted.";
+    use crate::i18n::Msg;
+    pub const ROLE_ADDED: Msg = Msg::new("portal-op-role-added");
+    pub const ROLE_SAVED: Msg = Msg::new("portal-op-role-saved");
+    pub const ROLE_DELETED: Msg = Msg::new("portal-op-role-deleted");
+    pub const GROUP_ADDED: Msg = Msg::new("portal-op-group-added");
+    pub const GROUP_SAVED: Msg = Msg::new("portal-op-group-saved");
+    pub const GROUP_DELETED: Msg = Msg::new("portal-op-group-deleted");
+    pub const DELETE_ROLE: Msg = Msg::new("portal-op-delete-role-confirm");
+    pub const DELETE_GROUP: Msg = Msg::new("portal-op-delete-group-confirm");
+}
+
+/// A sentence of this page in the request's language.
+fn tx(m: crate::i18n::Msg) -> String {
+    crate::portal::view::current_tr().msg(m)
 }
 
 pub fn routes() -> Router<crate::portal::PortalCtx> {
@@ -106,7 +114,7 @@ async fn add_role(
             };
             match service::create_role(&op.ctx(), &app, req).await {
                 Ok(_) => {
-                    op.user.set_flash(say::ROLE_ADDED).await;
+                    op.user.set_flash(tx(say::ROLE_ADDED)).await;
                     return Ok(see_other(&app_url(&app, "roles")));
                 }
                 Err(e) => {
@@ -143,7 +151,7 @@ async fn save_role(
     };
     match service::update_role(&op.ctx(), &app, &value, patch).await {
         Ok(_) => {
-            op.user.set_flash(say::ROLE_SAVED).await;
+            op.user.set_flash(tx(say::ROLE_SAVED)).await;
             Ok(see_other(&app_url(&app, &format!("role-{value}"))))
         }
         Err(e) if e.kind == ErrorKind::NotFound => Err(e.into()),
@@ -176,21 +184,32 @@ async fn confirm_delete_role(
         .filter(|g| g.roles.contains(&value))
         .map(|g| g.name)
         .collect();
-    let mut consequences = vec![format!(
-        "Tokens issued from now on no longer carry the role {value}; members who had it lose it."
-    )];
+    let tr = crate::portal::view::current_tr();
+    let mut consequences = vec![tr.t1("portal-op-delete-role-tokens", "role", &value)];
     if !in_groups.is_empty() {
-        consequences.push(format!(
-            "The role is still in the role group(s) {}: remove it there first, or deleting is refused.",
-            in_groups.join(", ")
+        consequences.push(tr.t1(
+            "portal-op-delete-role-in-groups",
+            "groups",
+            in_groups.join(", "),
         ));
     }
     Ok(ConfirmPage {
-        l: op.layout(&format!("Delete role {}?", role.name), "apps"),
-        question: format!("Delete the role {} ({value}) of {}?", role.name, a.name),
+        l: op.layout(
+            &tr.t1("portal-op-delete-role-title", "role", &role.name),
+            "apps",
+        ),
+        question: tr.t3(
+            "portal-op-delete-role-question",
+            "role",
+            &role.name,
+            "value",
+            &value,
+            "app",
+            &a.name,
+        ),
         consequences,
         action: format!("/portal/admin/apps/{app}/roles/{value}/delete"),
-        confirm_label: "Delete role",
+        confirm_label: say::DELETE_ROLE,
         cancel: app_url(&app, "roles"),
     }
     .into_response())
@@ -208,7 +227,7 @@ async fn delete_role(
     let value = role_in_path(&value)?;
     match service::delete_role(&op.ctx(), &app, &value).await {
         Ok(()) => {
-            op.user.set_flash(say::ROLE_DELETED).await;
+            op.user.set_flash(tx(say::ROLE_DELETED)).await;
             Ok(see_other(&app_url(&app, "roles")))
         }
         Err(e) if e.kind == ErrorKind::Conflict => {
@@ -229,8 +248,9 @@ fn checked_roles(form: &BTreeMap<String, String>) -> Result<Vec<RoleValue>, Port
     form.keys()
         .filter_map(|k| k.strip_prefix("r."))
         .map(|v| {
-            RoleValue::parse(v)
-                .map_err(|_| PortalError::bad_request("The form named a role that does not exist."))
+            RoleValue::parse(v).map_err(|_| {
+                PortalError::bad_request(tx(crate::i18n::Msg::new("portal-op-no-such-role")))
+            })
         })
         .collect()
 }
@@ -255,7 +275,7 @@ async fn add_group(
     };
     match service::create_role_group(&op.ctx(), &app, req).await {
         Ok(g) => {
-            op.user.set_flash(say::GROUP_ADDED).await;
+            op.user.set_flash(tx(say::GROUP_ADDED)).await;
             Ok(see_other(&app_url(&app, &format!("group-{}", g.id))))
         }
         Err(e) => {
@@ -292,7 +312,7 @@ async fn save_group(
     };
     match service::update_role_group(&op.ctx(), &app, &group, patch).await {
         Ok(_) => {
-            op.user.set_flash(say::GROUP_SAVED).await;
+            op.user.set_flash(tx(say::GROUP_SAVED)).await;
             Ok(see_other(&app_url(&app, &format!("group-{group}"))))
         }
         Err(e) if e.kind == ErrorKind::NotFound && e.field.is_none() => Err(e.into()),
@@ -323,18 +343,25 @@ async fn confirm_delete_group(
     let s = op.admin.storage.as_ref();
     let a = service::require_app(s, &app).await?;
     let g = require_role_group(s, &app, &group).await?;
+    let tr = crate::portal::view::current_tr();
     Ok(ConfirmPage {
-        l: op.layout(&format!("Delete role group {}?", g.name), "apps"),
-        question: format!("Delete the role group {} of {}?", g.name, a.name),
+        l: op.layout(
+            &tr.t1("portal-op-delete-group-title", "group", &g.name),
+            "apps",
+        ),
+        question: tr.t2(
+            "portal-op-delete-group-question",
+            "group",
+            &g.name,
+            "app",
+            &a.name,
+        ),
         consequences: vec![
-            format!(
-                "Organizations allowed {} can no longer give its roles to members (unless another allowed group holds them).",
-                g.name
-            ),
-            "The roles themselves stay.".to_owned(),
+            tr.t1("portal-op-delete-group-orgs", "group", &g.name),
+            tr.t("portal-op-delete-group-roles-stay"),
         ],
         action: format!("/portal/admin/apps/{app}/role-groups/{group}/delete"),
-        confirm_label: "Delete role group",
+        confirm_label: say::DELETE_GROUP,
         cancel: app_url(&app, "groups"),
     }
     .into_response())
@@ -349,7 +376,7 @@ async fn delete_group(
     let group = group_in_path(&group)?;
     match service::delete_role_group(&op.ctx(), &app, &group).await {
         Ok(()) => {
-            op.user.set_flash(say::GROUP_DELETED).await;
+            op.user.set_flash(tx(say::GROUP_DELETED)).await;
             Ok(see_other(&app_url(&app, "groups")))
         }
         Err(e) if e.kind == ErrorKind::Conflict => {

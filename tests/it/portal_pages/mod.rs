@@ -8,6 +8,7 @@
 //! viewer), meg (acme `member_admin`) and gus (globex `org_admin`); Lobby's real resolver asks
 //! the test's DNS server.
 
+mod german;
 mod operator;
 mod settings;
 
