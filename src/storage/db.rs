@@ -416,6 +416,19 @@ impl Drop for Timer {
     }
 }
 
+/// Whether a failed operation means the database is unreachable for now (see
+/// [`super::StorageError::is_unavailable`]): the connection-level classes of
+/// [`error_class`], and SQLSTATE class 08 (connection exception) and 57P (the server is
+/// shutting down, crashed or not yet accepting connections — PostgreSQL manual, Appendix A).
+pub(crate) fn is_unavailable(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Database(d) => d
+            .code()
+            .is_some_and(|c| c.starts_with("08") || c.starts_with("57P")),
+        _ => matches!(error_class(e), "connection" | "pool_timeout"),
+    }
+}
+
 /// A failed database operation as a metric label: losing the database is `connection` or
 /// `pool_timeout`; a constraint violation that was not an expected answer is `constraint`.
 pub(crate) fn error_class(e: &sqlx::Error) -> &'static str {
