@@ -725,6 +725,24 @@ mod tests {
     }
 
     #[test]
+    fn the_shutdown_timeout_defaults_to_20_s_and_is_checked() {
+        let l = Config::from_sources(None, &env(&[])).unwrap();
+        assert_eq!(
+            l.config.shutdown_timeout_secs,
+            DEFAULT_SHUTDOWN_TIMEOUT_SECS
+        );
+        let l = Config::from_sources(None, &env(&[("LOBBY_SHUTDOWN_TIMEOUT_SECS", "45")])).unwrap();
+        assert!(l.warnings.is_empty(), "{:?}", l.warnings);
+        assert_eq!(l.config.shutdown_timeout_secs, 45);
+        for bad in ["0", "3601", "soon", "-1"] {
+            let e = Config::from_sources(None, &env(&[("LOBBY_SHUTDOWN_TIMEOUT_SECS", bad)]))
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains("LOBBY_SHUTDOWN_TIMEOUT_SECS"), "{bad}: {e}");
+        }
+    }
+
+    #[test]
     fn mail_settings_are_checked_and_the_smtp_password_is_redacted() {
         let l = Config::from_sources(
             None,

@@ -516,6 +516,30 @@ mod tests {
         assert_eq!(rows.len() as i64, n);
     }
 
+    /// Losing the database is "unavailable" (503), a failing statement is not.
+    #[test]
+    fn unreachable_database_errors_are_unavailable() {
+        use crate::storage::StorageError;
+        let e = |x: sqlx::Error| StorageError::Backend(anyhow::Error::new(x));
+        assert!(e(sqlx::Error::PoolTimedOut).is_unavailable());
+        assert!(e(sqlx::Error::PoolClosed).is_unavailable());
+        assert!(
+            e(sqlx::Error::Io(
+                std::io::ErrorKind::ConnectionRefused.into()
+            ))
+            .is_unavailable()
+        );
+        assert!(
+            StorageError::Backend(anyhow::Error::new(sqlx::Error::PoolTimedOut).context("reading"))
+                .is_unavailable(),
+            "through a context"
+        );
+        assert!(!e(sqlx::Error::RowNotFound).is_unavailable());
+        assert!(!e(sqlx::Error::ColumnNotFound("x".into())).is_unavailable());
+        assert!(!StorageError::NotFound.is_unavailable());
+        assert!(!StorageError::Backend(anyhow::anyhow!("corrupt row")).is_unavailable());
+    }
+
     /// Every connection of a fixed set is in use: the next caller waits, then times out.
     #[tokio::test]
     async fn fixed_set_acquire_times_out() {
