@@ -361,8 +361,9 @@ async fn healthz() -> &'static str {
 
 /// Readiness: storage and the short-lived state store answer.
 async fn readyz(State(st): State<AppState>) -> impl IntoResponse {
-    let storage = st.storage.ping().await;
-    let ephemeral = st.ephemeral.ping().await;
+    // Both at once: each is bounded (the pool's acquire timeout, the state store's operation
+    // timeout), so a dead backend answers red within the longer of the two.
+    let (storage, ephemeral) = tokio::join!(st.storage.ping(), st.ephemeral.ping());
     if let Err(e) = &storage {
         tracing::warn!(error = %e, "readyz: storage unreachable");
     }

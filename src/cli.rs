@@ -47,6 +47,7 @@ pub async fn serve(loaded: Loaded, demo: bool) -> anyhow::Result<()> {
     }
     let storage = open_storage(&config).await?;
     let listen = config.listen;
+    let drain = std::time::Duration::from_secs(config.shutdown_timeout_secs);
     let metrics_listen = config.metrics_listen;
     let issuer = config.issuer();
     let admin_enabled = config.admin_token.is_some();
@@ -100,12 +101,33 @@ pub async fn serve(loaded: Loaded, demo: bool) -> anyhow::Result<()> {
         admin_api = if admin_enabled { "enabled" } else { "disabled (set LOBBY_ADMIN_TOKEN)" },
         "lobby is serving"
     );
-    axum::serve(
+    // On SIGTERM the listener closes at once (new connections are refused), idle keep-alive
+    // connections are closed, and requests in flight get `drain` to finish; whatever is still
+    // running then is dropped (its connection closed) and the process exits.
+    let signalled = Arc::new(tokio::sync::Notify::new());
+    let serving = axum::serve(
         listener,
         router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
     )
-    .with_graceful_shutdown(shutdown_signal())
-    .await?;
+    .with_graceful_shutdown({
+        let signalled = signalled.clone();
+        async move {
+            shutdown_signal().await;
+            // `notify_one` keeps the wake-up if the deadline below is not waiting yet.
+            signalled.notify_one();
+        }
+    });
+    let deadline = async {
+        signalled.notified().await;
+        tokio::time::sleep(drain).await;
+    };
+    tokio::select! {
+        served = std::future::IntoFuture::into_future(serving) => served?,
+        () = deadline => tracing::warn!(
+            seconds = drain.as_secs(),
+            "requests still in flight after the shutdown timeout (LOBBY_SHUTDOWN_TIMEOUT_SECS); stopping anyway"
+        ),
+    }
     if let Some(t) = metrics_task {
         t.abort();
     }

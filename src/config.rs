@@ -68,6 +68,9 @@ pub struct Config {
     pub portal_idle_secs: u64,
     /// Portal sessions end this many seconds after sign-in (`LOBBY_PORTAL_MAX_AGE_SECS`).
     pub portal_max_age_secs: u64,
+    /// On SIGTERM, in-flight requests get at most this long to finish before the process
+    /// exits anyway (`LOBBY_SHUTDOWN_TIMEOUT_SECS`).
+    pub shutdown_timeout_secs: u64,
 }
 
 /// Default of `LOBBY_METRICS_LISTEN`: loopback, so metrics are never public by accident.
@@ -76,6 +79,10 @@ pub const DEFAULT_METRICS_LISTEN: &str = "127.0.0.1:9464";
 pub const DEFAULT_PORTAL_IDLE_SECS: u64 = 30 * 60;
 /// Default of `LOBBY_PORTAL_MAX_AGE_SECS`: 12 hours.
 pub const DEFAULT_PORTAL_MAX_AGE_SECS: u64 = 12 * 3600;
+
+/// Default of `LOBBY_SHUTDOWN_TIMEOUT_SECS`: below Kubernetes' default 30 s grace period, and
+/// longer than one upstream call (10 s) so a sign-in waiting on an IdP still gets its answer.
+pub const DEFAULT_SHUTDOWN_TIMEOUT_SECS: u64 = 20;
 
 /// Default of `LOBBY_RATE_LIMIT_PER_IP` (per minute, per endpoint class).
 pub const DEFAULT_RATE_LIMIT_PER_IP: u32 = 600;
@@ -108,6 +115,7 @@ struct FileConfig {
     operator_org: Option<String>,
     portal_idle_secs: Option<u64>,
     portal_max_age_secs: Option<u64>,
+    shutdown_timeout_secs: Option<u64>,
 }
 
 /// Every environment key Lobby reads.
@@ -134,6 +142,7 @@ pub const ENV_KEYS: &[&str] = &[
     "LOBBY_OPERATOR_ORG",
     "LOBBY_PORTAL_IDLE_SECS",
     "LOBBY_PORTAL_MAX_AGE_SECS",
+    "LOBBY_SHUTDOWN_TIMEOUT_SECS",
     // Read by the test suites, not by the server.
     "LOBBY_TEST_DATABASE_URL",
     "LOBBY_TEST_REDIS_URL",
@@ -466,6 +475,30 @@ impl Config {
             file.portal_max_age_secs,
             DEFAULT_PORTAL_MAX_AGE_SECS,
         );
+        let shutdown_timeout_secs = match env
+            .get("LOBBY_SHUTDOWN_TIMEOUT_SECS")
+            .filter(|v| !v.is_empty())
+        {
+            Some(v) => match v.trim().parse::<u64>() {
+                Ok(n) if (1..=3600).contains(&n) => n,
+                _ => {
+                    errors.push(format!(
+                        "LOBBY_SHUTDOWN_TIMEOUT_SECS: \"{v}\" must be a number of seconds from 1 to 3600"
+                    ));
+                    DEFAULT_SHUTDOWN_TIMEOUT_SECS
+                }
+            },
+            None => match file.shutdown_timeout_secs {
+                Some(n) if !(1..=3600).contains(&n) => {
+                    errors.push(
+                        "shutdown_timeout_secs: must be a number of seconds from 1 to 3600".into(),
+                    );
+                    DEFAULT_SHUTDOWN_TIMEOUT_SECS
+                }
+                Some(n) => n,
+                None => DEFAULT_SHUTDOWN_TIMEOUT_SECS,
+            },
+        };
 
         if !errors.is_empty() {
             return Err(ConfigErrors(errors));
@@ -493,6 +526,7 @@ impl Config {
             operator_org,
             portal_idle_secs,
             portal_max_age_secs,
+            shutdown_timeout_secs,
         };
         Ok(Loaded { config, warnings })
     }
@@ -568,6 +602,7 @@ impl Config {
             operator_org: None,
             portal_idle_secs: DEFAULT_PORTAL_IDLE_SECS,
             portal_max_age_secs: DEFAULT_PORTAL_MAX_AGE_SECS,
+            shutdown_timeout_secs: DEFAULT_SHUTDOWN_TIMEOUT_SECS,
         }
     }
 
@@ -687,6 +722,24 @@ mod tests {
         assert!(!l.config.secure_cookies());
         assert!(l.config.smtp_url.is_none(), "no SMTP: the outbox");
         assert_eq!(l.config.mail_from, "Lobby <no-reply@127.0.0.1>");
+    }
+
+    #[test]
+    fn the_shutdown_timeout_defaults_to_20_s_and_is_checked() {
+        let l = Config::from_sources(None, &env(&[])).unwrap();
+        assert_eq!(
+            l.config.shutdown_timeout_secs,
+            DEFAULT_SHUTDOWN_TIMEOUT_SECS
+        );
+        let l = Config::from_sources(None, &env(&[("LOBBY_SHUTDOWN_TIMEOUT_SECS", "45")])).unwrap();
+        assert!(l.warnings.is_empty(), "{:?}", l.warnings);
+        assert_eq!(l.config.shutdown_timeout_secs, 45);
+        for bad in ["0", "3601", "soon", "-1"] {
+            let e = Config::from_sources(None, &env(&[("LOBBY_SHUTDOWN_TIMEOUT_SECS", bad)]))
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains("LOBBY_SHUTDOWN_TIMEOUT_SECS"), "{bad}: {e}");
+        }
     }
 
     #[test]

@@ -106,6 +106,9 @@ fn main() -> ExitCode {
             } => lobby::cli::saml_sp_key_rotate(loaded).await,
         }
     });
+    // Tasks still running (a request cut off by the shutdown timeout, background workers) are
+    // dropped; a blocking task (a password hash) gets a moment, never an unbounded wait.
+    rt.shutdown_timeout(std::time::Duration::from_secs(1));
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

@@ -120,6 +120,18 @@ impl ApiError {
         e
     }
 
+    /// 503 with a generic body (a backend is down; `http::layers` adds `Retry-After`);
+    /// `cause` is logged with the request id.
+    pub fn unavailable(cause: impl std::fmt::Display) -> Self {
+        let mut e = Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "temporarily_unavailable",
+            "The service is temporarily unavailable. Try again in a few seconds.",
+        );
+        e.cause = Some(cause.to_string());
+        e
+    }
+
     /// 413: the body is larger than the configured cap.
     pub fn payload_too_large() -> Self {
         Self::new(
@@ -208,6 +220,7 @@ impl From<StorageError> for ApiError {
                 "missing_reference",
                 format!("The referenced {what} does not exist."),
             ),
+            e @ StorageError::Backend(_) if e.is_unavailable() => ApiError::unavailable(e),
             StorageError::Backend(cause) => ApiError::internal(format!("{cause:#}")),
         }
     }

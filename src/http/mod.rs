@@ -22,6 +22,10 @@ use std::panic::AssertUnwindSafe;
 use std::time::Instant;
 use tracing::Instrument;
 
+/// `Retry-After` (seconds) of every 503 that does not set its own: a backend outage is
+/// usually a restart, over within seconds.
+pub const RETRY_AFTER_SECS: u64 = 5;
+
 /// The request-id header, read from the client (when well-formed) and always echoed.
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
 
@@ -136,6 +140,15 @@ async fn security_headers(hsts: bool, req: Request, next: Next) -> Response {
             h.insert(k, HeaderValue::from_static(v));
         }
     }
+    // RFC 9110 §15.6.4 / §10.2.3: a 503 (a backend such as Redis or the database is down, or a
+    // rate-limited step is busy) says when to try again, unless the handler already did.
+    if res.status() == axum::http::StatusCode::SERVICE_UNAVAILABLE
+        && !res.headers().contains_key(header::RETRY_AFTER)
+    {
+        res.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECS));
+    }
+    let h = res.headers_mut();
     // RFC 6797 §7.2: HSTS is only meaningful (and only sent) over https.
     if hsts && !h.contains_key(header::STRICT_TRANSPORT_SECURITY) {
         h.insert(

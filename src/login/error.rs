@@ -15,6 +15,7 @@ use crate::domain::{AuditEvent, AuditEventId, Org, OrgId, Outcome};
 use crate::http::params::request_id;
 use crate::i18n::{Lang, Msg};
 use crate::pages::{PageError, error_page_in, sso_error_page, upstream_failure};
+use crate::storage::StorageError;
 use crate::upstream::UpstreamFailure;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
@@ -92,10 +93,16 @@ impl LoginError {
         Self::sso(status, message)
     }
 
-    /// A storage failure: logged here, the "something went wrong" page.
-    pub fn server(context: &'static str, e: &dyn std::fmt::Display) -> Self {
+    /// A storage failure: logged here, the "something went wrong" page — or, when the
+    /// database is unreachable for now ([`StorageError::is_unavailable`]), the "temporarily
+    /// unavailable" page (503).
+    pub fn server<E: std::fmt::Display + 'static>(context: &'static str, e: &E) -> Self {
         tracing::error!(error = %e, context, "storage error in the login");
-        Self::page(PageError::Server)
+        let any: &dyn std::any::Any = e;
+        match any.downcast_ref::<StorageError>() {
+            Some(s) => Self::page(storage_page(s)),
+            None => Self::page(PageError::Server),
+        }
     }
 
     /// A state store failure: logged here, the "temporarily unavailable" page.
@@ -232,6 +239,17 @@ impl LoginError {
 impl From<PageError> for LoginError {
     fn from(e: PageError) -> Self {
         Self::page(e)
+    }
+}
+
+/// The fixed page for a storage failure: "temporarily unavailable" (503, `Retry-After`) while
+/// the database cannot be reached ([`StorageError::is_unavailable`]), else "something went
+/// wrong" (500).
+pub fn storage_page(e: &StorageError) -> PageError {
+    if e.is_unavailable() {
+        PageError::Unavailable
+    } else {
+        PageError::Server
     }
 }
 

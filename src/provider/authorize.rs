@@ -22,6 +22,7 @@ use crate::http::params::{MAX_PARAM_BYTES, Params, is_form};
 use crate::http::redirect::{ErrorCode, error_redirect, see_other};
 use crate::keys::VerifyOptions;
 use crate::login::discovery::{self, ConnectionDispatch};
+use crate::login::error::storage_page;
 use crate::login::flow::{self, Flow, Prompt, Stage};
 use crate::login::issue::complete_login;
 use crate::login::session;
@@ -154,7 +155,7 @@ async fn authorize(st: &ProviderCtx, sess: &Session, headers: &HeaderMap, p: Par
             Ok(None) => return error_page_in(PageError::UnknownClient, headers, None, ui),
             Err(e) => {
                 tracing::error!(error = %e, "storage error in /authorize");
-                return error_page_in(PageError::Server, headers, None, ui);
+                return error_page_in(storage_page(&e), headers, None, ui);
             }
         };
     // 2. The redirect_uri: required (OIDC Core §3.1.2.1) and an exact string match.
@@ -303,7 +304,14 @@ async fn authorize(st: &ProviderCtx, sess: &Session, headers: &HeaderMap, p: Par
             Ok(o) => o,
             Err(e) => {
                 tracing::error!(error = %e, "storage error resolving the organization hint");
-                return back.err(ErrorCode::ServerError, "Internal error.");
+                return if e.is_unavailable() {
+                    back.err(
+                        ErrorCode::TemporarilyUnavailable,
+                        "The service is temporarily unavailable.",
+                    )
+                } else {
+                    back.err(ErrorCode::ServerError, "Internal error.")
+                };
             }
         },
         None => None,
@@ -367,7 +375,7 @@ async fn authorize(st: &ProviderCtx, sess: &Session, headers: &HeaderMap, p: Par
                 Err(e) => {
                     tracing::error!(error = %e, "storage error in /authorize");
                     return with_cookie(
-                        error_page_in(PageError::Server, headers, None, ui),
+                        error_page_in(storage_page(&e), headers, None, ui),
                         set_cookie,
                     );
                 }
@@ -426,7 +434,7 @@ async fn authorize(st: &ProviderCtx, sess: &Session, headers: &HeaderMap, p: Par
             Err(e) => {
                 tracing::error!(error = %e, "storage error routing the organization hint");
                 return with_cookie(
-                    error_page_in(PageError::Server, headers, None, ui),
+                    error_page_in(storage_page(&e), headers, None, ui),
                     set_cookie,
                 );
             }

@@ -101,7 +101,12 @@ impl IntoResponse for OAuthError {
 impl From<crate::storage::StorageError> for OAuthError {
     fn from(e: crate::storage::StorageError) -> Self {
         tracing::error!(error = %e, "storage error in a provider endpoint");
-        Self::server_error()
+        // The database is down or restarting: temporary, so 503 + `Retry-After`, not 500.
+        if e.is_unavailable() {
+            Self::unavailable()
+        } else {
+            Self::server_error()
+        }
     }
 }
 

@@ -17,6 +17,7 @@ use crate::domain::{App, AuditEvent, AuditEventId, ClientId, Outcome};
 use crate::http::params::{MAX_PARAM_BYTES, Params, is_form};
 use crate::http::redirect::{redirect_with, see_other};
 use crate::keys::VerifyOptions;
+use crate::login::error::storage_page;
 use crate::login::session;
 use crate::pages::{
     Chrome, LoggedOutPage, LogoutConfirm, PageError, error_page, error_page_in, render,
@@ -134,7 +135,7 @@ async fn logout(
                 Ok(None) => return bad(),
                 Err(e) => {
                     tracing::error!(error = %e, "storage error in /logout");
-                    return error_page_in(PageError::Server, headers, None, ui);
+                    return error_page_in(storage_page(&e), headers, None, ui);
                 }
             }
         }
@@ -196,7 +197,7 @@ async fn logout(
             Ok(n) => crate::ops::metrics::families_revoked("logout", n),
             Err(e) => {
                 tracing::error!(error = %e, "cannot revoke the session's refresh tokens");
-                return error_page_in(PageError::Server, headers, None, ui);
+                return error_page_in(storage_page(&e), headers, None, ui);
             }
         }
         let ev = AuditEvent {

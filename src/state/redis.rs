@@ -11,7 +11,8 @@
 //! versions without `PEXPIRE … NX`. Expiry is Redis's own clock.
 //!
 //! Fail closed and fast: each connection attempt and each response has a timeout, reconnects are
-//! retried once, and every operation is additionally bounded by [`OP_TIMEOUT`]. Any failure is
+//! retried once, a command whose connection died under it is sent once more
+//! on the new connection ([`bounded`]), and every operation is additionally bounded by [`OP_TIMEOUT`]. Any failure is
 //! `StateError::Unavailable`; a request never hangs on a dead Redis.
 
 use super::{Result, StateError, StateStore};
@@ -58,11 +59,29 @@ pub fn connection_manager(url: &str) -> anyhow::Result<ConnectionManager> {
 }
 
 /// Runs one Redis call under [`OP_TIMEOUT`], mapping every failure to `Unavailable`.
-pub(crate) async fn bounded<T>(
-    what: &'static str,
-    fut: impl std::future::Future<Output = redis::RedisResult<T>>,
-) -> Result<T> {
-    match tokio::time::timeout(OP_TIMEOUT, fut).await {
+///
+/// `op` makes the call; it is made a second time when the first attempt failed because the
+/// connection died under it (Redis restarted, a proxy dropped the socket): the
+/// `ConnectionManager` reconnects on such an error, so without the retry the first request
+/// after every Redis restart would fail. Repeating is safe for every command Lobby sends: SET,
+/// GET and DEL are idempotent; a GETDEL or SET NX whose first attempt did reach the server
+/// answers "absent" / "exists" the second time, which fails closed (an expired flow, a replay
+/// refused); an INCR may count one extra request against a rate limit.
+pub(crate) async fn bounded<T, F, Fut>(what: &'static str, mut op: F) -> Result<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = redis::RedisResult<T>>,
+{
+    let attempts = async {
+        match op().await {
+            Err(e) if e.is_unrecoverable_error() => {
+                tracing::debug!(error = %e, what, "redis connection dropped; retrying once");
+                op().await
+            }
+            r => r,
+        }
+    };
+    match tokio::time::timeout(OP_TIMEOUT, attempts).await {
         Ok(Ok(v)) => Ok(v),
         Ok(Err(e)) => Err(StateError::Unavailable(anyhow::anyhow!(
             "redis {what}: {e}"
@@ -72,6 +91,19 @@ pub(crate) async fn bounded<T>(
             OP_TIMEOUT.as_millis()
         ))),
     }
+}
+
+/// [`bounded`] for one command on a clone of `conn`.
+pub(crate) async fn query<T: redis::FromRedisValue>(
+    conn: &ConnectionManager,
+    what: &'static str,
+    cmd: &redis::Cmd,
+) -> Result<T> {
+    bounded(what, || {
+        let mut c = conn.clone();
+        async move { cmd.query_async::<T>(&mut c).await }
+    })
+    .await
 }
 
 /// Milliseconds for `PX`/`PEXPIRE`: at least 1 (Redis rejects 0).
@@ -129,17 +161,15 @@ impl RedisState {
 #[async_trait]
 impl StateStore for RedisState {
     async fn put(&self, key: &str, value: &[u8], ttl: Duration) -> Result<()> {
-        let mut c = self.conn.clone();
         let mut cmd = redis::cmd("SET");
         cmd.arg(self.key(key))
             .arg(value)
             .arg("PX")
             .arg(ttl_millis(ttl));
-        bounded("SET", cmd.query_async::<()>(&mut c)).await
+        query::<()>(&self.conn, "SET", &cmd).await
     }
 
     async fn put_if_absent(&self, key: &str, value: &[u8], ttl: Duration) -> Result<bool> {
-        let mut c = self.conn.clone();
         let mut cmd = redis::cmd("SET");
         cmd.arg(self.key(key))
             .arg(value)
@@ -147,44 +177,44 @@ impl StateStore for RedisState {
             .arg("PX")
             .arg(ttl_millis(ttl));
         // `OK` when set, nil when the key exists.
-        let r: Option<String> = bounded("SET NX", cmd.query_async(&mut c)).await?;
+        let r: Option<String> = query(&self.conn, "SET NX", &cmd).await?;
         Ok(r.is_some())
     }
 
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>> {
-        let mut c = self.conn.clone();
         let mut cmd = redis::cmd("GET");
         cmd.arg(self.key(key));
-        bounded("GET", cmd.query_async(&mut c)).await
+        query(&self.conn, "GET", &cmd).await
     }
 
     async fn take(&self, key: &str) -> Result<Option<Vec<u8>>> {
-        let mut c = self.conn.clone();
         let mut cmd = redis::cmd("GETDEL");
         cmd.arg(self.key(key));
-        bounded("GETDEL", cmd.query_async(&mut c)).await
+        query(&self.conn, "GETDEL", &cmd).await
     }
 
     async fn delete(&self, key: &str) -> Result<()> {
-        let mut c = self.conn.clone();
         let mut cmd = redis::cmd("DEL");
         cmd.arg(self.key(key));
-        bounded("DEL", cmd.query_async::<()>(&mut c)).await
+        query::<()>(&self.conn, "DEL", &cmd).await
     }
 
     async fn incr(&self, key: &str, ttl: Duration) -> Result<u64> {
-        let mut c = self.conn.clone();
         let mut inv = self.incr.key(self.key(key));
         inv.arg(ttl_millis(ttl));
-        let n: i64 = bounded("INCR", inv.invoke_async(&mut c)).await?;
+        let inv = &inv;
+        let n: i64 = bounded("INCR", || {
+            let mut c = self.conn.clone();
+            async move { inv.invoke_async(&mut c).await }
+        })
+        .await?;
         u64::try_from(n).map_err(|_| {
             StateError::Unavailable(anyhow::anyhow!("redis INCR returned a negative counter"))
         })
     }
 
     async fn ping(&self) -> Result<()> {
-        let mut c = self.conn.clone();
-        let pong: String = bounded("PING", redis::cmd("PING").query_async(&mut c)).await?;
+        let pong: String = query(&self.conn, "PING", &redis::cmd("PING")).await?;
         if pong == "PONG" {
             Ok(())
         } else {

@@ -11,7 +11,7 @@
 //! create, `… XX` to save, under the [`SESSION_PREFIX`] key prefix. Records are JSON.
 
 use super::memory::MemoryState;
-use super::redis::{bounded, connection_manager};
+use super::redis::{connection_manager, query};
 use crate::domain::{Clock, to_millis};
 use async_trait::async_trait;
 use redis::aio::ConnectionManager;
@@ -156,14 +156,13 @@ impl RedisSessionStore {
 
     /// `SET key value PXAT expiry NX|XX`; `true` when Redis stored it.
     async fn set(&self, record: &Record, mode: &'static str) -> session_store::Result<bool> {
-        let mut c = self.conn.clone();
         let mut cmd = redis::cmd("SET");
         cmd.arg(self.key(&record.id))
             .arg(encode(record)?)
             .arg("PXAT")
             .arg(to_millis(record.expiry_date))
             .arg(mode);
-        let r: Option<String> = bounded("SET session", cmd.query_async(&mut c))
+        let r: Option<String> = query(&self.conn, "SET session", &cmd)
             .await
             .map_err(backend_err)?;
         Ok(r.is_some())
@@ -194,10 +193,9 @@ impl SessionStore for RedisSessionStore {
     }
 
     async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {
-        let mut c = self.conn.clone();
         let mut cmd = redis::cmd("GET");
         cmd.arg(self.key(id));
-        let bytes: Option<Vec<u8>> = bounded("GET session", cmd.query_async(&mut c))
+        let bytes: Option<Vec<u8>> = query(&self.conn, "GET session", &cmd)
             .await
             .map_err(backend_err)?;
         let now = self.now();
@@ -208,10 +206,9 @@ impl SessionStore for RedisSessionStore {
     }
 
     async fn delete(&self, id: &Id) -> session_store::Result<()> {
-        let mut c = self.conn.clone();
         let mut cmd = redis::cmd("DEL");
         cmd.arg(self.key(id));
-        bounded("DEL session", cmd.query_async::<()>(&mut c))
+        query::<()>(&self.conn, "DEL session", &cmd)
             .await
             .map_err(backend_err)
     }
@@ -265,9 +262,7 @@ pub async fn session_store(
         Some(url) => {
             let conn = connection_manager(url)?;
             let store = RedisSessionStore::new(conn, SESSION_PREFIX, clock);
-            let mut c = store.conn.clone();
-            if let Err(e) = bounded("PING", redis::cmd("PING").query_async::<String>(&mut c)).await
-            {
+            if let Err(e) = query::<String>(&store.conn, "PING", &redis::cmd("PING")).await {
                 tracing::warn!(error = %e, "Redis for sessions does not answer yet");
             }
             Ok(SessionBackend::Redis(store))
@@ -304,8 +299,7 @@ mod tests {
                 return None;
             };
             let conn = connection_manager(&url).expect("LOBBY_TEST_REDIS_URL is valid");
-            let mut c = conn.clone();
-            bounded("PING", ::redis::cmd("PING").query_async::<String>(&mut c))
+            query::<String>(&conn, "PING", &::redis::cmd("PING"))
                 .await
                 .expect("LOBBY_TEST_REDIS_URL is set but Redis does not answer");
             let prefix = format!("lobbytest:{}:sess:", random_token());

@@ -416,6 +416,19 @@ impl Drop for Timer {
     }
 }
 
+/// Whether a failed operation means the database is unreachable for now (see
+/// [`super::StorageError::is_unavailable`]): the connection-level classes of
+/// [`error_class`], and SQLSTATE class 08 (connection exception) and 57P (the server is
+/// shutting down, crashed or not yet accepting connections — PostgreSQL manual, Appendix A).
+pub(crate) fn is_unavailable(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Database(d) => d
+            .code()
+            .is_some_and(|c| c.starts_with("08") || c.starts_with("57P")),
+        _ => matches!(error_class(e), "connection" | "pool_timeout"),
+    }
+}
+
 /// A failed database operation as a metric label: losing the database is `connection` or
 /// `pool_timeout`; a constraint violation that was not an expected answer is `constraint`.
 pub(crate) fn error_class(e: &sqlx::Error) -> &'static str {
@@ -501,6 +514,30 @@ mod tests {
         assert!((1..=3).contains(&n), "{n}");
         let rows = sqlx::query("SELECT v FROM t").fetch_all(&db).await.unwrap();
         assert_eq!(rows.len() as i64, n);
+    }
+
+    /// Losing the database is "unavailable" (503), a failing statement is not.
+    #[test]
+    fn unreachable_database_errors_are_unavailable() {
+        use crate::storage::StorageError;
+        let e = |x: sqlx::Error| StorageError::Backend(anyhow::Error::new(x));
+        assert!(e(sqlx::Error::PoolTimedOut).is_unavailable());
+        assert!(e(sqlx::Error::PoolClosed).is_unavailable());
+        assert!(
+            e(sqlx::Error::Io(
+                std::io::ErrorKind::ConnectionRefused.into()
+            ))
+            .is_unavailable()
+        );
+        assert!(
+            StorageError::Backend(anyhow::Error::new(sqlx::Error::PoolTimedOut).context("reading"))
+                .is_unavailable(),
+            "through a context"
+        );
+        assert!(!e(sqlx::Error::RowNotFound).is_unavailable());
+        assert!(!e(sqlx::Error::ColumnNotFound("x".into())).is_unavailable());
+        assert!(!StorageError::NotFound.is_unavailable());
+        assert!(!StorageError::Backend(anyhow::anyhow!("corrupt row")).is_unavailable());
     }
 
     /// Every connection of a fixed set is in use: the next caller waits, then times out.

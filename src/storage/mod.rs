@@ -51,6 +51,20 @@ pub enum StorageError {
 
 pub type Result<T> = std::result::Result<T, StorageError>;
 
+impl StorageError {
+    /// The database could not be reached or is going away (connection refused or lost, no
+    /// pooled connection within the acquire timeout, server shutting down or starting up):
+    /// a temporary condition — answered with 503 and `Retry-After`, not 500.
+    pub fn is_unavailable(&self) -> bool {
+        match self {
+            StorageError::Backend(e) => e
+                .downcast_ref::<sqlx::Error>()
+                .is_some_and(db::is_unavailable),
+            _ => false,
+        }
+    }
+}
+
 /// Keyset pagination: items sorted by their key, `after` is the last key of the previous page.
 #[derive(Clone, Debug, Default)]
 pub struct PageRequest {

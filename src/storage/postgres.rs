@@ -65,6 +65,10 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
 ];
 
 const MAX_CONNECTIONS: u32 = 10;
+/// How long a request waits for a pooled connection (a new one included) before it fails with
+/// 503: short, so that while PostgreSQL is down or restarting requests fail fast instead of
+/// piling up; a healthy pool hands one out in microseconds.
+pub(crate) const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
 
 // SQLSTATE codes (PostgreSQL manual, Appendix A "Class 23 — Integrity Constraint Violation").
 const UNIQUE_VIOLATION: &str = "23505";
@@ -75,7 +79,7 @@ const FOREIGN_KEY_VIOLATION: &str = "23503";
 pub(crate) async fn connect(url: &str) -> anyhow::Result<Db> {
     let pool = AnyPoolOptions::new()
         .max_connections(MAX_CONNECTIONS)
-        .acquire_timeout(Duration::from_secs(10))
+        .acquire_timeout(ACQUIRE_TIMEOUT)
         .idle_timeout(Duration::from_secs(300))
         .connect(url)
         .await?;

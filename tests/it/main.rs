@@ -10,6 +10,7 @@ mod declarative;
 mod dns_server;
 mod email_table;
 mod fail_closed;
+mod faults;
 mod harness;
 mod i18n;
 mod invitations;

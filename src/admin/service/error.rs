@@ -17,7 +17,7 @@ pub enum ErrorKind {
     Conflict,
     /// 400: the request itself is malformed (bad query parameter…).
     BadRequest,
-    /// 503: a dependency (DNS) did not answer.
+    /// 503: a dependency (DNS, the database) did not answer.
     Unavailable,
     /// 500: storage failure; `message` is the cause (logged, never sent to HTTP clients).
     Internal,
@@ -141,6 +141,16 @@ impl From<StorageError> for ServiceError {
                 message: format!("The referenced {what} does not exist."),
                 field: None,
             },
+            e @ StorageError::Backend(_) if e.is_unavailable() => {
+                tracing::error!(error = %e, "the database is unreachable");
+                Self {
+                    kind: ErrorKind::Unavailable,
+                    code: "temporarily_unavailable",
+                    message: "The service is temporarily unavailable. Try again in a few seconds."
+                        .into(),
+                    field: None,
+                }
+            }
             StorageError::Backend(cause) => Self::internal(format!("{cause:#}")),
         }
     }

@@ -74,6 +74,8 @@ pub(super) struct OpConfig {
     pub(super) iss_param_supported: bool,
     /// The keys published in the JWKS (by kid).
     pub(super) published: Vec<String>,
+    /// Discovery accepts the request and never answers (an IdP that hangs).
+    pub(super) hang: bool,
 }
 
 pub(super) struct PendingCode {
@@ -107,6 +109,10 @@ impl Drop for Op {
 }
 
 async fn discovery(State(s): State<Arc<OpState>>) -> Response {
+    let hang = s.cfg.lock().unwrap().hang;
+    if hang {
+        tokio::time::sleep(Duration::from_secs(3600)).await;
+    }
     let c = s.cfg.lock().unwrap();
     let b = &s.base;
     axum::Json(json!({

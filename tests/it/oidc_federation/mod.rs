@@ -39,11 +39,13 @@ mod connection;
 mod discovery;
 mod email_rule;
 mod fake_idp;
+mod hanging_idp;
 mod happy_path;
 mod hostile_idp;
 mod invitations;
 mod metrics;
 mod multi_instance;
+mod redis_faults;
 
 use fake_idp::*;
 
