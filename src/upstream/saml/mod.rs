@@ -216,7 +216,7 @@ impl SamlService {
         .for_kind("saml");
         let cn = sp_common_name(config);
         Ok(Self {
-            dsig: Arc::new(dsig::SamaelDsig),
+            dsig: Arc::new(dsig::SamaelDsig::default()),
             http,
             sp_keys: crate::keys::saml_sp::SpKeys::new(storage.clone(), seal, clock.clone(), cn),
             storage,
