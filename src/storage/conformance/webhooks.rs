@@ -400,7 +400,11 @@ pub async fn webhook_changes_count_from_the_next_audit_write(s: Arc<dyn Storage>
     s.update_webhook(&w).await.unwrap();
     let e1 = member_added(&o.id);
     s.append_audit(&e1).await.unwrap();
-    let got: Vec<String> = queued(&s, &w).await.into_iter().map(|i| i.event_id).collect();
+    let got: Vec<String> = queued(&s, &w)
+        .await
+        .into_iter()
+        .map(|i| i.event_id)
+        .collect();
     assert_eq!(got, vec![e1.id.to_string()]);
 
     // Deleted, then nothing enabled again; then a new endpoint: its first event is queued.
@@ -410,6 +414,10 @@ pub async fn webhook_changes_count_from_the_next_audit_write(s: Arc<dyn Storage>
     s.create_webhook(&fresh).await.unwrap();
     let e2 = member_added(&o.id);
     s.append_audit(&e2).await.unwrap();
-    let got: Vec<String> = queued(&s, &fresh).await.into_iter().map(|i| i.event_id).collect();
+    let got: Vec<String> = queued(&s, &fresh)
+        .await
+        .into_iter()
+        .map(|i| i.event_id)
+        .collect();
     assert_eq!(got, vec![e2.id.to_string()]);
 }

@@ -116,7 +116,10 @@ impl SamaelDsig {
 
     /// How many verification keys are cached (tests).
     pub fn cached_keys(&self) -> usize {
-        self.keys.lock().unwrap_or_else(PoisonError::into_inner).len()
+        self.keys
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .len()
     }
 }
 

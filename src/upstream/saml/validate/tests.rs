@@ -202,6 +202,9 @@ fn a_cached_key_verifies_only_while_its_certificate_is_pinned() {
         now,
     };
     assert!(validate(&dsig, &by_a, &e).is_ok());
-    assert!(matches!(validate(&dsig, &by_b, &e), Err(Reject::BadSignature)));
+    assert!(matches!(
+        validate(&dsig, &by_b, &e),
+        Err(Reject::BadSignature)
+    ));
     assert_eq!(dsig.cached_keys(), 2);
 }
