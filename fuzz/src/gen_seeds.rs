@@ -84,7 +84,7 @@ fn check_fixtures(good: &str) {
     use lobby::upstream::oidc::{check_id_token, parse_jwks};
     use lobby::upstream::saml::dsig::SamaelDsig;
     use lobby_fuzz::*;
-    let a = lobby::upstream::saml::validate::validate(&SamaelDsig, good, &saml_expect())
+    let a = lobby::upstream::saml::validate::validate(&SamaelDsig::default(), good, &saml_expect())
         .expect("the good SAML response is accepted");
     assert_eq!(a.name_id, "alice@acme.test");
     let keys = parse_jwks(OIDC_JWKS.as_bytes()).expect("the fixture JWKS parses");

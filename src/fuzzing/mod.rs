@@ -76,7 +76,7 @@ pub fn saml_acs(data: &[u8]) -> bool {
             Err(_) => return false,
         },
     };
-    let Ok(a) = validate::validate(&SamaelDsig, &xml, &saml_expect()) else {
+    let Ok(a) = validate::validate(&SamaelDsig::default(), &xml, &saml_expect()) else {
         return false;
     };
     assert_eq!(a.name_id, "alice@acme.test");

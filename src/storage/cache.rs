@@ -1,6 +1,7 @@
 //! A per-process cache of read-mostly configuration rows: apps by client id, orgs, org–app
-//! links, connections (one by id, and an org's list), an app's role groups and which org has
-//! verified an email domain. Every sign-in request and every token request
+//! links, connections (one by id, and an org's list), an app's role groups, which org has
+//! verified an email domain, a SAML connection's pinned IdP state (metadata and certificates),
+//! and whether any webhook endpoint is enabled. Every sign-in request and every token request
 //! reads several of them (an OIDC login read the app 5×, the org 4×, the connection 4×), and
 //! each read was a database round trip.
 //!
@@ -25,6 +26,7 @@ use crate::domain::cache::Timed;
 use crate::domain::{
     App, AppId, ClientId, Connection, ConnectionId, EmailDomain, Org, OrgAppLink, OrgId, RoleGroup,
 };
+use crate::storage::SamlIdpRecord;
 use std::collections::HashMap;
 use std::hash::Hash;
 use std::sync::Mutex;
@@ -48,6 +50,10 @@ pub(crate) struct Maps {
     org_connections: HashMap<OrgId, Timed<Vec<Connection>>>,
     /// Verified domains only (an unknown domain is not remembered).
     domain_orgs: HashMap<EmailDomain, Timed<OrgId>>,
+    /// `saml_idp_state` rows (the JSON is parsed by `upstream::saml`).
+    saml_idps: HashMap<ConnectionId, Timed<SamlIdpRecord>>,
+    /// One entry (key `()`): whether any webhook endpoint is enabled, read by every audit write.
+    webhooks_enabled: HashMap<(), Timed<bool>>,
 }
 
 impl Maps {
@@ -59,6 +65,8 @@ impl Maps {
         self.role_groups.clear();
         self.org_connections.clear();
         self.domain_orgs.clear();
+        self.saml_idps.clear();
+        self.webhooks_enabled.clear();
     }
 }
 
@@ -72,6 +80,8 @@ pub(crate) const CONNECTIONS: Pick<ConnectionId, Connection> = |m| &mut m.connec
 pub(crate) const ROLE_GROUPS: Pick<AppId, Vec<RoleGroup>> = |m| &mut m.role_groups;
 pub(crate) const ORG_CONNECTIONS: Pick<OrgId, Vec<Connection>> = |m| &mut m.org_connections;
 pub(crate) const DOMAIN_ORGS: Pick<EmailDomain, OrgId> = |m| &mut m.domain_orgs;
+pub(crate) const SAML_IDPS: Pick<ConnectionId, SamlIdpRecord> = |m| &mut m.saml_idps;
+pub(crate) const WEBHOOKS_ENABLED: Pick<(), bool> = |m| &mut m.webhooks_enabled;
 
 /// A cache miss: load the row, then [`ConfigCache::store`] it with this ticket.
 #[must_use]

@@ -173,6 +173,7 @@ on_every_backend!(
     revoke_every_family_of_a_user,
     webhooks_crud,
     audit_writes_queue_webhook_deliveries,
+    webhook_changes_count_from_the_next_audit_write,
     outbox_leases_and_retries,
     outbox_concurrent_claims_are_disjoint,
     revocations_queue_backchannel_logouts,

@@ -381,3 +381,43 @@ pub async fn outbox_concurrent_claims_are_disjoint(s: Arc<dyn Storage>) {
     }
     assert_eq!(total, 30, "every due row claimed once");
 }
+
+/// Whether any endpoint is enabled is cached for audit writes (issue 17): enabling, creating or
+/// deleting an endpoint through the store counts from the very next audit write.
+pub async fn webhook_changes_count_from_the_next_audit_write(s: Arc<dyn Storage>) {
+    let o = org(None);
+    s.create_org(&o).await.unwrap();
+    let mut w = endpoint(None, &[EventType::MemberAdded]);
+    w.enabled = false;
+    s.create_webhook(&w).await.unwrap();
+    // No endpoint enabled: written without deliveries (and "none enabled" is now cached).
+    s.append_audit(&member_added(&o.id)).await.unwrap();
+    s.append_audit(&member_added(&o.id)).await.unwrap();
+    assert!(queued(&s, &w).await.is_empty());
+
+    // Enabled: the next write queues a delivery.
+    w.enabled = true;
+    s.update_webhook(&w).await.unwrap();
+    let e1 = member_added(&o.id);
+    s.append_audit(&e1).await.unwrap();
+    let got: Vec<String> = queued(&s, &w)
+        .await
+        .into_iter()
+        .map(|i| i.event_id)
+        .collect();
+    assert_eq!(got, vec![e1.id.to_string()]);
+
+    // Deleted, then nothing enabled again; then a new endpoint: its first event is queued.
+    s.delete_webhook(&w.id).await.unwrap();
+    s.append_audit(&member_added(&o.id)).await.unwrap();
+    let fresh = endpoint(None, &[EventType::MemberAdded]);
+    s.create_webhook(&fresh).await.unwrap();
+    let e2 = member_added(&o.id);
+    s.append_audit(&e2).await.unwrap();
+    let got: Vec<String> = queued(&s, &fresh)
+        .await
+        .into_iter()
+        .map(|i| i.event_id)
+        .collect();
+    assert_eq!(got, vec![e2.id.to_string()]);
+}

@@ -81,6 +81,18 @@ async fn insert_audits(
     Ok(q.build().execute(&mut *conn).await?.rows_affected())
 }
 
+impl SqlStore {
+    /// [`super::outbox::any_enabled`] through the configuration cache (webhook endpoint writes
+    /// invalidate it).
+    async fn webhooks_enabled(&self, conn: &mut sqlx::AnyConnection) -> Result<bool> {
+        let load = async { super::outbox::any_enabled(conn).await.map(Some) };
+        Ok(self
+            .read_through(crate::storage::cache::WEBHOOKS_ENABLED, &(), load)
+            .await?
+            .unwrap_or(true))
+    }
+}
+
 #[async_trait]
 impl AuditStore for SqlStore {
     async fn append_audit(&self, e: &AuditEvent) -> Result<()> {
@@ -90,7 +102,7 @@ impl AuditStore for SqlStore {
     async fn append_audits(&self, events: &[AuditEvent]) -> Result<()> {
         let mut conn = self.pool.acquire().await.map_err(backend)?;
         if !events.iter().any(|e| event_from_audit(e).is_some())
-            || !super::outbox::any_enabled(&mut conn).await?
+            || !self.webhooks_enabled(&mut conn).await?
         {
             insert_audits(&mut conn, events)
                 .await

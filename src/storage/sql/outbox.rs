@@ -87,6 +87,9 @@ pub(super) async fn insert_outbox(
 /// Whether any webhook endpoint is enabled: one read of a small table, so an audit write (every
 /// sign-in writes one) skips the transaction of [`fan_out`] when nobody subscribes. An endpoint
 /// enabled while that write runs gets the events recorded after it, as if created a moment later.
+/// Audit writes read it through the configuration cache (`SqlStore::webhooks_enabled`): an
+/// endpoint enabled through this process counts from the next write, one enabled by another
+/// process within the cache's TTL (`storage::cache::DEFAULT_TTL`).
 pub(super) async fn any_enabled(conn: &mut AnyConnection) -> Result<bool> {
     Ok(
         sqlx::query("SELECT 1 AS one FROM webhook_endpoints WHERE enabled = $1 LIMIT 1")

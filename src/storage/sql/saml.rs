@@ -34,18 +34,26 @@ fn key_from(r: &AnyRow) -> Result<SamlSpKeyRecord> {
 
 #[async_trait]
 impl SamlStore for SqlStore {
+    /// Through the configuration cache: read at every SAML sign-in (the request and the ACS);
+    /// written by metadata refreshes and connection changes, which invalidate it.
     async fn get_saml_idp(&self, connection: &ConnectionId) -> Result<Option<SamlIdpRecord>> {
-        let row = sqlx::query(
-            "SELECT connection_id, state, updated_at FROM saml_idp_state WHERE connection_id = $1",
-        )
-        .bind(connection.as_str())
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(backend)?;
-        row.as_ref().map(idp_from).transpose()
+        let load = async {
+            let row = sqlx::query(
+                "SELECT connection_id, state, updated_at FROM saml_idp_state \
+                 WHERE connection_id = $1",
+            )
+            .bind(connection.as_str())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(backend)?;
+            row.as_ref().map(idp_from).transpose()
+        };
+        self.read_through(crate::storage::cache::SAML_IDPS, connection, load)
+            .await
     }
 
     async fn put_saml_idp(&self, r: &SamlIdpRecord) -> Result<()> {
+        let _invalidate = self.cache.on_write();
         sqlx::query(
             "INSERT INTO saml_idp_state (connection_id, state, updated_at) VALUES ($1, $2, $3) \
              ON CONFLICT (connection_id) DO UPDATE SET state = excluded.state, \

@@ -42,6 +42,8 @@ fn webhook_from(r: &AnyRow) -> Result<WebhookEndpoint> {
 #[async_trait]
 impl WebhookStore for SqlStore {
     async fn create_webhook(&self, w: &WebhookEndpoint) -> Result<()> {
+        // Audit writes cache whether any endpoint is enabled (`outbox::any_enabled`).
+        let _invalidate = self.cache.on_write();
         let res = sqlx::query(
             "INSERT INTO webhook_endpoints (id, url, app_id, events, enabled, description, \
              secret_sealed, created_at, updated_at, consecutive_failures) \
@@ -91,6 +93,7 @@ impl WebhookStore for SqlStore {
     }
 
     async fn update_webhook(&self, w: &WebhookEndpoint) -> Result<()> {
+        let _invalidate = self.cache.on_write();
         let res = sqlx::query(
             "UPDATE webhook_endpoints SET url = $2, app_id = $3, events = $4, enabled = $5, \
              description = $6, updated_at = $7 WHERE id = $1",
@@ -112,6 +115,7 @@ impl WebhookStore for SqlStore {
     }
 
     async fn delete_webhook(&self, id: &WebhookId) -> Result<()> {
+        let _invalidate = self.cache.on_write();
         let mut tx = self.begin().await?;
         let n = sqlx::query("DELETE FROM webhook_endpoints WHERE id = $1")
             .bind(id.as_str())

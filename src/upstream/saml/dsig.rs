@@ -13,13 +13,22 @@
 //!   samael error ever crosses an `.await`;
 //! - only the certificates we pass are used: xmlsec gets one preset key per attempt and no key
 //!   manager, so a `KeyInfo` in the message (an attacker's certificate) is never trusted;
+//! - samael loads each certificate into xmlsec again for every signature (a DER decode in
+//!   OpenSSL, most of a verification's cost): [`SamaelDsig`] keeps the loaded public keys in a
+//!   cache addressed by the certificate's exact DER bytes, through the patched samael in
+//!   `vendor/samael` (`reduce_xml_to_signed_with_prepared_keys`). Only the keys of the
+//!   certificates pinned *now* (the `pinned` argument) are looked up, so a certificate that
+//!   left the metadata can never verify again, cached or not;
 //! - libxmlsec1 prints its own errors to stderr (not through `tracing`): a refused signature
 //!   leaves an `xmlSecOpenSSLEvpSignatureVerify … data do not match` line there. We log the
 //!   refusal ourselves at debug level and audit it with a reason code.
 
 use samael::crypto::{
-    AllowedSignatureAlgorithm, CertificateDer, Crypto, CryptoProvider, ReduceMode,
+    AllowedSignatureAlgorithm, CertificateDer, Crypto, CryptoProvider, PreparedVerificationKey,
+    ReduceMode,
 };
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
 
 /// XML-DSig SignatureMethod allow-list (XMLDSIG-MORE, RFC 6931 §2.3): no SHA-1, no DSA, no HMAC.
 pub const ALLOWED_ALGORITHMS: [AllowedSignatureAlgorithm; 4] = [
@@ -56,9 +65,63 @@ pub trait XmlDsig: Send + Sync {
     fn sign_template(&self, xml: &str, private_key_der: &[u8]) -> Result<String, DsigError>;
 }
 
-/// The samael 0.0.22 + libxmlsec1 implementation.
-#[derive(Debug, Default, Clone, Copy)]
-pub struct SamaelDsig;
+/// Most verification keys [`SamaelDsig`] keeps; past it the cache starts over (a deployment has
+/// a few certificates per SAML connection).
+const MAX_CACHED_KEYS: usize = 512;
+
+/// The samael 0.0.22 (patched, `vendor/samael`) + libxmlsec1 implementation. Clones share one
+/// cache of verification keys.
+#[derive(Debug, Default, Clone)]
+pub struct SamaelDsig {
+    /// Certificate DER → its public key loaded into xmlsec.
+    keys: Arc<Mutex<HashMap<Vec<u8>, Arc<PreparedVerificationKey>>>>,
+}
+
+impl SamaelDsig {
+    /// The loaded key of each certificate, in order: from the cache, or loaded now and kept.
+    fn keys_for(&self, pinned: &[Vec<u8>]) -> Vec<Arc<PreparedVerificationKey>> {
+        let mut out = Vec::with_capacity(pinned.len());
+        for der in pinned {
+            let cached = self
+                .keys
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .get(der.as_slice())
+                .cloned();
+            let key = match cached {
+                Some(k) => k,
+                None => {
+                    let cert = CertificateDer::from(der.clone());
+                    let k = match PreparedVerificationKey::from_cert_der(&cert) {
+                        Ok(k) => Arc::new(k),
+                        // A certificate xmlsec cannot load verifies nothing (samael would fail
+                        // on it too): the others may still verify. Not cached.
+                        Err(e) => {
+                            tracing::debug!(error = %e, "pinned certificate not loadable");
+                            continue;
+                        }
+                    };
+                    let mut keys = self.keys.lock().unwrap_or_else(PoisonError::into_inner);
+                    if keys.len() >= MAX_CACHED_KEYS {
+                        keys.clear();
+                    }
+                    keys.insert(der.clone(), k.clone());
+                    k
+                }
+            };
+            out.push(key);
+        }
+        out
+    }
+
+    /// How many verification keys are cached (tests).
+    pub fn cached_keys(&self) -> usize {
+        self.keys
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .len()
+    }
+}
 
 impl XmlDsig for SamaelDsig {
     fn verify_and_reduce(&self, xml: &str, pinned: &[Vec<u8>]) -> Result<String, DsigError> {
@@ -66,10 +129,11 @@ impl XmlDsig for SamaelDsig {
         if pinned.is_empty() {
             return Err(DsigError::NoPinnedCert);
         }
-        let certs: Vec<CertificateDer> = pinned.iter().cloned().map(CertificateDer::from).collect();
-        Crypto::reduce_xml_to_signed_with_allowed_algorithms(
+        let keys = self.keys_for(pinned);
+        let keys: Vec<&PreparedVerificationKey> = keys.iter().map(Arc::as_ref).collect();
+        Crypto::reduce_xml_to_signed_with_prepared_keys(
             xml,
-            &certs,
+            &keys,
             ReduceMode::ValidateAndMarkNoAncestors,
             Some(&ALLOWED_ALGORITHMS),
         )

@@ -39,7 +39,7 @@ fn run(xml_text: &str) -> Result<validate::ValidatedAssertion, validate::Reject>
     let f = fixture();
     let pinned = vec![f.signer.cert_der.clone()];
     validate::validate(
-        &SamaelDsig,
+        &SamaelDsig::default(),
         xml_text,
         &Expect {
             sp_entity_id: SP,

@@ -216,7 +216,7 @@ impl SamlService {
         .for_kind("saml");
         let cn = sp_common_name(config);
         Ok(Self {
-            dsig: Arc::new(dsig::SamaelDsig),
+            dsig: Arc::new(dsig::SamaelDsig::default()),
             http,
             sp_keys: crate::keys::saml_sp::SpKeys::new(storage.clone(), seal, clock.clone(), cn),
             storage,
@@ -269,9 +269,17 @@ impl SamlService {
             .map_err(|e| SetupError::Storage(e.to_string()))
     }
 
+    /// The stored state as last written (read from the database, not the configuration cache:
+    /// the refresher and the admin views build on it).
     pub async fn stored_state(&self, id: &ConnectionId) -> Result<Option<IdpState>, SetupError> {
-        match self
-            .storage
+        Self::read_state(self.storage.uncached().as_ref(), id).await
+    }
+
+    async fn read_state(
+        storage: &dyn Storage,
+        id: &ConnectionId,
+    ) -> Result<Option<IdpState>, SetupError> {
+        match storage
             .get_saml_idp(id)
             .await
             .map_err(|e| SetupError::Storage(e.to_string()))?
@@ -310,7 +318,9 @@ impl SamlService {
             return Err(SetupError::NotSaml);
         };
         let want = source_hash(c);
-        let pinned = match self.stored_state(&conn.id).await? {
+        // Through the configuration cache (sign-ins read it twice): a write by this process is
+        // seen at once, one by another instance within the cache's TTL, as for the connection.
+        let pinned = match Self::read_state(self.storage.as_ref(), &conn.id).await? {
             Some(s) if s.source == want && s.metadata.is_some() => s,
             _ => self.prepare(conn, true).await?,
         };

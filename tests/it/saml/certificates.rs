@@ -140,3 +140,41 @@ async fn the_acs_fails_closed_when_the_state_store_is_down() {
     assert_eq!(r.status, 503, "{}", r.body);
     assert_refused(&e, &r, before, &["state_store"], "state store down").await;
 }
+
+/// Issue 17: the IdP's keys are cached per certificate after the first verification. When the
+/// connection's metadata drops a certificate (here the admin replaces it: the pinned state is
+/// rebuilt with no overlap), a response signed with it is refused although its key was used a
+/// moment before, and the new certificate verifies.
+#[tokio::test]
+async fn a_certificate_dropped_from_the_metadata_verifies_nothing_though_its_key_was_cached() {
+    let mut e = env(false).await;
+    let old = Signer::new("Umbrella IdP (old)");
+    set_config(&e, saml_config(&old, false)).await;
+
+    // Signed by the old certificate while it is pinned: signs in (its key is now cached).
+    let b = e.lobby.browser();
+    let p = begin(&e, &b).await;
+    let r = post_acs(&e, &e.acs(), &corpus::good(&e.spec(&p), &old), &p.relay).await;
+    let r = continue_in(&b, &r).await;
+    code_from(&r, &e.lobby.base, CRM_CB);
+
+    // The metadata now names only the new certificate.
+    e.idp = Signer::new("Umbrella IdP (new)");
+    set_config(&e, saml_config(&e.idp, false)).await;
+    let b = e.lobby.browser();
+    let p = begin(&e, &b).await;
+    let before = failure_reasons(e.lobby.storage()).await.len();
+    let r = post_acs(&e, &e.acs(), &corpus::good(&e.spec(&p), &old), &p.relay).await;
+    assert_refused(&e, &r, before, &["bad_signature"], "dropped certificate").await;
+
+    let b = e.lobby.browser();
+    let p = begin(&e, &b).await;
+    let r = post_acs(&e, &e.acs(), &corpus::good(&e.spec(&p), &e.idp), &p.relay).await;
+    let r = continue_in(&b, &r).await;
+    let code = code_from(&r, &e.lobby.base, CRM_CB);
+    let tokens = e.lobby.exchange(&code, &p.verifier).await;
+    assert_eq!(
+        jwt_claims(tokens["id_token"].as_str().unwrap())["org_id"],
+        "umbrella"
+    );
+}

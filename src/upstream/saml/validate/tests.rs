@@ -25,7 +25,7 @@ fn run(
         want_assertions_signed: want_signed,
         now,
     };
-    validate(&SamaelDsig, xml, &e)
+    validate(&SamaelDsig::default(), xml, &e)
 }
 
 #[test]
@@ -139,7 +139,7 @@ fn good_responses_pass_and_hostile_ones_fail() {
         now,
     };
     assert_eq!(
-        validate(&SamaelDsig, &corpus::good(&s, &idp), &e),
+        validate(&SamaelDsig::default(), &corpus::good(&s, &idp), &e),
         Err(Reject::NoPinnedCert)
     );
 }
@@ -153,4 +153,58 @@ fn inflate_is_capped() {
         "<a/>"
     );
     assert_eq!(decode_post("!!"), Err(Reject::Base64));
+}
+
+/// The verification-key cache (`SamaelDsig`) is addressed by certificate: a certificate that is
+/// no longer pinned verifies nothing even though its key is still cached, and a certificate
+/// pinned again verifies with the cached key.
+#[test]
+fn a_cached_key_verifies_only_while_its_certificate_is_pinned() {
+    let (a, b) = (Signer::new("idp A"), Signer::new("idp B"));
+    let now = OffsetDateTime::now_utc();
+    let s = Spec::new(SP, ACS, IDP, now);
+    let dsig = SamaelDsig::default();
+    let check = |xml: &str, pinned: &[&Signer]| {
+        let pinned: Vec<Vec<u8>> = pinned.iter().map(|p| p.cert_der.clone()).collect();
+        let e = Expect {
+            sp_entity_id: SP,
+            acs_url: ACS,
+            idp_entity_id: IDP,
+            pinned_certs: &pinned,
+            want_assertions_signed: true,
+            now,
+        };
+        validate(&dsig, xml, &e)
+    };
+    let by_a = corpus::good(&s, &a);
+    let by_b = corpus::good(&s, &b);
+    // Both pinned (a rollover's overlap): both verify, both keys cached.
+    assert!(check(&by_a, &[&a, &b]).is_ok());
+    assert!(check(&by_b, &[&a, &b]).is_ok());
+    assert_eq!(dsig.cached_keys(), 2);
+    // A dropped from the metadata: refused, though A's key is cached; B still verifies.
+    assert!(matches!(check(&by_a, &[&b]), Err(Reject::BadSignature)));
+    assert!(check(&by_b, &[&b]).is_ok());
+    assert_eq!(dsig.cached_keys(), 2);
+    // Nothing pinned: refused before any key is looked at.
+    assert!(check(&by_a, &[]).is_err());
+    // A pinned again: verifies (with the cached key), and then B is the one refused.
+    assert!(check(&by_a, &[&a]).is_ok());
+    assert!(matches!(check(&by_b, &[&a]), Err(Reject::BadSignature)));
+    // A certificate xmlsec cannot load verifies nothing and is not cached.
+    let junk = vec![b"not a certificate".to_vec(), a.cert_der.clone()];
+    let e = Expect {
+        sp_entity_id: SP,
+        acs_url: ACS,
+        idp_entity_id: IDP,
+        pinned_certs: &junk,
+        want_assertions_signed: true,
+        now,
+    };
+    assert!(validate(&dsig, &by_a, &e).is_ok());
+    assert!(matches!(
+        validate(&dsig, &by_b, &e),
+        Err(Reject::BadSignature)
+    ));
+    assert_eq!(dsig.cached_keys(), 2);
 }
