@@ -184,6 +184,21 @@ async fn begin(_e: &Env, b: &Browser) -> Pending {
         )
         .await;
     assert_eq!(r.status, 303, "identifier: {}", r.body);
+    // A test that gave umbrella a second IdP gets "Sign in with …": take the first one.
+    if r.location().starts_with("/login/connection?") {
+        let r = b
+            .post(
+                "/login/connection",
+                &[
+                    ("flow", flow.as_str()),
+                    ("csrf", &csrf),
+                    ("connection", "umbrella-saml"),
+                ],
+            )
+            .await;
+        assert_eq!(r.status, 303, "connection choice: {}", r.body);
+        return pending(verifier, &r);
+    }
     pending(verifier, &r)
 }
 
