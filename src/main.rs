@@ -66,7 +66,7 @@ enum KeysAction {
 }
 
 // mimalloc: about 5 % less CPU per brokered login than glibc malloc, whose consolidation
-// showed in the profile (BENCHMARKS.md, "Broker CPU per login").
+// showed in the profile (docs/benchmarks-history.md, "Broker CPU per login").
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

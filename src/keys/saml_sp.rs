@@ -41,7 +41,7 @@ pub struct SpKey {
     /// PKCS#8 DER.
     private_der: Arc<Vec<u8>>,
     /// The same key parsed once when the key set is (re)loaded, not on every AuthnRequest
-    /// (OpenSSL's DER decoding was ~0.5 ms of each SAML login; see BENCHMARKS.md).
+    /// (OpenSSL's DER decoding was ~0.5 ms of each SAML login; see docs/benchmarks-history.md).
     parsed: PKey<Private>,
     pub cert_der: Vec<u8>,
 }

@@ -72,7 +72,7 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
 /// beside it, so two connections let reads go on during a write. More do not add throughput:
 /// every statement already runs on its connection's worker thread, and each extra connection
 /// adds thread wake-ups and its own page cache, which SQLite empties whenever another
-/// connection writes (measured in BENCHMARKS.md: 8 connections cost ~10 % more CPU per token
+/// connection writes (measured in docs/benchmarks-history.md: 8 connections cost ~10 % more CPU per token
 /// request than 2; 1 measured the same as 2 per login, so 2 keep reads going during a write).
 /// They are opened at start and kept (`db::Fixed`).
 const FILE_MAX_CONNECTIONS: u32 = 2;
