@@ -4,8 +4,8 @@
 //! an org role there ("You are not an administrator of this organization", `login::builtin`) — and
 //! `GET /portal/callback` redeems the code in-process with the same checks as `/token`
 //! (`provider::token::redeem_in_process`), then starts the portal session with a NEW session
-//! id. `POST /portal/logout` (CSRF) ends the portal session (the Lobby SSO session stays; the
-//! signed-out page links to Lobby's `/logout`).
+//! id. `POST /portal/logout` (CSRF) ends the portal session and this browser's Lobby SSO session
+//! (the same ending as RP-initiated logout, `provider::logout::end_sso`).
 //!
 //! Owns: these three routes. Must not touch: the hosted login, token issuance.
 
@@ -15,11 +15,13 @@ use super::session::{KEY, PENDING, Pending, PortalUser, SignedIn, live};
 use super::view::{Layout, PageResult, PortalError, Section, render, see_other};
 use crate::domain::{ClientId, random_token};
 use crate::login::builtin::{PORTAL_CLIENT_ID, admits, portal_redirect_uri};
+use crate::login::session;
+use crate::provider::logout::end_sso;
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::Router;
 use axum::extract::{Query, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::routing::{get, post};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -197,13 +199,40 @@ async fn callback(
 #[derive(Deserialize)]
 struct Empty {}
 
-/// `POST /portal/logout`.
-async fn logout(user: PortalUser, CsrfForm(_): CsrfForm<Empty>) -> PageResult {
+/// `POST /portal/logout`: ends the portal session, then this browser's Lobby SSO session the
+/// way RP-initiated logout does (`provider::logout::end_sso`: its refresh tokens revoked, the
+/// logout audited), so no app signs the person in again without asking.
+async fn logout(
+    State(ctx): State<PortalCtx>,
+    headers: HeaderMap,
+    user: PortalUser,
+    CsrfForm(_): CsrfForm<Empty>,
+) -> PageResult {
     user.session()
         .flush()
         .await
         .map_err(PortalError::internal)?;
-    Ok(see_other("/portal/signed-out"))
+    let secure = ctx.config.secure_cookies();
+    let mut res = see_other("/portal/signed-out");
+    if let Some(sso) = session::from_cookie(&headers, ctx.sessions.clone(), secure) {
+        let now = ctx.clock.now().unix_timestamp();
+        let current = session::current(&sso, &*ctx.provider.ephemeral, now)
+            .await
+            .map_err(PortalError::internal)?;
+        end_sso(
+            &ctx.provider,
+            &sso,
+            current.as_ref(),
+            Some(PORTAL_CLIENT_ID.to_owned()),
+            &headers,
+        )
+        .await
+        .map_err(|e| PortalError::internal(format!("{e:?}")))?;
+        let gone = HeaderValue::from_str(&session::removal_cookie(secure))
+            .map_err(PortalError::internal)?;
+        res.headers_mut().append(header::SET_COOKIE, gone);
+    }
+    Ok(res)
 }
 
 #[derive(Template, WebTemplate)]
