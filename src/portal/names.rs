@@ -26,10 +26,7 @@ pub async fn app_names(
 
 /// Every app that `roles` name.
 pub fn apps_in<'a>(roles: impl IntoIterator<Item = &'a AppRoles>) -> BTreeSet<AppId> {
-    roles
-        .into_iter()
-        .flat_map(|r| r.keys().cloned())
-        .collect()
+    roles.into_iter().flat_map(|r| r.keys().cloned()).collect()
 }
 
 /// `CRM: sales, finance; HR: staff` (apps by name, in name order; apps without roles left out).

@@ -196,10 +196,7 @@ async fn filtered_pages_keep_their_filter_and_name_apps() {
         href = h[..h.find('"').unwrap()]
             .replace("&amp;", "&")
             .replace("&#38;", "&");
-        assert!(
-            href.contains("q=ZED") && href.contains("limit=1"),
-            "{href}"
-        );
+        assert!(href.contains("q=ZED") && href.contains("limit=1"), "{href}");
     }
     assert_eq!(seen, ["zed1", "zed2"]);
     // App names, not ids, in the roles column.
