@@ -341,3 +341,4 @@ portal-test-failed-blocked = Lobby ruft nichts vom eingegebenen Issuer ab (er mu
 portal-test-failed-issuer = Der Issuer im Discovery-Dokument Ihres Identitätsanbieters ist nicht der im Schritt Identitätsanbieter eingegebene. Beide müssen identisch sein: Kopieren Sie den Issuer aus dem Dokument (achten Sie auf den abschließenden Schrägstrich und auf http/https).
 portal-test-failed-discovery-invalid = Das Discovery-Dokument Ihres Identitätsanbieters ist kein gültiges OpenID-Connect-Discovery-Dokument. Prüfen Sie den Issuer im Schritt Identitätsanbieter: Er muss die Adresse sein, unter der das Dokument liegt.
 portal-test-failed-fix = Angaben zum Identitätsanbieter korrigieren
+portal-signed-out-sso-other = In diesem Browser ist jetzt jemand anderes bei Lobby angemeldet; diese Anmeldung bleibt bestehen.

@@ -342,3 +342,4 @@ portal-test-failed-blocked = Lobby does not fetch from the issuer you entered (i
 portal-test-failed-issuer = The issuer in your identity provider's discovery document is not the one entered on the identity provider step. They must be identical: copy the issuer from the document (mind the trailing slash and http/https).
 portal-test-failed-discovery-invalid = Your identity provider's discovery document is not a valid OpenID Connect discovery document. Check the issuer on the identity provider step: it must be the address the document lives under.
 portal-test-failed-fix = Fix the identity provider details
+portal-signed-out-sso-other = Someone else is signed in to Lobby in this browser now; that sign-in was left as it is.

@@ -206,9 +206,22 @@ async fn sign_out_ends_the_portal_session_and_the_lobby_sso_session() {
     let csrf = super::csrf(&b, "/portal/orgs/acme").await;
     let r = b.post("/portal/logout", &[("_csrf", &csrf)]).await;
     assert_eq!(r.status, 303);
-    assert_eq!(r.location(), "/portal/signed-out");
+    // Through Lobby's public URL (the portal may have another host name), with a ticket.
+    let hop = r.location();
+    assert!(
+        hop.starts_with(&format!("{}/portal/logout/lobby/", lobby.base)),
+        "{hop}"
+    );
+    assert_eq!(
+        b.get("/portal/orgs/acme").await.status,
+        303,
+        "portal session gone"
+    );
+    let r = b.get(&hop).await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    assert_eq!(r.location(), format!("{}/portal/signed-out", lobby.base));
     assert!(b.cookie(SSO_COOKIE).is_none(), "the SSO cookie is removed");
-    let page = b.get("/portal/signed-out").await;
+    let page = b.get(&r.location()).await;
     assert_eq!(page.status, 200);
     assert!(
         page.body
@@ -280,8 +293,59 @@ async fn sign_out_without_an_sso_session() {
     let csrf = super::csrf(&b, "/portal/orgs/acme").await;
     let r = b.post("/portal/logout", &[("_csrf", &csrf)]).await;
     assert_eq!(r.status, 303);
-    assert_eq!(r.location(), "/portal/signed-out");
+    let r = b.get(&r.location()).await;
+    assert_eq!(r.location(), format!("{}/portal/signed-out", lobby.base));
     assert_eq!(b.get("/portal/orgs/acme").await.status, 303);
+}
+
+/// The ticket ends only the SSO session of the person who signed out of the portal, once: a
+/// ticket replayed, forged, or taken to a browser where someone else is signed in ends nothing.
+#[tokio::test]
+async fn the_sign_out_ticket_signs_out_only_its_own_person_once() {
+    let lobby = Lobby::start().await;
+    let bob = signed_in(&lobby, "bob@acme.test").await;
+    let csrf = super::csrf(&bob, "/portal/orgs/acme").await;
+    let hop = bob
+        .post("/portal/logout", &[("_csrf", &csrf)])
+        .await
+        .location();
+    // Alice, signed in to Lobby in another browser, is sent bob's ticket.
+    let alice = lobby.browser();
+    let _ = crate::provider::fixture::crm_login(&lobby, &alice, "alice@acme.test", None).await;
+    let r = alice.get(&hop).await;
+    assert_eq!(r.status, 303);
+    assert_eq!(
+        r.location(),
+        format!("{}/portal/signed-out?lobby=other", lobby.base)
+    );
+    let page = alice.get(&r.location()).await;
+    assert!(
+        page.body.contains("Someone else is signed in to Lobby"),
+        "{}",
+        page.body
+    );
+    let (_, r) = alice
+        .authorize_crm(&[("organization", "acme"), ("prompt", "none")])
+        .await;
+    assert!(
+        r.location().starts_with(CRM_CB),
+        "alice is still signed in: {}",
+        r.location()
+    );
+    // Used up: bob's own browser, replaying it, keeps its SSO session.
+    let r = bob.get(&hop).await;
+    assert_eq!(r.location(), format!("{}/portal/signed-out", lobby.base));
+    let (_, r) = bob
+        .authorize_crm(&[("organization", "acme"), ("prompt", "none")])
+        .await;
+    assert!(r.location().starts_with(CRM_CB), "{}", r.location());
+    // A made-up ticket ends nothing either.
+    let r = bob.get("/portal/logout/lobby/made-up").await;
+    assert_eq!(r.status, 303);
+    let (_, r) = bob
+        .authorize_crm(&[("organization", "acme"), ("prompt", "none")])
+        .await;
+    assert!(r.location().starts_with(CRM_CB), "{}", r.location());
 }
 
 #[tokio::test]
