@@ -389,6 +389,18 @@ impl OrgDb<'_> {
         self.org().await?;
         Ok(self.s.list_members(self.org, page).await?)
     }
+    /// The org's members (with their users) that pass `filter`: searched, filtered and paged
+    /// in the database, with how many pass it.
+    pub async fn search_members(
+        &self,
+        filter: &crate::storage::MemberFilter,
+        page: &PageRequest,
+    ) -> R<(Page<crate::storage::MemberRow>, u64)> {
+        self.org().await?;
+        let rows = self.s.search_members(self.org, filter, page).await?;
+        let total = self.s.count_members(self.org, filter).await?;
+        Ok((rows, total))
+    }
     pub async fn member(&self, user: &UserId) -> R<Membership> {
         Ok(service::require_member(self.s, self.org, user).await?)
     }

@@ -10,9 +10,9 @@ use super::scope::OrgScope;
 use super::service::{self, page_request, page_vec};
 use super::{ctx, path_id};
 use crate::admin::AdminCtx;
-use crate::domain::{Email, InvitationId, UserId};
+use crate::domain::{AppId, Email, InvitationId, RoleValue, UserId};
 use crate::http::{ApiError, Json, Path, Query};
-use crate::storage::UserFilter;
+use crate::storage::{MemberFilter, UserFilter};
 use axum::extract::State;
 use axum::http::StatusCode;
 use std::collections::BTreeSet;
@@ -130,14 +130,58 @@ pub async fn list_identities(
 // Members
 
 #[utoipa::path(get, path = "/api/v1/orgs/{org_id}/members", tag = "members",
-    params(("org_id" = String, Path, description = "Organization id"), ListQuery),
-    responses((status = 200, description = "A page of members (by user id)", body = MemberList)))]
-pub async fn list_members(scope: OrgScope, Query(q): Query<ListQuery>) -> R<Json<MemberList>> {
-    let page = scope.db().members(&page_request(q.limit, q.after)?).await?;
+    params(("org_id" = String, Path, description = "Organization id"), MemberListQuery),
+    responses((status = 200, description = "A page of members (by user id), searched and filtered", body = MemberList)))]
+pub async fn list_members(
+    scope: OrgScope,
+    Query(q): Query<MemberListQuery>,
+) -> R<Json<MemberList>> {
+    let filter = member_filter(&q)?;
+    let (page, _) = scope
+        .db()
+        .search_members(&filter, &page_request(q.limit, q.after)?)
+        .await?;
     Ok(Json(MemberList {
-        items: page.items.iter().map(MemberResponse::from).collect(),
+        items: page
+            .items
+            .iter()
+            .map(|r| MemberResponse::from(&r.membership))
+            .collect(),
         next_cursor: page.next,
     }))
+}
+
+/// The API's member filters checked into a storage filter (`role` needs `app`).
+fn member_filter(q: &MemberListQuery) -> R<MemberFilter> {
+    let app = match q.app.as_deref().filter(|a| !a.is_empty()) {
+        Some(a) => Some(
+            AppId::parse(a)
+                .map_err(|_| ApiError::bad_request("app is not an app id.").with_field("app"))?,
+        ),
+        None => None,
+    };
+    let app_role = match (q.role.as_deref().filter(|r| !r.is_empty()), &app) {
+        (None, _) => None,
+        (Some(_), None) => {
+            return Err(
+                ApiError::bad_request("role needs app: a role is looked up in one app.")
+                    .with_field("role"),
+            );
+        }
+        (Some(r), Some(a)) => Some((
+            a.clone(),
+            RoleValue::parse(r).map_err(|_| {
+                ApiError::bad_request("role is not a role value.").with_field("role")
+            })?,
+        )),
+    };
+    Ok(MemberFilter {
+        search: q.q.clone().filter(|s| !s.trim().is_empty()),
+        status: q.status.map(Into::into),
+        org_role: q.org_role.map(Into::into),
+        app,
+        app_role,
+    })
 }
 
 #[utoipa::path(post, path = "/api/v1/orgs/{org_id}/members", tag = "members",

@@ -203,14 +203,56 @@ pub async fn csrf_ok(session: &Session, presented: Option<&str>) -> bool {
     }
 }
 
+/// The SSO session cookie's name.
+pub fn cookie_name(secure: bool) -> &'static str {
+    if secure {
+        "__Host-lobby_session"
+    } else {
+        "lobby_session"
+    }
+}
+
+/// This browser's SSO session, read from its cookie in `headers`, for a handler outside the
+/// session layer (the portal's sign-out, which runs under the portal's own session): `None`
+/// without a well-formed cookie. Nothing is loaded until the session is read.
+pub fn from_cookie<S: SessionStore>(
+    headers: &axum::http::HeaderMap,
+    store: S,
+    secure: bool,
+) -> Option<Session> {
+    let name = cookie_name(secure);
+    let id = headers
+        .get_all(axum::http::header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(tower_sessions::cookie::Cookie::split_parse)
+        .filter_map(Result::ok)
+        .find(|c| c.name() == name)
+        .and_then(|c| c.value().parse::<tower_sessions::session::Id>().ok())?;
+    Some(Session::new(
+        Some(id),
+        std::sync::Arc::new(store),
+        Some(Expiry::OnInactivity(time::Duration::seconds(IDLE_SECS))),
+    ))
+}
+
+/// A `Set-Cookie` value that removes the SSO cookie (same name and attributes, expired).
+pub fn removal_cookie(secure: bool) -> String {
+    let mut c = tower_sessions::cookie::Cookie::build((cookie_name(secure), ""))
+        .path("/")
+        .http_only(true)
+        .secure(secure)
+        .same_site(SameSite::Lax)
+        .max_age(time::Duration::ZERO)
+        .build();
+    c.make_removal();
+    c.to_string()
+}
+
 /// The session layer with Lobby's cookie settings.
 pub fn layer<S: SessionStore + Clone>(store: S, secure: bool) -> SessionManagerLayer<S> {
     SessionManagerLayer::new(store)
-        .with_name(if secure {
-            "__Host-lobby_session"
-        } else {
-            "lobby_session"
-        })
+        .with_name(cookie_name(secure))
         .with_secure(secure)
         .with_http_only(true)
         .with_same_site(SameSite::Lax)

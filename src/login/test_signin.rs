@@ -13,7 +13,9 @@
 //! loading the app) and hands it to the connector's usual first leg. The OIDC callback and the
 //! SAML `continue` step check the marker right after validation and call [`finish`], which
 //! stores a [`TestResult`] under a random single-use handle and sends the browser to the
-//! portal page the marker names (`return_to?result=<handle>`). A test may run on a `draft`
+//! portal page the marker names (`return_to?result=<handle>`). A failure once the ticket was
+//! taken — the IdP unreachable, its discovery document naming another issuer, the connection
+//! gone — goes back there the same way ([`failed`]), never to the hosted error page. A test may run on a `draft`
 //! connection (it is how the admin checks it before activating): the SAML ACS accepts a draft
 //! connection only for a request recorded as a test, and the answer of a test request never
 //! finishes a real sign-in (and vice versa).
@@ -126,16 +128,17 @@ pub async fn start(
     let Some(marker) = marker else {
         return respond(&st, &headers, Err(PageError::FlowExpired.into())).await;
     };
+    // From here on the marker says where the admin came from: failures go back there.
     let conn = match st
         .storage
         .get_connection(&marker.org_id, &marker.connection_id)
         .await
     {
         Ok(Some(c)) => c,
-        Ok(None) => return respond(&st, &headers, Err(PageError::SsoNotAvailable.into())).await,
+        Ok(None) => return failed(&st, &headers, &marker, PageError::SsoNotAvailable.into()).await,
         Err(e) => {
-            let r = Err(LoginError::server("the test sign-in", &e));
-            return respond(&st, &headers, r).await;
+            let e = LoginError::server("the test sign-in", &e);
+            return failed(&st, &headers, &marker, e).await;
         }
     };
     begin(&st, &headers, conn, marker).await
@@ -159,6 +162,9 @@ pub async fn begin(
 ) -> Response {
     let (secret, set_cookie) = flow::browser_binding(st, headers);
     let now = st.clock.now();
+    // Kept for a failure before the IdP was reached (unreachable, wrong issuer…): the admin
+    // goes back to the portal's wizard with it, not to the hosted error page.
+    let back = marker.clone();
     let f = Flow {
         id: flow::FlowId::generate(),
         // No app request stands behind a test: random ids that name no app or client.
@@ -201,7 +207,10 @@ pub async fn begin(
         ConnectionConfig::Saml(_) => super::saml::start(st, headers, f, None, conn).await,
         ConnectionConfig::Password(_) => Err(LoginError::page(PageError::SsoNotAvailable)),
     };
-    let mut res = respond(st, headers, r).await;
+    let mut res = match r {
+        Ok(res) => res,
+        Err(e) => return failed(st, headers, &back, e).await,
+    };
     if let Some(c) = set_cookie {
         res.headers_mut().append(header::SET_COOKIE, c);
     }
@@ -278,9 +287,10 @@ fn back_to_portal(marker: &TestSignIn, handle: &str) -> Response {
     see_other(&format!("{}{sep}result={handle}", marker.return_to))
 }
 
-/// A test sign-in that failed after its flow was known: the failure's audit event is written
-/// as for any sign-in, and the admin goes back to the portal, which says why in words (instead
-/// of the hosted error page). Still no session, no code.
+/// A test sign-in that failed once its marker was known (before the IdP was reached, or on
+/// its answer): the failure's audit event is written as for any sign-in, and the admin goes
+/// back to the portal, which says why in words (instead of the hosted error page). Still no
+/// session, no code.
 pub(crate) async fn failed(
     st: &LoginCtx,
     headers: &HeaderMap,

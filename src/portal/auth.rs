@@ -4,8 +4,10 @@
 //! an org role there ("You are not an administrator of this organization", `login::builtin`) — and
 //! `GET /portal/callback` redeems the code in-process with the same checks as `/token`
 //! (`provider::token::redeem_in_process`), then starts the portal session with a NEW session
-//! id. `POST /portal/logout` (CSRF) ends the portal session (the Lobby SSO session stays; the
-//! signed-out page links to Lobby's `/logout`).
+//! id. `POST /portal/logout` (CSRF) ends the portal session, then sends the browser with a
+//! single-use ticket to `GET /portal/logout/lobby/{ticket}` on Lobby's public URL (where the SSO
+//! cookie is sent even when the portal has its own host name), which ends this browser's Lobby
+//! SSO session the way RP-initiated logout does (`provider::logout::end_sso`).
 //!
 //! Owns: these three routes. Must not touch: the hosted login, token issuance.
 
@@ -16,11 +18,13 @@ use super::view::{Layout, PageResult, PortalError, Section, render, see_other};
 use crate::domain::{ClientId, random_token};
 use crate::i18n::Msg;
 use crate::login::builtin::{PORTAL_CLIENT_ID, admits, portal_redirect_uri};
+use crate::login::session;
+use crate::provider::logout::end_sso;
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::Router;
-use axum::extract::{Query, State};
-use axum::http::StatusCode;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::routing::{get, post};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -33,6 +37,7 @@ pub fn routes() -> Router<PortalCtx> {
         .route("/portal/login", get(login))
         .route("/portal/callback", get(callback))
         .route("/portal/logout", post(logout))
+        .route("/portal/logout/lobby/{ticket}", get(end_lobby_session))
         .route("/portal/signed-out", get(signed_out))
 }
 
@@ -202,23 +207,113 @@ async fn callback(
 #[derive(Deserialize)]
 struct Empty {}
 
-/// `POST /portal/logout`.
-async fn logout(user: PortalUser, CsrfForm(_): CsrfForm<Empty>) -> PageResult {
+/// How long the browser has to reach Lobby's public host after the portal's sign-out.
+const LOGOUT_TICKET_TTL: std::time::Duration = std::time::Duration::from_secs(120);
+
+fn logout_key(ticket: &str) -> String {
+    format!(
+        "portal_logout:{}",
+        hex::encode(Sha256::digest(ticket.as_bytes()))
+    )
+}
+
+/// `POST /portal/logout`: ends the portal session, then sends the browser to Lobby's public
+/// URL with a single-use ticket naming the person, where [`end_lobby_session`] ends this
+/// browser's SSO session (the portal may live on another host name, where the SSO cookie is
+/// not sent).
+async fn logout(
+    State(ctx): State<PortalCtx>,
+    user: PortalUser,
+    CsrfForm(_): CsrfForm<Empty>,
+) -> PageResult {
     user.session()
         .flush()
         .await
         .map_err(PortalError::internal)?;
-    Ok(see_other("/portal/signed-out"))
+    let ticket = random_token();
+    ctx.provider
+        .ephemeral
+        .put(
+            &logout_key(&ticket),
+            user.user_id.as_str().as_bytes(),
+            LOGOUT_TICKET_TTL,
+        )
+        .await
+        .map_err(PortalError::internal)?;
+    Ok(see_other(
+        &ctx.config.url(&format!("/portal/logout/lobby/{ticket}")),
+    ))
+}
+
+/// `GET /portal/logout/lobby/{ticket}` (on Lobby's public URL): take the ticket (once) and end
+/// this browser's SSO session the way RP-initiated logout does
+/// (`provider::logout::end_sso`: its refresh tokens revoked, the logout audited) — only when
+/// the session is the person's who signed out of the portal (a ticket is no way to sign
+/// someone else out). Then the portal's signed-out page.
+async fn end_lobby_session(
+    State(ctx): State<PortalCtx>,
+    headers: HeaderMap,
+    Path(ticket): Path<String>,
+) -> PageResult {
+    let signed_out = format!("{}/signed-out", ctx.config.portal_url());
+    let who = match ticket.len() {
+        1..=128 => ctx
+            .provider
+            .ephemeral
+            .take(&logout_key(&ticket))
+            .await
+            .map_err(PortalError::internal)?,
+        _ => None,
+    };
+    let Some(who) = who else {
+        return Ok(see_other(&signed_out));
+    };
+    let secure = ctx.config.secure_cookies();
+    let Some(sso) = session::from_cookie(&headers, ctx.sessions.clone(), secure) else {
+        return Ok(see_other(&signed_out));
+    };
+    let now = ctx.clock.now().unix_timestamp();
+    let current = session::current(&sso, &*ctx.provider.ephemeral, now)
+        .await
+        .map_err(PortalError::internal)?;
+    if current
+        .as_ref()
+        .is_some_and(|s| s.user_id.as_str().as_bytes() != who.as_slice())
+    {
+        // Someone else is signed in to Lobby in this browser now: left as it is.
+        return Ok(see_other(&format!("{signed_out}?lobby=other")));
+    }
+    end_sso(
+        &ctx.provider,
+        &sso,
+        current.as_ref(),
+        Some(PORTAL_CLIENT_ID.to_owned()),
+        &headers,
+    )
+    .await
+    .map_err(|e| PortalError::internal(format!("{e:?}")))?;
+    let mut res = see_other(&signed_out);
+    let gone =
+        HeaderValue::from_str(&session::removal_cookie(secure)).map_err(PortalError::internal)?;
+    res.headers_mut().append(header::SET_COOKIE, gone);
+    Ok(res)
 }
 
 #[derive(Template, WebTemplate)]
 #[template(path = "portal/signed_out.html")]
 struct SignedOutPage {
     l: Layout,
+    /// Someone else was signed in to Lobby in this browser: their session was left alone.
+    lobby_other: bool,
+}
+
+#[derive(Deserialize)]
+struct SignedOutQuery {
+    lobby: Option<String>,
 }
 
 /// `GET /portal/signed-out`.
-async fn signed_out() -> axum::response::Response {
+async fn signed_out(Query(q): Query<SignedOutQuery>) -> axum::response::Response {
     render(
         StatusCode::OK,
         &SignedOutPage {
@@ -227,6 +322,7 @@ async fn signed_out() -> axum::response::Response {
                 Section::Home,
                 None,
             ),
+            lobby_other: q.lobby.as_deref() == Some("other"),
         },
     )
 }

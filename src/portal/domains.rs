@@ -46,12 +46,18 @@ pub fn routes() -> Router<super::PortalCtx> {
             "/portal/orgs/{org_id}/domains/{domain}/delete",
             get(confirm_delete).post(delete),
         )
+        .route(
+            "/portal/orgs/{org_id}/domains/{domain}/take-over",
+            get(confirm_take_over).post(take_over),
+        )
 }
 
 /// What a verification (or a failed add) says next to one domain.
 pub struct Notice {
     pub ok: bool,
     pub text: String,
+    /// For an operator, when another org has verified the domain: the take-over page.
+    pub take_over: Option<String>,
 }
 
 pub struct DomainRow {
@@ -158,26 +164,42 @@ async fn verify(
     CsrfForm(_): CsrfForm<Empty>,
 ) -> Result<Response, PortalError> {
     let domain = domain_in_path(&domain)?;
+    run_verify(&ps, &domain, false).await
+}
+
+/// Check the TXT record (the admin layer's `verify_domain`; `force`: the operator's
+/// override of another org's verification, as the API's `?force=true`) and say the outcome.
+async fn run_verify(
+    ps: &PortalScope,
+    domain: &EmailDomain,
+    force: bool,
+) -> Result<Response, PortalError> {
     // Make sure the domain is this org's before asking DNS (a 404 otherwise).
-    let before = ps.scope().db().domain(&domain).await?;
+    let before = ps.scope().db().domain(domain).await?;
+    let previous_owner = if force {
+        owner_elsewhere(ps, domain).await?
+    } else {
+        None
+    };
     let tools = ps.scope().tools();
     let outcome = service::verify_domain(
         &ps.scope().ctx(),
         tools.txt_resolver,
         ps.scope().org(),
-        &domain,
-        false,
+        domain,
+        force,
     )
     .await;
     let (status, notice) = match outcome {
         Ok(v) if !before.verified => {
-            ps.user()
-                .set_flash(ps.tr().t1(
-                    "portal-domains-verified-flash",
-                    "domain",
-                    v.domain.domain.to_unicode(),
-                ))
-                .await;
+            let shown = v.domain.domain.to_unicode();
+            let flash = match &previous_owner {
+                Some(o) => ps
+                    .tr()
+                    .t2("portal-domain-taken-over", "domain", &shown, "org", &o.name),
+                None => ps.tr().t1("portal-domains-verified-flash", "domain", &shown),
+            };
+            ps.user().set_flash(&flash).await;
             return Ok(see_other(&format!(
                 "{}/domains#d-{}",
                 ps.href(Section::Overview),
@@ -186,9 +208,19 @@ async fn verify(
         }
         Ok(v) if v.record_found => (StatusCode::OK, ok(say::STILL_THERE)),
         Ok(_) => (StatusCode::OK, ok(say::GONE_BUT_KEPT)),
-        Err(e) => (status_of(&e), refused(&e)),
+        Err(e) => {
+            let mut n = refused(&e);
+            if e.code == "domain_taken" && operator_only(ps).is_ok() {
+                n.take_over = Some(format!(
+                    "{}/domains/{}/take-over",
+                    ps.href(Section::Overview),
+                    domain.as_str()
+                ));
+            }
+            (status_of(&e), n)
+        }
     };
-    let mut p = page(&ps).await?;
+    let mut p = page(ps).await?;
     if let Some(row) = p.domains.iter_mut().find(|r| r.domain == domain.as_str()) {
         row.notice = Some(notice);
     }
@@ -199,6 +231,7 @@ fn ok(s: crate::i18n::Msg) -> Notice {
     Notice {
         ok: true,
         text: super::view::current_tr().msg(s),
+        take_over: None,
     }
 }
 
@@ -212,7 +245,11 @@ fn refused(e: &ServiceError) -> Notice {
         "dns_unavailable" => tr.msg(say::DNS_DOWN),
         _ => super::service_text::localize(&e.message),
     };
-    Notice { ok: false, text }
+    Notice {
+        ok: false,
+        text,
+        take_over: None,
+    }
 }
 
 fn status_of(e: &ServiceError) -> StatusCode {
@@ -276,4 +313,87 @@ async fn delete(
         "{}/domains",
         ps.href(Section::Overview)
     )))
+}
+
+// ---------------------------------------------------------------------------------------
+// The operator's take-over of a domain another org has verified
+
+/// The other org that has verified `domain`, if any.
+async fn owner_elsewhere(
+    ps: &PortalScope,
+    domain: &EmailDomain,
+) -> Result<Option<crate::domain::Org>, PortalError> {
+    let s = ps.scope().ctx().storage;
+    match s.find_verified_domain_org(domain).await? {
+        Some(o) if &o != ps.scope().org() => Ok(s.get_org(&o).await?),
+        _ => Ok(None),
+    }
+}
+
+/// Operators only (the admin layer's `require_operator`, as for the API's `?force=true`);
+/// everyone else gets the 404 page.
+fn operator_only(ps: &PortalScope) -> Result<(), PortalError> {
+    ps.scope()
+        .require_operator("take over a domain another organization has verified")
+        .map_err(|_| PortalError::NotFound)
+}
+
+/// `GET …/domains/{domain}/take-over`: what moving the domain here does, and the button.
+async fn confirm_take_over(
+    ps: PortalScope,
+    Path((_org, domain)): Path<(String, String)>,
+) -> Result<Response, PortalError> {
+    operator_only(&ps)?;
+    let domain = domain_in_path(&domain)?;
+    let d = ps.scope().db().domain(&domain).await?;
+    let back = format!("{}/domains", ps.href(Section::Overview));
+    let Some(owner) = owner_elsewhere(&ps, &domain).await? else {
+        // Nobody else holds it (any more): an ordinary verification will do.
+        return Ok(see_other(&back));
+    };
+    let this = ps.scope().db().org().await?;
+    let tr = ps.tr();
+    let shown = d.domain.to_unicode();
+    let say = |key: &str| {
+        tr.t3(
+            key,
+            "domain",
+            &shown,
+            "org",
+            &owner.name,
+            "this",
+            &this.name,
+        )
+    };
+    Ok(super::confirm::Confirm {
+        l: ps.layout(
+            &tr.t1("portal-domain-take-over-title", "domain", &shown),
+            Section::Domains,
+        ),
+        question: say("portal-domain-take-over-question"),
+        consequences: vec![
+            say("portal-domain-take-over-effect-owner"),
+            say("portal-domain-take-over-effect-dns"),
+            say("portal-domain-take-over-effect-sign-in"),
+        ],
+        action: format!(
+            "{}/domains/{}/take-over",
+            ps.href(Section::Overview),
+            d.domain.as_str()
+        ),
+        confirm_label: tr.t("portal-domain-take-over-button"),
+        cancel: back,
+    }
+    .into_response())
+}
+
+/// `POST …/domains/{domain}/take-over`: the verification with the operator's override.
+async fn take_over(
+    ps: PortalScope,
+    Path((_org, domain)): Path<(String, String)>,
+    CsrfForm(_): CsrfForm<Empty>,
+) -> Result<Response, PortalError> {
+    operator_only(&ps)?;
+    let domain = domain_in_path(&domain)?;
+    run_verify(&ps, &domain, true).await
 }

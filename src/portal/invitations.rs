@@ -133,16 +133,6 @@ fn state_str(s: InvitationState) -> &'static str {
     s.as_str()
 }
 
-fn roles_summary(r: &AppRoles) -> String {
-    r.iter()
-        .map(|(a, v)| {
-            let vs: Vec<&str> = v.iter().map(|x| x.as_str()).collect();
-            format!("{a}: {}", vs.join(", "))
-        })
-        .collect::<Vec<_>>()
-        .join("; ")
-}
-
 async fn list_page(
     p: &PortalScope,
     q: ListQuery,
@@ -182,6 +172,8 @@ async fn list_page(
         .filter(|i| state == "all" || state_str(i.state(now)) == state)
         .collect();
     let page = page_vec(filtered, |i| i.id.to_string(), &page_req);
+    let apps = super::names::apps_in(page.items.iter().map(|i| &i.roles));
+    let names = super::names::app_names(p.scope().ctx().storage, &apps).await?;
     let rows = page
         .items
         .iter()
@@ -197,7 +189,7 @@ async fn list_page(
                     .take(16)
                     .collect::<String>()
                     .replace('T', " "),
-                roles: roles_summary(&i.roles),
+                roles: super::names::roles_in_words(&i.roles, &names),
                 org_roles: i.org_roles.iter().map(|r| r.as_str()).collect(),
                 pending: st == InvitationState::Pending,
                 resendable: matches!(st, InvitationState::Pending | InvitationState::Expired),

@@ -12,6 +12,7 @@
 
 use super::PortalCtx;
 use super::form::{CsrfForm, many};
+use super::names::{app_names, apps_in, roles_in_words};
 use super::scope::PortalScope;
 use super::view::{
     FieldErrors, Layout, PageResult, PortalError, Section, current_tr, render, see_other,
@@ -19,11 +20,10 @@ use super::view::{
 use crate::admin::dto::{
     MemberPatch, MemberStatus as DtoStatus, OrgRole as DtoOrgRole, RolesByApp,
 };
-use crate::admin::service::{self, StoreView, page_request, page_vec};
-use crate::domain::{
-    AppId, AppRoles, MemberEvent, MemberStatus, Membership, OrgRole, RoleValue, User, UserId,
-};
+use crate::admin::service::{self, StoreView, page_request};
+use crate::domain::{AppId, AppRoles, MemberEvent, MemberStatus, OrgRole, RoleValue, UserId};
 use crate::i18n::{Msg, Tr};
+use crate::storage::MemberFilter;
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::Router;
@@ -210,17 +210,6 @@ pub fn form_field(f: &str) -> String {
     f.split(['.', '[']).next().unwrap_or(f).to_owned()
 }
 
-/// `crm: sales, finance; hr: staff`.
-fn roles_summary(r: &AppRoles) -> String {
-    r.iter()
-        .map(|(a, v)| {
-            let vs: Vec<&str> = v.iter().map(|x| x.as_str()).collect();
-            format!("{a}: {}", vs.join(", "))
-        })
-        .collect::<Vec<_>>()
-        .join("; ")
-}
-
 // ---------------------------------------------------------------------------------------
 // The list
 
@@ -268,6 +257,44 @@ struct ListPage {
     total: usize,
 }
 
+/// The list's query values → the storage filter. `role` is an org role (`org_admin`) or
+/// `app:role`; values that parse as neither are left out.
+fn member_filter(
+    q: Option<&str>,
+    status: Option<&str>,
+    role: Option<&str>,
+    app: Option<&str>,
+) -> MemberFilter {
+    let status = status.and_then(|st| {
+        [
+            MemberStatus::Active,
+            MemberStatus::Suspended,
+            MemberStatus::Invited,
+        ]
+        .into_iter()
+        .find(|x| x.as_str() == st)
+    });
+    let (mut org_role, mut app_role) = (None, None);
+    if let Some(r) = role {
+        match r.split_once(':') {
+            Some((a, v)) => {
+                app_role = AppId::parse(a).ok().zip(RoleValue::parse(v).ok());
+            }
+            None => org_role = ORG_ROLES.iter().map(|(o, _)| *o).find(|o| o.as_str() == r),
+        }
+    }
+    MemberFilter {
+        search: q
+            .map(str::trim)
+            .filter(|n| !n.is_empty())
+            .map(str::to_owned),
+        status,
+        org_role,
+        app: app.and_then(|a| AppId::parse(a).ok()),
+        app_role,
+    }
+}
+
 fn opt(value: &str, label: &str, current: Option<&str>) -> Opt {
     Opt {
         value: value.to_owned(),
@@ -290,81 +317,32 @@ async fn list(p: PortalScope, Query(q): Query<ListQuery>) -> PageResult {
     };
     let page_req = page_request(limit, q.cursor.clone())?;
     let filt = |v: &Option<String>| v.as_deref().filter(|x| !x.is_empty()).map(str::to_owned);
-    let (needle, status, role, app) = (
-        filt(&q.q).map(|n| n.to_lowercase()),
-        filt(&q.status),
-        filt(&q.role),
-        filt(&q.app),
+    let (status, role, app) = (filt(&q.status), filt(&q.role), filt(&q.app));
+    // Search, filters and paging run in the database (`MembershipStore::search_members`); a
+    // value no form offers (hand-edited URL) filters nothing.
+    let filter = member_filter(
+        q.q.as_deref(),
+        status.as_deref(),
+        role.as_deref(),
+        app.as_deref(),
     );
-    // Every member of the org (read through the scope), filtered here, then paged by user id.
-    let mut all: Vec<(Membership, Option<User>)> = Vec::new();
-    let mut req = crate::storage::PageRequest::first(500);
-    loop {
-        let page = p.scope().db().members(&req).await?;
-        for m in page.items {
-            let u = s.get_user(&m.user_id).await?;
-            all.push((m, u));
-        }
-        match page.next {
-            Some(n) => req.after = Some(n),
-            None => break,
-        }
-    }
-    let keep = |(m, u): &(Membership, Option<User>)| -> bool {
-        if let Some(n) = &needle {
-            let email = u.as_ref().map(|u| u.email.to_string()).unwrap_or_default();
-            let name = u
-                .as_ref()
-                .and_then(|u| u.name.clone())
-                .unwrap_or_default()
-                .to_lowercase();
-            if !email.contains(n.as_str()) && !name.contains(n.as_str()) {
-                return false;
-            }
-        }
-        if let Some(st) = &status
-            && m.status.as_str() != st
-        {
-            return false;
-        }
-        if let Some(r) = &role {
-            let ok = match r.split_once(':') {
-                Some((a, v)) => m
-                    .roles
-                    .iter()
-                    .any(|(ma, mv)| ma.as_str() == a && mv.iter().any(|x| x.as_str() == v)),
-                None => m.org_roles.iter().any(|o| o.as_str() == r),
-            };
-            if !ok {
-                return false;
-            }
-        }
-        if let Some(a) = &app
-            && !m
-                .roles
-                .iter()
-                .any(|(ma, mv)| ma.as_str() == a && !mv.is_empty())
-        {
-            return false;
-        }
-        true
-    };
-    let filtered: Vec<(Membership, Option<User>)> = all.into_iter().filter(keep).collect();
-    let total = filtered.len();
-    let page = page_vec(filtered, |(m, _)| m.user_id.to_string(), &page_req);
+    let (page, total) = p.scope().db().search_members(&filter, &page_req).await?;
+    let apps = apps_in(page.items.iter().map(|r| &r.membership.roles));
+    let names = app_names(s, &apps).await?;
     let rows = page
         .items
         .iter()
-        .map(|(m, u)| Row {
-            user_id: m.user_id.to_string(),
-            email: u
-                .as_ref()
-                .map_or_else(|| tr.t("portal-member-unknown"), |u| u.email.to_string()),
-            name: u.as_ref().and_then(|u| u.name.clone()).unwrap_or_default(),
-            status: m.status.as_str(),
-            status_label: status_label(m.status, tr),
-            org_roles: m.org_roles.iter().map(|r| r.as_str()).collect(),
-            roles: roles_summary(&m.roles),
+        .map(|r| {
+            let m = &r.membership;
+            Row {
+                user_id: m.user_id.to_string(),
+                email: r.user.email.to_string(),
+                name: r.user.name.clone().unwrap_or_default(),
+                status: m.status.as_str(),
+                status_label: status_label(m.status, tr),
+                org_roles: m.org_roles.iter().map(|r| r.as_str()).collect(),
+                roles: roles_in_words(&m.roles, &names),
+            }
         })
         .collect();
     // The filter choices.
@@ -461,7 +439,7 @@ async fn list(p: PortalScope, Query(q): Query<ListQuery>) -> PageResult {
         first_page,
         can_invite: p.may_change(Section::Invitations),
         invitations: p.href(Section::Invitations),
-        total,
+        total: usize::try_from(total).unwrap_or(usize::MAX),
     };
     Ok(render(StatusCode::OK, &page))
 }

@@ -19,6 +19,7 @@ pub mod audit;
 pub mod auth;
 pub mod branding;
 pub mod children;
+pub mod confirm;
 pub mod connections;
 pub mod domains;
 pub mod form;
@@ -26,6 +27,7 @@ pub mod home;
 pub mod invitations;
 pub mod language;
 pub mod members;
+pub mod names;
 pub mod operator;
 pub mod scope;
 pub mod service_text;
@@ -40,7 +42,7 @@ use crate::provider::ProviderCtx;
 use crate::state::sessions::SessionBackend;
 use crate::storage::Storage;
 use axum::Router;
-use axum::extract::Request;
+use axum::extract::{Request, State};
 use axum::http::{HeaderValue, header};
 use axum::middleware::{self, Next};
 use axum::response::Response;
@@ -84,10 +86,11 @@ pub fn router(ctx: PortalCtx) -> Router {
         .route("/portal/static/portal.css", get(view::stylesheet))
         .route("/portal/static/portal.js", get(view::script))
         .route("/portal/{*rest}", any(not_found));
+    let csp = portal_csp(&ctx.config);
     routes
         .layer(middleware::from_fn(language::language))
         .layer(session::layer(ctx.sessions.clone(), &ctx.config))
-        .layer(middleware::from_fn(security_headers))
+        .layer(middleware::from_fn_with_state(csp, security_headers))
         .with_state(ctx)
 }
 
@@ -100,11 +103,32 @@ async fn not_found() -> PortalError {
 /// handler may set its own (the IdP wizard's form-action), which is kept.
 pub const PORTAL_CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self' https: data:; script-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
-async fn security_headers(req: Request, next: Next) -> Response {
+/// [`PORTAL_CSP`] for this deployment: when the portal has its own host name, every page's
+/// sign-out form continues on Lobby's public URL (`auth`: the SSO session ends there), so that
+/// origin is a `form-action` too.
+fn portal_csp(config: &Config) -> HeaderValue {
+    let public = config.public_url.origin().ascii_serialization();
+    let portal = url::Url::parse(&config.portal_url())
+        .map(|u| u.origin().ascii_serialization())
+        .unwrap_or_default();
+    let csp = if portal == public || public == "null" {
+        PORTAL_CSP.to_owned()
+    } else {
+        PORTAL_CSP.replace(
+            "form-action 'self'",
+            &format!("form-action 'self' {public}"),
+        )
+    };
+    HeaderValue::from_str(&csp).unwrap_or_else(|_| HeaderValue::from_static(PORTAL_CSP))
+}
+
+async fn security_headers(State(csp): State<HeaderValue>, req: Request, next: Next) -> Response {
     let mut res = next.run(req).await;
     let h = res.headers_mut();
-    let defaults: [(header::HeaderName, &'static str); 4] = [
-        (header::CONTENT_SECURITY_POLICY, PORTAL_CSP),
+    if !h.contains_key(header::CONTENT_SECURITY_POLICY) {
+        h.insert(header::CONTENT_SECURITY_POLICY, csp.clone());
+    }
+    let defaults: [(header::HeaderName, &'static str); 3] = [
         (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
         (header::REFERRER_POLICY, "same-origin"),
         (header::CACHE_CONTROL, "no-store"),
@@ -118,10 +142,7 @@ async fn security_headers(req: Request, next: Next) -> Response {
     if h.get(header::CONTENT_SECURITY_POLICY)
         .is_some_and(|v| v.as_bytes() == crate::pages::PAGE_CSP.as_bytes())
     {
-        h.insert(
-            header::CONTENT_SECURITY_POLICY,
-            HeaderValue::from_static(PORTAL_CSP),
-        );
+        h.insert(header::CONTENT_SECURITY_POLICY, csp);
     }
     res
 }

@@ -8,7 +8,8 @@
 //! otherwise the error page. The redirect itself needs a valid hint or the user's confirmation
 //! on the sign-out page: `client_id` alone (no hint, no session) ends on the signed-out page. Without a valid hint for the signed-in user the user confirms on a
 //! page whose form carries a CSRF token (§2: the OP should ask, to prevent forced sign-out).
-//! Signing out ends the SSO session and revokes the refresh-token families of its `sid`.
+//! Signing out ends the SSO session and revokes the refresh-token families of its `sid`
+//! ([`end_sso`], which the portal's sign-out uses too).
 //!
 //! Owns: the logout endpoint. Must not touch: token issuance.
 
@@ -191,36 +192,9 @@ async fn logout(
         return render(StatusCode::OK, &page);
     }
 
-    if let Some(s) = &sso {
-        let t = st.clock.now();
-        match st.storage.revoke_session_families(s.sid.as_str(), t).await {
-            Ok(n) => crate::ops::metrics::families_revoked("logout", n),
-            Err(e) => {
-                tracing::error!(error = %e, "cannot revoke the session's refresh tokens");
-                return error_page_in(storage_page(&e), headers, None, ui);
-            }
-        }
-        let ev = AuditEvent {
-            id: AuditEventId::generate(),
-            time: t,
-            actor: format!("user:{}", s.user_id),
-            org_id: None,
-            action: "logout".into(),
-            target_type: "session".into(),
-            target_id: String::new(),
-            outcome: Outcome::Success,
-            details: serde_json::json!({
-                "client_id": app.as_ref().map(|a| a.client_id.to_string()),
-            }),
-            request_id: Some(crate::http::params::request_id(headers)),
-        };
-        if let Err(e) = st.storage.append_audit(&ev).await {
-            tracing::error!(error = %e, "cannot record the logout");
-        }
-    }
-    if let Err(e) = session::end(sess).await {
-        tracing::error!(error = %e, "cannot end the session");
-        return error_page_in(PageError::Unavailable, headers, None, ui);
+    let client = app.as_ref().map(|a| a.client_id.to_string());
+    if let Err(e) = end_sso(st, sess, sso.as_ref(), client, headers).await {
+        return error_page_in(e, headers, None, ui);
     }
     // RP-Initiated Logout §2: without an `id_token_hint` the OP must not redirect unless it has
     // other means of confirming the target; here that is the user's own confirmation on our
@@ -246,4 +220,47 @@ async fn logout(
             },
         ),
     }
+}
+
+/// Sign this browser out of Lobby: revoke the refresh-token families of the session's `sid`,
+/// record the logout (`client_id`: who asked), and end the session. `/logout` calls it once the
+/// request is known to be the user's own; so does the portal's sign-out (`portal::auth`, with
+/// the SSO session of the same browser). `sso` is [`session::current`]'s answer for `sess`.
+pub async fn end_sso(
+    st: &ProviderCtx,
+    sess: &Session,
+    sso: Option<&session::SsoSession>,
+    client_id: Option<String>,
+    headers: &HeaderMap,
+) -> Result<(), PageError> {
+    if let Some(s) = sso {
+        let t = st.clock.now();
+        match st.storage.revoke_session_families(s.sid.as_str(), t).await {
+            Ok(n) => crate::ops::metrics::families_revoked("logout", n),
+            Err(e) => {
+                tracing::error!(error = %e, "cannot revoke the session's refresh tokens");
+                return Err(storage_page(&e));
+            }
+        }
+        let ev = AuditEvent {
+            id: AuditEventId::generate(),
+            time: t,
+            actor: format!("user:{}", s.user_id),
+            org_id: None,
+            action: "logout".into(),
+            target_type: "session".into(),
+            target_id: String::new(),
+            outcome: Outcome::Success,
+            details: serde_json::json!({ "client_id": client_id }),
+            request_id: Some(crate::http::params::request_id(headers)),
+        };
+        if let Err(e) = st.storage.append_audit(&ev).await {
+            tracing::error!(error = %e, "cannot record the logout");
+        }
+    }
+    if let Err(e) = session::end(sess).await {
+        tracing::error!(error = %e, "cannot end the session");
+        return Err(PageError::Unavailable);
+    }
+    Ok(())
 }

@@ -207,6 +207,29 @@ pub trait UserStore: Send + Sync {
     async fn find_password_user(&self, email: &Email) -> Result<Option<User>>;
 }
 
+/// What [`MembershipStore::search_members`] keeps; every field narrows (all `None`: every
+/// member of the org).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct MemberFilter {
+    /// A substring of the user's email or name, compared case-insensitively for ASCII letters
+    /// (other characters match as written). `%`, `_` and `\` are matched literally.
+    pub search: Option<String>,
+    pub status: Option<MemberStatus>,
+    /// Holds this org role.
+    pub org_role: Option<OrgRole>,
+    /// Holds at least one role in this app.
+    pub app: Option<AppId>,
+    /// Holds this role in this app.
+    pub app_role: Option<(AppId, RoleValue)>,
+}
+
+/// One member as the member lists show it: the membership and its user.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MemberRow {
+    pub membership: Membership,
+    pub user: User,
+}
+
 #[async_trait]
 pub trait MembershipStore: Send + Sync {
     /// `Duplicate("membership")`, `MissingReference("user")`/`("organization")`.
@@ -214,6 +237,16 @@ pub trait MembershipStore: Send + Sync {
     async fn get_membership(&self, org: &OrgId, user: &UserId) -> Result<Option<Membership>>;
     /// Paginated by user id.
     async fn list_members(&self, org: &OrgId, page: &PageRequest) -> Result<Page<Membership>>;
+    /// The org's members that pass `filter`, with their users, keyset-paginated by user id (the
+    /// search, the filters and the paging run in the database).
+    async fn search_members(
+        &self,
+        org: &OrgId,
+        filter: &MemberFilter,
+        page: &PageRequest,
+    ) -> Result<Page<MemberRow>>;
+    /// How many of the org's members pass `filter`.
+    async fn count_members(&self, org: &OrgId, filter: &MemberFilter) -> Result<u64>;
     /// Every org the user belongs to (discovery, the chooser).
     async fn list_memberships_for_user(&self, user: &UserId) -> Result<Vec<Membership>>;
     /// A member of `org` whose user has this email (password sign-in, invitations).

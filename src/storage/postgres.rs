@@ -62,6 +62,11 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
         "backchannel logout",
         include_str!("../../migrations/postgres/0017_backchannel_logout.sql"),
     ),
+    (
+        18,
+        "member search index",
+        include_str!("../../migrations/postgres/0018_member_search.sql"),
+    ),
 ];
 
 const MAX_CONNECTIONS: u32 = 10;

@@ -66,6 +66,11 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
         "backchannel logout",
         include_str!("../../migrations/sqlite/0017_backchannel_logout.sql"),
     ),
+    (
+        18,
+        "member search index",
+        include_str!("../../migrations/sqlite/0018_member_search.sql"),
+    ),
 ];
 
 /// Connections of a file database. SQLite has one writer at a time; in WAL mode a reader runs

@@ -226,6 +226,13 @@ test('an operator searches and creates orgs, links an app with role groups, and 
     await page.waitForSelector('#flash');
     assert.equal(await page.isChecked('input[name="g.crm-sales"]'), true);
     await checkPage(page, 'pages-admin-links');
+    // The link's sign-in settings: JIT with a default role from the allowed group.
+    await page.check('input[name="jit"]');
+    await page.check('input[name="role"][value="sales"]');
+    await page.click('button:has-text("Save sign-in settings")');
+    await page.waitForSelector('#flash');
+    assert.equal(await page.isChecked('input[name="jit"]'), true);
+    assert.equal(await page.isChecked('input[name="role"][value="sales"]'), true);
     await page.click('text=Unlink CRM');
     await page.waitForSelector('button.danger');
     await checkPage(page, 'pages-admin-unlink');
@@ -258,6 +265,25 @@ test('an operator searches and creates orgs, links an app with role groups, and 
     await page.setViewportSize({ width: 1280, height: 800 });
     await page.goto(`${env.portal}/admin/apps/app_crm/roles/sales/delete`);
     await checkPage(page, 'pages-admin-role-delete');
+    // Deleting an app: a confirmation page first, then it is gone from the list.
+    await page.goto(`${env.portal}/admin/apps`);
+    await page.click('text=Billing');
+    await page.click('#delete-app');
+    await page.waitForSelector('button.danger');
+    assert.match(await page.textContent('main'), /Delete the app Billing\?/);
+    await checkPage(page, 'pages-admin-app-delete');
+    await page.click('button.danger');
+    await page.waitForSelector('#flash');
+    assert.equal(path(page), '/portal/admin/apps');
+    assert.match(await page.textContent('#flash'), /Billing was deleted/);
+    assert.doesNotMatch(await page.textContent('table.list'), /Billing/);
+
+    // Signing out of the portal ends the Lobby session too: signing in again asks who you are.
+    await page.click('#sign-out');
+    await page.waitForSelector('#signed-out-sso');
+    await checkPage(page, 'pages-signed-out');
+    await page.goto(`${env.portal}/login`);
+    await page.waitForSelector('#email');
   } finally {
     await b.close();
   }

@@ -12,6 +12,27 @@ use std::collections::BTreeMap;
 use utoipa::ToSchema;
 
 list_type!(MemberList, MemberResponse);
+
+/// `GET …/members`: keyset pagination plus search and filters (all run in the database).
+#[derive(Clone, Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct MemberListQuery {
+    /// Page size, 1-500 (default 50).
+    pub limit: Option<u32>,
+    /// The `next_cursor` of the previous page.
+    pub after: Option<String>,
+    /// A substring of the member's email or name (case-insensitive for ASCII letters).
+    pub q: Option<String>,
+    #[param(value_type = Option<String>)]
+    pub status: Option<MemberStatus>,
+    /// Holds this org role.
+    #[param(value_type = Option<String>)]
+    pub org_role: Option<OrgRole>,
+    /// Holds at least one role in this app (app id).
+    pub app: Option<String>,
+    /// With `app`: holds this role in that app.
+    pub role: Option<String>,
+}
 list_type!(InvitationList, InvitationResponse);
 
 /// Member roles per app: `{"app_crm": ["sales"]}`.

@@ -138,6 +138,7 @@ pub(super) async fn result(
     if let Some(mut f) = r.failure {
         // The hosted page's sentence, as the admin reads it.
         f.sentence = scope.tr().reword(&f.sentence);
+        let step_hint = step_hint(f.reason.as_deref()).map(|k| scope.tr().t(k));
         let page = ResultPage {
             l: scope.layout(
                 &scope.tr().t("portal-test-failed-title"),
@@ -158,6 +159,7 @@ pub(super) async fn result(
             values: vec![],
             warnings: vec![],
             failure: Some(f),
+            step_hint,
         };
         return Ok(render(StatusCode::OK, &page));
     }
@@ -239,6 +241,46 @@ pub(super) async fn result(
         values,
         warnings,
         failure: None,
+        step_hint: None,
     };
     Ok(render(StatusCode::OK, &page))
+}
+
+/// What to change on the identity provider step, for a test that failed before the IdP was
+/// reached: the audit reason's code (`discovery_issuer_mismatch: …`) → a catalog key.
+fn step_hint(reason: Option<&str>) -> Option<&'static str> {
+    let code = reason?.split(':').next()?.trim();
+    Some(match code {
+        "discovery_issuer_mismatch" => "portal-test-failed-issuer",
+        "discovery_invalid" => "portal-test-failed-discovery-invalid",
+        "discovery_blocked" => "portal-test-failed-blocked",
+        c if c.starts_with("discovery_") => "portal-test-failed-unreachable",
+        _ => return None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::step_hint;
+
+    #[test]
+    fn failures_before_the_idp_point_to_the_idp_step() {
+        assert_eq!(
+            step_hint(Some("discovery_issuer_mismatch: \"discovery issuer …\"")),
+            Some("portal-test-failed-issuer")
+        );
+        for r in [
+            "discovery_unreachable",
+            "discovery_timeout",
+            "discovery_http_status: 404",
+        ] {
+            assert_eq!(
+                step_hint(Some(r)),
+                Some("portal-test-failed-unreachable"),
+                "{r}"
+            );
+        }
+        assert_eq!(step_hint(Some("bad_signature")), None);
+        assert_eq!(step_hint(None), None);
+    }
 }

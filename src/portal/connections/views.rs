@@ -268,4 +268,6 @@ pub struct ResultPage {
     pub warnings: Vec<String>,
     /// The test sign-in failed: why.
     pub failure: Option<crate::login::test_signin::TestFailure>,
+    /// For a failure the identity provider step can fix: what to change there, in words.
+    pub step_hint: Option<String>,
 }

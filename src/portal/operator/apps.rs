@@ -8,8 +8,8 @@
 use super::Operator;
 use crate::admin::dto::{AppCreate, AppPatch, ClientType};
 use crate::admin::service::{self, ServiceError, page_request, require_app};
-use crate::domain::{App, AppId, RoleGroup};
-use crate::portal::view::{FieldErrors, see_other};
+use crate::domain::{App, AppId, MemberEvent, RoleGroup};
+use crate::portal::view::{FieldErrors, current_tr, see_other};
 use crate::portal::wording::sentence;
 use crate::portal::{CsrfForm, Layout, PortalError};
 use askama::Template;
@@ -39,6 +39,10 @@ pub fn routes() -> Router<crate::portal::PortalCtx> {
         .route("/portal/admin/apps", get(list).post(create))
         .route("/portal/admin/apps/{app_id}", get(show).post(save))
         .route("/portal/admin/apps/{app_id}/rotate-secret", post(rotate))
+        .route(
+            "/portal/admin/apps/{app_id}/delete",
+            get(confirm_delete).post(delete),
+        )
 }
 
 // ---------------------------------------------------------------------------------------
@@ -237,6 +241,20 @@ pub struct SettingsForm {
     /// The app version the form was rendered from (form fields are text).
     #[serde(default)]
     pub version: String,
+    /// The member events that revoke refresh tokens (`member_removed`…), checked.
+    #[serde(default, deserialize_with = "crate::portal::form::many")]
+    pub revoke_on: Vec<String>,
+    /// Set by the form that shows the `revoke_on` boxes: without it, `revoke_on` is left as
+    /// it is (no box checked must mean "none", not "not on this form").
+    #[serde(default)]
+    pub revoke_on_shown: Option<String>,
+}
+
+/// One `revoke_on` checkbox of the settings form.
+pub struct RevokeChoice {
+    pub value: &'static str,
+    pub label: String,
+    pub checked: bool,
 }
 
 impl SettingsForm {
@@ -247,7 +265,52 @@ impl SettingsForm {
             post_logout_redirect_uris: a.post_logout_redirect_uris.join("\n"),
             invite_ttl_days: format!("{}", a.invite_ttl_secs / 86_400),
             version: a.version.to_string(),
+            revoke_on: a.revoke_on.iter().map(|e| e.as_str().to_owned()).collect(),
+            revoke_on_shown: None,
         }
+    }
+
+    /// The `revoke_on` checkboxes.
+    pub fn revoke_choices(&self) -> Vec<RevokeChoice> {
+        let tr = current_tr();
+        MemberEvent::ALL
+            .iter()
+            .map(|e| {
+                let value = e.as_str();
+                let key = match e {
+                    MemberEvent::MemberRemoved => "portal-app-revoke-member-removed",
+                    MemberEvent::MemberSuspended => "portal-app-revoke-member-suspended",
+                    MemberEvent::RolesChanged => "portal-app-revoke-roles-changed",
+                    MemberEvent::OrgSuspended => "portal-app-revoke-org-suspended",
+                    MemberEvent::OrgUnlinked => "portal-app-revoke-org-unlinked",
+                };
+                RevokeChoice {
+                    value,
+                    label: tr.t(key),
+                    checked: self.revoke_on.iter().any(|x| x == value),
+                }
+            })
+            .collect()
+    }
+
+    /// The posted `revoke_on`, when the form showed it.
+    fn revoke_patch(&self) -> Result<Option<Vec<crate::admin::dto::MemberEvent>>, PortalError> {
+        if self.revoke_on_shown.is_none() {
+            return Ok(None);
+        }
+        self.revoke_on
+            .iter()
+            .map(|v| {
+                MemberEvent::ALL
+                    .iter()
+                    .find(|e| e.as_str() == v)
+                    .map(|e| (*e).into())
+                    .ok_or_else(|| {
+                        PortalError::bad_request("The form named an event that does not exist.")
+                    })
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .map(Some)
     }
 }
 
@@ -395,6 +458,7 @@ async fn save(
             redirect_uris: Some(lines(&f.redirect_uris)),
             post_logout_redirect_uris: Some(lines(&f.post_logout_redirect_uris)),
             invite_ttl_secs: ttl,
+            revoke_on: f.revoke_patch()?,
             ..AppPatch::default()
         };
         match service::update_app(&op.ctx(), &id, patch).await {
@@ -450,4 +514,80 @@ async fn rotate(
         created: false,
     }
     .into_response())
+}
+
+// ---------------------------------------------------------------------------------------
+// Deleting an app
+
+/// `GET /portal/admin/apps/{app_id}/delete`: what deleting the app takes with it.
+async fn confirm_delete(op: Operator, Path(app): Path<String>) -> Result<Response, PortalError> {
+    let id = app_in_path(&app)?;
+    let s = op.admin.storage.as_ref();
+    let a = require_app(s, &id).await?;
+    let tr = current_tr();
+    let mut orgs = Vec::new();
+    for o in crate::admin::service::all_orgs_with_parent(s, None).await? {
+        if s.get_link(&o.id, &id).await?.is_some() {
+            orgs.push(o.name);
+        }
+    }
+    orgs.sort();
+    let roles = s.list_roles(&id).await?.len();
+    let groups = s.list_role_groups(&id).await?.len();
+    let mut consequences = Vec::new();
+    if orgs.is_empty() {
+        consequences.push(tr.t1("portal-app-delete-no-orgs", "app", &a.name));
+    } else {
+        consequences.push(tr.t3(
+            "portal-app-delete-orgs",
+            "app",
+            &a.name,
+            "count",
+            orgs.len(),
+            "orgs",
+            orgs.join(", "),
+        ));
+    }
+    consequences.push(tr.t3(
+        "portal-app-delete-roles",
+        "app",
+        &a.name,
+        "roles",
+        roles,
+        "groups",
+        groups,
+    ));
+    consequences.push(tr.t2(
+        "portal-app-delete-tokens",
+        "app",
+        &a.name,
+        "client",
+        &a.client_id,
+    ));
+    consequences.push(tr.t("portal-app-delete-final"));
+    Ok(crate::portal::confirm::Confirm {
+        l: op.layout(&tr.t1("portal-app-delete-title", "app", &a.name), "apps"),
+        question: tr.t1("portal-app-delete-question", "app", &a.name),
+        consequences,
+        action: format!("/portal/admin/apps/{id}/delete"),
+        confirm_label: tr.t("portal-app-delete-button"),
+        cancel: format!("/portal/admin/apps/{id}"),
+    }
+    .into_response())
+}
+
+/// `POST /portal/admin/apps/{app_id}/delete`: the API's `DELETE /apps/{id}?cascade=true`
+/// (`admin::service::delete_app`), audited as the person.
+async fn delete(
+    op: Operator,
+    Path(app): Path<String>,
+    CsrfForm(_): CsrfForm<Empty>,
+) -> Result<Response, PortalError> {
+    let id = app_in_path(&app)?;
+    let a = require_app(op.admin.storage.as_ref(), &id).await?;
+    service::delete_app(&op.ctx(), &id, true).await?;
+    op.user
+        .set_flash(current_tr().t1("portal-app-deleted", "app", &a.name))
+        .await;
+    Ok(see_other("/portal/admin/apps"))
 }

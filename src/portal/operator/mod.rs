@@ -7,6 +7,7 @@
 //! called with the operator's caller for the org of a link).
 
 mod apps;
+mod link_settings;
 mod orgs;
 mod roles;
 
@@ -24,6 +25,7 @@ use axum::http::request::Parts;
 pub fn routes() -> Router<PortalCtx> {
     Router::new()
         .merge(orgs::routes())
+        .merge(link_settings::routes())
         .merge(apps::routes())
         .merge(roles::routes())
 }

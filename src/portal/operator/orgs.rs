@@ -241,6 +241,8 @@ pub struct LinkRow {
     pub groups: Vec<GroupChoice>,
     /// A refused change of this link, in plain words.
     pub error: Option<String>,
+    /// JIT, default roles, connections (`link_settings`).
+    pub settings: super::link_settings::LinkSettings,
 }
 
 pub struct AppChoice {
@@ -260,11 +262,11 @@ pub struct LinksPage {
     pub errors: FieldErrors,
 }
 
-fn app_in_path(s: &str) -> Result<AppId, PortalError> {
+pub(super) fn app_in_path(s: &str) -> Result<AppId, PortalError> {
     s.parse().map_err(|_| PortalError::NotFound)
 }
 
-async fn links_page(op: &Operator, scope: &OrgScope) -> Result<LinksPage, PortalError> {
+pub(super) async fn links_page(op: &Operator, scope: &OrgScope) -> Result<LinksPage, PortalError> {
     let s = op.admin.storage.as_ref();
     let org = scope.db().org().await?;
     let parent_name = match &org.parent_id {
@@ -280,10 +282,18 @@ async fn links_page(op: &Operator, scope: &OrgScope) -> Result<LinksPage, Portal
             .unwrap_or_else(|| id.to_string())
     };
     let linked = scope.db().links().await?;
+    let mut connections = scope.db().connections().await?;
+    connections.sort_by(|a, b| a.name.cmp(&b.name));
     for l in &linked {
-        let groups = s
-            .list_role_groups(&l.app_id)
+        let app_groups = s.list_role_groups(&l.app_id).await?;
+        let role_names: BTreeMap<_, _> = s
+            .list_roles(&l.app_id)
             .await?
+            .into_iter()
+            .map(|r| (r.value, r.name))
+            .collect();
+        let settings = super::link_settings::view(l, &app_groups, &role_names, &connections);
+        let groups = app_groups
             .into_iter()
             .map(|g| GroupChoice {
                 allowed: l.allowed_role_groups.contains(&g.id),
@@ -302,6 +312,7 @@ async fn links_page(op: &Operator, scope: &OrgScope) -> Result<LinksPage, Portal
             app_name: app_name(&l.app_id),
             groups,
             error: None,
+            settings,
         });
     }
     let taken: BTreeSet<&AppId> = linked.iter().map(|l| &l.app_id).collect();
@@ -338,7 +349,7 @@ pub struct LinkForm {
 }
 
 /// A refused link change, in words for the page.
-fn link_refusal(e: &ServiceError) -> String {
+pub(super) fn link_refusal(e: &ServiceError) -> String {
     let m = e.message.trim();
     match e.field.as_deref() {
         Some(f) if f.contains("allowed_role_groups") => sentence("allowed role groups", m),

@@ -152,6 +152,7 @@ on_every_backend!(
     connections_crud,
     users_and_identities,
     memberships,
+    member_search,
     invitations,
     two_org_isolation,
     stale_versions_conflict,

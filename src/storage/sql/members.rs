@@ -5,6 +5,7 @@
 
 use super::SqlStore;
 use super::errors::*;
+use super::member_search;
 use super::orgs::{ORG_COLS, org_from_p};
 use super::query::*;
 use super::users::{USER_COLS, user_from, user_from_p};
@@ -157,6 +158,35 @@ impl MembershipStore for SqlStore {
             .map(membership_from)
             .collect::<Result<Vec<_>>>()?;
         Ok(page_of(items, limit, |m| m.user_id.to_string()))
+    }
+
+    async fn search_members(
+        &self,
+        org: &OrgId,
+        filter: &MemberFilter,
+        page: &PageRequest,
+    ) -> Result<Page<MemberRow>> {
+        let limit = page.effective_limit();
+        let cols = member_search::row_columns();
+        let mut q = member_search::filtered(&cols, self.dialect, org, filter);
+        if let Some(after) = &page.after {
+            q.push(" AND m.user_id > ").text(after);
+        }
+        q.push(" ORDER BY m.user_id LIMIT ")
+            .int(i64::from(limit) + 1);
+        let rows = q.build().fetch_all(&self.pool).await.map_err(backend)?;
+        let items = rows
+            .iter()
+            .map(member_search::row_from)
+            .collect::<Result<Vec<_>>>()?;
+        Ok(page_of(items, limit, |r| r.membership.user_id.to_string()))
+    }
+
+    async fn count_members(&self, org: &OrgId, filter: &MemberFilter) -> Result<u64> {
+        let q = member_search::filtered("COUNT(*) AS n", self.dialect, org, filter);
+        let row = q.build().fetch_one(&self.pool).await.map_err(backend)?;
+        let n: i64 = col(&row, "n")?;
+        Ok(u64::try_from(n).unwrap_or(0))
     }
 
     async fn list_memberships_for_user(&self, user: &UserId) -> Result<Vec<Membership>> {

@@ -33,6 +33,7 @@ mod errors;
 mod invitations;
 mod keys;
 mod links;
+mod member_search;
 mod members;
 mod orgs;
 mod outbox;

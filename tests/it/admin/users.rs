@@ -141,3 +141,65 @@ async fn users_members_and_invitations_crud() {
         StatusCode::NOT_FOUND
     );
 }
+
+/// `GET …/members` searches and filters in the database: `q` (email or name), `status`,
+/// `org_role`, `app`, `app` + `role`; paging keeps working through a filter; bad values are
+/// field errors.
+#[tokio::test]
+async fn the_member_list_searches_and_filters() {
+    let t = TestApp::start().await;
+    seed(&t).await;
+    t.create(
+        "/orgs/acme/members",
+        json!({"user_id": "usr_bob", "status": "suspended", "org_roles": ["viewer"]}),
+    )
+    .await;
+    let users = |v: &Value| -> Vec<String> {
+        v["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["user_id"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let get = |q: &'static str| {
+        let t = &t;
+        async move {
+            let (s, v) = t.get(&format!("/orgs/acme/members{q}")).await;
+            assert_eq!(s, StatusCode::OK, "{q}: {v}");
+            users(&v)
+        }
+    };
+    assert_eq!(get("").await, ["usr_alice", "usr_bob"]);
+    assert_eq!(get("?q=ALICE").await, ["usr_alice"]);
+    assert_eq!(get("?q=bob%40").await, ["usr_bob"]);
+    assert_eq!(get("?status=suspended").await, ["usr_bob"]);
+    assert_eq!(get("?org_role=viewer").await, ["usr_bob"]);
+    assert_eq!(get("?app=app_crm").await, ["usr_alice"]);
+    assert_eq!(get("?app=app_crm&role=finance").await, ["usr_alice"]);
+    assert!(get("?app=app_crm&role=after-sales").await.is_empty());
+    assert!(get("?q=alice&status=suspended").await.is_empty());
+    // Paging through a filter.
+    let (_, p1) = t.get("/orgs/acme/members?q=acme.example&limit=1").await;
+    assert_eq!(users(&p1), ["usr_alice"]);
+    let next = p1["next_cursor"].as_str().unwrap();
+    let (_, p2) = t
+        .get(&format!(
+            "/orgs/acme/members?q=acme.example&limit=1&after={next}"
+        ))
+        .await;
+    assert_eq!(users(&p2), ["usr_bob"]);
+    assert!(p2["next_cursor"].is_null());
+    // Bad values: field errors, not 500s.
+    for (q, field) in [
+        ("?role=sales", "role"),
+        ("?app=Not%20an%20id", "app"),
+        ("?app=app_crm&role=%20", "role"),
+    ] {
+        let (s, v) = t.get(&format!("/orgs/acme/members{q}")).await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{q}: {v}");
+        assert_eq!(v["field"], field, "{q}: {v}");
+    }
+    let (s, _) = t.get("/orgs/acme/members?status=gone").await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+}

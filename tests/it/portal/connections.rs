@@ -190,7 +190,9 @@ async fn saml_errors_are_plain_words_on_their_fields() {
 }
 
 /// A discovery document served on a loopback port, naming `issuer`.
-async fn discovery_server(issuer_of: impl Fn(&str) -> String + Send + Sync + 'static) -> String {
+pub(super) async fn discovery_server(
+    issuer_of: impl Fn(&str) -> String + Send + Sync + 'static,
+) -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let iss = issuer_of(&base);

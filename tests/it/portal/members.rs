@@ -165,6 +165,46 @@ async fn the_list_searches_filters_and_pages() {
     assert_eq!(b.get("/portal/orgs/acme/members?limit=0").await.status, 400);
 }
 
+/// Filters survive paging (the "next" link carries them; the database pages the filtered
+/// list), the count is of the filtered members, and roles read with app names.
+#[tokio::test]
+async fn filtered_pages_keep_their_filter_and_name_apps() {
+    let lobby = Lobby::start().await;
+    add_admin(&lobby, "zed1", "zed1@acme.test", "acme", &[]).await;
+    add_admin(&lobby, "zed2", "zed2@acme.test", "acme", &[]).await;
+    let b = signed_in(&lobby, "bob@acme.test").await;
+    // Of acme's members only zed1 and zed2 have "ZED" in their email or name.
+    let mut href = "/portal/orgs/acme/members?q=ZED&limit=1".to_owned();
+    let mut seen = Vec::new();
+    for _ in 0..5 {
+        let page = b.get(&href).await;
+        assert_eq!(page.status, 200, "{}", page.body);
+        assert!(page.body.contains("2 members match."), "{}", page.body);
+        let rows: Vec<&str> = page
+            .body
+            .split("data-user-id=\"")
+            .skip(1)
+            .map(|r| &r[..r.find('"').unwrap()])
+            .collect();
+        assert_eq!(rows.len(), 1, "one per page");
+        seen.push(rows[0].to_owned());
+        let Some(at) = page.body.find("id=\"next-page\"") else {
+            break;
+        };
+        let before = &page.body[..at];
+        let h = before.rsplit("href=\"").next().unwrap();
+        href = h[..h.find('"').unwrap()]
+            .replace("&amp;", "&")
+            .replace("&#38;", "&");
+        assert!(href.contains("q=ZED") && href.contains("limit=1"), "{href}");
+    }
+    assert_eq!(seen, ["zed1", "zed2"]);
+    // App names, not ids, in the roles column.
+    let page = b.get("/portal/orgs/acme/members?q=alice").await;
+    assert!(page.body.contains("CRM: finance, sales"), "{}", page.body);
+    assert!(!page.body.contains("crm: finance"), "{}", page.body);
+}
+
 #[tokio::test]
 async fn suspend_and_remove_say_what_happens_first() {
     let lobby = Lobby::start().await;

@@ -11,6 +11,7 @@ mod connections;
 mod language;
 mod members;
 mod session;
+mod test_failures;
 
 use crate::provider::fixture::{Browser, Lobby, PASSWORD, Resp, org_id, user_id};
 use lobby::domain::*;

@@ -3,7 +3,12 @@
 //! the security headers.
 
 use super::{COOKIE, sign_in_at, signed_in};
-use crate::provider::fixture::{Backends, Browser, Lobby};
+use crate::provider::fixture::{Backends, Browser, CRM_CB, Lobby, code_from};
+use tower_sessions::SessionStore;
+use tower_sessions::session::Id;
+
+/// Lobby's SSO cookie on plain http loopback.
+const SSO_COOKIE: &str = "lobby_session";
 
 #[tokio::test]
 async fn signs_in_through_lobby_and_the_session_id_changes() {
@@ -136,24 +141,211 @@ async fn the_code_is_redeemed_once_and_only_in_process() {
     let status = res.status().as_u16();
     let body = res.text().await.unwrap();
     assert_eq!(status, 401, "{body}");
+    // A copy of the browser's pending sign-in (its `state` and PKCE verifier), taken before the
+    // callback: a replay with it differs from the first redemption in nothing but the code
+    // having been used.
+    let store = &lobby.st.sessions;
+    let pending_id: Id = b.cookie(COOKIE).unwrap().parse().unwrap();
+    let mut copy = store
+        .load(&pending_id)
+        .await
+        .unwrap()
+        .expect("the pending sign-in");
     // The callback redeems it (PKCE from the session) …
     let done = b.get(&callback).await;
     assert_eq!(done.status, 303, "{}", done.body);
-    // … once.
-    let b2 = lobby.browser();
+    let signed_in_cookie = b.cookie(COOKIE).unwrap();
+    assert_eq!(b.get("/portal/orgs/acme").await.status, 200);
+
+    // … once: the same callback in another browser holding the very same pending sign-in is
+    // refused, and that browser gets no portal session.
+    copy.id = Id::default();
+    store.create(&mut copy).await.unwrap();
+    let b2 = Browser::new(&lobby.base);
+    b2.jar
+        .lock()
+        .unwrap()
+        .insert(COOKIE.into(), copy.id.to_string());
     let again = b2.get(&callback).await;
+    assert_eq!(again.status, 400, "{}", again.body);
+    assert!(
+        again.body.contains("could not be completed"),
+        "{}",
+        again.body
+    );
+    let r = b2.get("/portal/orgs/acme").await;
+    assert_eq!(r.status, 303);
+    assert!(r.location().starts_with("/portal/login"));
+    // The refused replay left no signed-in record behind under any id it was given.
+    if let Some(id) = b2.cookie(COOKIE) {
+        let rec = store.load(&id.parse().unwrap()).await.unwrap();
+        assert!(
+            rec.is_none_or(|r| !r.data.contains_key("portal.user")),
+            "a second portal session"
+        );
+    }
+    // The first browser replaying its own callback: refused too, and its session (same id)
+    // is the one it had.
+    let again = b.get(&callback).await;
     assert_eq!(again.status, 400);
+    assert_eq!(b.cookie(COOKIE).unwrap(), signed_in_cookie);
+    assert_eq!(b.get("/portal/orgs/acme").await.status, 200);
 }
 
 #[tokio::test]
-async fn sign_out_ends_the_portal_session() {
+async fn sign_out_ends_the_portal_session_and_the_lobby_sso_session() {
     let lobby = Lobby::start().await;
     let b = signed_in(&lobby, "bob@acme.test").await;
+    // Signed in to Lobby too: crm signs bob in without asking, and gets a refresh token.
+    let (verifier, r) = b.authorize_crm(&[("organization", "acme")]).await;
+    let code = code_from(&r, &lobby.base, CRM_CB);
+    let t = lobby.exchange(&code, &verifier).await;
+    let refresh = t["refresh_token"].as_str().unwrap().to_owned();
+    let sso_before = b.cookie(SSO_COOKIE).expect("an SSO cookie");
+
     let csrf = super::csrf(&b, "/portal/orgs/acme").await;
     let r = b.post("/portal/logout", &[("_csrf", &csrf)]).await;
     assert_eq!(r.status, 303);
-    assert_eq!(r.location(), "/portal/signed-out");
+    // Through Lobby's public URL (the portal may have another host name), with a ticket.
+    let hop = r.location();
+    assert!(
+        hop.starts_with(&format!("{}/portal/logout/lobby/", lobby.base)),
+        "{hop}"
+    );
+    assert_eq!(
+        b.get("/portal/orgs/acme").await.status,
+        303,
+        "portal session gone"
+    );
+    let r = b.get(&hop).await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    assert_eq!(r.location(), format!("{}/portal/signed-out", lobby.base));
+    assert!(b.cookie(SSO_COOKIE).is_none(), "the SSO cookie is removed");
+    let page = b.get(&r.location()).await;
+    assert_eq!(page.status, 200);
+    assert!(
+        page.body
+            .contains("You are also signed out of Lobby in this browser"),
+        "{}",
+        page.body
+    );
     assert_eq!(b.get("/portal/orgs/acme").await.status, 303);
+
+    // The portal's sign-in asks who you are again …
+    let r = b.get("/portal/login").await;
+    let r = b.get(&r.location()).await;
+    assert_eq!(r.status, 303);
+    assert!(r.location().starts_with("/login?flow="), "{}", r.location());
+    // … so does another app, and prompt=none is refused.
+    let (_, r) = b.authorize_crm(&[("organization", "acme")]).await;
+    assert!(r.location().starts_with("/login?flow="), "{}", r.location());
+    let (_, r) = b
+        .authorize_crm(&[("organization", "acme"), ("prompt", "none")])
+        .await;
+    assert_eq!(r.redirect_params()["error"], "login_required");
+    // The session is gone on the server, not only its cookie.
+    let stale = Browser::new(&lobby.base);
+    stale
+        .jar
+        .lock()
+        .unwrap()
+        .insert(SSO_COOKIE.into(), sso_before);
+    let (_, r) = stale
+        .authorize_crm(&[("organization", "acme"), ("prompt", "none")])
+        .await;
+    assert_eq!(r.redirect_params()["error"], "login_required");
+    // The session's refresh tokens are revoked, as at /logout.
+    let (s, _) = lobby
+        .token(&[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", refresh.as_str()),
+        ])
+        .await;
+    assert_eq!(s, 400);
+    // The logout is in the audit log, naming the portal.
+    let events = lobby
+        .storage()
+        .list_audit(
+            &lobby::storage::AuditFilter {
+                action: Some("logout".into()),
+                ..Default::default()
+            },
+            &lobby::storage::PageRequest::first(10),
+        )
+        .await
+        .unwrap();
+    assert!(
+        events
+            .items
+            .iter()
+            .any(|e| e.details["client_id"] == "lobby-portal"),
+        "{:?}",
+        events.items
+    );
+}
+
+/// A portal sign-out in a browser without an SSO session (it ended elsewhere) still works.
+#[tokio::test]
+async fn sign_out_without_an_sso_session() {
+    let lobby = Lobby::start().await;
+    let b = signed_in(&lobby, "bob@acme.test").await;
+    b.jar.lock().unwrap().remove(SSO_COOKIE);
+    let csrf = super::csrf(&b, "/portal/orgs/acme").await;
+    let r = b.post("/portal/logout", &[("_csrf", &csrf)]).await;
+    assert_eq!(r.status, 303);
+    let r = b.get(&r.location()).await;
+    assert_eq!(r.location(), format!("{}/portal/signed-out", lobby.base));
+    assert_eq!(b.get("/portal/orgs/acme").await.status, 303);
+}
+
+/// The ticket ends only the SSO session of the person who signed out of the portal, once: a
+/// ticket replayed, forged, or taken to a browser where someone else is signed in ends nothing.
+#[tokio::test]
+async fn the_sign_out_ticket_signs_out_only_its_own_person_once() {
+    let lobby = Lobby::start().await;
+    let bob = signed_in(&lobby, "bob@acme.test").await;
+    let csrf = super::csrf(&bob, "/portal/orgs/acme").await;
+    let hop = bob
+        .post("/portal/logout", &[("_csrf", &csrf)])
+        .await
+        .location();
+    // Alice, signed in to Lobby in another browser, is sent bob's ticket.
+    let alice = lobby.browser();
+    let _ = crate::provider::fixture::crm_login(&lobby, &alice, "alice@acme.test", None).await;
+    let r = alice.get(&hop).await;
+    assert_eq!(r.status, 303);
+    assert_eq!(
+        r.location(),
+        format!("{}/portal/signed-out?lobby=other", lobby.base)
+    );
+    let page = alice.get(&r.location()).await;
+    assert!(
+        page.body.contains("Someone else is signed in to Lobby"),
+        "{}",
+        page.body
+    );
+    let (_, r) = alice
+        .authorize_crm(&[("organization", "acme"), ("prompt", "none")])
+        .await;
+    assert!(
+        r.location().starts_with(CRM_CB),
+        "alice is still signed in: {}",
+        r.location()
+    );
+    // Used up: bob's own browser, replaying it, keeps its SSO session.
+    let r = bob.get(&hop).await;
+    assert_eq!(r.location(), format!("{}/portal/signed-out", lobby.base));
+    let (_, r) = bob
+        .authorize_crm(&[("organization", "acme"), ("prompt", "none")])
+        .await;
+    assert!(r.location().starts_with(CRM_CB), "{}", r.location());
+    // A made-up ticket ends nothing either.
+    let r = bob.get("/portal/logout/lobby/made-up").await;
+    assert_eq!(r.status, 303);
+    let (_, r) = bob
+        .authorize_crm(&[("organization", "acme"), ("prompt", "none")])
+        .await;
+    assert!(r.location().starts_with(CRM_CB), "{}", r.location());
 }
 
 #[tokio::test]

@@ -10,7 +10,9 @@
 
 mod german;
 mod operator;
+mod operator_links;
 mod settings;
+mod take_over;
 
 use crate::dns_server::TestDns;
 use crate::portal::{add_admin, sign_in_at};
