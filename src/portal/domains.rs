@@ -197,7 +197,9 @@ async fn run_verify(
                 Some(o) => ps
                     .tr()
                     .t2("portal-domain-taken-over", "domain", &shown, "org", &o.name),
-                None => ps.tr().t1("portal-domains-verified-flash", "domain", &shown),
+                None => ps
+                    .tr()
+                    .t1("portal-domains-verified-flash", "domain", &shown),
             };
             ps.user().set_flash(&flash).await;
             return Ok(see_other(&format!(
