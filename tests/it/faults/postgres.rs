@@ -73,15 +73,23 @@ async fn postgres_restarted_mid_refresh_then_the_retry_gets_tokens_and_the_famil
     let started = Instant::now();
     let in_flight = refresh(&lobby, &r1);
     let restart = async {
-        // Wait until Lobby's statement is queued behind the lock, then stop the server.
+        // Wait until Lobby's statement is queued behind the lock, cut its connection while
+        // the lock is still held (so the rotation cannot commit first: a fast shutdown signals
+        // every backend at once, and the holder's exit could release the lock before Lobby's
+        // backend sees its own signal), then stop the server.
         loop {
-            let waiting: i64 = sqlx::query_scalar(
-                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query ILIKE 'UPDATE refresh_tokens%'",
+            let waiting: Option<i32> = sqlx::query_scalar(
+                "SELECT pid FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query ILIKE 'UPDATE refresh_tokens%' LIMIT 1",
             )
-            .fetch_one(&mut watcher)
+            .fetch_optional(&mut watcher)
             .await
             .unwrap();
-            if waiting > 0 {
+            if let Some(pid) = waiting {
+                let _: bool = sqlx::query_scalar("SELECT pg_terminate_backend($1)")
+                    .bind(pid)
+                    .fetch_one(&mut watcher)
+                    .await
+                    .unwrap();
                 break;
             }
             assert!(
