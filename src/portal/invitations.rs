@@ -345,7 +345,8 @@ async fn invite(p: &PortalScope, f: &InviteForm) -> Result<String, PortalError> 
         expires_in_secs: None,
         app_id,
         inviter_name: p.user().name.clone(),
-        locale: None,
+        // The email is in the language the admin is using the portal in (the API takes any).
+        locale: Some(p.tr().tag().to_owned()),
     };
     let done = crate::admin::users::invite(p.scope(), req)
         .await
@@ -380,7 +381,7 @@ async fn resend(
     CsrfForm(_): CsrfForm<Empty>,
 ) -> PageResult {
     let id = invitation_of(&id)?;
-    let done = crate::admin::users::resend(p.scope(), &id, crate::i18n::Lang::default()).await?;
+    let done = crate::admin::users::resend(p.scope(), &id, p.tr().lang()).await?;
     p.user()
         .set_flash(p.tr().msg(if done.email_sent {
             text::RESENT

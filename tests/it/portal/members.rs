@@ -350,3 +350,44 @@ async fn operators_reach_every_org_and_are_audited_as_people() {
     let b = signed_in(&plain, "bob@acme.test").await;
     assert_eq!(b.get("/portal/orgs/globex").await.status, 404);
 }
+
+#[tokio::test]
+async fn an_invitation_from_a_german_portal_is_sent_in_german() {
+    let lobby = Lobby::start().await;
+    let b = signed_in(&lobby, "bob@acme.test").await;
+    b.set_header("accept-language", "de-DE,de;q=0.9");
+    let t = csrf(&b, "/portal/orgs/acme/invitations").await;
+    let r = b
+        .post(
+            "/portal/orgs/acme/invitations",
+            &[
+                ("_csrf", &t),
+                ("email", "erin@acme.test"),
+                ("app", "crm"),
+                ("roles", "crm:sales"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    let m = lobby.mail.sent_to("erin@acme.test").remove(0);
+    assert!(m.text.contains("Einladung annehmen:"), "{}", m.text);
+    // Resent from an English portal: the new email is in English.
+    b.set_header("accept-language", "en");
+    let inv = lobby
+        .storage()
+        .list_invitations(&org_id("acme"), &PageRequest::first(5))
+        .await
+        .unwrap()
+        .items
+        .remove(0);
+    let r = b
+        .post(
+            &format!("/portal/orgs/acme/invitations/{}/resend", inv.id),
+            &[("_csrf", &t)],
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    let mails = lobby.mail.sent_to("erin@acme.test");
+    assert_eq!(mails.len(), 2);
+    assert!(!mails[1].text.contains("Einladung annehmen:"), "{}", mails[1].text);
+}
