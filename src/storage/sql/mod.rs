@@ -267,4 +267,52 @@ mod tests {
         let lite = strip(sqlite::MIGRATIONS[0].2);
         assert_eq!(pg, lite);
     }
+
+    /// Every file under `migrations/<dialect>/` is applied, in the order of its number, and
+    /// both dialects have the same migrations (a file nobody registered is never run).
+    #[test]
+    fn every_migration_file_is_registered() {
+        let dir = |d: &str| -> Vec<(i64, String)> {
+            let path = format!("{}/migrations/{d}", env!("CARGO_MANIFEST_DIR"));
+            let mut v: Vec<(i64, String)> = std::fs::read_dir(path)
+                .unwrap()
+                .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .filter(|n| n.ends_with(".sql"))
+                .map(|n| (n[..4].parse().unwrap(), n))
+                .collect();
+            v.sort();
+            v
+        };
+        for (d, list) in [
+            ("sqlite", sqlite::MIGRATIONS),
+            ("postgres", postgres::MIGRATIONS),
+        ] {
+            let files = dir(d);
+            let numbers: Vec<i64> = list.iter().map(|m| m.0).collect();
+            let mut sorted = numbers.clone();
+            sorted.sort();
+            sorted.dedup();
+            assert_eq!(
+                numbers, sorted,
+                "{d}: migrations out of order or duplicated"
+            );
+            assert_eq!(
+                files.iter().map(|f| f.0).collect::<Vec<_>>(),
+                numbers,
+                "{d}: files {files:?}"
+            );
+            for ((_, name), m) in files.iter().zip(list) {
+                let body = std::fs::read_to_string(format!(
+                    "{}/migrations/{d}/{name}",
+                    env!("CARGO_MANIFEST_DIR")
+                ))
+                .unwrap();
+                assert_eq!(
+                    body, m.2,
+                    "{d}: {name} is not the file registered as {}",
+                    m.0
+                );
+            }
+        }
+    }
 }

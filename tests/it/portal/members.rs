@@ -389,5 +389,9 @@ async fn an_invitation_from_a_german_portal_is_sent_in_german() {
     assert_eq!(r.status, 303, "{}", r.body);
     let mails = lobby.mail.sent_to("erin@acme.test");
     assert_eq!(mails.len(), 2);
-    assert!(!mails[1].text.contains("Einladung annehmen:"), "{}", mails[1].text);
+    assert!(
+        !mails[1].text.contains("Einladung annehmen:"),
+        "{}",
+        mails[1].text
+    );
 }
