@@ -1,4 +1,4 @@
-//! A confirmation page (`portal/confirm.html`) whose words are all run-time strings, for pages
+//! A confirmation page (`portal/confirm_text.html`, the shape of `portal/confirm.html`) whose words are all run-time strings, for pages
 //! whose sentences come from the catalogs (the button's label included).
 //!
 //! Owns: this page shape. Must not touch: what is confirmed (the caller's POST does it).
@@ -8,7 +8,7 @@ use askama::Template;
 use askama_web::WebTemplate;
 
 #[derive(Template, WebTemplate)]
-#[template(path = "portal/confirm.html")]
+#[template(path = "portal/confirm_text.html")]
 pub struct Confirm {
     pub l: Layout,
     /// The question, as the lead sentence.
