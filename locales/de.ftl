@@ -941,3 +941,5 @@ portal-test-failed-issuer = Der Issuer im Discovery-Dokument Ihres Identitätsan
 portal-test-failed-discovery-invalid = Das Discovery-Dokument Ihres Identitätsanbieters ist kein gültiges OpenID-Connect-Discovery-Dokument. Prüfen Sie den Issuer im Schritt Identitätsanbieter: Er muss die Adresse sein, unter der das Dokument liegt.
 portal-test-failed-fix = Angaben zum Identitätsanbieter korrigieren
 portal-signed-out-sso-other = In diesem Browser ist jetzt jemand anderes bei Lobby angemeldet; diese Anmeldung bleibt bestehen.
+portal-form-unknown-event = Das Formular nennt ein Ereignis, das es nicht gibt.
+portal-form-unknown-role-or-connection = Das Formular nennt eine Rolle oder Verbindung, die es nicht gibt.

@@ -942,3 +942,5 @@ portal-test-failed-issuer = The issuer in your identity provider's discovery doc
 portal-test-failed-discovery-invalid = Your identity provider's discovery document is not a valid OpenID Connect discovery document. Check the issuer on the identity provider step: it must be the address the document lives under.
 portal-test-failed-fix = Fix the identity provider details
 portal-signed-out-sso-other = Someone else is signed in to Lobby in this browser now; that sign-in was left as it is.
+portal-form-unknown-event = The form named an event that does not exist.
+portal-form-unknown-role-or-connection = The form named a role or connection that does not exist.

@@ -24,12 +24,15 @@ const NOT_SHOWN: &[&str] = &[
     super::PORTAL_CSP,
     "form-action 'self'",
     "form-action 'self' {}",
+    "form-action 'self' {public}",
     "attachment; filename=\\\"lobby-sp-metadata-{id}.xml\\\"",
     "public, max-age=3600",
     "text/css; charset=utf-8",
     "text/javascript; charset=utf-8",
     // The OIDC form's default scopes (a value, not a sentence).
     "openid email profile",
+    // What `require_operator` names in its refusal, which the portal turns into the 404 page.
+    "take over a domain another organization has verified",
     // Field names handed to `wording::sentence`, which maps them to catalog keys.
     "sign-out redirect URIs",
     "allowed role groups",

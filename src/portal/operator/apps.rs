@@ -306,7 +306,9 @@ impl SettingsForm {
                     .find(|e| e.as_str() == v)
                     .map(|e| (*e).into())
                     .ok_or_else(|| {
-                        PortalError::bad_request("The form named an event that does not exist.")
+                        PortalError::bad_request(
+                            crate::portal::view::current_tr().t("portal-form-unknown-event"),
+                        )
                     })
             })
             .collect::<Result<Vec<_>, _>>()

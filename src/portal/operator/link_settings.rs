@@ -107,8 +107,11 @@ struct SettingsForm {
 }
 
 fn patch_of(f: &SettingsForm) -> Result<LinkPatch, PortalError> {
-    let bad =
-        || PortalError::bad_request("The form named a role or connection that does not exist.");
+    let bad = || {
+        PortalError::bad_request(
+            crate::portal::view::current_tr().t("portal-form-unknown-role-or-connection"),
+        )
+    };
     let roles = f
         .role
         .iter()
