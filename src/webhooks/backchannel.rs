@@ -10,6 +10,7 @@
 //! Owns: building and judging one logout request. Must not touch: when rows are queued
 //! (storage, in the revocation's transaction), retries and leases (the worker).
 
+use super::deliver::failed;
 use super::worker::Deliverer;
 use crate::domain::{
     AppId, AttemptResult, Clock, LOGOUT_TOKEN_TYP, LogoutNotice, OutboxItem, OutboxKind,
@@ -30,14 +31,6 @@ pub struct BackchannelDeliverer {
     pub issuer: String,
     /// Plain http to loopback receivers (the development setting `upstream_allow_private`).
     pub allow_loopback_http: bool,
-}
-
-fn failed(status: Option<u16>, error: impl Into<String>, permanent: bool) -> AttemptResult {
-    AttemptResult::Failed {
-        status,
-        error: error.into(),
-        permanent,
-    }
 }
 
 #[async_trait]
@@ -100,19 +93,6 @@ impl Deliverer for BackchannelDeliverer {
             .header(reqwest::header::USER_AGENT, "Lobby-Backchannel-Logout/1")
             .body(body)
             .build();
-        let Ok(req) = req else {
-            return failed(None, "the request cannot be built", true);
-        };
-        match self.http.send(&format!("backchannel:{app_id}"), req).await {
-            Ok(r) if (200..300).contains(&r.status) => {
-                AttemptResult::Delivered { status: r.status }
-            }
-            Ok(r) => failed(
-                Some(r.status),
-                format!("the app answered HTTP {}", r.status),
-                false,
-            ),
-            Err(e) => failed(None, e.to_string(), false),
-        }
+        super::deliver::send(&self.http, &format!("backchannel:{app_id}"), req, "the app").await
     }
 }

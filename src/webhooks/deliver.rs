@@ -25,11 +25,38 @@ pub struct WebhookDeliverer {
     pub allow_loopback_http: bool,
 }
 
-fn failed(status: Option<u16>, error: impl Into<String>, permanent: bool) -> AttemptResult {
+pub(super) fn failed(
+    status: Option<u16>,
+    error: impl Into<String>,
+    permanent: bool,
+) -> AttemptResult {
     AttemptResult::Failed {
         status,
         error: error.into(),
         permanent,
+    }
+}
+
+/// One POST through the SSRF guard (`key` names the target for its per-target limits): a 2xx
+/// is delivered; any other answer or a transport failure is retried; a request that cannot be
+/// built never will be. `who` names the receiver in the stored error ("the endpoint").
+pub(super) async fn send(
+    http: &GuardedHttp,
+    key: &str,
+    req: reqwest::Result<reqwest::Request>,
+    who: &str,
+) -> AttemptResult {
+    let Ok(req) = req else {
+        return failed(None, "the request cannot be built", true);
+    };
+    match http.send(key, req).await {
+        Ok(r) if (200..300).contains(&r.status) => AttemptResult::Delivered { status: r.status },
+        Ok(r) => failed(
+            Some(r.status),
+            format!("{who} answered HTTP {}", r.status),
+            false,
+        ),
+        Err(e) => failed(None, e.to_string(), false),
     }
 }
 
@@ -72,20 +99,7 @@ impl WebhookDeliverer {
             .header("Lobby-Event-Type", item.event_type.as_str())
             .body(item.payload.clone())
             .build();
-        let Ok(req) = req else {
-            return failed(None, "the request cannot be built", true);
-        };
-        match self.http.send(&format!("webhook:{id}"), req).await {
-            Ok(r) if (200..300).contains(&r.status) => {
-                AttemptResult::Delivered { status: r.status }
-            }
-            Ok(r) => failed(
-                Some(r.status),
-                format!("the endpoint answered HTTP {}", r.status),
-                false,
-            ),
-            Err(e) => failed(None, e.to_string(), false),
-        }
+        send(&self.http, &format!("webhook:{id}"), req, "the endpoint").await
     }
 }
 
