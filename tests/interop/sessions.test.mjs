@@ -132,8 +132,14 @@ test('discovery advertises back-channel logout; a removed member\'s session ends
   assert.equal(got.protectedHeader.typ, 'logout+jwt');
   assert.equal(got.protectedHeader.alg, 'RS256');
 
-  // The delivery is visible in the admin API.
-  const list = await lobby.admin('GET', `/apps/${crm.id}/backchannel-logout/deliveries`);
+  // The delivery is visible in the admin API (the worker records it once the app's 200 is
+  // back, a moment after the receiver has the token: poll briefly).
+  let list;
+  for (let i = 0; i < 50; i++) {
+    list = await lobby.admin('GET', `/apps/${crm.id}/backchannel-logout/deliveries`);
+    if (list.items[0]?.state === 'delivered') break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
   assert.equal(list.items[0].state, 'delivered');
   assert.equal(list.items[0].last_status, 200);
   // The refresh token died with the session.
