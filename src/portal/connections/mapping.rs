@@ -18,7 +18,6 @@ use crate::domain::{AppId, ConnectionConfig, GroupRoleMapping as DomainMapping, 
 use crate::portal::view::{current_tr, render, see_other};
 use crate::portal::{CsrfForm, PortalError, PortalScope, Section};
 use axum::extract::{Path, Query};
-use axum::http::StatusCode;
 use axum::response::Response;
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -174,11 +173,7 @@ async fn page(
         rows: rows_of(&m.roles, &choices),
         errors: errors.clone(),
     };
-    let status = if errors.any() {
-        StatusCode::BAD_REQUEST
-    } else {
-        StatusCode::OK
-    };
+    let status = errors.status();
     Ok(render(status, &page))
 }
 

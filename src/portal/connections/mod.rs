@@ -289,11 +289,7 @@ pub(crate) async fn show_page(
         other_active,
         errors: errors.clone(),
     };
-    let status = if errors.any() {
-        axum::http::StatusCode::BAD_REQUEST
-    } else {
-        axum::http::StatusCode::OK
-    };
+    let status = errors.status();
     Ok(super::view::render(status, &page))
 }
 

@@ -44,6 +44,14 @@ impl Errors {
     pub fn any(&self) -> bool {
         !self.fields.is_empty() || self.form.is_some()
     }
+    /// The status of a form page showing these errors: 400 when there are any, else 200.
+    pub fn status(&self) -> axum::http::StatusCode {
+        if self.any() {
+            axum::http::StatusCode::BAD_REQUEST
+        } else {
+            axum::http::StatusCode::OK
+        }
+    }
 }
 
 /// A connection's kind in words (the protocols' names stay as they are).

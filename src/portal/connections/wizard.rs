@@ -94,11 +94,7 @@ fn saml_page(
         certificate: input.certificate.clone(),
         errors: errors.clone(),
     };
-    let status = if errors.any() {
-        StatusCode::BAD_REQUEST
-    } else {
-        StatusCode::OK
-    };
+    let status = errors.status();
     render(status, &page)
 }
 
@@ -306,11 +302,7 @@ fn oidc_page(
             .unwrap_or_else(|| "client_secret_basic".into()),
         errors: errors.clone(),
     };
-    let status = if errors.any() {
-        StatusCode::BAD_REQUEST
-    } else {
-        StatusCode::OK
-    };
+    let status = errors.status();
     render(status, &page)
 }
 
