@@ -126,6 +126,24 @@ password-common = Dieses Passwort ist zu verbreitet und leicht zu erraten. Wähl
 password-is-email = Verwenden Sie nicht Ihre E-Mail-Adresse als Passwort.
 password-changed = Ihr Passwort wurde geändert und Sie wurden überall abgemeldet. Kehren Sie zur Anwendung zurück und melden Sie sich mit Ihrem neuen Passwort an.
 
+## Passkeys auf den Seiten des zweiten Faktors (login::mfa::passkey, static/passkey.js)
+passkey-enroll-lead = Oder verwenden Sie einen Passkey: die Bildschirmsperre Ihres Geräts oder einen Sicherheitsschlüssel.
+passkey-enroll-button = Passkey einrichten
+passkey-challenge-lead = Oder bestätigen Sie mit Ihrem Passkey, dass Sie es sind.
+passkey-use-button = Passkey verwenden
+passkey-unsupported = Dieser Browser kann auf dieser Seite keine Passkeys verwenden. Wählen Sie unten einen anderen Weg.
+passkey-cancelled = Der Passkey wurde nicht verwendet. Versuchen Sie es erneut, oder wählen Sie unten einen anderen Weg.
+passkey-default-name = Passkey
+passkey-error-expired = Dieser Anmeldeschritt ist abgelaufen. Kehren Sie zur Anwendung zurück und melden Sie sich erneut an.
+passkey-error-rejected = Der Passkey konnte nicht bestätigt werden. Versuchen Sie es erneut, oder wählen Sie unten einen anderen Weg.
+passkey-error-unavailable = Mit diesem Anmeldedienst können keine Passkeys verwendet werden. Wählen Sie unten einen anderen Weg.
+passkey-error-none = Ihr Konto hat noch keinen Passkey. Wählen Sie unten einen anderen Weg.
+passkey-error-too-many = Ihr Konto hat bereits so viele Passkeys, wie es haben kann. Verwenden Sie einen davon, oder bitten Sie Ihre Administration, sie zurückzusetzen.
+passkey-error-bad-request = Die Antwort Ihres Passkeys konnte nicht gelesen werden. Versuchen Sie es erneut.
+passkey-error-wrong-step = Diese Seite ist veraltet. Laden Sie sie neu und versuchen Sie es erneut.
+passkey-error-server = Bei uns ist etwas schiefgelaufen. Versuchen Sie es später erneut.
+passkey-error-try-later = Die Anmeldung ist vorübergehend nicht verfügbar. Versuchen Sie es in einigen Sekunden erneut.
+
 ## Einladungsseiten
 invite-summary-html = <strong id="inviter">{ $inviter }</strong> hat Sie eingeladen, <strong id="org-name">{ $org }</strong> in <strong id="app-name">{ $app }</strong> beizutreten.
 invite-for-html = Einladung für <strong id="invited-email">{ $email }</strong>.

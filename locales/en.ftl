@@ -127,6 +127,24 @@ password-common = This password is too common and easy to guess. Choose a differ
 password-is-email = Don't use your email address as your password.
 password-changed = Your password has been changed and you have been signed out everywhere. Go back to the application and sign in with your new password.
 
+## Passkeys on the second-factor pages (login::mfa::passkey, static/passkey.js)
+passkey-enroll-lead = Or use a passkey: your device's screen lock or a security key.
+passkey-enroll-button = Set up a passkey
+passkey-challenge-lead = Or confirm it's you with your passkey.
+passkey-use-button = Use a passkey
+passkey-unsupported = This browser cannot use passkeys on this page. Use another way below.
+passkey-cancelled = The passkey was not used. Try again, or use another way below.
+passkey-default-name = Passkey
+passkey-error-expired = This sign-in step has expired. Go back to the application and sign in again.
+passkey-error-rejected = The passkey could not be verified. Try again, or use another way below.
+passkey-error-unavailable = Passkeys cannot be used with this sign-in service. Use another way below.
+passkey-error-none = Your account has no passkey yet. Use another way below.
+passkey-error-too-many = Your account has as many passkeys as it can have. Use one of them, or ask your administrator to reset them.
+passkey-error-bad-request = The answer from your passkey could not be read. Try again.
+passkey-error-wrong-step = This page is out of date. Reload it and try again.
+passkey-error-server = Something went wrong on our side. Try again later.
+passkey-error-try-later = Signing in is temporarily unavailable. Try again in a few seconds.
+
 ## Invitation pages
 invite-summary-html = <strong id="inviter">{ $inviter }</strong> invited you to join <strong id="org-name">{ $org }</strong> on <strong id="app-name">{ $app }</strong>.
 invite-for-html = Invitation for <strong id="invited-email">{ $email }</strong>.

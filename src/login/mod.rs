@@ -107,6 +107,7 @@ pub fn router() -> Router<LoginCtx> {
         .route("/sso/test/{ticket}", get(test_signin::start))
         .route("/static/lobby.css", get(pages::stylesheet))
         .route("/static/brand.css", get(pages::brand_stylesheet))
+        .route("/static/passkey.js", get(pages::passkey_script))
         .merge(saml::router())
 }
 

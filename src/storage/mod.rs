@@ -513,6 +513,38 @@ pub trait PasswordResetStore: Send + Sync {
     ) -> Result<ResetOutcome>;
 }
 
+/// Passkeys, the WebAuthn second factor (issue 16 item 4): a user's registered credentials.
+/// A passkey belongs to a user (the same in every org), not to an org: the org admin's reset
+/// removes the member's passkeys after the admin layer checked the membership.
+#[async_trait]
+pub trait PasskeyStore: Send + Sync {
+    /// `Duplicate("passkey credential")` when the credential id is registered already (to
+    /// anyone: WebAuthn §7.1 step 26), `MissingReference("user")` when the user is gone.
+    async fn create_passkey(&self, p: &PasskeyRecord) -> Result<()>;
+    /// The user's passkeys, oldest first.
+    async fn list_passkeys(&self, user: &UserId) -> Result<Vec<PasskeyRecord>>;
+    /// One of the user's passkeys (another user's credential id is not found).
+    async fn get_passkey(
+        &self,
+        user: &UserId,
+        id: &PasskeyCredentialId,
+    ) -> Result<Option<PasskeyRecord>>;
+    /// After an authentication with it: store the credential as updated (signature counter,
+    /// backup state) and `last_used_at`. `NotFound` when the user no longer has it (removed or
+    /// reset meanwhile): the caller must then refuse the sign-in.
+    async fn record_passkey_use(
+        &self,
+        user: &UserId,
+        id: &PasskeyCredentialId,
+        credential: &str,
+        at: OffsetDateTime,
+    ) -> Result<()>;
+    /// `NotFound` when the user has no such passkey.
+    async fn delete_passkey(&self, user: &UserId, id: &PasskeyCredentialId) -> Result<()>;
+    /// Removes every passkey of the user (the org admin's second-factor reset); how many.
+    async fn delete_all_passkeys_for_user(&self, user: &UserId) -> Result<u64>;
+}
+
 /// One write of a declarative import. Upserts overwrite whatever is stored (no version check).
 #[derive(Clone, Debug)]
 pub enum Change {
@@ -573,6 +605,7 @@ pub trait Storage:
     + SamlStore
     + WebhookStore
     + OutboxStore
+    + PasskeyStore
     + Send
     + Sync
     + 'static

@@ -52,6 +52,7 @@ pub(super) fn duplicate_label(constraint: &str) -> &'static str {
         "webhook_endpoints_pkey" => "webhook id",
         "outbox_pkey" => "delivery id",
         "outbox_event_key" => "delivery of this event to this target",
+        "passkeys_pkey" => "passkey credential",
         _ => "row",
     }
 }

@@ -37,6 +37,7 @@ mod member_search;
 mod members;
 mod orgs;
 mod outbox;
+mod passkeys;
 mod password_resets;
 mod provision;
 mod query;
