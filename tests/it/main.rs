@@ -17,6 +17,7 @@ mod invitations;
 mod login;
 mod metrics;
 mod oidc_federation;
+mod passkeys;
 mod passwords;
 mod portal;
 mod portal_pages;
