@@ -65,6 +65,29 @@ email-invalid = Geben Sie eine E-Mail-Adresse wie name@example.com ein.
 wrong-password = Die E-Mail-Adresse oder das Passwort ist falsch.
 locked-out = Zu viele fehlgeschlagene Anmeldeversuche. Warten Sie 15 Minuten und versuchen Sie es dann erneut.
 
+## Zweiter Faktor (login::mfa)
+title-mfa-enroll = Zweiten Faktor einrichten
+title-mfa-challenge = Bestätigen Sie, dass Sie es sind
+mfa-enroll-lead-html = <strong>{ $app }</strong> verlangt einen zweiten Faktor: eine Authenticator-App auf Ihrem Telefon, die Sie ab jetzt zusammen mit Ihrem Passwort verwenden.
+mfa-enroll-scan = Scannen Sie diesen QR-Code mit Ihrer Authenticator-App (etwa Google Authenticator, Microsoft Authenticator oder 1Password).
+mfa-enroll-secret = Scannen geht nicht? Geben Sie diesen Schlüssel in der App ein:
+mfa-enroll-open-app = In einer Authenticator-App auf diesem Gerät öffnen
+mfa-recovery-lead = Bewahren Sie diese Wiederherstellungscodes sicher auf. Jeder funktioniert einmal anstelle eines Codes, falls Sie Ihr Telefon verlieren. Sie werden nur jetzt angezeigt.
+label-mfa-code = Der sechsstellige Code aus der App
+label-mfa-code-or-recovery = Sechsstelliger Code aus Ihrer Authenticator-App oder ein Wiederherstellungscode
+label-mfa-remember = Dieses Gerät merken
+button-mfa-enroll = Einschalten und weiter
+button-mfa-verify = Weiter
+button-mfa-skip = Jetzt überspringen
+mfa-skip-lead = Sie können das später einrichten: Für diese Anwendung ist es freiwillig.
+mfa-challenge-lead-html = Geben Sie einen Code aus Ihrer Authenticator-App ein, um zu <strong>{ $app }</strong> weiterzugehen.
+mfa-recovery-remaining = Verbleibende Wiederherstellungscodes: { $count }.
+mfa-wrong-code = Dieser Code ist nicht richtig. Geben Sie den Code ein, den die App jetzt anzeigt.
+mfa-replayed-code = Dieser Code wurde bereits verwendet. Warten Sie auf den nächsten Code in Ihrer App und geben Sie ihn ein.
+mfa-malformed-code = Geben Sie die sechs Ziffern aus Ihrer Authenticator-App oder einen Ihrer Wiederherstellungscodes ein.
+mfa-wrong-recovery-code = Dieser Wiederherstellungscode ist nicht richtig oder wurde bereits verwendet.
+mfa-locked = Zu viele falsche Codes. Warten Sie 15 Minuten und versuchen Sie es dann erneut.
+
 ## Abmeldung
 logout-confirm = Möchten Sie sich von allen Anwendungen abmelden, die diese Anmeldung verwenden?
 logged-out = Sie wurden abgemeldet. Sie können dieses Fenster jetzt schließen.

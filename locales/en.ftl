@@ -66,6 +66,29 @@ email-invalid = Enter an email address like name@example.com.
 wrong-password = The email or password is incorrect.
 locked-out = Too many failed sign-in attempts. Wait 15 minutes and try again.
 
+## The second factor (login::mfa)
+title-mfa-enroll = Set up a second factor
+title-mfa-challenge = Confirm it's you
+mfa-enroll-lead-html = <strong>{ $app }</strong> asks for a second factor: an authenticator app on your phone, used with your password from now on.
+mfa-enroll-scan = Scan this QR code with your authenticator app (such as Google Authenticator, Microsoft Authenticator or 1Password).
+mfa-enroll-secret = Cannot scan it? Enter this key in the app:
+mfa-enroll-open-app = Open in an authenticator app on this device
+mfa-recovery-lead = Save these recovery codes somewhere safe. Each one works once, instead of a code, if you lose your phone. They are shown only now.
+label-mfa-code = The six-digit code the app shows
+label-mfa-code-or-recovery = Six-digit code from your authenticator app, or a recovery code
+label-mfa-remember = Remember this device
+button-mfa-enroll = Turn on and continue
+button-mfa-verify = Continue
+button-mfa-skip = Skip for now
+mfa-skip-lead = You can set it up later: it is optional for this application.
+mfa-challenge-lead-html = Enter a code from your authenticator app to continue to <strong>{ $app }</strong>.
+mfa-recovery-remaining = Recovery codes left: { $count }.
+mfa-wrong-code = That code is not correct. Enter the code the app shows now.
+mfa-replayed-code = That code was already used. Wait for the next code in your app and enter it.
+mfa-malformed-code = Enter the six digits your authenticator app shows, or one of your recovery codes.
+mfa-wrong-recovery-code = That recovery code is not correct or was already used.
+mfa-locked = Too many wrong codes. Wait 15 minutes and try again.
+
 ## Sign-out
 logout-confirm = Do you want to sign out of all applications that use this sign-in?
 logged-out = You have been signed out. You can close this window.

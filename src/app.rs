@@ -247,6 +247,7 @@ impl FromRef<AppState> for LoginCtx {
             saml: st.saml.clone(),
             argon2: st.argon2.clone(),
             mailer: st.mailer.clone(),
+            seal: st.seal.clone(),
         }
     }
 }

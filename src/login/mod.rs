@@ -31,6 +31,7 @@ pub mod flow;
 pub mod identity;
 pub mod invite;
 pub mod issue;
+pub mod mfa;
 pub mod oidc;
 pub mod password;
 pub mod rate_limit;
@@ -78,6 +79,8 @@ pub struct LoginCtx {
     pub argon2: Arc<tokio::sync::Semaphore>,
     /// Outgoing mail (password resets).
     pub mailer: Arc<dyn crate::mail::Mailer>,
+    /// Seals secrets at rest (the TOTP secrets of `mfa`).
+    pub seal: Arc<crate::keys::seal::SealKey>,
 }
 
 pub fn router() -> Router<LoginCtx> {
@@ -93,6 +96,7 @@ pub fn router() -> Router<LoginCtx> {
             get(reset::reset_get).post(reset::reset_post),
         )
         .route("/login/org", get(chooser::get).post(chooser::post))
+        .merge(mfa::router())
         .route(
             "/login/connection",
             get(sso_choice::connection_get).post(sso_choice::connection_post),
@@ -235,6 +239,9 @@ async fn identifier_show(
 ) -> Result<Response, LoginError> {
     if flow.stage == Stage::Chooser {
         return Ok(see_other(&format!("/login/org?flow={}", flow.id)));
+    }
+    if matches!(flow.stage, Stage::MfaEnroll | Stage::MfaChallenge) {
+        return Ok(see_other(&format!("/login/mfa?flow={}", flow.id)));
     }
     let app = flow_app(st, &flow).await?;
     let brand = identifier_brand(st, &app, &flow).await;

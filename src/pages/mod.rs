@@ -18,6 +18,7 @@
 pub mod choice;
 pub mod invite;
 pub mod mail;
+pub mod mfa;
 pub mod password;
 pub mod sso;
 

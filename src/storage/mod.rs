@@ -513,6 +513,37 @@ pub trait PasswordResetStore: Send + Sync {
     ) -> Result<ResetOutcome>;
 }
 
+/// A user's second factors (`domain::mfa`): the TOTP factor with its recovery codes, and the
+/// browsers remembered after a second factor. Factors belong to the user (the global identity),
+/// not to an org. Passkeys are stored apart (`login::mfa::hooks`).
+#[async_trait]
+pub trait MfaStore: Send + Sync {
+    async fn get_totp(&self, user: &UserId) -> Result<Option<TotpFactor>>;
+    /// Enrol: store the TOTP factor (replacing one the user had) and replace the user's recovery
+    /// codes with `recovery` (hashes), in one transaction. `MissingReference("user")`.
+    async fn enroll_totp(&self, f: &TotpFactor, recovery: &[TokenHash]) -> Result<()>;
+    /// Record that the code of time step `step` was accepted, atomically and only if it is
+    /// later than the last accepted step: `false` when it is not (a replay, or a concurrent use
+    /// of the same code) or the factor is gone.
+    async fn use_totp_step(&self, user: &UserId, step: i64) -> Result<bool>;
+    /// The hashes of the user's unused recovery codes.
+    async fn list_recovery_codes(&self, user: &UserId) -> Result<Vec<TokenHash>>;
+    /// Burn one recovery code: `true` when it was unused (now deleted), `false` otherwise —
+    /// of concurrent uses of one code exactly one gets `true`.
+    async fn burn_recovery_code(&self, user: &UserId, hash: &TokenHash) -> Result<bool>;
+    async fn remember_device(&self, d: &RememberedDevice) -> Result<()>;
+    /// The user's remembered device with this token hash, if it has not expired at `now`.
+    async fn find_remembered_device(
+        &self,
+        user: &UserId,
+        hash: &TokenHash,
+        now: OffsetDateTime,
+    ) -> Result<Option<RememberedDevice>>;
+    /// Remove the user's TOTP factor, recovery codes and remembered devices in one
+    /// transaction (an admin's reset); `passkeys` is left 0 (`login::mfa::hooks`).
+    async fn delete_mfa_for_user(&self, user: &UserId) -> Result<crate::domain::mfa::MfaRemoved>;
+}
+
 /// Passkeys, the WebAuthn second factor (issue 16 item 4): a user's registered credentials.
 /// A passkey belongs to a user (the same in every org), not to an org: the org admin's reset
 /// removes the member's passkeys after the admin layer checked the membership.
@@ -605,6 +636,7 @@ pub trait Storage:
     + SamlStore
     + WebhookStore
     + OutboxStore
+    + MfaStore
     + PasskeyStore
     + Send
     + Sync

@@ -26,6 +26,7 @@ pub fn build_link(
         auth_policy: req.auth_policy.map(Into::into).unwrap_or_default(),
         jit: req.jit.unwrap_or(false),
         default_roles: req.default_roles.into_iter().collect(),
+        mfa: None,
         version: existing.map(|l| l.version).unwrap_or(1),
         created_at: existing.map(|l| l.created_at).unwrap_or(now),
         updated_at: existing.map(|l| l.updated_at).unwrap_or(now),

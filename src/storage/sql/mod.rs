@@ -35,6 +35,7 @@ mod keys;
 mod links;
 mod member_search;
 mod members;
+mod mfa;
 mod orgs;
 mod outbox;
 mod passkeys;
