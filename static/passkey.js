@@ -17,6 +17,12 @@
   var button = document.getElementById('passkey-button');
   var status = document.getElementById('passkey-status');
 
+  // "Remember this device" on the page (the code form's box, or the passkey part's own).
+  function remembered() {
+    var tick = document.getElementById('remember');
+    return !!(tick && tick.checked);
+  }
+
   function sentence(id) {
     var el = document.getElementById(id);
     return el ? el.textContent : '';
@@ -103,7 +109,7 @@
           },
           extensions: ext.credProps ? { credProps: ext.credProps } : {},
         };
-        return post('/login/mfa/passkey/register/finish', { credential: credential });
+        return post('/login/mfa/passkey/register/finish', { credential: credential, remember: remembered() });
       });
     });
   }
@@ -127,7 +133,7 @@
           },
           extensions: {},
         };
-        return post('/login/mfa/passkey/authenticate/finish', { credential: credential });
+        return post('/login/mfa/passkey/authenticate/finish', { credential: credential, remember: remembered() });
       });
     });
   }

@@ -81,6 +81,8 @@ pub struct LoginCtx {
     pub mailer: Arc<dyn crate::mail::Mailer>,
     /// Seals secrets at rest (the TOTP secrets of `mfa`).
     pub seal: Arc<crate::keys::seal::SealKey>,
+    /// The WebAuthn relying party of passkeys (`mfa::passkey`), built once from the public URL.
+    pub passkeys: Arc<mfa::passkey::rp::PasskeyRp>,
 }
 
 pub fn router() -> Router<LoginCtx> {

@@ -24,6 +24,7 @@
 //! selection, token contents (`amr` is carried by the `Authenticated`).
 
 pub mod hooks;
+pub mod passkey;
 pub mod remember;
 pub mod totp;
 

@@ -216,8 +216,8 @@ async fn load(
 /// The language of a failure: the flow's `ui_locales`, else the browser's.
 fn lang_of(headers: &HeaderMap, flow: Option<&Flow>) -> Lang {
     crate::i18n::negotiate(
-        flow.and_then(Flow::ui_lang),
         None,
+        flow.and_then(Flow::ui_lang),
         crate::i18n::accept_language(headers),
     )
 }
