@@ -51,6 +51,30 @@ pub struct LinkSettings {
     pub app_mfa: &'static str,
 }
 
+/// The radio buttons of the three policies (`required`, `optional`, `off`), `current` checked.
+pub fn mfa_choices(current: Option<d::MfaPolicy>) -> Vec<Check> {
+    let tr = current_tr();
+    d::MfaPolicy::ALL
+        .into_iter()
+        .map(|p| Check {
+            value: p.as_str().to_owned(),
+            label: tr.t(match p {
+                d::MfaPolicy::Required => "portal-link-mfa-required",
+                d::MfaPolicy::Optional => "portal-link-mfa-optional",
+                d::MfaPolicy::Off => "portal-link-mfa-off",
+            }),
+            checked: current == Some(p),
+        })
+        .collect()
+}
+
+impl LinkSettings {
+    /// The link's own policy choices (`inherit` is its own radio).
+    pub fn mfa_choices(&self) -> Vec<Check> {
+        mfa_choices(d::MfaPolicy::parse(self.mfa))
+    }
+}
+
 /// The catalog key naming a policy in the portal.
 fn policy_key(p: d::MfaPolicy) -> &'static str {
     match p {
