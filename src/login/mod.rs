@@ -1,6 +1,6 @@
 //! The hosted login (DESIGN §2, §4): `/login` (identifier first), `/login/password`, the
 //! password reset pages `/login/password/forgot` and `/login/password/reset/{token}` (`reset`),
-//! `/login/org` (chooser), `/login/connection` and `/login/sso` (`sso_choice`: "Sign in with …"
+//! `/login/org` (chooser), `/login/mfa…` (the second factor, `mfa`), `/login/connection` and `/login/sso` (`sso_choice`: "Sign in with …"
 //! among an org's IdPs, and "Sign in with your organization's name"), `/login/error`, the OIDC federation callback
 //! `/sso/oidc/{connection_id}/callback` (`oidc`), the SAML routes `/sso/saml/{connection_id}/…`
 //! (`saml`: SP metadata, ACS, continue), the portal wizard's test sign-in `/sso/test/{ticket}`
@@ -289,6 +289,9 @@ async fn identifier_next(
 ) -> Result<Response, LoginError> {
     if flow.stage == Stage::Chooser {
         return Ok(see_other(&format!("/login/org?flow={}", flow.id)));
+    }
+    if matches!(flow.stage, Stage::MfaEnroll | Stage::MfaChallenge) {
+        return Ok(see_other(&format!("/login/mfa?flow={}", flow.id)));
     }
     let app = flow_app(st, &flow).await?;
     let raw = p.get("email").ok().flatten().unwrap_or("");

@@ -16,6 +16,7 @@ mod i18n;
 mod invitations;
 mod login;
 mod metrics;
+mod mfa;
 mod oidc_federation;
 mod passkeys;
 mod passwords;

@@ -141,7 +141,7 @@ pub(super) async fn enroll_page(
     let (secret, codes) = open_pending(st, &p)?;
     let t = generator(secret, &issuer(st), user.email.as_str()).ok_or(PageError::Server)?;
     let url = t.to_url().map_err(|_| PageError::Server)?;
-    let secret_b32 = t.get_secret_base32();
+    let secret_b32 = t.secret().to_base32();
     let (msg, status) = match error {
         Some((m, s)) => (Some(m), s),
         None => (None, StatusCode::OK),

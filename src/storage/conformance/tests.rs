@@ -179,6 +179,9 @@ on_every_backend!(
     outbox_leases_and_retries,
     outbox_concurrent_claims_are_disjoint,
     revocations_queue_backchannel_logouts,
+    mfa_factors_and_codes,
+    mfa_remembered_devices_and_reset,
+    mfa_policy_round_trips,
 );
 
 #[tokio::test]
