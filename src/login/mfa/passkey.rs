@@ -293,21 +293,23 @@ async fn continue_as_json(
     Ok(out)
 }
 
-/// Records a refused passkey (a failed sign-in step) in the audit log.
-async fn audit_refused(st: &LoginCtx, headers: &HeaderMap, user: &UserId, reason: &str) {
+/// Records a refused passkey as a refused second factor (`mfa.failure`, as refused codes).
+async fn audit_refused(st: &LoginCtx, headers: &HeaderMap, flow: &Flow, reason: &str) {
+    let Some((auth, m)) = super::pending(flow) else {
+        return;
+    };
     let ev = AuditEvent {
         id: AuditEventId::generate(),
         time: st.clock.now(),
-        actor: format!("user:{user}"),
-        org_id: None,
-        action: "login.failure".into(),
+        actor: format!("user:{}", auth.user_id),
+        org_id: Some(m.org_id.clone()),
+        action: "mfa.failure".into(),
         target_type: "user".into(),
-        target_id: user.to_string(),
+        target_id: auth.user_id.to_string(),
         outcome: Outcome::Failure,
-        details: serde_json::json!({ "reason": reason, "factor": "passkey" }),
+        details: serde_json::json!({ "reason": reason, "method": "passkey" }),
         request_id: Some(crate::http::params::request_id(headers)),
     };
-    crate::ops::metrics::login_refused(&ev.action, &ev.details);
     if let Err(e) = st.storage.append_audit(&ev).await {
         tracing::error!(error = %e, "cannot record the refused passkey");
     }
@@ -421,7 +423,7 @@ async fn register_finish_work(
         Ok(p) => p,
         Err(e) => {
             tracing::info!(error = %e, "a passkey registration did not verify");
-            audit_refused(st, headers, &user, "passkey_registration_rejected").await;
+            audit_refused(st, headers, &flow, "passkey_registration_rejected").await;
             return Err(PasskeyError::Rejected);
         }
     };
@@ -439,7 +441,7 @@ async fn register_finish_work(
         Ok(()) => {}
         // WebAuthn §7.1 step 26: a credential id registered already (to anyone) is refused.
         Err(StorageError::Duplicate(_)) => {
-            audit_refused(st, headers, &user, "passkey_already_registered").await;
+            audit_refused(st, headers, &flow, "passkey_already_registered").await;
             return Err(PasskeyError::Rejected);
         }
         Err(e) => return Err(PasskeyError::storage("storing a passkey", &e)),
@@ -541,7 +543,7 @@ async fn authenticate_finish_work(
         Ok(r) => r,
         Err(e) => {
             tracing::info!(error = %e, "a passkey authentication did not verify");
-            audit_refused(st, headers, &user, "passkey_rejected").await;
+            audit_refused(st, headers, &flow, "passkey_rejected").await;
             return Err(PasskeyError::Rejected);
         }
     };
@@ -555,7 +557,7 @@ async fn authenticate_finish_work(
         .await
         .map_err(|e| PasskeyError::storage("reading a passkey", &e))?
     else {
-        audit_refused(st, headers, &user, "passkey_removed").await;
+        audit_refused(st, headers, &flow, "passkey_removed").await;
         return Err(PasskeyError::Rejected);
     };
     let mut passkey = rp::passkey_of(&record).ok_or(PasskeyError::Server)?;
@@ -569,7 +571,7 @@ async fn authenticate_finish_work(
     {
         Ok(()) => {}
         Err(StorageError::NotFound) => {
-            audit_refused(st, headers, &user, "passkey_removed").await;
+            audit_refused(st, headers, &flow, "passkey_removed").await;
             return Err(PasskeyError::Rejected);
         }
         Err(e) => return Err(PasskeyError::storage("updating a passkey", &e)),

@@ -222,7 +222,7 @@ async fn registration_state_is_single_use_and_expires_with_the_flow() {
     assert!(
         lobby
             .storage()
-            .list_passkeys(&user_id("usr_alice"))
+            .list_passkeys(&user_id("alice"))
             .await
             .unwrap()
             .is_empty()
@@ -231,7 +231,7 @@ async fn registration_state_is_single_use_and_expires_with_the_flow() {
         .storage()
         .list_audit(
             &lobby::storage::AuditFilter {
-                action: Some("login.failure".into()),
+                action: Some("mfa.failure".into()),
                 ..Default::default()
             },
             &lobby::storage::PageRequest::first(10),
@@ -265,7 +265,7 @@ async fn registration_state_is_single_use_and_expires_with_the_flow() {
 async fn authentication_offers_the_users_passkeys_once_per_ceremony() {
     let lobby = lobby().await;
     // alice has a passkey: she is challenged, not enrolled.
-    let alice = user_id("usr_alice");
+    let alice = user_id("alice");
     let stored: Value = serde_json::from_str(STORED_PASSKEY).unwrap();
     let cred_id = stored["cred"]["cred_id"].as_str().unwrap().to_owned();
     let now = lobby.clock.now();
