@@ -29,10 +29,7 @@ impl PasskeyCredentialId {
     /// From the credential's raw bytes (1..=1023 of them).
     pub fn from_bytes(b: &[u8]) -> DomainResult<Self> {
         if b.is_empty() || b.len() > MAX_CREDENTIAL_ID_BYTES {
-            return Err(DomainError::new(
-                "credential_id",
-                "must be 1 to 1023 bytes",
-            ));
+            return Err(DomainError::new("credential_id", "must be 1 to 1023 bytes"));
         }
         Ok(Self(URL_SAFE_NO_PAD.encode(b)))
     }
@@ -44,7 +41,10 @@ impl PasskeyCredentialId {
             .map_err(|_| DomainError::new("credential_id", "must be unpadded base64url"))?;
         let id = Self::from_bytes(&bytes)?;
         if id.0 != s {
-            return Err(DomainError::new("credential_id", "must be canonical base64url"));
+            return Err(DomainError::new(
+                "credential_id",
+                "must be canonical base64url",
+            ));
         }
         Ok(id)
     }
@@ -119,8 +119,14 @@ mod tests {
         assert_eq!(PasskeyCredentialId::parse("-_8B").unwrap(), id);
         assert!(PasskeyCredentialId::parse("").is_err());
         assert!(PasskeyCredentialId::parse("-_8B=").is_err(), "padding");
-        assert!(PasskeyCredentialId::parse("+/8B").is_err(), "standard alphabet");
-        assert!(PasskeyCredentialId::parse("AB").is_err(), "non-canonical trailing bits");
+        assert!(
+            PasskeyCredentialId::parse("+/8B").is_err(),
+            "standard alphabet"
+        );
+        assert!(
+            PasskeyCredentialId::parse("AB").is_err(),
+            "non-canonical trailing bits"
+        );
         assert!(PasskeyCredentialId::parse("AA").is_ok());
         assert!(PasskeyCredentialId::from_bytes(&[7; MAX_CREDENTIAL_ID_BYTES]).is_ok());
         assert!(PasskeyCredentialId::from_bytes(&[7; MAX_CREDENTIAL_ID_BYTES + 1]).is_err());

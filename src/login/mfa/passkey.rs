@@ -143,8 +143,12 @@ impl PasskeyError {
     ];
 
     fn respond(self, lang: Lang) -> Response {
-        ApiError::new(self.status(), self.code(), Tr::new(lang).msg(self.message()))
-            .into_response()
+        ApiError::new(
+            self.status(),
+            self.code(),
+            Tr::new(lang).msg(self.message()),
+        )
+        .into_response()
     }
 
     fn storage(context: &'static str, e: &StorageError) -> Self {
@@ -532,11 +536,15 @@ async fn authenticate_finish_work(
         .credential
         .and_then(|c| serde_json::from_value(c).ok())
         .ok_or(PasskeyError::BadRequest)?;
-    let state: PasskeyAuthentication =
-        unpark(st.ephemeral.as_ref(), Ceremony::Authenticate, &flow.id, &user)
-            .await
-            .map_err(|e| PasskeyError::state("taking a passkey authentication", &e))?
-            .ok_or(PasskeyError::CeremonyExpired)?;
+    let state: PasskeyAuthentication = unpark(
+        st.ephemeral.as_ref(),
+        Ceremony::Authenticate,
+        &flow.id,
+        &user,
+    )
+    .await
+    .map_err(|e| PasskeyError::state("taking a passkey authentication", &e))?
+    .ok_or(PasskeyError::CeremonyExpired)?;
     // Signature, challenge, origin, RP ID hash, user verification, and a credential the
     // ceremony allowed (WebAuthn §7.2), by the library.
     let result = match w.finish_passkey_authentication(&credential, &state) {
@@ -607,7 +615,10 @@ mod tests {
     fn only_json_is_accepted() {
         let mut h = HeaderMap::new();
         assert!(!is_json(&h));
-        h.insert(header::CONTENT_TYPE, "application/json; charset=utf-8".parse().unwrap());
+        h.insert(
+            header::CONTENT_TYPE,
+            "application/json; charset=utf-8".parse().unwrap(),
+        );
         assert!(is_json(&h));
         h.insert(
             header::CONTENT_TYPE,

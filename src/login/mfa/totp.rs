@@ -510,7 +510,10 @@ mod tests {
         }
         let url = t.to_url().unwrap();
         assert!(url.starts_with("otpauth://totp/"), "{url}");
-        assert!(url.contains("secret=GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"), "{url}");
+        assert!(
+            url.contains("secret=GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"),
+            "{url}"
+        );
         assert!(url.contains("issuer=lobby.test"), "{url}");
     }
 }

@@ -40,7 +40,10 @@ pub async fn passkeys_per_user(s: Arc<dyn Storage>) {
     for p in [&a1, &a2, &b1] {
         s.create_passkey(p).await.unwrap();
     }
-    assert_eq!(s.list_passkeys(&alice.id).await.unwrap(), vec![a1.clone(), a2.clone()]);
+    assert_eq!(
+        s.list_passkeys(&alice.id).await.unwrap(),
+        vec![a1.clone(), a2.clone()]
+    );
     assert_eq!(s.list_passkeys(&bob.id).await.unwrap(), vec![b1.clone()]);
 
     // A credential id is registered once, whoever registers it again.
@@ -54,8 +57,14 @@ pub async fn passkeys_per_user(s: Arc<dyn Storage>) {
     assert_missing(s.create_passkey(&ghost).await, "user");
 
     // Lookups and updates are by (user, credential): another user's credential is not found.
-    assert_eq!(s.get_passkey(&alice.id, &a1.credential_id).await.unwrap(), Some(a1.clone()));
-    assert_eq!(s.get_passkey(&bob.id, &a1.credential_id).await.unwrap(), None);
+    assert_eq!(
+        s.get_passkey(&alice.id, &a1.credential_id).await.unwrap(),
+        Some(a1.clone())
+    );
+    assert_eq!(
+        s.get_passkey(&bob.id, &a1.credential_id).await.unwrap(),
+        None
+    );
     let used = t + Duration::minutes(5);
     assert_not_found(
         s.record_passkey_use(&bob.id, &a1.credential_id, "{\"x\":1}", used)
@@ -64,14 +73,20 @@ pub async fn passkeys_per_user(s: Arc<dyn Storage>) {
     s.record_passkey_use(&alice.id, &a1.credential_id, "{\"counter\":7}", used)
         .await
         .unwrap();
-    let got = s.get_passkey(&alice.id, &a1.credential_id).await.unwrap().unwrap();
+    let got = s
+        .get_passkey(&alice.id, &a1.credential_id)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(got.credential, "{\"counter\":7}");
     assert_eq!(got.last_used_at, Some(used));
     assert_eq!(got.created_at, a1.created_at);
 
     // Removing one, then the reset of everything of one user.
     assert_not_found(s.delete_passkey(&bob.id, &a2.credential_id).await);
-    s.delete_passkey(&alice.id, &a2.credential_id).await.unwrap();
+    s.delete_passkey(&alice.id, &a2.credential_id)
+        .await
+        .unwrap();
     assert_not_found(s.delete_passkey(&alice.id, &a2.credential_id).await);
     s.create_passkey(&a2).await.unwrap();
     assert_eq!(s.delete_all_passkeys_for_user(&alice.id).await.unwrap(), 2);

@@ -45,7 +45,13 @@ async fn require_mfa(lobby: &Lobby) {
 }
 
 /// A JSON POST from this browser (its cookies); the status and the JSON answer.
-async fn post_json(lobby: &Lobby, b: &Browser, path: &str, body: &[u8], json: bool) -> (u16, Value) {
+async fn post_json(
+    lobby: &Lobby,
+    b: &Browser,
+    path: &str,
+    body: &[u8],
+    json: bool,
+) -> (u16, Value) {
     let cookies = b
         .jar
         .lock()
@@ -82,7 +88,10 @@ fn assert_err(got: &(u16, Value), status: u16, code: &str) {
     assert_eq!(got.0, status, "{}", got.1);
     assert_eq!(got.1["error"], code, "{}", got.1);
     let msg = got.1["message"].as_str().unwrap();
-    assert!(msg.ends_with('.') && !msg.contains("passkey-error"), "{msg}");
+    assert!(
+        msg.ends_with('.') && !msg.contains("passkey-error"),
+        "{msg}"
+    );
 }
 
 /// alice signs in with her password; the flow waits at the second factor. Returns the flow id
@@ -131,7 +140,14 @@ async fn requests_outside_a_usable_flow_get_json_errors() {
     let (flow, csrf, _) = to_second_factor(&b).await;
     for path in PATHS {
         // Not JSON, or JSON of another shape.
-        let r = post_json(&lobby, &b, path, format!("flow={flow}&csrf={csrf}").as_bytes(), false).await;
+        let r = post_json(
+            &lobby,
+            &b,
+            path,
+            format!("flow={flow}&csrf={csrf}").as_bytes(),
+            false,
+        )
+        .await;
         assert_err(&r, 400, "invalid_request");
         let r = post_json(&lobby, &b, path, b"{not json", true).await;
         assert_err(&r, 400, "invalid_request");
@@ -140,7 +156,13 @@ async fn requests_outside_a_usable_flow_get_json_errors() {
         let r = call(&lobby, &b, path, json!({ "flow": flow })).await;
         assert_err(&r, 400, "invalid_request");
         // No such flow (well-formed or not).
-        let r = call(&lobby, &b, path, json!({ "flow": random_token(), "csrf": csrf })).await;
+        let r = call(
+            &lobby,
+            &b,
+            path,
+            json!({ "flow": random_token(), "csrf": csrf }),
+        )
+        .await;
         assert_err(&r, 410, "flow_expired");
         let r = call(&lobby, &b, path, json!({ "flow": "../x", "csrf": csrf })).await;
         assert_err(&r, 410, "flow_expired");
@@ -149,7 +171,13 @@ async fn requests_outside_a_usable_flow_get_json_errors() {
         let r = call(&lobby, &other, path, json!({ "flow": flow, "csrf": csrf })).await;
         assert_err(&r, 410, "flow_expired");
         // A wrong CSRF token.
-        let r = call(&lobby, &b, path, json!({ "flow": flow, "csrf": random_token() })).await;
+        let r = call(
+            &lobby,
+            &b,
+            path,
+            json!({ "flow": flow, "csrf": random_token() }),
+        )
+        .await;
         assert_err(&r, 403, "csrf");
     }
     // A flow that has not passed the password: no ceremony of either kind.
@@ -161,13 +189,24 @@ async fn requests_outside_a_usable_flow_get_json_errors() {
     let page = b2.get(&format!("/login?flow={early}")).await;
     let early_csrf = page.hidden("csrf");
     for path in PATHS {
-        let r = call(&lobby, &b2, path, json!({ "flow": early, "csrf": early_csrf })).await;
+        let r = call(
+            &lobby,
+            &b2,
+            path,
+            json!({ "flow": early, "csrf": early_csrf }),
+        )
+        .await;
         assert_err(&r, 409, "wrong_stage");
     }
     // German for a German flow.
     let (_, challenge) = pkce();
     let de = b2
-        .start(&authorize_path("crm", CRM_CB, &challenge, &[("ui_locales", "de")]))
+        .start(&authorize_path(
+            "crm",
+            CRM_CB,
+            &challenge,
+            &[("ui_locales", "de")],
+        ))
         .await;
     let page = b2.get(&format!("/login?flow={de}")).await;
     let r = call(
@@ -197,8 +236,16 @@ async fn registration_state_is_single_use_and_expires_with_the_flow() {
     let r = call(&lobby, &b, PATHS[1], finish(bogus_registration())).await;
     assert_err(&r, 410, "ceremony_expired");
     // The enrolment page does not authenticate.
-    assert_err(&call(&lobby, &b, PATHS[2], id.clone()).await, 409, "wrong_stage");
-    assert_err(&call(&lobby, &b, PATHS[3], finish(bogus_assertion())).await, 409, "wrong_stage");
+    assert_err(
+        &call(&lobby, &b, PATHS[2], id.clone()).await,
+        409,
+        "wrong_stage",
+    );
+    assert_err(
+        &call(&lobby, &b, PATHS[3], finish(bogus_assertion())).await,
+        409,
+        "wrong_stage",
+    );
 
     // The options: this RP, this user's handle, user verification required, nothing to
     // exclude yet.
@@ -209,7 +256,10 @@ async fn registration_state_is_single_use_and_expires_with_the_flow() {
     assert_eq!(pk["user"]["name"], "alice@acme.test");
     assert!(pk["challenge"].as_str().unwrap().len() >= 43);
     assert_eq!(pk["authenticatorSelection"]["userVerification"], "required");
-    assert!(pk.get("excludeCredentials").is_none_or(|e| e.as_array().unwrap().is_empty()));
+    assert!(
+        pk.get("excludeCredentials")
+            .is_none_or(|e| e.as_array().unwrap().is_empty())
+    );
 
     // A credential that is not WebAuthn's JSON: refused, the ceremony is kept.
     let r = call(&lobby, &b, PATHS[1], finish(json!({ "x": 1 }))).await;
@@ -292,8 +342,16 @@ async fn authentication_offers_the_users_passkeys_once_per_ceremony() {
     let finish = |cred: Value| json!({ "flow": flow, "csrf": csrf, "credential": cred });
 
     // The challenge page does not enrol.
-    assert_err(&call(&lobby, &b, PATHS[0], id.clone()).await, 409, "wrong_stage");
-    assert_err(&call(&lobby, &b, PATHS[1], finish(bogus_registration())).await, 409, "wrong_stage");
+    assert_err(
+        &call(&lobby, &b, PATHS[0], id.clone()).await,
+        409,
+        "wrong_stage",
+    );
+    assert_err(
+        &call(&lobby, &b, PATHS[1], finish(bogus_registration())).await,
+        409,
+        "wrong_stage",
+    );
     // Finishing what was never started.
     let r = call(&lobby, &b, PATHS[3], finish(bogus_assertion())).await;
     assert_err(&r, 410, "ceremony_expired");

@@ -187,7 +187,10 @@ mod tests {
         assert_eq!(origins.len(), 1);
         assert_eq!(origins[0].as_str(), "https://login.example.com/");
         for ip in ["http://127.0.0.1:8080/", "http://[::1]:8080/"] {
-            assert!(!PasskeyRp::new(&url::Url::parse(ip).unwrap()).available(), "{ip}");
+            assert!(
+                !PasskeyRp::new(&url::Url::parse(ip).unwrap()).available(),
+                "{ip}"
+            );
         }
     }
 
