@@ -507,10 +507,7 @@ impl Config {
                 None => DEFAULT_SHUTDOWN_TIMEOUT_SECS,
             },
         };
-        let mfa_remember_days = match env
-            .get("LOBBY_MFA_REMEMBER_DAYS")
-            .filter(|v| !v.is_empty())
-        {
+        let mfa_remember_days = match env.get("LOBBY_MFA_REMEMBER_DAYS").filter(|v| !v.is_empty()) {
             Some(v) => match v.trim().parse::<u32>() {
                 Ok(n) if n <= 365 => n,
                 _ => {
@@ -522,9 +519,7 @@ impl Config {
             },
             None => match file.mfa_remember_days {
                 Some(n) if n > 365 => {
-                    errors.push(
-                        "mfa_remember_days: must be a number of days from 0 to 365".into(),
-                    );
+                    errors.push("mfa_remember_days: must be a number of days from 0 to 365".into());
                     DEFAULT_MFA_REMEMBER_DAYS
                 }
                 Some(n) => n,

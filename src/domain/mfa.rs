@@ -106,7 +106,8 @@ pub fn amr_with_factor(amr: &[String], method: Option<MfaMethod>) -> Vec<String>
 /// Whether `amr` shows a second factor verified in that authentication (not only a remembered
 /// device): what `acr_values` multi-factor asks for, and when the ID token says [`ACR_MULTI_FACTOR`].
 pub fn has_verified_factor(amr: &[String]) -> bool {
-    amr.iter().any(|v| VERIFIED_FACTOR_AMR.contains(&v.as_str()))
+    amr.iter()
+        .any(|v| VERIFIED_FACTOR_AMR.contains(&v.as_str()))
 }
 
 /// What a sign-in's second factor must be.

@@ -12,10 +12,7 @@ use serde_json::{Value, json};
 const OPERATOR: &str = "test-admin-token-0123456789";
 
 async fn api(l: &Lobby, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
-    let mut req = l
-        .http()
-        .request(method, l.url(path))
-        .bearer_auth(OPERATOR);
+    let mut req = l.http().request(method, l.url(path)).bearer_auth(OPERATOR);
     if let Some(b) = body {
         req = req.json(&b);
     }
@@ -55,7 +52,10 @@ fn secret_of(page: &Resp) -> String {
 }
 
 fn recovery_codes_of(page: &Resp) -> Vec<String> {
-    let start = page.body.find("id=\"recovery-codes\"").expect("codes shown");
+    let start = page
+        .body
+        .find("id=\"recovery-codes\"")
+        .expect("codes shown");
     let end = start + page.body[start..].find("</ul>").unwrap();
     page.body[start..end]
         .split("<code>")
@@ -105,7 +105,11 @@ async fn enroll_alice(l: &Lobby) -> (Browser, String, Vec<String>) {
         )
         .await;
     assert_eq!(wrong.status, 200);
-    assert!(wrong.body.contains("That code is not correct"), "{}", wrong.body);
+    assert!(
+        wrong.body.contains("That code is not correct"),
+        "{}",
+        wrong.body
+    );
     assert_eq!(secret_of(&wrong), secret, "the same secret until confirmed");
     // Without the CSRF token: refused.
     let c = code(l, &secret, 0);
@@ -157,13 +161,24 @@ async fn required_enrols_then_challenges_with_replay_refused() {
     let flow = flow_of(&r);
     let page = b.get(&format!("/login/mfa?flow={flow}")).await;
     assert_eq!(page.status, 200);
-    assert!(page.body.contains("id=\"recovery-remaining\""), "{}", page.body);
-    assert!(!page.body.contains("totp-secret"), "no secret on the challenge");
+    assert!(
+        page.body.contains("id=\"recovery-remaining\""),
+        "{}",
+        page.body
+    );
+    assert!(
+        !page.body.contains("totp-secret"),
+        "no secret on the challenge"
+    );
     let csrf = page.hidden("csrf");
     let again = b
         .post(
             "/login/mfa/verify",
-            &[("flow", &flow), ("csrf", &csrf), ("code", &code(&l, &secret, 0))],
+            &[
+                ("flow", &flow),
+                ("csrf", &csrf),
+                ("code", &code(&l, &secret, 0)),
+            ],
         )
         .await;
     assert_eq!(again.status, 200);
@@ -179,7 +194,11 @@ async fn required_enrols_then_challenges_with_replay_refused() {
     let ok = b
         .post(
             "/login/mfa/verify",
-            &[("flow", &flow), ("csrf", &csrf), ("code", &code(&l, &secret, 0))],
+            &[
+                ("flow", &flow),
+                ("csrf", &csrf),
+                ("code", &code(&l, &secret, 0)),
+            ],
         )
         .await;
     let claims = id_token(&l, &ok, &verifier).await;
@@ -192,7 +211,11 @@ async fn required_enrols_then_challenges_with_replay_refused() {
     let replay = b
         .post(
             "/login/mfa/verify",
-            &[("flow", &flow), ("csrf", &csrf), ("code", &code(&l, &secret, 1))],
+            &[
+                ("flow", &flow),
+                ("csrf", &csrf),
+                ("code", &code(&l, &secret, 1)),
+            ],
         )
         .await;
     assert_ne!(replay.status, 303, "{}", replay.body);
@@ -208,7 +231,10 @@ async fn recovery_codes_work_once_and_remembered_devices_skip_the_code() {
     let b = l.browser();
     let (verifier, r) = password_step(&b, &[], "alice@acme.test").await;
     let flow = flow_of(&r);
-    let csrf = b.get(&format!("/login/mfa?flow={flow}")).await.hidden("csrf");
+    let csrf = b
+        .get(&format!("/login/mfa?flow={flow}"))
+        .await
+        .hidden("csrf");
     let ok = b
         .post(
             "/login/mfa/verify",
@@ -228,7 +254,11 @@ async fn recovery_codes_work_once_and_remembered_devices_skip_the_code() {
     let (_, r) = password_step(&b2, &[], "alice@acme.test").await;
     let flow = flow_of(&r);
     let page = b2.get(&format!("/login/mfa?flow={flow}")).await;
-    assert!(page.body.contains("Recovery codes left: 9."), "{}", page.body);
+    assert!(
+        page.body.contains("Recovery codes left: 9."),
+        "{}",
+        page.body
+    );
     let csrf = page.hidden("csrf");
     let reused = b2
         .post(
@@ -248,7 +278,10 @@ async fn recovery_codes_work_once_and_remembered_devices_skip_the_code() {
     let (verifier, r) = password_step(&b3, &[], "alice@acme.test").await;
     let claims = id_token(&l, &r, &verifier).await;
     assert_eq!(claims["amr"], json!(["pwd", "mfa"]));
-    assert!(claims.get("acr").is_none(), "a remembered device is no fresh factor");
+    assert!(
+        claims.get("acr").is_none(),
+        "a remembered device is no fresh factor"
+    );
 
     // acr_values demanding multi-factor: the remembered device does not count.
     let b4 = l.browser();
@@ -256,14 +289,22 @@ async fn recovery_codes_work_once_and_remembered_devices_skip_the_code() {
         .lock()
         .unwrap()
         .insert("lobby_mfa".into(), remembered.clone());
-    let (verifier, r) = password_step(&b4, &[("acr_values", ACR_MULTI_FACTOR)], "alice@acme.test").await;
+    let (verifier, r) =
+        password_step(&b4, &[("acr_values", ACR_MULTI_FACTOR)], "alice@acme.test").await;
     let flow = flow_of(&r);
-    let csrf = b4.get(&format!("/login/mfa?flow={flow}")).await.hidden("csrf");
+    let csrf = b4
+        .get(&format!("/login/mfa?flow={flow}"))
+        .await
+        .hidden("csrf");
     l.clock.advance(time::Duration::seconds(30));
     let ok = b4
         .post(
             "/login/mfa/verify",
-            &[("flow", &flow), ("csrf", &csrf), ("code", &code(&l, &secret, 0))],
+            &[
+                ("flow", &flow),
+                ("csrf", &csrf),
+                ("code", &code(&l, &secret, 0)),
+            ],
         )
         .await;
     let claims = id_token(&l, &ok, &verifier).await;
@@ -361,7 +402,10 @@ async fn prompt_none_and_the_wrong_code_limit() {
     let b = l.browser();
     let (_, r) = password_step(&b, &[], "alice@acme.test").await;
     let flow = flow_of(&r);
-    let csrf = b.get(&format!("/login/mfa?flow={flow}")).await.hidden("csrf");
+    let csrf = b
+        .get(&format!("/login/mfa?flow={flow}"))
+        .await
+        .hidden("csrf");
     for _ in 0..5 {
         let r = b
             .post(
@@ -375,11 +419,19 @@ async fn prompt_none_and_the_wrong_code_limit() {
     let locked = b
         .post(
             "/login/mfa/verify",
-            &[("flow", &flow), ("csrf", &csrf), ("code", &code(&l, &secret, 0))],
+            &[
+                ("flow", &flow),
+                ("csrf", &csrf),
+                ("code", &code(&l, &secret, 0)),
+            ],
         )
         .await;
     assert_eq!(locked.status, 429, "{}", locked.body);
-    assert!(locked.body.contains("Too many wrong codes"), "{}", locked.body);
+    assert!(
+        locked.body.contains("Too many wrong codes"),
+        "{}",
+        locked.body
+    );
 }
 
 #[tokio::test]
@@ -437,5 +489,10 @@ async fn an_org_admin_resets_a_members_second_factor_audited() {
         .await
         .unwrap();
     assert_eq!(d["acr_values_supported"], json!([ACR_MULTI_FACTOR]));
-    assert!(d["claims_supported"].as_array().unwrap().contains(&json!("acr")));
+    assert!(
+        d["claims_supported"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("acr"))
+    );
 }

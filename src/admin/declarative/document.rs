@@ -7,8 +7,8 @@
 
 use crate::admin::dto::{
     AdminApiAccess, AppAuthPolicy, AppCreate, Branding, ClientType, ConnectionCreate, DomainCreate,
-    LinkCreate, MemberCreate, MemberEvent, MfaPolicy, OrgStatus, RoleCreate, RoleGroupCreate, SigningAlg,
-    TokenLifetimes, UserCreate,
+    LinkCreate, MemberCreate, MemberEvent, MfaPolicy, OrgStatus, RoleCreate, RoleGroupCreate,
+    SigningAlg, TokenLifetimes, UserCreate,
 };
 use crate::admin::service::{self, ServiceError};
 use crate::domain::*;

@@ -22,7 +22,10 @@ pub fn passkeys_offered(_st: &LoginCtx) -> bool {
 }
 
 /// Remove every passkey of the user (an org admin's reset); how many were removed.
-pub async fn delete_passkeys(_storage: &dyn Storage, _user: &UserId) -> crate::storage::Result<u64> {
+pub async fn delete_passkeys(
+    _storage: &dyn Storage,
+    _user: &UserId,
+) -> crate::storage::Result<u64> {
     Ok(0)
 }
 

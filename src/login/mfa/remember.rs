@@ -16,7 +16,11 @@ use axum::http::{HeaderMap, HeaderValue};
 
 /// The cookie's name.
 pub fn cookie_name(secure: bool) -> &'static str {
-    if secure { "__Host-lobby_mfa" } else { "lobby_mfa" }
+    if secure {
+        "__Host-lobby_mfa"
+    } else {
+        "lobby_mfa"
+    }
 }
 
 /// Whether the challenge page offers "remember this device".
@@ -47,10 +51,7 @@ pub async fn recognised(
 
 /// Remember this browser for `user`: the record, and the `Set-Cookie` value. `None` when
 /// remembering is turned off.
-pub async fn remember(
-    st: &LoginCtx,
-    user: &UserId,
-) -> crate::storage::Result<Option<HeaderValue>> {
+pub async fn remember(st: &LoginCtx, user: &UserId) -> crate::storage::Result<Option<HeaderValue>> {
     let days = st.config.mfa_remember_days;
     if days == 0 {
         return Ok(None);
@@ -77,7 +78,10 @@ fn cookie_value(secure: bool, token: &str, max_age: u64) -> String {
     } else {
         "Path=/; HttpOnly; SameSite=Lax"
     };
-    format!("{}={token}; Max-Age={max_age}; {attrs}", cookie_name(secure))
+    format!(
+        "{}={token}; Max-Age={max_age}; {attrs}",
+        cookie_name(secure)
+    )
 }
 
 #[cfg(test)]

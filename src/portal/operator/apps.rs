@@ -276,7 +276,11 @@ impl SettingsForm {
 
     /// The second-factor policy's radio buttons.
     pub fn mfa_choices(&self) -> Vec<super::link_settings::Check> {
-        super::link_settings::mfa_choices(self.mfa.as_deref().and_then(crate::domain::MfaPolicy::parse))
+        super::link_settings::mfa_choices(
+            self.mfa
+                .as_deref()
+                .and_then(crate::domain::MfaPolicy::parse),
+        )
     }
 
     /// The posted policy, when the form sent one.

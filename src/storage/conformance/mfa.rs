@@ -79,10 +79,7 @@ pub async fn mfa_factors_and_codes(s: Arc<dyn Storage>) {
         .unwrap();
     let f = s.get_totp(&alice.id).await.unwrap().unwrap();
     assert_eq!((f.secret.expose(), f.last_step), ("v1.sealed-b", None));
-    assert_eq!(
-        s.list_recovery_codes(&alice.id).await.unwrap(),
-        fresh_codes
-    );
+    assert_eq!(s.list_recovery_codes(&alice.id).await.unwrap(), fresh_codes);
     // A user that does not exist.
     let ghost = UserId::generate();
     assert_missing(s.enroll_totp(&factor(&ghost, "x"), &[]).await, "user");
@@ -100,8 +97,12 @@ pub async fn mfa_remembered_devices_and_reset(s: Arc<dyn Storage>) {
         created_at: t,
         expires_at: t + Duration::days(30),
     };
-    s.remember_device(&device(&alice.id, "tok-a")).await.unwrap();
-    s.remember_device(&device(&alice.id, "tok-a2")).await.unwrap();
+    s.remember_device(&device(&alice.id, "tok-a"))
+        .await
+        .unwrap();
+    s.remember_device(&device(&alice.id, "tok-a2"))
+        .await
+        .unwrap();
     s.remember_device(&device(&bob.id, "tok-b")).await.unwrap();
     assert_duplicate(
         s.remember_device(&device(&bob.id, "tok-b")).await,
@@ -131,7 +132,9 @@ pub async fn mfa_remembered_devices_and_reset(s: Arc<dyn Storage>) {
         recovery_code_hash(&alice.id, "one"),
         recovery_code_hash(&alice.id, "two"),
     ];
-    s.enroll_totp(&factor(&alice.id, "v1.a"), &codes).await.unwrap();
+    s.enroll_totp(&factor(&alice.id, "v1.a"), &codes)
+        .await
+        .unwrap();
     s.enroll_totp(&factor(&bob.id, "v1.b"), &[]).await.unwrap();
     let removed = s.delete_mfa_for_user(&alice.id).await.unwrap();
     assert_eq!(
