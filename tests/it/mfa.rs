@@ -380,7 +380,8 @@ async fn optional_offers_skip_and_acr_demands_even_when_off() {
         Some(json!({ "mfa": "sometimes" })),
     )
     .await;
-    assert_eq!(s, 400, "{v}");
+    assert_eq!(s, 422, "{v}");
+    assert_eq!(v["field"], json!("mfa"));
 }
 
 #[tokio::test]

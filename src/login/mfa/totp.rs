@@ -85,10 +85,10 @@ async fn pending_totp(st: &LoginCtx, flow: &mut Flow) -> Result<PendingTotp, Log
     let codes: Vec<String> = (0..RECOVERY_CODES).map(|_| new_recovery_code()).collect();
     let codes = serde_json::to_vec(&codes).map_err(|_| PageError::Server)?;
     let seal = |b: &[u8]| {
-        st.seal
-            .seal(b)
-            .map(Secret::new)
-            .map_err(|e| LoginError::server("sealing the new secret", &e))
+        st.seal.seal(b).map(Secret::new).map_err(|e| {
+            tracing::error!(error = %e, "cannot seal a new second-factor secret");
+            PageError::Server
+        })
     };
     let p = PendingTotp {
         secret: seal(&secret)?,
@@ -102,7 +102,7 @@ async fn pending_totp(st: &LoginCtx, flow: &mut Flow) -> Result<PendingTotp, Log
 }
 
 /// The opened pending enrolment: raw secret and recovery codes.
-fn open_pending(st: &LoginCtx, p: &PendingTotp) -> Result<(Vec<u8>, Vec<String>), LoginError> {
+fn open_pending(st: &LoginCtx, p: &PendingTotp) -> Result<(Vec<u8>, Vec<String>), PageError> {
     let secret = open(st, &p.secret).ok_or(PageError::Server)?;
     let codes = open(st, &p.recovery).ok_or(PageError::Server)?;
     let codes: Vec<String> = serde_json::from_slice(&codes).map_err(|_| PageError::Server)?;
