@@ -65,6 +65,29 @@ email-invalid = Geben Sie eine E-Mail-Adresse wie name@example.com ein.
 wrong-password = Die E-Mail-Adresse oder das Passwort ist falsch.
 locked-out = Zu viele fehlgeschlagene Anmeldeversuche. Warten Sie 15 Minuten und versuchen Sie es dann erneut.
 
+## Zweiter Faktor (login::mfa)
+title-mfa-enroll = Zweiten Faktor einrichten
+title-mfa-challenge = Bestätigen Sie, dass Sie es sind
+mfa-enroll-lead-html = <strong>{ $app }</strong> verlangt einen zweiten Faktor: eine Authenticator-App auf Ihrem Telefon, die Sie ab jetzt zusammen mit Ihrem Passwort verwenden.
+mfa-enroll-scan = Scannen Sie diesen QR-Code mit Ihrer Authenticator-App (etwa Google Authenticator, Microsoft Authenticator oder 1Password).
+mfa-enroll-secret = Scannen geht nicht? Geben Sie diesen Schlüssel in der App ein:
+mfa-enroll-open-app = In einer Authenticator-App auf diesem Gerät öffnen
+mfa-recovery-lead = Bewahren Sie diese Wiederherstellungscodes sicher auf. Jeder funktioniert einmal anstelle eines Codes, falls Sie Ihr Telefon verlieren. Sie werden nur jetzt angezeigt.
+label-mfa-code = Der sechsstellige Code aus der App
+label-mfa-code-or-recovery = Sechsstelliger Code aus Ihrer Authenticator-App oder ein Wiederherstellungscode
+label-mfa-remember = Dieses Gerät merken
+button-mfa-enroll = Einschalten und weiter
+button-mfa-verify = Weiter
+button-mfa-skip = Jetzt überspringen
+mfa-skip-lead = Sie können das später einrichten: Für diese Anwendung ist es freiwillig.
+mfa-challenge-lead-html = Geben Sie einen Code aus Ihrer Authenticator-App ein, um zu <strong>{ $app }</strong> weiterzugehen.
+mfa-recovery-remaining = Verbleibende Wiederherstellungscodes: { $count }.
+mfa-wrong-code = Dieser Code ist nicht richtig. Geben Sie den Code ein, den die App jetzt anzeigt.
+mfa-replayed-code = Dieser Code wurde bereits verwendet. Warten Sie auf den nächsten Code in Ihrer App und geben Sie ihn ein.
+mfa-malformed-code = Geben Sie die sechs Ziffern aus Ihrer Authenticator-App oder einen Ihrer Wiederherstellungscodes ein.
+mfa-wrong-recovery-code = Dieser Wiederherstellungscode ist nicht richtig oder wurde bereits verwendet.
+mfa-locked = Zu viele falsche Codes. Warten Sie 15 Minuten und versuchen Sie es dann erneut.
+
 ## Abmeldung
 logout-confirm = Möchten Sie sich von allen Anwendungen abmelden, die diese Anmeldung verwenden?
 logged-out = Sie wurden abgemeldet. Sie können dieses Fenster jetzt schließen.
@@ -125,6 +148,26 @@ password-too-long = Wählen Sie ein Passwort mit höchstens 256 Zeichen.
 password-common = Dieses Passwort ist zu verbreitet und leicht zu erraten. Wählen Sie ein anderes.
 password-is-email = Verwenden Sie nicht Ihre E-Mail-Adresse als Passwort.
 password-changed = Ihr Passwort wurde geändert und Sie wurden überall abgemeldet. Kehren Sie zur Anwendung zurück und melden Sie sich mit Ihrem neuen Passwort an.
+
+## Passkeys auf den Seiten des zweiten Faktors (login::mfa::passkey, static/passkey.js)
+passkey-enroll-lead = Oder verwenden Sie einen Passkey: die Bildschirmsperre Ihres Geräts oder einen Sicherheitsschlüssel.
+passkey-enroll-button = Passkey einrichten
+passkey-challenge-lead = Oder bestätigen Sie mit Ihrem Passkey, dass Sie es sind.
+passkey-use-button = Passkey verwenden
+passkey-challenge-only = Bestätigen Sie mit Ihrem Passkey, dass Sie es sind.
+passkey-noscript = Passkeys benötigen JavaScript: Schalten Sie es ein und laden Sie diese Seite neu.
+passkey-unsupported = Dieser Browser kann auf dieser Seite keine Passkeys verwenden. Wählen Sie unten einen anderen Weg.
+passkey-cancelled = Der Passkey wurde nicht verwendet. Versuchen Sie es erneut, oder wählen Sie unten einen anderen Weg.
+passkey-default-name = Passkey
+passkey-error-expired = Dieser Anmeldeschritt ist abgelaufen. Kehren Sie zur Anwendung zurück und melden Sie sich erneut an.
+passkey-error-rejected = Der Passkey konnte nicht bestätigt werden. Versuchen Sie es erneut, oder wählen Sie unten einen anderen Weg.
+passkey-error-unavailable = Mit diesem Anmeldedienst können keine Passkeys verwendet werden. Wählen Sie unten einen anderen Weg.
+passkey-error-none = Ihr Konto hat noch keinen Passkey. Wählen Sie unten einen anderen Weg.
+passkey-error-too-many = Ihr Konto hat bereits so viele Passkeys, wie es haben kann. Verwenden Sie einen davon, oder bitten Sie Ihre Administration, sie zurückzusetzen.
+passkey-error-bad-request = Die Antwort Ihres Passkeys konnte nicht gelesen werden. Versuchen Sie es erneut.
+passkey-error-wrong-step = Diese Seite ist veraltet. Laden Sie sie neu und versuchen Sie es erneut.
+passkey-error-server = Bei uns ist etwas schiefgelaufen. Versuchen Sie es später erneut.
+passkey-error-try-later = Die Anmeldung ist vorübergehend nicht verfügbar. Versuchen Sie es in einigen Sekunden erneut.
 
 ## Einladungsseiten
 invite-summary-html = <strong id="inviter">{ $inviter }</strong> hat Sie eingeladen, <strong id="org-name">{ $org }</strong> in <strong id="app-name">{ $app }</strong> beizutreten.
@@ -287,6 +330,14 @@ portal-member-is-self = Das sind Sie. Wenn Sie sich selbst sperren oder entferne
 portal-member-reactivate = Wieder aktivieren
 portal-member-suspend = Sperren…
 portal-member-remove = Aus der Organisation entfernen…
+portal-mfa-reset-link = Zweiten Faktor zurücksetzen…
+portal-mfa-reset-title = Zweiten Faktor zurücksetzen
+portal-mfa-reset-question = Den zweiten Faktor von { $email } zurücksetzen?
+portal-mfa-reset-effect-factors = Authenticator-App, Wiederherstellungscodes, Passkeys und gemerkte Geräte funktionieren sofort nicht mehr.
+portal-mfa-reset-effect-next = Wo ein zweiter Faktor verlangt wird, richtet die Person bei der nächsten Anmeldung mit Passwort einen neuen ein.
+portal-mfa-reset-effect-everywhere = Eine Person hat eine Anmeldung für alle Organisationen: Das Zurücksetzen gilt in allen und wird im Audit-Protokoll dieser Organisation festgehalten.
+portal-mfa-reset-button = Zweiten Faktor zurücksetzen
+portal-mfa-reset-done = Zweiter Faktor zurückgesetzt.
 portal-org-role-org-admin = Alles in dieser Organisation: Anmeldeverbindungen, Domains, Erscheinungsbild, Mitglieder, untergeordnete Organisationen.
 portal-org-role-member-admin = Nur Mitglieder und Einladungen.
 portal-org-role-viewer = Sieht alles, ändert nichts.
@@ -915,6 +966,17 @@ portal-link-policy = Anmeldeverbindungen für diese App
 portal-link-policy-inherit = Die Voreinstellung der App, über alle aktiven Verbindungen der Organisation
 portal-link-policy-connections = Nur die unten markierten Verbindungen
 portal-link-settings-save = Anmeldeeinstellungen speichern
+portal-link-mfa = Zweiter Faktor bei Anmeldung mit Passwort
+portal-link-mfa-inherit = Wie in der App eingestellt ({ $policy })
+portal-link-mfa-required = Pflicht: Mitglieder richten bei der nächsten Anmeldung eine Authenticator-App ein
+portal-link-mfa-optional = Freiwillig: abgefragt, wenn eingerichtet; mit „Überspringen“ angeboten
+portal-link-mfa-off = Aus
+portal-app-mfa-hint = Organisationen folgen dieser Einstellung, außer ihre Verknüpfung mit der App legt etwas anderes fest. Mitglieder, die sich über den eigenen Identitätsanbieter ihrer Organisation anmelden, werden nie gefragt.
+portal-form-unknown-mfa-policy = Die Einstellung zum zweiten Faktor muss Pflicht, freiwillig oder aus sein.
+portal-link-mfa-hint = Mitglieder, die sich über den eigenen Identitätsanbieter der Organisation anmelden, werden nie gefragt: Ihr Anbieter entscheidet.
+portal-mfa-policy-required = Pflicht
+portal-mfa-policy-optional = freiwillig
+portal-mfa-policy-off = aus
 portal-link-settings-saved = Anmeldeeinstellungen gespeichert.
 portal-link-changed-meanwhile = Jemand anderes hat diese Verknüpfung geändert, seit Sie die Seite geöffnet haben; das Formular zeigt die aktuellen Einstellungen. Nehmen Sie Ihre Änderung erneut vor.
 portal-app-delete-heading = Diese App löschen

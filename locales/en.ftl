@@ -66,6 +66,29 @@ email-invalid = Enter an email address like name@example.com.
 wrong-password = The email or password is incorrect.
 locked-out = Too many failed sign-in attempts. Wait 15 minutes and try again.
 
+## The second factor (login::mfa)
+title-mfa-enroll = Set up a second factor
+title-mfa-challenge = Confirm it's you
+mfa-enroll-lead-html = <strong>{ $app }</strong> asks for a second factor: an authenticator app on your phone, used with your password from now on.
+mfa-enroll-scan = Scan this QR code with your authenticator app (such as Google Authenticator, Microsoft Authenticator or 1Password).
+mfa-enroll-secret = Cannot scan it? Enter this key in the app:
+mfa-enroll-open-app = Open in an authenticator app on this device
+mfa-recovery-lead = Save these recovery codes somewhere safe. Each one works once, instead of a code, if you lose your phone. They are shown only now.
+label-mfa-code = The six-digit code the app shows
+label-mfa-code-or-recovery = Six-digit code from your authenticator app, or a recovery code
+label-mfa-remember = Remember this device
+button-mfa-enroll = Turn on and continue
+button-mfa-verify = Continue
+button-mfa-skip = Skip for now
+mfa-skip-lead = You can set it up later: it is optional for this application.
+mfa-challenge-lead-html = Enter a code from your authenticator app to continue to <strong>{ $app }</strong>.
+mfa-recovery-remaining = Recovery codes left: { $count }.
+mfa-wrong-code = That code is not correct. Enter the code the app shows now.
+mfa-replayed-code = That code was already used. Wait for the next code in your app and enter it.
+mfa-malformed-code = Enter the six digits your authenticator app shows, or one of your recovery codes.
+mfa-wrong-recovery-code = That recovery code is not correct or was already used.
+mfa-locked = Too many wrong codes. Wait 15 minutes and try again.
+
 ## Sign-out
 logout-confirm = Do you want to sign out of all applications that use this sign-in?
 logged-out = You have been signed out. You can close this window.
@@ -126,6 +149,26 @@ password-too-long = Choose a password of at most 256 characters.
 password-common = This password is too common and easy to guess. Choose a different one.
 password-is-email = Don't use your email address as your password.
 password-changed = Your password has been changed and you have been signed out everywhere. Go back to the application and sign in with your new password.
+
+## Passkeys on the second-factor pages (login::mfa::passkey, static/passkey.js)
+passkey-enroll-lead = Or use a passkey: your device's screen lock or a security key.
+passkey-enroll-button = Set up a passkey
+passkey-challenge-lead = Or confirm it's you with your passkey.
+passkey-use-button = Use a passkey
+passkey-challenge-only = Confirm it's you with your passkey.
+passkey-noscript = Passkeys need JavaScript: turn it on and reload this page.
+passkey-unsupported = This browser cannot use passkeys on this page. Use another way below.
+passkey-cancelled = The passkey was not used. Try again, or use another way below.
+passkey-default-name = Passkey
+passkey-error-expired = This sign-in step has expired. Go back to the application and sign in again.
+passkey-error-rejected = The passkey could not be verified. Try again, or use another way below.
+passkey-error-unavailable = Passkeys cannot be used with this sign-in service. Use another way below.
+passkey-error-none = Your account has no passkey yet. Use another way below.
+passkey-error-too-many = Your account has as many passkeys as it can have. Use one of them, or ask your administrator to reset them.
+passkey-error-bad-request = The answer from your passkey could not be read. Try again.
+passkey-error-wrong-step = This page is out of date. Reload it and try again.
+passkey-error-server = Something went wrong on our side. Try again later.
+passkey-error-try-later = Signing in is temporarily unavailable. Try again in a few seconds.
 
 ## Invitation pages
 invite-summary-html = <strong id="inviter">{ $inviter }</strong> invited you to join <strong id="org-name">{ $org }</strong> on <strong id="app-name">{ $app }</strong>.
@@ -288,6 +331,14 @@ portal-member-is-self = This is you. Suspending or removing yourself ends your o
 portal-member-reactivate = Reactivate
 portal-member-suspend = Suspend…
 portal-member-remove = Remove from organization…
+portal-mfa-reset-link = Reset second factor…
+portal-mfa-reset-title = Reset the second factor
+portal-mfa-reset-question = Reset the second factor of { $email }?
+portal-mfa-reset-effect-factors = Their authenticator app, recovery codes, passkeys and remembered devices stop working at once.
+portal-mfa-reset-effect-next = Where a second factor is required, they set up a new one on their next password sign-in.
+portal-mfa-reset-effect-everywhere = A person has one sign-in for every organization: the reset applies in all of them, and is recorded in this organization's audit log.
+portal-mfa-reset-button = Reset second factor
+portal-mfa-reset-done = Second factor reset.
 portal-org-role-org-admin = Everything in this organization: sign-in connections, domains, branding, members, child organizations.
 portal-org-role-member-admin = Members and invitations only.
 portal-org-role-viewer = Reads everything; changes nothing.
@@ -916,6 +967,17 @@ portal-link-policy = Sign-in connections for this app
 portal-link-policy-inherit = The app's default, over every active connection of the organization
 portal-link-policy-connections = Only the connections checked below
 portal-link-settings-save = Save sign-in settings
+portal-link-mfa = Second factor for password sign-ins
+portal-link-mfa-inherit = As the app says ({ $policy })
+portal-link-mfa-required = Required: members set up an authenticator app on their next sign-in
+portal-link-mfa-optional = Optional: asked when set up; offered with "Skip"
+portal-link-mfa-off = Off
+portal-app-mfa-hint = Organizations follow this unless their link to the app says otherwise. Members who sign in through their organization's own identity provider are never asked.
+portal-form-unknown-mfa-policy = The second-factor setting must be required, optional or off.
+portal-link-mfa-hint = Members who sign in through the organization's own identity provider are never asked: their provider decides.
+portal-mfa-policy-required = required
+portal-mfa-policy-optional = optional
+portal-mfa-policy-off = off
 portal-link-settings-saved = Sign-in settings saved.
 portal-link-changed-meanwhile = Someone else changed this link since you opened the page; the form shows the current settings. Make your change again.
 portal-app-delete-heading = Delete this app

@@ -63,6 +63,8 @@ pub struct AppState {
     pub argon2: Arc<tokio::sync::Semaphore>,
     /// Outgoing mail: SMTP (`LOBBY_SMTP_URL`) or the outbox directory (see `mail`).
     pub mailer: Arc<dyn Mailer>,
+    /// The WebAuthn relying party of passkeys (RP ID and origin from the public URL).
+    pub passkeys: Arc<crate::login::mfa::passkey::rp::PasskeyRp>,
 }
 
 /// Algorithms that always have an active key (apps choose one of them).
@@ -183,6 +185,9 @@ impl Server {
             Some(m) => m,
             None => crate::mail::from_config(&config)?,
         };
+        let passkeys = Arc::new(crate::login::mfa::passkey::rp::PasskeyRp::new(
+            &config.public_url,
+        ));
         let state = AppState {
             config: Arc::new(config),
             admin_storage: storage.uncached(),
@@ -200,6 +205,7 @@ impl Server {
                 std::thread::available_parallelism().map_or(2, |n| n.get()),
             )),
             mailer,
+            passkeys,
         };
         let demo = boot
             .demo
@@ -247,6 +253,8 @@ impl FromRef<AppState> for LoginCtx {
             saml: st.saml.clone(),
             argon2: st.argon2.clone(),
             mailer: st.mailer.clone(),
+            seal: st.seal.clone(),
+            passkeys: st.passkeys.clone(),
         }
     }
 }

@@ -71,7 +71,13 @@ pub struct Config {
     /// On SIGTERM, in-flight requests get at most this long to finish before the process
     /// exits anyway (`LOBBY_SHUTDOWN_TIMEOUT_SECS`).
     pub shutdown_timeout_secs: u64,
+    /// How many days "remember this device" skips the second factor
+    /// (`LOBBY_MFA_REMEMBER_DAYS`; 0: the checkbox is not offered).
+    pub mfa_remember_days: u32,
 }
+
+/// Default of `LOBBY_MFA_REMEMBER_DAYS`.
+pub const DEFAULT_MFA_REMEMBER_DAYS: u32 = 30;
 
 /// Default of `LOBBY_METRICS_LISTEN`: loopback, so metrics are never public by accident.
 pub const DEFAULT_METRICS_LISTEN: &str = "127.0.0.1:9464";
@@ -116,6 +122,7 @@ struct FileConfig {
     portal_idle_secs: Option<u64>,
     portal_max_age_secs: Option<u64>,
     shutdown_timeout_secs: Option<u64>,
+    mfa_remember_days: Option<u32>,
 }
 
 /// Every environment key Lobby reads.
@@ -143,6 +150,7 @@ pub const ENV_KEYS: &[&str] = &[
     "LOBBY_PORTAL_IDLE_SECS",
     "LOBBY_PORTAL_MAX_AGE_SECS",
     "LOBBY_SHUTDOWN_TIMEOUT_SECS",
+    "LOBBY_MFA_REMEMBER_DAYS",
     // Read by the test suites, not by the server.
     "LOBBY_TEST_DATABASE_URL",
     "LOBBY_TEST_REDIS_URL",
@@ -499,6 +507,25 @@ impl Config {
                 None => DEFAULT_SHUTDOWN_TIMEOUT_SECS,
             },
         };
+        let mfa_remember_days = match env.get("LOBBY_MFA_REMEMBER_DAYS").filter(|v| !v.is_empty()) {
+            Some(v) => match v.trim().parse::<u32>() {
+                Ok(n) if n <= 365 => n,
+                _ => {
+                    errors.push(format!(
+                        "LOBBY_MFA_REMEMBER_DAYS: \"{v}\" must be a number of days from 0 to 365 (0: never remember a device)"
+                    ));
+                    DEFAULT_MFA_REMEMBER_DAYS
+                }
+            },
+            None => match file.mfa_remember_days {
+                Some(n) if n > 365 => {
+                    errors.push("mfa_remember_days: must be a number of days from 0 to 365".into());
+                    DEFAULT_MFA_REMEMBER_DAYS
+                }
+                Some(n) => n,
+                None => DEFAULT_MFA_REMEMBER_DAYS,
+            },
+        };
 
         if !errors.is_empty() {
             return Err(ConfigErrors(errors));
@@ -527,6 +554,7 @@ impl Config {
             portal_idle_secs,
             portal_max_age_secs,
             shutdown_timeout_secs,
+            mfa_remember_days,
         };
         Ok(Loaded { config, warnings })
     }
@@ -603,6 +631,7 @@ impl Config {
             portal_idle_secs: DEFAULT_PORTAL_IDLE_SECS,
             portal_max_age_secs: DEFAULT_PORTAL_MAX_AGE_SECS,
             shutdown_timeout_secs: DEFAULT_SHUTDOWN_TIMEOUT_SECS,
+            mfa_remember_days: DEFAULT_MFA_REMEMBER_DAYS,
         }
     }
 

@@ -151,6 +151,7 @@ pub fn route_table() -> Vec<RouteDef> {
         r_get("/orgs/{org_id}/members/{user_id}", users::get_member),
         r_patch("/orgs/{org_id}/members/{user_id}", users::update_member),
         r_delete("/orgs/{org_id}/members/{user_id}", users::delete_member),
+        r_delete("/orgs/{org_id}/members/{user_id}/mfa", users::reset_mfa),
         r_get("/orgs/{org_id}/invitations", users::list_invitations),
         r_post("/orgs/{org_id}/invitations", users::create_invitation),
         r_post(

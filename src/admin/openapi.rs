@@ -35,7 +35,7 @@ use utoipa::{Modify, OpenApi};
         users::list_users, users::create_user, users::get_user, users::update_user,
         users::delete_user, users::list_identities,
         users::list_members, users::create_member, users::get_member, users::update_member,
-        users::delete_member,
+        users::delete_member, users::reset_mfa,
         users::list_invitations, users::create_invitation, users::get_invitation,
         users::update_invitation, users::delete_invitation, users::resend_invitation,
         audit::list_audit_events,

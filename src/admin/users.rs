@@ -257,6 +257,38 @@ pub async fn delete_member(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// Reset a member's second factors as the scope's caller (the API and the portal): the
+/// authenticator app, recovery codes, remembered devices and passkeys of the user. Factors
+/// belong to the user (one identity in every org), so any admin of an org the user is a member
+/// of may reset them — the same rights as removing the member (a `member_admin` may not reset
+/// an `org_admin`'s); the audit event `member.mfa_reset` lands in this org.
+pub async fn reset_member_mfa(scope: &OrgScope, user: &UserId) -> R<MfaResetResponse> {
+    let cur = scope.db().member(user).await?;
+    scope.check_org_roles(Some(&cur.org_roles), None)?;
+    let c = scope.ctx();
+    let removed = MfaResetResponse::from(crate::login::mfa::reset_user(c.storage, user).await?);
+    c.audit(
+        Some(scope.org()),
+        "member.mfa_reset",
+        ("user", user.as_str()),
+        None::<&()>,
+        Some(&removed),
+    )
+    .await?;
+    Ok(removed)
+}
+
+#[utoipa::path(delete, path = "/api/v1/orgs/{org_id}/members/{user_id}/mfa", tag = "members",
+    params(("org_id" = String, Path, description = "Organization id"), ("user_id" = String, Path, description = "User id")),
+    responses((status = 200, description = "The member's second factors (authenticator app, recovery codes, remembered devices, passkeys) are removed: their next password sign-in to an app that requires a second factor enrols again. Audited as `member.mfa_reset` in this org.", body = MfaResetResponse)))]
+pub async fn reset_mfa(
+    scope: OrgScope,
+    Path((_org, user_id)): Path<(String, String)>,
+) -> R<Json<MfaResetResponse>> {
+    let user: UserId = path_id(&user_id, "member")?;
+    Ok(Json(reset_member_mfa(&scope, &user).await?))
+}
+
 // ---------------------------------------------------------------------------------------
 // Invitations
 

@@ -227,6 +227,9 @@ pub struct App {
     pub admin_api: AdminApiAccess,
     /// OIDC Back-Channel Logout registration (`domain::backchannel`); `None`: not sent.
     pub backchannel_logout: Option<super::BackchannelLogout>,
+    /// Second factor of password sign-ins (`domain::mfa`); a link may override it.
+    #[serde(default)]
+    pub mfa: super::MfaPolicy,
     pub version: i64,
     pub created_at: OffsetDateTime,
     pub updated_at: OffsetDateTime,

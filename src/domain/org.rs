@@ -157,6 +157,10 @@ pub struct OrgAppLink {
     pub jit: bool,
     /// Roles given to JIT-provisioned members (must lie inside the allowed role groups).
     pub default_roles: BTreeSet<RoleValue>,
+    /// Second factor of password sign-ins into this org through this app; `None`: the app's
+    /// (`App::mfa`).
+    #[serde(default)]
+    pub mfa: Option<super::MfaPolicy>,
     pub version: i64,
     pub created_at: OffsetDateTime,
     pub updated_at: OffsetDateTime,

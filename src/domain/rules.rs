@@ -143,6 +143,7 @@ mod tests {
             auth_policy: LinkAuthPolicy::Inherit,
             jit: false,
             default_roles: BTreeSet::new(),
+            mfa: None,
             version: 1,
             created_at: OffsetDateTime::UNIX_EPOCH,
             updated_at: OffsetDateTime::UNIX_EPOCH,

@@ -7,8 +7,7 @@
 
 use super::discovery;
 use super::error::{LoginError, respond};
-use super::flow::{self, Flow, Stage};
-use super::issue::{issue_code, remember_org};
+use super::flow::{Flow, Stage};
 use super::session;
 use super::{LoadedFlow, flow_app, load_form_flow};
 use crate::http::redirect::see_other;
@@ -133,8 +132,7 @@ async fn choose_org(
         .into_iter()
         .find(|e| e.org.id == org_id)
         .ok_or(PageError::OrgNotAllowed)?;
-    // Take the flow: of two concurrent submits only one gets a code.
-    let flow = flow::take(st, &flow.id, headers).await?;
-    remember_org(st, sess, &app, &auth, &chosen).await;
-    issue_code(st, headers, &flow, &auth, &chosen).await
+    // The second factor, then the code; the flow is taken first, so of two concurrent
+    // submits only one gets a code.
+    super::issue::finish(st, headers, sess, &app, flow, auth, &chosen, true).await
 }

@@ -150,6 +150,15 @@ impl LoginError {
         }
     }
 
+    /// The sentence the page would show, in `lang`: for a step answered as JSON
+    /// (`login::mfa::passkey`), whose script shows it in place of the page.
+    pub fn sentence(&self, lang: Lang) -> String {
+        match &self.shown {
+            Shown::Page(e) => e.message().get(lang),
+            Shown::Sso { message, .. } => message.get(lang),
+        }
+    }
+
     /// The page alone, without the audit event (for failures that record none, such as an
     /// extractor's rejection).
     pub fn render(&self, headers: &HeaderMap) -> Response {

@@ -92,6 +92,10 @@ pub enum Stage {
     Chooser,
     /// Not authenticated; choosing among the IdPs of `Flow::target_org` (`sso_choice`).
     Connection,
+    /// Password checked, org chosen (`Flow::mfa`): enrolling a second factor (`login::mfa`).
+    MfaEnroll,
+    /// Password checked, org chosen (`Flow::mfa`): passing the second factor (`login::mfa`).
+    MfaChallenge,
 }
 
 /// `prompt` values of the request (OIDC Core §3.1.2.1).
@@ -141,6 +145,10 @@ pub struct Authenticated {
     /// an authentication its user's password reset ended (`session::authentication_ended`).
     #[serde(default)]
     pub started_ns: i64,
+    /// Unix seconds when the second factor was passed (or, for a remembered device, when it
+    /// was remembered); `None` without one (`login::mfa`).
+    #[serde(default)]
+    pub mfa_time: Option<i64>,
 }
 
 /// An authentication request sent to an org's own IdP and not yet answered.
@@ -200,6 +208,12 @@ pub struct Flow {
     /// The pending request to an upstream IdP, if the flow went there.
     #[serde(default)]
     pub upstream: Option<UpstreamPending>,
+    /// `acr_values` asked for a second factor (`domain::mfa::ACR_MULTI_FACTOR`).
+    #[serde(default)]
+    pub acr_mfa: bool,
+    /// The second factor this flow waits for (stages `MfaEnroll`, `MfaChallenge`).
+    #[serde(default)]
+    pub mfa: Option<crate::login::mfa::MfaPending>,
     /// Unix milliseconds.
     pub expires_at: i64,
 }

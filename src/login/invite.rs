@@ -261,6 +261,8 @@ async fn show(
         invite_accept: true,
         test: None,
         upstream: None,
+        acr_mfa: false,
+        mfa: None,
         expires_at: to_millis(now) + flow::FLOW_TTL.as_millis() as i64,
     };
     flow::create(st, &f).await?;
@@ -472,6 +474,7 @@ async fn start_session(st: &LoginCtx, sess: &Session, user: &User) -> Result<(),
         last_org: BTreeMap::new(),
         idp: None,
         started_ns: session::nanos(st.clock.now()),
+        mfa_time: None,
     };
     session::begin(sess, &sso)
         .await

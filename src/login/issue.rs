@@ -290,11 +290,7 @@ async fn choose_org(
         None
     };
     if let Some(c) = chosen {
-        if stored {
-            flow::take(st, &flow.id, headers).await?;
-        }
-        remember_org(st, sess, app, &auth, c).await;
-        return issue_code(st, headers, &flow, &auth, c).await;
+        return finish(st, headers, sess, app, flow, auth, c, stored).await;
     }
     if flow.prompt.none {
         // OIDC Core §3.1.2.6: the user must choose an org, which needs an interaction.
@@ -313,6 +309,32 @@ async fn choose_org(
         .await
         .map_err(|e| LoginError::unavailable("storing the flow", &e))?;
     Ok(see_other(&format!("/login/org?flow={}", flow.id)))
+}
+
+/// The org is chosen: the second factor the sign-in needs (`mfa::gate`: the flow may go to
+/// the enrolment or challenge page instead), then the code. `stored` as for
+/// [`complete_login`]: a stored flow is taken before the code is issued.
+#[allow(clippy::too_many_arguments)]
+pub async fn finish(
+    st: &LoginCtx,
+    headers: &HeaderMap,
+    sess: &Session,
+    app: &App,
+    flow: Flow,
+    auth: Authenticated,
+    chosen: &EligibleOrg,
+    stored: bool,
+) -> Result<Response, LoginError> {
+    let (flow, gate) = super::mfa::gate(st, headers, sess, app, flow, auth, chosen).await?;
+    let auth = match gate {
+        super::mfa::Gate::Pass(a) => a,
+        super::mfa::Gate::Ask(r) => return Ok(r),
+    };
+    if stored {
+        flow::take(st, &flow.id, headers).await?;
+    }
+    remember_org(st, sess, app, &auth, chosen).await;
+    issue_code(st, headers, &flow, &auth, chosen).await
 }
 
 /// The hosted page for someone who holds no org role in `org` and tried the portal.

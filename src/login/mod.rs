@@ -1,6 +1,6 @@
 //! The hosted login (DESIGN §2, §4): `/login` (identifier first), `/login/password`, the
 //! password reset pages `/login/password/forgot` and `/login/password/reset/{token}` (`reset`),
-//! `/login/org` (chooser), `/login/connection` and `/login/sso` (`sso_choice`: "Sign in with …"
+//! `/login/org` (chooser), `/login/mfa…` (the second factor, `mfa`), `/login/connection` and `/login/sso` (`sso_choice`: "Sign in with …"
 //! among an org's IdPs, and "Sign in with your organization's name"), `/login/error`, the OIDC federation callback
 //! `/sso/oidc/{connection_id}/callback` (`oidc`), the SAML routes `/sso/saml/{connection_id}/…`
 //! (`saml`: SP metadata, ACS, continue), the portal wizard's test sign-in `/sso/test/{ticket}`
@@ -31,6 +31,7 @@ pub mod flow;
 pub mod identity;
 pub mod invite;
 pub mod issue;
+pub mod mfa;
 pub mod oidc;
 pub mod password;
 pub mod rate_limit;
@@ -78,6 +79,10 @@ pub struct LoginCtx {
     pub argon2: Arc<tokio::sync::Semaphore>,
     /// Outgoing mail (password resets).
     pub mailer: Arc<dyn crate::mail::Mailer>,
+    /// Seals secrets at rest (the TOTP secrets of `mfa`).
+    pub seal: Arc<crate::keys::seal::SealKey>,
+    /// The WebAuthn relying party of passkeys (`mfa::passkey`), built once from the public URL.
+    pub passkeys: Arc<mfa::passkey::rp::PasskeyRp>,
 }
 
 pub fn router() -> Router<LoginCtx> {
@@ -93,6 +98,7 @@ pub fn router() -> Router<LoginCtx> {
             get(reset::reset_get).post(reset::reset_post),
         )
         .route("/login/org", get(chooser::get).post(chooser::post))
+        .merge(mfa::router())
         .route(
             "/login/connection",
             get(sso_choice::connection_get).post(sso_choice::connection_post),
@@ -107,6 +113,7 @@ pub fn router() -> Router<LoginCtx> {
         .route("/sso/test/{ticket}", get(test_signin::start))
         .route("/static/lobby.css", get(pages::stylesheet))
         .route("/static/brand.css", get(pages::brand_stylesheet))
+        .route("/static/passkey.js", get(pages::passkey_script))
         .merge(saml::router())
 }
 
@@ -235,6 +242,9 @@ async fn identifier_show(
     if flow.stage == Stage::Chooser {
         return Ok(see_other(&format!("/login/org?flow={}", flow.id)));
     }
+    if matches!(flow.stage, Stage::MfaEnroll | Stage::MfaChallenge) {
+        return Ok(see_other(&format!("/login/mfa?flow={}", flow.id)));
+    }
     let app = flow_app(st, &flow).await?;
     let brand = identifier_brand(st, &app, &flow).await;
     let email = flow
@@ -279,6 +289,9 @@ async fn identifier_next(
 ) -> Result<Response, LoginError> {
     if flow.stage == Stage::Chooser {
         return Ok(see_other(&format!("/login/org?flow={}", flow.id)));
+    }
+    if matches!(flow.stage, Stage::MfaEnroll | Stage::MfaChallenge) {
+        return Ok(see_other(&format!("/login/mfa?flow={}", flow.id)));
     }
     let app = flow_app(st, &flow).await?;
     let raw = p.get("email").ok().flatten().unwrap_or("");

@@ -347,6 +347,7 @@ async fn check_password(
         last_org: BTreeMap::new(),
         idp: None,
         started_ns: session::nanos(st.clock.now()),
+        mfa_time: None,
     };
     session::begin(sess, &sso)
         .await
@@ -360,6 +361,7 @@ async fn check_password(
         method: sso.method,
         idp: None,
         started_ns: sso.started_ns,
+        mfa_time: None,
     };
     Ok(complete_login(st, headers, sess, &app, flow, auth, true).await)
 }

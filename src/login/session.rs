@@ -49,6 +49,9 @@ pub struct SsoSession {
     /// it (older format) counts as begun at 0.
     #[serde(default)]
     pub started_ns: i64,
+    /// Unix seconds of the second factor passed in this session (`login::mfa`), if any.
+    #[serde(default)]
+    pub mfa_time: Option<i64>,
 }
 
 /// `now` in unix nanoseconds, for [`SsoSession::started_ns`].
@@ -91,6 +94,7 @@ impl SsoSession {
             method: self.method,
             idp: self.idp.clone(),
             started_ns: self.started_ns,
+            mfa_time: self.mfa_time,
         }
     }
 }

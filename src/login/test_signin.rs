@@ -192,6 +192,8 @@ pub async fn begin(
         invite_accept: false,
         test: Some(marker),
         upstream: None,
+        acr_mfa: false,
+        mfa: None,
         expires_at: to_millis(now) + flow::FLOW_TTL.as_millis() as i64,
     };
     let r = match &conn.config {

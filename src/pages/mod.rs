@@ -18,6 +18,7 @@
 pub mod choice;
 pub mod invite;
 pub mod mail;
+pub mod mfa;
 pub mod password;
 pub mod sso;
 
@@ -355,6 +356,23 @@ const LOBBY_CSS: &str = include_str!("../../static/lobby.css");
 /// `GET /static/lobby.css`.
 pub async fn stylesheet() -> Response {
     css(LOBBY_CSS.to_owned())
+}
+
+const PASSKEY_JS: &str = include_str!("../../static/passkey.js");
+
+/// `GET /static/passkey.js`: the passkey ceremonies of the second-factor pages (from our own
+/// origin, so the pages' CSP allows it without inline script).
+pub async fn passkey_script() -> Response {
+    let mut res = PASSKEY_JS.into_response();
+    res.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/javascript; charset=utf-8"),
+    );
+    res.headers_mut().insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=3600"),
+    );
+    res
 }
 
 /// `GET /static/brand.css?c=rrggbb`: one custom property, from a strictly validated value.

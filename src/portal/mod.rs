@@ -26,6 +26,7 @@ pub mod form;
 pub mod home;
 pub mod invitations;
 pub mod language;
+pub mod member_mfa;
 pub mod members;
 pub mod names;
 pub mod operator;
@@ -75,6 +76,7 @@ pub fn router(ctx: PortalCtx) -> Router {
         .merge(auth::routes())
         .merge(home::routes())
         .merge(members::routes())
+        .merge(member_mfa::routes())
         .merge(language::routes())
         .merge(invitations::routes())
         .merge(connections::routes())

@@ -346,6 +346,8 @@ async fn authorize(st: &ProviderCtx, sess: &Session, headers: &HeaderMap, p: Par
         invite_accept: false,
         test: None,
         upstream: None,
+        acr_mfa: crate::domain::mfa::acr_demands_mfa(g("acr_values")),
+        mfa: None,
         expires_at: to_millis(now) + flow::FLOW_TTL.as_millis() as i64,
     };
 

@@ -153,6 +153,11 @@ pub fn id_token_claims(app: &App, s: &Subject, g: &Grant, i: &Issue<'_>) -> Valu
     }
     m.insert("sid".into(), json!(g.sid));
     m.insert("amr".into(), json!(g.amr));
+    // OIDC Core §2 `acr`: a second factor verified in this authentication (not only a
+    // remembered device, `login::mfa`) is the PAPE multi-factor level.
+    if crate::domain::mfa::has_verified_factor(&g.amr) {
+        m.insert("acr".into(), json!(crate::domain::mfa::ACR_MULTI_FACTOR));
+    }
     profile_claims(&mut m, &s.user);
     org_claims(&mut m, s);
     if let Some(c) = &g.idp {

@@ -39,10 +39,12 @@ pub async fn openid_configuration(State(st): State<ProviderCtx>) -> Response {
         "code_challenge_methods_supported": ["S256"],
         "prompt_values_supported": ["none", "login", "consent", "select_account"],
         "claims_supported": [
-            "iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "sid", "amr", "azp",
+            "iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "sid", "amr", "acr", "azp",
             "email", "email_verified", "name", "org_id", "org_slug", "org_name", "roles",
             "org_roles", "idp", "at_hash"
         ],
+        // `acr_values` with this value demands a second factor (`login::mfa`).
+        "acr_values_supported": [crate::domain::mfa::ACR_MULTI_FACTOR],
         "claims_parameter_supported": false,
         "request_parameter_supported": false,
         "request_uri_parameter_supported": false,

@@ -513,6 +513,69 @@ pub trait PasswordResetStore: Send + Sync {
     ) -> Result<ResetOutcome>;
 }
 
+/// A user's second factors (`domain::mfa`): the TOTP factor with its recovery codes, and the
+/// browsers remembered after a second factor. Factors belong to the user (the global identity),
+/// not to an org. Passkeys are stored apart (`login::mfa::hooks`).
+#[async_trait]
+pub trait MfaStore: Send + Sync {
+    async fn get_totp(&self, user: &UserId) -> Result<Option<TotpFactor>>;
+    /// Enrol: store the TOTP factor (replacing one the user had) and replace the user's recovery
+    /// codes with `recovery` (hashes), in one transaction. `MissingReference("user")`.
+    async fn enroll_totp(&self, f: &TotpFactor, recovery: &[TokenHash]) -> Result<()>;
+    /// Record that the code of time step `step` was accepted, atomically and only if it is
+    /// later than the last accepted step: `false` when it is not (a replay, or a concurrent use
+    /// of the same code) or the factor is gone.
+    async fn use_totp_step(&self, user: &UserId, step: i64) -> Result<bool>;
+    /// The hashes of the user's unused recovery codes.
+    async fn list_recovery_codes(&self, user: &UserId) -> Result<Vec<TokenHash>>;
+    /// Burn one recovery code: `true` when it was unused (now deleted), `false` otherwise —
+    /// of concurrent uses of one code exactly one gets `true`.
+    async fn burn_recovery_code(&self, user: &UserId, hash: &TokenHash) -> Result<bool>;
+    async fn remember_device(&self, d: &RememberedDevice) -> Result<()>;
+    /// The user's remembered device with this token hash, if it has not expired at `now`.
+    async fn find_remembered_device(
+        &self,
+        user: &UserId,
+        hash: &TokenHash,
+        now: OffsetDateTime,
+    ) -> Result<Option<RememberedDevice>>;
+    /// Remove the user's TOTP factor, recovery codes and remembered devices in one
+    /// transaction (an admin's reset); `passkeys` is left 0 (`login::mfa::hooks`).
+    async fn delete_mfa_for_user(&self, user: &UserId) -> Result<crate::domain::mfa::MfaRemoved>;
+}
+
+/// Passkeys, the WebAuthn second factor (issue 16 item 4): a user's registered credentials.
+/// A passkey belongs to a user (the same in every org), not to an org: the org admin's reset
+/// removes the member's passkeys after the admin layer checked the membership.
+#[async_trait]
+pub trait PasskeyStore: Send + Sync {
+    /// `Duplicate("passkey credential")` when the credential id is registered already (to
+    /// anyone: WebAuthn §7.1 step 26), `MissingReference("user")` when the user is gone.
+    async fn create_passkey(&self, p: &PasskeyRecord) -> Result<()>;
+    /// The user's passkeys, oldest first.
+    async fn list_passkeys(&self, user: &UserId) -> Result<Vec<PasskeyRecord>>;
+    /// One of the user's passkeys (another user's credential id is not found).
+    async fn get_passkey(
+        &self,
+        user: &UserId,
+        id: &PasskeyCredentialId,
+    ) -> Result<Option<PasskeyRecord>>;
+    /// After an authentication with it: store the credential as updated (signature counter,
+    /// backup state) and `last_used_at`. `NotFound` when the user no longer has it (removed or
+    /// reset meanwhile): the caller must then refuse the sign-in.
+    async fn record_passkey_use(
+        &self,
+        user: &UserId,
+        id: &PasskeyCredentialId,
+        credential: &str,
+        at: OffsetDateTime,
+    ) -> Result<()>;
+    /// `NotFound` when the user has no such passkey.
+    async fn delete_passkey(&self, user: &UserId, id: &PasskeyCredentialId) -> Result<()>;
+    /// Removes every passkey of the user (the org admin's second-factor reset); how many.
+    async fn delete_all_passkeys_for_user(&self, user: &UserId) -> Result<u64>;
+}
+
 /// One write of a declarative import. Upserts overwrite whatever is stored (no version check).
 #[derive(Clone, Debug)]
 pub enum Change {
@@ -573,6 +636,8 @@ pub trait Storage:
     + SamlStore
     + WebhookStore
     + OutboxStore
+    + MfaStore
+    + PasskeyStore
     + Send
     + Sync
     + 'static

@@ -67,6 +67,16 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
         "member search index",
         include_str!("../../migrations/postgres/0018_member_search.sql"),
     ),
+    (
+        19,
+        "mfa",
+        include_str!("../../migrations/postgres/0019_mfa.sql"),
+    ),
+    (
+        20,
+        "passkeys",
+        include_str!("../../migrations/postgres/0020_passkeys.sql"),
+    ),
 ];
 
 const MAX_CONNECTIONS: u32 = 10;

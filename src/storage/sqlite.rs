@@ -71,6 +71,16 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
         "member search index",
         include_str!("../../migrations/sqlite/0018_member_search.sql"),
     ),
+    (
+        19,
+        "mfa",
+        include_str!("../../migrations/sqlite/0019_mfa.sql"),
+    ),
+    (
+        20,
+        "passkeys",
+        include_str!("../../migrations/sqlite/0020_passkeys.sql"),
+    ),
 ];
 
 /// Connections of a file database. SQLite has one writer at a time; in WAL mode a reader runs
@@ -252,6 +262,10 @@ fn constraint_of(cols: &str) -> &str {
         "signing_keys.kid" => "signing_keys_pkey",
         "refresh_families.id" => "refresh_families_pkey",
         "refresh_tokens.hash" => "refresh_tokens_pkey",
+        "mfa_totp.user_id" => "mfa_totp_pkey",
+        "mfa_recovery_codes.user_id, mfa_recovery_codes.code_hash" => "mfa_recovery_codes_pkey",
+        "mfa_remembered_devices.token_hash" => "mfa_remembered_devices_pkey",
+        "passkeys.credential_id" => "passkeys_pkey",
         other => other,
     }
 }

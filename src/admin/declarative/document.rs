@@ -7,8 +7,8 @@
 
 use crate::admin::dto::{
     AdminApiAccess, AppAuthPolicy, AppCreate, Branding, ClientType, ConnectionCreate, DomainCreate,
-    LinkCreate, MemberCreate, MemberEvent, OrgStatus, RoleCreate, RoleGroupCreate, SigningAlg,
-    TokenLifetimes, UserCreate,
+    LinkCreate, MemberCreate, MemberEvent, MfaPolicy, OrgStatus, RoleCreate, RoleGroupCreate,
+    SigningAlg, TokenLifetimes, UserCreate,
 };
 use crate::admin::service::{self, ServiceError};
 use crate::domain::*;
@@ -67,6 +67,9 @@ pub struct DeclApp {
     pub backchannel_logout_uri: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub backchannel_logout_session_required: Option<bool>,
+    /// Second factor of password sign-ins (`required` | `optional` | `off`); default `off`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mfa: Option<MfaPolicy>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub roles: Vec<RoleCreate>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -93,6 +96,7 @@ impl DeclApp {
                 admin_api: self.admin_api,
                 backchannel_logout_uri: self.backchannel_logout_uri,
                 backchannel_logout_session_required: self.backchannel_logout_session_required,
+                mfa: self.mfa,
             },
             self.roles,
             self.role_groups,

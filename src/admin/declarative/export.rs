@@ -46,6 +46,7 @@ fn export_app(a: &App, roles: Vec<Role>, groups: Vec<RoleGroup>) -> DeclApp {
             .as_ref()
             .filter(|b| b.session_required)
             .map(|_| true),
+        mfa: (a.mfa != d::MfaPolicy::Off).then(|| a.mfa.into()),
         roles: roles
             .into_iter()
             .map(|r| RoleCreate {
@@ -120,6 +121,7 @@ pub async fn export_document(storage: &dyn Storage) -> SResult<Document> {
                         .then(|| LinkAuthPolicy::from(l.auth_policy)),
                     jit: l.jit.then_some(true),
                     default_roles: l.default_roles.into_iter().collect(),
+                    mfa: l.mfa.map(Into::into),
                 })
                 .collect(),
             connections: conns

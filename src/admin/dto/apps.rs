@@ -4,7 +4,7 @@
 //! Owns: these wire shapes. Must not touch: validation (`service`).
 
 use super::double_option;
-use super::{AdminClientScope, ClientType, ConnectionKind, MemberEvent, SigningAlg, ts};
+use super::{AdminClientScope, ClientType, ConnectionKind, MemberEvent, MfaPolicy, SigningAlg, ts};
 use crate::domain as d;
 use crate::domain::{AppId, ClientId, RoleGroupId, RoleValue, Secret};
 use serde::{Deserialize, Serialize};
@@ -148,6 +148,10 @@ pub struct AppCreate {
     /// §2.2: the app requires `sid` in logout tokens (Lobby always sends it). Default false.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub backchannel_logout_session_required: Option<bool>,
+    /// Second factor of sign-ins with Lobby's password connection; an org link may override
+    /// it. Default `off`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mfa: Option<MfaPolicy>,
 }
 
 /// Partial update of an app; absent fields are left alone.
@@ -180,6 +184,8 @@ pub struct AppPatch {
     #[schema(value_type = Option<String>, nullable)]
     pub backchannel_logout_uri: Option<Option<String>>,
     pub backchannel_logout_session_required: Option<bool>,
+    /// Second factor of password sign-ins (links without their own `mfa` follow it).
+    pub mfa: Option<MfaPolicy>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
@@ -202,6 +208,7 @@ pub struct AppResponse {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub backchannel_logout_uri: Option<String>,
     pub backchannel_logout_session_required: bool,
+    pub mfa: MfaPolicy,
     pub version: i64,
     pub created_at: String,
     pub updated_at: String,
@@ -228,6 +235,7 @@ impl From<&d::App> for AppResponse {
                 .backchannel_logout
                 .as_ref()
                 .is_some_and(|b| b.session_required),
+            mfa: a.mfa.into(),
             version: a.version,
             created_at: ts(a.created_at),
             updated_at: ts(a.updated_at),

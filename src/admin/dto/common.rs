@@ -74,6 +74,10 @@ mirror_enum!(
     /// or `any_domain` (operator only).
     EmailAuthority <=> EmailAuthority { OrgVerifiedDomains = "org_verified_domains", AnyDomain = "any_domain" });
 mirror_enum!(
+    /// Second factor of password sign-ins: `required` (enrol on first sign-in, then always
+    /// asked), `optional` (asked when enrolled; enrolment offered with "Skip"), `off`.
+    MfaPolicy <=> MfaPolicy { Required = "required", Optional = "optional", Off = "off" });
+mirror_enum!(
     /// Kind of connection.
     ConnectionKind <=> ConnectionKind { Oidc = "oidc", Saml = "saml", Password = "password" });
 mirror_enum!(

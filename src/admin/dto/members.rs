@@ -233,3 +233,27 @@ pub struct InvitationWithToken {
     /// `false` the invitation stands: send the link yourself or `POST …/resend` later.
     pub email_sent: bool,
 }
+
+/// What resetting a member's second factors removed (`DELETE …/members/{user_id}/mfa`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct MfaResetResponse {
+    /// The authenticator-app (TOTP) factor was removed.
+    pub totp: bool,
+    /// Unused recovery codes removed.
+    pub recovery_codes: u64,
+    /// Remembered devices forgotten.
+    pub remembered_devices: u64,
+    /// Passkeys removed.
+    pub passkeys: u64,
+}
+
+impl From<crate::domain::mfa::MfaRemoved> for MfaResetResponse {
+    fn from(r: crate::domain::mfa::MfaRemoved) -> Self {
+        Self {
+            totp: r.totp,
+            recovery_codes: r.recovery_codes,
+            remembered_devices: r.remembered_devices,
+            passkeys: r.passkeys,
+        }
+    }
+}

@@ -3,7 +3,7 @@
 //!
 //! Owns: these wire shapes. Must not touch: validation (`service`).
 
-use super::{OrgStatus, double_option, ts};
+use super::{MfaPolicy, OrgStatus, double_option, ts};
 use crate::domain as d;
 use crate::domain::{AppId, ConnectionId, OrgId, RoleGroupId, RoleValue, Slug};
 use serde::{Deserialize, Serialize};
@@ -176,6 +176,10 @@ pub struct LinkCreate {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schema(value_type = Vec<String>)]
     pub default_roles: Vec<RoleValue>,
+    /// Second factor of password sign-ins into this org through this app; absent: the app's
+    /// `mfa`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mfa: Option<MfaPolicy>,
 }
 
 #[derive(Clone, Debug, Default, Deserialize, ToSchema)]
@@ -188,6 +192,10 @@ pub struct LinkPatch {
     pub jit: Option<bool>,
     #[schema(value_type = Option<Vec<String>>)]
     pub default_roles: Option<Vec<RoleValue>>,
+    /// Second factor of password sign-ins; `null` follows the app's `mfa` again.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<MfaPolicy>, nullable)]
+    pub mfa: Option<Option<MfaPolicy>>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
@@ -198,6 +206,9 @@ pub struct LinkResponse {
     pub auth_policy: LinkAuthPolicy,
     pub jit: bool,
     pub default_roles: Vec<String>,
+    /// The link's own second-factor policy; absent: the app's `mfa` applies.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mfa: Option<MfaPolicy>,
     pub version: i64,
     pub created_at: String,
     pub updated_at: String,
@@ -216,6 +227,7 @@ impl From<&d::OrgAppLink> for LinkResponse {
             auth_policy: l.auth_policy.clone().into(),
             jit: l.jit,
             default_roles: l.default_roles.iter().map(|r| r.to_string()).collect(),
+            mfa: l.mfa.map(Into::into),
             version: l.version,
             created_at: ts(l.created_at),
             updated_at: ts(l.updated_at),

@@ -111,6 +111,7 @@ pub fn build_app(
             req.backchannel_logout_uri,
             req.backchannel_logout_session_required,
         )?,
+        mfa: req.mfa.map(Into::into).unwrap_or_default(),
         version: existing.map(|a| a.version).unwrap_or(1),
         created_at: existing.map(|a| a.created_at).unwrap_or(now),
         updated_at: existing.map(|a| a.updated_at).unwrap_or(now),
@@ -230,6 +231,9 @@ pub async fn update_app(ctx: &Ctx<'_>, id: &AppId, p: AppPatch) -> SResult<(App,
         }
         if let Some(v) = &p.admin_api {
             next.admin_api = v.clone().into();
+        }
+        if let Some(v) = p.mfa {
+            next.mfa = v.into();
         }
         match (
             &p.backchannel_logout_uri,

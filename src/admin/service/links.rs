@@ -26,6 +26,7 @@ pub fn build_link(
         auth_policy: req.auth_policy.map(Into::into).unwrap_or_default(),
         jit: req.jit.unwrap_or(false),
         default_roles: req.default_roles.into_iter().collect(),
+        mfa: req.mfa.map(Into::into),
         version: existing.map(|l| l.version).unwrap_or(1),
         created_at: existing.map(|l| l.created_at).unwrap_or(now),
         updated_at: existing.map(|l| l.updated_at).unwrap_or(now),
@@ -82,6 +83,9 @@ pub async fn update_link(
         }
         if let Some(r) = &p.default_roles {
             next.default_roles = r.iter().cloned().collect();
+        }
+        if let Some(m) = p.mfa {
+            next.mfa = m.map(Into::into);
         }
         next.updated_at = ctx.now();
         check_link(&StoreView(ctx.storage), &next, true).await?;

@@ -118,6 +118,7 @@ pub async fn sign_in(
         last_org,
         idp: Some(conn.id.clone()),
         started_ns: session::nanos(st.clock.now()),
+        mfa_time: None,
     };
     if let Err(e) = session::begin(sess, &sso).await {
         pending.flush().await;
@@ -148,6 +149,7 @@ pub async fn sign_in(
         method,
         idp: Some(conn.id.clone()),
         started_ns: sso.started_ns,
+        mfa_time: None,
     };
     let chosen = EligibleOrg {
         org: resolved.org,

@@ -174,6 +174,7 @@ async fn idp_initiated_landing(
         last_org,
         idp: Some(conn.id.clone()),
         started_ns: session::nanos(st.clock.now()),
+        mfa_time: None,
     };
     if let Err(e) = session::begin(sess, &sso).await {
         tracing::error!(error = %e, "cannot start the SSO session");

@@ -248,6 +248,9 @@ pub struct SettingsForm {
     /// it is (no box checked must mean "none", not "not on this form").
     #[serde(default)]
     pub revoke_on_shown: Option<String>,
+    /// The second-factor policy (`required`, `optional`, `off`); absent: left as it is.
+    #[serde(default)]
+    pub mfa: Option<String>,
 }
 
 /// One `revoke_on` checkbox of the settings form.
@@ -267,6 +270,28 @@ impl SettingsForm {
             version: a.version.to_string(),
             revoke_on: a.revoke_on.iter().map(|e| e.as_str().to_owned()).collect(),
             revoke_on_shown: None,
+            mfa: Some(a.mfa.as_str().to_owned()),
+        }
+    }
+
+    /// The second-factor policy's radio buttons.
+    pub fn mfa_choices(&self) -> Vec<super::link_settings::Check> {
+        super::link_settings::mfa_choices(
+            self.mfa
+                .as_deref()
+                .and_then(crate::domain::MfaPolicy::parse),
+        )
+    }
+
+    /// The posted policy, when the form sent one.
+    fn mfa_patch(&self) -> Result<Option<crate::admin::dto::MfaPolicy>, PortalError> {
+        match self.mfa.as_deref() {
+            None => Ok(None),
+            Some(v) => crate::domain::MfaPolicy::parse(v)
+                .map(|p| Some(p.into()))
+                .ok_or_else(|| {
+                    PortalError::bad_request(current_tr().t("portal-form-unknown-mfa-policy"))
+                }),
         }
     }
 
@@ -461,6 +486,7 @@ async fn save(
             post_logout_redirect_uris: Some(lines(&f.post_logout_redirect_uris)),
             invite_ttl_secs: ttl,
             revoke_on: f.revoke_patch()?,
+            mfa: f.mfa_patch()?,
             ..AppPatch::default()
         };
         match service::update_app(&op.ctx(), &id, patch).await {

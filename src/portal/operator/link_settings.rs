@@ -8,7 +8,7 @@
 
 use super::Operator;
 use super::orgs::{app_in_path, link_refusal, links_page};
-use crate::admin::dto::{LinkAuthPolicy, LinkPatch};
+use crate::admin::dto::{LinkAuthPolicy, LinkPatch, MfaPolicy};
 use crate::admin::service;
 use crate::domain::{self as d, Connection, ConnectionId, OrgAppLink, RoleGroup, RoleValue};
 use crate::portal::form::many;
@@ -45,12 +45,50 @@ pub struct LinkSettings {
     /// `true`: only the checked connections; `false`: the app's default over every active one.
     pub only_connections: bool,
     pub connections: Vec<Check>,
+    /// The link's second-factor policy: `inherit`, `required`, `optional` or `off`.
+    pub mfa: &'static str,
+    /// The catalog key naming the app's policy (what `inherit` means).
+    pub app_mfa: &'static str,
+}
+
+/// The radio buttons of the three policies (`required`, `optional`, `off`), `current` checked.
+pub fn mfa_choices(current: Option<d::MfaPolicy>) -> Vec<Check> {
+    let tr = current_tr();
+    d::MfaPolicy::ALL
+        .into_iter()
+        .map(|p| Check {
+            value: p.as_str().to_owned(),
+            label: tr.t(match p {
+                d::MfaPolicy::Required => "portal-link-mfa-required",
+                d::MfaPolicy::Optional => "portal-link-mfa-optional",
+                d::MfaPolicy::Off => "portal-link-mfa-off",
+            }),
+            checked: current == Some(p),
+        })
+        .collect()
+}
+
+impl LinkSettings {
+    /// The link's own policy choices (`inherit` is its own radio).
+    pub fn mfa_choices(&self) -> Vec<Check> {
+        mfa_choices(d::MfaPolicy::parse(self.mfa))
+    }
+}
+
+/// The catalog key naming a policy in the portal.
+fn policy_key(p: d::MfaPolicy) -> &'static str {
+    match p {
+        d::MfaPolicy::Required => "portal-mfa-policy-required",
+        d::MfaPolicy::Optional => "portal-mfa-policy-optional",
+        d::MfaPolicy::Off => "portal-mfa-policy-off",
+    }
 }
 
 /// The form's view of `link`: `groups` are the app's role groups, `names` its role names,
 /// `connections` the org's.
 pub fn view(
     link: &OrgAppLink,
+    app_mfa: d::MfaPolicy,
     groups: &[RoleGroup],
     names: &BTreeMap<RoleValue, String>,
     connections: &[Connection],
@@ -90,6 +128,8 @@ pub fn view(
                 checked: picked.contains(&&c.id),
             })
             .collect(),
+        mfa: link.mfa.map_or("inherit", |m| m.as_str()),
+        app_mfa: policy_key(app_mfa),
     }
 }
 
@@ -104,6 +144,8 @@ struct SettingsForm {
     role: Vec<String>,
     #[serde(default, deserialize_with = "many")]
     connection: Vec<String>,
+    /// `inherit`, `required`, `optional` or `off`; absent leaves it.
+    mfa: Option<String>,
 }
 
 fn patch_of(f: &SettingsForm) -> Result<LinkPatch, PortalError> {
@@ -127,12 +169,22 @@ fn patch_of(f: &SettingsForm) -> Result<LinkPatch, PortalError> {
         },
         _ => LinkAuthPolicy::Inherit,
     };
+    let mfa = match f.mfa.as_deref() {
+        None => None,
+        Some("inherit") => Some(None),
+        Some(v) => Some(Some(
+            d::MfaPolicy::parse(v)
+                .map(MfaPolicy::from)
+                .ok_or_else(bad)?,
+        )),
+    };
     Ok(LinkPatch {
         version: f.version.as_deref().and_then(|v| v.trim().parse().ok()),
         allowed_role_groups: None,
         auth_policy: Some(auth_policy),
         jit: Some(f.jit.is_some()),
         default_roles: Some(roles),
+        mfa,
     })
 }
 

@@ -292,7 +292,13 @@ pub(super) async fn links_page(op: &Operator, scope: &OrgScope) -> Result<LinksP
             .into_iter()
             .map(|r| (r.value, r.name))
             .collect();
-        let settings = super::link_settings::view(l, &app_groups, &role_names, &connections);
+        let app_mfa = apps
+            .iter()
+            .find(|a| a.id == l.app_id)
+            .map(|a| a.mfa)
+            .unwrap_or_default();
+        let settings =
+            super::link_settings::view(l, app_mfa, &app_groups, &role_names, &connections);
         let groups = app_groups
             .into_iter()
             .map(|g| GroupChoice {
@@ -375,6 +381,7 @@ async fn link(
                 auth_policy: None,
                 jit: None,
                 default_roles: Vec::new(),
+                mfa: None,
             };
             match service::create_link(&scope.ctx(), scope.org(), req).await {
                 Ok(_) => {

@@ -171,6 +171,7 @@ on_every_backend!(
     timestamps_round_trip,
     password_user_is_found_among_many_with_its_email,
     password_reset_is_single_use,
+    passkeys_per_user,
     revoke_every_family_of_a_user,
     webhooks_crud,
     audit_writes_queue_webhook_deliveries,
@@ -178,6 +179,9 @@ on_every_backend!(
     outbox_leases_and_retries,
     outbox_concurrent_claims_are_disjoint,
     revocations_queue_backchannel_logouts,
+    mfa_factors_and_codes,
+    mfa_remembered_devices_and_reset,
+    mfa_policy_round_trips,
 );
 
 #[tokio::test]

@@ -18,7 +18,7 @@ use std::borrow::Cow;
 
 pub(super) const APP_COLS: &str = "id, name, client_id, client_type, client_secret_hash, redirect_uris, \
      post_logout_redirect_uris, signing_alg, token_lifetimes, invite_ttl_secs, revoke_on, \
-     auth_policy, admin_api, backchannel_logout, version, created_at, updated_at";
+     auth_policy, admin_api, backchannel_logout, mfa, version, created_at, updated_at";
 
 pub(super) fn app_from(r: &AnyRow) -> Result<App> {
     Ok(App {
@@ -36,6 +36,7 @@ pub(super) fn app_from(r: &AnyRow) -> Result<App> {
         auth_policy: col_json(r, "auth_policy")?,
         admin_api: col_json(r, "admin_api")?,
         backchannel_logout: col_opt_json(r, "backchannel_logout")?,
+        mfa: col_parse(r, "mfa", mfa_policy)?,
         version: col(r, "version")?,
         created_at: col_ts(r, "created_at")?,
         updated_at: col_ts(r, "updated_at")?,
@@ -83,8 +84,8 @@ pub(super) fn groups_from(rows: &[AnyRow]) -> Result<Vec<RoleGroup>> {
 pub(super) const INSERT_APP: &str = "INSERT INTO apps (id, name, client_id, client_type, \
      client_secret_hash, redirect_uris, post_logout_redirect_uris, signing_alg, token_lifetimes, \
      invite_ttl_secs, revoke_on, auth_policy, admin_api, version, created_at, updated_at, \
-     backchannel_logout) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)";
+     backchannel_logout, mfa) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)";
 
 pub(super) const UPSERT_APP_TAIL: &str = " ON CONFLICT (id) DO UPDATE SET name = excluded.name, \
      client_id = excluded.client_id, client_type = excluded.client_type, \
@@ -93,7 +94,7 @@ pub(super) const UPSERT_APP_TAIL: &str = " ON CONFLICT (id) DO UPDATE SET name =
      signing_alg = excluded.signing_alg, token_lifetimes = excluded.token_lifetimes, \
      invite_ttl_secs = excluded.invite_ttl_secs, revoke_on = excluded.revoke_on, \
      auth_policy = excluded.auth_policy, admin_api = excluded.admin_api, updated_at = excluded.updated_at, \
-     backchannel_logout = excluded.backchannel_logout, \
+     backchannel_logout = excluded.backchannel_logout, mfa = excluded.mfa, \
      version = apps.version + 1";
 
 pub(super) async fn write_app(
@@ -124,6 +125,7 @@ pub(super) async fn write_app(
         .bind(ms(a.created_at))
         .bind(ms(a.updated_at))
         .bind(opt_json(a.backchannel_logout.as_ref())?)
+        .bind(a.mfa.as_str())
         .execute(&mut *conn)
         .await?;
     Ok(r.rows_affected())
@@ -259,7 +261,7 @@ impl AppStore for SqlStore {
              client_secret_hash = $6, redirect_uris = $7, post_logout_redirect_uris = $8, \
              signing_alg = $9, token_lifetimes = $10, invite_ttl_secs = $11, revoke_on = $12, \
              auth_policy = $13, admin_api = $14, updated_at = $15, backchannel_logout = $16, \
-             version = version + 1 \
+             mfa = $17, version = version + 1 \
              WHERE id = $1 AND version = $2 RETURNING {APP_COLS}"
         );
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
@@ -279,6 +281,7 @@ impl AppStore for SqlStore {
             .bind(json(&a.admin_api)?)
             .bind(ms(a.updated_at))
             .bind(opt_json(a.backchannel_logout.as_ref())?)
+            .bind(a.mfa.as_str())
             .fetch_all(&self.pool)
             .await
             .map_err(|e| self.write_err(e, "app"))?;

@@ -52,6 +52,10 @@ pub(super) fn duplicate_label(constraint: &str) -> &'static str {
         "webhook_endpoints_pkey" => "webhook id",
         "outbox_pkey" => "delivery id",
         "outbox_event_key" => "delivery of this event to this target",
+        "mfa_totp_pkey" => "TOTP factor",
+        "mfa_recovery_codes_pkey" => "recovery code",
+        "mfa_remembered_devices_pkey" => "remembered device",
+        "passkeys_pkey" => "passkey credential",
         _ => "row",
     }
 }

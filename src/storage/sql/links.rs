@@ -15,7 +15,7 @@ use std::borrow::Cow;
 
 /// Links are read joined with their allowed role groups, like role groups with their roles.
 pub(super) const LINK_SELECT: &str = "SELECT l.org_id, l.app_id, l.auth_policy, l.jit, l.default_roles, \
-     l.version, l.created_at, l.updated_at, g.group_id FROM org_app_links l \
+     l.mfa, l.version, l.created_at, l.updated_at, g.group_id FROM org_app_links l \
      LEFT JOIN link_role_groups g ON g.org_id = l.org_id AND g.app_id = l.app_id";
 
 pub(super) fn links_from(rows: &[AnyRow]) -> Result<Vec<OrgAppLink>> {
@@ -35,6 +35,7 @@ pub(super) fn links_from(rows: &[AnyRow]) -> Result<Vec<OrgAppLink>> {
                 auth_policy: col_json(r, "auth_policy")?,
                 jit: col_bool(r, "jit")?,
                 default_roles: col_json(r, "default_roles")?,
+                mfa: col_opt_parse(r, "mfa", mfa_policy)?,
                 version: col(r, "version")?,
                 created_at: col_ts(r, "created_at")?,
                 updated_at: col_ts(r, "updated_at")?,
@@ -45,7 +46,7 @@ pub(super) fn links_from(rows: &[AnyRow]) -> Result<Vec<OrgAppLink>> {
 }
 
 pub(super) const INSERT_LINK: &str = "INSERT INTO org_app_links (org_id, app_id, auth_policy, jit, \
-     default_roles, version, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
+     default_roles, version, created_at, updated_at, mfa) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
 
 pub(super) async fn write_link_row(
     conn: &mut AnyConnection,
@@ -57,7 +58,7 @@ pub(super) async fn write_link_row(
             "{INSERT_LINK} ON CONFLICT (org_id, app_id) DO UPDATE SET \
              auth_policy = excluded.auth_policy, jit = excluded.jit, \
              default_roles = excluded.default_roles, updated_at = excluded.updated_at, \
-             version = org_app_links.version + 1"
+             mfa = excluded.mfa, version = org_app_links.version + 1"
         ))
     } else {
         Cow::Borrowed(INSERT_LINK)
@@ -71,6 +72,7 @@ pub(super) async fn write_link_row(
         .bind(l.version)
         .bind(ms(l.created_at))
         .bind(ms(l.updated_at))
+        .bind(l.mfa.map(|m| m.as_str().to_owned()))
         .execute(&mut *conn)
         .await?;
     Ok(res.rows_affected())
@@ -157,10 +159,10 @@ impl LinkStore for SqlStore {
         let mut tx = self.begin().await?;
         let rows = sqlx::query(
             "UPDATE org_app_links SET auth_policy = $4, jit = $5, default_roles = $6, \
-             updated_at = $7, version = version + 1 \
+             updated_at = $7, mfa = $8, version = version + 1 \
              WHERE org_id = $1 AND app_id = $2 AND version = $3 \
-             RETURNING org_id, app_id, auth_policy, jit, default_roles, version, created_at, \
-             updated_at",
+             RETURNING org_id, app_id, auth_policy, jit, default_roles, mfa, version, \
+             created_at, updated_at",
         )
         .bind(l.org_id.as_str())
         .bind(l.app_id.as_str())
@@ -169,6 +171,7 @@ impl LinkStore for SqlStore {
         .bind(l.jit)
         .bind(json(&l.default_roles)?)
         .bind(ms(l.updated_at))
+        .bind(l.mfa.map(|m| m.as_str().to_owned()))
         .fetch_all(&mut *tx)
         .await
         .map_err(backend)?;
@@ -188,6 +191,7 @@ impl LinkStore for SqlStore {
             auth_policy: col_json(row, "auth_policy")?,
             jit: col_bool(row, "jit")?,
             default_roles: col_json(row, "default_roles")?,
+            mfa: col_opt_parse(row, "mfa", mfa_policy)?,
             version: col(row, "version")?,
             created_at: col_ts(row, "created_at")?,
             updated_at: col_ts(row, "updated_at")?,

@@ -5,7 +5,7 @@
 //! Owns: encoding values for binds and decoding row columns. Must not touch: queries.
 
 use super::errors::backend;
-use crate::domain::{TokenHash, from_millis, to_millis};
+use crate::domain::{MfaPolicy, TokenHash, from_millis, to_millis};
 use crate::storage::{Result, StorageError};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -110,4 +110,8 @@ pub(super) fn col_opt_parse<T, E: std::fmt::Display>(
 
 pub(super) fn token_hash(s: &str) -> std::result::Result<TokenHash, &'static str> {
     TokenHash::from_hex(s).ok_or("not a SHA-256 hex digest")
+}
+
+pub(super) fn mfa_policy(s: &str) -> std::result::Result<MfaPolicy, &'static str> {
+    MfaPolicy::parse(s).ok_or("not an MFA policy")
 }

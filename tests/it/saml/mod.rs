@@ -115,6 +115,7 @@ async fn env_on(allow_idp_initiated: bool, lobby: Lobby) -> Env {
         auth_policy: LinkAuthPolicy::Inherit,
         jit: true,
         default_roles: [rv("sales")].into_iter().collect::<BTreeSet<_>>(),
+        mfa: None,
         version: 1,
         created_at: now,
         updated_at: now,
