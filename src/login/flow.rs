@@ -92,6 +92,9 @@ pub enum Stage {
     Chooser,
     /// Not authenticated; choosing among the IdPs of `Flow::target_org` (`sso_choice`).
     Connection,
+    /// Not authenticated, but the person opened the emailed link sent to `Flow::email`, so
+    /// they hold that address: choosing among the orgs it may sign in to (`login::shared`).
+    OrgLink,
 }
 
 /// `prompt` values of the request (OIDC Core §3.1.2.1).

@@ -67,6 +67,11 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
         "member search index",
         include_str!("../../migrations/postgres/0018_member_search.sql"),
     ),
+    (
+        21,
+        "shared domains",
+        include_str!("../../migrations/postgres/0021_shared_domains.sql"),
+    ),
 ];
 
 const MAX_CONNECTIONS: u32 = 10;

@@ -71,6 +71,11 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
         "member search index",
         include_str!("../../migrations/sqlite/0018_member_search.sql"),
     ),
+    (
+        21,
+        "shared domains",
+        include_str!("../../migrations/sqlite/0021_shared_domains.sql"),
+    ),
 ];
 
 /// Connections of a file database. SQLite has one writer at a time; in WAL mode a reader runs
