@@ -2,7 +2,8 @@
 // (npm `smtp-server`) receives the link, a certified OpenID Provider (`oidc-provider`) is Acme's
 // IdP, a certified RP (`openid-client`) gets the tokens, and headless Chromium is the person.
 // acme.test is verified by Acme and marked shared (in the imported configuration); Alice
-// (alice@acme.test) is a member of Acme and of Globex. Her email is routed to no org: the
+// (alice@acme.test) is a member of Acme and of Globex (imported; her first sign-in at Acme's IdP
+// makes her federated account just in time, as email alone never links accounts). Her email is routed to no org: the
 // password page offers "Email me a link to my organization's sign-in"; every address gets the
 // same answer; the link arrives by SMTP, is refused in another browser, and in hers opens a
 // chooser of exactly Acme and Globex. Picking Acme goes to Acme's IdP (the address as
@@ -46,7 +47,7 @@ orgs:
     name: Acme Corporation
     domains: [{ domain: acme.test, verified: true, shared: true }]
     apps:
-      - { app_id: app_crm, allowed_role_groups: [crm-all] }
+      - { app_id: app_crm, allowed_role_groups: [crm-all], jit: true, default_roles: [sales] }
     members:
       - { user_id: usr_alice, roles: { app_crm: [sales] } }
   - id: globex
@@ -151,7 +152,9 @@ test('a shared domain: the emailed link opens a chooser of exactly her orgs, and
     await b.page.fill('#username', 'alice@acme.test');
     await b.page.fill('#password', USERS['alice@acme.test'].password);
     await b.page.click('#submit_button');
-    const tokens = await exchange(config, req, await waitForCallback(b.page, app.redirect_uri));
+    const tokens = await exchange(config, req, await waitForCallback(b.page, app.redirect_uri).catch(async (e) => {
+      throw new Error(`${e.message}\nat ${b.page.url()}:\n${await b.page.textContent('body')}`);
+    }));
     assert.equal(tokens.claims().org_id, 'acme');
     assert.equal(tokens.claims().idp, CONN);
     assert.equal(tokens.claims().email, 'alice@acme.test');
