@@ -95,7 +95,7 @@ async function askForLink(page, email) {
   return page.textContent('#org-link-sent');
 }
 
-test('the exported configuration keeps the shared mark', async () => {
+test('the shared mark of the imported configuration shows in the admin API', async () => {
   const d = await lobby.admin('GET', '/orgs/acme/domains/acme.test');
   assert.equal(d.shared, true);
   assert.equal(d.verified, true);

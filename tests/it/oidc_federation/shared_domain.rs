@@ -365,16 +365,35 @@ async fn one_org_is_still_a_chooser_and_a_removed_membership_is_no_longer_a_pick
     s.create_user(&kim).await.unwrap();
     member(&fed, "pied", &kim.id, MemberStatus::Active).await;
     let b = fed.browser();
-    let (flow, csrf, _, _) = identify(&b, "kim@gmail.test", &[]).await;
+    // In German (`ui_locales=de`): the pages and the message.
+    let (flow, csrf, _, _) = identify(&b, "kim@gmail.test", &[("ui_locales", "de")]).await;
+    let page = b.get(&format!("/login/password?flow={flow}")).await;
+    assert!(
+        unescape(&page.body).contains("Link zur Anmeldung meiner Organisation per E-Mail senden"),
+        "{}",
+        page.body
+    );
     let r = b
         .post("/login/shared/send", &[("flow", &flow), ("csrf", &csrf)])
         .await;
     assert_eq!(r.status, 200);
-    let path = link_path(&fed, &mail_to(&fed, "kim@gmail.test").await);
+    assert!(
+        unescape(&r.body).contains("Wenn diese Adresse zu einer Organisation gehört"),
+        "{}",
+        r.body
+    );
+    let m = mail_to(&fed, "kim@gmail.test").await;
+    assert_eq!(m.subject, "Die Anmeldung Ihrer Organisation bei CRM");
+    let path = link_path(&fed, &m);
     let r = b.get(&path).await;
     assert_eq!(r.status, 303, "{}", r.body);
     let chooser = b.get(&r.location()).await;
     assert_eq!(chooser.status, 200);
+    assert!(
+        chooser.body.contains("<html lang=\"de\">"),
+        "{}",
+        chooser.body
+    );
     assert_eq!(
         chooser.body.matches("name=\"org\"").count(),
         1,
@@ -389,7 +408,12 @@ async fn one_org_is_still_a_chooser_and_a_removed_membership_is_no_longer_a_pick
             &[("flow", &flow), ("csrf", &csrf), ("org", "pied")],
         )
         .await;
-    assert_refused(&b, &r, 400, NOT_LISTED);
+    assert_refused(
+        &b,
+        &r,
+        400,
+        "Mit diesem Link können Sie sich nicht bei dieser Organisation anmelden",
+    );
 }
 
 #[tokio::test]
