@@ -455,4 +455,21 @@ async fn an_exclusive_domain_routes_directly_and_a_domain_marked_shared_does_not
         "{}",
         r.location()
     );
+
+    // An app that allows no Lobby passwords: the same page without the password form.
+    let s = fed.st.storage.as_ref();
+    let mut app = s
+        .get_app(&AppId::parse("crm").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    app.auth_policy.allowed_kinds = [ConnectionKind::Oidc, ConnectionKind::Saml].into();
+    s.update_app(&app).await.unwrap();
+    let (flow, _, _, r) = identify(&b, "lee@gmail.test", &[]).await;
+    assert_eq!(r.location(), format!("/login/password?flow={flow}"));
+    let page = b.get(&r.location()).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(page.body.contains("id=\"email-org-link\""), "{}", page.body);
+    assert!(page.body.contains("id=\"sso-by-org\""));
+    assert!(!page.body.contains("name=\"password\""), "{}", page.body);
 }
