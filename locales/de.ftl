@@ -13,6 +13,7 @@ title-password = Passwort eingeben
 title-choose-org = Organisation auswählen
 title-choose-connection = Anmeldeweg wählen
 title-sso-by-org = Mit Single Sign-on anmelden
+title-org-link = Organisation wählen
 title-access-denied = Zugriff verweigert
 title-sign-out-failed = Abmeldung fehlgeschlagen
 title-unavailable = Anmeldung nicht verfügbar
@@ -61,6 +62,15 @@ label-org-name = Name der Organisation
 sso-org-hint = Der Kurzname, den Ihnen Ihre IT genannt hat, zum Beispiel acme.
 sso-org-unknown = Keine Organisation dieses Namens meldet sich über eine eigene Anmeldeseite bei dieser Anwendung an. Prüfen Sie den Namen mit Ihrer IT oder melden Sie sich mit Ihrer E-Mail-Adresse an.
 sso-org-empty = Geben Sie den Namen Ihrer Organisation ein.
+button-email-org-link = Link zur Anmeldung meiner Organisation per E-Mail senden
+org-link-sent = Wenn diese Adresse zu einer Organisation gehört, die diese Anwendung nutzt, haben wir ihr einen Link geschickt, mit dem Sie die Anmeldung Ihrer Organisation wählen. Öffnen Sie ihn innerhalb von 15 Minuten in diesem Browser; er funktioniert nur einmal. Sehen Sie auch im Spam-Ordner nach.
+org-link-expired = Dieser Link ist abgelaufen oder wurde bereits verwendet. Gehen Sie zurück zur Anmeldeseite und fordern Sie einen neuen Link an.
+org-link-other-browser = Dieser Link wurde in einem anderen Browser angefordert. Öffnen Sie ihn in dem Browser, in dem Sie ihn angefordert haben, oder fordern Sie in diesem Browser einen neuen Link an.
+org-link-not-listed = Mit diesem Link können Sie sich nicht bei dieser Organisation anmelden. Gehen Sie zurück und wählen Sie eine der aufgeführten Organisationen.
+org-link-limited = Zu viele Link-Anfragen aus Ihrem Netzwerk. Warten Sie eine Stunde und versuchen Sie es erneut.
+org-link-chooser-lead-html = Wählen Sie die Organisation, für die Sie sich als <strong id="org-link-email">{ $email }</strong> bei <strong>{ $app }</strong> anmelden.
+org-link-none = Mit dieser Adresse können Sie sich bei keiner Organisation dieser Anwendung mehr anmelden. Bitten Sie die Administration Ihrer Organisation um eine Einladung.
+org-link-invited = (Einladung)
 email-invalid = Geben Sie eine E-Mail-Adresse wie name@example.com ein.
 wrong-password = Die E-Mail-Adresse oder das Passwort ist falsch.
 locked-out = Zu viele fehlgeschlagene Anmeldeversuche. Warten Sie 15 Minuten und versuchen Sie es dann erneut.
@@ -225,6 +235,12 @@ mail-reset-button = Neues Passwort wählen
 mail-reset-copy = Oder kopieren Sie diese Adresse in Ihren Browser:
 mail-reset-ignore = Falls Sie das nicht angefordert haben, ignorieren Sie diese Nachricht: Ihr Passwort bleibt unverändert.
 mail-reset-footer = { $brand }, gesichert durch Lobby
+mail-org-link-subject = Die Anmeldung Ihrer Organisation bei { $app }
+mail-org-link-intro = Jemand hat einen Link angefordert, um sich als { $email } bei { $app } anzumelden.
+mail-org-link-intro-html = Jemand hat einen Link angefordert, um sich als <strong>{ $email }</strong> bei <strong>{ $app }</strong> anzumelden.
+mail-org-link-open = Um Ihre Organisation zu wählen, öffnen Sie diesen Link innerhalb von 15 Minuten in dem Browser, in dem Sie ihn angefordert haben (er funktioniert nur einmal):
+mail-org-link-button = Meine Organisation wählen
+mail-org-link-ignore = Falls Sie das nicht angefordert haben, ignorieren Sie diese Nachricht: Ohne den Link geschieht nichts.
 
 ## Portal: jede Seite
 portal-name = Lobby-Portal
@@ -508,6 +524,12 @@ portal-domains-remove-members-stay = Bestehende Mitglieder behalten ihre Mitglie
 portal-domains-remove-title = { $domain } entfernen?
 portal-domains-remove-question = Die Domain { $domain } entfernen?
 portal-domains-remove-confirm = Domain entfernen
+portal-domains-shared = Geteilt: Auch Mitglieder anderer Organisationen verwenden diese Domain. Personen mit einer Adresse hier erhalten per E-Mail einen Link zu den Organisationen, bei denen sie sich anmelden können.
+portal-domains-exclusive = Personen mit einer Adresse dieser Domain melden sich über diese Organisation an, sobald die Domain bestätigt ist.
+portal-domains-make-shared = { $domain } als mit anderen Organisationen geteilt markieren
+portal-domains-make-exclusive = { $domain } nur zu dieser Organisation leiten
+portal-domains-now-shared = Die Domain ist jetzt geteilt: Personen mit einer Adresse dort wählen ihre Organisation über einen Link per E-Mail.
+portal-domains-now-exclusive = Die Domain leitet jetzt nur zu dieser Organisation.
 
 ## portal: branding
 portal-branding-title = Erscheinungsbild

@@ -14,6 +14,7 @@ title-password = Enter your password
 title-choose-org = Choose an organization
 title-choose-connection = Choose how to sign in
 title-sso-by-org = Sign in with single sign-on
+title-org-link = Choose your organization
 title-access-denied = Access denied
 title-sign-out-failed = Sign-out failed
 title-unavailable = Sign-in unavailable
@@ -62,6 +63,15 @@ label-org-name = Organization name
 sso-org-hint = The short name your IT team gave you, such as acme.
 sso-org-unknown = No organization by that name signs in to this application with its own sign-in page. Check the name with your IT team, or sign in with your email.
 sso-org-empty = Enter your organization's name.
+button-email-org-link = Email me a link to my organization's sign-in
+org-link-sent = If this address belongs to an organization that uses this application, we have sent it a link to choose your organization's sign-in. Open it in this browser within 15 minutes; it works once. Check your inbox and spam folder.
+org-link-expired = This link has expired or was already used. Go back to the sign-in page and ask for a new link.
+org-link-other-browser = This link was asked for in another browser. Open it in the browser where you asked for it, or ask for a new link in this browser.
+org-link-not-listed = You can't sign in to this organization with this link. Go back and choose one of the organizations listed.
+org-link-limited = Too many link requests from your network. Wait an hour and try again.
+org-link-chooser-lead-html = Choose the organization you are signing in to <strong>{ $app }</strong> for as <strong id="org-link-email">{ $email }</strong>.
+org-link-none = This address can't sign in to any organization of this application any more. Ask your organization's administrator for an invitation.
+org-link-invited = (invitation)
 email-invalid = Enter an email address like name@example.com.
 wrong-password = The email or password is incorrect.
 locked-out = Too many failed sign-in attempts. Wait 15 minutes and try again.
@@ -226,6 +236,12 @@ mail-reset-button = Choose a new password
 mail-reset-copy = Or copy this address into your browser:
 mail-reset-ignore = If you did not ask for this, ignore this message: your password stays as it is.
 mail-reset-footer = { $brand }, secured by Lobby
+mail-org-link-subject = Your organization's sign-in to { $app }
+mail-org-link-intro = Someone asked for a link to sign in to { $app } as { $email }.
+mail-org-link-intro-html = Someone asked for a link to sign in to <strong>{ $app }</strong> as <strong>{ $email }</strong>.
+mail-org-link-open = To choose your organization, open this link in the browser where you asked for it, within 15 minutes (it works once):
+mail-org-link-button = Choose my organization
+mail-org-link-ignore = If you did not ask for this, ignore this message: nothing happens without the link.
 
 ## Portal: every page
 portal-name = Lobby portal
@@ -509,6 +525,12 @@ portal-domains-remove-members-stay = Existing members keep their membership.
 portal-domains-remove-title = Remove { $domain }?
 portal-domains-remove-question = Remove the domain { $domain }?
 portal-domains-remove-confirm = Remove domain
+portal-domains-shared = Shared: other organizations' members also use this domain. People with an address here get an emailed link to the organizations they can sign in to.
+portal-domains-exclusive = People with an address at this domain sign in through this organization once it is verified.
+portal-domains-make-shared = Mark { $domain } as shared with other organizations
+portal-domains-make-exclusive = Route { $domain } to this organization only
+portal-domains-now-shared = The domain is now shared: people with an address there choose their organization through an emailed link.
+portal-domains-now-exclusive = The domain now routes to this organization only.
 
 ## portal: branding
 portal-branding-title = Branding

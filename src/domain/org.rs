@@ -124,9 +124,20 @@ pub struct OrgDomain {
     pub verification_token: String,
     pub verified_at: Option<OffsetDateTime>,
     pub created_at: OffsetDateTime,
+    /// "Other organizations' members also use this domain" (a parent with subsidiaries, a
+    /// consultancy): discovery does not route the verified domain straight to this org but
+    /// treats it like a domain nobody verified (the emailed org chooser, `login::shared`).
+    /// Meaningful only once verified; verification itself stays exclusive.
+    #[serde(default)]
+    pub shared: bool,
 }
 
 impl OrgDomain {
+    /// Whether discovery routes this domain's emails straight to the org.
+    pub fn routes_exclusively(&self) -> bool {
+        self.verified && !self.shared
+    }
+
     pub fn txt_record_name(&self) -> String {
         format!("_lobby-challenge.{}", self.domain.as_str())
     }

@@ -4,18 +4,22 @@
 //! explicit connection list (in its order) when it overrides, else the org's *active*
 //! connections whose kind the app's `allowed_kinds` permits; (2) the pre-authentication
 //! routing of the identifier page: an `organization` hint naming an org linked to the app, else
-//! the org that has *verified* the email's domain (DESIGN §6.2) and is linked to the app; if that
-//! org's policy has an OIDC/SAML connection, that connection is used, otherwise the password page
-//! (also for unknown emails and unrouted domains, so the answer reveals nothing); (3) the
+//! the org that has *verified* the email's domain (DESIGN §6.2) and not marked it shared, and is
+//! linked to the app; if that org's policy has an OIDC/SAML connection, that connection is used,
+//! otherwise the password page (also for unknown emails and unrouted domains, so the answer
+//! reveals nothing; a *shared* domain — marked so, or verified by nobody — also offers the
+//! emailed org chooser there, `login::shared`); (3) the
 //! post-authentication eligible orgs of a password sign-in: the user's *active* memberships in
-//! *active* orgs linked to the app whose policy allows an active password connection.
+//! *active* orgs linked to the app whose policy allows an active password connection; (4) the
+//! orgs an address the person proved they hold may sign in to (`orgs_for_proven_email`, the
+//! emailed chooser of a shared domain): active memberships and pending invitations.
 //! Org selection happens after authentication (as Keycloak Organizations and WorkOS do).
 //!
 //! Must not touch: HTTP, sessions, tokens.
 
 use crate::domain::{
-    App, Connection, ConnectionKind, ConnectionState, Email, LinkAuthPolicy, MemberStatus, Org,
-    OrgAppLink, OrgId, OrgStatus, Slug, UserId,
+    App, Connection, ConnectionKind, ConnectionState, Email, Invitation, LinkAuthPolicy,
+    MemberStatus, Org, OrgAppLink, OrgId, OrgStatus, Slug, UserId,
 };
 use crate::storage::{Result, Storage};
 
@@ -108,16 +112,20 @@ async fn linked(storage: &dyn Storage, app: &App, org: Org) -> Result<Option<Lin
         .map(|link| LinkedOrg { org, link }))
 }
 
-/// The org that has verified this email's domain, if it is active and linked to the app.
+/// The org that has verified this email's domain *exclusively* (not marked shared), if it is
+/// active and linked to the app.
 pub async fn org_for_email(
     storage: &dyn Storage,
     app: &App,
     email: &Email,
 ) -> Result<Option<LinkedOrg>> {
-    let Some(org_id) = storage.find_verified_domain_org(&email.domain()).await? else {
+    let Some(d) = storage.find_verified_domain(&email.domain()).await? else {
         return Ok(None);
     };
-    match storage.get_org(&org_id).await? {
+    if !d.routes_exclusively() {
+        return Ok(None);
+    }
+    match storage.get_org(&d.org_id).await? {
         Some(o) => linked(storage, app, o).await,
         None => Ok(None),
     }
@@ -165,6 +173,69 @@ pub fn dispatch_of(policy: Vec<&Connection>) -> ConnectionDispatch {
         0 => ConnectionDispatch::Password,
         1 => ConnectionDispatch::Upstream(Box::new(sso.remove(0))),
         _ => ConnectionDispatch::Choose(sso),
+    }
+}
+
+/// An org the emailed chooser of a shared domain lists for an address the person has proved
+/// they hold (`login::shared`).
+#[derive(Clone, Debug)]
+pub struct ProvenOrg {
+    pub target: LinkedOrg,
+    /// Listed for this pending invitation (the address is not a member yet).
+    pub invitation: Option<Invitation>,
+}
+
+/// The orgs an address may sign in to for this app, to be shown only after the person proved
+/// they hold it: orgs where a user with this email has an *active* membership, then orgs with a
+/// *pending, unexpired* invitation for it (once each, the membership first); only active orgs
+/// linked to the app. Sorted by display name then id.
+pub async fn orgs_for_proven_email(
+    storage: &dyn Storage,
+    app: &App,
+    email: &Email,
+    now: time::OffsetDateTime,
+) -> Result<Vec<ProvenOrg>> {
+    let mut out: Vec<ProvenOrg> = Vec::new();
+    let listed = |out: &Vec<ProvenOrg>, id: &OrgId| out.iter().any(|p| &p.target.org.id == id);
+    for m in storage.list_memberships_for_email(email).await? {
+        if m.status != MemberStatus::Active || listed(&out, &m.org_id) {
+            continue;
+        }
+        if let Some(target) = linked_by_id(storage, app, &m.org_id).await? {
+            out.push(ProvenOrg {
+                target,
+                invitation: None,
+            });
+        }
+    }
+    for inv in storage
+        .list_pending_invitations_for_email(email, now)
+        .await?
+    {
+        if !inv.is_usable(now) || listed(&out, &inv.org_id) {
+            continue;
+        }
+        if let Some(target) = linked_by_id(storage, app, &inv.org_id).await? {
+            out.push(ProvenOrg {
+                target,
+                invitation: Some(inv),
+            });
+        }
+    }
+    out.sort_by(|a, b| {
+        let (a, b) = (&a.target.org, &b.target.org);
+        a.display_name()
+            .to_lowercase()
+            .cmp(&b.display_name().to_lowercase())
+            .then(a.id.cmp(&b.id))
+    });
+    Ok(out)
+}
+
+async fn linked_by_id(storage: &dyn Storage, app: &App, id: &OrgId) -> Result<Option<LinkedOrg>> {
+    match storage.get_org(id).await? {
+        Some(o) => linked(storage, app, o).await,
+        None => Ok(None),
     }
 }
 

@@ -96,6 +96,9 @@ pub enum Stage {
     MfaEnroll,
     /// Password checked, org chosen (`Flow::mfa`): passing the second factor (`login::mfa`).
     MfaChallenge,
+    /// Not authenticated, but the person opened the emailed link sent to `Flow::email`, so
+    /// they hold that address: choosing among the orgs it may sign in to (`login::shared`).
+    OrgLink,
 }
 
 /// `prompt` values of the request (OIDC Core §3.1.2.1).

@@ -1,7 +1,9 @@
 //! The hosted login (DESIGN §2, §4): `/login` (identifier first), `/login/password`, the
 //! password reset pages `/login/password/forgot` and `/login/password/reset/{token}` (`reset`),
-//! `/login/org` (chooser), `/login/mfa…` (the second factor, `mfa`), `/login/connection` and `/login/sso` (`sso_choice`: "Sign in with …"
-//! among an org's IdPs, and "Sign in with your organization's name"), `/login/error`, the OIDC federation callback
+//! `/login/org` (chooser), `/login/mfa…` (the second factor, `mfa`), `/login/connection` and
+//! `/login/sso` (`sso_choice`: "Sign in with …" among an org's IdPs, and "Sign in with your
+//! organization's name"), `/login/shared*` (`shared`: the emailed org chooser of a shared email
+//! domain), `/login/error`, the OIDC federation callback
 //! `/sso/oidc/{connection_id}/callback` (`oidc`), the SAML routes `/sso/saml/{connection_id}/…`
 //! (`saml`: SP metadata, ACS, continue), the portal wizard's test sign-in `/sso/test/{ticket}`
 //! (`test_signin`: the IdP's answer is shown to the admin, nobody is signed in), and the
@@ -38,6 +40,7 @@ pub mod rate_limit;
 pub mod reset;
 pub mod saml;
 pub mod session;
+pub mod shared;
 pub mod sso_choice;
 pub mod test_signin;
 pub mod upstream;
@@ -107,6 +110,12 @@ pub fn router() -> Router<LoginCtx> {
             "/login/sso",
             get(sso_choice::org_get).post(sso_choice::org_post),
         )
+        .route(
+            "/login/shared",
+            get(shared::chooser_get).post(shared::chooser_post),
+        )
+        .route("/login/shared/send", axum::routing::post(shared::send_post))
+        .route("/login/shared/{token}", get(shared::open))
         .route("/login/error", get(pages::error_route))
         .route("/invite/{token}", get(invite::get).post(invite::post))
         .route("/sso/oidc/{connection_id}/callback", get(oidc::callback))

@@ -79,17 +79,23 @@ pub(crate) async fn count_ip_failure(st: &LoginCtx, ip: &str) -> crate::state::R
 
 fn page(
     headers: &HeaderMap,
-    app_name: &str,
+    app: &crate::domain::App,
     flow: &flow::Flow,
     brand: Option<&crate::domain::Org>,
     error: Option<crate::i18n::Msg>,
     status: StatusCode,
 ) -> Response {
+    let offer_password = super::shared::offers_password(app, flow);
+    let title = if offer_password {
+        "title-password"
+    } else {
+        "title-sign-in"
+    };
     let p = PasswordPage {
-        c: Chrome::new(crate::i18n::Msg::new("title-password"), headers)
+        c: Chrome::new(crate::i18n::Msg::new(title), headers)
             .branded(brand)
             .ui_lang(flow.ui_lang()),
-        app_name: app_name.to_owned(),
+        app_name: app.name.clone(),
         flow: flow.id.to_string(),
         csrf: flow.csrf.expose().to_owned(),
         email: flow
@@ -98,6 +104,8 @@ fn page(
             .map(|e| e.to_string())
             .unwrap_or_default(),
         error,
+        offer_password,
+        offer_org_link: super::shared::offers_org_link(flow),
     };
     render(status, &p)
 }
@@ -128,14 +136,7 @@ async fn show(st: &LoginCtx, headers: &HeaderMap, flow: Flow) -> Result<Response
     }
     let app = flow_app(st, &flow).await?;
     let b = brand(st, &flow).await;
-    Ok(page(
-        headers,
-        &app.name,
-        &flow,
-        b.as_ref(),
-        None,
-        StatusCode::OK,
-    ))
+    Ok(page(headers, &app, &flow, b.as_ref(), None, StatusCode::OK))
 }
 
 /// The user with a password for this email, if any: one indexed read of the unique password
@@ -286,7 +287,7 @@ async fn check_password(
         Ok(Reserved::Locked) => {
             return Ok(page(
                 headers,
-                &app.name,
+                &app,
                 &flow,
                 b.as_ref(),
                 Some(LOCKED),
@@ -324,14 +325,7 @@ async fn check_password(
             Ok(Limit::Locked) => (LOCKED, StatusCode::TOO_MANY_REQUESTS),
             Err(e) => return Err(LoginError::unavailable("counting a failed sign-in", &e)),
         };
-        return Ok(page(
-            headers,
-            &app.name,
-            &flow,
-            b.as_ref(),
-            Some(msg),
-            status,
-        ));
+        return Ok(page(headers, &app, &flow, b.as_ref(), Some(msg), status));
     }
     let user = user.ok_or(PageError::Server)?;
     let _ = st.ephemeral.delete(&format!("fail:acct:{acct}")).await;

@@ -68,6 +68,8 @@ pub const STORAGE_DURATION: &str = "lobby_storage_op_duration_seconds";
 pub const STORAGE_ERRORS: &str = "lobby_storage_errors_total";
 /// `{class}`: requests refused by a rate limit.
 pub const RATE_LIMITED: &str = "lobby_rate_limited_total";
+/// `{step}`: the emailed org chooser of shared domains (`requested`, `sent`, `opened`, …).
+pub const ORG_LINKS: &str = "lobby_org_links_total";
 
 /// Remote calls to IdPs: 5 ms … 10 s (the outbound timeout).
 const UPSTREAM_BUCKETS: [f64; 11] = [
@@ -202,6 +204,10 @@ fn describe() {
         "Database failures (not answers such as duplicates), by error class."
     );
     describe_counter!(RATE_LIMITED, "Requests refused by a rate limit, by class.");
+    describe_counter!(
+        ORG_LINKS,
+        "Steps of the emailed organization chooser of shared email domains, by step."
+    );
 }
 
 impl Metrics {
@@ -363,6 +369,14 @@ pub fn saml_rejected(reason: &str) {
 /// An IdP metadata refresh failed.
 pub fn saml_metadata_refresh_failed() {
     metrics::counter!(SAML_METADATA_REFRESH_FAILURES).increment(1);
+}
+
+/// A step of the emailed org chooser of a shared domain (`login::shared`): `requested` (the
+/// button; the same answer for every address), `sent` (a message went out), `opened`,
+/// `picked`, `refused` (a pick not in the list), `link_refused` (expired, used or another
+/// browser's link).
+pub fn org_link(step: &'static str) {
+    metrics::counter!(ORG_LINKS, "step" => step).increment(1);
 }
 
 /// A request refused by the rate limit of `class`.

@@ -19,6 +19,7 @@ pub mod choice;
 pub mod invite;
 pub mod mail;
 pub mod mfa;
+pub mod org_link;
 pub mod password;
 pub mod sso;
 
@@ -126,6 +127,12 @@ pub struct PasswordPage {
     pub csrf: String,
     pub email: String,
     pub error: Option<Msg>,
+    /// The password form (the app allows Lobby's password connection, or the routed org
+    /// signs in with passwords).
+    pub offer_password: bool,
+    /// "Email me a link to my organization's sign-in" and the org-name link: the email's domain
+    /// is shared (marked so, or verified by nobody), `login::shared`.
+    pub offer_org_link: bool,
 }
 
 pub struct OrgChoice {

@@ -1,6 +1,8 @@
 //! The Domains page of an org (`/portal/orgs/{org_id}/domains`): the org's email domains with
 //! their status, adding one, the DNS TXT record to publish, verifying it, removing one (after
-//! a confirmation page).
+//! a confirmation page), and marking a verified domain shared ("other organizations' members
+//! also use this domain": discovery then offers the emailed org chooser instead of routing the
+//! domain straight here).
 //!
 //! Owns: the page and the plain-words outcomes of a verification. Must not touch: who may do
 //! what (the `PortalScope` extractor asks the admin layer's rights table), when a domain
@@ -33,6 +35,8 @@ mod say {
     pub const DNS_DOWN: Msg = Msg::new("portal-domains-dns-down");
     pub const STILL_THERE: Msg = Msg::new("portal-domains-still-there");
     pub const GONE_BUT_KEPT: Msg = Msg::new("portal-domains-gone-but-kept");
+    pub const NOW_SHARED: Msg = Msg::new("portal-domains-now-shared");
+    pub const NOW_EXCLUSIVE: Msg = Msg::new("portal-domains-now-exclusive");
 }
 
 pub fn routes() -> Router<super::PortalCtx> {
@@ -41,6 +45,10 @@ pub fn routes() -> Router<super::PortalCtx> {
         .route(
             "/portal/orgs/{org_id}/domains/{domain}/verify",
             axum::routing::post(verify),
+        )
+        .route(
+            "/portal/orgs/{org_id}/domains/{domain}/sharing",
+            axum::routing::post(sharing),
         )
         .route(
             "/portal/orgs/{org_id}/domains/{domain}/delete",
@@ -66,6 +74,8 @@ pub struct DomainRow {
     /// Unicode form, for display.
     pub unicode: String,
     pub verified: bool,
+    /// Other organizations' members also use it (no direct routing here).
+    pub shared: bool,
     /// `YYYY-MM-DD`, when verified.
     pub verified_on: Option<String>,
     pub txt_name: String,
@@ -79,6 +89,7 @@ impl DomainRow {
             domain: d.domain.to_string(),
             unicode: d.domain.to_unicode(),
             verified: d.verified,
+            shared: d.shared,
             verified_on: d.verified_at.map(super::wording::date),
             txt_name: d.txt_record_name(),
             txt_value: d.txt_record_value(),
@@ -126,6 +137,7 @@ async fn add(ps: PortalScope, CsrfForm(f): CsrfForm<AddForm>) -> Result<Response
     let req = DomainCreate {
         domain: f.domain.trim().to_owned(),
         verified: None,
+        shared: None,
     };
     match service::create_domain(&ps.scope().ctx(), ps.scope().org(), req).await {
         Ok(d) => {
@@ -149,6 +161,40 @@ async fn add(ps: PortalScope, CsrfForm(f): CsrfForm<AddForm>) -> Result<Response
         }
         Err(e) => Err(e.into()),
     }
+}
+
+#[derive(Deserialize)]
+pub struct SharingForm {
+    /// `true`: shared with other organizations' members; anything else: routes here only.
+    #[serde(default)]
+    pub shared: String,
+}
+
+/// `POST …/domains/{domain}/sharing`: mark the domain shared or exclusive (the admin layer's
+/// `update_domain`, audited as `domain.update`).
+async fn sharing(
+    ps: PortalScope,
+    Path((_org, domain)): Path<(String, String)>,
+    CsrfForm(f): CsrfForm<SharingForm>,
+) -> Result<Response, PortalError> {
+    let domain = domain_in_path(&domain)?;
+    let shared = f.shared == "true";
+    let patch = crate::admin::dto::DomainPatch {
+        verified: None,
+        shared: Some(shared),
+    };
+    service::update_domain(&ps.scope().ctx(), ps.scope().org(), &domain, patch, false).await?;
+    let flash = if shared {
+        say::NOW_SHARED
+    } else {
+        say::NOW_EXCLUSIVE
+    };
+    ps.user().set_flash(ps.tr().msg(flash)).await;
+    Ok(see_other(&format!(
+        "{}/domains#d-{}",
+        ps.href(Section::Overview),
+        domain.as_str()
+    )))
 }
 
 fn domain_in_path(s: &str) -> Result<EmailDomain, PortalError> {

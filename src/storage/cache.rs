@@ -24,7 +24,8 @@
 
 use crate::domain::cache::Timed;
 use crate::domain::{
-    App, AppId, ClientId, Connection, ConnectionId, EmailDomain, Org, OrgAppLink, OrgId, RoleGroup,
+    App, AppId, ClientId, Connection, ConnectionId, EmailDomain, Org, OrgAppLink, OrgDomain, OrgId,
+    RoleGroup,
 };
 use crate::storage::SamlIdpRecord;
 use std::collections::HashMap;
@@ -49,7 +50,7 @@ pub(crate) struct Maps {
     role_groups: HashMap<AppId, Timed<Vec<RoleGroup>>>,
     org_connections: HashMap<OrgId, Timed<Vec<Connection>>>,
     /// Verified domains only (an unknown domain is not remembered).
-    domain_orgs: HashMap<EmailDomain, Timed<OrgId>>,
+    domain_orgs: HashMap<EmailDomain, Timed<OrgDomain>>,
     /// `saml_idp_state` rows (the JSON is parsed by `upstream::saml`).
     saml_idps: HashMap<ConnectionId, Timed<SamlIdpRecord>>,
     /// One entry (key `()`): whether any webhook endpoint is enabled, read by every audit write.
@@ -79,7 +80,7 @@ pub(crate) const LINKS: Pick<(OrgId, AppId), OrgAppLink> = |m| &mut m.links;
 pub(crate) const CONNECTIONS: Pick<ConnectionId, Connection> = |m| &mut m.connections;
 pub(crate) const ROLE_GROUPS: Pick<AppId, Vec<RoleGroup>> = |m| &mut m.role_groups;
 pub(crate) const ORG_CONNECTIONS: Pick<OrgId, Vec<Connection>> = |m| &mut m.org_connections;
-pub(crate) const DOMAIN_ORGS: Pick<EmailDomain, OrgId> = |m| &mut m.domain_orgs;
+pub(crate) const DOMAIN_ORGS: Pick<EmailDomain, OrgDomain> = |m| &mut m.domain_orgs;
 pub(crate) const SAML_IDPS: Pick<ConnectionId, SamlIdpRecord> = |m| &mut m.saml_idps;
 pub(crate) const WEBHOOKS_ENABLED: Pick<(), bool> = |m| &mut m.webhooks_enabled;
 

@@ -158,8 +158,12 @@ pub trait DomainStore: Send + Sync {
     /// Updates `verified`/`verified_at`/`verification_token`; `Duplicate("verified domain")`.
     async fn update_domain(&self, d: &OrgDomain) -> Result<()>;
     async fn delete_domain(&self, org: &OrgId, domain: &EmailDomain) -> Result<()>;
-    /// Discovery: the org that has verified this domain.
-    async fn find_verified_domain_org(&self, domain: &EmailDomain) -> Result<Option<OrgId>>;
+    /// Discovery: the one verified copy of this domain (with its `shared` mark).
+    async fn find_verified_domain(&self, domain: &EmailDomain) -> Result<Option<OrgDomain>>;
+    /// The org that has verified this domain (shared or not).
+    async fn find_verified_domain_org(&self, domain: &EmailDomain) -> Result<Option<OrgId>> {
+        Ok(self.find_verified_domain(domain).await?.map(|d| d.org_id))
+    }
 }
 
 #[async_trait]
@@ -249,6 +253,11 @@ pub trait MembershipStore: Send + Sync {
     async fn count_members(&self, org: &OrgId, filter: &MemberFilter) -> Result<u64>;
     /// Every org the user belongs to (discovery, the chooser).
     async fn list_memberships_for_user(&self, user: &UserId) -> Result<Vec<Membership>>;
+    /// The memberships, in every org, of the users with this (normalized) email, sorted by
+    /// org then user: the emailed org chooser of a shared domain (`login::shared`), once the
+    /// person has proved they hold the address. An indexed read (users by email, memberships by
+    /// user); each row names its org.
+    async fn list_memberships_for_email(&self, email: &Email) -> Result<Vec<Membership>>;
     /// A member of `org` whose user has this email (password sign-in, invitations).
     async fn find_member_by_email(
         &self,
@@ -273,6 +282,15 @@ pub trait InvitationStore: Send + Sync {
     async fn list_invitations(&self, org: &OrgId, page: &PageRequest) -> Result<Page<Invitation>>;
     /// The token is the credential, so this lookup is not org-scoped.
     async fn find_invitation_by_token(&self, hash: &TokenHash) -> Result<Option<Invitation>>;
+    /// The pending invitations for this (normalized) email that are not expired at `now`, in
+    /// every org, sorted by org then id: the emailed org chooser of a shared domain, once the
+    /// person has proved they hold the address. Served by the index on (email, status); each
+    /// row names its org.
+    async fn list_pending_invitations_for_email(
+        &self,
+        email: &Email,
+        now: OffsetDateTime,
+    ) -> Result<Vec<Invitation>>;
     /// CAS on version (accepting an invitation must happen once).
     async fn update_invitation(&self, i: &Invitation) -> Result<Invitation>;
     async fn delete_invitation(&self, org: &OrgId, id: &InvitationId) -> Result<()>;

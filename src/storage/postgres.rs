@@ -77,6 +77,11 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
         "passkeys",
         include_str!("../../migrations/postgres/0020_passkeys.sql"),
     ),
+    (
+        21,
+        "shared domains",
+        include_str!("../../migrations/postgres/0021_shared_domains.sql"),
+    ),
 ];
 
 const MAX_CONNECTIONS: u32 = 10;

@@ -81,6 +81,11 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
         "passkeys",
         include_str!("../../migrations/sqlite/0020_passkeys.sql"),
     ),
+    (
+        21,
+        "shared domains",
+        include_str!("../../migrations/sqlite/0021_shared_domains.sql"),
+    ),
 ];
 
 /// Connections of a file database. SQLite has one writer at a time; in WAL mode a reader runs

@@ -110,6 +110,7 @@ pub async fn export_document(storage: &dyn Storage) -> SResult<Document> {
                 .map(|x| DomainCreate {
                     domain: x.domain.to_string(),
                     verified: x.verified.then_some(true),
+                    shared: x.shared.then_some(true),
                 })
                 .collect(),
             apps: links

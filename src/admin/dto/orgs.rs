@@ -247,12 +247,19 @@ pub struct DomainCreate {
     /// record and `POST …/verify`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub verified: Option<bool>,
+    /// "Other organizations' members also use this domain": once verified, sign-ins with this
+    /// domain are not sent straight to this organization; the person gets an emailed link to
+    /// the organizations they can sign in to (default false: the domain routes here).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shared: Option<bool>,
 }
 
 #[derive(Clone, Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DomainPatch {
     pub verified: Option<bool>,
+    /// See `DomainCreate::shared`. The organization's admins may change it.
+    pub shared: Option<bool>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
@@ -264,6 +271,9 @@ pub struct DomainResponse {
     pub domain_unicode: String,
     pub verified: bool,
     pub verified_at: Option<String>,
+    /// Whether other organizations' members also use this domain (discovery does not route
+    /// it straight to this organization).
+    pub shared: bool,
     /// Publish a TXT record with this name…
     pub txt_record_name: String,
     /// …and this value, then call `POST …/verify`.
@@ -292,6 +302,7 @@ impl From<&d::OrgDomain> for DomainResponse {
             domain_unicode: x.domain.to_unicode(),
             verified: x.verified,
             verified_at: x.verified_at.map(ts),
+            shared: x.shared,
             txt_record_name: x.txt_record_name(),
             txt_record_value: x.txt_record_value(),
             created_at: ts(x.created_at),

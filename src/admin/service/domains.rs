@@ -38,6 +38,7 @@ pub fn build_domain(
             .unwrap_or_else(random_token),
         verified_at,
         created_at: existing.map(|e| e.created_at).unwrap_or(now),
+        shared: req.shared.unwrap_or(false),
     })
 }
 
@@ -219,7 +220,12 @@ pub async fn update_domain(
     p: DomainPatch,
     force: bool,
 ) -> SResult<OrgDomain> {
-    let cur = require_domain(ctx.storage, org, domain).await?;
+    let mut cur = require_domain(ctx.storage, org, domain).await?;
+    if let Some(shared) = p.shared
+        && shared != cur.shared
+    {
+        cur = set_shared(ctx, cur, shared).await?;
+    }
     match p.verified {
         Some(true) => mark_verified(ctx, cur, Proof::Manual, force).await,
         Some(false) if cur.verified => {
@@ -242,6 +248,26 @@ pub async fn update_domain(
         }
         Some(false) | None => Ok(cur),
     }
+}
+
+/// Mark the domain shared or exclusive (audited as `domain.update` with `shared` in the
+/// before/after summaries).
+async fn set_shared(ctx: &Ctx<'_>, cur: OrgDomain, shared: bool) -> SResult<OrgDomain> {
+    let mut next = cur.clone();
+    next.shared = shared;
+    ctx.storage.update_domain(&next).await?;
+    audit_domain(
+        ctx,
+        &cur.org_id,
+        "domain.update",
+        &cur.domain,
+        Outcome::Success,
+        Some(&cur),
+        Some(&next),
+        json!({ "shared": shared }),
+    )
+    .await?;
+    Ok(next)
 }
 
 /// What `POST …/verify` found.

@@ -117,6 +117,7 @@ pub(super) fn domain(org: &OrgId, name: &str, verified: bool) -> OrgDomain {
         verification_token: random_token(),
         verified_at: verified.then_some(t),
         created_at: t,
+        shared: false,
     }
 }
 

@@ -149,6 +149,8 @@ on_every_backend!(
     org_tree,
     links_crud,
     domains_and_discovery,
+    shared_domain_mark,
+    lookups_by_email,
     connections_crud,
     users_and_identities,
     memberships,

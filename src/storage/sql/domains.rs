@@ -14,7 +14,7 @@ use sqlx::any::AnyRow;
 use std::borrow::Cow;
 
 pub(super) const DOMAIN_COLS: &str =
-    "org_id, domain, verified, verification_token, verified_at, created_at";
+    "org_id, domain, verified, verification_token, verified_at, created_at, shared";
 
 pub(super) fn domain_from(r: &AnyRow) -> Result<OrgDomain> {
     Ok(OrgDomain {
@@ -24,11 +24,12 @@ pub(super) fn domain_from(r: &AnyRow) -> Result<OrgDomain> {
         verification_token: col(r, "verification_token")?,
         verified_at: col_opt_ts(r, "verified_at")?,
         created_at: col_ts(r, "created_at")?,
+        shared: col_bool(r, "shared")?,
     })
 }
 
 pub(super) const INSERT_DOMAIN: &str = "INSERT INTO org_domains (org_id, domain, verified, \
-     verification_token, verified_at, created_at) VALUES ($1, $2, $3, $4, $5, $6)";
+     verification_token, verified_at, created_at, shared) VALUES ($1, $2, $3, $4, $5, $6, $7)";
 
 pub(super) async fn write_domain(
     conn: &mut AnyConnection,
@@ -39,7 +40,7 @@ pub(super) async fn write_domain(
         Cow::Owned(format!(
             "{INSERT_DOMAIN} ON CONFLICT (org_id, domain) DO UPDATE SET \
              verified = excluded.verified, verification_token = excluded.verification_token, \
-             verified_at = excluded.verified_at"
+             verified_at = excluded.verified_at, shared = excluded.shared"
         ))
     } else {
         Cow::Borrowed(INSERT_DOMAIN)
@@ -51,6 +52,7 @@ pub(super) async fn write_domain(
         .bind(d.verification_token.as_str())
         .bind(opt_ms(d.verified_at))
         .bind(ms(d.created_at))
+        .bind(d.shared)
         .execute(&mut *conn)
         .await?;
     Ok(res.rows_affected())
@@ -95,14 +97,15 @@ impl DomainStore for SqlStore {
     async fn update_domain(&self, d: &OrgDomain) -> Result<()> {
         let _invalidate = self.cache.on_write();
         let res = sqlx::query(
-            "UPDATE org_domains SET verified = $3, verified_at = $4, verification_token = $5 \
-             WHERE org_id = $1 AND domain = $2",
+            "UPDATE org_domains SET verified = $3, verified_at = $4, verification_token = $5, \
+             shared = $6 WHERE org_id = $1 AND domain = $2",
         )
         .bind(d.org_id.as_str())
         .bind(d.domain.as_str())
         .bind(d.verified)
         .bind(opt_ms(d.verified_at))
         .bind(d.verification_token.as_str())
+        .bind(d.shared)
         .execute(&self.pool)
         .await
         .map_err(|e| self.write_err(e, "organization"))?;
@@ -126,16 +129,18 @@ impl DomainStore for SqlStore {
         Ok(())
     }
 
-    async fn find_verified_domain_org(&self, domain: &EmailDomain) -> Result<Option<OrgId>> {
+    async fn find_verified_domain(&self, domain: &EmailDomain) -> Result<Option<OrgDomain>> {
         let load = async {
             // Served by the partial unique index org_domains_verified_key.
-            sqlx::query("SELECT org_id FROM org_domains WHERE domain = $1 AND verified")
+            let sql =
+                format!("SELECT {DOMAIN_COLS} FROM org_domains WHERE domain = $1 AND verified");
+            sqlx::query(sqlx::AssertSqlSafe(sql))
                 .bind(domain.as_str())
                 .fetch_optional(&self.pool)
                 .await
                 .map_err(backend)?
                 .as_ref()
-                .map(|r| col_parse(r, "org_id", OrgId::parse))
+                .map(domain_from)
                 .transpose()
         };
         self.read_through(crate::storage::cache::DOMAIN_ORGS, domain, load)

@@ -11,6 +11,7 @@ use crate::domain::*;
 use crate::storage::*;
 use async_trait::async_trait;
 use sqlx::any::AnyRow;
+use time::OffsetDateTime;
 
 pub(super) const INVITATION_COLS: &str = "id, org_id, email, roles, org_roles, token_hash, status, \
      expires_at, invited_by, version, created_at, app_id, inviter_name, user_id";
@@ -115,6 +116,26 @@ impl InvitationStore for SqlStore {
             .as_ref()
             .map(invitation_from)
             .transpose()
+    }
+
+    async fn list_pending_invitations_for_email(
+        &self,
+        email: &Email,
+        now: OffsetDateTime,
+    ) -> Result<Vec<Invitation>> {
+        // Served by invitations_email_idx (email, status).
+        let sql = format!(
+            "SELECT {INVITATION_COLS} FROM invitations WHERE email = $1 AND status = $2 \
+             AND expires_at > $3 ORDER BY org_id, id"
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(email.as_str())
+            .bind(InvitationStatus::Pending.as_str())
+            .bind(ms(now))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(backend)?;
+        rows.iter().map(invitation_from).collect()
     }
 
     async fn update_invitation(&self, i: &Invitation) -> Result<Invitation> {

@@ -200,6 +200,20 @@ impl MembershipStore for SqlStore {
         rows.iter().map(membership_from).collect()
     }
 
+    async fn list_memberships_for_email(&self, email: &Email) -> Result<Vec<Membership>> {
+        // users_email_idx finds the users, memberships_user_idx their memberships.
+        let sql = format!(
+            "SELECT {MEMBERSHIP_COLS} FROM memberships WHERE user_id IN \
+             (SELECT id FROM users WHERE email = $1) ORDER BY org_id, user_id"
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(email.as_str())
+            .fetch_all(&self.pool)
+            .await
+            .map_err(backend)?;
+        rows.iter().map(membership_from).collect()
+    }
+
     async fn find_member_by_email(
         &self,
         org: &OrgId,

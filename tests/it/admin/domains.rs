@@ -309,3 +309,43 @@ async fn an_unreachable_dns_server_is_a_503() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn a_verified_domain_is_marked_shared_and_back_audited() {
+    let (t, _dns) = start().await;
+    let d = t
+        .create(
+            "/orgs/acme/domains",
+            json!({"domain": "acme-shared.example", "verified": true}),
+        )
+        .await;
+    assert_eq!(d["shared"], false, "exclusive by default: {d}");
+    let path = "/orgs/acme/domains/acme-shared.example";
+    let (s, d) = t.patch(path, json!({"shared": true})).await;
+    assert_eq!(s, StatusCode::OK, "{d}");
+    assert_eq!(d["shared"], true);
+    assert_eq!(d["verified"], true, "sharing leaves the verification alone");
+    let (_, d) = t.get(path).await;
+    assert_eq!(d["shared"], true);
+    let ev = last_event(&t, "acme", "domain.update").await;
+    assert_eq!(ev["details"]["shared"], true, "{ev}");
+    // Still this org's verification: another org cannot verify it.
+    let (s, e) = t
+        .post(
+            "/orgs/globex/domains",
+            json!({"domain": "acme-shared.example", "verified": true}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CONFLICT, "{e}");
+    let (s, d) = t.patch(path, json!({"shared": false})).await;
+    assert_eq!(s, StatusCode::OK, "{d}");
+    assert_eq!(d["shared"], false);
+    // Created shared.
+    let d = t
+        .create(
+            "/orgs/acme/domains",
+            json!({"domain": "acme-shared2.example", "shared": true}),
+        )
+        .await;
+    assert_eq!(d["shared"], true, "{d}");
+}

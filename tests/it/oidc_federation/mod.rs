@@ -46,6 +46,7 @@ mod invitations;
 mod metrics;
 mod multi_instance;
 mod redis_faults;
+mod shared_domain;
 
 use fake_idp::*;
 
@@ -67,6 +68,8 @@ struct Fed {
     op: Op,
     op2: Op,
     redis: Option<(String, String)>,
+    /// Every message Lobby sent (the emailed org chooser).
+    mail: Arc<lobby::mail::MemoryMailer>,
     _dir: tempfile::TempDir,
     server: tokio::task::JoinHandle<()>,
 }
@@ -110,7 +113,8 @@ impl Fed {
         tweak(&mut op.st.cfg.lock().unwrap());
         let op2 = Op::start().await;
         let dir = tempfile::tempdir().unwrap();
-        let (base, st, server) = instance(dir.path(), None, redis.as_ref()).await;
+        let mail = Arc::new(lobby::mail::MemoryMailer::new());
+        let (base, st, server) = instance(dir.path(), None, redis.as_ref(), mail.clone()).await;
         seed(&st, &op.issuer(), &op2.issuer()).await;
         Fed {
             base,
@@ -118,6 +122,7 @@ impl Fed {
             op,
             op2,
             redis,
+            mail,
             _dir: dir,
             server,
         }
@@ -126,7 +131,13 @@ impl Fed {
     /// Another instance on the same database, Redis and public URL (behind one load
     /// balancer), with its own connector cache. Returns its real base URL.
     async fn second_instance(&self) -> (String, AppState, tokio::task::JoinHandle<()>) {
-        instance(self._dir.path(), Some(&self.base), self.redis.as_ref()).await
+        instance(
+            self._dir.path(),
+            Some(&self.base),
+            self.redis.as_ref(),
+            self.mail.clone(),
+        )
+        .await
     }
 
     fn browser(&self) -> Browser {
@@ -246,6 +257,7 @@ async fn instance(
     dir: &std::path::Path,
     public_url: Option<&str>,
     redis: Option<&(String, String)>,
+    mail: Arc<lobby::mail::MemoryMailer>,
 ) -> (String, AppState, tokio::task::JoinHandle<()>) {
     let url = format!("sqlite://{}/lobby.db?mode=rwc", dir.display());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -277,6 +289,7 @@ async fn instance(
                 connect_timeout: Duration::from_secs(1),
                 ..Limits::default()
             }),
+            mailer: Some(mail),
             ..Boot::default()
         },
     )
@@ -363,6 +376,7 @@ async fn seed(st: &AppState, issuer: &str, issuer2: &str) {
             verification_token: "t".into(),
             verified_at: Some(now()),
             created_at: now(),
+            shared: false,
         })
         .await
         .unwrap();

@@ -503,3 +503,45 @@ async fn every_post_needs_the_sessions_csrf_token() {
     }
     assert!(acme_domain(&p, "rights.example").await.is_none());
 }
+
+#[tokio::test]
+async fn a_verified_domain_is_marked_shared_and_back_by_an_org_admin_only() {
+    let p = start(None).await;
+    let b = p.signed_in("bob@acme.test").await;
+    let sharing = "/portal/orgs/acme/domains/acme.test/sharing";
+    let page = b.get(DOMAINS).await;
+    assert!(
+        page.body.contains("id=\"d-acme.test-share\""),
+        "{}",
+        page.body
+    );
+    assert!(!acme_domain(&p, "acme.test").await.unwrap().shared);
+
+    // A viewer reads the page but cannot change it.
+    let v = p.signed_in("vic@acme.test").await;
+    let page = v.get(DOMAINS).await;
+    assert!(!page.body.contains("id=\"d-acme.test-share\""));
+    let r = post(&v, DOMAINS, sharing, &[("shared", "true")]).await;
+    assert_ne!(r.status, 303, "{}", r.body);
+    assert!(!acme_domain(&p, "acme.test").await.unwrap().shared);
+
+    let r = post(&b, DOMAINS, sharing, &[("shared", "true")]).await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    assert!(acme_domain(&p, "acme.test").await.unwrap().shared);
+    let page = b.get(DOMAINS).await;
+    assert!(
+        text(&page).contains("The domain is now shared"),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("id=\"d-acme.test-exclusive\""));
+    assert!(text(&page).contains("other organizations' members also use this domain"));
+
+    let r = post(&b, DOMAINS, sharing, &[("shared", "false")]).await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    assert!(!acme_domain(&p, "acme.test").await.unwrap().shared);
+    // Without the CSRF token: refused.
+    let r = b.post(sharing, &[("shared", "true")]).await;
+    assert_eq!(r.status, 403, "{}", r.body);
+    assert!(!acme_domain(&p, "acme.test").await.unwrap().shared);
+}

@@ -105,6 +105,7 @@ async fn env_on(allow_idp_initiated: bool, lobby: Lobby) -> Env {
         verification_token: random_token(),
         verified_at: Some(now),
         created_at: now,
+        shared: false,
     })
     .await
     .unwrap();

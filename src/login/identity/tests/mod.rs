@@ -174,6 +174,7 @@ pub(super) async fn fixture(jit: bool) -> Fx {
             verification_token: "t".into(),
             verified_at: Some(t0()),
             created_at: t0(),
+            shared: false,
         })
         .await
         .unwrap();
