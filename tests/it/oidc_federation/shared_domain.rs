@@ -39,6 +39,7 @@ async fn add_org(fed: &Fed, id: &str, linked: bool) {
             auth_policy: LinkAuthPolicy::Inherit,
             jit: false,
             default_roles: Default::default(),
+            mfa: None,
             version: 1,
             created_at: now(),
             updated_at: now(),
