@@ -9,6 +9,7 @@
 //! the test's DNS server.
 
 mod german;
+mod mfa;
 mod operator;
 mod operator_links;
 mod settings;
