@@ -314,6 +314,19 @@ async fn prepare(
             )
         }
         ("GET", "members/{user_id}") => (format!("/members/usr_m_{org}"), None, StatusCode::OK),
+        ("DELETE", "members/{user_id}/mfa") => {
+            let u = format!("usr_{n}");
+            t.create(
+                "/users",
+                json!({"id": u, "email": format!("{n}@x.example")}),
+            )
+            .await;
+            if exists {
+                t.create(&format!("/orgs/{org}/members"), json!({"user_id": u}))
+                    .await;
+            }
+            (format!("/members/{u}/mfa"), None, StatusCode::OK)
+        }
         ("PATCH" | "DELETE", "members/{user_id}") => {
             let u = format!("usr_{n}");
             t.create(
