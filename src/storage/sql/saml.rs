@@ -9,7 +9,11 @@ use crate::domain::{ConnectionId, Secret};
 use crate::storage::{KeyStatus, Result, SamlIdpRecord, SamlSpKeyRecord, SamlStore, StorageError};
 use async_trait::async_trait;
 use sqlx::any::AnyRow;
+use std::sync::atomic::Ordering;
 use time::OffsetDateTime;
+
+/// How often one process deletes expired rows of the SAML replay cache (`saml_seen`).
+const PRUNE_SAML_SEEN_EVERY_MS: i64 = 60_000;
 
 fn idp_from(r: &AnyRow) -> Result<SamlIdpRecord> {
     let id: String = col(r, "connection_id")?;
@@ -160,11 +164,23 @@ impl SamlStore for SqlStore {
         .execute(&self.pool)
         .await
         .map_err(backend)?;
-        sqlx::query("DELETE FROM saml_seen WHERE until <= $1")
-            .bind(ms(now))
-            .execute(&self.pool)
-            .await
-            .map_err(backend)?;
+        // Expired rows decide nothing (the upsert above overwrites them); they are deleted so
+        // the table stays small, at most once per `PRUNE_SAML_SEEN_EVERY_MS` per process rather
+        // than at every sign-in (a write statement fewer per SAML login).
+        let now_ms = ms(now);
+        let last = self.saml_seen_pruned.load(Ordering::Relaxed);
+        if now_ms.saturating_sub(last) >= PRUNE_SAML_SEEN_EVERY_MS
+            && self
+                .saml_seen_pruned
+                .compare_exchange(last, now_ms, Ordering::Relaxed, Ordering::Relaxed)
+                .is_ok()
+        {
+            sqlx::query("DELETE FROM saml_seen WHERE until <= $1")
+                .bind(now_ms)
+                .execute(&self.pool)
+                .await
+                .map_err(backend)?;
+        }
         Ok(done.rows_affected() == 1)
     }
 }
