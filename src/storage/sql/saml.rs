@@ -202,20 +202,44 @@ mod tests {
     async fn expired_replay_rows_are_deleted_at_most_once_a_minute() {
         let s = SqlStore::connect("sqlite::memory:").await.unwrap();
         let t0 = crate::domain::trunc_millis(OffsetDateTime::now_utc());
-        assert!(s.mark_assertion_used("a", t0 + Duration::minutes(5), t0).await.unwrap());
+        assert!(
+            s.mark_assertion_used("a", t0 + Duration::minutes(5), t0)
+                .await
+                .unwrap()
+        );
         let t1 = t0 + Duration::seconds(1);
-        assert!(s.mark_assertion_used("b", t0 + Duration::minutes(1), t1).await.unwrap());
+        assert!(
+            s.mark_assertion_used("b", t0 + Duration::minutes(1), t1)
+                .await
+                .unwrap()
+        );
         assert_eq!(rows(&s).await, 2);
         // Ten minutes on, both have expired and the last deletion is long past: they go.
         let t2 = t0 + Duration::minutes(10);
-        assert!(s.mark_assertion_used("c", t2 + Duration::minutes(5), t2).await.unwrap());
+        assert!(
+            s.mark_assertion_used("c", t2 + Duration::minutes(5), t2)
+                .await
+                .unwrap()
+        );
         assert_eq!(rows(&s).await, 1);
         // Within the minute after a deletion an expired row stays (and decides nothing).
         let t3 = t2 + Duration::seconds(1);
-        assert!(s.mark_assertion_used("d", t3 + Duration::seconds(1), t3).await.unwrap());
+        assert!(
+            s.mark_assertion_used("d", t3 + Duration::seconds(1), t3)
+                .await
+                .unwrap()
+        );
         let t4 = t2 + Duration::seconds(30);
-        assert!(s.mark_assertion_used("e", t4 + Duration::minutes(5), t4).await.unwrap());
+        assert!(
+            s.mark_assertion_used("e", t4 + Duration::minutes(5), t4)
+                .await
+                .unwrap()
+        );
         assert_eq!(rows(&s).await, 3);
-        assert!(s.mark_assertion_used("d", t4 + Duration::minutes(5), t4).await.unwrap());
+        assert!(
+            s.mark_assertion_used("d", t4 + Duration::minutes(5), t4)
+                .await
+                .unwrap()
+        );
     }
 }
