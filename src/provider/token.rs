@@ -17,9 +17,14 @@
 //! `code-replayed:<sha256>`, which the first redemption checks after storing its family.
 //! Client, redirect_uri, expiry (60 s) and the S256 verifier are checked after the take, so a
 //! failed attempt burns the code. A state store that fails fails the request (no tokens).
+//! The refresh family is stored in the same round trip to the database that reads the member
+//! (`create_family_in_context`); a member found no longer eligible gets no tokens and the
+//! family just stored is revoked.
 //!
 //! Refresh tokens: 256-bit opaque values, stored as hashes in families (`storage::RefreshStore`),
-//! rotated on every use. Reuse of a rotated token within `REUSE_GRACE_SECS` (two tabs refreshing
+//! rotated on every use; a refresh without `scope`, `organization` or `resource` rotates and
+//! reads the token's context in one round trip (`rotate_refresh_in_context`), and only a token
+//! that did not rotate takes the step-by-step path, which tells why. Reuse of a rotated token within `REUSE_GRACE_SECS` (two tabs refreshing
 //! at once) is refused without consequence; later reuse revokes the family. Every refresh
 //! reloads membership, org, link and connection (`claims::load_subject`): not eligible any more
 //! → the family is revoked and the grant fails.
@@ -309,23 +314,6 @@ async fn code_grant(st: &ProviderCtx, app: &App, p: &Params) -> Result<Value, OA
         exp: access_exp,
     };
     let rec = claim_code(st, &app.client_id, code, redirect_uri, verifier, &used).await?;
-    let subject = match claims::load_subject(
-        st.storage.as_ref(),
-        app,
-        &rec.grant.user_id,
-        &rec.grant.org_id,
-        rec.grant.idp.as_ref(),
-    )
-    .await?
-    {
-        Ok(s) => s,
-        Err(why) => {
-            tracing::info!(?why, "code exchange refused: no longer eligible");
-            return Err(OAuthError::invalid_grant(
-                "The user no longer has access to this application in this organization.",
-            ));
-        }
-    };
     // `lobby:admin` only while the app has delegated admin access; RFC 8707 `resource`.
     let grant = Grant {
         scope: admin_tokens::token_scope(
@@ -354,9 +342,38 @@ async fn code_grant(st: &ProviderCtx, app: &App, p: &Params) -> Result<Value, OA
         ),
         revoked_at: None,
     };
-    st.storage
-        .create_family(&family, &TokenHash::of(&refresh))
-        .await?;
+    // The family and the member it is for, in one round trip to the database: the claims come
+    // from the current membership (DESIGN §3); a member no longer eligible gets nothing, and
+    // the family just stored is revoked (nobody holds its token). A user, org or app deleted
+    // since the sign-in leaves no family to store.
+    let (stored, member) = match st
+        .storage
+        .create_family_in_context(&family, &TokenHash::of(&refresh))
+        .await
+    {
+        Ok(m) => (true, m),
+        Err(crate::storage::StorageError::MissingReference(_)) => (false, None),
+        Err(e) => return Err(e.into()),
+    };
+    let subject = match claims::subject_for(
+        st.storage.as_ref(),
+        app,
+        member,
+        rec.grant.idp.as_ref(),
+    )
+    .await?
+    {
+        Ok(s) => s,
+        Err(why) => {
+            tracing::info!(?why, "code exchange refused: no longer eligible");
+            if stored {
+                st.storage.revoke_family(&family_id, now).await?;
+            }
+            return Err(OAuthError::invalid_grant(
+                "The user no longer has access to this application in this organization.",
+            ));
+        }
+    };
     // A replay that raced this redemption: revoke what was just issued.
     if st.ephemeral.get(&replayed_key(code)).await?.is_some() {
         st.storage.revoke_family(&family_id, now).await?;
@@ -500,6 +517,32 @@ async fn refresh_grant(st: &ProviderCtx, app: &App, p: &Params) -> Result<Value,
     }
     let hash = TokenHash::of(presented);
     let now = st.clock.now();
+    // The common refresh (no `scope`, `organization` or `resource`: nothing to check against
+    // the family before the token is used) rotates and reads in one round trip to the
+    // database. Any other outcome wrote nothing and falls through to the step-by-step path
+    // below, which finds out why (unknown, another app's, revoked, expired, reused).
+    if ["scope", "organization", "resource"]
+        .iter()
+        .all(|n| matches!(p.get(n), Ok(None)))
+    {
+        let next_secret = random_token();
+        let next = TokenHash::of(&next_secret);
+        if let Some((true, (_, family, member))) = st
+            .storage
+            .rotate_refresh_in_context(&hash, &next, &app.id, now)
+            .await?
+        {
+            let scope = admin_tokens::token_scope(
+                app,
+                family.scope.clone(),
+                false,
+                p,
+                &st.config.issuer(),
+            )?;
+            let subject = eligible_or_revoke(st, app, member, &family, now).await?;
+            return refreshed(st, app, &subject, &family, scope, &next_secret);
+        }
+    }
     // The token, its family and the member it speaks for, in one read.
     let Some((token, family, member)) = st.storage.find_refresh_in_context(&hash).await? else {
         return Err(OAuthError::invalid_grant(BAD));
@@ -531,20 +574,7 @@ async fn refresh_grant(st: &ProviderCtx, app: &App, p: &Params) -> Result<Value,
     if let Some(org) = p.get("organization").ok().flatten() {
         return super::org_switch::switch(st, app, org, scope, &token, &family).await;
     }
-    // DESIGN §3: claims are recomputed from the current membership at every refresh.
-    let subject = match claims::subject_for(st.storage.as_ref(), app, member, family.idp.as_ref())
-        .await?
-    {
-        Ok(s) => s,
-        Err(why) => {
-            tracing::info!(?why, family = %family.id, "refresh refused: no longer eligible; family revoked");
-            st.storage.revoke_family(&family.id, now).await?;
-            crate::ops::metrics::families_revoked("no_longer_eligible", 1);
-            return Err(OAuthError::invalid_grant(
-                "The user no longer has access to this application in this organization.",
-            ));
-        }
-    };
+    let subject = eligible_or_revoke(st, app, member, &family, now).await?;
     let next_secret = random_token();
     let next = TokenHash::of(&next_secret);
     match st.storage.rotate_refresh(&hash, &next, now).await? {
@@ -563,6 +593,44 @@ async fn refresh_grant(st: &ProviderCtx, app: &App, p: &Params) -> Result<Value,
         }
         RotateOutcome::Invalid => return Err(OAuthError::invalid_grant(BAD)),
     };
+    refreshed(st, app, &subject, &family, scope, &next_secret)
+}
+
+/// DESIGN §3: claims are recomputed from the current membership at every refresh; a member
+/// who is no longer eligible gets nothing, and the family is revoked.
+async fn eligible_or_revoke(
+    st: &ProviderCtx,
+    app: &App,
+    member: Option<(
+        crate::domain::User,
+        crate::domain::Membership,
+        crate::domain::Org,
+    )>,
+    family: &RefreshFamily,
+    now: OffsetDateTime,
+) -> Result<Subject, OAuthError> {
+    match claims::subject_for(st.storage.as_ref(), app, member, family.idp.as_ref()).await? {
+        Ok(s) => Ok(s),
+        Err(why) => {
+            tracing::info!(?why, family = %family.id, "refresh refused: no longer eligible; family revoked");
+            st.storage.revoke_family(&family.id, now).await?;
+            crate::ops::metrics::families_revoked("no_longer_eligible", 1);
+            Err(OAuthError::invalid_grant(
+                "The user no longer has access to this application in this organization.",
+            ))
+        }
+    }
+}
+
+/// The tokens of a refresh, once the presented token was rotated to `next_secret`.
+fn refreshed(
+    st: &ProviderCtx,
+    app: &App,
+    subject: &Subject,
+    family: &RefreshFamily,
+    scope: String,
+    next_secret: &str,
+) -> Result<Value, OAuthError> {
     let grant = Grant {
         user_id: family.user_id.clone(),
         org_id: family.org_id.clone(),
@@ -573,15 +641,7 @@ async fn refresh_grant(st: &ProviderCtx, app: &App, p: &Params) -> Result<Value,
         scope,
     };
     // OIDC Core §12.2: the refreshed ID token has no nonce.
-    issue(
-        st,
-        app,
-        &subject,
-        &grant,
-        None,
-        &random_token(),
-        &next_secret,
-    )
+    issue(st, app, subject, &grant, None, &random_token(), next_secret)
 }
 
 /// OIDC Core §3.1.3.6 `at_hash`: left half of the hash of the access token, with the hash of

@@ -1,7 +1,7 @@
-//! A per-process cache of read-mostly configuration rows: apps by client id, orgs, org–app
-//! links, connections (one by id, and an org's list), an app's role groups, which org has
-//! verified an email domain, a SAML connection's pinned IdP state (metadata and certificates),
-//! and whether any webhook endpoint is enabled. Every sign-in request and every token request
+//! A per-process cache of read-mostly configuration rows: apps by client id and by id, orgs,
+//! org–app links, connections (one by id, and an org's list), an app's role groups, which org
+//! has verified an email domain, a SAML connection's pinned IdP state (metadata and
+//! certificates), and whether any webhook endpoint is enabled. Every sign-in request and every token request
 //! reads several of them (an OIDC login read the app 5×, the org 4×, the connection 4×), and
 //! each read was a database round trip.
 //!
@@ -43,6 +43,8 @@ pub const MAX_ENTRIES: usize = 10_000;
 pub(crate) struct Maps {
     generation: u64,
     apps: HashMap<ClientId, Timed<App>>,
+    /// The same rows by app id (a SAML sign-in names its app by id).
+    apps_by_id: HashMap<AppId, Timed<App>>,
     orgs: HashMap<OrgId, Timed<Org>>,
     links: HashMap<(OrgId, AppId), Timed<OrgAppLink>>,
     /// By id alone; org-scoped reads check the org of the cached row.
@@ -60,6 +62,7 @@ pub(crate) struct Maps {
 impl Maps {
     fn clear(&mut self) {
         self.apps.clear();
+        self.apps_by_id.clear();
         self.orgs.clear();
         self.links.clear();
         self.connections.clear();
@@ -75,6 +78,7 @@ impl Maps {
 pub(crate) type Pick<K, V> = fn(&mut Maps) -> &mut HashMap<K, Timed<V>>;
 
 pub(crate) const APPS: Pick<ClientId, App> = |m| &mut m.apps;
+pub(crate) const APPS_BY_ID: Pick<AppId, App> = |m| &mut m.apps_by_id;
 pub(crate) const ORGS: Pick<OrgId, Org> = |m| &mut m.orgs;
 pub(crate) const LINKS: Pick<(OrgId, AppId), OrgAppLink> = |m| &mut m.links;
 pub(crate) const CONNECTIONS: Pick<ConnectionId, Connection> = |m| &mut m.connections;

@@ -477,6 +477,15 @@ pub trait RefreshStore: Send + Sync {
     /// A new family with its first token (`first`), created with the family and unused: one
     /// atomic write.
     async fn create_family(&self, f: &RefreshFamily, first: &TokenHash) -> Result<()>;
+    /// [`RefreshStore::create_family`], then the family's member as
+    /// [`MembershipStore::get_member_context`] reads it, in one round trip to the database (a code
+    /// exchange). The member is `None` when the membership does not exist (the family is
+    /// stored all the same).
+    async fn create_family_in_context(
+        &self,
+        f: &RefreshFamily,
+        first: &TokenHash,
+    ) -> Result<Option<(User, Membership, Org)>>;
     async fn get_family(&self, id: &RefreshFamilyId) -> Result<Option<RefreshFamily>>;
     /// Atomically: if `presented` is an unused token of a live family, mark it used at `now`
     /// and store the token hashed `next` in the same family, created at `now`.
@@ -492,6 +501,19 @@ pub trait RefreshStore: Send + Sync {
     /// membership in the family's org and the org (a refresh recomputes its claims from these).
     /// The member part is `None` when the membership no longer exists.
     async fn find_refresh_in_context(&self, hash: &TokenHash) -> Result<Option<RefreshInContext>>;
+    /// [`RefreshStore::rotate_refresh`] and [`RefreshStore::find_refresh_in_context`] in one
+    /// round trip to the database (the common refresh): rotates `presented` to `next` when it
+    /// is an unused token of a live family of `app`, then reads the token in context. The
+    /// `bool` says whether this call rotated it (the token then reads as used at `now`).
+    /// `None`: no such token. Not rotated, nothing was written: the caller finds out why with
+    /// the separate calls.
+    async fn rotate_refresh_in_context(
+        &self,
+        presented: &TokenHash,
+        next: &TokenHash,
+        app: &AppId,
+        now: OffsetDateTime,
+    ) -> Result<Option<(bool, RefreshInContext)>>;
     async fn revoke_family(&self, id: &RefreshFamilyId, now: OffsetDateTime) -> Result<()>;
     /// Revokes every live family of this member, for the given apps (all apps when `None`).
     /// Returns how many were revoked.

@@ -66,16 +66,10 @@ pub async fn email_trust(
     if !idp_says_verified {
         return Ok(EmailTrust::IdpDidNotVerify);
     }
-    let domain = email.domain();
-    let own_verified = storage
-        .get_domain(&conn.org_id, &domain)
-        .await?
-        .is_some_and(|d| d.verified);
-    let owner = if own_verified {
-        None
-    } else {
-        storage.find_verified_domain_org(&domain).await?
-    };
+    // A verified domain belongs to one org at most (`org_domains_verified_key`), so the one
+    // (cached) lookup of its owner also says whether the connection's own org verified it.
+    let owner = storage.find_verified_domain_org(&email.domain()).await?;
+    let own_verified = owner.as_ref() == Some(&conn.org_id);
     Ok(decide_email(
         true,
         own_verified,

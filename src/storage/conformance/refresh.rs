@@ -164,6 +164,167 @@ pub async fn refresh_rotation(s: Arc<dyn Storage>) {
     );
 }
 
+/// The one-step rotation and read: it rotates exactly what `rotate_refresh` would (for the
+/// named app only) and reads what `find_refresh_in_context` reads; when it does not rotate it
+/// writes nothing. Of concurrent calls with one token, exactly one rotates.
+pub async fn refresh_rotation_in_one_step(s: Arc<dyn Storage>) {
+    let (a, o, u) = seed_member(&s).await;
+    let f = family(&a.id, &o.id, &u.id, "sess-one-step");
+    let t1 = first_token(&f);
+    s.create_family(&f, &t1.hash).await.unwrap();
+    let member = s.get_member_context(&o.id, &u.id).await.unwrap();
+    assert!(member.is_some());
+    let at = now() + Duration::seconds(10);
+
+    assert_eq!(
+        s.rotate_refresh_in_context(&TokenHash::of("unknown"), &token(&f.id).hash, &a.id, at)
+            .await
+            .unwrap(),
+        None
+    );
+    // Another app's token: read, not rotated, nothing stored.
+    let t2 = RefreshToken {
+        created_at: at,
+        ..token(&f.id)
+    };
+    assert_eq!(
+        s.rotate_refresh_in_context(&t1.hash, &t2.hash, &AppId::generate(), at)
+            .await
+            .unwrap(),
+        Some((false, (t1.clone(), f.clone(), member.clone())))
+    );
+    assert_eq!(s.find_refresh(&t2.hash).await.unwrap(), None);
+    // Rotated: the token reads as used now, its successor is in the family.
+    let used = RefreshToken {
+        used_at: Some(at),
+        ..t1.clone()
+    };
+    assert_eq!(
+        s.rotate_refresh_in_context(&t1.hash, &t2.hash, &a.id, at)
+            .await
+            .unwrap(),
+        Some((true, (used.clone(), f.clone(), member.clone())))
+    );
+    assert_eq!(
+        s.find_refresh(&t1.hash).await.unwrap(),
+        Some((used.clone(), f.clone()))
+    );
+    assert_eq!(
+        s.find_refresh(&t2.hash).await.unwrap(),
+        Some((t2.clone(), f.clone()))
+    );
+    // Used already: read as used, nothing stored.
+    let t3 = token(&f.id);
+    assert_eq!(
+        s.rotate_refresh_in_context(&t1.hash, &t3.hash, &a.id, at + Duration::seconds(1))
+            .await
+            .unwrap(),
+        Some((false, (used, f.clone(), member.clone())))
+    );
+    assert_eq!(s.find_refresh(&t3.hash).await.unwrap(), None);
+    // A revoked family rotates nothing; without a membership the member part is `None`.
+    s.revoke_family(&f.id, at + Duration::seconds(2))
+        .await
+        .unwrap();
+    s.delete_membership(&o.id, &u.id).await.unwrap();
+    let (rotated, (t2_found, f_found, m)) = s
+        .rotate_refresh_in_context(&t2.hash, &t3.hash, &a.id, at + Duration::seconds(3))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(!rotated);
+    assert_eq!(t2_found, t2);
+    assert_eq!(f_found.revoked_at, Some(at + Duration::seconds(2)));
+    assert_eq!(m, None);
+    assert_eq!(s.find_refresh(&t3.hash).await.unwrap(), None);
+
+    // Concurrent: exactly one rotation wins.
+    let f = family(&a.id, &o.id, &u.id, "sess-one-step-race");
+    let t = first_token(&f);
+    s.create_family(&f, &t.hash).await.unwrap();
+    let barrier = Arc::new(tokio::sync::Barrier::new(10));
+    let mut tasks = Vec::new();
+    for _ in 0..10 {
+        let (s, barrier, hash, next, app) = (
+            s.clone(),
+            barrier.clone(),
+            t.hash.clone(),
+            token(&f.id),
+            a.id.clone(),
+        );
+        tasks.push(tokio::spawn(async move {
+            barrier.wait().await;
+            let out = s
+                .rotate_refresh_in_context(&hash, &next.hash, &app, now())
+                .await;
+            (out.unwrap().unwrap().0, next)
+        }));
+    }
+    let mut winners = Vec::new();
+    for task in tasks {
+        let (rotated, next) = task.await.unwrap();
+        let stored = s.find_refresh(&next.hash).await.unwrap().is_some();
+        assert_eq!(
+            rotated, stored,
+            "a successor is stored exactly when rotated"
+        );
+        if rotated {
+            winners.push(next);
+        }
+    }
+    assert_eq!(winners.len(), 1, "exactly one rotation wins");
+}
+
+/// A family created together with the read of its member: the same writes and refusals as
+/// `create_family`, and the member as `get_member_context` reads it (`None` without a
+/// membership, the family stored all the same).
+pub async fn refresh_family_created_in_one_step(s: Arc<dyn Storage>) {
+    let (a, o, u) = seed_member(&s).await;
+    let f = family(&a.id, &o.id, &u.id, "sess-in-context");
+    let t1 = first_token(&f);
+    let member = s.get_member_context(&o.id, &u.id).await.unwrap();
+    assert!(member.is_some());
+    assert_eq!(
+        s.create_family_in_context(&f, &t1.hash).await.unwrap(),
+        member
+    );
+    assert_eq!(s.get_family(&f.id).await.unwrap(), Some(f.clone()));
+    assert_eq!(
+        s.find_refresh(&t1.hash).await.unwrap(),
+        Some((t1.clone(), f.clone()))
+    );
+    assert_duplicate(
+        s.create_family_in_context(&f, &token(&f.id).hash).await,
+        "refresh token family",
+    );
+    let other = family(&a.id, &o.id, &u.id, "sess-in-context-x");
+    assert_duplicate(
+        s.create_family_in_context(&other, &t1.hash).await,
+        "refresh token",
+    );
+    assert_eq!(
+        s.get_family(&other.id).await.unwrap(),
+        None,
+        "all or nothing"
+    );
+    assert_missing(
+        s.create_family_in_context(
+            &family(&AppId::generate(), &o.id, &u.id, "s"),
+            &token(&RefreshFamilyId::parse("x").unwrap()).hash,
+        )
+        .await,
+        "app",
+    );
+    s.delete_membership(&o.id, &u.id).await.unwrap();
+    let later = family(&a.id, &o.id, &u.id, "sess-in-context-2");
+    let t2 = first_token(&later);
+    assert_eq!(
+        s.create_family_in_context(&later, &t2.hash).await.unwrap(),
+        None
+    );
+    assert_eq!(s.get_family(&later.id).await.unwrap(), Some(later));
+}
+
 /// 20 concurrent rotations of one token: exactly one wins, the rest see reuse.
 pub async fn refresh_concurrent_rotation(s: Arc<dyn Storage>) {
     let (a, o, u) = seed_member(&s).await;

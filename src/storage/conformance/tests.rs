@@ -160,6 +160,8 @@ on_every_backend!(
     stale_versions_conflict,
     concurrent_writers_lose_nothing,
     refresh_rotation,
+    refresh_rotation_in_one_step,
+    refresh_family_created_in_one_step,
     refresh_concurrent_rotation,
     refresh_revocation,
     keys_crud,

@@ -215,16 +215,20 @@ impl AppStore for SqlStore {
         Ok(())
     }
 
+    /// Through the configuration cache: read at every SAML sign-in (`continue`).
     async fn get_app(&self, id: &AppId) -> Result<Option<App>> {
-        let sql = format!("SELECT {APP_COLS} FROM apps WHERE id = $1");
-        sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(id.as_str())
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(backend)?
-            .as_ref()
-            .map(app_from)
-            .transpose()
+        self.read_through(crate::storage::cache::APPS_BY_ID, id, async {
+            let sql = format!("SELECT {APP_COLS} FROM apps WHERE id = $1");
+            sqlx::query(sqlx::AssertSqlSafe(sql))
+                .bind(id.as_str())
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(backend)?
+                .as_ref()
+                .map(app_from)
+                .transpose()
+        })
+        .await
     }
 
     async fn get_app_by_client_id(&self, client_id: &ClientId) -> Result<Option<App>> {

@@ -110,6 +110,31 @@ pub(super) async fn activate_invited(
     Ok(res.rows_affected())
 }
 
+const CTX_U: Prefix = Prefix("u_");
+const CTX_M: Prefix = Prefix("m_");
+const CTX_O: Prefix = Prefix("o_");
+
+/// The user, their membership and its org, for the org and user named by the placeholders
+/// `org` and `user` (`"$1"`, …): one joined read (every code exchange and refresh needs it).
+pub(super) fn member_context_sql(org: &str, user: &str) -> String {
+    format!(
+        "SELECT {}, {}, {} FROM memberships m JOIN users u ON u.id = m.user_id \
+         JOIN orgs o ON o.id = m.org_id WHERE m.org_id = {org} AND m.user_id = {user}",
+        aliased(USER_COLS, "u", CTX_U),
+        aliased(MEMBERSHIP_COLS, "m", CTX_M),
+        aliased(ORG_COLS, "o", CTX_O),
+    )
+}
+
+/// A row of [`member_context_sql`].
+pub(super) fn member_context_from(r: &AnyRow) -> Result<(User, Membership, Org)> {
+    Ok((
+        user_from_p(r, CTX_U)?,
+        membership_from_p(r, CTX_M)?,
+        org_from_p(r, CTX_O)?,
+    ))
+}
+
 #[async_trait]
 impl MembershipStore for SqlStore {
     async fn create_membership(&self, m: &Membership) -> Result<()> {
@@ -243,33 +268,16 @@ impl MembershipStore for SqlStore {
         org: &OrgId,
         user: &UserId,
     ) -> Result<Option<(User, Membership, Org)>> {
-        const U: Prefix = Prefix("u_");
-        const M: Prefix = Prefix("m_");
-        const O: Prefix = Prefix("o_");
-        // Built once: this read is on every refresh and code exchange.
-        static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
-            format!(
-                "SELECT {}, {}, {} FROM memberships m JOIN users u ON u.id = m.user_id \
-                 JOIN orgs o ON o.id = m.org_id WHERE m.org_id = $1 AND m.user_id = $2",
-                aliased(USER_COLS, "u", U),
-                aliased(MEMBERSHIP_COLS, "m", M),
-                aliased(ORG_COLS, "o", O),
-            )
-        });
+        // Built once: this read is on every code exchange the one-step path does not serve.
+        static SQL: std::sync::LazyLock<String> =
+            std::sync::LazyLock::new(|| member_context_sql("$1", "$2"));
         let row = sqlx::query(sqlx::AssertSqlSafe(SQL.as_str()))
             .bind(org.as_str())
             .bind(user.as_str())
             .fetch_optional(&self.pool)
             .await
             .map_err(backend)?;
-        row.map(|r| {
-            Ok((
-                user_from_p(&r, U)?,
-                membership_from_p(&r, M)?,
-                org_from_p(&r, O)?,
-            ))
-        })
-        .transpose()
+        row.as_ref().map(member_context_from).transpose()
     }
 
     async fn update_membership(&self, m: &Membership) -> Result<Membership> {

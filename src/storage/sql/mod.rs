@@ -75,6 +75,8 @@ pub struct SqlStore {
     dialect: Dialect,
     cache: Arc<ConfigCache>,
     cached_reads: bool,
+    /// When this process last deleted expired SAML replay-cache rows (unix ms; `saml.rs`).
+    saml_seen_pruned: Arc<std::sync::atomic::AtomicI64>,
 }
 
 impl std::fmt::Debug for SqlStore {
@@ -134,6 +136,7 @@ impl SqlStore {
             dialect,
             cache: Arc::new(ConfigCache::new(cache::DEFAULT_TTL)),
             cached_reads: true,
+            saml_seen_pruned: Arc::default(),
         })
     }
 
@@ -224,6 +227,7 @@ impl Storage for SqlStore {
             dialect: self.dialect,
             cache: self.cache.clone(),
             cached_reads: false,
+            saml_seen_pruned: self.saml_seen_pruned.clone(),
         })
     }
 }

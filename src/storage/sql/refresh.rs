@@ -5,13 +5,13 @@
 //! Owns: the `refresh_families` and `refresh_tokens` queries. Must not touch: members (only
 //! read, joined, for the claims of a refresh).
 
-use super::SqlStore;
 use super::errors::*;
 use super::members::{MEMBERSHIP_COLS, membership_from_p};
 use super::orgs::{ORG_COLS, org_from_p};
 use super::query::*;
 use super::users::{USER_COLS, user_from_p};
 use super::values::*;
+use super::{Dialect, SqlStore};
 use crate::domain::*;
 use crate::storage::*;
 use async_trait::async_trait;
@@ -53,6 +53,96 @@ macro_rules! token_family_from {
     };
 }
 
+/// A new family ($1–$12) and, through the `refresh_families_first_token` trigger (migration
+/// 0007), its first token ($13): one statement, so a duplicate token hash fails it as a whole.
+const CREATE_FAMILY: &str = "INSERT INTO refresh_families (id, app_id, user_id, org_id, \
+     session_id, auth_time, amr, scope, idp, created_at, expires_at, revoked_at, first_hash) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)";
+
+fn bind_family<'q>(
+    q: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>,
+    f: &RefreshFamily,
+    first: &TokenHash,
+) -> Result<sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>> {
+    Ok(q.bind(f.id.as_str().to_owned())
+        .bind(f.app_id.as_str().to_owned())
+        .bind(f.user_id.as_str().to_owned())
+        .bind(f.org_id.as_str().to_owned())
+        .bind(f.session_id.clone())
+        .bind(ms(f.auth_time))
+        .bind(json(&f.amr)?)
+        .bind(f.scope.clone())
+        .bind(f.idp.as_ref().map(|c| c.as_str().to_owned()))
+        .bind(ms(f.created_at))
+        .bind(ms(f.expires_at))
+        .bind(opt_ms(f.revoked_at))
+        .bind(first.as_hex().to_owned()))
+}
+
+impl SqlStore {
+    /// A failed family INSERT as a `StorageError`: which reference is missing, or a duplicate.
+    async fn create_family_error(&self, e: sqlx::Error, f: &RefreshFamily) -> StorageError {
+        if self.is_fk(&e) {
+            return self
+                .missing(
+                    &[
+                        ("app", APP_EXISTS, &[f.app_id.as_str()]),
+                        ("user", USER_EXISTS, &[f.user_id.as_str()]),
+                    ],
+                    "organization",
+                )
+                .await;
+        }
+        self.write_err(e, "app, user or organization")
+    }
+}
+
+/// The rotation of a refresh token ($1 presented, $2 now, $3 the successor's hash, $4 the app):
+/// one statement; of any number of concurrent callers presenting one token, exactly one sees a
+/// row affected (SQLite takes the write lock for the whole statement; PostgreSQL re-checks
+/// `used_at IS NULL` after waiting on the row lock). Setting `next_hash` fires the
+/// `refresh_tokens_rotate` trigger (migration 0006), which inserts the successor into the
+/// presented token's family, created at `now`, within this same statement. A duplicate
+/// successor hash fails the whole statement.
+const ROTATE: &str = "UPDATE refresh_tokens SET used_at = $2, next_hash = $3 \
+     WHERE hash = $1 AND used_at IS NULL \
+     AND EXISTS (SELECT 1 FROM refresh_families f WHERE f.id = refresh_tokens.family_id \
+     AND f.revoked_at IS NULL AND f.expires_at > $2 AND ($4 IS NULL OR f.app_id = $4))";
+
+const U: Prefix = Prefix("u_");
+const M: Prefix = Prefix("m_");
+const O: Prefix = Prefix("o_");
+
+/// The token hashed $1 with its family and the family's member (user, membership, org; left
+/// joined), plus `extra` columns (`", expr AS name"` or empty).
+fn in_context(extra: &str) -> String {
+    format!(
+        concat!(
+            token_family_cols!(),
+            ", {}, {}, {}{} ",
+            token_family_from!(),
+            " LEFT JOIN memberships m ON m.org_id = f.org_id AND m.user_id = f.user_id \
+             LEFT JOIN users u ON u.id = m.user_id LEFT JOIN orgs o ON o.id = m.org_id \
+             WHERE t.hash = $1"
+        ),
+        aliased(USER_COLS, "u", U),
+        aliased(MEMBERSHIP_COLS, "m", M),
+        aliased(ORG_COLS, "o", O),
+        extra,
+    )
+}
+
+fn in_context_from(r: &AnyRow) -> Result<RefreshInContext> {
+    let member = left_joined(r, "m_user_id", || {
+        Ok((
+            user_from_p(r, U)?,
+            membership_from_p(r, M)?,
+            org_from_p(r, O)?,
+        ))
+    })?;
+    Ok((token_from(r)?, family_from(r)?, member))
+}
+
 pub(super) fn token_from(r: &AnyRow) -> Result<RefreshToken> {
     Ok(RefreshToken {
         hash: col_parse(r, "t_hash", token_hash)?,
@@ -67,38 +157,48 @@ impl RefreshStore for SqlStore {
     async fn create_family(&self, f: &RefreshFamily, first: &TokenHash) -> Result<()> {
         // One statement: the trigger `refresh_families_first_token` (migration 0007) inserts
         // the first token, so a duplicate token hash fails the family's INSERT as a whole.
-        let res = sqlx::query(
-            "INSERT INTO refresh_families (id, app_id, user_id, org_id, session_id, auth_time, \
-             amr, scope, idp, created_at, expires_at, revoked_at, first_hash) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
-        )
-        .bind(f.id.as_str())
-        .bind(f.app_id.as_str())
-        .bind(f.user_id.as_str())
-        .bind(f.org_id.as_str())
-        .bind(f.session_id.as_str())
-        .bind(ms(f.auth_time))
-        .bind(json(&f.amr)?)
-        .bind(f.scope.as_str())
-        .bind(f.idp.as_ref().map(|c| c.as_str().to_owned()))
-        .bind(ms(f.created_at))
-        .bind(ms(f.expires_at))
-        .bind(opt_ms(f.revoked_at))
-        .bind(first.as_hex())
-        .execute(&self.pool)
-        .await;
+        let res = bind_family(sqlx::query(CREATE_FAMILY), f, first)?
+            .execute(&self.pool)
+            .await;
         match res {
             Ok(_) => Ok(()),
-            Err(e) if self.is_fk(&e) => Err(self
-                .missing(
-                    &[
-                        ("app", APP_EXISTS, &[f.app_id.as_str()]),
-                        ("user", USER_EXISTS, &[f.user_id.as_str()]),
-                    ],
-                    "organization",
-                )
-                .await),
-            Err(e) => Err(self.write_err(e, "app, user or organization")),
+            Err(e) => Err(self.create_family_error(e, f).await),
+        }
+    }
+
+    async fn create_family_in_context(
+        &self,
+        f: &RefreshFamily,
+        first: &TokenHash,
+    ) -> Result<Option<(User, Membership, Org)>> {
+        // One round trip, as `rotate_refresh_in_context`: SQLite runs the INSERT and the read
+        // as two statements of one query; PostgreSQL the INSERT in a data-modifying WITH.
+        static SQLITE: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+            format!(
+                "{CREATE_FAMILY}; {}",
+                super::members::member_context_sql("$4", "$3")
+            )
+        });
+        static POSTGRES: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+            format!(
+                "WITH ins AS ({CREATE_FAMILY} RETURNING 1) {}",
+                super::members::member_context_sql("$4", "$3")
+            )
+        });
+        let sql = match self.dialect {
+            Dialect::Sqlite => SQLITE.as_str(),
+            Dialect::Postgres => POSTGRES.as_str(),
+        };
+        // `fetch_all`, as in `rotate_refresh_in_context`.
+        let res = bind_family(sqlx::query(sqlx::AssertSqlSafe(sql)), f, first)?
+            .fetch_all(&self.pool)
+            .await;
+        match res {
+            Ok(rows) => rows
+                .first()
+                .map(super::members::member_context_from)
+                .transpose(),
+            Err(e) => Err(self.create_family_error(e, f).await),
         }
     }
 
@@ -120,26 +220,16 @@ impl RefreshStore for SqlStore {
         next: &TokenHash,
         now: OffsetDateTime,
     ) -> Result<RotateOutcome> {
-        let now_ms = ms(now);
-        // One statement, the atomic step: of any number of concurrent callers presenting one
-        // token, exactly one sees a row affected (SQLite takes the write lock for the whole
-        // statement; PostgreSQL re-checks `used_at IS NULL` after waiting on the row lock).
-        // Setting `next_hash` fires the `refresh_tokens_rotate` trigger (migration 0006), which
-        // inserts the successor into the presented token's family, created at `now`, within
-        // this same statement. A duplicate successor hash fails the whole statement.
-        let marked = sqlx::query(
-            "UPDATE refresh_tokens SET used_at = $2, next_hash = $3 \
-             WHERE hash = $1 AND used_at IS NULL \
-             AND EXISTS (SELECT 1 FROM refresh_families f WHERE f.id = refresh_tokens.family_id \
-             AND f.revoked_at IS NULL AND f.expires_at > $2)",
-        )
-        .bind(presented.as_hex())
-        .bind(now_ms)
-        .bind(next.as_hex())
-        .execute(&self.pool)
-        .await
-        .map_err(|e| self.write_err(e, "refresh token family"))?
-        .rows_affected();
+        // One statement, the atomic step ([`ROTATE`], for any app).
+        let marked = sqlx::query(ROTATE)
+            .bind(presented.as_hex())
+            .bind(ms(now))
+            .bind(next.as_hex())
+            .bind(None::<String>)
+            .execute(&self.pool)
+            .await
+            .map_err(|e| self.write_err(e, "refresh token family"))?
+            .rows_affected();
         if marked == 1 {
             return Ok(RotateOutcome::Rotated);
         }
@@ -192,25 +282,8 @@ impl RefreshStore for SqlStore {
     }
 
     async fn find_refresh_in_context(&self, hash: &TokenHash) -> Result<Option<RefreshInContext>> {
-        const U: Prefix = Prefix("u_");
-        const M: Prefix = Prefix("m_");
-        const O: Prefix = Prefix("o_");
-        // Built once: this read is on every refresh.
-        static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
-            format!(
-                concat!(
-                    token_family_cols!(),
-                    ", {}, {}, {} ",
-                    token_family_from!(),
-                    " LEFT JOIN memberships m ON m.org_id = f.org_id AND m.user_id = f.user_id \
-                     LEFT JOIN users u ON u.id = m.user_id LEFT JOIN orgs o ON o.id = m.org_id \
-                     WHERE t.hash = $1"
-                ),
-                aliased(USER_COLS, "u", U),
-                aliased(MEMBERSHIP_COLS, "m", M),
-                aliased(ORG_COLS, "o", O),
-            )
-        });
+        // Built once: this read is on every refresh the one-step path does not serve.
+        static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| in_context(""));
         let Some(r) = sqlx::query(sqlx::AssertSqlSafe(SQL.as_str()))
             .bind(hash.as_hex())
             .fetch_optional(&self.pool)
@@ -219,14 +292,53 @@ impl RefreshStore for SqlStore {
         else {
             return Ok(None);
         };
-        let member = left_joined(&r, "m_user_id", || {
-            Ok((
-                user_from_p(&r, U)?,
-                membership_from_p(&r, M)?,
-                org_from_p(&r, O)?,
-            ))
-        })?;
-        Ok(Some((token_from(&r)?, family_from(&r)?, member)))
+        in_context_from(&r).map(Some)
+    }
+
+    async fn rotate_refresh_in_context(
+        &self,
+        presented: &TokenHash,
+        next: &TokenHash,
+        app: &AppId,
+        now: OffsetDateTime,
+    ) -> Result<Option<(bool, RefreshInContext)>> {
+        // One round trip. SQLite: the rotation and the read as two statements of one query
+        // (sqlx runs them in one call of the connection's worker thread; `changes()` is the
+        // UPDATE's row count — the trigger's insert is not counted). PostgreSQL: the rotation
+        // in a data-modifying WITH (its trigger fires as for a plain UPDATE); the SELECT sees
+        // the row as it was before, so the token's `used_at` is set here below.
+        static SQLITE: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+            format!("{ROTATE}; {}", in_context(", changes() AS rotated"))
+        });
+        static POSTGRES: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+            format!(
+                "WITH upd AS ({ROTATE} RETURNING 1) {}",
+                in_context(", (SELECT COUNT(*) FROM upd) AS rotated")
+            )
+        });
+        let sql = match self.dialect {
+            Dialect::Sqlite => SQLITE.as_str(),
+            Dialect::Postgres => POSTGRES.as_str(),
+        };
+        // `fetch_all`: sqlx's `fetch_optional` over the `Any` driver stops at SQLite's first
+        // result, which is the UPDATE's (no rows).
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(presented.as_hex())
+            .bind(ms(now))
+            .bind(next.as_hex())
+            .bind(app.as_str())
+            .fetch_all(&self.pool)
+            .await
+            .map_err(|e| self.write_err(e, "refresh token family"))?;
+        let Some(r) = rows.first() else {
+            return Ok(None);
+        };
+        let rotated = col::<i64>(r, "rotated")? == 1;
+        let (mut token, family, member) = in_context_from(r)?;
+        if rotated {
+            token.used_at = Some(trunc_millis(now));
+        }
+        Ok(Some((rotated, (token, family, member))))
     }
 
     async fn revoke_family(&self, id: &RefreshFamilyId, now: OffsetDateTime) -> Result<()> {

@@ -9,7 +9,11 @@ use crate::domain::{ConnectionId, Secret};
 use crate::storage::{KeyStatus, Result, SamlIdpRecord, SamlSpKeyRecord, SamlStore, StorageError};
 use async_trait::async_trait;
 use sqlx::any::AnyRow;
+use std::sync::atomic::Ordering;
 use time::OffsetDateTime;
+
+/// How often one process deletes expired rows of the SAML replay cache (`saml_seen`).
+const PRUNE_SAML_SEEN_EVERY_MS: i64 = 60_000;
 
 fn idp_from(r: &AnyRow) -> Result<SamlIdpRecord> {
     let id: String = col(r, "connection_id")?;
@@ -160,11 +164,82 @@ impl SamlStore for SqlStore {
         .execute(&self.pool)
         .await
         .map_err(backend)?;
-        sqlx::query("DELETE FROM saml_seen WHERE until <= $1")
-            .bind(ms(now))
-            .execute(&self.pool)
-            .await
-            .map_err(backend)?;
+        // Expired rows decide nothing (the upsert above overwrites them); they are deleted so
+        // the table stays small, at most once per `PRUNE_SAML_SEEN_EVERY_MS` per process rather
+        // than at every sign-in (a write statement fewer per SAML login).
+        let now_ms = ms(now);
+        let last = self.saml_seen_pruned.load(Ordering::Relaxed);
+        if now_ms.saturating_sub(last) >= PRUNE_SAML_SEEN_EVERY_MS
+            && self
+                .saml_seen_pruned
+                .compare_exchange(last, now_ms, Ordering::Relaxed, Ordering::Relaxed)
+                .is_ok()
+        {
+            sqlx::query("DELETE FROM saml_seen WHERE until <= $1")
+                .bind(now_ms)
+                .execute(&self.pool)
+                .await
+                .map_err(backend)?;
+        }
         Ok(done.rows_affected() == 1)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::Duration;
+
+    async fn rows(s: &SqlStore) -> i64 {
+        sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM saml_seen")
+            .fetch_one(s.pool())
+            .await
+            .unwrap()
+    }
+
+    /// Expired replay-cache rows go, but at most once a minute per process, not at every ACS.
+    #[tokio::test]
+    async fn expired_replay_rows_are_deleted_at_most_once_a_minute() {
+        let s = SqlStore::connect("sqlite::memory:").await.unwrap();
+        let t0 = crate::domain::trunc_millis(OffsetDateTime::now_utc());
+        assert!(
+            s.mark_assertion_used("a", t0 + Duration::minutes(5), t0)
+                .await
+                .unwrap()
+        );
+        let t1 = t0 + Duration::seconds(1);
+        assert!(
+            s.mark_assertion_used("b", t0 + Duration::minutes(1), t1)
+                .await
+                .unwrap()
+        );
+        assert_eq!(rows(&s).await, 2);
+        // Ten minutes on, both have expired and the last deletion is long past: they go.
+        let t2 = t0 + Duration::minutes(10);
+        assert!(
+            s.mark_assertion_used("c", t2 + Duration::minutes(5), t2)
+                .await
+                .unwrap()
+        );
+        assert_eq!(rows(&s).await, 1);
+        // Within the minute after a deletion an expired row stays (and decides nothing).
+        let t3 = t2 + Duration::seconds(1);
+        assert!(
+            s.mark_assertion_used("d", t3 + Duration::seconds(1), t3)
+                .await
+                .unwrap()
+        );
+        let t4 = t2 + Duration::seconds(30);
+        assert!(
+            s.mark_assertion_used("e", t4 + Duration::minutes(5), t4)
+                .await
+                .unwrap()
+        );
+        assert_eq!(rows(&s).await, 3);
+        assert!(
+            s.mark_assertion_used("d", t4 + Duration::minutes(5), t4)
+                .await
+                .unwrap()
+        );
     }
 }

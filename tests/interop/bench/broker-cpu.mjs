@@ -12,8 +12,10 @@
 //   redirect_uri with code → app's code exchange at the broker's token endpoint
 //   (client_secret_basic), ID token signature and claims checked.
 //
-//   node broker-cpu.mjs [oidc|saml|satosa|all|compare]   (LOBBY_BIN: a release binary; run.sh,
-//                                                          compare.sh)
+//   node broker-cpu.mjs [oidc|saml|satosa|refresh|all|compare]   (LOBBY_BIN: a release binary;
+//                                                                  run.sh, compare.sh)
+// `refresh` measures the refresh grant alone over HTTP (CPU per refresh, and refreshes per
+// CPU-second), on the OIDC set-up: BENCH_N_REFRESH (3000) refreshes in CONCURRENCY chains.
 // `compare` runs, interleaved round by round, every Lobby scenario on both stores next to
 // SATOSA, in both connection modes, and prints the summary table (bench/compare.sh).
 //
@@ -116,6 +118,47 @@ async function login(app, user, dispatcher) {
       || claims.nonce !== nonce || claims.email !== user.email || !app.claimsOk(claims)) {
     throw new Error(`unexpected ID token claims: ${JSON.stringify(claims)}`);
   }
+  return tok;
+}
+
+/**
+ * `refresh`: the refresh grant alone. One login per chain (CONCURRENCY chains) gives each its
+ * refresh token; then n refreshes in all, each chain refreshing with the token it received
+ * last (client_secret_basic; new ID token signature checked as at login).
+ */
+async function refreshChains(app, user, dispatcher) {
+  const chains = [];
+  for (let i = 0; i < CONCURRENCY; i++) chains.push((await login(app, user, dispatcher)).refresh_token);
+  return chains;
+}
+
+async function refreshes(n, app, chains, dispatcher) {
+  let next = 0;
+  const chain = async (k) => {
+    while (next < n) {
+      next++;
+      const res = await fetchVia(dispatcher)(app.meta.token_endpoint, {
+        signal: AbortSignal.timeout(STEP_TIMEOUT_MS),
+        method: 'POST',
+        headers: {
+          'content-type': 'application/x-www-form-urlencoded',
+          authorization: 'Basic ' + Buffer.from(`${APP.client_id}:${APP.client_secret}`).toString('base64'),
+        },
+        body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: chains[k] }),
+        ...(dispatcher ? { dispatcher } : {}),
+      });
+      const text = await res.text();
+      if (res.status !== 200) throw new Error(`refresh → ${res.status}: ${text}`);
+      const tok = JSON.parse(text);
+      const [h, p, sg] = tok.id_token.split('.');
+      const header = JSON.parse(Buffer.from(h, 'base64url'));
+      if (!sigOk(header, app.keys.get(header.kid), Buffer.from(`${h}.${p}`), Buffer.from(sg, 'base64url'))) {
+        throw new Error('refreshed ID token not signed by a key of the broker\'s JWKS');
+      }
+      chains[k] = tok.refresh_token;
+    }
+  };
+  await Promise.all(chains.map((_, k) => chain(k)));
 }
 
 /**
@@ -263,8 +306,10 @@ const SCENARIOS = {
   },
 };
 
-// the default count is per login kind
-const N = { oidc: env('BENCH_N_OIDC', 500), saml: env('BENCH_N_SAML', 300), satosa: env('BENCH_N_SAML', 300) };
+// the default count is per login kind (`refresh`: refresh grants, after one login per chain)
+const N = { oidc: env('BENCH_N_OIDC', 500), saml: env('BENCH_N_SAML', 300), satosa: env('BENCH_N_SAML', 300), refresh: env('BENCH_N_REFRESH', 3000) };
+// `refresh` runs on the OIDC set-up (app crm with ES256 tokens, org acme, oidc-provider)
+SCENARIOS.refresh = SCENARIOS.oidc;
 
 async function perfAttach(pid, dir, name) {
   mkdirSync(dir, { recursive: true });
@@ -292,8 +337,19 @@ async function run(c, i) {
     const stopPerf = process.env.BENCH_PERF && i === 0 && s.lobby ? await perfAttach(s.lobby.pid, process.env.BENCH_PERF, c.scenario) : null;
     const n = N[c.scenario];
     const own = s.brokerOwnCpu || s.brokerCpu;
+    // `refresh`: one keep-alive pool; the chains' logins happen before the measured part.
+    const pool = c.scenario === 'refresh' ? new Agent() : null;
+    const chains = pool ? await refreshChains(s.app, USER, pool) : null;
     const c0 = s.brokerCpu(), o0 = own(), i0 = s.idpCpu(), d0 = process.cpuUsage(), t0 = performance.now();
-    await logins(n, s.app, USER, c.conns);
+    if (pool) {
+      try {
+        await refreshes(n, s.app, chains, pool);
+      } finally {
+        await pool.close();
+      }
+    } else {
+      await logins(n, s.app, USER, c.conns);
+    }
     const wall = (performance.now() - t0) / 1000;
     const c1 = s.brokerCpu(), o1 = own(), i1 = s.idpCpu(), d1 = process.cpuUsage(d0);
     await stopPerf?.();
@@ -337,7 +393,7 @@ if (which === 'compare') {
   }
 } else {
   const names = which === 'all' ? ['oidc', 'saml'] : [which];
-  if (!names.every((n) => n in SCENARIOS)) throw new Error('usage: broker-cpu.mjs [oidc|saml|satosa|all|compare]');
+  if (!names.every((n) => n in SCENARIOS)) throw new Error('usage: broker-cpu.mjs [oidc|saml|satosa|refresh|all|compare]');
   cases = names.map((scenario) => ({ scenario, store: scenario === 'satosa' ? '-' : store, conns }));
 }
 console.log(`# ${cpus().length} CPUs (${cpus()[0].model}), CLK_TCK ${CLK_TCK}, concurrency ${CONCURRENCY}, warm-up ${WARMUP}, runs ${RUNS}, N oidc ${N.oidc} saml ${N.saml}, org hint ${ORG_HINT}, load ${load()}`);

@@ -40,9 +40,15 @@ export function groupCpuMs(pgrp, { allChildren = false } = {}) {
 /** The load average, as printed in the results. */
 export const load = () => loadavg().map((x) => x.toFixed(2)).join(' ');
 
-/** Lobby's environment in a benchmark: quiet logs, and tokio's own worker-thread knob passed on. */
+/**
+ * Lobby's environment in a benchmark: quiet logs, a per-IP rate limit no run reaches (the
+ * default, 600 per minute per endpoint class, refuses a run of 300 OIDC logins from the one
+ * loopback address with 429; the limiter itself still runs on every request, as in production),
+ * and tokio's own worker-thread knob passed on.
+ */
 export const lobbyEnv = {
   LOBBY_LOG: process.env.LOBBY_LOG || 'warn',
+  LOBBY_RATE_LIMIT_PER_IP: process.env.LOBBY_RATE_LIMIT_PER_IP || '1000000',
   // tokio's own knob for the runtime's worker threads (default: one per CPU)
   ...(process.env.TOKIO_WORKER_THREADS ? { TOKIO_WORKER_THREADS: process.env.TOKIO_WORKER_THREADS } : {}),
 };

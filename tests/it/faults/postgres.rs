@@ -73,13 +73,14 @@ async fn postgres_restarted_mid_refresh_then_the_retry_gets_tokens_and_the_famil
     let started = Instant::now();
     let in_flight = refresh(&lobby, &r1);
     let restart = async {
-        // Wait until Lobby's statement is queued behind the lock, cut its connection while
-        // the lock is still held (so the rotation cannot commit first: a fast shutdown signals
-        // every backend at once, and the holder's exit could release the lock before Lobby's
-        // backend sees its own signal), then stop the server.
+        // Wait until Lobby's statement (the rotation, inside a WITH: `rotate_refresh_in_context`)
+        // is queued behind the lock, cut its connection while the lock is still held (so the
+        // rotation cannot commit first: a fast shutdown signals every backend at once, and the
+        // holder's exit could release the lock before Lobby's backend sees its own signal),
+        // then stop the server.
         loop {
             let waiting: Option<i32> = sqlx::query_scalar(
-                "SELECT pid FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query ILIKE 'UPDATE refresh_tokens%' LIMIT 1",
+                "SELECT pid FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query ILIKE '%UPDATE refresh_tokens%' LIMIT 1",
             )
             .fetch_optional(&mut watcher)
             .await

@@ -113,6 +113,9 @@ struct VerifiedSelection {
     kind: VerifiedSelectionKind,
     uri: String,
     predigest_xml: String,
+    /// `predigest_xml` as parsed by `build_verified_selection` (LOBBY-PATCH: parsed once, not
+    /// again in `build_keep_state`); `None`: `build_keep_state` parses it.
+    parsed: Option<ParsedSelection>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -127,10 +130,20 @@ struct NamespaceDeclaration {
     href: String,
 }
 
+#[derive(Clone)]
 struct ParsedSelection {
     _document: libxml::tree::Document,
     shell_source: Option<libxml::tree::Node>,
     sequence_nodes: Vec<libxml::tree::Node>,
+}
+
+impl std::fmt::Debug for ParsedSelection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ParsedSelection")
+            .field("shell_source", &self.shell_source)
+            .field("sequence_nodes", &self.sequence_nodes)
+            .finish_non_exhaustive()
+    }
 }
 
 fn signature_uses_allowed_algorithm(
@@ -654,6 +667,7 @@ fn build_verified_selection(
         },
         uri: reference_uri,
         predigest_xml: verified_reference.predigest_xml,
+        parsed: Some(parsed_selection),
     })
 }
 
@@ -714,7 +728,14 @@ fn build_keep_state(
     let mut allowed_attributes = HashMap::new();
 
     for selection in selections {
-        let parsed_selection = parse_selection(&selection.anchor, &selection.predigest_xml)?;
+        let parsed_here;
+        let parsed_selection = match &selection.parsed {
+            Some(p) => p,
+            None => {
+                parsed_here = parse_selection(&selection.anchor, &selection.predigest_xml)?;
+                &parsed_here
+            }
+        };
         let matched = match selection.kind {
             VerifiedSelectionKind::WholeNode => {
                 let shell_source = parsed_selection
@@ -1574,6 +1595,7 @@ mod tests {
         <saml:Issuer>https://idp.example.com</saml:Issuer>
       </saml:Assertion>"#
                     .to_string(),
+                parsed: None,
             }
         });
 
@@ -1611,6 +1633,7 @@ mod tests {
         <saml:Issuer>https://idp.example.com</saml:Issuer>
       </saml:Assertion>"#
                     .to_string(),
+                parsed: None,
             }
         });
 
@@ -1635,6 +1658,7 @@ mod tests {
                 kind: VerifiedSelectionKind::ChildSequence,
                 uri: "".to_string(),
                 predigest_xml: r#"<Signed attr="keep">value</Signed>"#.to_string(),
+                parsed: None,
             }
         });
 
