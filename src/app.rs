@@ -70,10 +70,13 @@ pub struct AppState {
 /// Algorithms that always have an active key (apps choose one of them).
 const SIGNING_ALGS: [SigningAlg; 3] = [SigningAlg::RS256, SigningAlg::ES256, SigningAlg::EdDSA];
 
-/// How often the outbox worker looks for due rows by default: a quarter second, so a webhook
-/// or a back-channel logout leaves well within a second of the change that queued it (one
-/// indexed read of the `outbox` table per poll).
-pub const OUTBOX_POLL: Duration = Duration::from_millis(250);
+/// How often the outbox worker looks for due rows when nothing signals it: once a second. A
+/// webhook or back-channel logout queued by this process leaves at once (the store's queued
+/// signal, `webhooks::Worker::spawn`); the poll sends retries (due 5 s or more after a failure)
+/// at most a second late and the rows of an instance that died. Each poll is one indexed read
+/// of the `outbox` table, so an idle Lobby costs a read a second, not four (issue 17: the
+/// quarter-second poll was most of an idle instance's CPU).
+pub const OUTBOX_POLL: Duration = Duration::from_secs(1);
 
 /// What a boot may supply instead of opening it from the configuration. The CLI supplies
 /// nothing; tests and benches supply what they control (a temp database, a manual clock, a

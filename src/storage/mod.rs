@@ -26,6 +26,7 @@ pub use saml::{SamlIdpRecord, SamlSpKeyRecord, SamlStore};
 use crate::domain::*;
 use async_trait::async_trait;
 use std::collections::BTreeSet;
+use std::sync::Arc;
 use time::OffsetDateTime;
 
 #[derive(Debug, thiserror::Error)]
@@ -353,6 +354,13 @@ pub trait WebhookStore: Send + Sync {
 pub trait OutboxStore: Send + Sync {
     /// Queue rows; a row whose (kind, target, event_id) is already queued is skipped.
     async fn enqueue(&self, items: &[OutboxItem]) -> Result<()>;
+    /// Raised (in this process) after a committed write that may have queued rows, so the
+    /// worker sends them at once instead of at its next poll. `None`: the backend has no such
+    /// signal and the worker only polls. Rows queued by another instance are sent by that
+    /// instance's own worker; the poll picks up those of an instance that died meanwhile.
+    fn queued_signal(&self) -> Option<Arc<tokio::sync::Notify>> {
+        None
+    }
     /// Lease up to `limit` due rows (pending, `next_attempt_at <= now`, no live lease) to
     /// `owner` until `now + lease`. Two callers never get the same row while its lease lives.
     async fn claim_due(

@@ -1,5 +1,7 @@
-//! The outbox worker: every `poll` it leases due rows (so several Lobby instances on one
-//! database never send the same row at once), hands each to the [`Deliverer`] of its kind, and
+//! The outbox worker: when the store signals a committed write that queued rows
+//! (`OutboxStore::queued_signal`), and otherwise every `poll` (retries, rows of an instance that
+//! died), it leases due rows (so several Lobby instances on one database never send the same
+//! row at once), hands each to the [`Deliverer`] of its kind, and
 //! records the attempt (delivered, retried after `domain::backoff`, or given up); once an hour
 //! it prunes finished rows older than [`RETENTION`]. Time comes from the injected clock, so
 //! tests drive the schedule.
@@ -88,9 +90,11 @@ impl Worker {
         Ok(n)
     }
 
-    /// Run rounds every `poll` (right away again when a round was full) until the handle is
-    /// dropped.
+    /// Run rounds on the store's queued signal and every `poll` (right away again when a round
+    /// was full) until the handle is dropped. An idle instance thus costs one query per `poll`,
+    /// while a new delivery leaves at once.
     pub fn spawn(self, poll: Duration) -> WorkerHandle {
+        let queued = self.storage.queued_signal();
         let task = tokio::spawn(async move {
             let mut last_prune: Option<tokio::time::Instant> = None;
             loop {
@@ -109,7 +113,17 @@ impl Worker {
                     }
                 };
                 if !full {
-                    tokio::time::sleep(poll).await;
+                    match &queued {
+                        // A signal raised while the round ran is kept (one permit), so a row
+                        // committed meanwhile is not left to the poll.
+                        Some(q) => {
+                            tokio::select! {
+                                _ = q.notified() => {}
+                                _ = tokio::time::sleep(poll) => {}
+                            }
+                        }
+                        None => tokio::time::sleep(poll).await,
+                    }
                 }
             }
         });

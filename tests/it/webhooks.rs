@@ -85,13 +85,22 @@ impl Drop for Lobby {
 impl Lobby {
     /// An instance on the SQLite file and seal key in `dir`.
     async fn start(dir: &std::path::Path, clock: Arc<ManualClock>) -> Lobby {
+        Self::start_polling(dir, clock, Duration::from_millis(50)).await
+    }
+
+    /// The same, with the outbox worker polling every `poll`.
+    async fn start_polling(
+        dir: &std::path::Path,
+        clock: Arc<ManualClock>,
+        poll: Duration,
+    ) -> Lobby {
         let url = format!("sqlite://{}?mode=rwc", dir.join("lobby.db").display());
         let config = Config::for_tests(&url, dir);
         let server = Server::build(
             config,
             Boot {
                 clock: Some(clock),
-                outbox_poll: Some(Duration::from_millis(50)),
+                outbox_poll: Some(poll),
                 ..Boot::default()
             },
         )
@@ -421,4 +430,44 @@ async fn sign_ins_are_queued_as_webhook_events() {
         .unwrap();
     let body: Value = serde_json::from_str(&failed.payload).unwrap();
     assert_eq!(body["data"]["object"]["connection"], "password", "{body}");
+}
+
+/// A delivery queued by this instance leaves on the store's signal, not at the next poll: with
+/// a poll of an hour, the event still arrives (and a second one after it: the signal re-arms).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_queued_event_leaves_at_once_not_at_the_next_poll() {
+    let dir = tempfile::tempdir().unwrap();
+    let rx = receiver(
+        tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap(),
+        0,
+    );
+    let lobby = Lobby::start_polling(dir.path(), start_clock(), Duration::from_secs(3600)).await;
+    let (s, hook) = lobby
+        .call(
+            reqwest::Method::POST,
+            "/webhooks",
+            Some(json!({"url": rx.url, "events": ["org.created"]})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{hook}");
+    for (n, (id, slug)) in [("org_one", "one"), ("org_two", "two")]
+        .into_iter()
+        .enumerate()
+    {
+        let (s, _) = lobby
+            .call(
+                reqwest::Method::POST,
+                "/orgs",
+                Some(json!({"id": id, "slug": slug, "name": slug})),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED);
+        wait_for("the event, long before the hourly poll", || {
+            count(&rx.seen) > n
+        })
+        .await;
+    }
+    let seen = rx.seen.lock().unwrap().clone();
+    assert!(seen[0].1.contains("org_one"), "{}", seen[0].1);
+    assert!(seen[1].1.contains("org_two"), "{}", seen[1].1);
 }

@@ -115,7 +115,9 @@ impl AuditStore for SqlStore {
         write_audits(&mut tx, events)
             .await
             .map_err(|e| self.write_error(e, "audit event"))?;
-        tx.commit().await.map_err(backend)
+        tx.commit().await.map_err(backend)?;
+        self.queued.notify_one();
+        Ok(())
     }
 
     async fn list_audit(

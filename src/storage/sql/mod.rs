@@ -77,6 +77,8 @@ pub struct SqlStore {
     cached_reads: bool,
     /// When this process last deleted expired SAML replay-cache rows (unix ms; `saml.rs`).
     saml_seen_pruned: Arc<std::sync::atomic::AtomicI64>,
+    /// Raised after a commit that may have queued outbox rows (`OutboxStore::queued_signal`).
+    queued: Arc<tokio::sync::Notify>,
 }
 
 impl std::fmt::Debug for SqlStore {
@@ -137,6 +139,7 @@ impl SqlStore {
             cache: Arc::new(ConfigCache::new(cache::DEFAULT_TTL)),
             cached_reads: true,
             saml_seen_pruned: Arc::default(),
+            queued: Arc::default(),
         })
     }
 
@@ -207,7 +210,12 @@ impl Storage for SqlStore {
             // Any error drops `tx`, which rolls everything back.
             self.apply_one(&mut tx, c).await?;
         }
-        tx.commit().await.map_err(backend)
+        tx.commit().await.map_err(backend)?;
+        // An audit event may have queued webhook deliveries (`outbox::fan_out`).
+        if changes.iter().any(|c| matches!(c, Change::Audit(_))) {
+            self.queued.notify_one();
+        }
+        Ok(())
     }
 
     async fn provision_first_sign_in(&self, p: &FirstSignIn) -> Result<()> {
@@ -228,6 +236,7 @@ impl Storage for SqlStore {
             cache: self.cache.clone(),
             cached_reads: false,
             saml_seen_pruned: self.saml_seen_pruned.clone(),
+            queued: self.queued.clone(),
         })
     }
 }

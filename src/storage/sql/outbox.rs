@@ -187,7 +187,14 @@ impl OutboxStore for SqlStore {
         insert_outbox(&mut conn, items)
             .await
             .map_err(|e| self.write_error(e, "target"))?;
+        if !items.is_empty() {
+            self.queued.notify_one();
+        }
         Ok(())
+    }
+
+    fn queued_signal(&self) -> Option<std::sync::Arc<tokio::sync::Notify>> {
+        Some(self.queued.clone())
     }
 
     async fn claim_due(

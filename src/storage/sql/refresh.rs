@@ -473,6 +473,9 @@ impl SqlStore {
             .await
             .map_err(|e| self.write_error(e, "outbox"))?;
         tx.commit().await.map_err(backend)?;
+        if !items.is_empty() {
+            self.queued.notify_one();
+        }
         Ok(n)
     }
 }
