@@ -9,7 +9,7 @@ use super::discovery;
 use super::error::{LoginError, respond};
 use super::flow::{Flow, Stage};
 use super::session;
-use super::{LoadedFlow, flow_app, load_form_flow};
+use super::{LoadedFlow, flow_app, form_post};
 use crate::http::redirect::see_other;
 use crate::login::LoginCtx;
 use crate::pages::{ChooserPage, Chrome, OrgChoice, PageError, render};
@@ -85,21 +85,10 @@ pub async fn post(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let r = choose(&st, &sess, &headers, &body).await;
-    respond(&st, &headers, r).await
-}
-
-async fn choose(
-    st: &LoginCtx,
-    sess: &Session,
-    headers: &HeaderMap,
-    body: &Bytes,
-) -> Result<Response, LoginError> {
-    let (flow, p) = load_form_flow(st, headers, body).await?;
-    let lang = flow.ui_lang();
-    choose_org(st, sess, headers, flow, p)
-        .await
-        .map_err(|e| e.in_lang(lang))
+    form_post(&st, &headers, &body, |flow, p| {
+        choose_org(&st, &sess, &headers, flow, p)
+    })
+    .await
 }
 
 async fn choose_org(

@@ -175,6 +175,28 @@ pub(crate) async fn load_form_flow(
     Ok((flow, p))
 }
 
+/// A POSTed form of a flow's page: the flow and its form ([`load_form_flow`]), then `handle`
+/// with them; a failure is shown in the flow's language and answered as every login error is
+/// (`error::respond`).
+pub(crate) async fn form_post<F, Fut>(
+    st: &LoginCtx,
+    headers: &HeaderMap,
+    body: &Bytes,
+    handle: F,
+) -> Response
+where
+    F: FnOnce(Flow, Params) -> Fut,
+    Fut: std::future::Future<Output = Result<Response, LoginError>>,
+{
+    let r = async {
+        let (flow, p) = load_form_flow(st, headers, body).await?;
+        let lang = flow.ui_lang();
+        handle(flow, p).await.map_err(|e| e.in_lang(lang))
+    }
+    .await;
+    error::respond(st, headers, r).await
+}
+
 /// The app of a flow (it may have been deleted meanwhile).
 pub(crate) async fn flow_app(st: &LoginCtx, flow: &Flow) -> Result<App, LoginError> {
     match builtin::app_by_id(st.storage.as_ref(), &st.config, &flow.app_id).await {

@@ -248,16 +248,7 @@ pub async fn factor_passed(
     method: MfaMethod,
     remember: bool,
 ) -> Result<Response, LoginError> {
-    let user = flow.auth.as_ref().map(|a| a.user_id.clone());
-    let org = flow.mfa.as_ref().map(|p| p.org_id.clone());
-    let audit = match (user, org) {
-        (Some(u), Some(o)) => PendingAudit::new(
-            mfa_audit(st, headers, &u, &o, "mfa.verify", method),
-            st.storage.clone(),
-        ),
-        _ => PendingAudit::none(),
-    };
-    finish(st, sess, headers, flow, Some(method), remember, audit).await
+    factor_done(st, sess, headers, flow, method, remember, "mfa.verify").await
 }
 
 /// A new second factor was enrolled and proven in `flow` (the authenticator app's first code,
@@ -270,11 +261,25 @@ pub async fn enrollment_completed(
     method: MfaMethod,
     remember: bool,
 ) -> Result<Response, LoginError> {
+    factor_done(st, sess, headers, flow, method, remember, "mfa.enroll").await
+}
+
+/// A second factor done (`action`: `mfa.verify` or `mfa.enroll`, the audit event it records
+/// for the flow's pending user and org): finish the sign-in with it.
+async fn factor_done(
+    st: &LoginCtx,
+    sess: &Session,
+    headers: &HeaderMap,
+    flow: Flow,
+    method: MfaMethod,
+    remember: bool,
+    action: &str,
+) -> Result<Response, LoginError> {
     let user = flow.auth.as_ref().map(|a| a.user_id.clone());
     let org = flow.mfa.as_ref().map(|p| p.org_id.clone());
     let audit = match (user, org) {
         (Some(u), Some(o)) => PendingAudit::new(
-            mfa_audit(st, headers, &u, &o, "mfa.enroll", method),
+            mfa_audit(st, headers, &u, &o, action, method),
             st.storage.clone(),
         ),
         _ => PendingAudit::none(),

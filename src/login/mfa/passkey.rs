@@ -37,6 +37,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use rp::{Ceremony, park, unpark};
 use serde::Deserialize;
+use serde::de::DeserializeOwned;
 use std::time::Duration;
 use tower_sessions::Session;
 use webauthn_rs::prelude::{
@@ -297,6 +298,83 @@ async fn continue_as_json(
     Ok(out)
 }
 
+/// What every ceremony request starts from: the flow (a JSON body with its CSRF token), its
+/// language, the user pending at the ceremony's stage, and the relying party.
+struct Begun<'a> {
+    flow: Flow,
+    body: Body,
+    lang: Lang,
+    user: UserId,
+    w: &'a webauthn_rs::Webauthn,
+}
+
+/// The prelude of every ceremony request: load the flow, note its language in `lang` (for the
+/// answer, even an error), check the stage and that passkeys are available.
+async fn begin<'a>(
+    st: &'a LoginCtx,
+    headers: &HeaderMap,
+    body: &Bytes,
+    stage: Stage,
+    lang: &mut Option<Lang>,
+) -> Result<Begun<'a>, PasskeyError> {
+    let (flow, body) = load(st, headers, body).await?;
+    let l = lang_of(headers, Some(&flow));
+    *lang = Some(l);
+    let user = user_at(&flow, stage).ok_or(PasskeyError::WrongStage)?;
+    let w = webauthn(st)?;
+    Ok(Begun {
+        flow,
+        body,
+        lang: l,
+        user,
+        w,
+    })
+}
+
+/// Parks a ceremony's state for its finish (`context` names it in the log) and answers the
+/// options to the browser.
+async fn park_and_answer<S: serde::Serialize>(
+    st: &LoginCtx,
+    ceremony: Ceremony,
+    b: &Begun<'_>,
+    state: &S,
+    options: &impl serde::Serialize,
+    context: &'static str,
+) -> Result<Response, PasskeyError> {
+    park(
+        st.ephemeral.as_ref(),
+        ceremony,
+        &b.flow.id,
+        &b.user,
+        state,
+        flow_left(st, &b.flow)?,
+    )
+    .await
+    .map_err(|e| PasskeyError::state(context, &e))?;
+    Ok(json_ok(options))
+}
+
+/// A finish's inputs: the browser's credential (taken from the body) and the state its options
+/// parked (single use; `context` names it in the log).
+async fn finish_inputs<C: DeserializeOwned, S: DeserializeOwned>(
+    st: &LoginCtx,
+    ceremony: Ceremony,
+    b: &mut Begun<'_>,
+    context: &'static str,
+) -> Result<(C, S), PasskeyError> {
+    let credential: C = b
+        .body
+        .credential
+        .take()
+        .and_then(|c| serde_json::from_value(c).ok())
+        .ok_or(PasskeyError::BadRequest)?;
+    let state: S = unpark(st.ephemeral.as_ref(), ceremony, &b.flow.id, &b.user)
+        .await
+        .map_err(|e| PasskeyError::state(context, &e))?
+        .ok_or(PasskeyError::CeremonyExpired)?;
+    Ok((credential, state))
+}
+
 /// Records a refused passkey as a refused second factor (`mfa.failure`, as refused codes).
 async fn audit_refused(st: &LoginCtx, headers: &HeaderMap, flow: &Flow, reason: &str) {
     let Some((auth, m)) = super::pending(flow) else {
@@ -339,13 +417,11 @@ async fn register_options_work(
     body: &Bytes,
     lang: &mut Option<Lang>,
 ) -> Result<Response, PasskeyError> {
-    let (flow, _) = load(st, headers, body).await?;
-    *lang = Some(lang_of(headers, Some(&flow)));
-    let user = user_at(&flow, Stage::MfaEnroll).ok_or(PasskeyError::WrongStage)?;
-    let w = webauthn(st)?;
+    let b = begin(st, headers, body, Stage::MfaEnroll, lang).await?;
+    let (w, user) = (b.w, &b.user);
     let existing = st
         .storage
-        .list_passkeys(&user)
+        .list_passkeys(user)
         .await
         .map_err(|e| PasskeyError::storage("listing passkeys", &e))?;
     if existing.len() >= MAX_PASSKEYS_PER_USER {
@@ -353,7 +429,7 @@ async fn register_options_work(
     }
     let profile = st
         .storage
-        .get_user(&user)
+        .get_user(user)
         .await
         .map_err(|e| PasskeyError::storage("reading the user", &e))?
         .ok_or(PasskeyError::FlowExpired)?;
@@ -368,7 +444,7 @@ async fn register_options_work(
         .collect();
     let (options, state) = w
         .start_passkey_registration(
-            rp::user_handle(&user),
+            rp::user_handle(user),
             &email,
             &display,
             (!exclude.is_empty()).then_some(exclude),
@@ -377,17 +453,8 @@ async fn register_options_work(
             tracing::error!(error = %e, "starting a passkey registration");
             PasskeyError::Server
         })?;
-    park(
-        st.ephemeral.as_ref(),
-        Ceremony::Register,
-        &flow.id,
-        &user,
-        &state,
-        flow_left(st, &flow)?,
-    )
-    .await
-    .map_err(|e| PasskeyError::state("parking a passkey registration", &e))?;
-    Ok(json_ok(&options))
+    let context = "parking a passkey registration";
+    park_and_answer(st, Ceremony::Register, &b, &state, &options, context).await
 }
 
 /// `POST /login/mfa/passkey/register/finish`.
@@ -409,20 +476,17 @@ async fn register_finish_work(
     body: &Bytes,
     lang: &mut Option<Lang>,
 ) -> Result<Response, PasskeyError> {
-    let (flow, b) = load(st, headers, body).await?;
-    let l = lang_of(headers, Some(&flow));
-    *lang = Some(l);
-    let user = user_at(&flow, Stage::MfaEnroll).ok_or(PasskeyError::WrongStage)?;
-    let w = webauthn(st)?;
-    let credential: RegisterPublicKeyCredential = b
-        .credential
-        .and_then(|c| serde_json::from_value(c).ok())
-        .ok_or(PasskeyError::BadRequest)?;
-    let state: PasskeyRegistration =
-        unpark(st.ephemeral.as_ref(), Ceremony::Register, &flow.id, &user)
-            .await
-            .map_err(|e| PasskeyError::state("taking a passkey registration", &e))?
-            .ok_or(PasskeyError::CeremonyExpired)?;
+    let mut begun = begin(st, headers, body, Stage::MfaEnroll, lang).await?;
+    let context = "taking a passkey registration";
+    let (credential, state): (RegisterPublicKeyCredential, PasskeyRegistration) =
+        finish_inputs(st, Ceremony::Register, &mut begun, context).await?;
+    let Begun {
+        flow,
+        body: b,
+        lang: l,
+        user,
+        w,
+    } = begun;
     let passkey = match w.finish_passkey_registration(&credential, &state) {
         Ok(p) => p,
         Err(e) => {
@@ -476,13 +540,10 @@ async fn authenticate_options_work(
     body: &Bytes,
     lang: &mut Option<Lang>,
 ) -> Result<Response, PasskeyError> {
-    let (flow, _) = load(st, headers, body).await?;
-    *lang = Some(lang_of(headers, Some(&flow)));
-    let user = user_at(&flow, Stage::MfaChallenge).ok_or(PasskeyError::WrongStage)?;
-    let w = webauthn(st)?;
+    let b = begin(st, headers, body, Stage::MfaChallenge, lang).await?;
     let passkeys: Vec<_> = st
         .storage
-        .list_passkeys(&user)
+        .list_passkeys(&b.user)
         .await
         .map_err(|e| PasskeyError::storage("listing passkeys", &e))?
         .iter()
@@ -491,21 +552,12 @@ async fn authenticate_options_work(
     if passkeys.is_empty() {
         return Err(PasskeyError::NoPasskeys);
     }
-    let (options, state) = w.start_passkey_authentication(&passkeys).map_err(|e| {
+    let (options, state) = b.w.start_passkey_authentication(&passkeys).map_err(|e| {
         tracing::error!(error = %e, "starting a passkey authentication");
         PasskeyError::Server
     })?;
-    park(
-        st.ephemeral.as_ref(),
-        Ceremony::Authenticate,
-        &flow.id,
-        &user,
-        &state,
-        flow_left(st, &flow)?,
-    )
-    .await
-    .map_err(|e| PasskeyError::state("parking a passkey authentication", &e))?;
-    Ok(json_ok(&options))
+    let context = "parking a passkey authentication";
+    park_and_answer(st, Ceremony::Authenticate, &b, &state, &options, context).await
 }
 
 /// `POST /login/mfa/passkey/authenticate/finish`.
@@ -527,24 +579,17 @@ async fn authenticate_finish_work(
     body: &Bytes,
     lang: &mut Option<Lang>,
 ) -> Result<Response, PasskeyError> {
-    let (flow, b) = load(st, headers, body).await?;
-    let l = lang_of(headers, Some(&flow));
-    *lang = Some(l);
-    let user = user_at(&flow, Stage::MfaChallenge).ok_or(PasskeyError::WrongStage)?;
-    let w = webauthn(st)?;
-    let credential: PublicKeyCredential = b
-        .credential
-        .and_then(|c| serde_json::from_value(c).ok())
-        .ok_or(PasskeyError::BadRequest)?;
-    let state: PasskeyAuthentication = unpark(
-        st.ephemeral.as_ref(),
-        Ceremony::Authenticate,
-        &flow.id,
-        &user,
-    )
-    .await
-    .map_err(|e| PasskeyError::state("taking a passkey authentication", &e))?
-    .ok_or(PasskeyError::CeremonyExpired)?;
+    let mut begun = begin(st, headers, body, Stage::MfaChallenge, lang).await?;
+    let context = "taking a passkey authentication";
+    let (credential, state): (PublicKeyCredential, PasskeyAuthentication) =
+        finish_inputs(st, Ceremony::Authenticate, &mut begun, context).await?;
+    let Begun {
+        flow,
+        body: b,
+        lang: l,
+        user,
+        w,
+    } = begun;
     // Signature, challenge, origin, RP ID hash, user verification, and a credential the
     // ceremony allowed (WebAuthn §7.2), by the library.
     let result = match w.finish_passkey_authentication(&credential, &state) {

@@ -22,9 +22,9 @@ use crate::domain::mfa::{
 };
 use crate::domain::{MfaMethod, Secret, TotpFactor, UserId};
 use crate::http::redirect::see_other;
-use crate::login::error::{LoginError, respond};
+use crate::login::error::LoginError;
 use crate::login::flow::{self, Flow, Stage};
-use crate::login::load_form_flow;
+use crate::login::form_post;
 use crate::pages::mfa::{self as pages, ChallengePage, EnrollPage};
 use crate::pages::{Chrome, PageError, render};
 use axum::body::Bytes;
@@ -284,21 +284,10 @@ pub(super) async fn enroll_post(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let r = enroll(&st, &sess, &headers, &body).await;
-    respond(&st, &headers, r).await
-}
-
-async fn enroll(
-    st: &LoginCtx,
-    sess: &Session,
-    headers: &HeaderMap,
-    body: &Bytes,
-) -> Result<Response, LoginError> {
-    let (flow, p) = load_form_flow(st, headers, body).await?;
-    let lang = flow.ui_lang();
-    enroll_check(st, sess, headers, flow, p)
-        .await
-        .map_err(|e| e.in_lang(lang))
+    form_post(&st, &headers, &body, |flow, p| {
+        enroll_check(&st, &sess, &headers, flow, p)
+    })
+    .await
 }
 
 async fn enroll_check(
@@ -365,21 +354,10 @@ pub(super) async fn verify_post(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let r = verify(&st, &sess, &headers, &body).await;
-    respond(&st, &headers, r).await
-}
-
-async fn verify(
-    st: &LoginCtx,
-    sess: &Session,
-    headers: &HeaderMap,
-    body: &Bytes,
-) -> Result<Response, LoginError> {
-    let (flow, p) = load_form_flow(st, headers, body).await?;
-    let lang = flow.ui_lang();
-    verify_check(st, sess, headers, flow, p)
-        .await
-        .map_err(|e| e.in_lang(lang))
+    form_post(&st, &headers, &body, |flow, p| {
+        verify_check(&st, &sess, &headers, flow, p)
+    })
+    .await
 }
 
 /// What a typed code turned out to be.
