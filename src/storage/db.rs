@@ -1,52 +1,63 @@
 //! The database handle the SQL store runs its statements on: sqlx's pool for PostgreSQL, and a
-//! small fixed set of long-lived connections for a SQLite file (or the one connection of
-//! `sqlite::memory:`).
+//! small fixed set of long-lived SQLite connections run on the calling thread (`lite.rs`) for a
+//! SQLite file (or the one connection of `sqlite::memory:`).
 //!
-//! Why not sqlx's pool for SQLite: it pings every connection it gets back (one more round trip
-//! to the connection's worker thread, from a task it spawns) before the next caller may use it,
-//! so each statement cost two hand-offs between threads instead of one. A SQLite connection
-//! cannot go stale the way a network connection can, and sqlx-sqlite's worker already recovers
-//! from a cancelled statement (it stops sending rows when the receiver is gone, and rolls back a
-//! `BEGIN` nobody received), so the ping buys nothing there. An open transaction dropped without
-//! `commit` is rolled back by the connection's next command, as sqlx's own `Transaction` does.
+//! Why not sqlx's pool for SQLite: it pings every connection it gets back, and sqlx-sqlite runs
+//! each statement on a worker thread of the connection — two hand-offs between threads per
+//! statement, which cost about as much CPU as the statements (docs/perf-issue17.md). A SQLite
+//! connection cannot go stale the way a network connection can; here it is leased, used
+//! inline, and returned.
 //!
-//! Owns: acquiring and returning connections, transactions over them, and the [`Executor`]
-//! implementation that lets `sql/` write `.fetch_optional(&self.pool)` for both backends. That
-//! implementation is also where storage latency is measured (`ops::metrics::storage_op`):
-//! every statement run on the handle (outside a transaction), every `BEGIN` and every `COMMIT`
-//! is timed; statements on a held connection or inside a transaction are not timed one by one.
-//! Failures are counted where the SQL store turns them into errors (`sql/errors.rs`, with
-//! [`error_class`]), so every path counts once.
-//! Must not touch: queries, dialect differences (`sqlite.rs`, `postgres.rs`).
+//! Writers of this process are serialised by an async lock before they reach SQLite: a
+//! transaction takes it at `begin` and keeps it until commit or rollback, a single writing
+//! statement for its own duration (SQLite says which statements write). So a task never sleeps
+//! in SQLite's busy handler — which would block its runtime thread — waiting for another task
+//! of this process; only another process holding the write lock can make it wait, bounded by
+//! `busy_timeout`. Order: a connection first, then the write lock; the holder of the write lock
+//! always has its connection, so the two cannot deadlock. A transaction dropped without
+//! `commit` is rolled back at once (statements run inline, so nothing is left half-sent).
+//!
+//! Owns: acquiring and returning connections, transactions over them, the write lock, and the
+//! [`Executor`] implementations that let `sql/` write `.fetch_optional(&self.pool)` or
+//! `.execute(&mut *tx)` for both backends. That is also where storage latency is measured
+//! (`ops::metrics::storage_op`): every statement run on the handle (outside a transaction),
+//! every `BEGIN` and every `COMMIT` is timed; statements on a held connection or inside a
+//! transaction are not timed one by one. Failures are counted where the SQL store turns them
+//! into errors (`sql/errors.rs`, with [`error_class`]), so every path counts once.
+//! Must not touch: queries, dialect differences (`sqlite.rs`, `postgres.rs`), SQLite's C API
+//! (`lite.rs`).
 
+use super::lite::{LiteConn, Want};
 use futures::StreamExt;
 use futures::future::BoxFuture;
 use futures::stream::BoxStream;
 use sqlx::SqlStr;
-use sqlx::any::{AnyQueryResult, AnyRow, AnyStatement, AnyTransactionManager, AnyTypeInfo};
+use sqlx::any::{AnyQueryResult, AnyRow, AnyStatement, AnyTypeInfo};
+use sqlx::migrate::{MigrateError, Migrator};
 use sqlx::pool::PoolConnection;
-use sqlx::{Any, AnyConnection, AnyPool, Either, Execute, Executor, Transaction};
-use sqlx_core::transaction::TransactionManager;
+use sqlx::{Any, AnyPool, Either, Execute, Executor, Transaction};
 use std::ops::{Deref, DerefMut};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::sync::{OwnedMutexGuard, OwnedSemaphorePermit, Semaphore};
 
 /// Where statements run.
 #[derive(Clone, Debug)]
 pub enum Db {
     /// sqlx's pool (PostgreSQL): connections are tested and replaced as sqlx sees fit.
     Pool(AnyPool),
-    /// A fixed set of connections, opened once and kept (SQLite).
+    /// A fixed set of SQLite connections, opened once and kept.
     Fixed(Arc<Fixed>),
 }
 
-/// A fixed set of connections: a semaphore with one permit per connection, and the idle ones.
+/// A fixed set of connections: a semaphore with one permit per connection, the idle ones, and
+/// this process's write lock.
 pub struct Fixed {
-    idle: Mutex<Vec<AnyConnection>>,
+    idle: Mutex<Vec<LiteConn>>,
     size: u32,
     permits: Arc<Semaphore>,
     acquire_timeout: Duration,
+    writer: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl std::fmt::Debug for Fixed {
@@ -59,12 +70,13 @@ impl std::fmt::Debug for Fixed {
 
 impl Fixed {
     /// Keep `conns` for good. Every acquire waits at most `acquire_timeout` for one.
-    pub fn new(conns: Vec<AnyConnection>, acquire_timeout: Duration) -> Arc<Fixed> {
+    pub fn new(conns: Vec<LiteConn>, acquire_timeout: Duration) -> Arc<Fixed> {
         Arc::new(Fixed {
             permits: Arc::new(Semaphore::new(conns.len())),
             size: u32::try_from(conns.len()).unwrap_or(u32::MAX),
             idle: Mutex::new(conns),
             acquire_timeout,
+            writer: Arc::default(),
         })
     }
 
@@ -86,11 +98,33 @@ impl Fixed {
             _permit: permit,
         })
     }
+
+    /// Run one query on `conn`, taking the write lock around it when it writes and no
+    /// transaction holds the lock already.
+    async fn run<'q, E: Execute<'q, Any>>(
+        &self,
+        conn: &mut LiteConn,
+        in_tx: bool,
+        mut query: E,
+        want: Want,
+    ) -> Result<Vec<Either<AnyQueryResult, AnyRow>>, sqlx::Error> {
+        let args = query.take_arguments().map_err(sqlx::Error::Encode)?;
+        // As sqlx: only statements with bound arguments are kept prepared.
+        let persistent = query.persistent() && args.is_some();
+        let sql = query.sql();
+        let prepared = conn.take(sql.as_str(), persistent)?;
+        let _write = if !in_tx && prepared.writes() {
+            Some(self.writer.lock().await)
+        } else {
+            None
+        };
+        conn.run(prepared, args, want)
+    }
 }
 
 /// A connection taken from a [`Fixed`] set; it goes back when dropped.
 pub struct Lease {
-    conn: Option<AnyConnection>,
+    conn: Option<LiteConn>,
     home: Arc<Fixed>,
     // Released after the connection is back (fields drop in declaration order after `drop`).
     _permit: OwnedSemaphorePermit,
@@ -109,8 +143,8 @@ impl Drop for Lease {
 }
 
 impl Deref for Lease {
-    type Target = AnyConnection;
-    fn deref(&self) -> &AnyConnection {
+    type Target = LiteConn;
+    fn deref(&self) -> &LiteConn {
         self.conn
             .as_ref()
             .expect("a lease holds its connection until dropped")
@@ -118,112 +152,106 @@ impl Deref for Lease {
 }
 
 impl DerefMut for Lease {
-    fn deref_mut(&mut self) -> &mut AnyConnection {
+    fn deref_mut(&mut self) -> &mut LiteConn {
         self.conn
             .as_mut()
             .expect("a lease holds its connection until dropped")
     }
 }
 
-/// One connection, held until dropped.
-pub enum Conn {
+/// A held connection of either backend, as `sql/` runs statements on it (`&mut DbConn` is an
+/// [`Executor`]).
+pub enum DbConn {
     Pool(PoolConnection<Any>),
-    Fixed(Lease),
+    PoolTx(Transaction<'static, Any>),
+    Fixed(FixedConn),
 }
 
-impl Deref for Conn {
-    type Target = AnyConnection;
-    fn deref(&self) -> &AnyConnection {
-        match self {
-            Conn::Pool(c) => c,
-            Conn::Fixed(c) => c,
+impl std::fmt::Debug for DbConn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            DbConn::Pool(_) => "DbConn::Pool",
+            DbConn::PoolTx(_) => "DbConn::PoolTx",
+            DbConn::Fixed(_) => "DbConn::Fixed",
+        })
+    }
+}
+
+/// A leased SQLite connection; with `tx` set it is inside a transaction that holds the write
+/// lock, and is rolled back if dropped so.
+pub struct FixedConn {
+    lease: Lease,
+    tx: Option<OwnedMutexGuard<()>>,
+}
+
+impl Drop for FixedConn {
+    fn drop(&mut self) {
+        if self.tx.is_some() {
+            // Not committed (an error, an early return, a cancelled task): undone now, while
+            // the write lock is still held (the guard drops after this).
+            let _ = self.lease.exec("ROLLBACK");
         }
+    }
+}
+
+/// One connection, held until dropped.
+pub struct Conn(DbConn);
+
+impl Deref for Conn {
+    type Target = DbConn;
+    fn deref(&self) -> &DbConn {
+        &self.0
     }
 }
 
 impl DerefMut for Conn {
-    fn deref_mut(&mut self) -> &mut AnyConnection {
-        match self {
-            Conn::Pool(c) => c,
-            Conn::Fixed(c) => c,
-        }
+    fn deref_mut(&mut self) -> &mut DbConn {
+        &mut self.0
     }
 }
 
-/// A transaction. Dropped without [`Tx::commit`], it is rolled back (by the connection's next
-/// command).
-pub struct Tx(TxInner);
-
-enum TxInner {
-    Pool(Transaction<'static, Any>),
-    Fixed(FixedTx),
-}
-
-/// A transaction on a leased connection. Still `open` when dropped (not committed, a failed or
-/// cancelled COMMIT), it queues the rollback, which the connection's worker runs before its next
-/// command (and skips when a COMMIT it ran was never acknowledged), as sqlx's `Transaction` does.
-struct FixedTx {
-    conn: Lease,
-    open: bool,
-}
-
-impl Drop for FixedTx {
-    fn drop(&mut self) {
-        if self.open {
-            AnyTransactionManager::start_rollback(&mut self.conn);
-        }
-    }
-}
+/// A transaction. Dropped without [`Tx::commit`], it is rolled back.
+pub struct Tx(DbConn);
 
 impl Tx {
     pub async fn commit(self) -> Result<(), sqlx::Error> {
         let db = match &self.0 {
-            TxInner::Pool(_) => Db::POOL_LABEL,
-            TxInner::Fixed(_) => Db::FIXED_LABEL,
+            DbConn::Fixed(_) => Db::FIXED_LABEL,
+            _ => Db::POOL_LABEL,
         };
         let _timer = Timer::start(db);
-        self.commit_unmetered().await
-    }
-
-    async fn commit_unmetered(self) -> Result<(), sqlx::Error> {
-        match self.0 {
-            TxInner::Pool(t) => t.commit().await,
-            TxInner::Fixed(mut f) => {
-                AnyTransactionManager::commit(&mut f.conn).await?;
-                f.open = false;
-                Ok(())
-            }
-        }
+        self.end("COMMIT").await
     }
 
     pub async fn rollback(self) -> Result<(), sqlx::Error> {
+        self.end("ROLLBACK").await
+    }
+
+    async fn end(self, how: &'static str) -> Result<(), sqlx::Error> {
         match self.0 {
-            TxInner::Pool(t) => t.rollback().await,
-            TxInner::Fixed(mut f) => {
-                AnyTransactionManager::rollback(&mut f.conn).await?;
-                f.open = false;
+            DbConn::PoolTx(t) if how == "COMMIT" => t.commit().await,
+            DbConn::PoolTx(t) => t.rollback().await,
+            DbConn::Fixed(mut f) => {
+                // A failed COMMIT leaves the transaction open: `f` rolls it back when dropped.
+                f.lease.exec(how)?;
+                f.tx = None;
                 Ok(())
             }
+            DbConn::Pool(_) => Ok(()),
         }
     }
 }
 
 impl Deref for Tx {
-    type Target = AnyConnection;
-    fn deref(&self) -> &AnyConnection {
-        match &self.0 {
-            TxInner::Pool(t) => t,
-            TxInner::Fixed(f) => &f.conn,
-        }
+    type Target = DbConn;
+    fn deref(&self) -> &DbConn {
+        &self.0
     }
 }
 
 impl DerefMut for Tx {
-    fn deref_mut(&mut self) -> &mut AnyConnection {
-        match &mut self.0 {
-            TxInner::Pool(t) => t,
-            TxInner::Fixed(f) => &mut f.conn,
-        }
+    fn deref_mut(&mut self) -> &mut DbConn {
+        &mut self.0
     }
 }
 
@@ -239,8 +267,20 @@ impl Db {
                 f.permits.close();
                 drop(all);
                 for c in conns {
-                    let _ = sqlx::Connection::close(c).await;
+                    c.close();
                 }
+            }
+        }
+    }
+
+    /// Apply `migrator`'s migrations not applied yet.
+    pub async fn migrate(&self, migrator: &Migrator) -> Result<(), MigrateError> {
+        match self {
+            Db::Pool(p) => migrator.run(p).await,
+            Db::Fixed(f) => {
+                let mut lease = f.lease().await?;
+                let _write = f.writer.lock().await;
+                migrator.run_direct(None, &mut *lease, false).await
             }
         }
     }
@@ -248,8 +288,11 @@ impl Db {
     /// One connection, until the returned value is dropped.
     pub async fn acquire(&self) -> Result<Conn, sqlx::Error> {
         match self {
-            Db::Pool(p) => Ok(Conn::Pool(p.acquire().await?)),
-            Db::Fixed(f) => Ok(Conn::Fixed(f.lease().await?)),
+            Db::Pool(p) => Ok(Conn(DbConn::Pool(p.acquire().await?))),
+            Db::Fixed(f) => Ok(Conn(DbConn::Fixed(FixedConn {
+                lease: f.lease().await?,
+                tx: None,
+            }))),
         }
     }
 
@@ -277,18 +320,51 @@ impl Db {
 
     async fn begin_unmetered(&self, statement: Option<&'static str>) -> Result<Tx, sqlx::Error> {
         match self {
-            Db::Pool(p) => Ok(Tx(TxInner::Pool(match statement {
+            Db::Pool(p) => Ok(Tx(DbConn::PoolTx(match statement {
                 Some(s) => p.begin_with(s).await?,
                 None => p.begin().await?,
             }))),
             Db::Fixed(f) => {
-                let mut conn = f.lease().await?;
-                // A cancelled BEGIN is rolled back by the worker itself (sqlx-sqlite).
-                AnyTransactionManager::begin(&mut conn, statement.map(SqlStr::from_static)).await?;
-                Ok(Tx(TxInner::Fixed(FixedTx { conn, open: true })))
+                // A connection first, then the write lock (see the module comment).
+                let mut lease = f.lease().await?;
+                let write = f.writer.clone().lock_owned().await;
+                lease.exec(statement.unwrap_or("BEGIN"))?;
+                Ok(Tx(DbConn::Fixed(FixedConn {
+                    lease,
+                    tx: Some(write),
+                })))
             }
         }
     }
+}
+
+fn rows(out: Vec<Either<AnyQueryResult, AnyRow>>) -> Vec<AnyRow> {
+    out.into_iter().filter_map(Either::right).collect()
+}
+
+fn total(out: Vec<Either<AnyQueryResult, AnyRow>>) -> AnyQueryResult {
+    let mut sum = AnyQueryResult::default();
+    sum.extend(out.into_iter().filter_map(Either::left));
+    sum
+}
+
+fn stream<'e>(
+    run: BoxFuture<'e, Result<Vec<Either<AnyQueryResult, AnyRow>>, sqlx::Error>>,
+) -> BoxStream<'e, Result<Either<AnyQueryResult, AnyRow>, sqlx::Error>> {
+    Box::pin(futures::stream::once(run).flat_map(|r| {
+        futures::stream::iter(match r {
+            Ok(v) => v.into_iter().map(Ok).collect::<Vec<_>>(),
+            Err(e) => vec![Err(e)],
+        })
+    }))
+}
+
+fn no_prepare<'e>() -> BoxFuture<'e, Result<AnyStatement, sqlx::Error>> {
+    Box::pin(async {
+        Err(sqlx::Error::AnyDriverError(
+            "the embedded SQLite store does not prepare statements for callers".into(),
+        ))
+    })
 }
 
 /// `sql/` runs statements on `&self.pool` for either backend; on a fixed set, each statement
@@ -304,7 +380,10 @@ impl<'c> Executor<'c> for &'c Db {
         let timer = Timer::start(self.label());
         let run: BoxFuture<'e, _> = match self {
             Db::Pool(p) => p.execute(query),
-            Db::Fixed(f) => Box::pin(async move { f.lease().await?.execute(query).await }),
+            Db::Fixed(f) => Box::pin(async move {
+                let mut c = f.lease().await?;
+                f.run(&mut c, false, query, Want::All).await.map(total)
+            }),
         };
         timer.around(run)
     }
@@ -317,7 +396,10 @@ impl<'c> Executor<'c> for &'c Db {
         let timer = Timer::start(self.label());
         let run: BoxFuture<'e, _> = match self {
             Db::Pool(p) => p.fetch_all(query),
-            Db::Fixed(f) => Box::pin(async move { f.lease().await?.fetch_all(query).await }),
+            Db::Fixed(f) => Box::pin(async move {
+                let mut c = f.lease().await?;
+                f.run(&mut c, false, query, Want::All).await.map(rows)
+            }),
         };
         timer.around(run)
     }
@@ -333,17 +415,12 @@ impl<'c> Executor<'c> for &'c Db {
         let timer = Timer::start(self.label());
         let rows: BoxStream<'e, _> = match self {
             Db::Pool(p) => p.fetch_many(query),
-            // Collected while the connection is held, then streamed: the store never streams
-            // unbounded results.
-            Db::Fixed(f) => Box::pin(
-                futures::stream::once(async move {
-                    match f.lease().await {
-                        Ok(mut c) => c.fetch_many(query).collect::<Vec<_>>().await,
-                        Err(e) => vec![Err(e)],
-                    }
-                })
-                .flat_map(futures::stream::iter),
-            ),
+            // Run to the end while the connection is held, then streamed: the store never
+            // streams unbounded results.
+            Db::Fixed(f) => stream(Box::pin(async move {
+                let mut c = f.lease().await?;
+                f.run(&mut c, false, query, Want::All).await
+            })),
         };
         // Timed until the stream is dropped (read to its end, or abandoned).
         Box::pin(rows.inspect(move |_| {
@@ -362,7 +439,11 @@ impl<'c> Executor<'c> for &'c Db {
         let timer = Timer::start(self.label());
         let run: BoxFuture<'e, _> = match self {
             Db::Pool(p) => p.fetch_optional(query),
-            Db::Fixed(f) => Box::pin(async move { f.lease().await?.fetch_optional(query).await }),
+            Db::Fixed(f) => Box::pin(async move {
+                let mut c = f.lease().await?;
+                let out = f.run(&mut c, false, query, Want::FirstRow).await?;
+                Ok(rows(out).into_iter().next())
+            }),
         };
         timer.around(run)
     }
@@ -377,9 +458,102 @@ impl<'c> Executor<'c> for &'c Db {
     {
         match self {
             Db::Pool(p) => p.prepare_with(sql, parameters),
-            Db::Fixed(f) => {
-                Box::pin(async move { f.lease().await?.prepare_with(sql, parameters).await })
-            }
+            Db::Fixed(_) => no_prepare(),
+        }
+    }
+}
+
+/// Statements on a held connection or inside a transaction (`&mut *tx`, `&mut *conn`).
+impl<'c> Executor<'c> for &'c mut DbConn {
+    type Database = Any;
+
+    fn execute<'e, 'q: 'e, E>(self, query: E) -> BoxFuture<'e, Result<AnyQueryResult, sqlx::Error>>
+    where
+        'c: 'e,
+        E: 'q + Execute<'q, Any>,
+    {
+        match self {
+            DbConn::Pool(c) => (&mut **c).execute(query),
+            DbConn::PoolTx(t) => (&mut **t).execute(query),
+            DbConn::Fixed(f) => Box::pin(async move {
+                let home = f.lease.home.clone();
+                let in_tx = f.tx.is_some();
+                home.run(&mut f.lease, in_tx, query, Want::All)
+                    .await
+                    .map(total)
+            }),
+        }
+    }
+
+    fn fetch_all<'e, 'q: 'e, E>(self, query: E) -> BoxFuture<'e, Result<Vec<AnyRow>, sqlx::Error>>
+    where
+        'c: 'e,
+        E: 'q + Execute<'q, Any>,
+    {
+        match self {
+            DbConn::Pool(c) => (&mut **c).fetch_all(query),
+            DbConn::PoolTx(t) => (&mut **t).fetch_all(query),
+            DbConn::Fixed(f) => Box::pin(async move {
+                let home = f.lease.home.clone();
+                let in_tx = f.tx.is_some();
+                home.run(&mut f.lease, in_tx, query, Want::All)
+                    .await
+                    .map(rows)
+            }),
+        }
+    }
+
+    fn fetch_many<'e, 'q: 'e, E>(
+        self,
+        query: E,
+    ) -> BoxStream<'e, Result<Either<AnyQueryResult, AnyRow>, sqlx::Error>>
+    where
+        'c: 'e,
+        E: 'q + Execute<'q, Any>,
+    {
+        match self {
+            DbConn::Pool(c) => (&mut **c).fetch_many(query),
+            DbConn::PoolTx(t) => (&mut **t).fetch_many(query),
+            DbConn::Fixed(f) => stream(Box::pin(async move {
+                let home = f.lease.home.clone();
+                let in_tx = f.tx.is_some();
+                home.run(&mut f.lease, in_tx, query, Want::All).await
+            })),
+        }
+    }
+
+    fn fetch_optional<'e, 'q: 'e, E>(
+        self,
+        query: E,
+    ) -> BoxFuture<'e, Result<Option<AnyRow>, sqlx::Error>>
+    where
+        'c: 'e,
+        E: 'q + Execute<'q, Any>,
+    {
+        match self {
+            DbConn::Pool(c) => (&mut **c).fetch_optional(query),
+            DbConn::PoolTx(t) => (&mut **t).fetch_optional(query),
+            DbConn::Fixed(f) => Box::pin(async move {
+                let home = f.lease.home.clone();
+                let in_tx = f.tx.is_some();
+                let out = home.run(&mut f.lease, in_tx, query, Want::FirstRow).await?;
+                Ok(rows(out).into_iter().next())
+            }),
+        }
+    }
+
+    fn prepare_with<'e>(
+        self,
+        sql: SqlStr,
+        parameters: &'e [AnyTypeInfo],
+    ) -> BoxFuture<'e, Result<AnyStatement, sqlx::Error>>
+    where
+        'c: 'e,
+    {
+        match self {
+            DbConn::Pool(c) => (&mut **c).prepare_with(sql, parameters),
+            DbConn::PoolTx(t) => (&mut **t).prepare_with(sql, parameters),
+            DbConn::Fixed(_) => no_prepare(),
         }
     }
 }
@@ -514,6 +688,51 @@ mod tests {
         assert!((1..=3).contains(&n), "{n}");
         let rows = sqlx::query("SELECT v FROM t").fetch_all(&db).await.unwrap();
         assert_eq!(rows.len() as i64, n);
+    }
+
+    /// Many tasks on a two-thread runtime write to one file through transactions that yield
+    /// while open, single writing statements and reads: every write lands, none meets
+    /// "database is locked" (writers wait on the process's write lock, not in SQLite's busy
+    /// handler, which would block a runtime thread while the holder needs one to commit).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_writers_wait_for_each_other_without_blocking_the_runtime() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("w.db").display());
+        let db = crate::storage::sqlite::connect(&url).await.unwrap();
+        sqlx::query("CREATE TABLE t (v INTEGER)")
+            .execute(&db)
+            .await
+            .unwrap();
+        let mut tasks = Vec::new();
+        for i in 0..8i64 {
+            let db = db.clone();
+            tasks.push(tokio::spawn(async move {
+                for j in 0..20i64 {
+                    let mut tx = db.begin_with(Some("BEGIN IMMEDIATE")).await?;
+                    sqlx::query("INSERT INTO t VALUES ($1)")
+                        .bind(i * 1000 + j)
+                        .execute(&mut *tx)
+                        .await?;
+                    tokio::task::yield_now().await;
+                    sqlx::query("INSERT INTO t VALUES ($1)")
+                        .bind(-(i * 1000 + j))
+                        .execute(&mut *tx)
+                        .await?;
+                    tx.commit().await?;
+                    sqlx::query("INSERT INTO t VALUES (0)").execute(&db).await?;
+                    count(&db).await;
+                }
+                Ok::<_, sqlx::Error>(())
+            }));
+        }
+        for t in tasks {
+            tokio::time::timeout(Duration::from_secs(60), t)
+                .await
+                .expect("no deadlock")
+                .unwrap()
+                .unwrap();
+        }
+        assert_eq!(count(&db).await, 8 * 20 * 3);
     }
 
     /// Losing the database is "unavailable" (503), a failing statement is not.

@@ -7,11 +7,9 @@
 
 use super::db::{Db, Fixed};
 use super::dialect::Violation;
-use sqlx::any::AnyConnectOptions;
+use super::lite::{LiteConn, OpenMode};
 use sqlx::error::DatabaseError;
-use sqlx::{AnyConnection, Connection, Executor};
 use std::path::PathBuf;
-use std::str::FromStr;
 use std::time::Duration;
 
 /// The schema, applied by `sql::SqlStore::connect`.
@@ -152,37 +150,40 @@ fn percent_decode(s: &str) -> anyhow::Result<String> {
     Ok(String::from_utf8(out)?)
 }
 
-/// The URL handed to sqlx: `mode=rwc` added to file URLs that do not choose a mode, so a new
-/// data dir works without setup.
-fn effective_url(url: &str) -> String {
-    let has_mode = url
-        .split_once('?')
-        .is_some_and(|(_, q)| url::form_urlencoded::parse(q.as_bytes()).any(|(k, _)| k == "mode"));
-    if has_mode {
-        url.to_owned()
-    } else if url.contains('?') {
-        format!("{url}&mode=rwc")
-    } else {
-        format!("{url}?mode=rwc")
+/// How a file URL opens its database: `mode=ro` read-only, `mode=rw` an existing file, and
+/// otherwise (`mode=rwc` or no mode) created when missing, so a new data dir works without setup.
+/// An unknown mode is refused rather than guessed.
+fn open_mode(url: &str) -> anyhow::Result<OpenMode> {
+    let mode = url.split_once('?').and_then(|(_, q)| {
+        url::form_urlencoded::parse(q.as_bytes())
+            .find(|(k, _)| k == "mode")
+            .map(|(_, v)| v.into_owned())
+    });
+    match mode.as_deref() {
+        None | Some("rwc") => Ok(OpenMode::Create),
+        Some("rw") => Ok(OpenMode::Existing),
+        Some("ro") => Ok(OpenMode::ReadOnly),
+        Some(other) => Err(anyhow::anyhow!(
+            "unknown SQLite mode {other:?} in the database URL (use ro, rw or rwc)"
+        )),
     }
 }
 
-async fn configure(conn: &mut AnyConnection, memory: bool) -> Result<(), sqlx::Error> {
+fn configure(conn: &mut LiteConn, memory: bool) -> Result<(), sqlx::Error> {
     // WAL lets readers run beside the single writer; NORMAL is durable across application
     // crashes in WAL mode and skips an fsync per commit. An in-memory database has no WAL.
+    // The busy timeout first: switching to WAL needs a lock that another process (or an
+    // instance of this one still shutting down) may hold for a moment.
+    conn.exec(&format!("PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}"))?;
     if !memory {
-        conn.execute("PRAGMA journal_mode = WAL").await?;
-        conn.execute("PRAGMA synchronous = NORMAL").await?;
+        conn.exec("PRAGMA journal_mode = WAL")?;
+        conn.exec("PRAGMA synchronous = NORMAL")?;
     }
-    conn.execute("PRAGMA foreign_keys = ON").await?;
-    conn.execute(sqlx::AssertSqlSafe(format!(
-        "PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}"
-    )))
-    .await?;
+    conn.exec("PRAGMA foreign_keys = ON")?;
     Ok(())
 }
 
-/// Open the pool for a `sqlite:` URL, creating the database file (and its directory).
+/// Open the connections for a `sqlite:` URL, creating the database file (and its directory).
 pub(crate) async fn connect(url: &str) -> anyhow::Result<Db> {
     let t = target(url)?;
     if let Target::File(path) = &t
@@ -195,16 +196,23 @@ pub(crate) async fn connect(url: &str) -> anyhow::Result<Db> {
             )
         })?;
     }
-    let memory = t == Target::Memory;
+    let (path, memory) = match &t {
+        Target::Memory => (None, true),
+        Target::File(p) => (Some(p.as_path()), false),
+    };
+    let mode = if memory {
+        OpenMode::Create
+    } else {
+        open_mode(url)?
+    };
     // Every connection to `sqlite::memory:` is its own empty database: keep exactly one.
     let n = if memory { 1 } else { FILE_MAX_CONNECTIONS };
-    // Opened and configured once, then kept for good (`db::Fixed`: no ping per statement; a
-    // local file cannot drop a connection).
-    let opts = AnyConnectOptions::from_str(&effective_url(url))?;
+    // Opened and configured once, then kept for good (`db::Fixed`: a local file cannot drop a
+    // connection).
     let mut conns = Vec::with_capacity(n as usize);
     for _ in 0..n {
-        let mut conn = AnyConnection::connect_with(&opts).await?;
-        configure(&mut conn, memory).await?;
+        let mut conn = LiteConn::open(path, mode)?;
+        configure(&mut conn, memory)?;
         conns.push(conn);
     }
     Ok(Db::Fixed(Fixed::new(conns, ACQUIRE_TIMEOUT)))
@@ -296,13 +304,21 @@ mod tests {
     }
 
     #[test]
-    fn rwc_is_added_only_without_a_mode() {
-        assert_eq!(effective_url("sqlite:a.db"), "sqlite:a.db?mode=rwc");
+    fn a_file_is_created_unless_the_url_chooses_a_mode() {
+        assert_eq!(open_mode("sqlite:a.db").unwrap(), OpenMode::Create);
         assert_eq!(
-            effective_url("sqlite:a.db?cache=shared"),
-            "sqlite:a.db?cache=shared&mode=rwc"
+            open_mode("sqlite:a.db?cache=shared").unwrap(),
+            OpenMode::Create
         );
-        assert_eq!(effective_url("sqlite:a.db?mode=ro"), "sqlite:a.db?mode=ro");
+        assert_eq!(
+            open_mode("sqlite:a.db?mode=ro").unwrap(),
+            OpenMode::ReadOnly
+        );
+        assert_eq!(
+            open_mode("sqlite:a.db?mode=rw").unwrap(),
+            OpenMode::Existing
+        );
+        assert!(open_mode("sqlite:a.db?mode=bogus").is_err());
     }
 
     #[test]

@@ -10,9 +10,9 @@ use super::errors::*;
 use super::query::*;
 use super::values::*;
 use crate::domain::*;
+use crate::storage::db::DbConn;
 use crate::storage::*;
 use async_trait::async_trait;
-use sqlx::AnyConnection;
 use sqlx::any::AnyRow;
 use std::borrow::Cow;
 
@@ -98,7 +98,7 @@ pub(super) const UPSERT_APP_TAIL: &str = " ON CONFLICT (id) DO UPDATE SET name =
      version = apps.version + 1";
 
 pub(super) async fn write_app(
-    conn: &mut AnyConnection,
+    conn: &mut DbConn,
     a: &App,
     upsert: bool,
 ) -> std::result::Result<u64, WriteError> {
@@ -132,7 +132,7 @@ pub(super) async fn write_app(
 }
 
 pub(super) async fn write_role(
-    conn: &mut AnyConnection,
+    conn: &mut DbConn,
     r: &Role,
     upsert: bool,
 ) -> std::result::Result<u64, WriteError> {
@@ -154,7 +154,7 @@ pub(super) async fn write_role(
 }
 
 pub(super) async fn write_group_row(
-    conn: &mut AnyConnection,
+    conn: &mut DbConn,
     g: &RoleGroup,
     upsert: bool,
 ) -> std::result::Result<u64, WriteError> {
@@ -181,7 +181,7 @@ pub(super) async fn write_group_row(
 
 /// Replace the roles of a group (the group row exists).
 pub(super) async fn replace_group_roles(
-    conn: &mut AnyConnection,
+    conn: &mut DbConn,
     app: &AppId,
     group: &RoleGroupId,
     roles: &BTreeSet<RoleValue>,

@@ -9,9 +9,9 @@ use super::errors::*;
 use super::query::*;
 use super::values::*;
 use crate::domain::*;
+use crate::storage::db::DbConn;
 use crate::storage::*;
 use async_trait::async_trait;
-use sqlx::AnyConnection;
 use sqlx::any::AnyRow;
 
 pub(super) const AUDIT_COLS: &str = "id, time, actor, org_id, action, target_type, target_id, outcome, \
@@ -33,7 +33,7 @@ pub(super) fn audit_from(r: &AnyRow) -> Result<AuditEvent> {
 }
 
 pub(super) async fn write_audits(
-    conn: &mut AnyConnection,
+    conn: &mut DbConn,
     events: &[AuditEvent],
 ) -> std::result::Result<u64, WriteError> {
     if events.is_empty() {
@@ -45,7 +45,7 @@ pub(super) async fn write_audits(
 }
 
 async fn insert_audits(
-    conn: &mut AnyConnection,
+    conn: &mut DbConn,
     events: &[AuditEvent],
 ) -> std::result::Result<u64, WriteError> {
     if events.is_empty() {
@@ -84,7 +84,7 @@ async fn insert_audits(
 impl SqlStore {
     /// [`super::outbox::any_enabled`] through the configuration cache (webhook endpoint writes
     /// invalidate it).
-    async fn webhooks_enabled(&self, conn: &mut sqlx::AnyConnection) -> Result<bool> {
+    async fn webhooks_enabled(&self, conn: &mut DbConn) -> Result<bool> {
         let load = async { super::outbox::any_enabled(conn).await.map(Some) };
         Ok(self
             .read_through(crate::storage::cache::WEBHOOKS_ENABLED, &(), load)

@@ -14,11 +14,11 @@ use super::links::{replace_link_groups, write_link_row};
 use super::members::{remove_invited, write_membership};
 use super::orgs::write_org;
 use super::users::write_user;
+use crate::storage::db::DbConn;
 use crate::storage::{Change, Result, StorageError};
-use sqlx::AnyConnection;
 
 impl SqlStore {
-    pub(super) async fn apply_one(&self, conn: &mut AnyConnection, c: &Change) -> Result<()> {
+    pub(super) async fn apply_one(&self, conn: &mut DbConn, c: &Change) -> Result<()> {
         match c {
             Change::UpsertApp(a) => {
                 write_app(conn, a, true)

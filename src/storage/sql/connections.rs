@@ -7,9 +7,9 @@ use super::SqlStore;
 use super::errors::*;
 use super::values::*;
 use crate::domain::*;
+use crate::storage::db::DbConn;
 use crate::storage::*;
 use async_trait::async_trait;
-use sqlx::AnyConnection;
 use sqlx::any::AnyRow;
 use std::borrow::Cow;
 
@@ -33,7 +33,7 @@ pub(super) const INSERT_CONNECTION: &str = "INSERT INTO connections (id, org_id,
      config, version, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
 
 pub(super) async fn write_connection(
-    conn: &mut AnyConnection,
+    conn: &mut DbConn,
     c: &Connection,
     upsert: bool,
 ) -> std::result::Result<u64, WriteError> {

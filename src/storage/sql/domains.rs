@@ -7,9 +7,9 @@ use super::SqlStore;
 use super::errors::*;
 use super::values::*;
 use crate::domain::*;
+use crate::storage::db::DbConn;
 use crate::storage::*;
 use async_trait::async_trait;
-use sqlx::AnyConnection;
 use sqlx::any::AnyRow;
 use std::borrow::Cow;
 
@@ -32,7 +32,7 @@ pub(super) const INSERT_DOMAIN: &str = "INSERT INTO org_domains (org_id, domain,
      verification_token, verified_at, created_at, shared) VALUES ($1, $2, $3, $4, $5, $6, $7)";
 
 pub(super) async fn write_domain(
-    conn: &mut AnyConnection,
+    conn: &mut DbConn,
     d: &OrgDomain,
     upsert: bool,
 ) -> std::result::Result<u64, WriteError> {

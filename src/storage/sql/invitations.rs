@@ -8,6 +8,7 @@ use super::errors::*;
 use super::query::*;
 use super::values::*;
 use crate::domain::*;
+use crate::storage::db::DbConn;
 use crate::storage::*;
 use async_trait::async_trait;
 use sqlx::any::AnyRow;
@@ -37,7 +38,7 @@ pub(super) fn invitation_from(r: &AnyRow) -> Result<Invitation> {
 
 /// Insert one invitation (on a connection of the pool or a transaction).
 pub(super) async fn insert_invitation(
-    conn: &mut sqlx::AnyConnection,
+    conn: &mut DbConn,
     i: &Invitation,
 ) -> std::result::Result<u64, WriteError> {
     let res = sqlx::query(

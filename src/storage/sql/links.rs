@@ -7,9 +7,9 @@ use super::SqlStore;
 use super::errors::*;
 use super::values::*;
 use crate::domain::*;
+use crate::storage::db::DbConn;
 use crate::storage::*;
 use async_trait::async_trait;
-use sqlx::AnyConnection;
 use sqlx::any::AnyRow;
 use std::borrow::Cow;
 
@@ -49,7 +49,7 @@ pub(super) const INSERT_LINK: &str = "INSERT INTO org_app_links (org_id, app_id,
      default_roles, version, created_at, updated_at, mfa) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
 
 pub(super) async fn write_link_row(
-    conn: &mut AnyConnection,
+    conn: &mut DbConn,
     l: &OrgAppLink,
     upsert: bool,
 ) -> std::result::Result<u64, WriteError> {
@@ -80,7 +80,7 @@ pub(super) async fn write_link_row(
 
 /// Replace the role groups a link allows (the link row exists).
 pub(super) async fn replace_link_groups(
-    conn: &mut AnyConnection,
+    conn: &mut DbConn,
     org: &OrgId,
     app: &AppId,
     groups: &BTreeSet<RoleGroupId>,

@@ -11,9 +11,9 @@ use super::query::*;
 use super::users::{USER_COLS, user_from, user_from_p};
 use super::values::*;
 use crate::domain::*;
+use crate::storage::db::DbConn;
 use crate::storage::*;
 use async_trait::async_trait;
-use sqlx::AnyConnection;
 use sqlx::any::AnyRow;
 use std::borrow::Cow;
 
@@ -41,7 +41,7 @@ pub(super) const INSERT_MEMBERSHIP: &str = "INSERT INTO memberships (org_id, use
      org_roles, version, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
 
 pub(super) async fn write_membership(
-    conn: &mut AnyConnection,
+    conn: &mut DbConn,
     m: &Membership,
     upsert: bool,
 ) -> std::result::Result<u64, WriteError> {
@@ -70,7 +70,7 @@ pub(super) async fn write_membership(
 
 /// Delete the membership of (org, user) if it is `invited`.
 pub(super) async fn remove_invited(
-    conn: &mut AnyConnection,
+    conn: &mut DbConn,
     org: &OrgId,
     user: &UserId,
 ) -> std::result::Result<u64, sqlx::Error> {
@@ -87,7 +87,7 @@ pub(super) async fn remove_invited(
 /// Insert `m`, or turn the existing `invited` membership of (org, user) into `m`. Returns the
 /// rows written: 0 when a membership in another status exists (left untouched).
 pub(super) async fn activate_invited(
-    conn: &mut AnyConnection,
+    conn: &mut DbConn,
     m: &Membership,
 ) -> std::result::Result<u64, WriteError> {
     let sql = format!(

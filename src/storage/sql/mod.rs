@@ -123,16 +123,9 @@ impl SqlStore {
                 })
                 .collect(),
         );
-        {
-            let mut conn = pool
-                .acquire()
-                .await
-                .context("applying database migrations")?;
-            migrator
-                .run(&mut *conn)
-                .await
-                .context("applying database migrations")?;
-        }
+        pool.migrate(&migrator)
+            .await
+            .context("applying database migrations")?;
         Ok(SqlStore {
             pool,
             dialect,

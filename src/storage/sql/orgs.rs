@@ -9,9 +9,9 @@ use super::query::*;
 use super::values::*;
 use super::{MAX_ORG_DEPTH, SqlStore};
 use crate::domain::*;
+use crate::storage::db::DbConn;
 use crate::storage::*;
 use async_trait::async_trait;
-use sqlx::AnyConnection;
 use sqlx::any::AnyRow;
 use std::borrow::Cow;
 
@@ -40,7 +40,7 @@ pub(super) const INSERT_ORG: &str = "INSERT INTO orgs (id, slug, name, status, p
      version, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
 
 pub(super) async fn write_org(
-    conn: &mut AnyConnection,
+    conn: &mut DbConn,
     o: &Org,
     upsert: bool,
 ) -> std::result::Result<u64, WriteError> {

@@ -16,9 +16,9 @@ use super::errors::*;
 use super::query::*;
 use super::values::*;
 use crate::domain::*;
+use crate::storage::db::DbConn;
 use crate::storage::*;
 use async_trait::async_trait;
-use sqlx::AnyConnection;
 use sqlx::any::AnyRow;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -47,7 +47,7 @@ fn outbox_from(r: &AnyRow) -> Result<OutboxItem> {
 
 /// Insert rows, skipping those already queued (same kind, target and event).
 pub(super) async fn insert_outbox(
-    conn: &mut AnyConnection,
+    conn: &mut DbConn,
     items: &[OutboxItem],
 ) -> std::result::Result<u64, WriteError> {
     if items.is_empty() {
@@ -90,7 +90,7 @@ pub(super) async fn insert_outbox(
 /// Audit writes read it through the configuration cache (`SqlStore::webhooks_enabled`): an
 /// endpoint enabled through this process counts from the next write, one enabled by another
 /// process within the cache's TTL (`storage::cache::DEFAULT_TTL`).
-pub(super) async fn any_enabled(conn: &mut AnyConnection) -> Result<bool> {
+pub(super) async fn any_enabled(conn: &mut DbConn) -> Result<bool> {
     Ok(
         sqlx::query("SELECT 1 AS one FROM webhook_endpoints WHERE enabled = $1 LIMIT 1")
             .bind(true)
@@ -105,7 +105,7 @@ pub(super) async fn any_enabled(conn: &mut AnyConnection) -> Result<bool> {
 /// row per event per enabled endpoint that subscribes to its type and, when scoped to an app,
 /// whose app the event's org is linked to. Nothing is read when no event is a webhook event.
 pub(super) async fn fan_out(
-    conn: &mut AnyConnection,
+    conn: &mut DbConn,
     events: &[AuditEvent],
 ) -> std::result::Result<u64, WriteError> {
     let hooks: Vec<WebhookEvent> = events.iter().filter_map(event_from_audit).collect();

@@ -10,9 +10,9 @@ use super::members::{MEMBERSHIP_COLS, membership_from_p};
 use super::query::*;
 use super::values::*;
 use crate::domain::*;
+use crate::storage::db::DbConn;
 use crate::storage::*;
 use async_trait::async_trait;
-use sqlx::AnyConnection;
 use sqlx::any::AnyRow;
 use std::borrow::Cow;
 
@@ -52,7 +52,7 @@ pub(super) const INSERT_USER: &str = "INSERT INTO users (id, email, email_verifi
      version, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
 
 pub(super) async fn write_user(
-    conn: &mut AnyConnection,
+    conn: &mut DbConn,
     u: &User,
     upsert: bool,
 ) -> std::result::Result<u64, WriteError> {
@@ -82,7 +82,7 @@ pub(super) async fn write_user(
 
 /// One external identity (on a connection of the pool or a transaction).
 pub(super) async fn insert_identity(
-    conn: &mut AnyConnection,
+    conn: &mut DbConn,
     i: &ExternalIdentity,
 ) -> std::result::Result<(), sqlx::Error> {
     sqlx::query(
