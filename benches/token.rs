@@ -8,6 +8,10 @@
 //! LOBBY_BENCH_ALGS, e.g. `ES256`, default both). Besides wall-clock req/s it reports the
 //! process CPU time per request (all threads), which is what "per core" means and is far less
 //! sensitive to other load on a shared machine than wall-clock throughput.
+//!
+//! The bench runs on the `lobby` binary's allocator (mimalloc, `src/main.rs`); until issue 17's
+//! session 3 it ran on the system allocator (glibc) — the A/B of that change in
+//! docs/perf-issue17.md found no difference in CPU per refresh.
 
 use axum::body::Body;
 use axum::http::{Request, header};
@@ -21,6 +25,10 @@ use std::cell::RefCell;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 use tower::ServiceExt;
+
+/// The allocator of the `lobby` binary (`src/main.rs`), so the bench measures what ships.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 const YAML: &str = r#"
 apps:
