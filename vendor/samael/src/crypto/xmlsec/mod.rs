@@ -754,6 +754,7 @@ fn build_keep_state(
                 &parsed_selection.sequence_nodes,
                 &mut nodes_to_keep,
                 &mut allowed_attributes,
+                &mut Vec::new(),
             ),
         };
 
@@ -816,11 +817,73 @@ fn is_ignorable_text_node(node: &libxml::tree::Node) -> bool {
     node.get_type() == Some(NodeType::TextNode) && node.get_content().trim().is_empty()
 }
 
+/// Lobby patch: one change made to the keep state while matching, undone when a candidate
+/// match fails. 0.0.22 cloned both maps for every candidate node at every level of the
+/// backtracking match (quadratic in the document); the undo log restores exactly the state
+/// the clone would have kept.
+enum KeepUndo {
+    Node(usize),
+    Entry(usize),
+    Attribute(usize, AttributeName),
+}
+
+fn keep_rollback(
+    journal: &mut Vec<KeepUndo>,
+    mark: usize,
+    nodes_to_keep: &mut HashSet<usize>,
+    allowed_attributes: &mut HashMap<usize, HashSet<AttributeName>>,
+) {
+    while journal.len() > mark {
+        match journal.pop() {
+            Some(KeepUndo::Node(ptr)) => {
+                nodes_to_keep.remove(&ptr);
+            }
+            Some(KeepUndo::Entry(ptr)) => {
+                allowed_attributes.remove(&ptr);
+            }
+            Some(KeepUndo::Attribute(ptr, name)) => {
+                if let Some(names) = allowed_attributes.get_mut(&ptr) {
+                    names.remove(&name);
+                }
+            }
+            None => break,
+        }
+    }
+}
+
+fn keep_node(ptr: usize, nodes_to_keep: &mut HashSet<usize>, journal: &mut Vec<KeepUndo>) {
+    if nodes_to_keep.insert(ptr) {
+        journal.push(KeepUndo::Node(ptr));
+    }
+}
+
+fn keep_attributes(
+    ptr: usize,
+    names: Vec<AttributeName>,
+    allowed_attributes: &mut HashMap<usize, HashSet<AttributeName>>,
+    journal: &mut Vec<KeepUndo>,
+) {
+    let set = match allowed_attributes.entry(ptr) {
+        std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+        std::collections::hash_map::Entry::Vacant(v) => {
+            journal.push(KeepUndo::Entry(ptr));
+            v.insert(HashSet::new())
+        }
+    };
+    for name in names {
+        if !set.contains(&name) {
+            journal.push(KeepUndo::Attribute(ptr, name.clone()));
+            set.insert(name);
+        }
+    }
+}
+
 fn collect_matching_sequence(
     original_children: &[libxml::tree::Node],
     fragment_children: &[libxml::tree::Node],
     nodes_to_keep: &mut HashSet<usize>,
     allowed_attributes: &mut HashMap<usize, HashSet<AttributeName>>,
+    journal: &mut Vec<KeepUndo>,
 ) -> bool {
     collect_matching_sequence_from(
         original_children,
@@ -829,6 +892,7 @@ fn collect_matching_sequence(
         0,
         nodes_to_keep,
         allowed_attributes,
+        journal,
     )
 }
 
@@ -839,32 +903,33 @@ fn collect_matching_sequence_from(
     fragment_index: usize,
     nodes_to_keep: &mut HashSet<usize>,
     allowed_attributes: &mut HashMap<usize, HashSet<AttributeName>>,
+    journal: &mut Vec<KeepUndo>,
 ) -> bool {
     if fragment_index == fragment_children.len() {
         return true;
     }
 
     for index in original_index..original_children.len() {
-        let mut candidate_nodes_to_keep = nodes_to_keep.clone();
-        let mut candidate_allowed_attributes = allowed_attributes.clone();
+        let mark = journal.len();
 
         if collect_matching_node_inner(
             &original_children[index],
             &fragment_children[fragment_index],
-            &mut candidate_nodes_to_keep,
-            &mut candidate_allowed_attributes,
+            nodes_to_keep,
+            allowed_attributes,
+            journal,
         ) && collect_matching_sequence_from(
             original_children,
             fragment_children,
             index + 1,
             fragment_index + 1,
-            &mut candidate_nodes_to_keep,
-            &mut candidate_allowed_attributes,
+            nodes_to_keep,
+            allowed_attributes,
+            journal,
         ) {
-            *nodes_to_keep = candidate_nodes_to_keep;
-            *allowed_attributes = candidate_allowed_attributes;
             return true;
         }
+        keep_rollback(journal, mark, nodes_to_keep, allowed_attributes);
     }
 
     false
@@ -876,19 +941,17 @@ fn collect_matching_node(
     nodes_to_keep: &mut HashSet<usize>,
     allowed_attributes: &mut HashMap<usize, HashSet<AttributeName>>,
 ) -> bool {
-    let mut candidate_nodes_to_keep = nodes_to_keep.clone();
-    let mut candidate_allowed_attributes = allowed_attributes.clone();
-
+    let mut journal = Vec::new();
     if collect_matching_node_inner(
         original_node,
         fragment_node,
-        &mut candidate_nodes_to_keep,
-        &mut candidate_allowed_attributes,
+        nodes_to_keep,
+        allowed_attributes,
+        &mut journal,
     ) {
-        *nodes_to_keep = candidate_nodes_to_keep;
-        *allowed_attributes = candidate_allowed_attributes;
         true
     } else {
+        keep_rollback(&mut journal, 0, nodes_to_keep, allowed_attributes);
         false
     }
 }
@@ -898,6 +961,7 @@ fn collect_matching_node_inner(
     fragment_node: &libxml::tree::Node,
     nodes_to_keep: &mut HashSet<usize>,
     allowed_attributes: &mut HashMap<usize, HashSet<AttributeName>>,
+    journal: &mut Vec<KeepUndo>,
 ) -> bool {
     match fragment_node.get_type() {
         Some(NodeType::ElementNode) => {
@@ -907,11 +971,14 @@ fn collect_matching_node_inner(
                 return false;
             }
 
-            allowed_attributes
-                .entry(original_node.node_ptr() as usize)
-                .or_default()
-                .extend(node_attribute_names(fragment_node));
-            nodes_to_keep.insert(original_node.node_ptr() as usize);
+            let ptr = original_node.node_ptr() as usize;
+            keep_attributes(
+                ptr,
+                node_attribute_names(fragment_node),
+                allowed_attributes,
+                journal,
+            );
+            keep_node(ptr, nodes_to_keep, journal);
 
             let fragment_children = supported_fragment_children(fragment_node);
             collect_matching_sequence(
@@ -919,6 +986,7 @@ fn collect_matching_node_inner(
                 &fragment_children,
                 nodes_to_keep,
                 allowed_attributes,
+                journal,
             )
         }
         Some(NodeType::TextNode | NodeType::CDataSectionNode) => {
@@ -930,7 +998,7 @@ fn collect_matching_node_inner(
                 return false;
             }
 
-            nodes_to_keep.insert(original_node.node_ptr() as usize);
+            keep_node(original_node.node_ptr() as usize, nodes_to_keep, journal);
             true
         }
         Some(NodeType::CommentNode) => {
@@ -940,7 +1008,7 @@ fn collect_matching_node_inner(
                 return false;
             }
 
-            nodes_to_keep.insert(original_node.node_ptr() as usize);
+            keep_node(original_node.node_ptr() as usize, nodes_to_keep, journal);
             true
         }
         Some(NodeType::PiNode) => {
@@ -951,7 +1019,7 @@ fn collect_matching_node_inner(
                 return false;
             }
 
-            nodes_to_keep.insert(original_node.node_ptr() as usize);
+            keep_node(original_node.node_ptr() as usize, nodes_to_keep, journal);
             true
         }
         _ => false,
@@ -1691,6 +1759,7 @@ mod tests {
             &parsed.sequence_nodes,
             &mut nodes_to_keep,
             &mut allowed_attributes,
+            &mut Vec::new(),
         ));
 
         assert_eq!(parsed.sequence_nodes.len(), 5);
