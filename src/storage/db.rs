@@ -184,6 +184,20 @@ pub struct FixedConn {
     tx: Option<OwnedMutexGuard<()>>,
 }
 
+impl FixedConn {
+    /// Run one query on the held connection; inside a transaction the write lock is held
+    /// already.
+    async fn run<'q, E: Execute<'q, Any>>(
+        &mut self,
+        query: E,
+        want: Want,
+    ) -> Result<Vec<Either<AnyQueryResult, AnyRow>>, sqlx::Error> {
+        let home = self.lease.home.clone();
+        home.run(&mut self.lease, self.tx.is_some(), query, want)
+            .await
+    }
+}
+
 impl Drop for FixedConn {
     fn drop(&mut self) {
         if self.tx.is_some() {
@@ -475,13 +489,7 @@ impl<'c> Executor<'c> for &'c mut DbConn {
         match self {
             DbConn::Pool(c) => (&mut **c).execute(query),
             DbConn::PoolTx(t) => (&mut **t).execute(query),
-            DbConn::Fixed(f) => Box::pin(async move {
-                let home = f.lease.home.clone();
-                let in_tx = f.tx.is_some();
-                home.run(&mut f.lease, in_tx, query, Want::All)
-                    .await
-                    .map(total)
-            }),
+            DbConn::Fixed(f) => Box::pin(async move { f.run(query, Want::All).await.map(total) }),
         }
     }
 
@@ -493,13 +501,7 @@ impl<'c> Executor<'c> for &'c mut DbConn {
         match self {
             DbConn::Pool(c) => (&mut **c).fetch_all(query),
             DbConn::PoolTx(t) => (&mut **t).fetch_all(query),
-            DbConn::Fixed(f) => Box::pin(async move {
-                let home = f.lease.home.clone();
-                let in_tx = f.tx.is_some();
-                home.run(&mut f.lease, in_tx, query, Want::All)
-                    .await
-                    .map(rows)
-            }),
+            DbConn::Fixed(f) => Box::pin(async move { f.run(query, Want::All).await.map(rows) }),
         }
     }
 
@@ -514,11 +516,7 @@ impl<'c> Executor<'c> for &'c mut DbConn {
         match self {
             DbConn::Pool(c) => (&mut **c).fetch_many(query),
             DbConn::PoolTx(t) => (&mut **t).fetch_many(query),
-            DbConn::Fixed(f) => stream(Box::pin(async move {
-                let home = f.lease.home.clone();
-                let in_tx = f.tx.is_some();
-                home.run(&mut f.lease, in_tx, query, Want::All).await
-            })),
+            DbConn::Fixed(f) => stream(Box::pin(f.run(query, Want::All))),
         }
     }
 
@@ -534,9 +532,7 @@ impl<'c> Executor<'c> for &'c mut DbConn {
             DbConn::Pool(c) => (&mut **c).fetch_optional(query),
             DbConn::PoolTx(t) => (&mut **t).fetch_optional(query),
             DbConn::Fixed(f) => Box::pin(async move {
-                let home = f.lease.home.clone();
-                let in_tx = f.tx.is_some();
-                let out = home.run(&mut f.lease, in_tx, query, Want::FirstRow).await?;
+                let out = f.run(query, Want::FirstRow).await?;
                 Ok(rows(out).into_iter().next())
             }),
         }
