@@ -66,23 +66,34 @@ async fn check(
 ) -> crate::state::Result<Verdict> {
     let now = st.clock.now().unix_timestamp().max(0) as u64;
     let per_ip = st.config.rate_limit_per_ip;
-    if per_ip > 0
-        && let Some(ip) = ip
-    {
-        let minute = now / 60;
-        let key = format!("rl:{}:ip:{}:{minute}", class.as_str(), ip_bucket(ip));
-        let n = st.ephemeral.incr(&key, Duration::from_secs(61)).await?;
-        if n > u64::from(per_ip) {
-            return Ok(Verdict::Limited(60 - now % 60));
-        }
-    }
     let global = st.config.rate_limit_global;
-    if global > 0 {
-        let key = format!("rl:{}:all:{now}", class.as_str());
-        let n = st.ephemeral.incr(&key, Duration::from_secs(2)).await?;
-        if n > u64::from(global) {
-            return Ok(Verdict::Limited(1));
+    let ip_key = ip.filter(|_| per_ip > 0).map(|ip| {
+        let minute = now / 60;
+        format!("rl:{}:ip:{}:{minute}", class.as_str(), ip_bucket(ip))
+    });
+    let all_key = (global > 0).then(|| format!("rl:{}:all:{now}", class.as_str()));
+    const IP_WINDOW: Duration = Duration::from_secs(61);
+    const ALL_WINDOW: Duration = Duration::from_secs(2);
+    // A client over its own budget is refused without counting against the global one.
+    let (n_ip, n_all) = match (&ip_key, &all_key) {
+        (Some(ip_key), Some(all_key)) => {
+            st.ephemeral
+                .incr_within(
+                    (ip_key, IP_WINDOW),
+                    u64::from(per_ip),
+                    (all_key, ALL_WINDOW),
+                )
+                .await?
         }
+        (Some(ip_key), None) => (st.ephemeral.incr(ip_key, IP_WINDOW).await?, None),
+        (None, Some(all_key)) => (0, Some(st.ephemeral.incr(all_key, ALL_WINDOW).await?)),
+        (None, None) => (0, None),
+    };
+    if n_ip > u64::from(per_ip) && ip_key.is_some() {
+        return Ok(Verdict::Limited(60 - now % 60));
+    }
+    if n_all.is_some_and(|n| n > u64::from(global)) {
+        return Ok(Verdict::Limited(1));
     }
     Ok(Verdict::Allow)
 }

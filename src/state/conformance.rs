@@ -176,6 +176,26 @@ pub(crate) async fn concurrent_put_if_absent_exactly_one(h: Harness) {
     assert!(!h.store.put_if_absent("replay", b"late", TTL).await.unwrap());
 }
 
+/// The second counter moves only while the first is within its limit.
+pub(crate) async fn incr_within_stops_at_the_first_limit(h: Harness) {
+    let s = &h.store;
+    let (a, b) = (("ip", TTL), ("all", TTL));
+    assert_eq!(s.incr_within(a, 2, b).await.unwrap(), (1, Some(1)));
+    assert_eq!(s.incr_within(a, 2, b).await.unwrap(), (2, Some(2)));
+    assert_eq!(s.incr_within(a, 2, b).await.unwrap(), (3, None));
+    assert_eq!(s.incr("all", TTL).await.unwrap(), 3, "untouched while over");
+    // Each counter has its own window.
+    assert_eq!(
+        s.incr_within(("x", SHORT), 5, ("y", TTL)).await.unwrap(),
+        (1, Some(1))
+    );
+    h.elapse(SHORT + SLACK).await;
+    assert_eq!(
+        s.incr_within(("x", SHORT), 5, ("y", TTL)).await.unwrap(),
+        (1, Some(2))
+    );
+}
+
 pub(crate) async fn incr_counts_and_expires(h: Harness) {
     let s = &h.store;
     assert_eq!(s.incr("n", SHORT).await.unwrap(), 1);
@@ -248,6 +268,7 @@ conformance!(
     concurrent_take_exactly_one,
     concurrent_put_if_absent_exactly_one,
     incr_counts_and_expires,
+    incr_within_stops_at_the_first_limit,
     keys_are_isolated_by_prefix,
     ping_and_backend,
 );

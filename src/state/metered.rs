@@ -202,6 +202,18 @@ impl StateStore for Metered {
         r
     }
 
+    async fn incr_within(
+        &self,
+        first: (&str, Duration),
+        limit: u64,
+        second: (&str, Duration),
+    ) -> Result<(u64, Option<u64>)> {
+        let t = Instant::now();
+        let r = self.inner.incr_within(first, limit, second).await;
+        self.record("incr", t, &r);
+        r
+    }
+
     async fn ping(&self) -> Result<()> {
         let t = Instant::now();
         let r = self.inner.ping().await;

@@ -54,6 +54,22 @@ pub trait StateStore: Send + Sync + 'static {
     async fn delete(&self, key: &str) -> Result<()>;
     /// Increment a counter; the counter expires `ttl` after its first increment.
     async fn incr(&self, key: &str, ttl: Duration) -> Result<u64>;
+    /// Increment `first`, and `second` only while `first` stays within `limit` (a per-client
+    /// and a global rate-limit budget: a client over its own budget does not use up everyone
+    /// else's). Returns both counts, `None` for a `second` left untouched. Each counter expires
+    /// its own `ttl` after its first increment. Redis does both in one round trip.
+    async fn incr_within(
+        &self,
+        first: (&str, Duration),
+        limit: u64,
+        second: (&str, Duration),
+    ) -> Result<(u64, Option<u64>)> {
+        let n = self.incr(first.0, first.1).await?;
+        if n > limit {
+            return Ok((n, None));
+        }
+        Ok((n, Some(self.incr(second.0, second.1).await?)))
+    }
     /// `/readyz`.
     async fn ping(&self) -> Result<()>;
     /// "memory" or "redis".

@@ -36,6 +36,23 @@ end
 return n
 ";
 
+/// `incr_within` in one round trip: KEYS[1] with TTL ARGV[1]; KEYS[2] with TTL ARGV[3] only
+/// while KEYS[1] is at most ARGV[2]. Returns {n1, n2}, n2 = -1 when KEYS[2] was not touched.
+const INCR_WITHIN_SCRIPT: &str = r"
+local n = redis.call('INCR', KEYS[1])
+if redis.call('PTTL', KEYS[1]) < 0 then
+  redis.call('PEXPIRE', KEYS[1], ARGV[1])
+end
+if n > tonumber(ARGV[2]) then
+  return {n, -1}
+end
+local m = redis.call('INCR', KEYS[2])
+if redis.call('PTTL', KEYS[2]) < 0 then
+  redis.call('PEXPIRE', KEYS[2], ARGV[3])
+end
+return {n, m}
+";
+
 /// A lazily connecting `ConnectionManager` with Lobby's timeouts. Returns at once; the first
 /// command connects. The URL (which may hold a password) is never put in the error.
 ///
@@ -117,6 +134,7 @@ pub struct RedisState {
     conn: ConnectionManager,
     prefix: String,
     incr: redis::Script,
+    incr_within: redis::Script,
 }
 
 impl std::fmt::Debug for RedisState {
@@ -146,6 +164,7 @@ impl RedisState {
             conn,
             prefix: prefix.to_owned(),
             incr: redis::Script::new(INCR_SCRIPT),
+            incr_within: redis::Script::new(INCR_WITHIN_SCRIPT),
         }
     }
 
@@ -197,6 +216,29 @@ impl StateStore for RedisState {
         let mut cmd = redis::cmd("DEL");
         cmd.arg(self.key(key));
         query::<()>(&self.conn, "DEL", &cmd).await
+    }
+
+    async fn incr_within(
+        &self,
+        first: (&str, Duration),
+        limit: u64,
+        second: (&str, Duration),
+    ) -> Result<(u64, Option<u64>)> {
+        let mut inv = self.incr_within.key(self.key(first.0));
+        inv.key(self.key(second.0))
+            .arg(ttl_millis(first.1))
+            .arg(limit)
+            .arg(ttl_millis(second.1));
+        let inv = &inv;
+        let (n, m): (i64, i64) = bounded("INCR", || {
+            let mut c = self.conn.clone();
+            async move { inv.invoke_async(&mut c).await }
+        })
+        .await?;
+        let n = u64::try_from(n).map_err(|_| {
+            StateError::Unavailable(anyhow::anyhow!("redis INCR returned a negative counter"))
+        })?;
+        Ok((n, u64::try_from(m).ok()))
     }
 
     async fn incr(&self, key: &str, ttl: Duration) -> Result<u64> {
