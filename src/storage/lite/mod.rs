@@ -75,7 +75,8 @@ pub enum OpenMode {
 pub enum Want {
     /// Every result and every row of every statement.
     All,
-    /// Stop at the first row (every statement before it still runs to its end).
+    /// Only the first row: the last statement stops at it; every statement before it runs
+    /// to its end (its other rows are not read into values).
     FirstRow,
 }
 
@@ -345,9 +346,16 @@ impl LiteConn {
                 // SAFETY: a live, bound statement.
                 match unsafe { ffi::sqlite3_step(raw) } {
                     ffi::SQLITE_ROW => {
-                        out.push(Either::Right(s.row()?));
-                        if want == Want::FirstRow {
+                        // Rows past the first are not needed; a later statement of the
+                        // string still runs (its effects are not skipped).
+                        let last = i + 1 == prepared.stmts.len()
+                            && prepared.next_at >= prepared.text.len();
+                        if want == Want::FirstRow && last && !out.iter().any(Either::is_right) {
+                            out.push(Either::Right(s.row()?));
                             return Ok(out);
+                        }
+                        if want == Want::All || !out.iter().any(Either::is_right) {
+                            out.push(Either::Right(s.row()?));
                         }
                     }
                     ffi::SQLITE_DONE => {

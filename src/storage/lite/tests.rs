@@ -246,3 +246,23 @@ fn a_script_prepares_each_statement_after_the_one_before_ran() {
     }
     assert_eq!(run(&mut c, "SELECT v FROM b", vec![]).len(), 2);
 }
+
+/// Asking for the first row never skips a later statement of the string.
+#[test]
+fn first_row_still_runs_every_statement() {
+    let mut c = LiteConn::open(None, OpenMode::Create).unwrap();
+    c.exec("CREATE TABLE t (v INTEGER); INSERT INTO t VALUES (1), (2)")
+        .unwrap();
+    let p = c
+        .take("SELECT v FROM t ORDER BY v; INSERT INTO t VALUES (3)", true)
+        .unwrap();
+    let out = c.run(p, None, Want::FirstRow).unwrap();
+    let rows: Vec<_> = out.into_iter().filter_map(Either::right).collect();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].try_get::<i64, _>(0).unwrap(), 1);
+    assert_eq!(
+        run(&mut c, "SELECT v FROM t", vec![]).len(),
+        3,
+        "the INSERT ran"
+    );
+}
