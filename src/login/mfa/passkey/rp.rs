@@ -281,55 +281,34 @@ mod tests {
         let alice = UserId::parse("usr_alice").unwrap();
         let flow = FlowId::parse(&random_token()).unwrap();
         let state = registration(&rp, &alice);
-        park(
-            s.as_ref(),
-            Ceremony::Register,
-            &flow,
-            &alice,
-            &state,
-            Duration::from_secs(30),
-        )
-        .await
-        .unwrap();
-        clock.advance(time::Duration::seconds(31));
-        let got: Option<PasskeyRegistration> =
-            unpark(s.as_ref(), Ceremony::Register, &flow, &alice)
+        // Park for `ttl`, let `later` seconds pass, and say whether the state is still there.
+        let after = |ttl: u64, later: i64| {
+            let (s, flow, alice, state, clock) = (&s, &flow, &alice, &state, &clock);
+            async move {
+                park(
+                    s.as_ref(),
+                    Ceremony::Register,
+                    flow,
+                    alice,
+                    state,
+                    Duration::from_secs(ttl),
+                )
                 .await
                 .unwrap();
-        assert!(got.is_none(), "gone with the flow");
-
-        park(
-            s.as_ref(),
-            Ceremony::Register,
-            &flow,
-            &alice,
-            &state,
-            Duration::from_secs(600),
-        )
-        .await
-        .unwrap();
-        clock.advance(time::Duration::seconds(299));
-        let got: Option<PasskeyRegistration> =
-            unpark(s.as_ref(), Ceremony::Register, &flow, &alice)
-                .await
-                .unwrap();
-        assert!(got.is_some(), "alive within the ceremony's time");
-        park(
-            s.as_ref(),
-            Ceremony::Register,
-            &flow,
-            &alice,
-            &state,
-            Duration::from_secs(600),
-        )
-        .await
-        .unwrap();
-        clock.advance(time::Duration::seconds(301));
-        let got: Option<PasskeyRegistration> =
-            unpark(s.as_ref(), Ceremony::Register, &flow, &alice)
-                .await
-                .unwrap();
-        assert!(got.is_none(), "a ceremony lasts at most CEREMONY_TTL");
+                clock.advance(time::Duration::seconds(later));
+                let got: Option<PasskeyRegistration> =
+                    unpark(s.as_ref(), Ceremony::Register, flow, alice)
+                        .await
+                        .unwrap();
+                got.is_some()
+            }
+        };
+        assert!(!after(30, 31).await, "gone with the flow");
+        assert!(after(600, 299).await, "alive within the ceremony's time");
+        assert!(
+            !after(600, 301).await,
+            "a ceremony lasts at most CEREMONY_TTL"
+        );
     }
 
     /// Garbage under the key is no state (and no panic).
