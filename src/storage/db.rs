@@ -1,12 +1,15 @@
-//! The database handle the SQL store runs its statements on: sqlx's pool for PostgreSQL, and a
-//! small fixed set of long-lived SQLite connections run on the calling thread (`lite.rs`) for a
-//! SQLite file (or the one connection of `sqlite::memory:`).
+//! The database handle the SQL store runs its statements on: a bounded set of PostgreSQL
+//! connections Lobby keeps itself (`held.rs`), and a small fixed set of long-lived SQLite
+//! connections run on the calling thread (`lite.rs`) for a SQLite file (or the one connection
+//! of `sqlite::memory:`).
 //!
-//! Why not sqlx's pool for SQLite: it pings every connection it gets back, and sqlx-sqlite runs
-//! each statement on a worker thread of the connection — two hand-offs between threads per
+//! Why not sqlx's pool: it pings every connection it hands out and every connection it gets
+//! back, so a statement costs three round trips on PostgreSQL; and sqlx-sqlite runs each
+//! statement on a worker thread of the connection — two hand-offs between threads per
 //! statement, which cost about as much CPU as the statements (docs/perf-issue17.md). A SQLite
 //! connection cannot go stale the way a network connection can; here it is leased, used
-//! inline, and returned.
+//! inline, and returned. A PostgreSQL connection is checked only when there is a reason to
+//! doubt it (`held.rs`).
 //!
 //! Writers of this process are serialised by an async lock before they reach SQLite: a
 //! transaction takes it at `begin` and keeps it until commit or rollback, a single writing
@@ -27,15 +30,15 @@
 //! Must not touch: queries, dialect differences (`sqlite.rs`, `postgres.rs`), SQLite's C API
 //! (`lite.rs`).
 
+use super::held::{Held, HeldConn};
 use super::lite::{LiteConn, Want};
-use futures::StreamExt;
 use futures::future::BoxFuture;
 use futures::stream::BoxStream;
+use futures::{StreamExt, TryStreamExt};
 use sqlx::SqlStr;
 use sqlx::any::{AnyQueryResult, AnyRow, AnyStatement, AnyTypeInfo};
 use sqlx::migrate::{MigrateError, Migrator};
-use sqlx::pool::PoolConnection;
-use sqlx::{Any, AnyPool, Either, Execute, Executor, Transaction};
+use sqlx::{Any, Either, Execute, Executor};
 use std::ops::{Deref, DerefMut};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -44,8 +47,8 @@ use tokio::sync::{OwnedMutexGuard, OwnedSemaphorePermit, Semaphore};
 /// Where statements run.
 #[derive(Clone, Debug)]
 pub enum Db {
-    /// sqlx's pool (PostgreSQL): connections are tested and replaced as sqlx sees fit.
-    Pool(AnyPool),
+    /// PostgreSQL connections, opened on demand and kept (`held.rs`).
+    Held(Arc<Held>),
     /// A fixed set of SQLite connections, opened once and kept.
     Fixed(Arc<Fixed>),
 }
@@ -162,16 +165,14 @@ impl DerefMut for Lease {
 /// A held connection of either backend, as `sql/` runs statements on it (`&mut DbConn` is an
 /// [`Executor`]).
 pub enum DbConn {
-    Pool(PoolConnection<Any>),
-    PoolTx(Transaction<'static, Any>),
+    Held(HeldConn),
     Fixed(FixedConn),
 }
 
 impl std::fmt::Debug for DbConn {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {
-            DbConn::Pool(_) => "DbConn::Pool",
-            DbConn::PoolTx(_) => "DbConn::PoolTx",
+            DbConn::Held(_) => "DbConn::Held",
             DbConn::Fixed(_) => "DbConn::Fixed",
         })
     }
@@ -243,15 +244,13 @@ impl Tx {
 
     async fn end(self, how: &'static str) -> Result<(), sqlx::Error> {
         match self.0 {
-            DbConn::PoolTx(t) if how == "COMMIT" => t.commit().await,
-            DbConn::PoolTx(t) => t.rollback().await,
+            DbConn::Held(mut h) => h.end(how == "COMMIT").await,
             DbConn::Fixed(mut f) => {
                 // A failed COMMIT leaves the transaction open: `f` rolls it back when dropped.
                 f.lease.exec(how)?;
                 f.tx = None;
                 Ok(())
             }
-            DbConn::Pool(_) => Ok(()),
         }
     }
 }
@@ -273,7 +272,7 @@ impl Db {
     /// Close every connection (after those in use come back); later acquires fail.
     pub async fn close(&self) {
         match self {
-            Db::Pool(p) => p.close().await,
+            Db::Held(h) => h.close().await,
             Db::Fixed(f) => {
                 // Every permit: every leased connection is back.
                 let all = f.permits.acquire_many(f.size).await;
@@ -290,7 +289,14 @@ impl Db {
     /// Apply `migrator`'s migrations not applied yet.
     pub async fn migrate(&self, migrator: &Migrator) -> Result<(), MigrateError> {
         match self {
-            Db::Pool(p) => migrator.run(p).await,
+            Db::Held(h) => {
+                let mut c = h.lease().await?;
+                let (conn, clean) = c.parts();
+                *clean = false;
+                migrator.run_direct(None, conn, false).await?;
+                *clean = true;
+                Ok(())
+            }
             Db::Fixed(f) => {
                 let mut lease = f.lease().await?;
                 let _write = f.writer.lock().await;
@@ -302,7 +308,7 @@ impl Db {
     /// One connection, until the returned value is dropped.
     pub async fn acquire(&self) -> Result<Conn, sqlx::Error> {
         match self {
-            Db::Pool(p) => Ok(Conn(DbConn::Pool(p.acquire().await?))),
+            Db::Held(h) => Ok(Conn(DbConn::Held(h.lease().await?))),
             Db::Fixed(f) => Ok(Conn(DbConn::Fixed(FixedConn {
                 lease: f.lease().await?,
                 tx: None,
@@ -321,23 +327,24 @@ impl Db {
         self.begin_unmetered(statement).await
     }
 
-    /// The metrics label of this handle: PostgreSQL runs on sqlx's pool, SQLite on a fixed set.
+    /// The metrics label of this handle.
     const POOL_LABEL: &'static str = "postgres";
     const FIXED_LABEL: &'static str = "sqlite";
 
     fn label(&self) -> &'static str {
         match self {
-            Db::Pool(_) => Self::POOL_LABEL,
+            Db::Held(_) => Self::POOL_LABEL,
             Db::Fixed(_) => Self::FIXED_LABEL,
         }
     }
 
     async fn begin_unmetered(&self, statement: Option<&'static str>) -> Result<Tx, sqlx::Error> {
         match self {
-            Db::Pool(p) => Ok(Tx(DbConn::PoolTx(match statement {
-                Some(s) => p.begin_with(s).await?,
-                None => p.begin().await?,
-            }))),
+            Db::Held(h) => {
+                let mut c = h.lease().await?;
+                c.begin(statement).await?;
+                Ok(Tx(DbConn::Held(c)))
+            }
             Db::Fixed(f) => {
                 // A connection first, then the write lock (see the module comment).
                 let mut lease = f.lease().await?;
@@ -373,6 +380,24 @@ fn stream<'e>(
     }))
 }
 
+/// `run` on a held PostgreSQL connection whose `clean` flag is down while it runs: a statement
+/// cut off or failed on the connection leaves it to be settled before reuse (`held.rs`). A
+/// database error (a constraint, a syntax error) is answered in full by PostgreSQL and leaves
+/// the connection usable.
+fn watched<'e, T: Send + 'e>(
+    clean: &'e mut bool,
+    run: BoxFuture<'e, Result<T, sqlx::Error>>,
+) -> BoxFuture<'e, Result<T, sqlx::Error>> {
+    *clean = false;
+    Box::pin(async move {
+        let r = run.await;
+        if matches!(r, Ok(_) | Err(sqlx::Error::Database(_))) {
+            *clean = true;
+        }
+        r
+    })
+}
+
 fn no_prepare<'e>() -> BoxFuture<'e, Result<AnyStatement, sqlx::Error>> {
     Box::pin(async {
         Err(sqlx::Error::AnyDriverError(
@@ -393,7 +418,11 @@ impl<'c> Executor<'c> for &'c Db {
     {
         let timer = Timer::start(self.label());
         let run: BoxFuture<'e, _> = match self {
-            Db::Pool(p) => p.execute(query),
+            Db::Held(h) => Box::pin(async move {
+                let mut c = h.lease().await?;
+                let (conn, clean) = c.parts();
+                watched(clean, conn.execute(query)).await
+            }),
             Db::Fixed(f) => Box::pin(async move {
                 let mut c = f.lease().await?;
                 f.run(&mut c, false, query, Want::All).await.map(total)
@@ -409,7 +438,11 @@ impl<'c> Executor<'c> for &'c Db {
     {
         let timer = Timer::start(self.label());
         let run: BoxFuture<'e, _> = match self {
-            Db::Pool(p) => p.fetch_all(query),
+            Db::Held(h) => Box::pin(async move {
+                let mut c = h.lease().await?;
+                let (conn, clean) = c.parts();
+                watched(clean, conn.fetch_all(query)).await
+            }),
             Db::Fixed(f) => Box::pin(async move {
                 let mut c = f.lease().await?;
                 f.run(&mut c, false, query, Want::All).await.map(rows)
@@ -428,7 +461,11 @@ impl<'c> Executor<'c> for &'c Db {
     {
         let timer = Timer::start(self.label());
         let rows: BoxStream<'e, _> = match self {
-            Db::Pool(p) => p.fetch_many(query),
+            Db::Held(h) => stream(Box::pin(async move {
+                let mut c = h.lease().await?;
+                let (conn, clean) = c.parts();
+                watched(clean, Box::pin(conn.fetch_many(query).try_collect())).await
+            })),
             // Run to the end while the connection is held, then streamed: the store never
             // streams unbounded results.
             Db::Fixed(f) => stream(Box::pin(async move {
@@ -452,7 +489,11 @@ impl<'c> Executor<'c> for &'c Db {
     {
         let timer = Timer::start(self.label());
         let run: BoxFuture<'e, _> = match self {
-            Db::Pool(p) => p.fetch_optional(query),
+            Db::Held(h) => Box::pin(async move {
+                let mut c = h.lease().await?;
+                let (conn, clean) = c.parts();
+                watched(clean, conn.fetch_optional(query)).await
+            }),
             Db::Fixed(f) => Box::pin(async move {
                 let mut c = f.lease().await?;
                 let out = f.run(&mut c, false, query, Want::FirstRow).await?;
@@ -471,7 +512,11 @@ impl<'c> Executor<'c> for &'c Db {
         'c: 'e,
     {
         match self {
-            Db::Pool(p) => p.prepare_with(sql, parameters),
+            Db::Held(h) => Box::pin(async move {
+                let mut c = h.lease().await?;
+                let (conn, clean) = c.parts();
+                watched(clean, conn.prepare_with(sql, parameters)).await
+            }),
             Db::Fixed(_) => no_prepare(),
         }
     }
@@ -487,8 +532,10 @@ impl<'c> Executor<'c> for &'c mut DbConn {
         E: 'q + Execute<'q, Any>,
     {
         match self {
-            DbConn::Pool(c) => (&mut **c).execute(query),
-            DbConn::PoolTx(t) => (&mut **t).execute(query),
+            DbConn::Held(h) => {
+                let (conn, clean) = h.parts();
+                watched(clean, conn.execute(query))
+            }
             DbConn::Fixed(f) => Box::pin(async move { f.run(query, Want::All).await.map(total) }),
         }
     }
@@ -499,8 +546,10 @@ impl<'c> Executor<'c> for &'c mut DbConn {
         E: 'q + Execute<'q, Any>,
     {
         match self {
-            DbConn::Pool(c) => (&mut **c).fetch_all(query),
-            DbConn::PoolTx(t) => (&mut **t).fetch_all(query),
+            DbConn::Held(h) => {
+                let (conn, clean) = h.parts();
+                watched(clean, conn.fetch_all(query))
+            }
             DbConn::Fixed(f) => Box::pin(async move { f.run(query, Want::All).await.map(rows) }),
         }
     }
@@ -514,8 +563,29 @@ impl<'c> Executor<'c> for &'c mut DbConn {
         E: 'q + Execute<'q, Any>,
     {
         match self {
-            DbConn::Pool(c) => (&mut **c).fetch_many(query),
-            DbConn::PoolTx(t) => (&mut **t).fetch_many(query),
+            DbConn::Held(h) => {
+                let (conn, clean) = h.parts();
+                *clean = false;
+                let rows = conn.fetch_many(query);
+                // Clean again only once the stream has ended without an error.
+                Box::pin(futures::stream::unfold(
+                    (rows, Some(clean)),
+                    |(mut rows, clean)| async move {
+                        match rows.next().await {
+                            Some(item) => {
+                                let clean = if item.is_err() { None } else { clean };
+                                Some((item, (rows, clean)))
+                            }
+                            None => {
+                                if let Some(c) = clean {
+                                    *c = true;
+                                }
+                                None
+                            }
+                        }
+                    },
+                ))
+            }
             DbConn::Fixed(f) => stream(Box::pin(f.run(query, Want::All))),
         }
     }
@@ -529,8 +599,10 @@ impl<'c> Executor<'c> for &'c mut DbConn {
         E: 'q + Execute<'q, Any>,
     {
         match self {
-            DbConn::Pool(c) => (&mut **c).fetch_optional(query),
-            DbConn::PoolTx(t) => (&mut **t).fetch_optional(query),
+            DbConn::Held(h) => {
+                let (conn, clean) = h.parts();
+                watched(clean, conn.fetch_optional(query))
+            }
             DbConn::Fixed(f) => Box::pin(async move {
                 let out = f.run(query, Want::FirstRow).await?;
                 Ok(rows(out).into_iter().next())
@@ -547,8 +619,10 @@ impl<'c> Executor<'c> for &'c mut DbConn {
         'c: 'e,
     {
         match self {
-            DbConn::Pool(c) => (&mut **c).prepare_with(sql, parameters),
-            DbConn::PoolTx(t) => (&mut **t).prepare_with(sql, parameters),
+            DbConn::Held(h) => {
+                let (conn, clean) = h.parts();
+                watched(clean, conn.prepare_with(sql, parameters))
+            }
             DbConn::Fixed(_) => no_prepare(),
         }
     }
@@ -729,6 +803,119 @@ mod tests {
                 .unwrap();
         }
         assert_eq!(count(&db).await, 8 * 20 * 3);
+    }
+
+    /// PostgreSQL (when `LOBBY_TEST_DATABASE_URL` is set): a connection whose server side died
+    /// while it idled is replaced before anyone gets it; a transaction dropped without commit is
+    /// rolled back at once (its locks released); a statement cut off mid-way leaves no answer
+    /// behind for the next statement on that connection.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn held_postgres_connections_are_checked_when_in_doubt() {
+        use sqlx::{AnyConnection, Connection};
+        let Ok(url) = std::env::var("LOBBY_TEST_DATABASE_URL") else {
+            eprintln!("note: LOBBY_TEST_DATABASE_URL is not set; PostgreSQL case not run");
+            return;
+        };
+        sqlx::any::install_default_drivers();
+        let db = crate::storage::postgres::connect(&url)
+            .await
+            .unwrap_or_else(|e| panic!("LOBBY_TEST_DATABASE_URL is set but unusable: {e:#}"));
+        let pid = || async {
+            sqlx::query_scalar::<_, i32>("SELECT pg_backend_pid()")
+                .fetch_one(&db)
+                .await
+                .unwrap()
+        };
+
+        // Killed while idle, then idle past the check: replaced, the statement succeeds.
+        let first = pid().await;
+        let mut admin = AnyConnection::connect(&url).await.unwrap();
+        sqlx::query("SELECT pg_terminate_backend($1)")
+            .bind(first)
+            .execute(&mut admin)
+            .await
+            .unwrap();
+        tokio::time::sleep(super::super::held::CHECK_AFTER_IDLE + Duration::from_millis(200)).await;
+        let second = pid().await;
+        assert_ne!(first, second, "a new connection");
+
+        let table = format!(
+            "held_t_{}",
+            ulid::Ulid::new().to_string().to_ascii_lowercase()
+        );
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "CREATE TABLE {table} (v INTEGER)"
+        )))
+        .execute(&db)
+        .await
+        .unwrap();
+
+        // Dropped inside a transaction that holds a lock on the table: the lock is free soon
+        // after, and the row is not there.
+        let mut tx = db.begin().await.unwrap();
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "INSERT INTO {table} VALUES (1)"
+        )))
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+        drop(tx);
+        sqlx::query("SET lock_timeout = '3s'")
+            .execute(&mut admin)
+            .await
+            .unwrap();
+        let mut t = admin.begin().await.unwrap();
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "LOCK TABLE {table} IN ACCESS EXCLUSIVE MODE"
+        )))
+        .execute(&mut *t)
+        .await
+        .expect("the dropped transaction was rolled back and its lock released");
+        t.commit().await.unwrap();
+        let n: i64 =
+            sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM {table}")))
+                .fetch_one(&db)
+                .await
+                .unwrap();
+        assert_eq!(n, 0);
+
+        // Cut off mid-statement, on a held connection and on the handle; every later answer is
+        // the answer to its own statement.
+        let mut c = db.acquire().await.unwrap();
+        let cut = tokio::time::timeout(
+            Duration::from_millis(50),
+            sqlx::query("SELECT pg_sleep(0.3)").execute(&mut *c),
+        )
+        .await;
+        assert!(cut.is_err());
+        drop(c);
+        let cut = tokio::time::timeout(
+            Duration::from_millis(50),
+            sqlx::query("SELECT pg_sleep(0.3)").execute(&db),
+        )
+        .await;
+        assert!(cut.is_err());
+        for i in 0..40i64 {
+            let v: i64 = sqlx::query_scalar("SELECT $1::int8")
+                .bind(i)
+                .fetch_one(&db)
+                .await
+                .unwrap();
+            assert_eq!(v, i);
+            if i % 10 == 0 {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+
+        sqlx::query(sqlx::AssertSqlSafe(format!("DROP TABLE {table}")))
+            .execute(&db)
+            .await
+            .unwrap();
+        db.close().await;
+        assert!(matches!(
+            db.acquire().await.err(),
+            Some(sqlx::Error::PoolClosed)
+        ));
     }
 
     /// Losing the database is "unavailable" (503), a failing statement is not.

@@ -16,6 +16,7 @@ pub mod cache;
 pub(crate) mod conformance;
 pub mod db;
 mod dialect;
+pub mod held;
 pub(crate) mod lite;
 pub mod postgres;
 pub mod saml;

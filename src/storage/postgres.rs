@@ -1,4 +1,4 @@
-//! PostgreSQL specifics of the SQL store: pool options, the embedded migrations, and how
+//! PostgreSQL specifics of the SQL store: how many connections, the embedded migrations, and how
 //! PostgreSQL reports constraint violations (SQLSTATE 23505 unique, 23503 foreign key).
 //!
 //! Owns: everything that differs between SQLite and PostgreSQL on the PostgreSQL side.
@@ -6,7 +6,7 @@
 
 use super::db::Db;
 use super::dialect::Violation;
-use sqlx::any::AnyPoolOptions;
+use super::held::{self, Held};
 use sqlx::error::DatabaseError;
 use std::time::Duration;
 
@@ -94,16 +94,12 @@ pub(crate) const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
 const UNIQUE_VIOLATION: &str = "23505";
 const FOREIGN_KEY_VIOLATION: &str = "23503";
 
-/// Open the pool for a `postgres://` URL. Connecting fails here (not on first use) so a wrong
-/// URL is reported at start.
+/// The connection set for a `postgres://` URL. The first connection is opened here (not on
+/// first use) so a wrong URL is reported at start.
 pub(crate) async fn connect(url: &str) -> anyhow::Result<Db> {
-    let pool = AnyPoolOptions::new()
-        .max_connections(MAX_CONNECTIONS)
-        .acquire_timeout(ACQUIRE_TIMEOUT)
-        .idle_timeout(Duration::from_secs(300))
-        .connect(url)
-        .await?;
-    Ok(Db::Pool(pool))
+    let held = Held::new(held::options(url)?, MAX_CONNECTIONS, ACQUIRE_TIMEOUT);
+    drop(held.lease().await?);
+    Ok(Db::Held(held))
 }
 
 /// Which constraint a PostgreSQL error violated, by constraint (or unique index) name.
