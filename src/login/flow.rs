@@ -15,7 +15,7 @@ use crate::domain::{
     AppId, ClientId, ConnectionId, Email, OrgId, Secret, SessionId, UserId, random_token, to_millis,
 };
 use crate::login::LoginCtx;
-use crate::state::StateError;
+use crate::state::{Put, StateError};
 use crate::upstream::Pending;
 use axum::http::{HeaderMap, HeaderValue};
 use serde::{Deserialize, Serialize};
@@ -312,18 +312,27 @@ pub async fn create(st: &LoginCtx, flow: &Flow) -> Result<(), FlowError> {
 
 /// Store the flow again (its expiry does not move).
 pub async fn save(st: &LoginCtx, flow: &Flow) -> Result<(), FlowError> {
+    save_with(st, flow, &[]).await
+}
+
+/// Store the flow again together with `others` (entries that point at it), in one step of
+/// the state store (one round trip on Redis).
+pub async fn save_with(st: &LoginCtx, flow: &Flow, others: &[Put<'_>]) -> Result<(), FlowError> {
     let now = to_millis(st.clock.now());
     let ttl = flow.ttl(now).ok_or(FlowError::Missing)?;
     let bytes = serde_json::to_vec(flow).map_err(|e| StateError::Unavailable(e.into()))?;
-    // A flow without a signed-in user may be evicted when memory is short (issue 13 item 11);
-    // once bound to a user it is kept until it expires.
-    if flow.auth.is_none() {
-        st.ephemeral
-            .put_evictable(&key(&flow.id), &bytes, ttl)
-            .await?;
-    } else {
-        st.ephemeral.put(&key(&flow.id), &bytes, ttl).await?;
-    }
+    let key = key(&flow.id);
+    let mut all = Vec::with_capacity(1 + others.len());
+    all.push(Put {
+        key: &key,
+        value: &bytes,
+        ttl,
+        // A flow without a signed-in user may be evicted when memory is short (issue 13 item
+        // 11); once bound to a user it is kept until it expires.
+        evictable: flow.auth.is_none(),
+    });
+    all.extend_from_slice(others);
+    st.ephemeral.put_all(&all).await?;
     Ok(())
 }
 
@@ -361,9 +370,25 @@ pub(crate) async fn peek(st: &LoginCtx, id: &FlowId) -> Option<Flow> {
 
 /// Take a flow out of the store (atomic: of concurrent requests exactly one gets it).
 pub async fn take(st: &LoginCtx, id: &FlowId, headers: &HeaderMap) -> Result<Flow, FlowError> {
+    take_and_delete(st, id, headers, &[]).await
+}
+
+/// [`take`], deleting the `also` keys (entries that pointed at the flow) in the same step of
+/// the state store (one round trip on Redis) once the browser check has passed.
+pub async fn take_and_delete(
+    st: &LoginCtx,
+    id: &FlowId,
+    headers: &HeaderMap,
+    also: &[&str],
+) -> Result<Flow, FlowError> {
     // Check the browser first, so another browser cannot burn this flow.
     load(st, id, headers).await?;
-    let flow = decode(st, st.ephemeral.take(&key(id)).await?)?;
+    let taken = if also.is_empty() {
+        st.ephemeral.take(&key(id)).await?
+    } else {
+        st.ephemeral.take_and_delete(&key(id), also).await?
+    };
+    let flow = decode(st, taken)?;
     check_binding(st, &flow, headers)?;
     Ok(flow)
 }

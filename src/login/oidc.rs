@@ -39,6 +39,7 @@ use crate::pages::PageError;
 use crate::pages::sso::{
     SENTENCE_CONNECTION_UNAVAILABLE, SENTENCE_IDP_DENIED, SENTENCE_IDP_ERROR, SENTENCE_MISMATCH,
 };
+use crate::state::Put;
 use crate::upstream::identity::UpstreamIdentity;
 use crate::upstream::oidc::{AuthRequest, OidcError, pkce_challenge, random_value};
 use crate::upstream::{Begin, Pending, UpstreamFailure};
@@ -173,15 +174,19 @@ pub async fn start(
         },
         sent_at: now_ms,
     });
-    flow::save(st, &flow).await?;
-    st.ephemeral
-        .put(
-            &state_key(&state),
-            flow.id.as_str().as_bytes(),
-            Duration::from_millis(left),
-        )
-        .await
-        .map_err(|e| LoginError::unavailable("storing the upstream state", &e))?;
+    // The flow and its index by state, in one step of the state store.
+    let skey = state_key(&state);
+    flow::save_with(
+        st,
+        &flow,
+        &[Put {
+            key: &skey,
+            value: flow.id.as_str().as_bytes(),
+            ttl: Duration::from_millis(left),
+            evictable: false,
+        }],
+    )
+    .await?;
     let redirect = redirect_uri(st, &conn.id);
     let url = st.oidc.authorization_url(
         &disc,
@@ -287,8 +292,11 @@ async fn answer(
         }
         Err(e) => return Err(LoginError::unavailable("the OIDC callback", &e)),
     };
+    // The flow is taken and its index by state deleted in one step, once the browser check
+    // has passed (another browser cannot burn them).
+    let skey = state_key(state);
     let taken = match &flow_id {
-        Some(id) => flow::take(st, id, headers).await,
+        Some(id) => flow::take_and_delete(st, id, headers, &[&skey]).await,
         None => Err(FlowError::Missing),
     };
     let flow = match taken {
@@ -302,7 +310,6 @@ async fn answer(
             return Err(denied(e.into(), None, path_conn, reason, Value::Null));
         }
     };
-    let _ = st.ephemeral.delete(&state_key(state)).await;
     // A test sign-in that fails from here goes back to the portal, which says why.
     let marker = flow.test.clone();
     let lang = flow.ui_lang();

@@ -10,7 +10,7 @@
 
 use super::memory::MemoryState;
 use super::redis::RedisState;
-use super::{StateError, StateStore};
+use super::{Put, StateError, StateStore};
 use crate::domain::{ManualClock, random_token};
 use std::sync::Arc;
 use std::time::Duration;
@@ -196,6 +196,42 @@ pub(crate) async fn incr_within_stops_at_the_first_limit(h: Harness) {
     );
 }
 
+/// Several puts in one step, each with its own TTL; a take that also deletes other keys.
+pub(crate) async fn put_all_then_take_and_delete(h: Harness) {
+    let s = &h.store;
+    let put = |key, value, ttl, evictable| Put {
+        key,
+        value,
+        ttl,
+        evictable,
+    };
+    s.put_all(&[
+        put("flow", b"f".as_slice(), TTL, true),
+        put("state", b"s".as_slice(), SHORT, false),
+        put("other", b"o".as_slice(), TTL, false),
+    ])
+    .await
+    .unwrap();
+    assert_eq!(s.get("flow").await.unwrap().as_deref(), Some(&b"f"[..]));
+    assert_eq!(s.get("state").await.unwrap().as_deref(), Some(&b"s"[..]));
+    h.elapse(SHORT + SLACK).await;
+    assert_eq!(s.get("state").await.unwrap(), None, "its own TTL");
+    assert_eq!(s.get("flow").await.unwrap().as_deref(), Some(&b"f"[..]));
+    s.put("state", b"s2", TTL).await.unwrap();
+    let v = s
+        .take_and_delete("flow", &["state", "absent"])
+        .await
+        .unwrap();
+    assert_eq!(v.as_deref(), Some(&b"f"[..]));
+    assert_eq!(s.get("flow").await.unwrap(), None);
+    assert_eq!(s.get("state").await.unwrap(), None);
+    assert_eq!(s.get("other").await.unwrap().as_deref(), Some(&b"o"[..]));
+    // Nothing to take: the others are deleted all the same.
+    assert_eq!(s.take_and_delete("flow", &["other"]).await.unwrap(), None);
+    assert_eq!(s.get("other").await.unwrap(), None);
+    s.put_all(&[]).await.unwrap();
+}
+
 pub(crate) async fn incr_counts_and_expires(h: Harness) {
     let s = &h.store;
     assert_eq!(s.incr("n", SHORT).await.unwrap(), 1);
@@ -269,6 +305,7 @@ conformance!(
     concurrent_put_if_absent_exactly_one,
     incr_counts_and_expires,
     incr_within_stops_at_the_first_limit,
+    put_all_then_take_and_delete,
     keys_are_isolated_by_prefix,
     ping_and_backend,
 );

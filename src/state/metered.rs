@@ -13,7 +13,7 @@
 //! store unchanged, errors included. Every method of [`StateStore`] must be forwarded here,
 //! default methods too (`put_evictable`), or the inner store's own version is bypassed.
 
-use super::{Result, StateStore};
+use super::{Put, Result, StateStore};
 use crate::domain::Clock;
 use async_trait::async_trait;
 use std::collections::{BTreeSet, HashMap};
@@ -211,6 +211,20 @@ impl StateStore for Metered {
         let t = Instant::now();
         let r = self.inner.incr_within(first, limit, second).await;
         self.record("incr", t, &r);
+        r
+    }
+
+    async fn put_all(&self, entries: &[Put<'_>]) -> Result<()> {
+        let t = Instant::now();
+        let r = self.inner.put_all(entries).await;
+        self.record("put", t, &r);
+        r
+    }
+
+    async fn take_and_delete(&self, key: &str, also: &[&str]) -> Result<Option<Vec<u8>>> {
+        let t = Instant::now();
+        let r = self.inner.take_and_delete(key, also).await;
+        self.record("take", t, &r);
         r
     }
 

@@ -35,6 +35,16 @@ pub enum StateError {
 
 pub type Result<T> = std::result::Result<T, StateError>;
 
+/// One entry of [`StateStore::put_all`].
+#[derive(Debug, Clone, Copy)]
+pub struct Put<'a> {
+    pub key: &'a str,
+    pub value: &'a [u8],
+    pub ttl: Duration,
+    /// Stored as by `put_evictable`.
+    pub evictable: bool,
+}
+
 #[async_trait]
 pub trait StateStore: Send + Sync + 'static {
     /// Store `value` under `key` for `ttl`, replacing any previous value.
@@ -69,6 +79,27 @@ pub trait StateStore: Send + Sync + 'static {
             return Ok((n, None));
         }
         Ok((n, Some(self.incr(second.0, second.1).await?)))
+    }
+    /// Every entry stored as by `put` (`put_evictable` where marked), in order. Redis sends
+    /// them as one pipeline: one round trip. Not atomic: after an error some may be stored.
+    async fn put_all(&self, entries: &[Put<'_>]) -> Result<()> {
+        for e in entries {
+            if e.evictable {
+                self.put_evictable(e.key, e.value, e.ttl).await?;
+            } else {
+                self.put(e.key, e.value, e.ttl).await?;
+            }
+        }
+        Ok(())
+    }
+    /// `take(key)`, and `delete` of every key of `also` (whatever the take found). Redis sends
+    /// them as one pipeline: one round trip.
+    async fn take_and_delete(&self, key: &str, also: &[&str]) -> Result<Option<Vec<u8>>> {
+        let v = self.take(key).await?;
+        for k in also {
+            self.delete(k).await?;
+        }
+        Ok(v)
     }
     /// `/readyz`.
     async fn ping(&self) -> Result<()>;

@@ -8,14 +8,15 @@
 //! `SET k v NX PX ttl`, `take` = `GETDEL` (atomic on the server, so of any number of concurrent
 //! takers exactly one gets the value), `incr` = a Lua script that runs `INCR` and, when the
 //! key has no expiry yet, `PEXPIRE` — one atomic step on the server, portable to Redis
-//! versions without `PEXPIRE … NX`. Expiry is Redis's own clock.
+//! versions without `PEXPIRE … NX`. Expiry is Redis's own clock. `put_all` and
+//! `take_and_delete` send their commands as one pipeline (one round trip, not a transaction).
 //!
 //! Fail closed and fast: each connection attempt and each response has a timeout, reconnects are
 //! retried once, a command whose connection died under it is sent once more
 //! on the new connection ([`bounded`]), and every operation is additionally bounded by [`OP_TIMEOUT`]. Any failure is
 //! `StateError::Unavailable`; a request never hangs on a dead Redis.
 
-use super::{Result, StateError, StateStore};
+use super::{Put, Result, StateError, StateStore};
 use async_trait::async_trait;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use std::time::Duration;
@@ -253,6 +254,42 @@ impl StateStore for RedisState {
         u64::try_from(n).map_err(|_| {
             StateError::Unavailable(anyhow::anyhow!("redis INCR returned a negative counter"))
         })
+    }
+
+    async fn put_all(&self, entries: &[Put<'_>]) -> Result<()> {
+        if entries.is_empty() {
+            return Ok(());
+        }
+        let mut pipe = redis::pipe();
+        for e in entries {
+            pipe.cmd("SET")
+                .arg(self.key(e.key))
+                .arg(e.value)
+                .arg("PX")
+                .arg(ttl_millis(e.ttl))
+                .ignore();
+        }
+        let pipe = &pipe;
+        bounded("SET", || {
+            let mut c = self.conn.clone();
+            async move { pipe.query_async::<()>(&mut c).await }
+        })
+        .await
+    }
+
+    async fn take_and_delete(&self, key: &str, also: &[&str]) -> Result<Option<Vec<u8>>> {
+        let mut pipe = redis::pipe();
+        pipe.cmd("GETDEL").arg(self.key(key));
+        for k in also {
+            pipe.cmd("DEL").arg(self.key(k)).ignore();
+        }
+        let pipe = &pipe;
+        let (v,): (Option<Vec<u8>>,) = bounded("GETDEL", || {
+            let mut c = self.conn.clone();
+            async move { pipe.query_async(&mut c).await }
+        })
+        .await?;
+        Ok(v)
     }
 
     async fn ping(&self) -> Result<()> {

@@ -13,6 +13,7 @@ use crate::login::LoginCtx;
 use crate::login::error::LoginError;
 use crate::login::flow::{self, Flow};
 use crate::pages::PageError;
+use crate::state::Put;
 use crate::upstream::Pending;
 use crate::upstream::saml::begin::BeginError;
 use axum::http::HeaderMap;
@@ -78,14 +79,6 @@ pub async fn start(
         return Err(PageError::FlowExpired.into());
     }
     let bytes = serde_json::to_vec(&rec).map_err(|_| PageError::Server)?;
-    st.ephemeral
-        .put(
-            &req_key(&relay),
-            &bytes,
-            Duration::from_millis(ttl_ms as u64),
-        )
-        .await
-        .map_err(|e| LoginError::unavailable("storing the SAML request", &e))?;
     flow.email = email;
     flow.target_org = Some(conn.org_id.clone());
     // The request id is also kept in the flow: `continue` checks both agree.
@@ -97,7 +90,19 @@ pub async fn start(
         },
         sent_at: to_millis(st.clock.now()),
     });
-    flow::save(st, &flow).await?;
+    // The flow and the request record, in one step of the state store.
+    let rkey = req_key(&relay);
+    flow::save_with(
+        st,
+        &flow,
+        &[Put {
+            key: &rkey,
+            value: &bytes,
+            ttl: Duration::from_millis(ttl_ms as u64),
+            evictable: false,
+        }],
+    )
+    .await?;
     Ok(crate::login::upstream::send(
         headers,
         started.begin,
