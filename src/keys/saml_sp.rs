@@ -41,8 +41,9 @@ pub struct SpKey {
     /// PKCS#8 DER.
     private_der: Arc<Vec<u8>>,
     /// The same key parsed once when the key set is (re)loaded, not on every AuthnRequest
-    /// (OpenSSL's DER decoding was ~0.5 ms of each SAML login; see docs/benchmarks-history.md).
-    parsed: PKey<Private>,
+    /// (OpenSSL's DER decoding was ~0.5 ms of each SAML login; see docs/benchmarks-history.md),
+    /// as the RSA key the HTTP-Redirect signature uses (`request::rsa_sha256`).
+    parsed: Rsa<Private>,
     pub cert_der: Vec<u8>,
 }
 
@@ -60,8 +61,8 @@ impl SpKey {
         &self.private_der
     }
 
-    /// The private key, parsed when the key set was loaded.
-    pub fn pkey(&self) -> &PKey<Private> {
+    /// The private RSA key, parsed when the key set was loaded.
+    pub fn rsa(&self) -> &Rsa<Private> {
         &self.parsed
     }
 }
@@ -139,7 +140,9 @@ impl SpKeys {
         let cert = base64::engine::general_purpose::STANDARD
             .decode(&r.certificate)
             .map_err(err)?;
-        let parsed = PKey::private_key_from_der(&private).map_err(err)?;
+        let parsed = PKey::private_key_from_der(&private)
+            .and_then(|k| k.rsa())
+            .map_err(err)?;
         Ok(SpKey {
             id: r.id.clone(),
             status: r.status,

@@ -76,7 +76,7 @@ impl SamlService {
                 ..params
             };
             let xml = request::authn_request_xml(&p, false);
-            let url = request::redirect_url(sso, &xml, relay_state, key.as_ref().map(|k| k.pkey()))
+            let url = request::redirect_url(sso, &xml, relay_state, key.as_ref().map(|k| k.rsa()))
                 .map_err(|e| {
                     BeginError::Internal(format!("cannot encode the AuthnRequest: {e}"))
                 })?;
