@@ -122,7 +122,11 @@ async fn postgres_restarted_mid_refresh_then_the_retry_gets_tokens_and_the_famil
     let started = Instant::now();
     let res = refresh(&lobby, &r1).await;
     assert_unavailable_json("a refresh while the database is down", res, started).await;
-    // A browser page that needs the database: the fixed "temporarily unavailable" page.
+    // A browser page that needs the database: the fixed "temporarily unavailable" page. The
+    // app's configuration is served from the config cache while fresh, database down or not;
+    // the failures above were immediate (a refused connection), so wait until the entry the
+    // refresh cached has expired and the page really needs the database.
+    tokio::time::sleep(lobby::storage::cache::DEFAULT_TTL + Duration::from_millis(300)).await;
     let started = Instant::now();
     let (_, challenge) = pkce();
     let res = lobby
