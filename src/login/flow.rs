@@ -383,12 +383,7 @@ pub async fn take_and_delete(
 ) -> Result<Flow, FlowError> {
     // Check the browser first, so another browser cannot burn this flow.
     load(st, id, headers).await?;
-    let taken = if also.is_empty() {
-        st.ephemeral.take(&key(id)).await?
-    } else {
-        st.ephemeral.take_and_delete(&key(id), also).await?
-    };
-    let flow = decode(st, taken)?;
+    let flow = decode(st, st.ephemeral.take_and_delete(&key(id), also).await?)?;
     check_binding(st, &flow, headers)?;
     Ok(flow)
 }

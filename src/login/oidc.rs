@@ -283,7 +283,8 @@ async fn answer(
             Value::Null,
         ));
     };
-    let flow_id = match st.ephemeral.get(&state_key(state)).await {
+    let skey = state_key(state);
+    let flow_id = match st.ephemeral.get(&skey).await {
         Ok(Some(id)) => String::from_utf8(id).ok().and_then(|s| FlowId::parse(&s)),
         Ok(None) => {
             // Unknown, expired, or already used (replay).
@@ -294,7 +295,6 @@ async fn answer(
     };
     // The flow is taken and its index by state deleted in one step, once the browser check
     // has passed (another browser cannot burn them).
-    let skey = state_key(state);
     let taken = match &flow_id {
         Some(id) => flow::take_and_delete(st, id, headers, &[&skey]).await,
         None => Err(FlowError::Missing),

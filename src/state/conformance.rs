@@ -230,6 +230,11 @@ pub(crate) async fn put_all_then_take_and_delete(h: Harness) {
     assert_eq!(s.take_and_delete("flow", &["other"]).await.unwrap(), None);
     assert_eq!(s.get("other").await.unwrap(), None);
     s.put_all(&[]).await.unwrap();
+    // Nothing else to delete: a plain take (flows are taken this way).
+    s.put("alone", b"a", TTL).await.unwrap();
+    let v = s.take_and_delete("alone", &[]).await.unwrap();
+    assert_eq!(v.as_deref(), Some(&b"a"[..]));
+    assert_eq!(s.take_and_delete("alone", &[]).await.unwrap(), None);
 }
 
 pub(crate) async fn incr_counts_and_expires(h: Harness) {
