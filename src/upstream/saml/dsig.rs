@@ -131,10 +131,19 @@ impl XmlDsig for SamaelDsig {
         }
         let keys = self.keys_for(pinned);
         let keys: Vec<&PreparedVerificationKey> = keys.iter().map(Arc::as_ref).collect();
+        // What is returned is xmlsec's pre-digest buffer of the verified reference: the exact
+        // bytes the digest was computed over (after the enveloped-signature transform and
+        // exclusive C14N), so the caller reads what was signed and nothing else ("see what is
+        // signed", XML-DSig §8.1.3). With both the response and its assertion signed, the
+        // response's bytes are returned (they contain the assertion); any other mix fails.
+        // Each signature signs its own parent with one reference (`validate::signs_itself`
+        // checked that before), so a document has one or two of these. Unlike samael's default
+        // mode, nothing is rebuilt inside the parsed document (no `build_keep_state` match, no
+        // pruning, no serialization): the buffer is xmlsec's own, kept for the digest.
         Crypto::reduce_xml_to_signed_with_prepared_keys(
             xml,
             &keys,
-            ReduceMode::ValidateAndMarkNoAncestors,
+            ReduceMode::PreDigest,
             Some(&ALLOWED_ALGORITHMS),
         )
         .map_err(|e| {

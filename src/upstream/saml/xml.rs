@@ -61,6 +61,10 @@ pub struct Element {
     pub name: String,
     pub attrs: Vec<Attr>,
     pub children: Vec<Node>,
+    /// A comment sat directly inside this element (dropped from `children`). Exclusive C14N
+    /// without comments leaves comments out of what a signature covers, so `validate` refuses
+    /// them inside signed elements.
+    pub comments: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -234,6 +238,7 @@ fn open(
         name: String::from_utf8_lossy(s.local_name().as_ref()).into_owned(),
         attrs,
         children: Vec::new(),
+        comments: false,
     })
 }
 
@@ -304,7 +309,11 @@ pub fn parse(input: &str) -> Result<Element, XmlError> {
                     None => return Err(malformed("reference outside the root element")),
                 }
             }
-            Event::Comment(_) => {}
+            Event::Comment(_) => {
+                if let Some(parent) = stack.last_mut() {
+                    parent.comments = true;
+                }
+            }
             Event::Decl(d) => {
                 if let Some(enc) = d.encoding() {
                     let enc = enc.map_err(malformed)?;
@@ -348,6 +357,11 @@ mod tests {
     fn comments_join_text_instead_of_truncating_it() {
         let e = parse("<a xmlns=\"urn:x\">victim@corp.com<!---->.evil.com</a>").unwrap();
         assert_eq!(e.text().as_deref(), Some("victim@corp.com.evil.com"));
+        // The comment is noted on the element it sat in, and only there.
+        assert!(e.comments);
+        let e = parse("<a xmlns=\"urn:x\"><!-- c --><b>x</b></a>").unwrap();
+        assert!(e.comments && !e.elements().next().unwrap().comments);
+        assert!(!parse("<!-- before --><a/>").unwrap().comments);
         let e = parse("<a>x&amp;y&#x41;<![CDATA[<z>]]></a>").unwrap();
         assert_eq!(e.text().as_deref(), Some("x&yA<z>"));
     }

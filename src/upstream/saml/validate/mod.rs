@@ -384,11 +384,22 @@ pub fn validate(
     if !response_signed && !assertion_signed {
         return Err(Reject::Unsigned);
     }
+    // A comment inside a signed element is outside what its signature covers (exclusive C14N
+    // without comments drops it) and can split a value: `victim@corp.com<!---->.evil.com`. The
+    // verified bytes read below never contain it, but a signed element that does is refused
+    // rather than read one way by the signature and another by anyone looking at the message.
+    if (posted.comments || all.iter().any(|e| e.comments))
+        && (response_signed
+            || posted_assertion.comments
+            || posted_assertion.descendants().iter().any(|e| e.comments))
+    {
+        return Err(Reject::BadSignature);
+    }
     if expect.want_assertions_signed && !assertion_signed {
         return Err(Reject::AssertionUnsigned);
     }
 
-    // 3: verify against the pinned certificates only, keep only the signed element.
+    // 3: verify against the pinned certificates only; read only the bytes the signature covers.
     let reduced_text = dsig
         .verify_and_reduce(xml_text, expect.pinned_certs)
         .map_err(|e| match e {

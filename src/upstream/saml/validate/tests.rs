@@ -110,19 +110,48 @@ fn good_responses_pass_and_hostile_ones_fail() {
         run(&with_prefixes, &idp, true, now),
         Err(Reject::BadSignature)
     );
-    // Comment injection after signing (exc-c14n ignores comments, so a naive reader would
-    // see "victim@corp.com"): refused by xmlsec here, and our tree would join the text.
+    // Comment injection after signing (exc-c14n ignores comments, so the signature still
+    // verifies and a naive reader would see "victim@corp.com"): a comment inside a signed
+    // element is refused, whether the response or only the assertion is signed.
     let mut c = s.clone();
     c.name_id_raw = "victim@corp.com.evil.com".into();
-    let injected = corpus::good(&c, &idp).replace(
-        "victim@corp.com.evil.com<",
-        "victim@corp.com<!---->.evil.com<",
-    );
-    assert!(injected.contains("<!---->"));
-    match run(&injected, &idp, true, now) {
-        Ok(a) => assert_eq!(a.name_id, "victim@corp.com.evil.com"),
-        Err(e) => assert_eq!(e, Reject::BadSignature),
+    for doc in [
+        corpus::good(&c, &idp),
+        corpus::assertion_signed_only(&c, &idp),
+    ] {
+        let injected = doc.replace(
+            "victim@corp.com.evil.com<",
+            "victim@corp.com<!---->.evil.com<",
+        );
+        assert!(injected.contains("<!---->"));
+        assert_eq!(run(&injected, &idp, true, now), Err(Reject::BadSignature));
     }
+    // A comment in the unsigned envelope of a response whose assertion alone is signed is
+    // outside any signature and changes nothing that is read: accepted.
+    let envelope = corpus::assertion_signed_only(&s, &idp).replacen(
+        "<samlp:Status>",
+        "<!-- envelope --><samlp:Status>",
+        1,
+    );
+    assert!(envelope.contains("<!-- envelope -->"));
+    assert!(run(&envelope, &idp, true, now).is_ok());
+    // What is read is the bytes the response's signature covers: the response without its own
+    // enveloped signature, the assertion (still carrying its signature) inside it.
+    let reduced = SamaelDsig::default()
+        .verify_and_reduce(&corpus::good(&s, &idp), &[idp.cert_der.clone()])
+        .unwrap();
+    let root = xml::parse(&reduced).unwrap();
+    assert!(root.is(xml::NS_PROTOCOL, "Response"));
+    assert!(
+        root.children_named(xml::NS_DSIG, "Signature")
+            .next()
+            .is_none()
+    );
+    let a = root
+        .only_child(xml::NS_ASSERTION, "Assertion")
+        .unwrap()
+        .unwrap();
+    assert!(a.only_child(xml::NS_DSIG, "Signature").unwrap().is_some());
     // Time.
     let later = now + time::Duration::minutes(10);
     assert!(run(&corpus::good(&s, &idp), &idp, true, later).is_err());
