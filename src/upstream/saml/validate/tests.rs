@@ -138,7 +138,7 @@ fn good_responses_pass_and_hostile_ones_fail() {
     // What is read is the bytes the response's signature covers: the response without its own
     // enveloped signature, the assertion (still carrying its signature) inside it.
     let reduced = SamaelDsig::default()
-        .verify_and_reduce(&corpus::good(&s, &idp), &[idp.cert_der.clone()])
+        .verify_and_reduce(&corpus::good(&s, &idp), std::slice::from_ref(&idp.cert_der))
         .unwrap();
     let root = xml::parse(&reduced).unwrap();
     assert!(root.is(xml::NS_PROTOCOL, "Response"));
