@@ -1,6 +1,6 @@
 //! ACS validation cost per SAML Response (SAML federation benchmark): base64 decode, strict XML parse,
 //! shape checks, XML-DSig verification of the response and assertion signatures (xmlsec via
-//! samael, RSA-2048/SHA-256), reduction to the signed subtree and every semantic check — the
+//! samael, RSA-2048/SHA-256), reading the signed bytes and every semantic check — the
 //! whole synchronous part of `POST /sso/saml/{id}/acs`. Also the cost of refusing an XSW
 //! (wrapped) response and an unsigned one. Results: BENCHMARKS.md, "SAML ACS validation".
 

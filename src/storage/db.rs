@@ -231,8 +231,8 @@ pub struct Tx(DbConn);
 impl Tx {
     pub async fn commit(self) -> Result<(), sqlx::Error> {
         let db = match &self.0 {
+            DbConn::Held(_) => Db::HELD_LABEL,
             DbConn::Fixed(_) => Db::FIXED_LABEL,
-            _ => Db::POOL_LABEL,
         };
         let _timer = Timer::start(db);
         self.end("COMMIT").await
@@ -328,12 +328,12 @@ impl Db {
     }
 
     /// The metrics label of this handle.
-    const POOL_LABEL: &'static str = "postgres";
+    const HELD_LABEL: &'static str = "postgres";
     const FIXED_LABEL: &'static str = "sqlite";
 
     fn label(&self) -> &'static str {
         match self {
-            Db::Held(_) => Self::POOL_LABEL,
+            Db::Held(_) => Self::HELD_LABEL,
             Db::Fixed(_) => Self::FIXED_LABEL,
         }
     }

@@ -13,8 +13,10 @@
 //! 3. signatures: refuse when no certificate is pinned; every `ds:Signature` must verify against
 //!    the pinned certificates with an allowed algorithm (xmlsec never trusts `KeyInfo`); a
 //!    signature counts only when its single `Reference` is `#<ID>` of the response root or of
-//!    that one assertion; the document is then reduced to the signed element and everything
-//!    below is read from that reduced copy only, whose root must carry the same ID;
+//!    that one assertion; a comment inside a signed element is refused (exclusive C14N without
+//!    comments leaves it outside the signature); everything below is read from the bytes the
+//!    signature covers (xmlsec's pre-digest buffer of the signed element, `dsig`) only, whose
+//!    root must carry the same ID;
 //! 4. when the connection wants signed assertions, the assertion must carry its own signature
 //!    (a signed response around an unsigned assertion is refused);
 //! 5. SAML semantics with our clock and a bounded skew: Status Success, Issuer required and equal
