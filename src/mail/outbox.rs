@@ -1,8 +1,10 @@
 //! The outbox: without SMTP, each message is written as `<data dir>/outbox/<ulid>.eml` (the
-//! complete RFC 5322 message, the same bytes SMTP would send; ULIDs sort by time) and logged
-//! with its recipient, subject and first link, so a developer or the demo can follow an
-//! invitation without a mail server. The files hold single-use links: the directory is created
-//! 0700 and each file 0600; nothing deletes them (remove them as you would a log).
+//! complete RFC 5322 message, the same bytes SMTP would send; the ULIDs come from one monotonic
+//! generator per mailer, so the names sort in the order the messages were written, even
+//! within one millisecond) and logged with its recipient, subject and first link, so a
+//! developer or the demo can follow an invitation without a mail server. The files hold
+//! single-use links: the directory is created 0700 and each file 0600; nothing deletes them
+//! (remove them as you would a log).
 //!
 //! Owns: writing the files. Must not touch: what a message says.
 
@@ -14,11 +16,27 @@ use std::path::PathBuf;
 pub struct OutboxMailer {
     dir: PathBuf,
     from: Mailbox,
+    names: std::sync::Mutex<ulid::Generator>,
 }
 
 impl OutboxMailer {
     pub fn new(dir: PathBuf, from: Mailbox) -> Self {
-        Self { dir, from }
+        Self {
+            dir,
+            from,
+            names: std::sync::Mutex::new(ulid::Generator::new()),
+        }
+    }
+
+    /// The next file name's ULID: later than every one before it (a plain `Ulid::new()` has a
+    /// random part, so two made in the same millisecond sort either way).
+    fn next_name(&self) -> ulid::Ulid {
+        let mut g = self
+            .names
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        // The generator fails only after 2^80 names in one millisecond.
+        g.generate().unwrap_or_else(|_| ulid::Ulid::new())
     }
 
     /// Where messages are written.
@@ -32,7 +50,7 @@ impl Mailer for OutboxMailer {
     async fn send(&self, mail: OutgoingMail) -> Result<(), MailError> {
         let raw = build_message(&self.from, &mail)?.formatted();
         let dir = self.dir.clone();
-        let name = format!("{}.eml", ulid::Ulid::new());
+        let name = format!("{}.eml", self.next_name());
         let path = dir.join(&name);
         let written = path.clone();
         tokio::task::spawn_blocking(move || write_private(&dir, &written, &raw))
