@@ -1,6 +1,6 @@
 //! The OIDC connector: Lobby as a relying party of an organization's own OpenID Provider
 //! (OIDC federation, DESIGN §6.4). Metadata and ID tokens are the `openidconnect` crate's
-//! types; JWKS keys are decoded once per fetch into `jsonwebtoken` keys ([`Jwks`]). Every byte
+//! types; JWKS keys are parsed once per fetch into aws-lc public keys ([`Jwks`]). Every byte
 //! from the network comes through [`GuardedHttp`](crate::upstream::http::GuardedHttp) (SSRF
 //! guard, size and time caps, per-connection concurrency), keyed by the connection id.
 //!
@@ -19,7 +19,7 @@
 //!   no `crit`, `iss` exactly the issuer, `aud` contains the client id, several audiences need
 //!   `azp` = client id and any `azp` must be the client id, `sub` present, `exp` in the future,
 //!   `iat` present and at most 60 s in the future, `nonce` equal to the one sent); then the
-//!   signature is checked with aws-lc (through `jsonwebtoken`) against the one JWKS key that
+//!   signature is checked with aws-lc (keys parsed once per fetch) against the one JWKS key that
 //!   fits the header, and the crate's `IdTokenVerifier` checks the same claims again. A token
 //!   passes only if all agree.
 //! - **Userinfo** (OIDC Core §5.3.2): fetched only when the ID token lacks the mapped email or
