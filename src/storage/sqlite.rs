@@ -84,6 +84,11 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
         "shared domains",
         include_str!("../../migrations/sqlite/0021_shared_domains.sql"),
     ),
+    (
+        22,
+        "without rowid",
+        include_str!("../../migrations/sqlite/0022_without_rowid.sql"),
+    ),
 ];
 
 /// Connections of a file database. SQLite has one writer at a time; in WAL mode a reader runs
@@ -339,6 +344,193 @@ mod tests {
                 .unwrap();
             assert_eq!(got, want, "{pragma}");
         }
+    }
+
+    async fn exec(db: &Db, sql: &str) {
+        sqlx::query(sqlx::AssertSqlSafe(sql.to_owned()))
+            .execute(db)
+            .await
+            .unwrap_or_else(|e| panic!("{sql}: {e}"));
+    }
+
+    async fn strings(db: &Db, sql: &str) -> Vec<String> {
+        use sqlx::Row;
+        sqlx::query(sqlx::AssertSqlSafe(sql.to_owned()))
+            .fetch_all(db)
+            .await
+            .unwrap_or_else(|e| panic!("{sql}: {e}"))
+            .iter()
+            .map(|r| r.try_get::<String, _>(0).unwrap())
+            .collect()
+    }
+
+    /// Migration 22 rebuilds the refresh-token and audit tables WITHOUT ROWID: a database
+    /// with rows in them at version 21 keeps every row and column, and the indexes, the two
+    /// triggers, the primary keys and the cascades work as before.
+    #[tokio::test]
+    async fn migration_22_keeps_rows_triggers_and_cascades() {
+        use sqlx::SqlSafeStr;
+        use sqlx::migrate::{Migration, MigrationType, Migrator};
+        use std::borrow::Cow;
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("m.db").display());
+        let db = connect(&url).await.unwrap();
+        let upto = |last: i64| {
+            Migrator::with_migrations(
+                MIGRATIONS
+                    .iter()
+                    .filter(|m| m.0 <= last)
+                    .map(|(version, description, sql)| {
+                        Migration::new(
+                            *version,
+                            Cow::Borrowed(*description),
+                            MigrationType::Simple,
+                            sql.into_sql_str(),
+                            false,
+                        )
+                    })
+                    .collect(),
+            )
+        };
+        db.migrate(&upto(21)).await.unwrap();
+        exec(
+            &db,
+            "INSERT INTO apps (id, name, client_id, client_type, redirect_uris, \
+             post_logout_redirect_uris, signing_alg, token_lifetimes, invite_ttl_secs, \
+             revoke_on, auth_policy, version, created_at, updated_at) VALUES \
+             ('app_1', 'A', 'c1', 'public', '[]', '[]', 'ES256', '{}', 0, '[]', '{}', 1, 0, 0), \
+             ('app_2', 'B', 'c2', 'public', '[]', '[]', 'ES256', '{}', 0, '[]', '{}', 1, 0, 0)",
+        )
+        .await;
+        exec(
+            &db,
+            "INSERT INTO orgs (id, slug, name, status, branding, version, created_at, \
+             updated_at) VALUES ('org_1', 'o', 'O', 'active', '{}', 1, 0, 0)",
+        )
+        .await;
+        exec(
+            &db,
+            "INSERT INTO users (id, email, email_verified, version, created_at, updated_at) \
+             VALUES ('usr_1', 'a@b.c', 1, 1, 0, 0)",
+        )
+        .await;
+        let family = |id: &str, app: &str, first: &str| {
+            format!(
+                "INSERT INTO refresh_families (id, app_id, user_id, org_id, session_id, \
+                 auth_time, amr, scope, idp, created_at, expires_at, revoked_at, first_hash) \
+                 VALUES ('{id}', '{app}', 'usr_1', 'org_1', 'ses_1', 5, '[\"pwd\"]', \
+                 'openid', 'con_1', 6, 7, NULL, '{first}')"
+            )
+        };
+        exec(&db, &family("rf_1", "app_1", "h1")).await;
+        exec(&db, &family("rf_2", "app_2", "h9")).await;
+        // Rotation through the 0006 trigger, before the migration.
+        exec(
+            &db,
+            "UPDATE refresh_tokens SET used_at = 8, next_hash = 'h2' WHERE hash = 'h1'",
+        )
+        .await;
+        exec(
+            &db,
+            "INSERT INTO audit_events (id, time, actor, org_id, action, target_type, \
+             target_id, outcome, details, request_id) VALUES \
+             ('aud_1', 1, 'user:usr_1', 'org_1', 'login', 'user', 'usr_1', 'success', '{}', \
+             'req_1'), ('aud_2', 2, 'system', NULL, 'x', 't', 'i', 'failure', '{\"k\":1}', NULL)",
+        )
+        .await;
+        let tokens = "SELECT hash || '/' || family_id || '/' || created_at || '/' || \
+                      COALESCE(used_at, '-') || '/' || COALESCE(next_hash, '-') \
+                      FROM refresh_tokens ORDER BY hash";
+        let families = "SELECT id || '/' || app_id || '/' || user_id || '/' || org_id || '/' \
+                        || session_id || '/' || auth_time || '/' || amr || '/' || scope || '/' \
+                        || idp || '/' || created_at || '/' || expires_at || '/' || \
+                        COALESCE(revoked_at, '-') || '/' || first_hash \
+                        FROM refresh_families ORDER BY id";
+        let audits = "SELECT id || '/' || time || '/' || actor || '/' || COALESCE(org_id, '-') \
+                      || '/' || action || '/' || target_type || '/' || target_id || '/' || \
+                      outcome || '/' || details || '/' || COALESCE(request_id, '-') \
+                      FROM audit_events ORDER BY id";
+        let before = (
+            strings(&db, tokens).await,
+            strings(&db, families).await,
+            strings(&db, audits).await,
+        );
+        assert_eq!(before.0.len(), 3, "{before:?}");
+
+        db.migrate(&upto(22)).await.unwrap();
+        let after = (
+            strings(&db, tokens).await,
+            strings(&db, families).await,
+            strings(&db, audits).await,
+        );
+        assert_eq!(before, after, "every row and column is kept");
+        for table in ["refresh_families", "refresh_tokens", "audit_events"] {
+            let sql = strings(
+                &db,
+                &format!("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = '{table}'"),
+            )
+            .await;
+            assert!(sql[0].ends_with("WITHOUT ROWID"), "{sql:?}");
+        }
+        assert_eq!(
+            strings(
+                &db,
+                "SELECT name FROM sqlite_master WHERE type IN ('index', 'trigger') AND tbl_name \
+                 IN ('refresh_families', 'refresh_tokens', 'audit_events') AND sql IS NOT NULL \
+                 ORDER BY name"
+            )
+            .await,
+            [
+                "audit_events_action_idx",
+                "audit_events_org_idx",
+                "refresh_families_app_idx",
+                "refresh_families_first_token",
+                "refresh_families_member_idx",
+                "refresh_families_session_idx",
+                "refresh_families_user_idx",
+                "refresh_tokens_family_idx",
+                "refresh_tokens_rotate",
+            ]
+        );
+        assert!(strings(&db, "PRAGMA foreign_key_check").await.is_empty());
+        assert_eq!(strings(&db, "PRAGMA integrity_check").await, ["ok"]);
+        // The triggers: a new family brings its first token, rotation its successor.
+        exec(&db, &family("rf_3", "app_1", "h5")).await;
+        exec(
+            &db,
+            "UPDATE refresh_tokens SET used_at = 9, next_hash = 'h3' WHERE hash = 'h2'",
+        )
+        .await;
+        assert_eq!(
+            strings(
+                &db,
+                "SELECT hash || '/' || family_id FROM refresh_tokens \
+                 WHERE hash IN ('h3', 'h5') ORDER BY hash"
+            )
+            .await,
+            ["h3/rf_1", "h5/rf_3"]
+        );
+        // A duplicate token hash still rolls the new family back with it.
+        let dup = sqlx::query(sqlx::AssertSqlSafe(family("rf_4", "app_1", "h3")))
+            .execute(&db)
+            .await
+            .unwrap_err();
+        assert!(dup.to_string().contains("refresh_tokens.hash"), "{dup}");
+        assert!(
+            strings(&db, "SELECT id FROM refresh_families WHERE id = 'rf_4'")
+                .await
+                .is_empty()
+        );
+        // Deleting an app still removes its families and their tokens.
+        exec(&db, "DELETE FROM apps WHERE id = 'app_1'").await;
+        assert_eq!(
+            strings(&db, "SELECT id FROM refresh_families").await,
+            ["rf_2"]
+        );
+        assert_eq!(
+            strings(&db, "SELECT hash FROM refresh_tokens").await,
+            ["h9"]
+        );
     }
 
     #[test]
