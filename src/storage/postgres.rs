@@ -82,11 +82,6 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
         "shared domains",
         include_str!("../../migrations/postgres/0021_shared_domains.sql"),
     ),
-    (
-        22,
-        "without rowid",
-        include_str!("../../migrations/postgres/0022_without_rowid.sql"),
-    ),
 ];
 
 const MAX_CONNECTIONS: u32 = 10;
