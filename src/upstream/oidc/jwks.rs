@@ -1,7 +1,6 @@
 //! An IdP's JSON Web Key Set (RFC 7517 §5): parsed once per fetch into aws-lc public keys, one
-//! per algorithm the key may verify (RFC 7517 §4), so a signature check parses nothing: an RSA
-//! key keeps its Montgomery context from the first check on instead of rebuilding it from `n`
-//! and `e` for every token.
+//! per algorithm the key may verify (RFC 7517 §4), so a signature check parses nothing (what
+//! it costs is the public-key operation itself: docs/perf-issue17.md, session 6).
 //!
 //! Owns: which keys of a set Lobby can use and which algorithm each key fits. Must not touch:
 //! fetching and caching (`cache`), choosing the key for a token and checking its signature
