@@ -237,3 +237,23 @@ fn a_cached_key_verifies_only_while_its_certificate_is_pinned() {
     ));
     assert_eq!(dsig.cached_keys(), 2);
 }
+
+/// The POST and Redirect bindings' base64 with line breaks and spaces (as some IdPs wrap it),
+/// without any, and with a non-ASCII character (refused as base64, not a panic).
+#[test]
+fn base64_tolerates_ascii_whitespace_only() {
+    let plain = base64::engine::general_purpose::STANDARD.encode("<samlp:Response/>");
+    let wrapped: String = plain
+        .as_bytes()
+        .chunks(4)
+        .map(|c| std::str::from_utf8(c).unwrap())
+        .collect::<Vec<_>>()
+        .join("\r\n \t");
+    assert_eq!(decode_post(&plain).unwrap(), "<samlp:Response/>");
+    assert_eq!(decode_post(&wrapped).unwrap(), "<samlp:Response/>");
+    assert_eq!(decode_post(&format!("{plain}\u{a0}")), Err(Reject::Base64));
+    assert_eq!(decode_post(&format!("é{plain}")), Err(Reject::Base64));
+    let deflated = corpus::deflate_b64(b"<a/>");
+    let spaced = format!(" {}\n{} ", &deflated[..4], &deflated[4..]);
+    assert_eq!(inflate_redirect(&spaced).unwrap(), "<a/>");
+}
