@@ -39,7 +39,7 @@ import { startSamlIdp } from '../lib/idp-saml.mjs';
 import { acmeCrmTenant } from '../lib/tenant.mjs';
 import { Jar, browse, fetchVia } from '../lib/nojs-browser.mjs';
 import { startSatosa } from './satosa.mjs';
-import { CLK_TCK, cpuMs, env, groupCpuMs, load, lobbyEnv } from './proc.mjs';
+import { CLK_TCK, cpuMs, env, groupCpuMs, load, lobbyEnv, median } from './proc.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const WARMUP = env('BENCH_WARMUP', 20);
@@ -372,11 +372,6 @@ async function run(c, i) {
   }
 }
 
-export const median = (xs) => {
-  const v = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(v.length / 2);
-  return v.length % 2 ? v[m] : (v[m - 1] + v[m]) / 2;
-};
 const f2 = (x) => x.toFixed(2);
 const label = (c) => (c.scenario === 'satosa' ? 'SATOSA (SAML)' : `Lobby ${c.scenario.toUpperCase()}, ${c.store}`) + `, ${c.conns}`;
 

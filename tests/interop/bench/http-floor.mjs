@@ -24,7 +24,7 @@
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { startLobby } from '../lib/lobby.mjs';
-import { cpuMs, env, load, lobbyEnv } from './proc.mjs';
+import { cpuMs, env, load, lobbyEnv, median } from './proc.mjs';
 
 const N = env('BENCH_N_HTTP', 5000);
 const CONCURRENCY = env('BENCH_CONCURRENCY', 6);
@@ -103,10 +103,6 @@ try {
   await lobby.stop();
   await bare?.stop();
 }
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
 console.log(`\n${N} requests per case and round, ${RUNS} rounds, ${CONCURRENCY} in flight, gap ${GAP_MS} ms`);
 console.log('| case | server µs CPU per request, per round | **median** |');
 console.log('|---|---|---:|');

@@ -37,6 +37,13 @@ export function groupCpuMs(pgrp, { allChildren = false } = {}) {
   return ms;
 }
 
+/** The median of a list of numbers (the mean of the middle two for an even count). */
+export const median = (xs) => {
+  const v = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(v.length / 2);
+  return v.length % 2 ? v[m] : (v[m - 1] + v[m]) / 2;
+};
+
 /** The load average, as printed in the results. */
 export const load = () => loadavg().map((x) => x.toFixed(2)).join(' ');
 
