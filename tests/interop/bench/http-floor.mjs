@@ -56,6 +56,7 @@ async function startBare(bin) {
   });
   const line = await new Promise((resolve, reject) => {
     createInterface({ input: child.stdout }).once('line', resolve);
+    child.once('error', (e) => reject(new Error(`cannot start ${bin}: ${e.message}`)));
     child.once('exit', (c) => reject(new Error(`${bin} exited with ${c}`)));
   });
   const m = /listening on (\S+)/.exec(line);
@@ -63,8 +64,15 @@ async function startBare(bin) {
   return { url: `http://${m[1]}`, pid: child.pid, stop: async () => child.kill('SIGKILL') };
 }
 
-const lobby = await startLobby({ env: lobbyEnv });
+// The bare server first: if it cannot start, no Lobby is left running.
 const bare = process.env.HTTP_FLOOR_BIN ? await startBare(process.env.HTTP_FLOOR_BIN) : null;
+let lobby;
+try {
+  lobby = await startLobby({ env: lobbyEnv });
+} catch (e) {
+  await bare?.stop();
+  throw e;
+}
 const cases = [
   ['Lobby GET /healthz', lobby, '/healthz', 200],
   ['Lobby GET /.well-known/openid-configuration', lobby, '/.well-known/openid-configuration', 200],

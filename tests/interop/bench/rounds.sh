@@ -15,10 +15,16 @@ cd "$(dirname "$0")/.."
 for r in $(seq 1 "$rounds"); do
   for j in $(seq 0 $((k - 1))); do
     bin=${bins[$(( (j + r) % k ))]}
-    line=$(LOBBY_BIN="$bin" BENCH_RUNS=1 BENCH_WARMUP="${BENCH_WARMUP:-20}" \
+    # A run that fails (a peer that did not start, a login step refused) stops the rounds with
+    # the end of its output, rather than leaving a gap in the table.
+    if ! out=$(LOBBY_BIN="$bin" BENCH_RUNS=1 BENCH_WARMUP="${BENCH_WARMUP:-20}" \
       BENCH_ORG_HINT="${BENCH_ORG_HINT:-1}" BENCH_N_SAML="${BENCH_N_SAML:-300}" \
-      BENCH_N_OIDC="${BENCH_N_OIDC:-400}" node bench/broker-cpu.mjs "$mode" 2>&1 \
-      | grep '| \*\*' | sed 's/.*| \*\*median\*\* | |//')
+      BENCH_N_OIDC="${BENCH_N_OIDC:-400}" node bench/broker-cpu.mjs "$mode" 2>&1); then
+      echo "round $r $bin: broker-cpu.mjs failed:" >&2
+      printf '%s\n' "$out" | tail -20 >&2
+      exit 1
+    fi
+    line=$(printf '%s\n' "$out" | grep '| \*\*' | sed 's/.*| \*\*median\*\* | |//')
     echo "round $r $bin $(date -u +%H:%M:%S) load $(cut -d' ' -f1-2 /proc/loadavg): $line"
   done
 done
