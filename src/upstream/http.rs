@@ -220,7 +220,14 @@ pub struct Fetched {
 }
 
 pub struct GuardedHttp {
+    /// Builds requests, and sends them where no per-thread client could be built.
     client: reqwest::Client,
+    /// The client each thread sends on: a pooled connection's I/O runs on the runtime that
+    /// opened it, so with one shared pool a serving thread's request often went through a
+    /// connection owned by another serving thread and woke that thread twice (docs/perf-issue17.md,
+    /// "Session 8"). One pool per thread keeps a request and its connection on one thread.
+    per_thread: thread_local::ThreadLocal<reqwest::Client>,
+    build: Box<dyn Fn() -> reqwest::Result<reqwest::Client> + Send + Sync>,
     policy: NetPolicy,
     limits: Limits,
     gates: Mutex<HashMap<String, Arc<Semaphore>>>,
@@ -239,37 +246,49 @@ impl std::fmt::Debug for GuardedHttp {
 
 impl GuardedHttp {
     pub fn new(policy: NetPolicy, limits: Limits) -> anyhow::Result<Self> {
-        let redirect_policy = reqwest::redirect::Policy::custom(move |attempt| {
-            if attempt.previous().len() >= 3 {
-                return attempt.error(FetchError::Network("too many redirects".into()));
-            }
-            let url = attempt.url();
-            if !matches!(url.scheme(), "http" | "https") {
-                return attempt.error(FetchError::BadScheme);
-            }
-            // IP literals skip DNS, so check them here; names go through GuardedResolver.
-            if let Some(ip) = literal_ip(url)
-                && let Err(e) = policy.check(ip)
-            {
-                return attempt.error(e);
-            }
-            attempt.follow()
-        });
-        let client = reqwest::Client::builder()
-            .dns_resolver(Arc::new(GuardedResolver { policy }))
-            .redirect(redirect_policy)
-            .connect_timeout(limits.connect_timeout)
-            .timeout(limits.total_timeout)
-            .user_agent(concat!("lobby/", env!("CARGO_PKG_VERSION")))
-            .no_proxy()
-            .build()?;
+        let build = move || {
+            let redirect_policy = reqwest::redirect::Policy::custom(move |attempt| {
+                if attempt.previous().len() >= 3 {
+                    return attempt.error(FetchError::Network("too many redirects".into()));
+                }
+                let url = attempt.url();
+                if !matches!(url.scheme(), "http" | "https") {
+                    return attempt.error(FetchError::BadScheme);
+                }
+                // IP literals skip DNS, so check them here; names go through GuardedResolver.
+                if let Some(ip) = literal_ip(url)
+                    && let Err(e) = policy.check(ip)
+                {
+                    return attempt.error(e);
+                }
+                attempt.follow()
+            });
+            reqwest::Client::builder()
+                .dns_resolver(Arc::new(GuardedResolver { policy }))
+                .redirect(redirect_policy)
+                .connect_timeout(limits.connect_timeout)
+                .timeout(limits.total_timeout)
+                .user_agent(concat!("lobby/", env!("CARGO_PKG_VERSION")))
+                .no_proxy()
+                .build()
+        };
+        let client = build()?;
         Ok(Self {
             client,
+            per_thread: thread_local::ThreadLocal::new(),
+            build: Box::new(build),
             policy,
             limits,
             gates: Mutex::new(HashMap::new()),
             kind: "other",
         })
+    }
+
+    /// The client this thread sends on (built on the thread's first request; the shared one if
+    /// that fails, which only an exhausted system would make happen).
+    fn sender(&self) -> &reqwest::Client {
+        self.per_thread
+            .get_or(|| (self.build)().unwrap_or_else(|_| self.client.clone()))
     }
 
     /// Count this client's requests under connection kind `kind` (the metrics label).
@@ -336,7 +355,7 @@ impl GuardedHttp {
         let max = self.limits.max_body;
         let total = self.limits.total_timeout;
         let work = async {
-            let resp = self.client.execute(req).await.map_err(map_reqwest)?;
+            let resp = self.sender().execute(req).await.map_err(map_reqwest)?;
             let status = resp.status().as_u16();
             if resp.content_length().is_some_and(|l| l > max as u64) {
                 return Err(FetchError::TooLarge(max));
@@ -560,6 +579,49 @@ mod tests {
             relaxed.get("k", &url, "*/*").await.unwrap_err(),
             FetchError::Blocked("169.254.169.254".into())
         );
+    }
+
+    /// Each thread sends on its own pooled client: requests from several runtimes at once, and
+    /// from a new runtime on a thread whose earlier runtime (and its pooled connection) is gone.
+    #[test]
+    fn one_client_sends_from_several_runtimes_and_threads() {
+        let (tell, told) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async move {
+                let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+                tell.send(l.local_addr().unwrap()).unwrap();
+                let app = axum::Router::new().route("/", axum::routing::get(|| async { "ok" }));
+                axum::serve(l, app).await.unwrap();
+            });
+        });
+        let addr = told.recv().unwrap();
+        let url = url::Url::parse(&format!("http://{addr}/")).unwrap();
+        let h = Arc::new(http(true, 1000, Duration::from_secs(5)));
+        let on_new_runtimes = |runtimes: usize| {
+            let (h, url) = (h.clone(), url.clone());
+            std::thread::spawn(move || {
+                for _ in 0..runtimes {
+                    let rt = tokio::runtime::Builder::new_current_thread()
+                        .enable_all()
+                        .build()
+                        .unwrap();
+                    rt.block_on(async {
+                        for _ in 0..3 {
+                            let r = h.get("k", &url, "*/*").await.unwrap();
+                            assert_eq!(r.body, b"ok");
+                        }
+                    });
+                }
+            })
+        };
+        let (a, b) = (on_new_runtimes(2), on_new_runtimes(2));
+        a.join().unwrap();
+        b.join().unwrap();
+        on_new_runtimes(1).join().unwrap();
     }
 
     #[tokio::test]
