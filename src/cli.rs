@@ -51,6 +51,8 @@ pub async fn serve(loaded: Loaded, demo: bool) -> anyhow::Result<()> {
     let metrics_listen = config.metrics_listen;
     let issuer = config.issuer();
     let admin_enabled = config.admin_token.is_some();
+    let embedded = config.redis_url.is_none() && storage.dialect() == "sqlite";
+    let serve_threads = config.serve_threads.threads(embedded);
     let app = Server::build(
         config,
         Boot {
@@ -99,17 +101,14 @@ pub async fn serve(loaded: Loaded, demo: bool) -> anyhow::Result<()> {
         storage = storage.dialect(),
         state = state.backend(),
         admin_api = if admin_enabled { "enabled" } else { "disabled (set LOBBY_ADMIN_TOKEN)" },
+        serving_threads = serve_threads.map_or_else(|| "shared runtime".to_owned(), |n| n.to_string()),
         "lobby is serving"
     );
     // On SIGTERM the listener closes at once (new connections are refused), idle keep-alive
     // connections are closed, and requests in flight get `drain` to finish; whatever is still
     // running then is dropped (its connection closed) and the process exits.
     let signalled = Arc::new(tokio::sync::Notify::new());
-    let serving = axum::serve(
-        listener,
-        router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
-    )
-    .with_graceful_shutdown({
+    let serving = crate::http::serve::serve(listener, router, serve_threads, {
         let signalled = signalled.clone();
         async move {
             shutdown_signal().await;
@@ -122,7 +121,7 @@ pub async fn serve(loaded: Loaded, demo: bool) -> anyhow::Result<()> {
         tokio::time::sleep(drain).await;
     };
     tokio::select! {
-        served = std::future::IntoFuture::into_future(serving) => served?,
+        served = serving => served?,
         () = deadline => tracing::warn!(
             seconds = drain.as_secs(),
             "requests still in flight after the shutdown timeout (LOBBY_SHUTDOWN_TIMEOUT_SECS); stopping anyway"

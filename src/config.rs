@@ -74,6 +74,50 @@ pub struct Config {
     /// How many days "remember this device" skips the second factor
     /// (`LOBBY_MFA_REMEMBER_DAYS`; 0: the checkbox is not offered).
     pub mfa_remember_days: u32,
+    /// How requests are served (`LOBBY_SERVE_THREADS`): on threads of their own, each with a
+    /// single-threaded runtime, or on the shared multi-threaded runtime.
+    pub serve_threads: ServeThreads,
+}
+
+/// `LOBBY_SERVE_THREADS`: how many serving threads, each running its own single-threaded
+/// runtime that accepts from the one listening socket and keeps each connection on that thread;
+/// or the shared multi-threaded runtime (tokio's work-stealing pool), where any worker may run
+/// any request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ServeThreads {
+    /// The default: one serving thread per CPU for the embedded store (SQLite and in-memory
+    /// state), the shared runtime with PostgreSQL or Redis (whose pooled connections would
+    /// otherwise be shared between serving threads: measured, that costs more than it saves).
+    Auto,
+    /// This many serving threads (1–1024).
+    Count(usize),
+    /// The shared multi-threaded runtime (`0` or `shared`).
+    Shared,
+}
+
+impl ServeThreads {
+    /// The number of serving threads, `None` for the shared runtime; `embedded`: the store is
+    /// SQLite and the state is in memory.
+    pub fn threads(self, embedded: bool) -> Option<usize> {
+        match self {
+            Self::Auto if embedded => {
+                Some(std::thread::available_parallelism().map_or(1, |n| n.get()))
+            }
+            Self::Auto | Self::Shared => None,
+            Self::Count(n) => Some(n),
+        }
+    }
+
+    fn parse(v: &str) -> Option<Self> {
+        match v.trim() {
+            "auto" => Some(Self::Auto),
+            "shared" | "0" => Some(Self::Shared),
+            n => match n.parse::<usize>() {
+                Ok(n) if (1..=1024).contains(&n) => Some(Self::Count(n)),
+                _ => None,
+            },
+        }
+    }
 }
 
 /// Default of `LOBBY_MFA_REMEMBER_DAYS`.
@@ -123,6 +167,15 @@ struct FileConfig {
     portal_max_age_secs: Option<u64>,
     shutdown_timeout_secs: Option<u64>,
     mfa_remember_days: Option<u32>,
+    serve_threads: Option<NumberOrWord>,
+}
+
+/// A file value that may be written `4` or `"shared"`.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum NumberOrWord {
+    Number(i64),
+    Word(String),
 }
 
 /// Every environment key Lobby reads.
@@ -151,6 +204,7 @@ pub const ENV_KEYS: &[&str] = &[
     "LOBBY_PORTAL_MAX_AGE_SECS",
     "LOBBY_SHUTDOWN_TIMEOUT_SECS",
     "LOBBY_MFA_REMEMBER_DAYS",
+    "LOBBY_SERVE_THREADS",
     // Read by the test suites, not by the server.
     "LOBBY_TEST_DATABASE_URL",
     "LOBBY_TEST_REDIS_URL",
@@ -526,6 +580,21 @@ impl Config {
                 None => DEFAULT_MFA_REMEMBER_DAYS,
             },
         };
+        let serve_threads = match pick(
+            "LOBBY_SERVE_THREADS",
+            file.serve_threads.map(|v| match v {
+                NumberOrWord::Number(n) => n.to_string(),
+                NumberOrWord::Word(w) => w,
+            }),
+        ) {
+            None => ServeThreads::Auto,
+            Some(v) => ServeThreads::parse(&v).unwrap_or_else(|| {
+                errors.push(format!(
+                    "LOBBY_SERVE_THREADS / serve_threads: \"{v}\" must be auto, a number of threads from 1 to 1024, or shared (0)"
+                ));
+                ServeThreads::Auto
+            }),
+        };
 
         if !errors.is_empty() {
             return Err(ConfigErrors(errors));
@@ -555,6 +624,7 @@ impl Config {
             portal_max_age_secs,
             shutdown_timeout_secs,
             mfa_remember_days,
+            serve_threads,
         };
         Ok(Loaded { config, warnings })
     }
@@ -632,6 +702,7 @@ impl Config {
             portal_max_age_secs: DEFAULT_PORTAL_MAX_AGE_SECS,
             shutdown_timeout_secs: DEFAULT_SHUTDOWN_TIMEOUT_SECS,
             mfa_remember_days: DEFAULT_MFA_REMEMBER_DAYS,
+            serve_threads: ServeThreads::Auto,
         }
     }
 
@@ -751,6 +822,49 @@ mod tests {
         assert!(!l.config.secure_cookies());
         assert!(l.config.smtp_url.is_none(), "no SMTP: the outbox");
         assert_eq!(l.config.mail_from, "Lobby <no-reply@127.0.0.1>");
+    }
+
+    #[test]
+    fn serve_threads_default_to_one_per_cpu_when_embedded_and_are_checked() {
+        let l = Config::from_sources(None, &env(&[])).unwrap();
+        assert_eq!(l.config.serve_threads, ServeThreads::Auto);
+        assert!(l.config.serve_threads.threads(true).is_some_and(|n| n >= 1));
+        assert_eq!(
+            l.config.serve_threads.threads(false),
+            None,
+            "PostgreSQL or Redis"
+        );
+        for (v, want) in [
+            ("auto", ServeThreads::Auto),
+            ("3", ServeThreads::Count(3)),
+            (" 1 ", ServeThreads::Count(1)),
+            ("0", ServeThreads::Shared),
+            ("shared", ServeThreads::Shared),
+        ] {
+            let l = Config::from_sources(None, &env(&[("LOBBY_SERVE_THREADS", v)])).unwrap();
+            assert_eq!(l.config.serve_threads, want, "{v}");
+        }
+        assert_eq!(ServeThreads::Count(3).threads(false), Some(3));
+        assert_eq!(ServeThreads::Shared.threads(true), None);
+        for bad in ["-1", "1025", "many", "2.5"] {
+            let e = Config::from_sources(None, &env(&[("LOBBY_SERVE_THREADS", bad)]))
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains("LOBBY_SERVE_THREADS"), "{bad}: {e}");
+        }
+        for (toml, want) in [
+            ("serve_threads = 2\n", ServeThreads::Count(2)),
+            ("serve_threads = \"shared\"\n", ServeThreads::Shared),
+        ] {
+            let l = Config::from_sources(Some(toml), &env(&[])).unwrap();
+            assert_eq!(l.config.serve_threads, want, "{toml}");
+        }
+        assert!(
+            Config::from_sources(Some("serve_threads = -3\n"), &env(&[]))
+                .unwrap_err()
+                .to_string()
+                .contains("serve_threads")
+        );
     }
 
     #[test]

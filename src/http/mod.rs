@@ -8,6 +8,7 @@ pub mod client_ip;
 pub mod error;
 pub mod params;
 pub mod redirect;
+pub mod serve;
 
 pub use error::{ApiError, ErrorBody, Json, Path, Query, current_request_id};
 
