@@ -60,12 +60,6 @@ where
     }
     // Each thread holds its own handle on the socket; it closes when the last one stops.
     drop(socket);
-    // Dropping `tell` (this future dropped) stops the threads too.
-    let stopper = async move {
-        stop.await;
-        let _ = tell.send(true);
-        std::future::pending::<()>().await
-    };
     let all = async {
         for f in finished {
             f.await
@@ -73,10 +67,15 @@ where
         }
         Ok(())
     };
+    tokio::pin!(all);
+    // Told to stop: tell the threads, then wait for them to drain. `tell` is dropped with this
+    // future, and a dropped sender also stops them.
     tokio::select! {
-        r = all => r,
-        () = stopper => unreachable!("pending"),
+        r = &mut all => return r,
+        () = stop => {}
     }
+    let _ = tell.send(true);
+    all.await
 }
 
 /// One serving thread: its own single-threaded runtime accepting from `socket` until told.
