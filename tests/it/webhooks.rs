@@ -138,6 +138,23 @@ impl Lobby {
         let v = res.json().await.unwrap_or(Value::Null);
         (status, v)
     }
+
+    /// The endpoint as the API shows it, once `done` holds. The receiver sees a delivery
+    /// before the worker records its outcome, so health is polled, not read once.
+    async fn health_when(&self, id: &str, done: impl Fn(&Value) -> bool) -> Value {
+        let mut h = Value::Null;
+        for _ in 0..200 {
+            h = self
+                .call(reqwest::Method::GET, &format!("/webhooks/{id}"), None)
+                .await
+                .1;
+            if done(&h) {
+                return h;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        h
+    }
 }
 
 async fn wait_for(what: &str, mut ok: impl FnMut() -> bool) {
@@ -217,8 +234,8 @@ async fn events_are_signed_and_a_500_is_retried_after_the_backoff() {
     assert_eq!(s, StatusCode::CREATED);
 
     wait_for("the first attempt", || count(&rx.seen) >= 1).await;
-    let (_, h) = lobby
-        .call(reqwest::Method::GET, &format!("/webhooks/{id}"), None)
+    let h = lobby
+        .health_when(&id, |h| h["health"]["last_status"] == 500)
         .await;
     assert_eq!(h["health"]["last_status"], 500, "{h}");
     assert_eq!(h["health"]["consecutive_failures"], 1, "{h}");
@@ -254,17 +271,11 @@ async fn events_are_signed_and_a_500_is_retried_after_the_backoff() {
     assert_eq!(ev["data"]["object"]["slug"], "acme");
     assert!(ev["id"].as_str().unwrap().starts_with("evt_"));
 
-    let mut h = Value::Null;
-    for _ in 0..100 {
-        h = lobby
-            .call(reqwest::Method::GET, &format!("/webhooks/{id}"), None)
-            .await
-            .1;
-        if h["health"]["consecutive_failures"] == 0 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let h = lobby
+        .health_when(&id, |h| {
+            h["health"]["consecutive_failures"] == 0 && h["health"]["pending"] == 0
+        })
+        .await;
     assert_eq!(h["health"]["consecutive_failures"], 0, "{h}");
     assert_eq!(h["health"]["last_status"], 204, "{h}");
     assert_eq!(h["health"]["pending"], 0, "{h}");
@@ -359,17 +370,11 @@ async fn events_queued_while_the_receiver_is_down_arrive_after_a_restart() {
     let ev: Value = serde_json::from_str(&body).unwrap();
     assert_eq!(ev["id"], event_id.as_str());
     assert_eq!(ev["type"], "org.created");
-    let mut h = Value::Null;
-    for _ in 0..100 {
-        h = b
-            .call(reqwest::Method::GET, &format!("/webhooks/{id}"), None)
-            .await
-            .1;
-        if h["health"]["pending"] == 0 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let h = b
+        .health_when(&id, |h| {
+            h["health"]["pending"] == 0 && h["health"]["last_status"] == 204
+        })
+        .await;
     assert_eq!(h["health"]["pending"], 0, "{h}");
     assert_eq!(h["health"]["last_status"], 204, "{h}");
 }
