@@ -474,3 +474,114 @@ async fn an_exclusive_domain_routes_directly_and_a_domain_marked_shared_does_not
     assert!(page.body.contains("id=\"sso-by-org\""));
     assert!(!page.body.contains("name=\"password\""), "{}", page.body);
 }
+
+/// A pending invitation to an org that signs in through its IdP, picked from the chooser of a
+/// shared domain: the invitation gets a fresh token (the old link dies), the IdP is asked with
+/// the address as `login_hint`, and its answer accepts the invitation — the invited profile
+/// becomes the member and the app's token is for that org.
+#[tokio::test]
+async fn a_picked_invitation_to_an_sso_org_is_accepted_through_its_idp() {
+    let fed = Fed::start().await;
+    let s = fed.st.storage.as_ref();
+    let hooli = oid("hooli");
+    // hooli without JIT (only the invitation gets a new person in), and its IdP's addresses
+    // trusted for any domain (its people also sign in with gmail.test addresses).
+    let mut link = s
+        .get_link(&hooli, &AppId::parse("crm").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    link.jit = false;
+    s.update_link(&link).await.unwrap();
+    let conn_id = ConnectionId::parse("hooli-idp").unwrap();
+    let mut conn = s.get_connection(&hooli, &conn_id).await.unwrap().unwrap();
+    if let ConnectionConfig::Oidc(o) = &mut conn.config {
+        o.email_authority = EmailAuthority::AnyDomain;
+    }
+    s.update_connection(&conn).await.unwrap();
+    let inv = crate::invitations::invite(
+        &fed.base,
+        "hooli",
+        json!({"email": "lee@gmail.test", "roles": {"crm": ["sales"]}}),
+    )
+    .await;
+    let old_token = inv["token"].as_str().unwrap().to_owned();
+    let invited = UserId::parse(inv["user_id"].as_str().unwrap()).unwrap();
+    let inv_id = InvitationId::parse(inv["id"].as_str().unwrap()).unwrap();
+
+    let b = fed.browser();
+    let (flow, csrf, verifier, r) = identify(&b, "lee@gmail.test", &[]).await;
+    assert_eq!(r.location(), format!("/login/password?flow={flow}"));
+    let sent = b
+        .post("/login/shared/send", &[("flow", &flow), ("csrf", &csrf)])
+        .await;
+    assert_eq!(sent.status, 200, "{}", sent.body);
+    let path = link_path(&fed, &mail_to(&fed, "lee@gmail.test").await);
+    let r = b.get(&path).await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    let chooser = b.get(&r.location()).await;
+    assert_eq!(chooser.status, 200, "{}", chooser.body);
+    assert_eq!(
+        chooser.body.matches("name=\"org\"").count(),
+        1,
+        "{}",
+        chooser.body
+    );
+    assert!(
+        chooser.body.contains("id=\"org-hooli\""),
+        "{}",
+        chooser.body
+    );
+    assert!(chooser.body.contains("(invitation)"), "{}", chooser.body);
+
+    let r = b
+        .post(
+            "/login/shared",
+            &[("flow", &flow), ("csrf", &csrf), ("org", "hooli")],
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    assert!(
+        r.location().starts_with(&fed.op.issuer()),
+        "to hooli's IdP: {}",
+        r.location()
+    );
+    let req = auth_req(&r);
+    assert_eq!(req.params["login_hint"], "lee@gmail.test");
+    // The invitation has a new token: the emailed link is dead.
+    let old = fed.browser().get(&format!("/invite/{old_token}")).await;
+    assert_eq!(old.status, 404, "the old invitation link is replaced");
+    assert_eq!(fed.audit_count("invitation.reissue").await, 1);
+
+    let claims = fed.op.claims("lee-1", &req.nonce, "lee@gmail.test");
+    fed.op
+        .will_answer("l1", &req.challenge, fed.op.key("rsa-1").sign(&claims));
+    let iss = fed.op.issuer();
+    let r = fed
+        .callback(
+            &b,
+            "hooli-idp",
+            &[("code", "l1"), ("state", &req.state), ("iss", &iss)],
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    assert!(r.location().starts_with(CRM_CB), "{}", r.location());
+    let t = fed
+        .app_tokens(&r.redirect_params()["code"], &verifier)
+        .await;
+    let id = crate::provider::fixture::jwt_claims(t["id_token"].as_str().unwrap());
+    assert_eq!(id["org_id"], "hooli");
+    assert_eq!(id["sub"], invited.as_str(), "the invited profile signs in");
+    assert!(
+        id["roles"].as_array().unwrap().contains(&json!("sales")),
+        "{id}"
+    );
+    let stored = s.get_invitation(&hooli, &inv_id).await.unwrap().unwrap();
+    assert_eq!(stored.status, InvitationStatus::Accepted);
+    let m = s.get_membership(&hooli, &invited).await.unwrap().unwrap();
+    assert_eq!(m.status, MemberStatus::Active);
+    assert_eq!(
+        fed.last_audit("login.federated").await.details["via"],
+        "invitation"
+    );
+}
