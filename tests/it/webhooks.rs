@@ -328,17 +328,11 @@ async fn events_queued_while_the_receiver_is_down_arrive_after_a_restart() {
         )
         .await;
         // The attempt fails (nothing listens) and is recorded.
-        let mut h = Value::Null;
-        for _ in 0..200 {
-            h = a
-                .call(reqwest::Method::GET, &format!("/webhooks/{id}"), None)
-                .await
-                .1;
-            if h["health"]["consecutive_failures"].as_i64().unwrap_or(0) >= 1 {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        let h = a
+            .health_when(&id, |h| {
+                h["health"]["consecutive_failures"].as_i64().unwrap_or(0) >= 1
+            })
+            .await;
         assert!(h["health"]["last_status"].is_null(), "{h}");
         assert!(h["health"]["last_error"].is_string(), "{h}");
         assert_eq!(h["health"]["pending"], 1, "{h}");

@@ -175,6 +175,33 @@ fn link_path(fed: &Fed, m: &lobby::mail::OutgoingMail) -> String {
     link[fed.base.len()..].to_owned()
 }
 
+/// Pick `org` on the chooser of `flow`: Lobby sends the browser to the org's IdP (`fed.op`)
+/// with the address as `login_hint`; returns that request.
+async fn pick_to_idp(
+    fed: &Fed,
+    b: &Browser,
+    flow: &str,
+    csrf: &str,
+    org: &str,
+    email: &str,
+) -> AuthReq {
+    let r = b
+        .post(
+            "/login/shared",
+            &[("flow", flow), ("csrf", csrf), ("org", org)],
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    assert!(
+        r.location().starts_with(&fed.op.issuer()),
+        "to {org}'s IdP: {}",
+        r.location()
+    );
+    let req = auth_req(&r);
+    assert_eq!(req.params["login_hint"], email);
+    req
+}
+
 #[tokio::test]
 async fn a_shared_domain_mails_a_link_to_a_chooser_of_exactly_the_address_orgs() {
     let fed = Fed::start().await;
@@ -313,20 +340,7 @@ async fn a_shared_domain_mails_a_link_to_a_chooser_of_exactly_the_address_orgs()
     assert_eq!(fed.audit_count("invitation.reissue").await, 1);
 
     // hooli: its IdP, with the address as login_hint, then a token for hooli.
-    let r = b
-        .post(
-            "/login/shared",
-            &[("flow", &flow), ("csrf", &csrf), ("org", "hooli")],
-        )
-        .await;
-    assert_eq!(r.status, 303, "{}", r.body);
-    assert!(
-        r.location().starts_with(&fed.op.issuer()),
-        "{}",
-        r.location()
-    );
-    let req = auth_req(&r);
-    assert_eq!(req.params["login_hint"], "sam@gmail.test");
+    let req = pick_to_idp(&fed, &b, &flow, &csrf, "hooli", "sam@gmail.test").await;
     let token = fed
         .op
         .key("ec-1")
@@ -486,13 +500,7 @@ async fn a_picked_invitation_to_an_sso_org_is_accepted_through_its_idp() {
     let hooli = oid("hooli");
     // hooli without JIT (only the invitation gets a new person in), and its IdP's addresses
     // trusted for any domain (its people also sign in with gmail.test addresses).
-    let mut link = s
-        .get_link(&hooli, &AppId::parse("crm").unwrap())
-        .await
-        .unwrap()
-        .unwrap();
-    link.jit = false;
-    s.update_link(&link).await.unwrap();
+    super::invitations::no_jit(&fed).await;
     let conn_id = ConnectionId::parse("hooli-idp").unwrap();
     let mut conn = s.get_connection(&hooli, &conn_id).await.unwrap().unwrap();
     if let ConnectionConfig::Oidc(o) = &mut conn.config {
@@ -534,20 +542,7 @@ async fn a_picked_invitation_to_an_sso_org_is_accepted_through_its_idp() {
     );
     assert!(chooser.body.contains("(invitation)"), "{}", chooser.body);
 
-    let r = b
-        .post(
-            "/login/shared",
-            &[("flow", &flow), ("csrf", &csrf), ("org", "hooli")],
-        )
-        .await;
-    assert_eq!(r.status, 303, "{}", r.body);
-    assert!(
-        r.location().starts_with(&fed.op.issuer()),
-        "to hooli's IdP: {}",
-        r.location()
-    );
-    let req = auth_req(&r);
-    assert_eq!(req.params["login_hint"], "lee@gmail.test");
+    let req = pick_to_idp(&fed, &b, &flow, &csrf, "hooli", "lee@gmail.test").await;
     // The invitation has a new token: the emailed link is dead.
     let old = fed.browser().get(&format!("/invite/{old_token}")).await;
     assert_eq!(old.status, 404, "the old invitation link is replaced");
