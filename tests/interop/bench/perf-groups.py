@@ -6,7 +6,11 @@ stack passes through (inclusive shares). Not part of CI.
   perf script -i <dir>/perf-saml.data -F comm,tid,ip,sym,dso | python3 bench/perf-groups.py
 The groups are name patterns: a frame inlined into another crate's function is counted there."""
 import sys, re, collections
+# Kernel frames first: user-space patterns below (`free`, `aes`…) also match kernel symbols.
 GROUPS = [
+ ('kernel networking', lambda s,d: 'kernel' in d and re.search(r'tcp|ip_|sock|skb|net_|inet|loopback|__dev|nf_|unix_', s)),
+ ('kernel scheduling', lambda s,d: 'kernel' in d and re.search(r'sched|switch|futex|ep_|epoll|wake|idle|hrtimer|enqueue|dequeue|pick_next|finish_task', s)),
+ ('kernel, other (syscalls, files, memory)', lambda s,d: 'kernel' in d),
  ('SQLite', lambda s,d: 'sqlite3' in s or 'libsqlite' in d),
  ('xmlsec + libxml2 (verification, parse)', lambda s,d: 'xmlsec' in d or 'libxml2' in d),
  ('crypto (RSA, ECDSA, SHA, AES)', lambda s,d: 'libcrypto' in d or re.search(r'p256|ecdsa|sha2|aes|rsa::|ring::|bigint|hmac', s)),
@@ -14,9 +18,6 @@ GROUPS = [
  ('JSON (serde_json)', lambda s,d: 'serde_json' in s),
  ('XML build/parse in Rust (quick_xml, samael)', lambda s,d: 'quick_xml' in s or 'samael' in s or 'xml_rs' in s),
  ('deflate/base64', lambda s,d: 'miniz' in s or 'flate' in s or 'base64' in s),
- ('kernel networking', lambda s,d: 'kernel' in d and re.search(r'tcp|ip_|sock|skb|net_|inet|loopback|__dev|nf_|unix_', s)),
- ('kernel scheduling', lambda s,d: 'kernel' in d and re.search(r'sched|switch|futex|ep_|epoll|wake|idle|hrtimer|enqueue|dequeue|pick_next|finish_task', s)),
- ('kernel, other (syscalls, files, memory)', lambda s,d: 'kernel' in d),
  ('tokio', lambda s,d: 'tokio::' in s),
  ('hyper / h1', lambda s,d: 'hyper::' in s or 'httparse' in s),
  ('axum / tower', lambda s,d: 'axum::' in s or 'tower' in s),
