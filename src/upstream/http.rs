@@ -581,8 +581,25 @@ mod tests {
         );
     }
 
-    /// Each thread sends on its own pooled client: requests from several runtimes at once, and
-    /// from a new runtime on a thread whose earlier runtime (and its pooled connection) is gone.
+    /// A thread keeps sending on the same client, and no two threads share one.
+    #[test]
+    fn each_thread_sends_on_a_client_of_its_own() {
+        let h = Arc::new(http(true, 1000, Duration::from_secs(5)));
+        let here = |h: &GuardedHttp| std::ptr::from_ref(h.sender()) as usize;
+        let mine = here(&h);
+        assert_eq!(here(&h), mine, "the same client on the same thread");
+        let theirs = std::thread::spawn({
+            let h = h.clone();
+            move || here(&h)
+        })
+        .join()
+        .unwrap();
+        assert_ne!(theirs, mine, "another thread, another client");
+        assert_ne!(theirs, std::ptr::from_ref(&h.client) as usize);
+    }
+
+    /// Requests from several runtimes at once, and from a new runtime on a thread whose earlier
+    /// runtime (and its pooled connection) is gone.
     #[test]
     fn one_client_sends_from_several_runtimes_and_threads() {
         let (tell, told) = std::sync::mpsc::channel();
