@@ -145,7 +145,7 @@ pub struct Authenticated {
     #[serde(default)]
     pub idp: Option<ConnectionId>,
     /// When the SSO session behind it began (`SsoSession::started_ns`): no code is issued for
-    /// an authentication its user's password reset ended (`session::authentication_ended`).
+    /// an authentication its user's password reset ended (`session::put_unless_ended`).
     #[serde(default)]
     pub started_ns: i64,
     /// Unix seconds when the second factor was passed (or, for a remembered device, when it
@@ -381,8 +381,21 @@ pub async fn take_and_delete(
     headers: &HeaderMap,
     also: &[&str],
 ) -> Result<Flow, FlowError> {
+    let read = st.ephemeral.get(&key(id)).await?;
+    take_read_and_delete(st, id, read, headers, also).await
+}
+
+/// [`take_and_delete`] of a flow the caller has just read (`read`: what the store held under
+/// its key, e.g. through `StateStore::get_via`), saving that read.
+pub async fn take_read_and_delete(
+    st: &LoginCtx,
+    id: &FlowId,
+    read: Option<Vec<u8>>,
+    headers: &HeaderMap,
+    also: &[&str],
+) -> Result<Flow, FlowError> {
     // Check the browser first, so another browser cannot burn this flow.
-    load(st, id, headers).await?;
+    check_binding(st, &decode(st, read)?, headers)?;
     let flow = decode(st, st.ephemeral.take_and_delete(&key(id), also).await?)?;
     check_binding(st, &flow, headers)?;
     Ok(flow)

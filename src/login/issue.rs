@@ -94,12 +94,6 @@ pub async fn issue_code_with(
     chosen: &EligibleOrg,
     mut pending: PendingAudit,
 ) -> Result<Response, LoginError> {
-    // A password reset since this authentication ended it: no code (fail closed).
-    match super::session::authentication_ended(st.ephemeral.as_ref(), auth).await {
-        Ok(false) => {}
-        Ok(true) => return Err(PageError::FlowExpired.into()),
-        Err(e) => return Err(LoginError::unavailable("checking the session", &e)),
-    }
     // The built-in portal client: only into an org where the person holds an org role.
     if super::builtin::is_portal_client(&flow.client_id) {
         let ok = super::builtin::admits(st.storage.as_ref(), &auth.user_id, &chosen.org.id)
@@ -129,14 +123,23 @@ pub async fn issue_code_with(
     };
     let code = random_token();
     let bytes = serde_json::to_vec(&rec).map_err(|_| PageError::Server)?;
-    st.ephemeral
-        .put(
-            &code_key(&code),
-            &bytes,
-            Duration::from_secs(CODE_TTL_SECS as u64),
-        )
-        .await
-        .map_err(|e| LoginError::unavailable("storing an authorization code", &e))?;
+    // The code is stored and the end mark read in one step. A password reset since this
+    // authentication ended it: the code (never shown to anyone) is deleted and none is given
+    // (fail closed).
+    let put = crate::state::Put {
+        key: &code_key(&code),
+        value: &bytes,
+        ttl: Duration::from_secs(CODE_TTL_SECS as u64),
+        evictable: false,
+    };
+    match super::session::put_unless_ended(st.ephemeral.as_ref(), put, auth).await {
+        Ok(false) => {}
+        Ok(true) => {
+            let _ = st.ephemeral.delete(&code_key(&code)).await;
+            return Err(PageError::FlowExpired.into());
+        }
+        Err(e) => return Err(LoginError::unavailable("storing an authorization code", &e)),
+    }
     audit_login(st, headers, flow, auth, chosen, pending.take()).await;
     let issuer = st.config.issuer();
     let mut pairs: Vec<(&str, &str)> = vec![("code", &code)];

@@ -284,8 +284,12 @@ async fn answer(
         ));
     };
     let skey = state_key(state);
-    let flow_id = match st.ephemeral.get(&skey).await {
-        Ok(Some(id)) => String::from_utf8(id).ok().and_then(|s| FlowId::parse(&s)),
+    // The index by state and the flow it names, in one step of the state store.
+    let (flow_id, read) = match st.ephemeral.get_via(&skey, flow::KEY_PREFIX).await {
+        Ok(Some((id, read))) => (
+            String::from_utf8(id).ok().and_then(|s| FlowId::parse(&s)),
+            read,
+        ),
         Ok(None) => {
             // Unknown, expired, or already used (replay).
             let page = LoginError::page(PageError::FlowExpired);
@@ -296,7 +300,7 @@ async fn answer(
     // The flow is taken and its index by state deleted in one step, once the browser check
     // has passed (another browser cannot burn them).
     let taken = match &flow_id {
-        Some(id) => flow::take_and_delete(st, id, headers, &[&skey]).await,
+        Some(id) => flow::take_read_and_delete(st, id, read, headers, &[&skey]).await,
         None => Err(FlowError::Missing),
     };
     let flow = match taken {

@@ -147,23 +147,33 @@ async fn ended_since(
     started_ns: i64,
 ) -> crate::state::Result<bool> {
     let mark = state.get(&ended_key(user)).await?;
-    // A mark that does not parse ends everything (fail closed).
-    Ok(mark.as_deref().is_some_and(|v| {
+    Ok(mark_ends(mark.as_deref(), started_ns))
+}
+
+/// Whether the end mark `mark` (the value under [`ended_key`]) ends a session or an
+/// authentication started at `started_ns`. A mark that does not parse ends everything (fail
+/// closed).
+fn mark_ends(mark: Option<&[u8]>, started_ns: i64) -> bool {
+    mark.is_some_and(|v| {
         let at = std::str::from_utf8(v)
             .ok()
             .and_then(|v| v.parse::<i64>().ok())
             .unwrap_or(i64::MAX);
         started_ns <= at
-    }))
+    })
 }
 
-/// Whether this authentication (a flow signed in but not finished, e.g. at the org chooser)
-/// belongs to a session its user's password reset has ended since.
-pub async fn authentication_ended(
+/// Store `put`, and tell whether this authentication (a flow signed in but not finished, e.g.
+/// at the org chooser) belongs to a session its user's password reset has ended since, in one
+/// step of the state store (one round
+/// trip on Redis). The caller that gets `true` must not use what it stored.
+pub async fn put_unless_ended(
     state: &dyn StateStore,
+    put: crate::state::Put<'_>,
     auth: &Authenticated,
 ) -> crate::state::Result<bool> {
-    ended_since(state, &auth.user_id, auth.started_ns).await
+    let mark = state.put_then_get(put, &ended_key(&auth.user_id)).await?;
+    Ok(mark_ends(mark.as_deref(), auth.started_ns))
 }
 
 /// Start a new SSO session: a fresh session id, then the record.

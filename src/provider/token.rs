@@ -10,7 +10,8 @@
 //! Codes (RFC 6749 §4.1.3, §10.5; RFC 7636 §4.6; DESIGN §6.5): a redemption first claims the
 //! code with `put_if_absent` of `code-used:<sha256>` (for 10 minutes), recording the refresh
 //! family and access-token id it is about to issue, then takes the code from the state store
-//! atomically, so a code redeems once. Every other redemption finds the claim, revokes that
+//! atomically, so a code redeems once (`StateStore::claim_and_take`: both in one step, one
+//! round trip on Redis; only the claimer takes). Every other redemption finds the claim, revokes that
 //! family and deny-lists that access token (RFC 6749 §4.1.2: "SHOULD revoke all tokens
 //! previously issued based on that authorization code"); claiming before taking leaves no
 //! moment in which a replay could miss the record. A replay racing the first redemption leaves
@@ -410,15 +411,19 @@ async fn claim_code(
     // Claim the code before taking it: of any number of concurrent redemptions exactly one
     // stores what it is about to issue; every other one is a replay and finds that record at
     // once (no window between the take and the record), so it can revoke what the claim issues.
-    if !st
-        .ephemeral
-        .put_if_absent(&used_key(code), &used_bytes, CODE_USED_TTL)
-        .await?
-    {
+    // The claim and the take are one step of the state store (one round trip on Redis).
+    let claim = crate::state::Put {
+        key: &used_key(code),
+        value: &used_bytes,
+        ttl: CODE_USED_TTL,
+        evictable: false,
+    };
+    let (claimed, taken) = st.ephemeral.claim_and_take(claim, &code_key(code)).await?;
+    if !claimed {
         replay(st, code).await?;
         return Err(OAuthError::invalid_grant(BAD_CODE));
     }
-    let Some(bytes) = st.ephemeral.take(&code_key(code)).await? else {
+    let Some(bytes) = taken else {
         return Err(OAuthError::invalid_grant(BAD_CODE));
     };
     let rec: CodeRecord =

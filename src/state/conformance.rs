@@ -280,6 +280,118 @@ pub(crate) async fn keys_are_isolated_by_prefix(h: Harness) {
     assert_eq!(h.store.incr("shared-name-n", TTL).await.unwrap(), 1);
 }
 
+pub(crate) async fn claim_and_take_exactly_one(h: Harness) {
+    let s = &h.store;
+    // Nothing to take: the claim is still stored (a code that is not there was still claimed).
+    let claim = |v: &'static [u8]| Put {
+        key: "used",
+        value: v,
+        ttl: TTL,
+        evictable: false,
+    };
+    assert_eq!(
+        s.claim_and_take(claim(b"0"), "code").await.unwrap(),
+        (true, None)
+    );
+    assert_eq!(
+        s.claim_and_take(claim(b"1"), "code").await.unwrap(),
+        (false, None),
+        "claimed already"
+    );
+    assert_eq!(s.get("used").await.unwrap().as_deref(), Some(&b"0"[..]));
+    // Racers: exactly one claims, and it is the one that gets the value.
+    s.put("code2", b"secret", TTL).await.unwrap();
+    let barrier = Arc::new(Barrier::new(RACERS));
+    let mut tasks = Vec::new();
+    for i in 0..RACERS {
+        let s = s.clone();
+        let b = barrier.clone();
+        tasks.push(tokio::spawn(async move {
+            let mine = i.to_string();
+            b.wait().await;
+            let claim = Put {
+                key: "used2",
+                value: mine.as_bytes(),
+                ttl: TTL,
+                evictable: false,
+            };
+            (
+                mine.clone(),
+                s.claim_and_take(claim, "code2").await.unwrap(),
+            )
+        }));
+    }
+    let mut winners = Vec::new();
+    for t in tasks {
+        let (mine, (claimed, got)) = t.await.unwrap();
+        if claimed {
+            assert_eq!(got.as_deref(), Some(&b"secret"[..]));
+            winners.push(mine);
+        } else {
+            assert_eq!(got, None, "only the claimer takes");
+        }
+    }
+    assert_eq!(winners.len(), 1, "{winners:?}");
+    assert_eq!(
+        s.get("used2").await.unwrap().as_deref(),
+        Some(winners[0].as_bytes()),
+        "the claim holds the winner's record"
+    );
+    assert_eq!(s.get("code2").await.unwrap(), None);
+}
+
+pub(crate) async fn get_via_follows_the_index(h: Harness) {
+    let s = &h.store;
+    assert_eq!(s.get_via("idx", "item:").await.unwrap(), None);
+    s.put("idx", b"abc", TTL).await.unwrap();
+    assert_eq!(
+        s.get_via("idx", "item:").await.unwrap(),
+        Some((b"abc".to_vec(), None)),
+        "an index naming a missing entry"
+    );
+    s.put("item:abc", b"the item", TTL).await.unwrap();
+    assert_eq!(
+        s.get_via("idx", "item:").await.unwrap(),
+        Some((b"abc".to_vec(), Some(b"the item".to_vec())))
+    );
+    // Reads only: both are still there.
+    assert!(s.get("idx").await.unwrap().is_some());
+    assert!(s.get("item:abc").await.unwrap().is_some());
+    // Another store's keys are not followed into.
+    let other = (h.twin)();
+    other.put("idx", b"abc", TTL).await.unwrap();
+    assert_eq!(
+        other.get_via("idx", "item:").await.unwrap(),
+        Some((b"abc".to_vec(), None))
+    );
+}
+
+pub(crate) async fn put_then_get_stores_and_reads(h: Harness) {
+    let s = &h.store;
+    s.put("mark", b"m", TTL).await.unwrap();
+    let put = Put {
+        key: "new",
+        value: b"n",
+        ttl: TTL,
+        evictable: false,
+    };
+    assert_eq!(
+        s.put_then_get(put, "mark").await.unwrap().as_deref(),
+        Some(&b"m"[..])
+    );
+    assert_eq!(s.get("new").await.unwrap().as_deref(), Some(&b"n"[..]));
+    let put = Put {
+        key: "new2",
+        value: b"n2",
+        ttl: SHORT,
+        evictable: true,
+    };
+    assert_eq!(s.put_then_get(put, "absent").await.unwrap(), None);
+    assert_eq!(s.get("new2").await.unwrap().as_deref(), Some(&b"n2"[..]));
+    h.elapse(SHORT + SLACK).await;
+    assert_eq!(s.get("new2").await.unwrap(), None, "stored with its TTL");
+}
+
 pub(crate) async fn ping_and_backend(h: Harness) {
     h.store.ping().await.unwrap();
     let b = h.store.backend();
@@ -311,6 +423,9 @@ conformance!(
     incr_counts_and_expires,
     incr_within_stops_at_the_first_limit,
     put_all_then_take_and_delete,
+    claim_and_take_exactly_one,
+    get_via_follows_the_index,
+    put_then_get_stores_and_reads,
     keys_are_isolated_by_prefix,
     ping_and_backend,
 );

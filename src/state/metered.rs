@@ -228,6 +228,38 @@ impl StateStore for Metered {
         r
     }
 
+    async fn claim_and_take(&self, claim: Put<'_>, key: &str) -> Result<(bool, Option<Vec<u8>>)> {
+        let t = Instant::now();
+        let r = self.inner.claim_and_take(claim, key).await;
+        self.record("claim_and_take", t, &r);
+        if matches!(r, Ok((true, _))) {
+            self.flows.stored(claim.key, claim.ttl);
+            self.flows.finished(key);
+        }
+        r
+    }
+
+    async fn get_via(
+        &self,
+        index: &str,
+        prefix: &str,
+    ) -> Result<Option<(Vec<u8>, Option<Vec<u8>>)>> {
+        let t = Instant::now();
+        let r = self.inner.get_via(index, prefix).await;
+        self.record("get_via", t, &r);
+        r
+    }
+
+    async fn put_then_get(&self, put: Put<'_>, key: &str) -> Result<Option<Vec<u8>>> {
+        let t = Instant::now();
+        let r = self.inner.put_then_get(put, key).await;
+        self.record("put_then_get", t, &r);
+        if r.is_ok() {
+            self.flows.stored(put.key, put.ttl);
+        }
+        r
+    }
+
     async fn ping(&self) -> Result<()> {
         let t = Instant::now();
         let r = self.inner.ping().await;

@@ -101,6 +101,44 @@ pub trait StateStore: Send + Sync + 'static {
         }
         Ok(v)
     }
+    /// `put_if_absent(claim)` and, only when that stored the claim, `take(key)`: whether the
+    /// claim was stored, and what the take found (`None` when not claimed). Of any number of
+    /// concurrent callers with the same claim key, exactly one claims and only it takes. Redis
+    /// does both in one atomic step (one round trip); here the claim is stored before the take,
+    /// so whoever finds the claim knows the take happened or is about to.
+    async fn claim_and_take(&self, claim: Put<'_>, key: &str) -> Result<(bool, Option<Vec<u8>>)> {
+        if !self
+            .put_if_absent(claim.key, claim.value, claim.ttl)
+            .await?
+        {
+            return Ok((false, None));
+        }
+        Ok((true, self.take(key).await?))
+    }
+    /// The entry an index points at: reads `index`, then the key `prefix` followed by the
+    /// index's value. `None` when the index is absent; else the index's value and what the
+    /// key it names holds (`None` also when the value is not UTF-8, which names no key). Redis
+    /// does both reads in one round trip.
+    async fn get_via(
+        &self,
+        index: &str,
+        prefix: &str,
+    ) -> Result<Option<(Vec<u8>, Option<Vec<u8>>)>> {
+        let Some(v) = self.get(index).await? else {
+            return Ok(None);
+        };
+        let named = match std::str::from_utf8(&v) {
+            Ok(s) => self.get(&format!("{prefix}{s}")).await?,
+            Err(_) => None,
+        };
+        Ok(Some((v, named)))
+    }
+    /// `put(put)` (or `put_evictable`, as marked), then `get(key)`. Redis sends both as one
+    /// pipeline: one round trip, not atomic.
+    async fn put_then_get(&self, put: Put<'_>, key: &str) -> Result<Option<Vec<u8>>> {
+        self.put_all(&[put]).await?;
+        self.get(key).await
+    }
     /// `/readyz`.
     async fn ping(&self) -> Result<()>;
     /// "memory" or "redis".

@@ -1,15 +1,18 @@
 //! Redis-backed short-lived state, shared by every Lobby instance behind a load balancer.
 //!
-//! Owns: the Redis connection (a `redis::aio::ConnectionManager` that reconnects by itself),
-//! the key prefix, timeouts, and the mapping of `StateStore` operations onto Redis commands.
+//! Owns: the Redis connections ([`RedisConns`]: one `redis::aio::ConnectionManager`, which
+//! reconnects by itself, per thread that sends commands), the key prefix, timeouts, and the
+//! mapping of `StateStore` operations onto Redis commands.
 //! Must not touch: durable data, HTTP, the meaning of keys or values.
 //!
 //! Commands (Redis ≥ 6.2; Valkey works too): `put` = `SET k v PX ttl`, `put_if_absent` =
 //! `SET k v NX PX ttl`, `take` = `GETDEL` (atomic on the server, so of any number of concurrent
 //! takers exactly one gets the value), `incr` = a Lua script that runs `INCR` and, when the
 //! key has no expiry yet, `PEXPIRE` — one atomic step on the server, portable to Redis
-//! versions without `PEXPIRE … NX`. Expiry is Redis's own clock. `put_all` and
-//! `take_and_delete` send their commands as one pipeline (one round trip, not a transaction).
+//! versions without `PEXPIRE … NX`. Expiry is Redis's own clock. `put_all`,
+//! `take_and_delete` and `put_then_get` send their commands as one pipeline (one round trip, not
+//! a transaction); `claim_and_take` (`SET NX`, then `GETDEL` only when set) and `get_via` (a
+//! `GET` of the key another key names) are Lua scripts: one atomic step each.
 //!
 //! Fail closed and fast: each connection attempt and each response has a timeout, reconnects are
 //! retried once, a command whose connection died under it is sent once more
@@ -54,26 +57,107 @@ end
 return {n, m}
 ";
 
-/// A lazily connecting `ConnectionManager` with Lobby's timeouts. Returns at once; the first
-/// command connects. The URL (which may hold a password) is never put in the error.
+/// `claim_and_take` in one atomic step: store KEYS[1] = ARGV[1] (TTL ARGV[2] ms) only if
+/// absent, and only then GETDEL KEYS[2]. Returns {1, value or nil} when claimed, {0, nil}
+/// when the claim was there already.
+const CLAIM_AND_TAKE_SCRIPT: &str = r"
+if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
+  return {1, redis.call('GETDEL', KEYS[2])}
+end
+return {0, false}
+";
+
+/// `get_via` in one step: GET KEYS[1]; when present, GET of ARGV[1] followed by its value.
+/// Returns nil when KEYS[1] is absent, else {value, named value or nil}. (The named key is
+/// not declared in KEYS: this needs a single Redis server, not a cluster, as the other
+/// multi-key scripts do.)
+const GET_VIA_SCRIPT: &str = r"
+local v = redis.call('GET', KEYS[1])
+if not v then
+  return false
+end
+return {v, redis.call('GET', ARGV[1] .. v)}
+";
+
+/// Redis connections, opened lazily: one multiplexed connection (a `ConnectionManager` with
+/// Lobby's timeouts) per thread that sends commands, so a command and the task that drives its
+/// connection run on the same thread. A connection's driver task runs on the runtime that
+/// opened it; with one connection shared by the serving threads (`http::serve`), each command
+/// from another serving thread woke the opener's thread to write it and again to read the
+/// answer (docs/perf-issue17.md, "Session 8" and "Session 10"). Cheap to clone (the clones
+/// share the connections).
 ///
-/// Must be called inside a tokio runtime (the manager spawns its reconnect task); outside one
-/// it returns an error instead of panicking.
-pub fn connection_manager(url: &str) -> anyhow::Result<ConnectionManager> {
-    if tokio::runtime::Handle::try_current().is_err() {
-        anyhow::bail!("the Redis connection must be set up inside the tokio runtime");
+/// The URL (which may hold a password) is never put in an error or in `Debug`.
+#[derive(Clone)]
+pub struct RedisConns(std::sync::Arc<ConnsInner>);
+
+struct ConnsInner {
+    client: redis::Client,
+    config: ConnectionManagerConfig,
+    per_thread: thread_local::ThreadLocal<ConnectionManager>,
+}
+
+impl std::fmt::Debug for RedisConns {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedisConns").finish_non_exhaustive()
     }
-    let client = redis::Client::open(url).map_err(|e| {
-        anyhow::anyhow!("LOBBY_REDIS_URL is not a valid Redis URL ({:?})", e.kind())
-    })?;
-    let config = ConnectionManagerConfig::new()
-        .set_connection_timeout(Some(CONNECT_TIMEOUT))
-        .set_response_timeout(Some(RESPONSE_TIMEOUT))
-        .set_number_of_retries(1)
-        .set_min_delay(Duration::from_millis(50))
-        .set_max_delay(Duration::from_millis(200));
-    ConnectionManager::new_lazy_with_config(client, config)
-        .map_err(|e| anyhow::anyhow!("cannot set up the Redis connection: {e}"))
+}
+
+impl RedisConns {
+    /// Connections to `url`; none is opened until a thread sends its first command.
+    ///
+    /// Must be called inside a tokio runtime (each connection's manager spawns tasks on the
+    /// runtime of the thread that first uses it); outside one it returns an error instead of
+    /// panicking.
+    pub fn new(url: &str) -> anyhow::Result<Self> {
+        if tokio::runtime::Handle::try_current().is_err() {
+            anyhow::bail!("the Redis connection must be set up inside the tokio runtime");
+        }
+        let client = redis::Client::open(url).map_err(|e| {
+            anyhow::anyhow!("LOBBY_REDIS_URL is not a valid Redis URL ({:?})", e.kind())
+        })?;
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(CONNECT_TIMEOUT))
+            .set_response_timeout(Some(RESPONSE_TIMEOUT))
+            .set_number_of_retries(1)
+            .set_min_delay(Duration::from_millis(50))
+            .set_max_delay(Duration::from_millis(200));
+        Ok(Self(std::sync::Arc::new(ConnsInner {
+            client,
+            config,
+            per_thread: thread_local::ThreadLocal::new(),
+        })))
+    }
+
+    /// This thread's connection (set up on the thread's first command).
+    ///
+    /// A thread that exits leaves its connection behind, and a later thread may be given the
+    /// same slot (`thread_local` reuses the ids of exited threads): if that connection's
+    /// runtime is gone, its first command fails as a dropped connection, which [`bounded`]
+    /// retries once — and the manager reconnects on the runtime of the thread that asks.
+    pub(crate) fn here(&self) -> redis::RedisResult<ConnectionManager> {
+        if tokio::runtime::Handle::try_current().is_err() {
+            return Err(redis::RedisError::from((
+                redis::ErrorKind::Client,
+                "no tokio runtime on this thread",
+            )));
+        }
+        self.0
+            .per_thread
+            .get_or_try(|| {
+                ConnectionManager::new_lazy_with_config(
+                    self.0.client.clone(),
+                    self.0.config.clone(),
+                )
+            })
+            .cloned()
+    }
+
+    /// How many threads have a connection (tests).
+    #[cfg(test)]
+    pub(crate) fn threads(&self) -> usize {
+        self.0.per_thread.iter().count()
+    }
 }
 
 /// Runs one Redis call under [`OP_TIMEOUT`], mapping every failure to `Unavailable`.
@@ -111,15 +195,15 @@ where
     }
 }
 
-/// [`bounded`] for one command on a clone of `conn`.
+/// [`bounded`] for one command on this thread's connection.
 pub(crate) async fn query<T: redis::FromRedisValue>(
-    conn: &ConnectionManager,
+    conns: &RedisConns,
     what: &'static str,
     cmd: &redis::Cmd,
 ) -> Result<T> {
     bounded(what, || {
-        let mut c = conn.clone();
-        async move { cmd.query_async::<T>(&mut c).await }
+        let c = conns.here();
+        async move { cmd.query_async::<T>(&mut c?).await }
     })
     .await
 }
@@ -132,10 +216,12 @@ pub(crate) fn ttl_millis(ttl: Duration) -> u64 {
 /// The Redis `StateStore`. Cheap to clone.
 #[derive(Clone)]
 pub struct RedisState {
-    conn: ConnectionManager,
+    conn: RedisConns,
     prefix: String,
     incr: redis::Script,
     incr_within: redis::Script,
+    claim_and_take: redis::Script,
+    get_via: redis::Script,
 }
 
 impl std::fmt::Debug for RedisState {
@@ -150,7 +236,7 @@ impl RedisState {
     /// A store on `url` whose keys all start with `prefix`; connects lazily (see
     /// [`connection_manager`]).
     pub fn connect_lazy(url: &str, prefix: &str) -> anyhow::Result<Self> {
-        Ok(Self::with_manager(connection_manager(url)?, prefix))
+        Ok(Self::with_conns(RedisConns::new(url)?, prefix))
     }
 
     /// Like [`RedisState::connect_lazy`], then checks that Redis answers.
@@ -160,12 +246,14 @@ impl RedisState {
         Ok(s)
     }
 
-    pub fn with_manager(conn: ConnectionManager, prefix: &str) -> Self {
+    pub fn with_conns(conn: RedisConns, prefix: &str) -> Self {
         Self {
             conn,
             prefix: prefix.to_owned(),
             incr: redis::Script::new(INCR_SCRIPT),
             incr_within: redis::Script::new(INCR_WITHIN_SCRIPT),
+            claim_and_take: redis::Script::new(CLAIM_AND_TAKE_SCRIPT),
+            get_via: redis::Script::new(GET_VIA_SCRIPT),
         }
     }
 
@@ -232,8 +320,8 @@ impl StateStore for RedisState {
             .arg(ttl_millis(second.1));
         let inv = &inv;
         let (n, m): (i64, i64) = bounded("INCR", || {
-            let mut c = self.conn.clone();
-            async move { inv.invoke_async(&mut c).await }
+            let c = self.conn.here();
+            async move { inv.invoke_async(&mut c?).await }
         })
         .await?;
         let n = u64::try_from(n).map_err(|_| {
@@ -247,8 +335,8 @@ impl StateStore for RedisState {
         inv.arg(ttl_millis(ttl));
         let inv = &inv;
         let n: i64 = bounded("INCR", || {
-            let mut c = self.conn.clone();
-            async move { inv.invoke_async(&mut c).await }
+            let c = self.conn.here();
+            async move { inv.invoke_async(&mut c?).await }
         })
         .await?;
         u64::try_from(n).map_err(|_| {
@@ -271,8 +359,8 @@ impl StateStore for RedisState {
         }
         let pipe = &pipe;
         bounded("SET", || {
-            let mut c = self.conn.clone();
-            async move { pipe.query_async::<()>(&mut c).await }
+            let c = self.conn.here();
+            async move { pipe.query_async::<()>(&mut c?).await }
         })
         .await
     }
@@ -285,8 +373,56 @@ impl StateStore for RedisState {
         }
         let pipe = &pipe;
         let (v,): (Option<Vec<u8>>,) = bounded("GETDEL", || {
-            let mut c = self.conn.clone();
-            async move { pipe.query_async(&mut c).await }
+            let c = self.conn.here();
+            async move { pipe.query_async(&mut c?).await }
+        })
+        .await?;
+        Ok(v)
+    }
+
+    async fn claim_and_take(&self, claim: Put<'_>, key: &str) -> Result<(bool, Option<Vec<u8>>)> {
+        let mut inv = self.claim_and_take.key(self.key(claim.key));
+        inv.key(self.key(key))
+            .arg(claim.value)
+            .arg(ttl_millis(claim.ttl));
+        let inv = &inv;
+        let (claimed, v): (i64, Option<Vec<u8>>) = bounded("SET NX + GETDEL", || {
+            let c = self.conn.here();
+            async move { inv.invoke_async(&mut c?).await }
+        })
+        .await?;
+        Ok((claimed == 1, v))
+    }
+
+    async fn get_via(
+        &self,
+        index: &str,
+        prefix: &str,
+    ) -> Result<Option<(Vec<u8>, Option<Vec<u8>>)>> {
+        let mut inv = self.get_via.key(self.key(index));
+        inv.arg(self.key(prefix));
+        let inv = &inv;
+        bounded("GET via", || {
+            let c = self.conn.here();
+            async move { inv.invoke_async(&mut c?).await }
+        })
+        .await
+    }
+
+    async fn put_then_get(&self, put: Put<'_>, key: &str) -> Result<Option<Vec<u8>>> {
+        let mut pipe = redis::pipe();
+        pipe.cmd("SET")
+            .arg(self.key(put.key))
+            .arg(put.value)
+            .arg("PX")
+            .arg(ttl_millis(put.ttl))
+            .ignore()
+            .cmd("GET")
+            .arg(self.key(key));
+        let pipe = &pipe;
+        let (v,): (Option<Vec<u8>>,) = bounded("SET + GET", || {
+            let c = self.conn.here();
+            async move { pipe.query_async(&mut c?).await }
         })
         .await?;
         Ok(v)
@@ -379,7 +515,7 @@ mod tests {
             .expect("LOBBY_TEST_REDIS_URL is set but Redis does not answer");
         s.put("k", b"v", Duration::from_secs(30)).await.unwrap();
         s.incr("n", Duration::from_secs(30)).await.unwrap();
-        let mut c = connection_manager(&url).unwrap();
+        let mut c = RedisConns::new(&url).unwrap().here().unwrap();
         let raw: Option<Vec<u8>> = redis::cmd("GET")
             .arg(format!("{prefix}k"))
             .query_async(&mut c)
@@ -398,6 +534,66 @@ mod tests {
             .await
             .unwrap();
         assert!(pttl > 0 && pttl <= 30_000, "counter has its TTL: {pttl}");
+    }
+
+    /// Each thread sends on a connection of its own; a thread that comes after an exited one
+    /// (and may be given its slot, whose connection's runtime is gone) still gets answers.
+    #[test]
+    fn each_thread_has_its_own_connection_and_a_dead_runtime_is_survived() {
+        let Ok(url) = std::env::var("LOBBY_TEST_REDIS_URL") else {
+            eprintln!("note: LOBBY_TEST_REDIS_URL unset; Redis per-thread test skipped");
+            return;
+        };
+        let prefix = format!("lobbytest:{}:state:", crate::domain::random_token());
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let s = rt.block_on(async { RedisState::connect(&url, &prefix).await.unwrap() });
+        // The client id Redis gives the connection a command went over.
+        fn client_id_on_a_thread(s: &RedisState) -> i64 {
+            let s = s.clone();
+            std::thread::spawn(move || {
+                tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .unwrap()
+                    .block_on(async move {
+                        s.put("k", b"v", Duration::from_secs(30)).await.unwrap();
+                        query::<i64>(&s.conn, "CLIENT ID", redis::cmd("CLIENT").arg("ID"))
+                            .await
+                            .unwrap()
+                    })
+            })
+            .join()
+            .unwrap()
+        }
+        let here: i64 = rt
+            .block_on(query(&s.conn, "CLIENT ID", redis::cmd("CLIENT").arg("ID")))
+            .unwrap();
+        let mut ids = vec![here];
+        for _ in 0..3 {
+            ids.push(client_id_on_a_thread(&s));
+        }
+        assert_eq!(
+            rt.block_on(query::<i64>(
+                &s.conn,
+                "CLIENT ID",
+                redis::cmd("CLIENT").arg("ID")
+            ))
+            .unwrap(),
+            here,
+            "the same thread keeps its connection"
+        );
+        assert_ne!(ids[1], here, "another thread, another connection");
+        ids.sort_unstable();
+        ids.dedup();
+        assert_eq!(
+            ids.len(),
+            4,
+            "each thread had a live connection of its own: {ids:?}"
+        );
+        assert!(s.conn.threads() >= 2);
     }
 
     #[test]

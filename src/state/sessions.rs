@@ -11,10 +11,9 @@
 //! create, `… XX` to save, under the [`SESSION_PREFIX`] key prefix. Records are JSON.
 
 use super::memory::MemoryState;
-use super::redis::{connection_manager, query};
+use super::redis::{RedisConns, query};
 use crate::domain::{Clock, to_millis};
 use async_trait::async_trait;
-use redis::aio::ConnectionManager;
 use std::sync::Arc;
 use std::time::Duration;
 use time::OffsetDateTime;
@@ -124,7 +123,7 @@ impl SessionStore for MemorySessionStore {
 /// Sessions in Redis, shared by all instances.
 #[derive(Clone)]
 pub struct RedisSessionStore {
-    conn: ConnectionManager,
+    conn: RedisConns,
     prefix: String,
     clock: Arc<dyn Clock>,
 }
@@ -138,7 +137,7 @@ impl std::fmt::Debug for RedisSessionStore {
 }
 
 impl RedisSessionStore {
-    pub fn new(conn: ConnectionManager, prefix: &str, clock: Arc<dyn Clock>) -> Self {
+    pub fn new(conn: RedisConns, prefix: &str, clock: Arc<dyn Clock>) -> Self {
         Self {
             conn,
             prefix: prefix.to_owned(),
@@ -260,7 +259,7 @@ pub async fn session_store(
     match redis_url {
         None => Ok(SessionBackend::Memory(MemorySessionStore::new(clock))),
         Some(url) => {
-            let conn = connection_manager(url)?;
+            let conn = RedisConns::new(url)?;
             let store = RedisSessionStore::new(conn, SESSION_PREFIX, clock);
             if let Err(e) = query::<String>(&store.conn, "PING", &redis::cmd("PING")).await {
                 tracing::warn!(error = %e, "Redis for sessions does not answer yet");
@@ -298,7 +297,7 @@ mod tests {
                 eprintln!("note: LOBBY_TEST_REDIS_URL unset; Redis session tests skipped");
                 return None;
             };
-            let conn = connection_manager(&url).expect("LOBBY_TEST_REDIS_URL is valid");
+            let conn = RedisConns::new(&url).expect("LOBBY_TEST_REDIS_URL is valid");
             query::<String>(&conn, "PING", &::redis::cmd("PING"))
                 .await
                 .expect("LOBBY_TEST_REDIS_URL is set but Redis does not answer");
