@@ -51,8 +51,7 @@ pub async fn serve(loaded: Loaded, demo: bool) -> anyhow::Result<()> {
     let metrics_listen = config.metrics_listen;
     let issuer = config.issuer();
     let admin_enabled = config.admin_token.is_some();
-    let embedded = config.redis_url.is_none() && storage.dialect() == "sqlite";
-    let serve_threads = config.serve_threads.threads(embedded);
+    let serve_threads = config.serve_threads.threads();
     let app = Server::build(
         config,
         Boot {

@@ -85,9 +85,8 @@ pub struct Config {
 /// any request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ServeThreads {
-    /// The default: one serving thread per CPU for the embedded store (SQLite and in-memory
-    /// state), the shared runtime with PostgreSQL or Redis (whose pooled connections would
-    /// otherwise be shared between serving threads: measured, that costs more than it saves).
+    /// The default: one serving thread per CPU, whatever the store (PostgreSQL and Redis keep
+    /// connections per thread, so a serving thread does not use another's).
     Auto,
     /// This many serving threads (1–1024).
     Count(usize),
@@ -96,14 +95,11 @@ pub enum ServeThreads {
 }
 
 impl ServeThreads {
-    /// The number of serving threads, `None` for the shared runtime; `embedded`: the store is
-    /// SQLite and the state is in memory.
-    pub fn threads(self, embedded: bool) -> Option<usize> {
+    /// The number of serving threads, `None` for the shared runtime.
+    pub fn threads(self) -> Option<usize> {
         match self {
-            Self::Auto if embedded => {
-                Some(std::thread::available_parallelism().map_or(1, |n| n.get()))
-            }
-            Self::Auto | Self::Shared => None,
+            Self::Auto => Some(std::thread::available_parallelism().map_or(1, |n| n.get())),
+            Self::Shared => None,
             Self::Count(n) => Some(n),
         }
     }

@@ -37,14 +37,12 @@ fn defaults() {
 }
 
 #[test]
-fn serve_threads_default_to_one_per_cpu_when_embedded_and_are_checked() {
+fn serve_threads_default_to_one_per_cpu_and_are_checked() {
     let l = Config::from_sources(None, &env(&[])).unwrap();
     assert_eq!(l.config.serve_threads, ServeThreads::Auto);
-    assert!(l.config.serve_threads.threads(true).is_some_and(|n| n >= 1));
     assert_eq!(
-        l.config.serve_threads.threads(false),
-        None,
-        "PostgreSQL or Redis"
+        l.config.serve_threads.threads(),
+        Some(std::thread::available_parallelism().unwrap().get())
     );
     for (v, want) in [
         ("auto", ServeThreads::Auto),
@@ -56,8 +54,8 @@ fn serve_threads_default_to_one_per_cpu_when_embedded_and_are_checked() {
         let l = Config::from_sources(None, &env(&[("LOBBY_SERVE_THREADS", v)])).unwrap();
         assert_eq!(l.config.serve_threads, want, "{v}");
     }
-    assert_eq!(ServeThreads::Count(3).threads(false), Some(3));
-    assert_eq!(ServeThreads::Shared.threads(true), None);
+    assert_eq!(ServeThreads::Count(3).threads(), Some(3));
+    assert_eq!(ServeThreads::Shared.threads(), None);
     for bad in ["-1", "1025", "many", "2.5"] {
         let e = Config::from_sources(None, &env(&[("LOBBY_SERVE_THREADS", bad)]))
             .unwrap_err()

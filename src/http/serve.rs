@@ -6,12 +6,13 @@
 //! to steal and parks again. Here each serving thread runs a single-threaded runtime that
 //! accepts from the same listening socket (whichever thread is free takes the next connection)
 //! and keeps every request of that connection on that thread, so all CPUs serve and a request
-//! does not wake another thread. Measured on 2 vCPUs (docs/perf-issue17.md, "Session 8"): a
-//! fifth fewer context switches and a few per cent less CPU per login with the embedded store
-//! on keep-alive connections (nothing with a new connection per login, whose arrival wakes
-//! every serving thread), but more with PostgreSQL and Redis, whose pooled connections then
-//! move between serving threads (each use of a connection another runtime opened wakes that
-//! runtime's thread); so the configuration's `auto` picks them for the embedded store only.
+//! does not wake another thread. Measured on 2 vCPUs (docs/perf-issue17.md, "Session 8" and
+//! "Session 10"): a fifth fewer context switches and a few per cent less CPU per login on
+//! keep-alive connections (nothing with a new connection per login, whose arrival wakes every
+//! serving thread). The outgoing connections a request uses belong to its thread too — the
+//! HTTP client's pool (`upstream::http`), the Redis connections (`state::redis`) and, while
+//! the set has room, the PostgreSQL ones (`storage::held`) — since a connection's I/O is driven
+//! by the runtime that opened it, and one used from another serving thread wakes that thread.
 //! Background work (metrics, the outbox, sweepers) stays on the process's main runtime.
 //!
 //! Owns: the serving threads, their runtimes, and waiting for them. Must not touch: the router's
