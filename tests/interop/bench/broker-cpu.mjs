@@ -18,6 +18,10 @@
 // CPU-second), on the OIDC set-up: BENCH_N_REFRESH (3000) refreshes in CONCURRENCY chains.
 // `compare` runs, interleaved round by round, every Lobby scenario on both stores next to
 // SATOSA, in both connection modes, and prints the summary table (bench/compare.sh).
+// Each run also prints one JSON line: besides the CPU figures, the IdP's own CPU per login
+// (`idp_cpu_ms_per_login`: the same work in every case, so Lobby's figure divided by it takes
+// out most of a noisy machine's drift) and Lobby's context switches per login
+// (`broker_switches_per_login`, all its threads: a request waking a second thread shows there).
 //
 // Environment: BENCH_N_OIDC (500), BENCH_N_SAML (300), BENCH_WARMUP (20), BENCH_CONCURRENCY (6),
 // BENCH_RUNS (3), BENCH_PERF=<dir>: record `perf` on Lobby during the first run's measured part,
@@ -39,7 +43,7 @@ import { startSamlIdp } from '../lib/idp-saml.mjs';
 import { acmeCrmTenant } from '../lib/tenant.mjs';
 import { Jar, browse, fetchVia } from '../lib/nojs-browser.mjs';
 import { startSatosa } from './satosa.mjs';
-import { CLK_TCK, cpuMs, env, groupCpuMs, load, lobbyEnv, median } from './proc.mjs';
+import { CLK_TCK, cpuMs, ctxSwitches, env, groupCpuMs, load, lobbyEnv, median } from './proc.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const WARMUP = env('BENCH_WARMUP', 20);
@@ -340,7 +344,8 @@ async function run(c, i) {
     // `refresh`: one keep-alive pool; the chains' logins happen before the measured part.
     const pool = c.scenario === 'refresh' ? new Agent() : null;
     const chains = pool ? await refreshChains(s.app, USER, pool) : null;
-    const c0 = s.brokerCpu(), o0 = own(), i0 = s.idpCpu(), d0 = process.cpuUsage(), t0 = performance.now();
+    const switches = () => (s.lobby ? ctxSwitches(s.lobby.pid) : NaN);
+    const c0 = s.brokerCpu(), o0 = own(), i0 = s.idpCpu(), x0 = switches(), d0 = process.cpuUsage(), t0 = performance.now();
     if (pool) {
       try {
         await refreshes(n, s.app, chains, pool);
@@ -351,13 +356,15 @@ async function run(c, i) {
       await logins(n, s.app, USER, c.conns);
     }
     const wall = (performance.now() - t0) / 1000;
-    const c1 = s.brokerCpu(), o1 = own(), i1 = s.idpCpu(), d1 = process.cpuUsage(d0);
+    const c1 = s.brokerCpu(), o1 = own(), i1 = s.idpCpu(), x1 = switches(), d1 = process.cpuUsage(d0);
     await stopPerf?.();
     const r = {
       ...c, run: i + 1, n, concurrency: CONCURRENCY, org_hint: ORG_HINT,
       broker_cpu_ms_per_login: (c1 - c0) / n,
       // without the processes the broker ran and reaped (SATOSA's xmlsec1); Lobby runs none
       broker_own_cpu_ms_per_login: (o1 - o0) / n,
+      // Lobby's threads only (not SATOSA's processes)
+      broker_switches_per_login: (x1 - x0) / n,
       logins_per_s: n / wall,
       wall_s: wall,
       idp_cpu_ms_per_login: (i1 - i0) / n,

@@ -37,6 +37,22 @@ export function groupCpuMs(pgrp, { allChildren = false } = {}) {
   return ms;
 }
 
+/**
+ * Context switches (voluntary + involuntary) of a process's live threads, from
+ * /proc/<pid>/task/<tid>/status: how often its threads went to sleep or were put off the CPU.
+ * A request that wakes a second thread shows here before it shows in the (noisier) CPU time.
+ */
+export function ctxSwitches(pid) {
+  let n = 0;
+  for (const t of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const s = readFileSync(`/proc/${pid}/task/${t}/status`, 'utf8');
+      for (const m of s.matchAll(/^(?:non)?voluntary_ctxt_switches:\s+(\d+)$/gm)) n += Number(m[1]);
+    } catch {} // exited meanwhile
+  }
+  return n;
+}
+
 /** The median of a list of numbers (the mean of the middle two for an even count). */
 export const median = (xs) => {
   const v = [...xs].sort((a, b) => a - b);
