@@ -165,8 +165,8 @@ fn mark_ends(mark: Option<&[u8]>, started_ns: i64) -> bool {
 
 /// Store `put`, and tell whether this authentication (a flow signed in but not finished, e.g.
 /// at the org chooser) belongs to a session its user's password reset has ended since, in one
-/// step of the state store (one round
-/// trip on Redis). The caller that gets `true` must not use what it stored.
+/// step of the state store (one round trip on Redis). The caller that gets `true` must not use
+/// what it stored.
 pub async fn put_unless_ended(
     state: &dyn StateStore,
     put: crate::state::Put<'_>,

@@ -11,8 +11,8 @@
 //! code with `put_if_absent` of `code-used:<sha256>` (for 10 minutes), recording the refresh
 //! family and access-token id it is about to issue, then takes the code from the state store
 //! atomically, so a code redeems once (`StateStore::claim_and_take`: both in one step, one
-//! round trip on Redis; only the claimer takes). Every other redemption finds the claim, revokes that
-//! family and deny-lists that access token (RFC 6749 §4.1.2: "SHOULD revoke all tokens
+//! round trip on Redis; only the claimer takes). Every other redemption finds the claim,
+//! revokes that family and deny-lists that access token (RFC 6749 §4.1.2: "SHOULD revoke all tokens
 //! previously issued based on that authorization code"); claiming before taking leaves no
 //! moment in which a replay could miss the record. A replay racing the first redemption leaves
 //! `code-replayed:<sha256>`, which the first redemption checks after storing its family.

@@ -136,21 +136,37 @@ impl RedisConns {
     /// runtime is gone, its first command fails as a dropped connection, which [`bounded`]
     /// retries once — and the manager reconnects on the runtime of the thread that asks.
     pub(crate) fn here(&self) -> redis::RedisResult<ConnectionManager> {
-        if tokio::runtime::Handle::try_current().is_err() {
-            return Err(redis::RedisError::from((
-                redis::ErrorKind::Client,
-                "no tokio runtime on this thread",
-            )));
-        }
         self.0
             .per_thread
             .get_or_try(|| {
+                // The manager spawns its tasks on this thread's runtime: without one, an error
+                // rather than a panic.
+                if tokio::runtime::Handle::try_current().is_err() {
+                    return Err(redis::RedisError::from((
+                        redis::ErrorKind::Client,
+                        "no tokio runtime on this thread",
+                    )));
+                }
                 ConnectionManager::new_lazy_with_config(
                     self.0.client.clone(),
                     self.0.config.clone(),
                 )
             })
             .cloned()
+    }
+
+    /// [`bounded`] for `op` on this thread's connection (taken again for the retry).
+    pub(crate) async fn run<T, F, Fut>(&self, what: &'static str, op: F) -> Result<T>
+    where
+        F: Fn(ConnectionManager) -> Fut,
+        Fut: std::future::Future<Output = redis::RedisResult<T>>,
+    {
+        bounded(what, || {
+            let c = self.here();
+            let op = &op;
+            async move { op(c?).await }
+        })
+        .await
     }
 
     /// How many threads have a connection (tests).
@@ -169,7 +185,7 @@ impl RedisConns {
 /// GET and DEL are idempotent; a GETDEL or SET NX whose first attempt did reach the server
 /// answers "absent" / "exists" the second time, which fails closed (an expired flow, a replay
 /// refused); an INCR may count one extra request against a rate limit.
-pub(crate) async fn bounded<T, F, Fut>(what: &'static str, mut op: F) -> Result<T>
+async fn bounded<T, F, Fut>(what: &'static str, mut op: F) -> Result<T>
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = redis::RedisResult<T>>,
@@ -201,11 +217,12 @@ pub(crate) async fn query<T: redis::FromRedisValue>(
     what: &'static str,
     cmd: &redis::Cmd,
 ) -> Result<T> {
-    bounded(what, || {
-        let c = conns.here();
-        async move { cmd.query_async::<T>(&mut c?).await }
-    })
-    .await
+    conns
+        .run(
+            what,
+            |mut c| async move { cmd.query_async::<T>(&mut c).await },
+        )
+        .await
 }
 
 /// Milliseconds for `PX`/`PEXPIRE`: at least 1 (Redis rejects 0).
@@ -234,7 +251,7 @@ impl std::fmt::Debug for RedisState {
 
 impl RedisState {
     /// A store on `url` whose keys all start with `prefix`; connects lazily (see
-    /// [`connection_manager`]).
+    /// [`RedisConns::new`]).
     pub fn connect_lazy(url: &str, prefix: &str) -> anyhow::Result<Self> {
         Ok(Self::with_conns(RedisConns::new(url)?, prefix))
     }
@@ -319,11 +336,13 @@ impl StateStore for RedisState {
             .arg(limit)
             .arg(ttl_millis(second.1));
         let inv = &inv;
-        let (n, m): (i64, i64) = bounded("INCR", || {
-            let c = self.conn.here();
-            async move { inv.invoke_async(&mut c?).await }
-        })
-        .await?;
+        let (n, m): (i64, i64) = self
+            .conn
+            .run(
+                "INCR",
+                |mut c| async move { inv.invoke_async(&mut c).await },
+            )
+            .await?;
         let n = u64::try_from(n).map_err(|_| {
             StateError::Unavailable(anyhow::anyhow!("redis INCR returned a negative counter"))
         })?;
@@ -334,11 +353,13 @@ impl StateStore for RedisState {
         let mut inv = self.incr.key(self.key(key));
         inv.arg(ttl_millis(ttl));
         let inv = &inv;
-        let n: i64 = bounded("INCR", || {
-            let c = self.conn.here();
-            async move { inv.invoke_async(&mut c?).await }
-        })
-        .await?;
+        let n: i64 = self
+            .conn
+            .run(
+                "INCR",
+                |mut c| async move { inv.invoke_async(&mut c).await },
+            )
+            .await?;
         u64::try_from(n).map_err(|_| {
             StateError::Unavailable(anyhow::anyhow!("redis INCR returned a negative counter"))
         })
@@ -358,11 +379,11 @@ impl StateStore for RedisState {
                 .ignore();
         }
         let pipe = &pipe;
-        bounded("SET", || {
-            let c = self.conn.here();
-            async move { pipe.query_async::<()>(&mut c?).await }
-        })
-        .await
+        self.conn
+            .run("SET", |mut c| async move {
+                pipe.query_async::<()>(&mut c).await
+            })
+            .await
     }
 
     async fn take_and_delete(&self, key: &str, also: &[&str]) -> Result<Option<Vec<u8>>> {
@@ -372,11 +393,13 @@ impl StateStore for RedisState {
             pipe.cmd("DEL").arg(self.key(k)).ignore();
         }
         let pipe = &pipe;
-        let (v,): (Option<Vec<u8>>,) = bounded("GETDEL", || {
-            let c = self.conn.here();
-            async move { pipe.query_async(&mut c?).await }
-        })
-        .await?;
+        let (v,): (Option<Vec<u8>>,) = self
+            .conn
+            .run(
+                "GETDEL",
+                |mut c| async move { pipe.query_async(&mut c).await },
+            )
+            .await?;
         Ok(v)
     }
 
@@ -386,11 +409,12 @@ impl StateStore for RedisState {
             .arg(claim.value)
             .arg(ttl_millis(claim.ttl));
         let inv = &inv;
-        let (claimed, v): (i64, Option<Vec<u8>>) = bounded("SET NX + GETDEL", || {
-            let c = self.conn.here();
-            async move { inv.invoke_async(&mut c?).await }
-        })
-        .await?;
+        let (claimed, v): (i64, Option<Vec<u8>>) = self
+            .conn
+            .run("SET NX + GETDEL", |mut c| async move {
+                inv.invoke_async(&mut c).await
+            })
+            .await?;
         Ok((claimed == 1, v))
     }
 
@@ -402,11 +426,12 @@ impl StateStore for RedisState {
         let mut inv = self.get_via.key(self.key(index));
         inv.arg(self.key(prefix));
         let inv = &inv;
-        bounded("GET via", || {
-            let c = self.conn.here();
-            async move { inv.invoke_async(&mut c?).await }
-        })
-        .await
+        self.conn
+            .run(
+                "GET via",
+                |mut c| async move { inv.invoke_async(&mut c).await },
+            )
+            .await
     }
 
     async fn put_then_get(&self, put: Put<'_>, key: &str) -> Result<Option<Vec<u8>>> {
@@ -420,11 +445,12 @@ impl StateStore for RedisState {
             .cmd("GET")
             .arg(self.key(key));
         let pipe = &pipe;
-        let (v,): (Option<Vec<u8>>,) = bounded("SET + GET", || {
-            let c = self.conn.here();
-            async move { pipe.query_async(&mut c?).await }
-        })
-        .await?;
+        let (v,): (Option<Vec<u8>>,) = self
+            .conn
+            .run("SET + GET", |mut c| async move {
+                pipe.query_async(&mut c).await
+            })
+            .await?;
         Ok(v)
     }
 

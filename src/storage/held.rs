@@ -117,7 +117,7 @@ impl Held {
             .map_err(|_| sqlx::Error::PoolClosed)?;
         let here = std::thread::current().id();
         loop {
-            let conn = match self.pick(here) {
+            let (conn, owner) = match self.pick(here) {
                 Pick::Idle(i) if i.since.elapsed() >= IDLE_TIMEOUT => {
                     self.forget(i.conn);
                     continue;
@@ -144,18 +144,18 @@ impl Held {
                 Pick::Open => match timeout_at(deadline, self.options.connect()).await {
                     Ok(Ok(c)) => (c, here),
                     Ok(Err(e)) => {
-                        self.set().open -= 1;
+                        self.uncount();
                         return Err(e);
                     }
                     Err(_) => {
-                        self.set().open -= 1;
+                        self.uncount();
                         return Err(sqlx::Error::PoolTimedOut);
                     }
                 },
             };
             return Ok(HeldConn {
-                conn: Some(conn.0),
-                owner: conn.1,
+                conn: Some(conn),
+                owner,
                 home: self.clone(),
                 permit: Some(permit),
                 tx: false,
@@ -189,6 +189,11 @@ impl Held {
     /// longer counted.
     fn forget(&self, conn: AnyConnection) {
         drop(conn);
+        self.uncount();
+    }
+
+    /// One connection fewer is open (closed, dropped, or never opened).
+    fn uncount(&self) {
         let mut set = self.set();
         set.open = set.open.saturating_sub(1);
     }
@@ -220,8 +225,7 @@ impl Held {
         drop(all);
         for i in conns {
             let _ = timeout(SETTLE_TIMEOUT, i.conn.close()).await;
-            let mut set = self.set();
-            set.open = set.open.saturating_sub(1);
+            self.uncount();
         }
     }
 }
