@@ -202,6 +202,33 @@ async fn pick_to_idp(
     req
 }
 
+/// hooli's IdP (`fed.op`, signing with `key`) answers `req` with an ID token for `sub` and
+/// `email`, the browser comes back to the callback, and the app redeems its code: the claims of
+/// the app's ID token.
+async fn answer_and_redeem(
+    fed: &Fed,
+    b: &Browser,
+    req: &AuthReq,
+    key: &str,
+    (sub, email): (&str, &str),
+    verifier: &str,
+) -> Value {
+    let token = fed.op.key(key).sign(&fed.op.claims(sub, &req.nonce, email));
+    fed.op.will_answer(sub, &req.challenge, token);
+    let iss = fed.op.issuer();
+    let r = fed
+        .callback(
+            b,
+            "hooli-idp",
+            &[("code", sub), ("state", &req.state), ("iss", &iss)],
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    assert!(r.location().starts_with(CRM_CB), "{}", r.location());
+    let t = fed.app_tokens(&r.redirect_params()["code"], verifier).await;
+    crate::provider::fixture::jwt_claims(t["id_token"].as_str().unwrap())
+}
+
 #[tokio::test]
 async fn a_shared_domain_mails_a_link_to_a_chooser_of_exactly_the_address_orgs() {
     let fed = Fed::start().await;
@@ -341,24 +368,15 @@ async fn a_shared_domain_mails_a_link_to_a_chooser_of_exactly_the_address_orgs()
 
     // hooli: its IdP, with the address as login_hint, then a token for hooli.
     let req = pick_to_idp(&fed, &b, &flow, &csrf, "hooli", "sam@gmail.test").await;
-    let token = fed
-        .op
-        .key("ec-1")
-        .sign(&fed.op.claims("sam-1", &req.nonce, "sam@gmail.test"));
-    fed.op.will_answer("s1", &req.challenge, token);
-    let iss = fed.op.issuer();
-    let r = fed
-        .callback(
-            &b,
-            "hooli-idp",
-            &[("code", "s1"), ("state", &req.state), ("iss", &iss)],
-        )
-        .await;
-    assert_eq!(r.status, 303, "{}", r.body);
-    let t = fed
-        .app_tokens(&r.redirect_params()["code"], &verifier)
-        .await;
-    let id = crate::provider::fixture::jwt_claims(t["id_token"].as_str().unwrap());
+    let id = answer_and_redeem(
+        &fed,
+        &b,
+        &req,
+        "ec-1",
+        ("sam-1", "sam@gmail.test"),
+        &verifier,
+    )
+    .await;
     assert_eq!(id["org_id"], "hooli");
     assert_eq!(id["idp"], "hooli-idp");
 }
@@ -548,23 +566,15 @@ async fn a_picked_invitation_to_an_sso_org_is_accepted_through_its_idp() {
     assert_eq!(old.status, 404, "the old invitation link is replaced");
     assert_eq!(fed.audit_count("invitation.reissue").await, 1);
 
-    let claims = fed.op.claims("lee-1", &req.nonce, "lee@gmail.test");
-    fed.op
-        .will_answer("l1", &req.challenge, fed.op.key("rsa-1").sign(&claims));
-    let iss = fed.op.issuer();
-    let r = fed
-        .callback(
-            &b,
-            "hooli-idp",
-            &[("code", "l1"), ("state", &req.state), ("iss", &iss)],
-        )
-        .await;
-    assert_eq!(r.status, 303, "{}", r.body);
-    assert!(r.location().starts_with(CRM_CB), "{}", r.location());
-    let t = fed
-        .app_tokens(&r.redirect_params()["code"], &verifier)
-        .await;
-    let id = crate::provider::fixture::jwt_claims(t["id_token"].as_str().unwrap());
+    let id = answer_and_redeem(
+        &fed,
+        &b,
+        &req,
+        "rsa-1",
+        ("lee-1", "lee@gmail.test"),
+        &verifier,
+    )
+    .await;
     assert_eq!(id["org_id"], "hooli");
     assert_eq!(id["sub"], invited.as_str(), "the invited profile signs in");
     assert!(
