@@ -12,6 +12,7 @@ use super::session;
 use super::{LoadedFlow, flow_app, form_post};
 use crate::http::redirect::see_other;
 use crate::login::LoginCtx;
+use crate::login::prefetch::Early;
 use crate::pages::{ChooserPage, Chrome, OrgChoice, PageError, render};
 use axum::body::Bytes;
 use axum::extract::State;
@@ -83,9 +84,10 @@ pub async fn post(
     State(st): State<LoginCtx>,
     sess: Session,
     headers: HeaderMap,
+    early: Early,
     body: Bytes,
 ) -> Response {
-    form_post(&st, &headers, &body, |flow, p| {
+    form_post(&st, &headers, early, &body, |flow, p| {
         choose_org(&st, &sess, &headers, flow, p)
     })
     .await

@@ -15,6 +15,7 @@ use crate::domain::{
     AppId, ClientId, ConnectionId, Email, OrgId, Secret, SessionId, UserId, random_token, to_millis,
 };
 use crate::login::LoginCtx;
+use crate::login::prefetch::Early;
 use crate::state::{Put, StateError};
 use crate::upstream::Pending;
 use axum::http::{HeaderMap, HeaderValue};
@@ -238,6 +239,11 @@ fn key(id: &FlowId) -> String {
     format!("{KEY_PREFIX}{id}")
 }
 
+/// The state-store key of a flow (`prefetch` reads it early).
+pub(crate) fn key_of(id: &FlowId) -> String {
+    key(id)
+}
+
 fn sha256_hex(s: &str) -> String {
     hex::encode(Sha256::digest(s.as_bytes()))
 }
@@ -357,7 +363,22 @@ fn check_binding(st: &LoginCtx, flow: &Flow, headers: &HeaderMap) -> Result<(), 
 
 /// Load a flow for this browser.
 pub async fn load(st: &LoginCtx, id: &FlowId, headers: &HeaderMap) -> Result<Flow, FlowError> {
-    let flow = decode(st, st.ephemeral.get(&key(id)).await?)?;
+    load_early(st, id, headers, &mut Early::default()).await
+}
+
+/// [`load`], with the read the rate limiter made early when it read this flow (`prefetch`).
+pub async fn load_early(
+    st: &LoginCtx,
+    id: &FlowId,
+    headers: &HeaderMap,
+    early: &mut Early,
+) -> Result<Flow, FlowError> {
+    let key = key(id);
+    let read = match early.get(&key) {
+        Some(read) => read,
+        None => st.ephemeral.get(&key).await?,
+    };
+    let flow = decode(st, read)?;
     check_binding(st, &flow, headers)?;
     Ok(flow)
 }

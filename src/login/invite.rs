@@ -33,6 +33,7 @@ use crate::domain::{
     Outcome, Secret, SessionId, TokenHash, User, UserId, hash_password, random_token, to_millis,
     trunc_millis,
 };
+use crate::login::prefetch::Early;
 use crate::pages::invite::{
     InviteDonePage, InvitePage, InviteStep, SENTENCE_INVITE_ACCEPTED, SENTENCE_INVITE_EXPIRED,
     SENTENCE_INVITE_REVOKED, SENTENCE_INVITE_UNAVAILABLE, SENTENCE_INVITE_UNKNOWN,
@@ -85,9 +86,10 @@ pub async fn post(
     headers: HeaderMap,
     sess: Session,
     Path(token): Path<String>,
+    early: Early,
     body: Bytes,
 ) -> Response {
-    let r = accept(&st, &headers, &sess, &token, &body).await;
+    let r = accept(&st, &headers, &sess, &token, early, &body).await;
     error::respond(&st, &headers, r).await
 }
 
@@ -278,9 +280,10 @@ async fn accept(
     headers: &HeaderMap,
     sess: &Session,
     token: &str,
+    early: Early,
     body: &Bytes,
 ) -> Result<Response, LoginError> {
-    let (f, p) = load_form_flow(st, headers, body).await?;
+    let (f, p) = load_form_flow(st, headers, early, body).await?;
     let lang = f.ui_lang();
     accept_in(st, headers, sess, token, f, p)
         .await

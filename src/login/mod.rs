@@ -36,6 +36,7 @@ pub mod issue;
 pub mod mfa;
 pub mod oidc;
 pub mod password;
+pub mod prefetch;
 pub mod rate_limit;
 pub mod reset;
 pub mod saml;
@@ -64,6 +65,7 @@ use axum::routing::get;
 use discovery::ConnectionDispatch;
 pub use error::LoginError;
 use flow::{Flow, FlowId, Stage};
+use prefetch::Early;
 use std::sync::Arc;
 
 /// What the login's handlers may use: configuration, storage (with the per-process
@@ -131,6 +133,7 @@ pub(crate) async fn load_flow(
     st: &LoginCtx,
     p: &Params,
     headers: &HeaderMap,
+    early: &mut Early,
 ) -> Result<Flow, LoginError> {
     let id = match p.get("flow") {
         Ok(Some(id)) => id,
@@ -139,7 +142,7 @@ pub(crate) async fn load_flow(
     };
     // A malformed id is no flow at all.
     let id = FlowId::parse(id).ok_or(PageError::FlowExpired)?;
-    Ok(flow::load(st, &id, headers).await?)
+    Ok(flow::load_early(st, &id, headers, early).await?)
 }
 
 /// The flow named by the query's `flow=`, loaded for this browser: the extractor of the login
@@ -151,24 +154,28 @@ impl FromRequestParts<LoginCtx> for LoadedFlow {
 
     async fn from_request_parts(parts: &mut Parts, st: &LoginCtx) -> Result<Self, Response> {
         let p = Params::from_query(parts.uri.query());
-        load_flow(st, &p, &parts.headers)
+        let mut early = Early::from_parts(parts);
+        load_flow(st, &p, &parts.headers, &mut early)
             .await
             .map(LoadedFlow)
             .map_err(|e| e.render(&parts.headers))
     }
 }
 
-/// The flow of a POSTed form, with its CSRF token checked (DESIGN §6.7).
+/// The flow of a POSTed form, with its CSRF token checked (DESIGN §6.7). `early`: the
+/// request's early read ([`prefetch`]), used when it is this flow's.
 pub(crate) async fn load_form_flow(
     st: &LoginCtx,
     headers: &HeaderMap,
+    early: Early,
     body: &Bytes,
 ) -> Result<(Flow, Params), LoginError> {
     if !is_form(headers) {
         return Err(PageError::BadRequest.into());
     }
     let p = Params::parse(body);
-    let flow = load_flow(st, &p, headers).await?;
+    let mut early = early;
+    let flow = load_flow(st, &p, headers, &mut early).await?;
     if !flow.csrf_ok(p.get("csrf").ok().flatten()) {
         return Err(PageError::Csrf.into());
     }
@@ -181,6 +188,7 @@ pub(crate) async fn load_form_flow(
 pub(crate) async fn form_post<F, Fut>(
     st: &LoginCtx,
     headers: &HeaderMap,
+    early: Early,
     body: &Bytes,
     handle: F,
 ) -> Response
@@ -189,7 +197,7 @@ where
     Fut: std::future::Future<Output = Result<Response, LoginError>>,
 {
     let r = async {
-        let (flow, p) = load_form_flow(st, headers, body).await?;
+        let (flow, p) = load_form_flow(st, headers, early, body).await?;
         let lang = flow.ui_lang();
         handle(flow, p).await.map_err(|e| e.in_lang(lang))
     }
@@ -295,17 +303,23 @@ async fn identifier_show(
 }
 
 /// `POST /login`: route the email (DESIGN §2 step 2–3).
-async fn identifier_post(State(st): State<LoginCtx>, headers: HeaderMap, body: Bytes) -> Response {
-    let r = identifier_route(&st, &headers, &body).await;
+async fn identifier_post(
+    State(st): State<LoginCtx>,
+    headers: HeaderMap,
+    early: Early,
+    body: Bytes,
+) -> Response {
+    let r = identifier_route(&st, &headers, early, &body).await;
     error::respond(&st, &headers, r).await
 }
 
 async fn identifier_route(
     st: &LoginCtx,
     headers: &HeaderMap,
+    early: Early,
     body: &Bytes,
 ) -> Result<Response, LoginError> {
-    let (flow, p) = load_form_flow(st, headers, body).await?;
+    let (flow, p) = load_form_flow(st, headers, early, body).await?;
     let lang = flow.ui_lang();
     identifier_next(st, headers, flow, p)
         .await

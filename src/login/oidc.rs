@@ -35,6 +35,7 @@ use crate::domain::{
 use crate::http::params::Params;
 use crate::http::redirect::ErrorCode;
 use crate::login::LoginCtx;
+use crate::login::prefetch::Early;
 use crate::pages::PageError;
 use crate::pages::sso::{
     SENTENCE_CONNECTION_UNAVAILABLE, SENTENCE_IDP_DENIED, SENTENCE_IDP_ERROR, SENTENCE_MISMATCH,
@@ -51,6 +52,15 @@ use sha2::{Digest, Sha256};
 use std::time::Duration;
 use subtle::ConstantTimeEq;
 use tower_sessions::Session;
+
+/// The index by `state` of a callback's flow, when `state` is one the callback accepts
+/// (present, at most 512 bytes): what `prefetch` reads early.
+pub(crate) fn state_key_of(state: &str) -> Option<String> {
+    (!state.is_empty() && state.len() <= MAX_STATE_LEN).then(|| state_key(state))
+}
+
+/// The longest `state` the callback accepts.
+const MAX_STATE_LEN: usize = 512;
 
 fn state_key(state: &str) -> String {
     format!(
@@ -239,10 +249,11 @@ pub async fn callback(
     Path(path_conn): Path<String>,
     sess: Session,
     headers: HeaderMap,
+    mut early: Early,
     RawQuery(q): RawQuery,
 ) -> Response {
     let p = Params::from_query(q.as_deref());
-    let r = answer(&st, &path_conn, &sess, &headers, &p).await;
+    let r = answer(&st, &path_conn, &sess, &headers, &mut early, &p).await;
     respond(&st, &headers, r).await
 }
 
@@ -252,6 +263,7 @@ async fn answer(
     path_conn: &str,
     sess: &Session,
     headers: &HeaderMap,
+    early: &mut Early,
     p: &Params,
 ) -> Result<Response, LoginError> {
     const NAMES: [&str; 6] = [
@@ -274,7 +286,7 @@ async fn answer(
     }
     let g = |n: &str| p.get(n).ok().flatten();
     // The flow: found through the state, for this browser only, taken once.
-    let Some(state) = g("state").filter(|s| !s.is_empty() && s.len() <= 512) else {
+    let Some(state) = g("state").filter(|s| !s.is_empty() && s.len() <= MAX_STATE_LEN) else {
         return Err(denied(
             mismatch(),
             None,
@@ -284,8 +296,13 @@ async fn answer(
         ));
     };
     let skey = state_key(state);
-    // The index by state and the flow it names, in one step of the state store.
-    let (flow_id, read) = match st.ephemeral.get_via(&skey, flow::KEY_PREFIX).await {
+    // The index by state and the flow it names, in one step of the state store (made early,
+    // with the rate-limit count, when the limiter could: `prefetch`).
+    let via = match early.via(&skey) {
+        Some(v) => Ok(v),
+        None => st.ephemeral.get_via(&skey, flow::KEY_PREFIX).await,
+    };
+    let (flow_id, read) = match via {
         Ok(Some((id, read))) => (
             String::from_utf8(id).ok().and_then(|s| FlowId::parse(&s)),
             read,

@@ -25,6 +25,7 @@ use crate::domain::{
 use crate::http::client_ip::{ClientIp, ip_bucket};
 use crate::http::redirect::see_other;
 use crate::login::LoginCtx;
+use crate::login::prefetch::Early;
 use crate::pages::{Chrome, PageError, PasswordPage, render};
 use crate::pages::{SENTENCE_LOCKED as LOCKED, SENTENCE_WRONG_PASSWORD as WRONG};
 use axum::body::Bytes;
@@ -247,9 +248,10 @@ pub async fn post(
     sess: Session,
     ClientIp(ip): ClientIp,
     headers: HeaderMap,
+    early: Early,
     body: Bytes,
 ) -> Response {
-    let r = check(&st, &sess, ip, &headers, &body).await;
+    let r = check(&st, &sess, ip, &headers, early, &body).await;
     respond(&st, &headers, r).await
 }
 
@@ -258,9 +260,10 @@ async fn check(
     sess: &Session,
     ip: Option<IpAddr>,
     headers: &HeaderMap,
+    early: Early,
     body: &Bytes,
 ) -> Result<Response, LoginError> {
-    let (flow, p) = load_form_flow(st, headers, body).await?;
+    let (flow, p) = load_form_flow(st, headers, early, body).await?;
     let lang = flow.ui_lang();
     check_password(st, sess, ip, headers, flow, p)
         .await

@@ -10,6 +10,7 @@
 
 use crate::http::client_ip::{ClientIp, ip_bucket};
 use crate::login::LoginCtx;
+use crate::login::prefetch::{self, Plan, Prefetched};
 use crate::pages::{PageError, error_page};
 use axum::extract::{Request, State};
 use axum::http::header::{CACHE_CONTROL, HeaderValue, RETRY_AFTER};
@@ -58,12 +59,15 @@ enum Verdict {
     Limited(u64),
 }
 
-/// Count this request against the client's and the global budget of its class.
+/// Count this request against the client's and the global budget of its class; with both
+/// budgets counted, `read` (the handler's first read, `prefetch`) goes with the count, and what
+/// it found is returned.
 async fn check(
     st: &LoginCtx,
     class: Class,
     ip: Option<std::net::IpAddr>,
-) -> crate::state::Result<Verdict> {
+    read: Option<&Plan>,
+) -> crate::state::Result<(Verdict, Option<Prefetched>)> {
     let now = st.clock.now().unix_timestamp().max(0) as u64;
     let per_ip = st.config.rate_limit_per_ip;
     let global = st.config.rate_limit_global;
@@ -75,27 +79,35 @@ async fn check(
     const IP_WINDOW: Duration = Duration::from_secs(61);
     const ALL_WINDOW: Duration = Duration::from_secs(2);
     // A client over its own budget is refused without counting against the global one.
+    let mut early = None;
     let (n_ip, n_all) = match (&ip_key, &all_key) {
         (Some(ip_key), Some(all_key)) => {
-            st.ephemeral
-                .incr_within(
-                    (ip_key, IP_WINDOW),
-                    u64::from(per_ip),
-                    (all_key, ALL_WINDOW),
-                )
-                .await?
+            let ip = (ip_key.as_str(), IP_WINDOW);
+            let limit = u64::from(per_ip);
+            let all = (all_key.as_str(), ALL_WINDOW);
+            match read {
+                Some(plan) => {
+                    let (counts, found) = st
+                        .ephemeral
+                        .incr_within_then_read(ip, limit, all, plan.read())
+                        .await?;
+                    early = Some(Prefetched::new(plan.clone(), found));
+                    counts
+                }
+                None => st.ephemeral.incr_within(ip, limit, all).await?,
+            }
         }
         (Some(ip_key), None) => (st.ephemeral.incr(ip_key, IP_WINDOW).await?, None),
         (None, Some(all_key)) => (0, Some(st.ephemeral.incr(all_key, ALL_WINDOW).await?)),
         (None, None) => (0, None),
     };
     if n_ip > u64::from(per_ip) && ip_key.is_some() {
-        return Ok(Verdict::Limited(60 - now % 60));
+        return Ok((Verdict::Limited(60 - now % 60), None));
     }
     if n_all.is_some_and(|n| n > u64::from(global)) {
-        return Ok(Verdict::Limited(1));
+        return Ok((Verdict::Limited(1), None));
     }
-    Ok(Verdict::Allow)
+    Ok((Verdict::Allow, early))
 }
 
 /// The middleware on the browser-facing router (provider + login).
@@ -108,9 +120,18 @@ pub async fn limit(
     let Some(class) = Class::of(req.uri().path()) else {
         return next.run(req).await;
     };
-    match check(&st, class, ip).await {
-        Ok(Verdict::Allow) => next.run(req).await,
-        Ok(Verdict::Limited(secs)) => {
+    let (mut req, plan) = match prefetch::plan(req).await {
+        Ok(r) => r,
+        Err(refused) => return refused,
+    };
+    match check(&st, class, ip, plan.as_ref()).await {
+        Ok((Verdict::Allow, early)) => {
+            if let Some(early) = early {
+                req.extensions_mut().insert(early);
+            }
+            next.run(req).await
+        }
+        Ok((Verdict::Limited(secs), _)) => {
             // Debug, not warn: a flood must not flood the log too (the metric counts it).
             tracing::debug!(class = class.as_str(), ip = ?ip, "rate limit: request refused");
             crate::ops::metrics::rate_limited(class.as_str());

@@ -47,6 +47,7 @@ use crate::http::client_ip::{ClientIp, ip_bucket};
 use crate::http::params::Params;
 use crate::http::redirect::see_other;
 use crate::i18n::{Lang, Msg, Tr};
+use crate::login::prefetch::Early;
 use crate::mail::OutgoingMail;
 use crate::pages::org_link::{
     OrgLinkChoice, OrgLinkChooserPage, OrgLinkMailHtml, OrgLinkMailText, OrgLinkSentPage,
@@ -112,10 +113,11 @@ pub async fn send_post(
     State(st): State<LoginCtx>,
     ClientIp(ip): ClientIp,
     headers: HeaderMap,
+    early: Early,
     body: Bytes,
 ) -> Response {
     let r = async {
-        let (flow, _) = load_form_flow(&st, &headers, &body).await?;
+        let (flow, _) = load_form_flow(&st, &headers, early, &body).await?;
         let lang = flow.ui_lang();
         send(&st, &headers, ip, flow)
             .await
@@ -391,9 +393,14 @@ async fn chooser_show(
 }
 
 /// `POST /login/shared`: `org=<id>`, one of the orgs listed (computed again now).
-pub async fn chooser_post(State(st): State<LoginCtx>, headers: HeaderMap, body: Bytes) -> Response {
+pub async fn chooser_post(
+    State(st): State<LoginCtx>,
+    headers: HeaderMap,
+    early: Early,
+    body: Bytes,
+) -> Response {
     let r = async {
-        let (flow, p) = load_form_flow(&st, &headers, &body).await?;
+        let (flow, p) = load_form_flow(&st, &headers, early, &body).await?;
         let lang = flow.ui_lang();
         pick(&st, &headers, flow, p)
             .await

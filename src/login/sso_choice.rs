@@ -16,6 +16,7 @@ use super::{LoadedFlow, LoginCtx, flow_app, load_form_flow};
 use crate::domain::{App, Connection, Email};
 use crate::http::params::Params;
 use crate::http::redirect::see_other;
+use crate::login::prefetch::Early;
 use crate::pages::choice::{
     ConnectionChoice, ConnectionChoicePage, SENTENCE_SSO_ORG_EMPTY, SENTENCE_SSO_ORG_UNKNOWN,
     SsoOrgPage, TITLE_CHOOSE_CONNECTION, TITLE_SSO_BY_ORG,
@@ -148,18 +149,20 @@ fn choice_page(
 pub async fn connection_post(
     State(st): State<LoginCtx>,
     headers: HeaderMap,
+    early: Early,
     body: Bytes,
 ) -> Response {
-    let r = connection_choose(&st, &headers, &body).await;
+    let r = connection_choose(&st, &headers, early, &body).await;
     respond(&st, &headers, r).await
 }
 
 async fn connection_choose(
     st: &LoginCtx,
     headers: &HeaderMap,
+    early: Early,
     body: &Bytes,
 ) -> Result<Response, LoginError> {
-    let (flow, p) = load_form_flow(st, headers, body).await?;
+    let (flow, p) = load_form_flow(st, headers, early, body).await?;
     let lang = flow.ui_lang();
     connection_pick(st, headers, flow, p)
         .await
@@ -233,9 +236,14 @@ fn org_page(
 }
 
 /// `POST /login/sso`: `organization=<slug or id>`.
-pub async fn org_post(State(st): State<LoginCtx>, headers: HeaderMap, body: Bytes) -> Response {
+pub async fn org_post(
+    State(st): State<LoginCtx>,
+    headers: HeaderMap,
+    early: Early,
+    body: Bytes,
+) -> Response {
     let r = async {
-        let (flow, p) = load_form_flow(&st, &headers, &body).await?;
+        let (flow, p) = load_form_flow(&st, &headers, early, &body).await?;
         let lang = flow.ui_lang();
         org_route(&st, &headers, flow, p)
             .await

@@ -10,7 +10,7 @@
 
 use super::memory::MemoryState;
 use super::redis::RedisState;
-use super::{Put, StateError, StateStore};
+use super::{Found, Put, Read, StateError, StateStore};
 use crate::domain::{ManualClock, random_token};
 use std::sync::Arc;
 use std::time::Duration;
@@ -194,6 +194,57 @@ pub(crate) async fn incr_within_stops_at_the_first_limit(h: Harness) {
         s.incr_within(("x", SHORT), 5, ("y", TTL)).await.unwrap(),
         (1, Some(2))
     );
+}
+
+/// The counting of `incr_within`, and a read (plain or through an index) made whatever the
+/// counts; reads change nothing.
+pub(crate) async fn incr_within_then_read_counts_and_reads(h: Harness) {
+    let s = &h.store;
+    let (a, b) = (("ip", TTL), ("all", TTL));
+    let get = Read::Get("flow:1");
+    assert_eq!(
+        s.incr_within_then_read(a, 2, b, get).await.unwrap(),
+        ((1, Some(1)), Found::Get(None))
+    );
+    s.put("flow:1", b"f1", TTL).await.unwrap();
+    assert_eq!(
+        s.incr_within_then_read(a, 2, b, get).await.unwrap(),
+        ((2, Some(2)), Found::Get(Some(b"f1".to_vec())))
+    );
+    assert_eq!(
+        s.incr_within_then_read(a, 2, b, get).await.unwrap(),
+        ((3, None), Found::Get(Some(b"f1".to_vec()))),
+        "read when over the limit too"
+    );
+    assert_eq!(s.incr("all", TTL).await.unwrap(), 3, "untouched while over");
+    let via = Read::Via {
+        index: "idx",
+        prefix: "flow:",
+    };
+    let (c, d) = (("c", TTL), ("d", SHORT));
+    assert_eq!(
+        s.incr_within_then_read(c, 5, d, via).await.unwrap(),
+        ((1, Some(1)), Found::Via(None)),
+        "no index"
+    );
+    s.put("idx", b"2", TTL).await.unwrap();
+    assert_eq!(
+        s.incr_within_then_read(c, 5, d, via).await.unwrap(),
+        ((2, Some(2)), Found::Via(Some((b"2".to_vec(), None)))),
+        "an index naming a missing entry"
+    );
+    s.put("idx", b"1", TTL).await.unwrap();
+    h.elapse(SHORT + SLACK).await;
+    assert_eq!(
+        s.incr_within_then_read(c, 5, d, via).await.unwrap(),
+        (
+            (3, Some(1)),
+            Found::Via(Some((b"1".to_vec(), Some(b"f1".to_vec()))))
+        ),
+        "each counter in its own window"
+    );
+    assert!(s.get("idx").await.unwrap().is_some());
+    assert!(s.get("flow:1").await.unwrap().is_some());
 }
 
 /// Several puts in one step, each with its own TTL; a take that also deletes other keys.
@@ -422,6 +473,7 @@ conformance!(
     concurrent_put_if_absent_exactly_one,
     incr_counts_and_expires,
     incr_within_stops_at_the_first_limit,
+    incr_within_then_read_counts_and_reads,
     put_all_then_take_and_delete,
     claim_and_take_exactly_one,
     get_via_follows_the_index,

@@ -13,7 +13,7 @@
 //! store unchanged, errors included. Every method of [`StateStore`] must be forwarded here,
 //! default methods too (`put_evictable`), or the inner store's own version is bypassed.
 
-use super::{Put, Result, StateStore};
+use super::{Found, Put, Read, Result, StateStore};
 use crate::domain::Clock;
 use async_trait::async_trait;
 use std::collections::{BTreeSet, HashMap};
@@ -211,6 +211,22 @@ impl StateStore for Metered {
         let t = Instant::now();
         let r = self.inner.incr_within(first, limit, second).await;
         self.record("incr", t, &r);
+        r
+    }
+
+    async fn incr_within_then_read(
+        &self,
+        first: (&str, Duration),
+        limit: u64,
+        second: (&str, Duration),
+        read: Read<'_>,
+    ) -> Result<((u64, Option<u64>), Found)> {
+        let t = Instant::now();
+        let r = self
+            .inner
+            .incr_within_then_read(first, limit, second, read)
+            .await;
+        self.record("incr_then_read", t, &r);
         r
     }
 

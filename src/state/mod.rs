@@ -45,6 +45,22 @@ pub struct Put<'a> {
     pub evictable: bool,
 }
 
+/// What [`StateStore::incr_within_then_read`] reads after counting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Read<'a> {
+    /// As `get(key)`.
+    Get(&'a str),
+    /// As `get_via(index, prefix)`.
+    Via { index: &'a str, prefix: &'a str },
+}
+
+/// What a [`Read`] found: the answer of `get` or of `get_via`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Found {
+    Get(Option<Vec<u8>>),
+    Via(Option<(Vec<u8>, Option<Vec<u8>>)>),
+}
+
 #[async_trait]
 pub trait StateStore: Send + Sync + 'static {
     /// Store `value` under `key` for `ttl`, replacing any previous value.
@@ -79,6 +95,23 @@ pub trait StateStore: Send + Sync + 'static {
             return Ok((n, None));
         }
         Ok((n, Some(self.incr(second.0, second.1).await?)))
+    }
+    /// `incr_within(first, limit, second)`, then `read` (made whatever the counts): a request's
+    /// rate-limit count and the first read its handler will make. Redis does both in one round
+    /// trip (one script), where counting and then reading would take two.
+    async fn incr_within_then_read(
+        &self,
+        first: (&str, Duration),
+        limit: u64,
+        second: (&str, Duration),
+        read: Read<'_>,
+    ) -> Result<((u64, Option<u64>), Found)> {
+        let counts = self.incr_within(first, limit, second).await?;
+        let found = match read {
+            Read::Get(key) => Found::Get(self.get(key).await?),
+            Read::Via { index, prefix } => Found::Via(self.get_via(index, prefix).await?),
+        };
+        Ok((counts, found))
     }
     /// Every entry stored as by `put` (`put_evictable` where marked), in order. Redis sends
     /// them as one pipeline: one round trip. Not atomic: after an error some may be stored.

@@ -11,15 +11,16 @@
 //! key has no expiry yet, `PEXPIRE` — one atomic step on the server, portable to Redis
 //! versions without `PEXPIRE … NX`. Expiry is Redis's own clock. `put_all`,
 //! `take_and_delete` and `put_then_get` send their commands as one pipeline (one round trip, not
-//! a transaction); `claim_and_take` (`SET NX`, then `GETDEL` only when set) and `get_via` (a
-//! `GET` of the key another key names) are Lua scripts: one atomic step each.
+//! a transaction); `claim_and_take` (`SET NX`, then `GETDEL` only when set), `get_via` (a
+//! `GET` of the key another key names) and `incr_within_then_read` (the two counters of a rate
+//! limit, then a `GET`, plain or through an index) are Lua scripts: one atomic step each.
 //!
 //! Fail closed and fast: each connection attempt and each response has a timeout, reconnects are
 //! retried once, a command whose connection died under it is sent once more
 //! on the new connection ([`bounded`]), and every operation is additionally bounded by [`OP_TIMEOUT`]. Any failure is
 //! `StateError::Unavailable`; a request never hangs on a dead Redis.
 
-use super::{Put, Result, StateError, StateStore};
+use super::{Found, Put, Read, Result, StateError, StateStore};
 use async_trait::async_trait;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use std::time::Duration;
@@ -40,22 +41,44 @@ end
 return n
 ";
 
-/// `incr_within` in one round trip: KEYS[1] with TTL ARGV[1]; KEYS[2] with TTL ARGV[3] only
-/// while KEYS[1] is at most ARGV[2]. Returns {n1, n2}, n2 = -1 when KEYS[2] was not touched.
-const INCR_WITHIN_SCRIPT: &str = r"
+/// The counting of `incr_within`, shared by two scripts: KEYS[1] with TTL ARGV[1]; KEYS[2]
+/// with TTL ARGV[3] only while KEYS[1] is at most ARGV[2]. Leaves the counts in `n` and `m`
+/// (`m` = -1 when KEYS[2] was not touched).
+macro_rules! incr_within_lua {
+    () => {
+        r"
 local n = redis.call('INCR', KEYS[1])
 if redis.call('PTTL', KEYS[1]) < 0 then
   redis.call('PEXPIRE', KEYS[1], ARGV[1])
 end
-if n > tonumber(ARGV[2]) then
-  return {n, -1}
+local m = -1
+if n <= tonumber(ARGV[2]) then
+  m = redis.call('INCR', KEYS[2])
+  if redis.call('PTTL', KEYS[2]) < 0 then
+    redis.call('PEXPIRE', KEYS[2], ARGV[3])
+  end
 end
-local m = redis.call('INCR', KEYS[2])
-if redis.call('PTTL', KEYS[2]) < 0 then
-  redis.call('PEXPIRE', KEYS[2], ARGV[3])
+"
+    };
+}
+
+/// `incr_within` in one round trip. Returns {n1, n2}.
+const INCR_WITHIN_SCRIPT: &str = concat!(incr_within_lua!(), "return {n, m}\n");
+
+/// `incr_within_then_read` in one round trip: the counting of `incr_within`, then GET KEYS[3];
+/// when ARGV[4] is not empty KEYS[3] is an index and, when present, the GET of ARGV[4]
+/// followed by its value too (`get_via`). Returns {n1, n2, KEYS[3]'s value, named value};
+/// absent values are nil.
+const INCR_WITHIN_THEN_READ_SCRIPT: &str = concat!(
+    incr_within_lua!(),
+    r"
+local v = redis.call('GET', KEYS[3])
+if ARGV[4] == '' or not v then
+  return {n, m, v, false}
 end
-return {n, m}
-";
+return {n, m, v, redis.call('GET', ARGV[4] .. v)}
+"
+);
 
 /// `claim_and_take` in one atomic step: store KEYS[1] = ARGV[1] (TTL ARGV[2] ms) only if
 /// absent, and only then GETDEL KEYS[2]. Returns {1, value or nil} when claimed, {0, nil}
@@ -230,6 +253,14 @@ pub(crate) fn ttl_millis(ttl: Duration) -> u64 {
     u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1)
 }
 
+/// The counts of the `incr_within` scripts: the first, and the second (-1: not touched).
+fn counts(n: i64, m: i64) -> Result<(u64, Option<u64>)> {
+    let n = u64::try_from(n).map_err(|_| {
+        StateError::Unavailable(anyhow::anyhow!("redis INCR returned a negative counter"))
+    })?;
+    Ok((n, u64::try_from(m).ok()))
+}
+
 /// The Redis `StateStore`. Cheap to clone.
 #[derive(Clone)]
 pub struct RedisState {
@@ -237,6 +268,7 @@ pub struct RedisState {
     prefix: String,
     incr: redis::Script,
     incr_within: redis::Script,
+    incr_within_then_read: redis::Script,
     claim_and_take: redis::Script,
     get_via: redis::Script,
 }
@@ -269,6 +301,7 @@ impl RedisState {
             prefix: prefix.to_owned(),
             incr: redis::Script::new(INCR_SCRIPT),
             incr_within: redis::Script::new(INCR_WITHIN_SCRIPT),
+            incr_within_then_read: redis::Script::new(INCR_WITHIN_THEN_READ_SCRIPT),
             claim_and_take: redis::Script::new(CLAIM_AND_TAKE_SCRIPT),
             get_via: redis::Script::new(GET_VIA_SCRIPT),
         }
@@ -343,10 +376,40 @@ impl StateStore for RedisState {
                 |mut c| async move { inv.invoke_async(&mut c).await },
             )
             .await?;
-        let n = u64::try_from(n).map_err(|_| {
-            StateError::Unavailable(anyhow::anyhow!("redis INCR returned a negative counter"))
-        })?;
-        Ok((n, u64::try_from(m).ok()))
+        counts(n, m)
+    }
+
+    async fn incr_within_then_read(
+        &self,
+        first: (&str, Duration),
+        limit: u64,
+        second: (&str, Duration),
+        read: Read<'_>,
+    ) -> Result<((u64, Option<u64>), Found)> {
+        let (key, via) = match read {
+            Read::Get(key) => (key, String::new()),
+            Read::Via { index, prefix } => (index, self.key(prefix)),
+        };
+        let mut inv = self.incr_within_then_read.key(self.key(first.0));
+        inv.key(self.key(second.0))
+            .key(self.key(key))
+            .arg(ttl_millis(first.1))
+            .arg(limit)
+            .arg(ttl_millis(second.1))
+            .arg(&via);
+        let inv = &inv;
+        type Reply = (i64, i64, Option<Vec<u8>>, Option<Vec<u8>>);
+        let (n, m, v, named): Reply = self
+            .conn
+            .run("INCR + GET", |mut c| async move {
+                inv.invoke_async(&mut c).await
+            })
+            .await?;
+        let found = match read {
+            Read::Get(_) => Found::Get(v),
+            Read::Via { .. } => Found::Via(v.map(|v| (v, named))),
+        };
+        Ok((counts(n, m)?, found))
     }
 
     async fn incr(&self, key: &str, ttl: Duration) -> Result<u64> {

@@ -7,7 +7,7 @@
 use crate::provider::fixture::*;
 use async_trait::async_trait;
 use lobby::domain::Clock;
-use lobby::state::{Result as StateResult, StateError, StateStore};
+use lobby::state::{Found, Put, Read, Result as StateResult, StateError, StateStore};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -238,4 +238,170 @@ async fn a_flood_of_flows_evicts_unbound_flows_oldest_first_not_signed_in_ones()
     // …and bob finishes.
     let r = bob.choose(&bob_flow, "globex").await;
     assert!(!code_from(&r, &lobby.base, CRM_CB).is_empty());
+}
+
+/// A state store that writes down the name of every operation it is asked for (issue 17: how
+/// many round trips a request costs on Redis). Every method is forwarded, so a default method
+/// of the trait is never counted in place of the store's own.
+struct Counting {
+    inner: Arc<dyn StateStore>,
+    ops: Arc<std::sync::Mutex<Vec<&'static str>>>,
+}
+
+impl Counting {
+    fn note(&self, op: &'static str) {
+        self.ops.lock().unwrap().push(op);
+    }
+}
+
+#[async_trait]
+impl StateStore for Counting {
+    async fn put(&self, key: &str, value: &[u8], ttl: Duration) -> StateResult<()> {
+        self.note("put");
+        self.inner.put(key, value, ttl).await
+    }
+    async fn put_if_absent(&self, key: &str, value: &[u8], ttl: Duration) -> StateResult<bool> {
+        self.note("put_if_absent");
+        self.inner.put_if_absent(key, value, ttl).await
+    }
+    async fn put_evictable(&self, key: &str, value: &[u8], ttl: Duration) -> StateResult<()> {
+        self.note("put_evictable");
+        self.inner.put_evictable(key, value, ttl).await
+    }
+    async fn get(&self, key: &str) -> StateResult<Option<Vec<u8>>> {
+        self.note("get");
+        self.inner.get(key).await
+    }
+    async fn take(&self, key: &str) -> StateResult<Option<Vec<u8>>> {
+        self.note("take");
+        self.inner.take(key).await
+    }
+    async fn delete(&self, key: &str) -> StateResult<()> {
+        self.note("delete");
+        self.inner.delete(key).await
+    }
+    async fn incr(&self, key: &str, ttl: Duration) -> StateResult<u64> {
+        self.note("incr");
+        self.inner.incr(key, ttl).await
+    }
+    async fn incr_within(
+        &self,
+        first: (&str, Duration),
+        limit: u64,
+        second: (&str, Duration),
+    ) -> StateResult<(u64, Option<u64>)> {
+        self.note("incr_within");
+        self.inner.incr_within(first, limit, second).await
+    }
+    async fn incr_within_then_read(
+        &self,
+        first: (&str, Duration),
+        limit: u64,
+        second: (&str, Duration),
+        read: Read<'_>,
+    ) -> StateResult<((u64, Option<u64>), Found)> {
+        self.note("incr_within_then_read");
+        self.inner
+            .incr_within_then_read(first, limit, second, read)
+            .await
+    }
+    async fn put_all(&self, entries: &[Put<'_>]) -> StateResult<()> {
+        self.note("put_all");
+        self.inner.put_all(entries).await
+    }
+    async fn take_and_delete(&self, key: &str, also: &[&str]) -> StateResult<Option<Vec<u8>>> {
+        self.note("take_and_delete");
+        self.inner.take_and_delete(key, also).await
+    }
+    async fn claim_and_take(
+        &self,
+        claim: Put<'_>,
+        key: &str,
+    ) -> StateResult<(bool, Option<Vec<u8>>)> {
+        self.note("claim_and_take");
+        self.inner.claim_and_take(claim, key).await
+    }
+    async fn get_via(
+        &self,
+        index: &str,
+        prefix: &str,
+    ) -> StateResult<Option<(Vec<u8>, Option<Vec<u8>>)>> {
+        self.note("get_via");
+        self.inner.get_via(index, prefix).await
+    }
+    async fn put_then_get(&self, put: Put<'_>, key: &str) -> StateResult<Option<Vec<u8>>> {
+        self.note("put_then_get");
+        self.inner.put_then_get(put, key).await
+    }
+    async fn ping(&self) -> StateResult<()> {
+        self.inner.ping().await
+    }
+    fn backend(&self) -> &'static str {
+        "counting"
+    }
+}
+
+/// The flow a login page or form reads first goes to the state store with the request's
+/// rate-limit count, as one operation (one round trip on Redis), and the handler does not
+/// read it again; a form over the buffering cap, or a limiter counting one budget only, reads
+/// as before.
+#[tokio::test]
+async fn a_login_page_reads_its_flow_with_its_rate_limit_count() {
+    let ops = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let clock: Arc<dyn Clock> = Arc::new(lobby::domain::SystemClock);
+    let lobby = Lobby::boot(Backends {
+        state: Some(Arc::new(Counting {
+            inner: lobby::state::MemoryState::new(clock),
+            ops: ops.clone(),
+        })),
+        ..Backends::default()
+    })
+    .await;
+    let b = lobby.browser();
+    let flow = b.start(&authorize()).await;
+    let take = || std::mem::take(&mut *ops.lock().unwrap());
+    take();
+    let page = b.get(&format!("/login?flow={flow}")).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert_eq!(take(), ["incr_within_then_read"], "the identifier page");
+    let csrf = page.hidden("csrf");
+    let r = b
+        .post(
+            "/login",
+            &[
+                ("flow", &flow),
+                ("csrf", &csrf),
+                ("email", "alice@acme.test"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    assert_eq!(
+        take(),
+        ["incr_within_then_read", "put_all"],
+        "the identifier form: its flow read with the count, then saved"
+    );
+    // A form too large to buffer is read by its handler (and still works).
+    let page = b.get(&r.location()).await;
+    take();
+    let pad = "x".repeat(20 * 1024);
+    let r = b
+        .post(
+            "/login/password",
+            &[
+                ("flow", &flow),
+                ("csrf", &page.hidden("csrf")),
+                ("password", "wrong password"),
+                ("pad", &pad),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let seen = take();
+    assert_eq!(seen[..2], ["incr_within", "get"], "{seen:?}");
+    // The early read is only a read: a flow of another browser is still refused.
+    let other = lobby.browser();
+    let r = other.get(&format!("/login?flow={flow}")).await;
+    assert_eq!(r.status, 400);
+    assert!(r.body.contains("started in another browser"), "{}", r.body);
 }

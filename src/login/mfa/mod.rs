@@ -38,6 +38,7 @@ use crate::domain::{
 };
 use crate::http::redirect::{ErrorCode, error_redirect, see_other};
 use crate::login::discovery::{self, EligibleOrg};
+use crate::login::prefetch::Early;
 use crate::pages::PageError;
 use crate::storage::Storage;
 use axum::Router;
@@ -212,9 +213,10 @@ async fn skip_post(
     State(st): State<LoginCtx>,
     sess: Session,
     headers: HeaderMap,
+    early: Early,
     body: Bytes,
 ) -> Response {
-    let r = skip(&st, &sess, &headers, &body).await;
+    let r = skip(&st, &sess, &headers, early, &body).await;
     respond(&st, &headers, r).await
 }
 
@@ -222,9 +224,10 @@ async fn skip(
     st: &LoginCtx,
     sess: &Session,
     headers: &HeaderMap,
+    early: Early,
     body: &Bytes,
 ) -> Result<Response, LoginError> {
-    let (flow, _) = load_form_flow(st, headers, body).await?;
+    let (flow, _) = load_form_flow(st, headers, early, body).await?;
     let lang = flow.ui_lang();
     let may = flow.stage == Stage::MfaEnroll && pending(&flow).is_some_and(|(_, p)| p.may_skip());
     if !may {

@@ -25,6 +25,7 @@ use crate::http::redirect::see_other;
 use crate::login::error::LoginError;
 use crate::login::flow::{self, Flow, Stage};
 use crate::login::form_post;
+use crate::login::prefetch::Early;
 use crate::pages::mfa::{self as pages, ChallengePage, EnrollPage};
 use crate::pages::{Chrome, PageError, render};
 use axum::body::Bytes;
@@ -282,9 +283,10 @@ pub(super) async fn enroll_post(
     State(st): State<LoginCtx>,
     sess: Session,
     headers: HeaderMap,
+    early: Early,
     body: Bytes,
 ) -> Response {
-    form_post(&st, &headers, &body, |flow, p| {
+    form_post(&st, &headers, early, &body, |flow, p| {
         enroll_check(&st, &sess, &headers, flow, p)
     })
     .await
@@ -352,9 +354,10 @@ pub(super) async fn verify_post(
     State(st): State<LoginCtx>,
     sess: Session,
     headers: HeaderMap,
+    early: Early,
     body: Bytes,
 ) -> Response {
-    form_post(&st, &headers, &body, |flow, p| {
+    form_post(&st, &headers, early, &body, |flow, p| {
         verify_check(&st, &sess, &headers, flow, p)
     })
     .await
