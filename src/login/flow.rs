@@ -351,11 +351,16 @@ fn decode(st: &LoginCtx, bytes: Option<Vec<u8>>) -> Result<Flow, FlowError> {
     Ok(flow)
 }
 
-fn check_binding(st: &LoginCtx, flow: &Flow, headers: &HeaderMap) -> Result<(), FlowError> {
-    let presented = crate::http::params::cookie(headers, cookie_name(st))
+/// The hash of the binding secret this browser presents (its cookie), as flows store it;
+/// `None` without a well-formed cookie. `secure`: `Config::secure_cookies`.
+pub fn presented_binding(secure: bool, headers: &HeaderMap) -> Option<String> {
+    crate::http::params::cookie(headers, cookie_name_for(secure))
         .filter(|v| token_shaped(v))
-        .map(binding_hash);
-    match presented {
+        .map(binding_hash)
+}
+
+fn check_binding(st: &LoginCtx, flow: &Flow, headers: &HeaderMap) -> Result<(), FlowError> {
+    match presented_binding(st.config.secure_cookies(), headers) {
         Some(h) if bool::from(h.as_bytes().ct_eq(flow.binding.as_bytes())) => Ok(()),
         _ => Err(FlowError::WrongBrowser),
     }
@@ -418,6 +423,14 @@ pub async fn take_read_and_delete(
     // Check the browser first, so another browser cannot burn this flow.
     check_binding(st, &decode(st, read)?, headers)?;
     let flow = decode(st, st.ephemeral.take_and_delete(&key(id), also).await?)?;
+    check_binding(st, &flow, headers)?;
+    Ok(flow)
+}
+
+/// A flow already taken out of the store (`read`: what the take found), checked as [`take`]
+/// checks it: present, not expired, this browser's.
+pub fn taken(st: &LoginCtx, read: Option<Vec<u8>>, headers: &HeaderMap) -> Result<Flow, FlowError> {
+    let flow = decode(st, read)?;
     check_binding(st, &flow, headers)?;
     Ok(flow)
 }

@@ -35,7 +35,7 @@ use crate::domain::{
 use crate::http::params::Params;
 use crate::http::redirect::ErrorCode;
 use crate::login::LoginCtx;
-use crate::login::prefetch::Early;
+use crate::login::prefetch::{Early, Plan};
 use crate::pages::PageError;
 use crate::pages::sso::{
     SENTENCE_CONNECTION_UNAVAILABLE, SENTENCE_IDP_DENIED, SENTENCE_IDP_ERROR, SENTENCE_MISMATCH,
@@ -61,6 +61,49 @@ pub(crate) fn state_key_of(state: &str) -> Option<String> {
 
 /// The longest `state` the callback accepts.
 const MAX_STATE_LEN: usize = 512;
+
+/// The index by `state` that only the browser the flow is bound to can name: the state's
+/// index followed by the hash of the browser's binding secret (`flow::presented_binding`).
+fn bound_state_key(state: &str, binding: &str) -> String {
+    format!("{}:{binding}", state_key(state))
+}
+
+/// The parameters the callback takes, each at most once.
+const NAMES: [&str; 6] = [
+    "state",
+    "code",
+    "iss",
+    "error",
+    "error_description",
+    "session_state",
+];
+
+/// The step the callback makes first in the state store, for the rate limiter to make with its
+/// count (`prefetch`): with the browser's binding cookie, the take of the flow through the
+/// browser's own index by state (finding that index proves the browser, so the take cannot
+/// burn another browser's flow), deleting the state's other index with it; without one, the
+/// read through the state's index. `None` for a callback [`answer`] refuses before the flow
+/// (a repeated parameter, no usable `state`), which must not lose it. `secure`:
+/// `Config::secure_cookies`.
+pub(crate) fn callback_plan(
+    secure: bool,
+    query: Option<&str>,
+    headers: &HeaderMap,
+) -> Option<Plan> {
+    let p = Params::from_query(query);
+    if p.first_repeated(&NAMES).is_some() {
+        return None;
+    }
+    let state = p.get("state").ok()??;
+    let skey = state_key_of(state)?;
+    Some(match flow::presented_binding(secure, headers) {
+        Some(b) => Plan::TakeVia {
+            index: bound_state_key(state, &b),
+            also: skey,
+        },
+        None => Plan::Via(skey),
+    })
+}
 
 fn state_key(state: &str) -> String {
     format!(
@@ -184,19 +227,17 @@ pub async fn start(
         },
         sent_at: now_ms,
     });
-    // The flow and its index by state, in one step of the state store.
+    // The flow and its two indexes by state (the state's, and the one only this browser can
+    // name, `callback_plan`), in one step of the state store.
     let skey = state_key(&state);
-    flow::save_with(
-        st,
-        &flow,
-        &[Put {
-            key: &skey,
-            value: flow.id.as_str().as_bytes(),
-            ttl: Duration::from_millis(left),
-            evictable: false,
-        }],
-    )
-    .await?;
+    let bkey = bound_state_key(&state, &flow.binding);
+    let index = |key| Put {
+        key,
+        value: flow.id.as_str().as_bytes(),
+        ttl: Duration::from_millis(left),
+        evictable: false,
+    };
+    flow::save_with(st, &flow, &[index(&skey), index(&bkey)]).await?;
     let redirect = redirect_uri(st, &conn.id);
     let url = st.oidc.authorization_url(
         &disc,
@@ -266,14 +307,6 @@ async fn answer(
     early: &mut Early,
     p: &Params,
 ) -> Result<Response, LoginError> {
-    const NAMES: [&str; 6] = [
-        "state",
-        "code",
-        "iss",
-        "error",
-        "error_description",
-        "session_state",
-    ];
     if p.first_repeated(&NAMES).is_some() {
         let page = LoginError::page(PageError::BadRequest);
         return Err(denied(
@@ -296,29 +329,41 @@ async fn answer(
         ));
     };
     let skey = state_key(state);
-    // The index by state and the flow it names, in one step of the state store (made early,
-    // with the rate-limit count, when the limiter could: `prefetch`).
-    let via = match early.via(&skey) {
-        Some(v) => Ok(v),
-        None => st.ephemeral.get_via(&skey, flow::KEY_PREFIX).await,
-    };
-    let (flow_id, read) = match via {
-        Ok(Some((id, read))) => (
-            String::from_utf8(id).ok().and_then(|s| FlowId::parse(&s)),
-            read,
-        ),
-        Ok(None) => {
-            // Unknown, expired, or already used (replay).
-            let page = LoginError::page(PageError::FlowExpired);
-            return Err(denied(page, None, path_conn, "state_unknown", Value::Null));
+    let bkey = flow::presented_binding(st.config.secure_cookies(), headers)
+        .map(|b| bound_state_key(state, &b));
+    // The flow, taken through this browser's own index by state (with the rate-limit count:
+    // `prefetch`, `callback_plan`) — or, when that was not done or found no index, through the
+    // state's index: read, the browser checked on what was read, then taken with both indexes
+    // in one step (so another browser cannot burn it, and tells "another browser" from
+    // "unknown state").
+    let early_take = bkey.as_deref().and_then(|k| early.take_via(k));
+    let taken = match early_take {
+        Some(Some((_, read))) => flow::taken(st, read, headers),
+        Some(None) | None => {
+            let via = match early.via(&skey) {
+                Some(v) => Ok(v),
+                None => st.ephemeral.get_via(&skey, flow::KEY_PREFIX).await,
+            };
+            let (flow_id, read) = match via {
+                Ok(Some((id, read))) => (
+                    String::from_utf8(id).ok().and_then(|s| FlowId::parse(&s)),
+                    read,
+                ),
+                Ok(None) => {
+                    // Unknown, expired, or already used (replay).
+                    let page = LoginError::page(PageError::FlowExpired);
+                    return Err(denied(page, None, path_conn, "state_unknown", Value::Null));
+                }
+                Err(e) => return Err(LoginError::unavailable("the OIDC callback", &e)),
+            };
+            let also: Vec<&str> = std::iter::once(skey.as_str())
+                .chain(bkey.as_deref())
+                .collect();
+            match &flow_id {
+                Some(id) => flow::take_read_and_delete(st, id, read, headers, &also).await,
+                None => Err(FlowError::Missing),
+            }
         }
-        Err(e) => return Err(LoginError::unavailable("the OIDC callback", &e)),
-    };
-    // The flow is taken and its index by state deleted in one step, once the browser check
-    // has passed (another browser cannot burn them).
-    let taken = match &flow_id {
-        Some(id) => flow::take_read_and_delete(st, id, read, headers, &[&skey]).await,
-        None => Err(FlowError::Missing),
     };
     let flow = match taken {
         Ok(f) => f,

@@ -16,11 +16,11 @@
 use crate::http::params::{Params, is_form};
 use crate::login::flow::{self, FlowId};
 use crate::pages::{PageError, error_page};
-use crate::state::{Found, Read};
+use crate::state::{Found, Then};
 use axum::body::{Body, Bytes};
 use axum::extract::{FromRequestParts, Request};
 use axum::http::request::Parts;
-use axum::http::{Method, header};
+use axum::http::{HeaderMap, Method, header};
 use axum::response::Response;
 use std::convert::Infallible;
 
@@ -28,29 +28,38 @@ use std::convert::Infallible;
 /// or undeclared one is passed on unread, and its handler reads the flow itself.
 pub const MAX_FORM_BYTES: u64 = 16 * 1024;
 
-/// The read a request's handler will make first (its key, or its index).
+/// The step a request's handler will make first in the state store.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Plan {
     /// `get` of this key: a flow.
     Get(String),
     /// `get_via` of this index (an OIDC callback's state) into the flows.
     Via(String),
+    /// The take of a flow through this browser's own index by state (an OIDC callback's), which
+    /// is taken with it, and the delete of the state's other index (`also`): see
+    /// `oidc::callback_plan`.
+    TakeVia { index: String, also: String },
 }
 
 impl Plan {
-    /// The read, for the state store.
-    pub fn read(&self) -> Read<'_> {
+    /// The step, for the state store.
+    pub fn then(&self) -> Then<'_> {
         match self {
-            Plan::Get(key) => Read::Get(key),
-            Plan::Via(index) => Read::Via {
+            Plan::Get(key) => Then::Get(key),
+            Plan::Via(index) => Then::Via {
                 index,
                 prefix: flow::KEY_PREFIX,
+            },
+            Plan::TakeVia { index, also } => Then::TakeVia {
+                index,
+                prefix: flow::KEY_PREFIX,
+                also,
             },
         }
     }
 }
 
-/// What an early read found, for the handler of the same request.
+/// What an early step found, for the handler of the same request.
 #[derive(Debug, Clone)]
 pub struct Prefetched {
     plan: Plan,
@@ -97,6 +106,23 @@ impl Early {
         }
     }
 
+    /// What the take through `index` found, when that is the step made early: the index's
+    /// value and the flow it named (both now gone from the store), `None` when the index was
+    /// absent (nothing was taken).
+    #[allow(clippy::type_complexity)]
+    pub fn take_via(&mut self, index: &str) -> Option<Option<(Vec<u8>, Option<Vec<u8>>)>> {
+        match self.0.take()? {
+            Prefetched {
+                plan: Plan::TakeVia { index: i, .. },
+                found: Found::Via(v),
+            } if i == index => Some(v),
+            other => {
+                self.0 = Some(other);
+                None
+            }
+        }
+    }
+
     /// Take the early read out of a request's extensions.
     pub fn from_parts(parts: &mut Parts) -> Self {
         Self(parts.extensions.remove::<Prefetched>())
@@ -111,28 +137,30 @@ impl<S: Send + Sync> FromRequestParts<S> for Early {
     }
 }
 
-/// The read a `GET` makes first, from its path and query.
-fn plan_query(path: &str, query: Option<&str>) -> Option<Plan> {
+/// The step a `GET` makes first, from its path, query and cookies.
+/// (`secure`: whether the cookies are the `__Host-` ones, `Config::secure_cookies`.)
+fn plan_query(secure: bool, path: &str, query: Option<&str>, headers: &HeaderMap) -> Option<Plan> {
     if path == "/login" || path.starts_with("/login/") {
         let p = Params::from_query(query);
         let id = FlowId::parse(p.get("flow").ok()??)?;
         return Some(Plan::Get(flow::key_of(&id)));
     }
-    if path.starts_with("/sso/oidc/") && path.ends_with("/callback") {
-        let p = Params::from_query(query);
-        let state = p.get("state").ok()??;
-        return crate::login::oidc::state_key_of(state).map(Plan::Via);
+    // Only the callback's own route (`/sso/oidc/{connection_id}/callback`): a take made for a
+    // request another route answers would lose the flow.
+    let conn = path.strip_prefix("/sso/oidc/")?.strip_suffix("/callback")?;
+    if conn.is_empty() || conn.contains('/') {
+        return None;
     }
-    None
+    crate::login::oidc::callback_plan(secure, query, headers)
 }
 
-/// The read a request will make first, with the request to pass on (a form POST's body is
+/// The step a request will make first (`secure`: `Config::secure_cookies`), with the request to pass on (a form POST's body is
 /// buffered to find it, then put back as it was). `Err` — the fixed "bad request" page — only
 /// when a form's body could not be read (the client went away or sent less than it declared).
-pub async fn plan(req: Request) -> Result<(Request, Option<Plan>), Response> {
+pub async fn plan(secure: bool, req: Request) -> Result<(Request, Option<Plan>), Response> {
     match *req.method() {
         Method::GET | Method::HEAD => {
-            let plan = plan_query(req.uri().path(), req.uri().query());
+            let plan = plan_query(secure, req.uri().path(), req.uri().query(), req.headers());
             Ok((req, plan))
         }
         Method::POST => {
@@ -172,26 +200,57 @@ mod tests {
     use crate::domain::random_token;
 
     #[test]
-    fn the_first_read_of_each_kind_of_request() {
+    fn the_first_step_of_each_kind_of_request() {
+        let none = HeaderMap::new();
+        let q = |path: &str, query: &str| plan_query(false, path, Some(query), &none);
         let id = random_token();
         let flow = Some(Plan::Get(format!("flow:{id}")));
-        assert_eq!(plan_query("/login", Some(&format!("flow={id}"))), flow);
+        assert_eq!(q("/login", &format!("flow={id}")), flow);
+        assert_eq!(q("/login/password", &format!("x=1&flow={id}")), flow);
+        assert_eq!(q("/login", "flow=short"), None, "not an id");
         assert_eq!(
-            plan_query("/login/password", Some(&format!("x=1&flow={id}"))),
-            flow
-        );
-        assert_eq!(plan_query("/login", Some("flow=short")), None, "not an id");
-        assert_eq!(
-            plan_query("/login", Some(&format!("flow={id}&flow={id}"))),
+            q("/login", &format!("flow={id}&flow={id}")),
             None,
             "repeated"
         );
-        assert_eq!(plan_query("/authorize", Some(&format!("flow={id}"))), None);
-        assert_eq!(plan_query("/loginx", Some(&format!("flow={id}"))), None);
-        let via = plan_query("/sso/oidc/c1/callback", Some("state=abc&code=x"));
+        assert_eq!(q("/authorize", &format!("flow={id}")), None);
+        assert_eq!(q("/loginx", &format!("flow={id}")), None);
+        // The callback: without the browser's binding cookie, a read through the state's index.
+        let via = q("/sso/oidc/c1/callback", "state=abc&code=x");
         assert_eq!(via, crate::login::oidc::state_key_of("abc").map(Plan::Via));
         assert!(matches!(via, Some(Plan::Via(_))));
-        assert_eq!(plan_query("/sso/oidc/c1/callback", Some("code=x")), None);
+        assert_eq!(q("/sso/oidc/c1/callback", "code=x"), None);
+        // With it, the take through the browser's own index.
+        let secret = random_token();
+        let mut cookie = HeaderMap::new();
+        cookie.insert(
+            header::COOKIE,
+            format!("lobby_flow={secret}").parse().unwrap(),
+        );
+        let take = plan_query(
+            false,
+            "/sso/oidc/c1/callback",
+            Some("state=abc&code=x"),
+            &cookie,
+        );
+        let Some(Plan::TakeVia { index, also }) = take else {
+            panic!("{take:?}")
+        };
+        assert_eq!(Some(also.clone()), crate::login::oidc::state_key_of("abc"));
+        assert!(index.starts_with(&also) && index.ends_with(&flow::binding_hash(&secret)));
+        // Not for a callback the handler refuses before the flow (a repeated parameter), nor
+        // for a path the callback's route does not answer.
+        for (path, query) in [
+            ("/sso/oidc/c1/callback", "state=abc&code=x&code=y"),
+            ("/sso/oidc/c1/x/callback", "state=abc&code=x"),
+            ("/sso/oidc//callback", "state=abc&code=x"),
+        ] {
+            assert_eq!(
+                plan_query(false, path, Some(query), &cookie),
+                None,
+                "{path}?{query}"
+            );
+        }
     }
 
     #[test]
@@ -223,7 +282,7 @@ mod tests {
             .header(header::CONTENT_LENGTH, body.len())
             .body(Body::from(body.clone()))
             .unwrap();
-        let (req, plan) = plan(req).await.unwrap();
+        let (req, plan) = plan(false, req).await.unwrap();
         assert_eq!(plan, Some(Plan::Get(format!("flow:{id}"))));
         let passed = axum::body::to_bytes(req.into_body(), 1 << 20)
             .await
@@ -246,7 +305,7 @@ mod tests {
             if let Some(n) = len {
                 b = b.header(header::CONTENT_LENGTH, n);
             }
-            let (req, plan) = super::plan(b.body(Body::from(body.clone())).unwrap())
+            let (req, plan) = super::plan(false, b.body(Body::from(body.clone())).unwrap())
                 .await
                 .unwrap();
             assert_eq!(plan, None, "{uri} {ctype} {len:?}");

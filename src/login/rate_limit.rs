@@ -60,8 +60,8 @@ enum Verdict {
 }
 
 /// Count this request against the client's and the global budget of its class; with both
-/// budgets counted, `read` (the handler's first read, `prefetch`) goes with the count, and what
-/// it found is returned.
+/// budgets counted, `read` (the handler's first step in the state store, `prefetch`) goes with
+/// the count and is made only when the request is within both, and what it found is returned.
 async fn check(
     st: &LoginCtx,
     class: Class,
@@ -89,9 +89,9 @@ async fn check(
                 Some(plan) => {
                     let (counts, found) = st
                         .ephemeral
-                        .incr_within_then_read(ip, limit, all, plan.read())
+                        .incr_within_then(ip, limit, all, u64::from(global), plan.then())
                         .await?;
-                    early = Some(Prefetched::new(plan.clone(), found));
+                    early = found.map(|found| Prefetched::new(plan.clone(), found));
                     counts
                 }
                 None => st.ephemeral.incr_within(ip, limit, all).await?,
@@ -120,7 +120,7 @@ pub async fn limit(
     let Some(class) = Class::of(req.uri().path()) else {
         return next.run(req).await;
     };
-    let (mut req, plan) = match prefetch::plan(req).await {
+    let (mut req, plan) = match prefetch::plan(st.config.secure_cookies(), req).await {
         Ok(r) => r,
         Err(refused) => return refused,
     };

@@ -10,7 +10,7 @@
 
 use super::memory::MemoryState;
 use super::redis::RedisState;
-use super::{Found, Put, Read, StateError, StateStore};
+use super::{Found, Put, StateError, StateStore, Then};
 use crate::domain::{ManualClock, random_token};
 use std::sync::Arc;
 use std::time::Duration;
@@ -196,55 +196,139 @@ pub(crate) async fn incr_within_stops_at_the_first_limit(h: Harness) {
     );
 }
 
-/// The counting of `incr_within`, and a read (plain or through an index) made whatever the
-/// counts; reads change nothing.
-pub(crate) async fn incr_within_then_read_counts_and_reads(h: Harness) {
+/// The counting of `incr_within`, then a step made only within both limits: a read (plain or
+/// through an index; reads change nothing) or a take through an index.
+pub(crate) async fn incr_within_then_counts_and_steps_within_the_limits(h: Harness) {
     let s = &h.store;
     let (a, b) = (("ip", TTL), ("all", TTL));
-    let get = Read::Get("flow:1");
+    let get = Then::Get("flow:1");
     assert_eq!(
-        s.incr_within_then_read(a, 2, b, get).await.unwrap(),
-        ((1, Some(1)), Found::Get(None))
+        s.incr_within_then(a, 2, b, 9, get).await.unwrap(),
+        ((1, Some(1)), Some(Found::Get(None)))
     );
     s.put("flow:1", b"f1", TTL).await.unwrap();
     assert_eq!(
-        s.incr_within_then_read(a, 2, b, get).await.unwrap(),
-        ((2, Some(2)), Found::Get(Some(b"f1".to_vec())))
+        s.incr_within_then(a, 2, b, 9, get).await.unwrap(),
+        ((2, Some(2)), Some(Found::Get(Some(b"f1".to_vec()))))
     );
     assert_eq!(
-        s.incr_within_then_read(a, 2, b, get).await.unwrap(),
-        ((3, None), Found::Get(Some(b"f1".to_vec()))),
-        "read when over the limit too"
+        s.incr_within_then(a, 2, b, 9, get).await.unwrap(),
+        ((3, None), None),
+        "over the first limit: no step, the second counter untouched"
     );
     assert_eq!(s.incr("all", TTL).await.unwrap(), 3, "untouched while over");
-    let via = Read::Via {
+    assert_eq!(
+        s.incr_within_then(("ip2", TTL), 5, b, 3, get)
+            .await
+            .unwrap(),
+        ((1, Some(4)), None),
+        "over the second limit: no step"
+    );
+    let via = Then::Via {
         index: "idx",
         prefix: "flow:",
     };
     let (c, d) = (("c", TTL), ("d", SHORT));
     assert_eq!(
-        s.incr_within_then_read(c, 5, d, via).await.unwrap(),
-        ((1, Some(1)), Found::Via(None)),
+        s.incr_within_then(c, 9, d, 9, via).await.unwrap(),
+        ((1, Some(1)), Some(Found::Via(None))),
         "no index"
     );
     s.put("idx", b"2", TTL).await.unwrap();
     assert_eq!(
-        s.incr_within_then_read(c, 5, d, via).await.unwrap(),
-        ((2, Some(2)), Found::Via(Some((b"2".to_vec(), None)))),
+        s.incr_within_then(c, 9, d, 9, via).await.unwrap(),
+        ((2, Some(2)), Some(Found::Via(Some((b"2".to_vec(), None))))),
         "an index naming a missing entry"
     );
     s.put("idx", b"1", TTL).await.unwrap();
     h.elapse(SHORT + SLACK).await;
     assert_eq!(
-        s.incr_within_then_read(c, 5, d, via).await.unwrap(),
+        s.incr_within_then(c, 9, d, 9, via).await.unwrap(),
         (
             (3, Some(1)),
-            Found::Via(Some((b"1".to_vec(), Some(b"f1".to_vec()))))
+            Some(Found::Via(Some((b"1".to_vec(), Some(b"f1".to_vec())))))
         ),
         "each counter in its own window"
     );
     assert!(s.get("idx").await.unwrap().is_some());
     assert!(s.get("flow:1").await.unwrap().is_some());
+    // A take through the index: the index, the entry it names and `also` are gone after.
+    s.put("other", b"o", TTL).await.unwrap();
+    let take = Then::TakeVia {
+        index: "idx",
+        prefix: "flow:",
+        also: "other",
+    };
+    assert_eq!(
+        s.incr_within_then(("e", TTL), 1, ("f", TTL), 9, take)
+            .await
+            .unwrap(),
+        (
+            (1, Some(1)),
+            Some(Found::Via(Some((b"1".to_vec(), Some(b"f1".to_vec())))))
+        )
+    );
+    for k in ["idx", "flow:1", "other"] {
+        assert_eq!(s.get(k).await.unwrap(), None, "{k} taken or deleted");
+    }
+    // Over a limit nothing is taken; once within, the take finds the index gone.
+    s.put("idx", b"1", TTL).await.unwrap();
+    s.put("flow:1", b"f1", TTL).await.unwrap();
+    assert_eq!(
+        s.incr_within_then(("e", TTL), 1, ("f", TTL), 9, take)
+            .await
+            .unwrap(),
+        ((2, None), None)
+    );
+    assert!(s.get("idx").await.unwrap().is_some(), "refused: not taken");
+    assert_eq!(
+        s.incr_within_then(("g", TTL), 1, ("f", TTL), 9, take)
+            .await
+            .unwrap(),
+        (
+            (1, Some(2)),
+            Some(Found::Via(Some((b"1".to_vec(), Some(b"f1".to_vec())))))
+        )
+    );
+    assert_eq!(
+        s.incr_within_then(("h", TTL), 1, ("f", TTL), 9, take)
+            .await
+            .unwrap(),
+        ((1, Some(3)), Some(Found::Via(None))),
+        "taken once"
+    );
+}
+
+/// Of concurrent takes through one index, exactly one gets the entry.
+pub(crate) async fn concurrent_takes_through_an_index_exactly_one(h: Harness) {
+    let s = h.store.clone();
+    s.put("idx", b"1", TTL).await.unwrap();
+    s.put("flow:1", b"f1", TTL).await.unwrap();
+    let barrier = Arc::new(Barrier::new(RACERS));
+    let mut tasks = Vec::new();
+    for i in 0..RACERS {
+        let s = s.clone();
+        let barrier = barrier.clone();
+        tasks.push(tokio::spawn(async move {
+            let ip = format!("ip{i}");
+            let take = Then::TakeVia {
+                index: "idx",
+                prefix: "flow:",
+                also: "x",
+            };
+            barrier.wait().await;
+            let (_, found) = s
+                .incr_within_then((&ip, TTL), 1, ("all", TTL), u64::MAX, take)
+                .await
+                .unwrap();
+            matches!(found, Some(Found::Via(Some((_, Some(_))))))
+        }));
+    }
+    let mut got = 0;
+    for t in tasks {
+        got += usize::from(t.await.unwrap());
+    }
+    assert_eq!(got, 1);
 }
 
 /// Several puts in one step, each with its own TTL; a take that also deletes other keys.
@@ -473,7 +557,8 @@ conformance!(
     concurrent_put_if_absent_exactly_one,
     incr_counts_and_expires,
     incr_within_stops_at_the_first_limit,
-    incr_within_then_read_counts_and_reads,
+    incr_within_then_counts_and_steps_within_the_limits,
+    concurrent_takes_through_an_index_exactly_one,
     put_all_then_take_and_delete,
     claim_and_take_exactly_one,
     get_via_follows_the_index,

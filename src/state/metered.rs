@@ -13,7 +13,7 @@
 //! store unchanged, errors included. Every method of [`StateStore`] must be forwarded here,
 //! default methods too (`put_evictable`), or the inner store's own version is bypassed.
 
-use super::{Found, Put, Read, Result, StateStore};
+use super::{Found, Put, Result, StateStore, Then};
 use crate::domain::Clock;
 use async_trait::async_trait;
 use std::collections::{BTreeSet, HashMap};
@@ -214,19 +214,25 @@ impl StateStore for Metered {
         r
     }
 
-    async fn incr_within_then_read(
+    async fn incr_within_then(
         &self,
         first: (&str, Duration),
         limit: u64,
         second: (&str, Duration),
-        read: Read<'_>,
-    ) -> Result<((u64, Option<u64>), Found)> {
+        second_limit: u64,
+        then: Then<'_>,
+    ) -> Result<((u64, Option<u64>), Option<Found>)> {
         let t = Instant::now();
         let r = self
             .inner
-            .incr_within_then_read(first, limit, second, read)
+            .incr_within_then(first, limit, second, second_limit, then)
             .await;
-        self.record("incr_then_read", t, &r);
+        self.record("incr_then", t, &r);
+        if let (Then::TakeVia { prefix, .. }, Ok((_, Some(Found::Via(Some((v, _))))))) = (then, &r)
+            && let Ok(v) = std::str::from_utf8(v)
+        {
+            self.flows.finished(&format!("{prefix}{v}"));
+        }
         r
     }
 

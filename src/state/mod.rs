@@ -45,16 +45,26 @@ pub struct Put<'a> {
     pub evictable: bool,
 }
 
-/// What [`StateStore::incr_within_then_read`] reads after counting.
+/// The step [`StateStore::incr_within_then`] makes after counting, when both counts are within
+/// their limits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Read<'a> {
+pub enum Then<'a> {
     /// As `get(key)`.
     Get(&'a str),
     /// As `get_via(index, prefix)`.
     Via { index: &'a str, prefix: &'a str },
+    /// `take(index)` and, when the index was there, `take` of the key `prefix` followed by its
+    /// value and `delete(also)`: an entry taken through an index, which is taken with it. Of
+    /// any number of concurrent callers exactly one gets the index, and only it takes the entry.
+    TakeVia {
+        index: &'a str,
+        prefix: &'a str,
+        also: &'a str,
+    },
 }
 
-/// What a [`Read`] found: the answer of `get` or of `get_via`.
+/// What a [`Then`] found: the answer of `get` (`Get`), or the index's value and what the key
+/// it names held (`Via`, `TakeVia`; `None` when the index was absent).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Found {
     Get(Option<Vec<u8>>),
@@ -96,22 +106,43 @@ pub trait StateStore: Send + Sync + 'static {
         }
         Ok((n, Some(self.incr(second.0, second.1).await?)))
     }
-    /// `incr_within(first, limit, second)`, then `read` (made whatever the counts): a request's
-    /// rate-limit count and the first read its handler will make. Redis does both in one round
-    /// trip (one script), where counting and then reading would take two.
-    async fn incr_within_then_read(
+    /// `incr_within(first, limit, second)` and then, only when the first count is within
+    /// `limit` and the second within `second_limit`, the step `then`: a request's rate-limit
+    /// count and the first step its handler will make, which a refused request never makes.
+    /// Returns the counts and, when the step was made, what it found. Redis does it all in one
+    /// round trip (one script), where counting and then reading would take two.
+    async fn incr_within_then(
         &self,
         first: (&str, Duration),
         limit: u64,
         second: (&str, Duration),
-        read: Read<'_>,
-    ) -> Result<((u64, Option<u64>), Found)> {
+        second_limit: u64,
+        then: Then<'_>,
+    ) -> Result<((u64, Option<u64>), Option<Found>)> {
         let counts = self.incr_within(first, limit, second).await?;
-        let found = match read {
-            Read::Get(key) => Found::Get(self.get(key).await?),
-            Read::Via { index, prefix } => Found::Via(self.get_via(index, prefix).await?),
+        if counts.0 > limit || !matches!(counts.1, Some(m) if m <= second_limit) {
+            return Ok((counts, None));
+        }
+        let found = match then {
+            Then::Get(key) => Found::Get(self.get(key).await?),
+            Then::Via { index, prefix } => Found::Via(self.get_via(index, prefix).await?),
+            Then::TakeVia {
+                index,
+                prefix,
+                also,
+            } => Found::Via(match self.take(index).await? {
+                None => None,
+                Some(v) => {
+                    let named = match std::str::from_utf8(&v) {
+                        Ok(s) => self.take(&format!("{prefix}{s}")).await?,
+                        Err(_) => None,
+                    };
+                    self.delete(also).await?;
+                    Some((v, named))
+                }
+            }),
         };
-        Ok((counts, found))
+        Ok((counts, Some(found)))
     }
     /// Every entry stored as by `put` (`put_evictable` where marked), in order. Redis sends
     /// them as one pipeline: one round trip. Not atomic: after an error some may be stored.

@@ -12,15 +12,16 @@
 //! versions without `PEXPIRE … NX`. Expiry is Redis's own clock. `put_all`,
 //! `take_and_delete` and `put_then_get` send their commands as one pipeline (one round trip, not
 //! a transaction); `claim_and_take` (`SET NX`, then `GETDEL` only when set), `get_via` (a
-//! `GET` of the key another key names) and `incr_within_then_read` (the two counters of a rate
-//! limit, then a `GET`, plain or through an index) are Lua scripts: one atomic step each.
+//! `GET` of the key another key names) and `incr_within_then` (the two counters of a rate limit,
+//! then, within both limits, a `GET` — plain or through an index — or a `GETDEL` through an
+//! index) are Lua scripts: one atomic step each.
 //!
 //! Fail closed and fast: each connection attempt and each response has a timeout, reconnects are
 //! retried once, a command whose connection died under it is sent once more
 //! on the new connection ([`bounded`]), and every operation is additionally bounded by [`OP_TIMEOUT`]. Any failure is
 //! `StateError::Unavailable`; a request never hangs on a dead Redis.
 
-use super::{Found, Put, Read, Result, StateError, StateStore};
+use super::{Found, Put, Result, StateError, StateStore, Then};
 use async_trait::async_trait;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use std::time::Duration;
@@ -65,18 +66,30 @@ end
 /// `incr_within` in one round trip. Returns {n1, n2}.
 const INCR_WITHIN_SCRIPT: &str = concat!(incr_within_lua!(), "return {n, m}\n");
 
-/// `incr_within_then_read` in one round trip: the counting of `incr_within`, then GET KEYS[3];
-/// when ARGV[4] is not empty KEYS[3] is an index and, when present, the GET of ARGV[4]
-/// followed by its value too (`get_via`). Returns {n1, n2, KEYS[3]'s value, named value};
-/// absent values are nil.
-const INCR_WITHIN_THEN_READ_SCRIPT: &str = concat!(
+/// `incr_within_then` in one round trip: the counting of `incr_within`; then, only when KEYS[1]
+/// is at most ARGV[2] and KEYS[2] at most ARGV[4], the step ARGV[5]: `get` (GET KEYS[3]), `via`
+/// (GET KEYS[3] and, when present, GET of ARGV[6] followed by its value) or `take` (the same
+/// with GETDEL, and DEL KEYS[4] when KEYS[3] was there). Returns {n1, n2, made (1/0), KEYS[3]'s
+/// value, named value}; absent values are nil.
+const INCR_WITHIN_THEN_SCRIPT: &str = concat!(
     incr_within_lua!(),
     r"
-local v = redis.call('GET', KEYS[3])
-if ARGV[4] == '' or not v then
-  return {n, m, v, false}
+if n > tonumber(ARGV[2]) or m > tonumber(ARGV[4]) then
+  return {n, m, 0, false, false}
 end
-return {n, m, v, redis.call('GET', ARGV[4] .. v)}
+local op = 'GET'
+if ARGV[5] == 'take' then
+  op = 'GETDEL'
+end
+local v = redis.call(op, KEYS[3])
+if ARGV[5] == 'get' or not v then
+  return {n, m, 1, v, false}
+end
+local named = redis.call(op, ARGV[6] .. v)
+if ARGV[5] == 'take' then
+  redis.call('DEL', KEYS[4])
+end
+return {n, m, 1, v, named}
 "
 );
 
@@ -268,7 +281,7 @@ pub struct RedisState {
     prefix: String,
     incr: redis::Script,
     incr_within: redis::Script,
-    incr_within_then_read: redis::Script,
+    incr_within_then: redis::Script,
     claim_and_take: redis::Script,
     get_via: redis::Script,
 }
@@ -301,7 +314,7 @@ impl RedisState {
             prefix: prefix.to_owned(),
             incr: redis::Script::new(INCR_SCRIPT),
             incr_within: redis::Script::new(INCR_WITHIN_SCRIPT),
-            incr_within_then_read: redis::Script::new(INCR_WITHIN_THEN_READ_SCRIPT),
+            incr_within_then: redis::Script::new(INCR_WITHIN_THEN_SCRIPT),
             claim_and_take: redis::Script::new(CLAIM_AND_TAKE_SCRIPT),
             get_via: redis::Script::new(GET_VIA_SCRIPT),
         }
@@ -379,36 +392,46 @@ impl StateStore for RedisState {
         counts(n, m)
     }
 
-    async fn incr_within_then_read(
+    async fn incr_within_then(
         &self,
         first: (&str, Duration),
         limit: u64,
         second: (&str, Duration),
-        read: Read<'_>,
-    ) -> Result<((u64, Option<u64>), Found)> {
-        let (key, via) = match read {
-            Read::Get(key) => (key, String::new()),
-            Read::Via { index, prefix } => (index, self.key(prefix)),
+        second_limit: u64,
+        then: Then<'_>,
+    ) -> Result<((u64, Option<u64>), Option<Found>)> {
+        let (mode, key, prefix, also) = match then {
+            Then::Get(key) => ("get", key, None, None),
+            Then::Via { index, prefix } => ("via", index, Some(prefix), None),
+            Then::TakeVia {
+                index,
+                prefix,
+                also,
+            } => ("take", index, Some(prefix), Some(also)),
         };
-        let mut inv = self.incr_within_then_read.key(self.key(first.0));
-        inv.key(self.key(second.0))
-            .key(self.key(key))
-            .arg(ttl_millis(first.1))
+        let mut inv = self.incr_within_then.key(self.key(first.0));
+        inv.key(self.key(second.0)).key(self.key(key));
+        if let Some(also) = also {
+            inv.key(self.key(also));
+        }
+        inv.arg(ttl_millis(first.1))
             .arg(limit)
             .arg(ttl_millis(second.1))
-            .arg(&via);
+            .arg(second_limit)
+            .arg(mode)
+            .arg(prefix.map(|p| self.key(p)).unwrap_or_default());
         let inv = &inv;
-        type Reply = (i64, i64, Option<Vec<u8>>, Option<Vec<u8>>);
-        let (n, m, v, named): Reply = self
+        type Reply = (i64, i64, i64, Option<Vec<u8>>, Option<Vec<u8>>);
+        let (n, m, made, v, named): Reply = self
             .conn
-            .run("INCR + GET", |mut c| async move {
+            .run("INCR + step", |mut c| async move {
                 inv.invoke_async(&mut c).await
             })
             .await?;
-        let found = match read {
-            Read::Get(_) => Found::Get(v),
-            Read::Via { .. } => Found::Via(v.map(|v| (v, named))),
-        };
+        let found = (made == 1).then(|| match then {
+            Then::Get(_) => Found::Get(v),
+            Then::Via { .. } | Then::TakeVia { .. } => Found::Via(v.map(|v| (v, named))),
+        });
         Ok((counts(n, m)?, found))
     }
 

@@ -7,7 +7,7 @@
 use crate::provider::fixture::*;
 use async_trait::async_trait;
 use lobby::domain::Clock;
-use lobby::state::{Found, Put, Read, Result as StateResult, StateError, StateStore};
+use lobby::state::{Found, Put, Result as StateResult, StateError, StateStore, Then};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -293,16 +293,17 @@ impl StateStore for Counting {
         self.note("incr_within");
         self.inner.incr_within(first, limit, second).await
     }
-    async fn incr_within_then_read(
+    async fn incr_within_then(
         &self,
         first: (&str, Duration),
         limit: u64,
         second: (&str, Duration),
-        read: Read<'_>,
-    ) -> StateResult<((u64, Option<u64>), Found)> {
-        self.note("incr_within_then_read");
+        second_limit: u64,
+        then: Then<'_>,
+    ) -> StateResult<((u64, Option<u64>), Option<Found>)> {
+        self.note("incr_within_then");
         self.inner
-            .incr_within_then_read(first, limit, second, read)
+            .incr_within_then(first, limit, second, second_limit, then)
             .await
     }
     async fn put_all(&self, entries: &[Put<'_>]) -> StateResult<()> {
@@ -363,7 +364,7 @@ async fn a_login_page_reads_its_flow_with_its_rate_limit_count() {
     take();
     let page = b.get(&format!("/login?flow={flow}")).await;
     assert_eq!(page.status, 200, "{}", page.body);
-    assert_eq!(take(), ["incr_within_then_read"], "the identifier page");
+    assert_eq!(take(), ["incr_within_then"], "the identifier page");
     let csrf = page.hidden("csrf");
     let r = b
         .post(
@@ -378,7 +379,7 @@ async fn a_login_page_reads_its_flow_with_its_rate_limit_count() {
     assert_eq!(r.status, 303, "{}", r.body);
     assert_eq!(
         take(),
-        ["incr_within_then_read", "put_all"],
+        ["incr_within_then", "put_all"],
         "the identifier form: its flow read with the count, then saved"
     );
     // A form too large to buffer is read by its handler (and still works).

@@ -182,3 +182,53 @@ async fn idp_errors_show_the_escaped_description_and_offer_the_way_back() {
     assert_eq!(e.details["reason"], "idp_error");
     assert_eq!(e.details["detail"]["error"], "access_denied");
 }
+
+/// The state has two indexes into its flow: the state's own, and one only the browser the flow
+/// is bound to can name (the state's followed by the hash of the browser's binding secret).
+/// The callback takes the flow through the second — with the request's rate-limit count, in
+/// one step of the state store — and both indexes go with it; the answer cannot be used twice.
+#[tokio::test]
+async fn the_callback_takes_the_flow_through_the_browsers_own_index() {
+    use sha2::{Digest, Sha256};
+    let fed = Fed::start().await;
+    let b = fed.browser();
+    let (req, _) = fed.to_idp(&b, "pat@hooli.test", &[]).await;
+    let state_index = format!("sso_state:{}", hex::encode(Sha256::digest(&req.state)));
+    let secret = b.cookie("lobby_flow").expect("the binding cookie");
+    let bound_index = format!(
+        "{state_index}:{}",
+        hex::encode(Sha256::digest(secret.as_bytes()))
+    );
+    let st = &fed.st.ephemeral;
+    let flow_id = st
+        .get(&state_index)
+        .await
+        .unwrap()
+        .expect("the state's index");
+    assert_eq!(
+        st.get(&bound_index).await.unwrap().as_deref(),
+        Some(flow_id.as_slice()),
+        "the browser's own index names the same flow"
+    );
+    let flow_key = format!("flow:{}", String::from_utf8(flow_id).unwrap());
+    assert!(st.get(&flow_key).await.unwrap().is_some());
+    let token = fed
+        .op
+        .key("rsa-1")
+        .sign(&fed.op.claims("pat-1", &req.nonce, "pat@hooli.test"));
+    fed.op.will_answer("c1", &req.challenge, token);
+    let r = fed
+        .callback(&b, "hooli-idp", &[("code", "c1"), ("state", &req.state)])
+        .await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    assert!(r.location().starts_with(CRM_CB));
+    for k in [&state_index, &bound_index, &flow_key] {
+        assert_eq!(st.get(k).await.unwrap(), None, "{k} is gone");
+    }
+    let r = fed
+        .callback(&b, "hooli-idp", &[("code", "c1"), ("state", &req.state)])
+        .await;
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert!(unescape(&r.body).contains("expired or was already completed"));
+    assert_reason(&fed, "login.oidc", "state_unknown").await;
+}
