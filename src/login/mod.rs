@@ -20,7 +20,9 @@
 //!
 //! Failures: a handler's work returns `Result<Response, error::LoginError>` and uses `?`; the
 //! route ends with `error::respond`, which writes the failure's audit event and renders its
-//! page. The GET pages take the flow with the [`LoadedFlow`] extractor.
+//! page. The GET pages take the flow with the [`LoadedFlow`] extractor. The rate limiter may
+//! already have read the flow (or, for the OIDC callback, taken it) together with its count
+//! (`prefetch`); the handlers use that read through `prefetch::Early` instead of reading again.
 //!
 //! Owns: the `/login*` and `/sso/*` routes, the flow record, account linking. Must not touch:
 //! token issuance (that is `provider`), protocol validation (`upstream`), storage internals.

@@ -77,32 +77,28 @@ impl Prefetched {
 pub struct Early(Option<Prefetched>);
 
 impl Early {
+    /// What the early step found, taken out, when `mine` says the step is the caller's own.
+    fn found_if(&mut self, mine: impl FnOnce(&Plan) -> bool) -> Option<Found> {
+        if !self.0.as_ref().is_some_and(|p| mine(&p.plan)) {
+            return None;
+        }
+        self.0.take().map(|p| p.found)
+    }
+
     /// What `get(key)` found, when that is the read made early.
     pub fn get(&mut self, key: &str) -> Option<Option<Vec<u8>>> {
-        match self.0.take()? {
-            Prefetched {
-                plan: Plan::Get(k),
-                found: Found::Get(v),
-            } if k == key => Some(v),
-            other => {
-                self.0 = Some(other);
-                None
-            }
+        match self.found_if(|p| matches!(p, Plan::Get(k) if k == key))? {
+            Found::Get(v) => Some(v),
+            Found::Via(_) => None,
         }
     }
 
     /// What `get_via(index, flow::KEY_PREFIX)` found, when that is the read made early.
     #[allow(clippy::type_complexity)]
     pub fn via(&mut self, index: &str) -> Option<Option<(Vec<u8>, Option<Vec<u8>>)>> {
-        match self.0.take()? {
-            Prefetched {
-                plan: Plan::Via(i),
-                found: Found::Via(v),
-            } if i == index => Some(v),
-            other => {
-                self.0 = Some(other);
-                None
-            }
+        match self.found_if(|p| matches!(p, Plan::Via(i) if i == index))? {
+            Found::Via(v) => Some(v),
+            Found::Get(_) => None,
         }
     }
 
@@ -111,15 +107,9 @@ impl Early {
     /// absent (nothing was taken).
     #[allow(clippy::type_complexity)]
     pub fn take_via(&mut self, index: &str) -> Option<Option<(Vec<u8>, Option<Vec<u8>>)>> {
-        match self.0.take()? {
-            Prefetched {
-                plan: Plan::TakeVia { index: i, .. },
-                found: Found::Via(v),
-            } if i == index => Some(v),
-            other => {
-                self.0 = Some(other);
-                None
-            }
+        match self.found_if(|p| matches!(p, Plan::TakeVia { index: i, .. } if i == index))? {
+            Found::Via(v) => Some(v),
+            Found::Get(_) => None,
         }
     }
 
@@ -268,7 +258,20 @@ mod tests {
             Found::Via(None),
         )));
         assert_eq!(e.via("sso_state:2"), None);
+        assert_eq!(e.take_via("sso_state:1"), None, "a read is not a take");
         assert_eq!(e.via("sso_state:1"), Some(None));
+        let taken = Some((b"id".to_vec(), Some(b"flow".to_vec())));
+        let mut e = Early(Some(Prefetched::new(
+            Plan::TakeVia {
+                index: "sso_state:1:b".into(),
+                also: "sso_state:1".into(),
+            },
+            Found::Via(taken.clone()),
+        )));
+        assert_eq!(e.via("sso_state:1:b"), None, "a take is not a read");
+        assert_eq!(e.take_via("sso_state:1"), None, "another index");
+        assert_eq!(e.take_via("sso_state:1:b"), Some(taken));
+        assert_eq!(e.take_via("sso_state:1:b"), None, "once");
     }
 
     #[tokio::test]
