@@ -235,13 +235,9 @@ pub enum FlowError {
 /// Where flows live in the state store: `flow:<id>`.
 pub const KEY_PREFIX: &str = "flow:";
 
-fn key(id: &FlowId) -> String {
-    format!("{KEY_PREFIX}{id}")
-}
-
 /// The state-store key of a flow (`prefetch` reads it early).
-pub(crate) fn key_of(id: &FlowId) -> String {
-    key(id)
+pub(crate) fn key(id: &FlowId) -> String {
+    format!("{KEY_PREFIX}{id}")
 }
 
 fn sha256_hex(s: &str) -> String {
@@ -383,9 +379,7 @@ pub async fn load_early(
         Some(read) => read,
         None => st.ephemeral.get(&key).await?,
     };
-    let flow = decode(st, read)?;
-    check_binding(st, &flow, headers)?;
-    Ok(flow)
+    checked(st, read, headers)
 }
 
 /// A flow read without the browser check: only for its test marker (`login::test_signin`),
@@ -422,14 +416,20 @@ pub async fn take_read_and_delete(
 ) -> Result<Flow, FlowError> {
     // Check the browser first, so another browser cannot burn this flow.
     check_binding(st, &decode(st, read)?, headers)?;
-    let flow = decode(st, st.ephemeral.take_and_delete(&key(id), also).await?)?;
-    check_binding(st, &flow, headers)?;
-    Ok(flow)
+    checked(
+        st,
+        st.ephemeral.take_and_delete(&key(id), also).await?,
+        headers,
+    )
 }
 
-/// A flow already taken out of the store (`read`: what the take found), checked as [`take`]
-/// checks it: present, not expired, this browser's.
-pub fn taken(st: &LoginCtx, read: Option<Vec<u8>>, headers: &HeaderMap) -> Result<Flow, FlowError> {
+/// A flow as the store held it (`read`: what a read or a take found), checked as [`load`] and
+/// [`take`] check it: present, not expired, this browser's.
+pub fn checked(
+    st: &LoginCtx,
+    read: Option<Vec<u8>>,
+    headers: &HeaderMap,
+) -> Result<Flow, FlowError> {
     let flow = decode(st, read)?;
     check_binding(st, &flow, headers)?;
     Ok(flow)

@@ -169,14 +169,13 @@ impl FromRequestParts<LoginCtx> for LoadedFlow {
 pub(crate) async fn load_form_flow(
     st: &LoginCtx,
     headers: &HeaderMap,
-    early: Early,
+    mut early: Early,
     body: &Bytes,
 ) -> Result<(Flow, Params), LoginError> {
     if !is_form(headers) {
         return Err(PageError::BadRequest.into());
     }
     let p = Params::parse(body);
-    let mut early = early;
     let flow = load_flow(st, &p, headers, &mut early).await?;
     if !flow.csrf_ok(p.get("csrf").ok().flatten()) {
         return Err(PageError::Csrf.into());

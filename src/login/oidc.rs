@@ -338,7 +338,7 @@ async fn answer(
     // "unknown state").
     let early_take = bkey.as_deref().and_then(|k| early.take_via(k));
     let taken = match early_take {
-        Some(Some((_, read))) => flow::taken(st, read, headers),
+        Some(Some((_, read))) => flow::checked(st, read, headers),
         Some(None) | None => {
             let via = match early.via(&skey) {
                 Some(v) => Ok(v),

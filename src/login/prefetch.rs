@@ -1,17 +1,19 @@
-//! The first read a sign-in request's handler makes, made early: the rate limiter
-//! (`rate_limit`) sends it to the state store together with the request's count — one round trip
-//! on Redis instead of two — and leaves what it found in the request's extensions, where the
-//! handler takes it ([`Early`]) instead of reading again (issue 17).
+//! The first step a sign-in request's handler makes in the state store, made early: the rate
+//! limiter (`rate_limit`) sends it together with the request's count — one round trip on Redis
+//! instead of two —, only when the request is within its budgets, and leaves what it found in
+//! the request's extensions, where the handler takes it ([`Early`]) instead of going to the
+//! store again (issue 17).
 //!
-//! The reads made early: the flow named by `flow=` in the query of a `GET /login…`, or in the
-//! form of a `POST /login…` (a form of at most [`MAX_FORM_BYTES`] declared bytes; the limiter
-//! buffers it and passes it on unchanged); the flow behind an OIDC callback's `state` (its
-//! index by state, then the flow). A read made early is only a read: the handler still makes
-//! every check (browser binding, CSRF, expiry), and takes the flow atomically where it did.
-//! A handler that finds no early read, or one of another key, reads as before.
+//! The steps made early: reading the flow named by `flow=` in the query of a `GET /login…` or
+//! in the form of a `POST /login…` (a form of at most [`MAX_FORM_BYTES`] declared bytes; the
+//! limiter buffers it and passes it on unchanged); at an OIDC callback, taking the flow through
+//! the index by state only its own browser can name, or without the browser's cookie reading it
+//! through the state's own index (`oidc::callback_plan`). The handler still makes every check
+//! (browser binding, CSRF, expiry). A handler that finds no early step, or one for another key,
+//! goes to the store as before.
 //!
-//! Owns: which read a request makes first, and handing its answer over. Must not touch: the
-//! counts (`rate_limit`), what the handlers do with what they read (`flow`, `oidc`).
+//! Owns: which step a request makes first, and handing its answer over. Must not touch: the
+//! counts (`rate_limit`), what the handlers do with what they find (`flow`, `oidc`).
 
 use crate::http::params::{Params, is_form};
 use crate::login::flow::{self, FlowId};
@@ -72,7 +74,7 @@ impl Prefetched {
     }
 }
 
-/// The request's early read, taken out of its extensions (`None` when none was made).
+/// The request's early step, taken out of its extensions (`None` when none was made).
 #[derive(Debug, Default)]
 pub struct Early(Option<Prefetched>);
 
@@ -113,7 +115,7 @@ impl Early {
         }
     }
 
-    /// Take the early read out of a request's extensions.
+    /// Take the early step out of a request's extensions.
     pub fn from_parts(parts: &mut Parts) -> Self {
         Self(parts.extensions.remove::<Prefetched>())
     }
@@ -127,13 +129,18 @@ impl<S: Send + Sync> FromRequestParts<S> for Early {
     }
 }
 
+/// `/login` and the pages under it.
+fn is_login_page(path: &str) -> bool {
+    path == "/login" || path.starts_with("/login/")
+}
+
 /// The step a `GET` makes first, from its path, query and cookies.
 /// (`secure`: whether the cookies are the `__Host-` ones, `Config::secure_cookies`.)
 fn plan_query(secure: bool, path: &str, query: Option<&str>, headers: &HeaderMap) -> Option<Plan> {
-    if path == "/login" || path.starts_with("/login/") {
+    if is_login_page(path) {
         let p = Params::from_query(query);
         let id = FlowId::parse(p.get("flow").ok()??)?;
-        return Some(Plan::Get(flow::key_of(&id)));
+        return Some(Plan::Get(flow::key(&id)));
     }
     // Only the callback's own route (`/sso/oidc/{connection_id}/callback`): a take made for a
     // request another route answers would lose the flow.
@@ -161,10 +168,7 @@ pub async fn plan(secure: bool, req: Request) -> Result<(Request, Option<Plan>),
                 .and_then(|v| v.to_str().ok())
                 .and_then(|v| v.parse::<u64>().ok())
                 .is_some_and(|n| n <= MAX_FORM_BYTES);
-            if !(path == "/login" || path.starts_with("/login/"))
-                || !small
-                || !is_form(req.headers())
-            {
+            if !is_login_page(path) || !small || !is_form(req.headers()) {
                 return Ok((req, None));
             }
             let (parts, body) = req.into_parts();
@@ -177,7 +181,7 @@ pub async fn plan(secure: bool, req: Request) -> Result<(Request, Option<Plan>),
                 .ok()
                 .flatten()
                 .and_then(FlowId::parse)
-                .map(|id| Plan::Get(flow::key_of(&id)));
+                .map(|id| Plan::Get(flow::key(&id)));
             Ok((Request::from_parts(parts, Body::from(bytes)), plan))
         }
         _ => Ok((req, None)),

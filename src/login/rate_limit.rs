@@ -66,7 +66,7 @@ async fn check(
     st: &LoginCtx,
     class: Class,
     ip: Option<std::net::IpAddr>,
-    read: Option<&Plan>,
+    read: Option<Plan>,
 ) -> crate::state::Result<(Verdict, Option<Prefetched>)> {
     let now = st.clock.now().unix_timestamp().max(0) as u64;
     let per_ip = st.config.rate_limit_per_ip;
@@ -91,7 +91,7 @@ async fn check(
                         .ephemeral
                         .incr_within_then(ip, limit, all, u64::from(global), plan.then())
                         .await?;
-                    early = found.map(|found| Prefetched::new(plan.clone(), found));
+                    early = found.map(|found| Prefetched::new(plan, found));
                     counts
                 }
                 None => st.ephemeral.incr_within(ip, limit, all).await?,
@@ -120,11 +120,18 @@ pub async fn limit(
     let Some(class) = Class::of(req.uri().path()) else {
         return next.run(req).await;
     };
-    let (mut req, plan) = match prefetch::plan(st.config.secure_cookies(), req).await {
-        Ok(r) => r,
-        Err(refused) => return refused,
+    // The first step goes with the count only when both budgets are counted (`check`): plan
+    // it (which may buffer a form) only then.
+    let both = ip.is_some() && st.config.rate_limit_per_ip > 0 && st.config.rate_limit_global > 0;
+    let (mut req, plan) = if both {
+        match prefetch::plan(st.config.secure_cookies(), req).await {
+            Ok(r) => r,
+            Err(refused) => return refused,
+        }
+    } else {
+        (req, None)
     };
-    match check(&st, class, ip, plan.as_ref()).await {
+    match check(&st, class, ip, plan).await {
         Ok((Verdict::Allow, early)) => {
             if let Some(early) = early {
                 req.extensions_mut().insert(early);

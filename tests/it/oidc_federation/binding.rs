@@ -231,4 +231,20 @@ async fn the_callback_takes_the_flow_through_the_browsers_own_index() {
     assert_eq!(r.status, 400, "{}", r.body);
     assert!(unescape(&r.body).contains("expired or was already completed"));
     assert_reason(&fed, "login.oidc", "state_unknown").await;
+    // The take went through the browser's own index, not the state's: with the state's index
+    // removed, a second sign-in still completes (the old path would find no flow).
+    let b = fed.browser();
+    let (req, _) = fed.to_idp(&b, "pat@hooli.test", &[]).await;
+    let state_index = format!("sso_state:{}", hex::encode(Sha256::digest(&req.state)));
+    st.delete(&state_index).await.unwrap();
+    let token = fed
+        .op
+        .key("rsa-1")
+        .sign(&fed.op.claims("pat-1", &req.nonce, "pat@hooli.test"));
+    fed.op.will_answer("c2", &req.challenge, token);
+    let r = fed
+        .callback(&b, "hooli-idp", &[("code", "c2"), ("state", &req.state)])
+        .await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    assert!(r.location().starts_with(CRM_CB));
 }
